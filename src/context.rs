@@ -1,0 +1,156 @@
+//! A context: the shared state between the application's threads and the engine.
+use std::ffi::CStr;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use crate::engine::{self, Engine};
+use crate::ffi::*;
+use crate::log::log_at;
+use crate::message::Message;
+use crate::model::{HostModel, RequestError};
+use crate::netlink::{DumpSocket, EventSocket};
+use crate::outbox::Outbox;
+use crate::request::Request;
+
+/// Options as read from `mif_options`.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub netlink_rcvbuf: Option<usize>,
+    #[allow(dead_code)] // used by the configuration-data feature
+    pub root_dir: PathBuf,
+    pub test_flags: u32,
+}
+
+impl Config {
+    /// # Safety
+    /// `opts` is NULL or points to at least `opts->size` readable bytes.
+    pub(crate) unsafe fn from_c(opts: *const mif_options) -> Result<Config, mif_result> {
+        let mut config = Config { netlink_rcvbuf: None, root_dir: PathBuf::from("/"), test_flags: 0 };
+        if opts.is_null() {
+            return Ok(config);
+        }
+        let size = unsafe { std::ptr::read_unaligned(opts.cast::<u32>()) } as usize;
+        if size < std::mem::size_of::<u32>() || size > std::mem::size_of::<mif_options>() {
+            return Err(MIF_E_BAD_SIZE);
+        }
+        let mut copy = mif_options { size: 0, flags: 0, root_dir: std::ptr::null(), netlink_rcvbuf: 0, test_flags: 0 };
+        unsafe { std::ptr::copy_nonoverlapping(opts.cast::<u8>(), (&mut copy as *mut mif_options).cast::<u8>(), size) };
+        if copy.flags != 0 || copy.netlink_rcvbuf < 0 || copy.test_flags & !MIF_TEST_PANIC_ENGINE != 0 {
+            return Err(MIF_E_INVALID_ARGUMENT);
+        }
+        if !copy.root_dir.is_null() {
+            let dir = unsafe { CStr::from_ptr(copy.root_dir) };
+            let dir = dir.to_str().map_err(|_| MIF_E_INVALID_ARGUMENT)?;
+            if dir.is_empty() {
+                return Err(MIF_E_INVALID_ARGUMENT);
+            }
+            config.root_dir = PathBuf::from(dir);
+        }
+        if copy.netlink_rcvbuf > 0 {
+            config.netlink_rcvbuf = Some(copy.netlink_rcvbuf as usize);
+        }
+        config.test_flags = copy.test_flags;
+        Ok(config)
+    }
+}
+
+/// State shared by the application's threads and the engine thread.
+/// Lock order: `model` before the outbox's queue lock.
+pub(crate) struct Shared {
+    pub model: Mutex<HostModel>,
+    pub outbox: Outbox,
+}
+
+pub(crate) struct Context {
+    shared: Arc<Shared>,
+    stop: engine::StopHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn code_of(e: &io::Error) -> mif_result {
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => MIF_E_PERMISSION,
+        _ => MIF_E_SYSTEM,
+    }
+}
+
+impl Context {
+    pub(crate) fn open(config: Config) -> Result<Context, mif_result> {
+        let fail = |what: &str, e: io::Error| {
+            log_at!(Warn, "mif_open: {what}: {e}");
+            code_of(&e)
+        };
+        let outbox = Outbox::new().map_err(|e| fail("eventfd", e))?;
+        // Subscribe before dumping so that no change falls between dump and events.
+        let events = EventSocket::open(config.netlink_rcvbuf).map_err(|e| fail("rtnetlink event socket", e))?;
+        let mut dumper = DumpSocket::open().map_err(|e| fail("rtnetlink dump socket", e))?;
+        let snapshot = dumper.snapshot().map_err(|e| fail("rtnetlink dump", e))?;
+        let mut model = HostModel::new();
+        let mut nothing = Vec::new();
+        model.resync(snapshot, Instant::now(), &mut nothing);
+        let shared = Arc::new(Shared { model: Mutex::new(model), outbox });
+        let engine = Engine::new(Arc::clone(&shared), events, dumper, config.test_flags).map_err(|e| fail("mio poll", e))?;
+        let stop = engine.stop_handle();
+        let thread = std::thread::Builder::new()
+            .name("mif-engine".into())
+            .spawn(move || engine.run())
+            .map_err(|e| fail("engine thread", e))?;
+        Ok(Context { shared, stop, thread: Some(thread) })
+    }
+
+    pub(crate) fn notify_fd(&self) -> i32 {
+        self.shared.outbox.fd()
+    }
+
+    pub(crate) fn post(&self, request: Request) -> mif_result {
+        if self.shared.outbox.is_closed() {
+            return MIF_E_ENGINE_FAILED;
+        }
+        let mut model = self.shared.model.lock();
+        let mut out = Vec::new();
+        let now = Instant::now();
+        let result = match request {
+            Request::AnnounceInterfaces => {
+                model.announce_interfaces(&mut out);
+                Ok(())
+            }
+            Request::StopAnnouncingInterfaces => model.stop_announcing_interfaces(),
+            Request::AnnouncePvds { ifindex } => model.announce_pvds(ifindex, &mut out),
+            Request::StopAnnouncingPvds { ifindex } => model.stop_announcing_pvds(ifindex),
+            Request::AnnounceAddresses { pvd } => model.announce_addresses(pvd, now, &mut out),
+            Request::StopAnnouncingAddresses { pvd } => model.stop_announcing_addresses(pvd),
+        };
+        // Queue while still holding the model lock, so these messages keep their place
+        // relative to the engine's.
+        self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+        drop(model);
+        match result {
+            Ok(()) => MIF_OK,
+            Err(RequestError::UnknownInterface) => MIF_E_UNKNOWN_INTERFACE,
+            Err(RequestError::UnknownPvd) => MIF_E_UNKNOWN_PVD,
+            Err(RequestError::NotSubscribed) => MIF_E_NOT_SUBSCRIBED,
+        }
+    }
+
+    pub(crate) fn check(&self, timeout_ms: i32) -> mif_result {
+        self.shared.outbox.wait(timeout_ms)
+    }
+
+    pub(crate) fn take(&self) -> Option<Message> {
+        self.shared.outbox.pop()
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        self.stop.stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

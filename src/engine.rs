@@ -1,0 +1,164 @@
+//! The engine thread: one mio `Poll` per context, in the shape of c-ares' event
+//! thread: wait, process what is ready, apply it to the model under its lock,
+//! queue the announcements. It never calls the application. No timer runs while
+//! nothing happens, so an idle engine does not wake up.
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::context::Shared;
+use crate::ffi::{MIF_E_INTERNAL, MIF_E_SYSTEM, MIF_TEST_PANIC_ENGINE};
+use crate::log::log_at;
+use crate::message::Message;
+use crate::model::Fact;
+use crate::netlink::{parse_datagram, DumpSocket, EventSocket, RECV_BUFFER_SIZE};
+
+const WAKER: Token = Token(0);
+const NETLINK: Token = Token(1);
+
+/// Wakes the engine and asks it to finish.
+pub(crate) struct StopHandle {
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+}
+
+impl StopHandle {
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        if let Err(e) = self.waker.wake() {
+            log_at!(Error, "cannot wake the engine thread: {e}");
+        }
+    }
+}
+
+pub(crate) struct Engine {
+    shared: Arc<Shared>,
+    poll: Poll,
+    waker: Arc<Waker>,
+    stop: Arc<AtomicBool>,
+    events: EventSocket,
+    dumper: DumpSocket,
+    test_flags: u32,
+    buf: Vec<u8>,
+}
+
+impl Engine {
+    pub(crate) fn new(shared: Arc<Shared>, events: EventSocket, dumper: DumpSocket, test_flags: u32) -> io::Result<Engine> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        poll.registry().register(&mut SourceFd(&events.raw_fd()), NETLINK, Interest::READABLE)?;
+        Ok(Engine {
+            shared,
+            poll,
+            waker,
+            stop: Arc::new(AtomicBool::new(false)),
+            events,
+            dumper,
+            test_flags,
+            buf: Vec::with_capacity(RECV_BUFFER_SIZE),
+        })
+    }
+
+    pub(crate) fn stop_handle(&self) -> StopHandle {
+        StopHandle { stop: Arc::clone(&self.stop), waker: Arc::clone(&self.waker) }
+    }
+
+    /// The thread's body. A panic or a fatal error becomes the context's final
+    /// message, so the application sees `mif_fd` readable instead of a hang.
+    pub(crate) fn run(mut self) {
+        let shared = Arc::clone(&self.shared);
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.event_loop()));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                log_at!(Error, "engine stopped: {e}");
+                shared.outbox.close_with(Message::EngineFailed { status: MIF_E_SYSTEM, text: format!("engine stopped: {e}") });
+            }
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                shared.outbox.close_with(Message::EngineFailed { status: MIF_E_INTERNAL, text: format!("engine thread panicked: {what}") });
+            }
+        }
+    }
+
+    fn event_loop(&mut self) -> io::Result<()> {
+        if self.test_flags & MIF_TEST_PANIC_ENGINE != 0 {
+            panic!("test-requested engine panic (MIF_TEST_PANIC_ENGINE)");
+        }
+        // Changes that happened while mif_open dumped are already waiting.
+        self.drain_netlink()?;
+        let mut events = Events::with_capacity(8);
+        loop {
+            if self.stop.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            match self.poll.poll(&mut events, None) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            for event in events.iter() {
+                if event.token() == NETLINK {
+                    self.drain_netlink()?;
+                }
+            }
+        }
+    }
+
+    /// Reads the event socket until it would block (mio is edge-triggered). An
+    /// ENOBUFS means the kernel dropped events: finish draining, then re-dump and
+    /// let the model announce exactly the difference.
+    fn drain_netlink(&mut self) -> io::Result<()> {
+        let mut lost_events = false;
+        loop {
+            match self.events.recv(&mut self.buf) {
+                Ok(_) => {
+                    let parsed = parse_datagram(&self.buf);
+                    lost_events |= parsed.overrun;
+                    if parsed.undecodable > 0 {
+                        log_at!(Debug, "skipped {} undecodable rtnetlink messages", parsed.undecodable);
+                    }
+                    self.apply(parsed.facts);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    lost_events = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if lost_events {
+            log_at!(Info, "rtnetlink overrun (ENOBUFS): events lost, re-dumping");
+            let snapshot = self.dumper.snapshot()?;
+            let mut model = self.shared.model.lock();
+            let mut out = Vec::new();
+            model.resync(snapshot, Instant::now(), &mut out);
+            log_at!(Info, "resync after overrun: {} announcements", out.len());
+            self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+        }
+        Ok(())
+    }
+
+    fn apply(&self, facts: Vec<Fact>) {
+        if facts.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let mut model = self.shared.model.lock();
+        let mut out = Vec::new();
+        for fact in facts {
+            model.apply(fact, now, &mut out);
+        }
+        self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+    }
+}

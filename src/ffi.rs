@@ -1,0 +1,542 @@
+//! The C ABI: every exported function, type and constant of `include/mif.h`.
+//!
+//! Rules kept here (see README.md, "API conventions"):
+//! - every export runs inside `ffi_guard!`, so no panic crosses the ABI;
+//! - every pointer argument is NULL-checked before use;
+//! - out-parameters are written only on success;
+//! - structs the application fills start with a `size` field and are read
+//!   only as far as that size reaches.
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_int, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+use crate::context::Context;
+use crate::message::OwnedMessage;
+use crate::request::{self, Request};
+
+/// Status code returned by every fallible function. `MIF_OK` (0) is success,
+/// `MIF_NO_MESSAGE` (1) is "nothing waiting" and not an error; every other
+/// value is an error. Numbers are stable and never reused.
+pub type mif_result = i32;
+
+/// Success.
+pub const MIF_OK: mif_result = 0;
+/// No message is waiting (from `mif_check_message` and `mif_get_message`). Not an error.
+pub const MIF_NO_MESSAGE: mif_result = 1;
+
+// 100-199: the caller passed something wrong on its face.
+/// A required pointer argument was NULL.
+pub const MIF_E_NULL_ARGUMENT: mif_result = 100;
+/// A struct's `size` field is smaller than the fields this call needs, or larger than this library knows.
+pub const MIF_E_BAD_SIZE: mif_result = 101;
+/// The request type is not one this library knows.
+pub const MIF_E_UNKNOWN_REQUEST_TYPE: mif_result = 102;
+/// An argument is out of range (a timeout below -1, reserved fields not zero, an unknown option flag).
+pub const MIF_E_INVALID_ARGUMENT: mif_result = 103;
+
+// 200-299: the request does not fit the current state.
+/// The interface index names no interface the context currently knows.
+pub const MIF_E_UNKNOWN_INTERFACE: mif_result = 200;
+/// The provisioning domain id names no provisioning domain currently present.
+pub const MIF_E_UNKNOWN_PVD: mif_result = 201;
+/// A Stop request for a subscription that is not active.
+pub const MIF_E_NOT_SUBSCRIBED: mif_result = 202;
+
+// 300-399: the library or the system failed.
+/// The engine thread has stopped after a failure; the context can only be closed.
+pub const MIF_E_ENGINE_FAILED: mif_result = 300;
+/// A wait was interrupted by a signal (EINTR).
+pub const MIF_E_INTERRUPTED: mif_result = 301;
+/// A system call failed (socket, eventfd, thread creation, netlink dump).
+pub const MIF_E_SYSTEM: mif_result = 302;
+/// An internal error: a panic was caught at the API boundary.
+pub const MIF_E_INTERNAL: mif_result = 303;
+/// The system denied an operation the library needs (EPERM/EACCES).
+pub const MIF_E_PERMISSION: mif_result = 304;
+
+/// Type of a message the library sends to the application (`mif_message.msg_type`).
+pub type mif_message_type = u32;
+/// Draft 3.2.7.3: an interface exists (also re-sent, as an update, when it is renamed).
+pub const MIF_MSG_INTERFACE_ANNOUNCEMENT: mif_message_type = 1;
+/// Draft 3.2.7.4: a previously announced interface is gone.
+pub const MIF_MSG_NO_INTERFACE_ANNOUNCEMENT: mif_message_type = 2;
+/// Draft 3.2.7.7: a provisioning domain is present on an interface.
+pub const MIF_MSG_PVD_ANNOUNCEMENT: mif_message_type = 3;
+/// Draft 3.2.7.8: a previously announced provisioning domain is gone.
+pub const MIF_MSG_NO_PVD_ANNOUNCEMENT: mif_message_type = 4;
+/// Draft 3.2.7.14: a valid address of a provisioning domain (also re-sent, as an update,
+/// when its flags, scope or lifetimes change).
+pub const MIF_MSG_ADDRESS_ANNOUNCEMENT: mif_message_type = 5;
+/// Draft 3.2.7.16: a previously announced address is no longer valid.
+pub const MIF_MSG_NO_ADDRESS_ANNOUNCEMENT: mif_message_type = 6;
+/// Our addition: the engine thread failed. `status` and `text` say why. This is the
+/// last message the context ever delivers; later posts fail with `MIF_E_ENGINE_FAILED`.
+pub const MIF_MSG_ENGINE_FAILED: mif_message_type = 100;
+
+/// Type of a request the application posts (`mif_request.request_type`).
+pub type mif_request_type = u32;
+/// Draft 3.2.7.1: announce every interface now and as they come and go.
+pub const MIF_REQ_ANNOUNCE_INTERFACES: mif_request_type = 1;
+/// Draft 3.2.7.2.
+pub const MIF_REQ_STOP_ANNOUNCING_INTERFACES: mif_request_type = 2;
+/// Draft 3.2.7.5: announce the provisioning domains of interface `ifindex`.
+pub const MIF_REQ_ANNOUNCE_PVDS: mif_request_type = 3;
+/// Draft 3.2.7.6: for interface `ifindex`.
+pub const MIF_REQ_STOP_ANNOUNCING_PVDS: mif_request_type = 4;
+/// Draft 3.2.7.13: announce the addresses of provisioning domain `pvd`.
+pub const MIF_REQ_ANNOUNCE_ADDRESSES: mif_request_type = 5;
+/// Draft 3.2.7.15: for provisioning domain `pvd`.
+pub const MIF_REQ_STOP_ANNOUNCING_ADDRESSES: mif_request_type = 6;
+
+/// Address family values used in this API (not AF_INET / AF_INET6).
+pub const MIF_FAMILY_IPV4: u8 = 4;
+/// IPv6.
+pub const MIF_FAMILY_IPV6: u8 = 6;
+
+/// `mif_message.valid_lifetime` / `preferred_lifetime` value meaning "forever".
+pub const MIF_LIFETIME_INFINITE: u32 = 0xffff_ffff;
+
+/// Address flag: an IPv6 temporary (privacy) address, RFC 8981.
+pub const MIF_ADDRESS_TEMPORARY: u32 = 1;
+/// Address flag: its preferred lifetime is over; do not use for new connections.
+pub const MIF_ADDRESS_DEPRECATED: u32 = 2;
+/// Address flag: duplicate address detection is still running; not usable yet.
+pub const MIF_ADDRESS_TENTATIVE: u32 = 4;
+/// Address flag: duplicate address detection failed; never usable.
+pub const MIF_ADDRESS_DADFAILED: u32 = 8;
+/// Address flag: configured by the operator (static), not learned from the network.
+pub const MIF_ADDRESS_PERMANENT: u32 = 16;
+/// Address flag: optimistic DAD (RFC 4429): usable while DAD runs.
+pub const MIF_ADDRESS_OPTIMISTIC: u32 = 32;
+
+/// Address scope: global (includes IPv6 ULA and private IPv4).
+pub const MIF_SCOPE_GLOBAL: u8 = 0;
+/// Address scope: site (deprecated IPv6 site-local).
+pub const MIF_SCOPE_SITE: u8 = 1;
+/// Address scope: link.
+pub const MIF_SCOPE_LINK: u8 = 2;
+/// Address scope: host (loopback).
+pub const MIF_SCOPE_HOST: u8 = 3;
+
+/// Interface flag: administratively up.
+pub const MIF_LINK_UP: u32 = 1;
+/// Interface flag: operationally up (carrier present).
+pub const MIF_LINK_RUNNING: u32 = 2;
+/// Interface flag: a loopback interface.
+pub const MIF_LINK_LOOPBACK: u32 = 4;
+/// Interface flag: a point-to-point interface (tunnels, PPP).
+pub const MIF_LINK_POINTOPOINT: u32 = 8;
+
+/// Test-only `mif_options.test_flags` bit: the engine thread panics right after its
+/// start, to exercise the engine-failure path. Never set it in production.
+pub const MIF_TEST_PANIC_ENGINE: u32 = 1;
+
+/// Size of `mif_message.ifname` (IFNAMSIZ).
+pub const MIF_IFNAME_SIZE: usize = 16;
+/// Size of `mif_message.pvd_name`.
+pub const MIF_PVD_NAME_SIZE: usize = 32;
+/// Buffer size that always fits `mif_address_format`'s output.
+pub const MIF_ADDRESS_TEXT_SIZE: usize = 64;
+
+/// An opaque library context: one subscriber, one engine thread, one message queue.
+pub struct mif_ctx {
+    pub(crate) inner: Context,
+}
+
+/// Options for `mif_open`. Fill with `mif_options_init` first, then change fields.
+#[repr(C)]
+pub struct mif_options {
+    /// `sizeof(mif_options)` as the application was compiled; set by `mif_options_init`.
+    pub size: u32,
+    /// Reserved: must be 0.
+    pub flags: u32,
+    /// Directory under which configuration files are looked up (reserved for the
+    /// configuration-data feature); NULL means "/". The string is copied.
+    pub root_dir: *const c_char,
+    /// Test-only: SO_RCVBUF of the rtnetlink event socket in bytes; 0 = the library's default.
+    pub netlink_rcvbuf: i32,
+    /// Test-only: `MIF_TEST_*` bits; 0 in production.
+    pub test_flags: u32,
+}
+
+/// A request for `mif_post_message`. Fill with `mif_request_init` first.
+/// Which fields a request reads depends on its type (see each `MIF_REQ_*`).
+#[repr(C)]
+pub struct mif_request {
+    /// `sizeof(mif_request)` as the application was compiled; set by `mif_request_init`.
+    pub size: u32,
+    /// One of `MIF_REQ_*`.
+    pub request_type: mif_request_type,
+    /// Interface index, for `MIF_REQ_ANNOUNCE_PVDS` / `MIF_REQ_STOP_ANNOUNCING_PVDS`.
+    pub ifindex: u32,
+    /// Reserved: must be 0.
+    pub reserved: u32,
+    /// Provisioning domain id, for `MIF_REQ_ANNOUNCE_ADDRESSES` / `MIF_REQ_STOP_ANNOUNCING_ADDRESSES`.
+    pub pvd: u64,
+}
+
+/// An IPv4 or IPv6 address.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct mif_address {
+    /// `MIF_FAMILY_IPV4` or `MIF_FAMILY_IPV6`; 0 when the field is unused.
+    pub family: u8,
+    /// Reserved, 0.
+    pub reserved: [u8; 3],
+    /// IPv6 scope (interface index) for link-local addresses, else 0.
+    pub scope_id: u32,
+    /// The address in network byte order; IPv4 uses the first 4 bytes.
+    pub bytes: [u8; 16],
+}
+
+/// A message from the library. Allocated by the library and owned by the application
+/// from `mif_get_message` until `mif_message_free`. Fields not used by a message type
+/// are zero. The library may add fields at the end in later versions.
+#[repr(C)]
+pub struct mif_message {
+    /// One of `MIF_MSG_*`.
+    pub msg_type: mif_message_type,
+    /// `MIF_OK`, or the error for `MIF_MSG_ENGINE_FAILED`.
+    pub status: mif_result,
+    /// Interface index (all announcement messages).
+    pub ifindex: u32,
+    /// `MIF_LINK_*` bits as the interface was when the message was made (interface messages).
+    pub link_flags: u32,
+    /// Interface name, NUL-terminated (all announcement messages).
+    pub ifname: [c_char; 16],
+    /// Provisioning domain id (PvD and address messages); ids are never reused within a context.
+    pub pvd: u64,
+    /// Provisioning domain name such as "eth0/ipv6", NUL-terminated (PvD and address messages).
+    pub pvd_name: [c_char; 32],
+    /// `MIF_FAMILY_*` of the provisioning domain (PvD and address messages).
+    pub family: u8,
+    /// Prefix length of the address (address messages).
+    pub prefix_len: u8,
+    /// `MIF_SCOPE_*` of the address (address messages).
+    pub scope: u8,
+    /// Reserved, 0.
+    pub reserved: u8,
+    /// `MIF_ADDRESS_*` bits (address messages).
+    pub address_flags: u32,
+    /// The address (address messages).
+    pub address: mif_address,
+    /// Seconds of valid lifetime left when the message was made; `MIF_LIFETIME_INFINITE` = forever.
+    pub valid_lifetime: u32,
+    /// Seconds of preferred lifetime left when the message was made; `MIF_LIFETIME_INFINITE` = forever.
+    pub preferred_lifetime: u32,
+    /// A readable detail (for `MIF_MSG_ENGINE_FAILED`), NUL-terminated, owned by the
+    /// message; NULL when there is none.
+    pub text: *const c_char,
+}
+
+/// Runs `$body`, turning a panic into `$fallback`: no unwinding crosses the ABI.
+macro_rules! ffi_guard {
+    ($fallback:expr, $body:block) => {
+        match catch_unwind(AssertUnwindSafe(|| $body)) {
+            Ok(value) => value,
+            Err(_) => $fallback,
+        }
+    };
+}
+
+/// Turns a possibly-NULL pointer into a reference or returns `MIF_E_NULL_ARGUMENT`.
+macro_rules! try_ref {
+    ($ptr:expr) => {
+        match unsafe { $ptr.as_ref() } {
+            Some(r) => r,
+            None => return MIF_E_NULL_ARGUMENT,
+        }
+    };
+}
+
+/// Fills `opts` with the defaults and sets `opts->size`.
+///
+/// Returns `MIF_OK`, or `MIF_E_NULL_ARGUMENT` if `opts` is NULL.
+/// Thread safety: touches only `*opts`.
+#[no_mangle]
+pub extern "C" fn mif_options_init(opts: *mut mif_options) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        let Some(opts) = (unsafe { opts.as_mut() }) else {
+            return MIF_E_NULL_ARGUMENT;
+        };
+        *opts = mif_options {
+            size: std::mem::size_of::<mif_options>() as u32,
+            flags: 0,
+            root_dir: ptr::null(),
+            netlink_rcvbuf: 0,
+            test_flags: 0,
+        };
+        MIF_OK
+    })
+}
+
+/// Zeroes `req`, sets `req->size` and `req->request_type = request_type`.
+///
+/// Returns `MIF_OK`, or `MIF_E_NULL_ARGUMENT` if `req` is NULL. The type is checked
+/// later, by `mif_post_message`. Thread safety: touches only `*req`.
+#[no_mangle]
+pub extern "C" fn mif_request_init(req: *mut mif_request, request_type: mif_request_type) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        let Some(req) = (unsafe { req.as_mut() }) else {
+            return MIF_E_NULL_ARGUMENT;
+        };
+        *req = mif_request {
+            size: std::mem::size_of::<mif_request>() as u32,
+            request_type,
+            ifindex: 0,
+            reserved: 0,
+            pvd: 0,
+        };
+        MIF_OK
+    })
+}
+
+/// Opens a context: reads the host's interfaces and addresses (an rtnetlink dump) and
+/// starts the context's engine thread, which follows changes from then on.
+///
+/// `opts` may be NULL for the defaults; otherwise it must have been filled by
+/// `mif_options_init`. On success `*ctx_out` receives the context, which the caller
+/// owns and must close with `mif_close`; on failure `*ctx_out` is left untouched.
+///
+/// Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT` (ctx_out NULL); `MIF_E_BAD_SIZE`;
+/// `MIF_E_INVALID_ARGUMENT` (reserved bits set, negative rcvbuf); `MIF_E_PERMISSION`;
+/// `MIF_E_SYSTEM` (a socket, eventfd, dump or thread could not be made).
+/// Thread safety: may be called from any thread.
+#[no_mangle]
+pub extern "C" fn mif_open(opts: *const mif_options, ctx_out: *mut *mut mif_ctx) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        if ctx_out.is_null() {
+            return MIF_E_NULL_ARGUMENT;
+        }
+        let config = match unsafe { crate::context::Config::from_c(opts) } {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        match Context::open(config) {
+            Ok(inner) => {
+                let boxed = Box::new(mif_ctx { inner });
+                unsafe { *ctx_out = Box::into_raw(boxed) };
+                MIF_OK
+            }
+            Err(code) => code,
+        }
+    })
+}
+
+/// Closes a context: stops its engine thread, frees every message still queued and
+/// closes every descriptor the context owns (including the one `mif_fd` returned).
+/// Messages already taken with `mif_get_message` stay valid until freed.
+///
+/// `ctx` may be NULL (no effect). No other thread may use `ctx` during or after this call.
+#[no_mangle]
+pub extern "C" fn mif_close(ctx: *mut mif_ctx) {
+    ffi_guard!((), {
+        if !ctx.is_null() {
+            let boxed = unsafe { Box::from_raw(ctx) };
+            drop(boxed);
+        }
+    })
+}
+
+/// The context's notification descriptor: an eventfd (CLOEXEC, NONBLOCK) that polls
+/// readable exactly while at least one message waits. Put it in poll()/epoll (level
+/// triggered) and call `mif_get_message` when it is readable. Never read, write or
+/// close it: the library owns it and closes it in `mif_close`.
+///
+/// Returns the descriptor, or -1 if `ctx` is NULL. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn mif_fd(ctx: *const mif_ctx) -> c_int {
+    ffi_guard!(-1, {
+        match unsafe { ctx.as_ref() } {
+            Some(ctx) => ctx.inner.notify_fd(),
+            None => -1,
+        }
+    })
+}
+
+/// Posts a request (draft 3.2.6.1). Returns at once: subscription requests are applied
+/// before the call returns (their first announcements are queued by then); work that
+/// waits on the network reports later, as messages.
+///
+/// Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT`; `MIF_E_BAD_SIZE` (`req->size` too small for
+/// the request's fields or larger than this library's `mif_request`);
+/// `MIF_E_UNKNOWN_REQUEST_TYPE`; `MIF_E_INVALID_ARGUMENT` (reserved field not 0);
+/// `MIF_E_UNKNOWN_INTERFACE`; `MIF_E_UNKNOWN_PVD`; `MIF_E_NOT_SUBSCRIBED` (a Stop
+/// without a matching start); `MIF_E_ENGINE_FAILED`.
+/// The request is only read during the call. Thread safety: any number of threads may
+/// post, check and get on one context at once.
+#[no_mangle]
+pub extern "C" fn mif_post_message(ctx: *mut mif_ctx, req: *const mif_request) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        let ctx = try_ref!(ctx);
+        if req.is_null() {
+            return MIF_E_NULL_ARGUMENT;
+        }
+        let request: Request = match unsafe { request::from_c(req) } {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        ctx.inner.post(request)
+    })
+}
+
+/// Checks for a waiting message (draft 3.2.6.2), like poll() on `mif_fd`.
+///
+/// `timeout_ms`: 0 = probe without blocking; > 0 = wait at most that many
+/// milliseconds; -1 = wait until a message arrives.
+/// Returns `MIF_OK` when a message waits, `MIF_NO_MESSAGE` when the time ran out,
+/// `MIF_E_INTERRUPTED` when a signal handler ran during the wait (EINTR: the call is
+/// not restarted, so a SIGINT handler can stop a loop; call again to go on waiting),
+/// `MIF_E_INVALID_ARGUMENT` for a timeout below -1, `MIF_E_NULL_ARGUMENT`.
+/// With several threads waiting, all may wake for one message and all but one then
+/// get `MIF_NO_MESSAGE` from `mif_get_message`. A failed engine queues a final
+/// `MIF_MSG_ENGINE_FAILED` message, so a wait never hangs on a dead engine.
+#[no_mangle]
+pub extern "C" fn mif_check_message(ctx: *mut mif_ctx, timeout_ms: c_int) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        let ctx = try_ref!(ctx);
+        if timeout_ms < -1 {
+            return MIF_E_INVALID_ARGUMENT;
+        }
+        ctx.inner.check(timeout_ms)
+    })
+}
+
+/// Takes the oldest waiting message (draft 3.2.6.3) without blocking.
+///
+/// On `MIF_OK`, `*msg_out` receives a message the caller owns and must free with
+/// `mif_message_free`. Returns `MIF_NO_MESSAGE` (not an error; `*msg_out` untouched)
+/// when none waits, `MIF_E_NULL_ARGUMENT`. Thread safety: any thread; each message is
+/// delivered to exactly one caller.
+#[no_mangle]
+pub extern "C" fn mif_get_message(ctx: *mut mif_ctx, msg_out: *mut *mut mif_message) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        let ctx = try_ref!(ctx);
+        if msg_out.is_null() {
+            return MIF_E_NULL_ARGUMENT;
+        }
+        match ctx.inner.take() {
+            Some(message) => {
+                unsafe { *msg_out = OwnedMessage::into_raw(message) };
+                MIF_OK
+            }
+            None => MIF_NO_MESSAGE,
+        }
+    })
+}
+
+/// Frees a message from `mif_get_message`. NULL is fine. Any thread; the message must
+/// not be used afterwards.
+#[no_mangle]
+pub extern "C" fn mif_message_free(msg: *mut mif_message) {
+    ffi_guard!((), {
+        if !msg.is_null() {
+            unsafe { OwnedMessage::from_raw(msg) };
+        }
+    })
+}
+
+/// A static, NUL-terminated description of a `mif_result` ("unknown status" for
+/// numbers this library does not define). Never NULL; never free it.
+#[no_mangle]
+pub extern "C" fn mif_strerror(code: mif_result) -> *const c_char {
+    ffi_guard!(c"internal error".as_ptr(), { status_text(code).as_ptr() })
+}
+
+/// The snake_case name of a message type ("interface_announcement", ...), static and
+/// NUL-terminated; "unknown" for numbers this library does not define.
+#[no_mangle]
+pub extern "C" fn mif_message_type_name(msg_type: mif_message_type) -> *const c_char {
+    ffi_guard!(c"unknown".as_ptr(), { message_type_name(msg_type).as_ptr() })
+}
+
+/// The snake_case name of a request type ("announce_interfaces", ...), static and
+/// NUL-terminated; "unknown" for numbers this library does not define.
+#[no_mangle]
+pub extern "C" fn mif_request_type_name(request_type: mif_request_type) -> *const c_char {
+    ffi_guard!(c"unknown".as_ptr(), { request_type_name(request_type).as_ptr() })
+}
+
+/// Writes `addr` as text ("198.51.100.7", "fe80::1%3") into `buf` of `len` bytes,
+/// NUL-terminated. `MIF_ADDRESS_TEXT_SIZE` bytes always suffice.
+///
+/// Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT`; `MIF_E_INVALID_ARGUMENT` (unknown family,
+/// or `len` too small: then `buf` is untouched). Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn mif_address_format(addr: *const mif_address, buf: *mut c_char, len: usize) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        let addr = try_ref!(addr);
+        if buf.is_null() {
+            return MIF_E_NULL_ARGUMENT;
+        }
+        let Some(text) = crate::message::format_address(addr) else {
+            return MIF_E_INVALID_ARGUMENT;
+        };
+        if text.len() + 1 > len {
+            return MIF_E_INVALID_ARGUMENT;
+        }
+        unsafe {
+            ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len());
+            *buf.add(text.len()) = 0;
+        }
+        MIF_OK
+    })
+}
+
+/// The library's version, such as "0.1.0": static, NUL-terminated.
+#[no_mangle]
+pub extern "C" fn mif_version() -> *const c_char {
+    ffi_guard!(c"unknown".as_ptr(), { VERSION.as_ptr() })
+}
+
+const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+    Ok(v) => v,
+    Err(_) => c"unknown",
+};
+
+pub(crate) fn status_text(code: mif_result) -> &'static CStr {
+    match code {
+        MIF_OK => c"success",
+        MIF_NO_MESSAGE => c"no message waiting",
+        MIF_E_NULL_ARGUMENT => c"a required pointer argument was NULL",
+        MIF_E_BAD_SIZE => c"the struct's size field does not match this library",
+        MIF_E_UNKNOWN_REQUEST_TYPE => c"unknown request type",
+        MIF_E_INVALID_ARGUMENT => c"invalid argument",
+        MIF_E_UNKNOWN_INTERFACE => c"unknown interface index",
+        MIF_E_UNKNOWN_PVD => c"unknown provisioning domain id",
+        MIF_E_NOT_SUBSCRIBED => c"stop request without an active subscription",
+        MIF_E_ENGINE_FAILED => c"the engine thread has failed; close the context",
+        MIF_E_INTERRUPTED => c"interrupted by a signal",
+        MIF_E_SYSTEM => c"a system call failed",
+        MIF_E_INTERNAL => c"internal error",
+        MIF_E_PERMISSION => c"permission denied",
+        _ => c"unknown status",
+    }
+}
+
+pub(crate) fn message_type_name(msg_type: mif_message_type) -> &'static CStr {
+    match msg_type {
+        MIF_MSG_INTERFACE_ANNOUNCEMENT => c"interface_announcement",
+        MIF_MSG_NO_INTERFACE_ANNOUNCEMENT => c"no_interface_announcement",
+        MIF_MSG_PVD_ANNOUNCEMENT => c"pvd_announcement",
+        MIF_MSG_NO_PVD_ANNOUNCEMENT => c"no_pvd_announcement",
+        MIF_MSG_ADDRESS_ANNOUNCEMENT => c"address_announcement",
+        MIF_MSG_NO_ADDRESS_ANNOUNCEMENT => c"no_address_announcement",
+        MIF_MSG_ENGINE_FAILED => c"engine_failed",
+        _ => c"unknown",
+    }
+}
+
+pub(crate) fn request_type_name(request_type: mif_request_type) -> &'static CStr {
+    match request_type {
+        MIF_REQ_ANNOUNCE_INTERFACES => c"announce_interfaces",
+        MIF_REQ_STOP_ANNOUNCING_INTERFACES => c"stop_announcing_interfaces",
+        MIF_REQ_ANNOUNCE_PVDS => c"announce_pvds",
+        MIF_REQ_STOP_ANNOUNCING_PVDS => c"stop_announcing_pvds",
+        MIF_REQ_ANNOUNCE_ADDRESSES => c"announce_addresses",
+        MIF_REQ_STOP_ANNOUNCING_ADDRESSES => c"stop_announcing_addresses",
+        _ => c"unknown",
+    }
+}

@@ -1,0 +1,189 @@
+//! Messages for the application: the model's announcements plus our own engine-failure
+//! message, and their conversion into the C `mif_message`.
+use std::ffi::{c_char, CString};
+use std::net::IpAddr;
+
+use crate::ffi::*;
+use crate::model::{AddrFlags, AddrInfo, Announcement, Family, LinkFlags, PvdInfo, Scope};
+
+/// A queued message, still in Rust form (converted to C when taken).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Message {
+    Announcement(Announcement),
+    EngineFailed { status: mif_result, text: String },
+}
+
+/// The allocation behind a `mif_message*`: the public struct first, so a pointer to
+/// the whole is a pointer to the public part, then what the public part points into.
+#[repr(C)]
+pub(crate) struct OwnedMessage {
+    public: mif_message,
+    text: Option<CString>,
+}
+
+impl OwnedMessage {
+    pub(crate) fn into_raw(message: Message) -> *mut mif_message {
+        let owned = Box::new(to_c(message));
+        Box::into_raw(owned).cast::<mif_message>()
+    }
+
+    /// # Safety
+    /// `msg` must come from `into_raw` and not have been freed.
+    pub(crate) unsafe fn from_raw(msg: *mut mif_message) {
+        drop(unsafe { Box::from_raw(msg.cast::<OwnedMessage>()) });
+    }
+}
+
+fn empty() -> mif_message {
+    mif_message {
+        msg_type: 0,
+        status: MIF_OK,
+        ifindex: 0,
+        link_flags: 0,
+        ifname: [0; 16],
+        pvd: 0,
+        pvd_name: [0; 32],
+        family: 0,
+        prefix_len: 0,
+        scope: 0,
+        reserved: 0,
+        address_flags: 0,
+        address: mif_address::default(),
+        valid_lifetime: 0,
+        preferred_lifetime: 0,
+        text: std::ptr::null(),
+    }
+}
+
+fn copy_name<const N: usize>(dst: &mut [c_char; N], src: &str) {
+    for (d, s) in dst.iter_mut().zip(src.bytes().take(N - 1)) {
+        *d = s as c_char;
+    }
+}
+
+fn link_flags(f: LinkFlags) -> u32 {
+    (if f.up { MIF_LINK_UP } else { 0 })
+        | (if f.running { MIF_LINK_RUNNING } else { 0 })
+        | (if f.loopback { MIF_LINK_LOOPBACK } else { 0 })
+        | (if f.pointopoint { MIF_LINK_POINTOPOINT } else { 0 })
+}
+
+fn address_flags(f: AddrFlags) -> u32 {
+    (if f.temporary { MIF_ADDRESS_TEMPORARY } else { 0 })
+        | (if f.deprecated { MIF_ADDRESS_DEPRECATED } else { 0 })
+        | (if f.tentative { MIF_ADDRESS_TENTATIVE } else { 0 })
+        | (if f.dadfailed { MIF_ADDRESS_DADFAILED } else { 0 })
+        | (if f.permanent { MIF_ADDRESS_PERMANENT } else { 0 })
+        | (if f.optimistic { MIF_ADDRESS_OPTIMISTIC } else { 0 })
+}
+
+fn family(f: Family) -> u8 {
+    match f {
+        Family::V4 => MIF_FAMILY_IPV4,
+        Family::V6 => MIF_FAMILY_IPV6,
+    }
+}
+
+fn scope(s: Scope) -> u8 {
+    match s {
+        Scope::Global | Scope::Other(_) => MIF_SCOPE_GLOBAL,
+        Scope::Site => MIF_SCOPE_SITE,
+        Scope::Link => MIF_SCOPE_LINK,
+        Scope::Host => MIF_SCOPE_HOST,
+    }
+}
+
+pub(crate) fn c_address(addr: &IpAddr, scope_id: u32) -> mif_address {
+    let mut out = mif_address::default();
+    match addr {
+        IpAddr::V4(a) => {
+            out.family = MIF_FAMILY_IPV4;
+            out.bytes[..4].copy_from_slice(&a.octets());
+        }
+        IpAddr::V6(a) => {
+            out.family = MIF_FAMILY_IPV6;
+            out.bytes = a.octets();
+            out.scope_id = scope_id;
+        }
+    }
+    out
+}
+
+/// Text form of an address; `None` for an unknown family.
+pub(crate) fn format_address(addr: &mif_address) -> Option<String> {
+    match addr.family {
+        MIF_FAMILY_IPV4 => {
+            let b: [u8; 4] = addr.bytes[..4].try_into().ok()?;
+            Some(std::net::Ipv4Addr::from(b).to_string())
+        }
+        MIF_FAMILY_IPV6 => {
+            let text = std::net::Ipv6Addr::from(addr.bytes).to_string();
+            Some(if addr.scope_id != 0 { format!("{text}%{}", addr.scope_id) } else { text })
+        }
+        _ => None,
+    }
+}
+
+fn fill_pvd(m: &mut mif_message, pvd: &PvdInfo) {
+    m.ifindex = pvd.ifindex;
+    copy_name(&mut m.ifname, &pvd.ifname);
+    m.pvd = pvd.id;
+    copy_name(&mut m.pvd_name, &pvd.name);
+    m.family = family(pvd.family);
+}
+
+fn fill_addr(m: &mut mif_message, pvd: &PvdInfo, a: &AddrInfo) {
+    fill_pvd(m, pvd);
+    let is_link_local = matches!(a.addr, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
+    m.address = c_address(&a.addr, if is_link_local { pvd.ifindex } else { 0 });
+    m.prefix_len = a.prefix_len;
+    m.scope = scope(a.scope);
+    m.address_flags = address_flags(a.flags);
+    m.valid_lifetime = a.valid.unwrap_or(MIF_LIFETIME_INFINITE);
+    m.preferred_lifetime = a.preferred.unwrap_or(MIF_LIFETIME_INFINITE);
+}
+
+fn to_c(message: Message) -> OwnedMessage {
+    let mut m = empty();
+    let mut text = None;
+    match message {
+        Message::Announcement(a) => match a {
+            Announcement::Interface { ifindex, ref name, flags } | Announcement::NoInterface { ifindex, ref name, flags } => {
+                m.msg_type = if matches!(a, Announcement::Interface { .. }) {
+                    MIF_MSG_INTERFACE_ANNOUNCEMENT
+                } else {
+                    MIF_MSG_NO_INTERFACE_ANNOUNCEMENT
+                };
+                m.ifindex = ifindex;
+                copy_name(&mut m.ifname, name);
+                m.link_flags = link_flags(flags);
+            }
+            Announcement::Pvd(ref pvd) => {
+                m.msg_type = MIF_MSG_PVD_ANNOUNCEMENT;
+                fill_pvd(&mut m, pvd);
+            }
+            Announcement::NoPvd(ref pvd) => {
+                m.msg_type = MIF_MSG_NO_PVD_ANNOUNCEMENT;
+                fill_pvd(&mut m, pvd);
+            }
+            Announcement::Address { ref pvd, ref addr } => {
+                m.msg_type = MIF_MSG_ADDRESS_ANNOUNCEMENT;
+                fill_addr(&mut m, pvd, addr);
+            }
+            Announcement::NoAddress { ref pvd, ref addr } => {
+                m.msg_type = MIF_MSG_NO_ADDRESS_ANNOUNCEMENT;
+                fill_addr(&mut m, pvd, addr);
+            }
+        },
+        Message::EngineFailed { status, text: t } => {
+            m.msg_type = MIF_MSG_ENGINE_FAILED;
+            m.status = status;
+            text = Some(CString::new(t.replace('\0', " ")).unwrap_or_default());
+        }
+    }
+    let mut owned = OwnedMessage { public: m, text };
+    if let Some(t) = &owned.text {
+        owned.public.text = t.as_ptr();
+    }
+    owned
+}

@@ -1,0 +1,290 @@
+//! rtnetlink adapter: the event socket, dumps, and the translation of
+//! netlink-packet-route messages into the host model's facts. Thin on purpose.
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, RawFd};
+
+use netlink_packet_core::{
+    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags as KernelLinkFlags, LinkMessage};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+use crate::model::{AddrFact, AddrFlags, Fact, LinkFact, LinkFlags, Scope, Snapshot};
+
+/// Multicast groups of the event socket (linux/rtnetlink.h, enum rtnetlink_groups).
+const RTNLGRP_LINK: u32 = 1;
+const RTNLGRP_IPV4_IFADDR: u32 = 5;
+const RTNLGRP_IPV6_IFADDR: u32 = 9;
+
+/// Default receive buffer of the event socket: large enough that a burst of a few
+/// thousand changes does not overrun; an overrun is survived anyway (re-dump).
+const DEFAULT_RCVBUF: usize = 4 << 20;
+
+/// Large enough for any rtnetlink datagram the kernel sends to a listener.
+pub const RECV_BUFFER_SIZE: usize = 64 * 1024;
+
+/// How often a dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is retried.
+const DUMP_ATTEMPTS: usize = 20;
+
+/// The nonblocking socket subscribed to link and address changes.
+pub struct EventSocket {
+    socket: Socket,
+}
+
+impl EventSocket {
+    /// Opens, binds and subscribes; `rcvbuf` (bytes) overrides the default buffer size.
+    pub fn open(rcvbuf: Option<usize>) -> io::Result<EventSocket> {
+        let mut socket = Socket::new(NETLINK_ROUTE)?;
+        socket.bind_auto()?;
+        match rcvbuf {
+            Some(size) => socket.set_rx_buf_sz(size)?,
+            None => {
+                // SO_RCVBUFFORCE passes the rmem_max cap when we have CAP_NET_ADMIN.
+                if set_rcvbuf_force(socket.as_raw_fd(), DEFAULT_RCVBUF).is_err() {
+                    socket.set_rx_buf_sz(DEFAULT_RCVBUF)?;
+                }
+            }
+        }
+        for group in [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR] {
+            socket.add_membership(group)?;
+        }
+        socket.set_non_blocking(true)?;
+        Ok(EventSocket { socket })
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    /// Receives one datagram. `Err` with `WouldBlock` when drained; `ENOBUFS` when the
+    /// kernel dropped events because the buffer was full.
+    pub fn recv(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        buf.clear();
+        let n = self.socket.recv(buf, 0)?;
+        Ok(n)
+    }
+}
+
+fn set_rcvbuf_force(fd: RawFd, size: usize) -> io::Result<()> {
+    let value = size as libc::c_int;
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// What one datagram held.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub facts: Vec<Fact>,
+    /// The kernel reported an overrun inside the stream (NLMSG_OVERRUN).
+    pub overrun: bool,
+    /// A dump reply carried NLM_F_DUMP_INTR: the dump is inconsistent.
+    pub dump_interrupted: bool,
+    /// NLMSG_DONE was seen (end of a dump).
+    pub done: bool,
+    /// An NLMSG_ERROR with a non-zero code.
+    pub error: Option<i32>,
+    /// Messages that did not decode (skipped).
+    pub undecodable: usize,
+}
+
+/// Splits a datagram into netlink messages and turns the ones we follow into facts.
+/// Malformed messages are skipped and counted, never trusted.
+pub fn parse_datagram(mut buf: &[u8]) -> Parsed {
+    let mut parsed = Parsed::default();
+    while !buf.is_empty() {
+        let (len, flags) = match NetlinkBuffer::new_checked(buf) {
+            Ok(b) => (b.length() as usize, b.flags()),
+            Err(_) => {
+                parsed.undecodable += 1;
+                break;
+            }
+        };
+        if len == 0 || len > buf.len() {
+            parsed.undecodable += 1;
+            break;
+        }
+        if flags & NLM_F_DUMP_INTR != 0 {
+            parsed.dump_interrupted = true;
+        }
+        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..len]) {
+            Ok(message) => match message.payload {
+                NetlinkPayload::InnerMessage(inner) => {
+                    if let Some(fact) = fact_of(inner) {
+                        parsed.facts.push(fact);
+                    }
+                }
+                NetlinkPayload::Done(_) => parsed.done = true,
+                NetlinkPayload::Overrun(_) => parsed.overrun = true,
+                NetlinkPayload::Error(e) => {
+                    if let Some(code) = e.code {
+                        parsed.error = Some(code.get());
+                    }
+                }
+                _ => {}
+            },
+            Err(_) => parsed.undecodable += 1,
+        }
+        // Messages are 4-byte aligned within a datagram.
+        let advance = (len + 3) & !3;
+        buf = if advance >= buf.len() { &[] } else { &buf[advance..] };
+    }
+    parsed
+}
+
+fn fact_of(message: RouteNetlinkMessage) -> Option<Fact> {
+    match message {
+        RouteNetlinkMessage::NewLink(link) => link_fact(&link).map(Fact::Link),
+        RouteNetlinkMessage::DelLink(link) => Some(Fact::LinkRemoved { ifindex: link.header.index }),
+        RouteNetlinkMessage::NewAddress(addr) => addr_fact(&addr).map(Fact::Addr),
+        RouteNetlinkMessage::DelAddress(addr) => {
+            addr_fact(&addr).map(|a| Fact::AddrRemoved { ifindex: a.ifindex, addr: a.addr, prefix_len: a.prefix_len })
+        }
+        _ => None,
+    }
+}
+
+fn link_fact(link: &LinkMessage) -> Option<LinkFact> {
+    let name = link.attributes.iter().find_map(|a| match a {
+        LinkAttribute::IfName(n) => Some(n.clone()),
+        _ => None,
+    })?;
+    let f = link.header.flags;
+    Some(LinkFact {
+        ifindex: link.header.index,
+        name,
+        flags: LinkFlags {
+            up: f.contains(KernelLinkFlags::Up),
+            running: f.contains(KernelLinkFlags::Running),
+            loopback: f.contains(KernelLinkFlags::Loopback),
+            pointopoint: f.contains(KernelLinkFlags::Pointopoint),
+        },
+    })
+}
+
+fn addr_fact(msg: &AddressMessage) -> Option<AddrFact> {
+    // IFA_LOCAL is the interface's own address on point-to-point links, where
+    // IFA_ADDRESS is the peer; elsewhere they are equal or only IFA_ADDRESS is set.
+    let mut address: Option<IpAddr> = None;
+    let mut local: Option<IpAddr> = None;
+    let mut flags = u32::from(msg.header.flags.bits());
+    let mut cache = None;
+    for attr in &msg.attributes {
+        match attr {
+            AddressAttribute::Address(a) => address = Some(*a),
+            AddressAttribute::Local(a) => local = Some(*a),
+            AddressAttribute::Flags(f) => flags = f.bits(),
+            AddressAttribute::CacheInfo(c) => cache = Some(*c),
+            _ => {}
+        }
+    }
+    let addr = local.or(address)?;
+    let kernel = AddressFlags::from_bits_retain(flags);
+    let lifetime = |v: u32| if v == u32::MAX { None } else { Some(v) };
+    Some(AddrFact {
+        ifindex: msg.header.index,
+        addr,
+        prefix_len: msg.header.prefix_len,
+        scope: match msg.header.scope {
+            AddressScope::Universe => Scope::Global,
+            AddressScope::Site => Scope::Site,
+            AddressScope::Link => Scope::Link,
+            AddressScope::Host => Scope::Host,
+            AddressScope::Nowhere => Scope::Other(255),
+            AddressScope::Other(v) => Scope::Other(v),
+            _ => Scope::Other(u8::from(msg.header.scope)),
+        },
+        flags: AddrFlags {
+            // IFA_F_SECONDARY means "temporary" for IPv6 and "secondary" for IPv4.
+            temporary: addr.is_ipv6() && kernel.contains(AddressFlags::Secondary),
+            deprecated: kernel.contains(AddressFlags::Deprecated),
+            tentative: kernel.contains(AddressFlags::Tentative),
+            dadfailed: kernel.contains(AddressFlags::Dadfailed),
+            permanent: kernel.contains(AddressFlags::Permanent),
+            optimistic: kernel.contains(AddressFlags::Optimistic),
+        },
+        valid: cache.map_or(None, |c| lifetime(c.ifa_valid)),
+        preferred: cache.map_or(None, |c| lifetime(c.ifa_preferred)),
+    })
+}
+
+/// A blocking socket for dumps, separate from the event socket so that dump replies
+/// and events never interleave in one stream.
+pub struct DumpSocket {
+    socket: Socket,
+    seq: u32,
+}
+
+impl DumpSocket {
+    pub fn open() -> io::Result<DumpSocket> {
+        let mut socket = Socket::new(NETLINK_ROUTE)?;
+        socket.bind_auto()?;
+        socket.connect(&SocketAddr::new(0, 0))?;
+        Ok(DumpSocket { socket, seq: 0 })
+    }
+
+    /// Dumps links then addresses, retrying while the kernel flags the dump as
+    /// interrupted by concurrent changes.
+    pub fn snapshot(&mut self) -> io::Result<Snapshot> {
+        for _ in 0..DUMP_ATTEMPTS {
+            let (links, intr_links) = self.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
+            let (addrs, intr_addrs) = self.dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))?;
+            if intr_links || intr_addrs {
+                continue;
+            }
+            let mut snapshot = Snapshot::default();
+            for fact in links.into_iter().chain(addrs) {
+                match fact {
+                    Fact::Link(l) => snapshot.links.push(l),
+                    Fact::Addr(a) => snapshot.addrs.push(a),
+                    _ => {}
+                }
+            }
+            return Ok(snapshot);
+        }
+        Err(io::Error::other("rtnetlink dump interrupted too often"))
+    }
+
+    fn dump(&mut self, request: RouteNetlinkMessage) -> io::Result<(Vec<Fact>, bool)> {
+        self.seq = self.seq.wrapping_add(1);
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        header.sequence_number = self.seq;
+        let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request));
+        message.finalize();
+        let mut out = vec![0u8; message.buffer_len()];
+        message.serialize(&mut out);
+        self.socket.send(&out, 0)?;
+
+        let mut facts = Vec::new();
+        let mut interrupted = false;
+        let mut buf = Vec::with_capacity(RECV_BUFFER_SIZE);
+        loop {
+            buf.clear();
+            self.socket.recv(&mut buf, 0)?;
+            let parsed = parse_datagram(&buf);
+            facts.extend(parsed.facts);
+            interrupted |= parsed.dump_interrupted;
+            if let Some(code) = parsed.error {
+                return Err(io::Error::from_raw_os_error(-code));
+            }
+            if parsed.done {
+                return Ok((facts, interrupted));
+            }
+        }
+    }
+}
