@@ -177,17 +177,19 @@ impl AddrState {
 
     /// The kernel reports whole seconds, so deadlines computed at different moments
     /// may differ by up to a second without anything having changed.
-    fn same_as(&self, other: &AddrState) -> bool {
-        fn close(a: Option<Instant>, b: Option<Instant>) -> bool {
+    /// Deadlines already past count as equal (both mean 0 s left).
+    fn same_as(&self, other: &AddrState, now: Instant) -> bool {
+        let close = |a: Option<Instant>, b: Option<Instant>| -> bool {
             match (a, b) {
                 (None, None) => true,
+                (Some(a), Some(b)) if a <= now && b <= now => true,
                 (Some(a), Some(b)) => {
                     let d = if a > b { a - b } else { b - a };
                     d <= Duration::from_millis(1500)
                 }
                 _ => false,
             }
-        }
+        };
         self.scope == other.scope
             && self.flags == other.flags
             && close(self.valid_until, other.valid_until)
@@ -433,7 +435,7 @@ impl HostModel {
             }
             if self.subs.addresses.contains(&new_pvd.id) {
                 for (key, state) in &new_pvd.addrs {
-                    let unchanged = old_pvd.and_then(|p| p.addrs.get(key)).is_some_and(|s| s.same_as(state));
+                    let unchanged = old_pvd.and_then(|p| p.addrs.get(key)).is_some_and(|s| s.same_as(state, now));
                     if !unchanged {
                         out.push(Announcement::Address { pvd: pvd_info(new_view, new_pvd, family), addr: state.info(key, now) });
                     }

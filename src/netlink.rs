@@ -288,3 +288,117 @@ impl DumpSocket {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Datagrams captured from a real kernel (see the file's header).
+    fn captured() -> Vec<Vec<u8>> {
+        include_str!("../tests/data/rtnetlink-veth-session.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let hex = l.split_whitespace().nth(1).unwrap();
+                (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+            })
+            .collect()
+    }
+
+    fn all_facts() -> Vec<Fact> {
+        captured().iter().flat_map(|d| parse_datagram(d).facts).collect()
+    }
+
+    #[test]
+    fn captured_session_decodes_to_the_expected_facts() {
+        let facts = all_facts();
+        let t0 = facts.iter().find_map(|f| match f {
+            Fact::Link(l) if l.name == "t0" => Some(l.ifindex),
+            _ => None,
+        });
+        let t0 = t0.expect("a NEWLINK for t0");
+        let v4: IpAddr = "198.51.100.2".parse().unwrap();
+        let v6: IpAddr = "fd6d:6966:a::2".parse().unwrap();
+        let added_v4 = facts.iter().find_map(|f| match f {
+            Fact::Addr(a) if a.addr == v4 => Some(a.clone()),
+            _ => None,
+        });
+        let a = added_v4.expect("NEWADDR 198.51.100.2");
+        assert_eq!((a.ifindex, a.prefix_len, a.scope), (t0, 24, Scope::Global));
+        assert!(a.flags.permanent && !a.flags.temporary);
+        assert_eq!((a.valid, a.preferred), (None, None));
+        let a6 = facts
+            .iter()
+            .find_map(|f| match f {
+                Fact::Addr(a) if a.addr == v6 => Some(a.clone()),
+                _ => None,
+            })
+            .expect("NEWADDR fd6d:6966:a::2");
+        assert_eq!(a6.prefix_len, 64);
+        assert!(!a6.flags.permanent, "an address with finite lifetimes is not permanent");
+        assert!(a6.valid.is_some_and(|v| v <= 300 && v >= 290), "{:?}", a6.valid);
+        assert!(a6.preferred.is_some_and(|v| v <= 200 && v >= 190), "{:?}", a6.preferred);
+        assert!(facts.contains(&Fact::AddrRemoved { ifindex: t0, addr: v4, prefix_len: 24 }));
+        assert!(facts.contains(&Fact::LinkRemoved { ifindex: t0 }));
+        // Link up and carrier show in the flags of a later NEWLINK.
+        assert!(facts.iter().any(|f| matches!(f, Fact::Link(l) if l.ifindex == t0 && l.flags.up && l.flags.running)));
+        // The deletion comes last for t0.
+        let last_t0 = facts.iter().rposition(|f| match f {
+            Fact::Link(l) => l.ifindex == t0,
+            Fact::LinkRemoved { ifindex } => *ifindex == t0,
+            _ => false,
+        });
+        assert_eq!(facts[last_t0.unwrap()], Fact::LinkRemoved { ifindex: t0 });
+    }
+
+    #[test]
+    fn captured_session_replayed_into_the_model_leaves_nothing_of_t0() {
+        let mut model = crate::model::HostModel::new();
+        let mut out = Vec::new();
+        model.announce_interfaces(&mut out);
+        let now = std::time::Instant::now();
+        for f in all_facts() {
+            model.apply(f, now, &mut out);
+        }
+        assert!(model.mirrored_addresses().iter().all(|(_, a, _)| a.is_loopback()));
+        let names: Vec<String> = out
+            .iter()
+            .filter_map(|a| match a {
+                crate::model::Announcement::Interface { name, .. } => Some(format!("+{name}")),
+                crate::model::Announcement::NoInterface { name, .. } => Some(format!("-{name}")),
+                _ => None,
+            })
+            .collect();
+        assert!(names.contains(&"+t0".to_string()) && names.contains(&"-t0".to_string()), "{names:?}");
+    }
+
+    #[test]
+    fn truncated_and_garbled_datagrams_are_skipped_not_trusted() {
+        for d in captured() {
+            for cut in [0, 1, 4, 15, 16, 17, d.len() / 2, d.len() - 1] {
+                let _ = parse_datagram(&d[..cut.min(d.len())]);
+            }
+            let mut bad = d.clone();
+            // A length field larger than the datagram.
+            bad[0..4].copy_from_slice(&(d.len() as u32 + 100).to_ne_bytes());
+            let parsed = parse_datagram(&bad);
+            assert!(parsed.facts.is_empty());
+            assert_eq!(parsed.undecodable, 1);
+            // A length field of zero must not loop forever.
+            bad[0..4].copy_from_slice(&0u32.to_ne_bytes());
+            assert!(parse_datagram(&bad).facts.is_empty());
+        }
+        // Garbage bytes.
+        let noise: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let _ = parse_datagram(&noise);
+    }
+
+    #[test]
+    fn two_messages_in_one_datagram_are_both_read() {
+        let d = captured();
+        let v4_add = d.iter().find(|x| x[4] == 20 && x.len() == 76).unwrap();
+        let mut both = v4_add.clone();
+        both.extend_from_slice(v4_add);
+        assert_eq!(parse_datagram(&both).facts.len(), 2);
+    }
+}
