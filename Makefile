@@ -25,7 +25,7 @@ C_TESTS    := $(patsubst c-tests/%.c,build/c-tests/%,$(C_TEST_SRC))
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCHES    := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
-.PHONY: all lib header check-header deps test test-rust test-header test-c test-netns run bench install clean
+.PHONY: all lib header check-header deps test test-rust test-header test-readme test-c test-netns run bench install clean
 
 all: lib build/mifctl
 
@@ -59,7 +59,7 @@ build/bench/%: bench/%.c include/mif.h lib
 deps:
 	sh tests/install-deps.sh
 
-test: deps check-header test-rust test-header test-c test-netns
+test: deps check-header test-rust test-header test-readme test-c test-netns
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -68,6 +68,13 @@ test-rust:
 # The header alone, as C99/C11 and C++11/C++17, warnings as errors.
 test-header: include/mif.h
 	sh c-tests/compile-header.sh
+
+# The README's C example must compile and link as printed.
+test-readme: lib
+	@mkdir -p build
+	awk '/^```c$$/{on=1;next} /^```$$/{if(on){exit}} on' README.md > build/readme_example.c
+	$(CC) $(CFLAGS) $(WARN) -Iinclude -o build/readme_example build/readme_example.c $(LINK_MIF)
+	@echo "README example compiles"
 
 test-c: all $(C_TESTS)
 	sh c-tests/run.sh $(C_TESTS)

@@ -114,7 +114,7 @@ impl Context {
         let mut model = self.shared.model.lock();
         let mut out = Vec::new();
         let now = Instant::now();
-        let result = match request {
+        let result = match request.clone() {
             Request::AnnounceInterfaces => {
                 model.announce_interfaces(&mut out);
                 Ok(())
@@ -128,6 +128,11 @@ impl Context {
         // Queue while still holding the model lock, so these messages keep their place
         // relative to the engine's.
         self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+        if result.is_ok() {
+            if let Some(withdrawn) = withdrawn_by(&request) {
+                self.shared.outbox.retain(|m| !withdrawn(m));
+            }
+        }
         drop(model);
         match result {
             Ok(()) => MIF_OK,
@@ -143,6 +148,23 @@ impl Context {
 
     pub(crate) fn take(&self) -> Option<Message> {
         self.shared.outbox.pop()
+    }
+}
+
+/// For a Stop request: which waiting messages belong to the subscription it ends.
+fn withdrawn_by(request: &Request) -> Option<Box<dyn Fn(&Message) -> bool>> {
+    use crate::model::Announcement as A;
+    match *request {
+        Request::StopAnnouncingInterfaces => Some(Box::new(|m| {
+            matches!(m, Message::Announcement(A::Interface { .. } | A::NoInterface { .. }))
+        })),
+        Request::StopAnnouncingPvds { ifindex } => Some(Box::new(move |m| {
+            matches!(m, Message::Announcement(A::Pvd(p) | A::NoPvd(p)) if p.ifindex == ifindex)
+        })),
+        Request::StopAnnouncingAddresses { pvd } => Some(Box::new(move |m| {
+            matches!(m, Message::Announcement(A::Address { pvd: p, .. } | A::NoAddress { pvd: p, .. }) if p.id == pvd)
+        })),
+        _ => None,
     }
 }
 

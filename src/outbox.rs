@@ -67,6 +67,17 @@ impl Outbox {
         }
     }
 
+    /// Drops waiting messages that `keep` rejects (a Stop request withdraws what its
+    /// subscription had queued).
+    pub(crate) fn retain(&self, keep: impl Fn(&Message) -> bool) {
+        let mut state = self.queue.lock();
+        let was_empty = state.messages.is_empty();
+        state.messages.retain(|m| keep(m));
+        if !was_empty && state.messages.is_empty() {
+            self.clear();
+        }
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.queue.lock().closed
     }
