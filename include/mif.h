@@ -23,6 +23,62 @@
 #include <stdint.h>
 
 /**
+ * Configuration element type: any (only in `MIF_REQ_GET_CONFIGURATION_DATA`).
+ */
+#define MIF_ELEMENT_ANY 0
+
+/**
+ * Configuration element type: an IPv6 Router Advertisement (RDNSS, DNSSL, default router).
+ */
+#define MIF_ELEMENT_RA 1
+
+/**
+ * Configuration element type: a DHCPv4 lease.
+ */
+#define MIF_ELEMENT_DHCPV4 2
+
+/**
+ * Configuration element type: a DHCPv6 lease.
+ */
+#define MIF_ELEMENT_DHCPV6 3
+
+/**
+ * Configuration element type: declared by the operator or a network manager (static).
+ */
+#define MIF_ELEMENT_STATIC 4
+
+/**
+ * Configuration element type: the host-wide /etc/resolv.conf, attached to the
+ * provisioning domain(s) holding the default route.
+ */
+#define MIF_ELEMENT_SYSTEM 5
+
+/**
+ * Configuration information identifier: every list at once.
+ */
+#define MIF_INFO_ALL 0
+
+/**
+ * Configuration information identifier: DNS servers (`dns_servers`).
+ */
+#define MIF_INFO_DNS_SERVERS 1
+
+/**
+ * Configuration information identifier: DNS search domains (`search_domains`).
+ */
+#define MIF_INFO_SEARCH_DOMAINS 2
+
+/**
+ * Configuration information identifier: default routers (`routers`).
+ */
+#define MIF_INFO_ROUTERS 3
+
+/**
+ * Configuration information identifier: link MTU (`mtu`).
+ */
+#define MIF_INFO_MTU 4
+
+/**
  * Address family values used in this API (not AF_INET / AF_INET6).
  */
 #define MIF_FAMILY_IPV4 4
@@ -158,8 +214,9 @@ typedef struct mif_options {
    */
   uint32_t flags;
   /**
-   * Directory under which configuration files are looked up (reserved for the
-   * configuration-data feature); NULL means "/". The string is copied.
+   * Directory under which every configuration and state file is looked up
+   * (/etc/resolv.conf, /run/...): NULL means "/". Tests point it at their own tree.
+   * The string is copied.
    */
   const char *root_dir;
   /**
@@ -170,6 +227,12 @@ typedef struct mif_options {
    * Test-only: `MIF_TEST_*` bits; 0 in production.
    */
   uint32_t test_flags;
+  /**
+   * The static configuration file (docs/configuration.md); NULL means the
+   * environment variable MIF_CONFIG if set, else `<root_dir>/etc/mif.conf`. A relative
+   * path is taken under `root_dir`. The string is copied.
+   */
+  const char *config_file;
 } mif_options;
 
 /**
@@ -199,9 +262,18 @@ typedef struct mif_request {
    */
   uint32_t reserved;
   /**
-   * Provisioning domain id, for `MIF_REQ_ANNOUNCE_ADDRESSES` / `MIF_REQ_STOP_ANNOUNCING_ADDRESSES`.
+   * Provisioning domain id, for the address, configuration element and
+   * configuration data requests.
    */
   uint64_t pvd;
+  /**
+   * `MIF_ELEMENT_*`, for `MIF_REQ_GET_CONFIGURATION_DATA`.
+   */
+  uint32_t element_type;
+  /**
+   * `MIF_INFO_*`, for `MIF_REQ_GET_CONFIGURATION_DATA`.
+   */
+  uint32_t info_id;
 } mif_request;
 
 /**
@@ -302,6 +374,59 @@ typedef struct mif_message {
    * message; NULL when there is none.
    */
   const char *text;
+  /**
+   * `MIF_ELEMENT_*` (configuration element and data messages).
+   */
+  uint32_t element_type;
+  /**
+   * `MIF_INFO_*` asked for (configuration data messages).
+   */
+  uint32_t info_id;
+  /**
+   * Configuration element id, unique within the context, never reused (element messages).
+   */
+  uint64_t element_id;
+  /**
+   * The router or server the element came from; family 0 when unknown (element messages).
+   */
+  struct mif_address source;
+  /**
+   * Where the library read the element: "rtnetlink" or a file path, NUL-terminated,
+   * owned by the message; NULL for other messages.
+   */
+  const char *origin;
+  /**
+   * Seconds the element stays valid; `MIF_LIFETIME_INFINITE` = until withdrawn.
+   */
+  uint32_t lifetime;
+  /**
+   * Link MTU in bytes; 0 = unknown.
+   */
+  uint32_t mtu;
+  /**
+   * DNS servers: `dns_server_count` entries owned by the message (NULL when 0).
+   */
+  const struct mif_address *dns_servers;
+  /**
+   * Number of `dns_servers`.
+   */
+  size_t dns_server_count;
+  /**
+   * DNS search domains: `search_domain_count` NUL-terminated strings owned by the message.
+   */
+  const char *const *search_domains;
+  /**
+   * Number of `search_domains`.
+   */
+  size_t search_domain_count;
+  /**
+   * Default routers: `router_count` entries owned by the message (NULL when 0).
+   */
+  const struct mif_address *routers;
+  /**
+   * Number of `routers`.
+   */
+  size_t router_count;
 } mif_message;
 
 /**
@@ -348,6 +473,16 @@ typedef struct mif_message {
  * A Stop request for a subscription that is not active.
  */
 #define MIF_E_NOT_SUBSCRIBED 202
+
+/**
+ * The configuration element type is not one of `MIF_ELEMENT_*`.
+ */
+#define MIF_E_UNKNOWN_ELEMENT_TYPE 203
+
+/**
+ * The configuration information identifier is not one of `MIF_INFO_*`.
+ */
+#define MIF_E_UNKNOWN_INFO_ID 204
 
 /**
  * The engine thread has stopped after a failure; the context can only be closed.
@@ -406,6 +541,27 @@ typedef struct mif_message {
 #define MIF_MSG_NO_ADDRESS_ANNOUNCEMENT 6
 
 /**
+ * Draft 3.2.7.10: a configuration element of a provisioning domain, with its data
+ * (also re-sent, as an update, when its data or lifetime changes).
+ */
+#define MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT 7
+
+/**
+ * Draft 3.2.7.11: a previously announced configuration element is no longer valid.
+ */
+#define MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT 8
+
+/**
+ * Draft 3.2.7.17: the answer to `MIF_REQ_GET_CONFIGURATION_DATA`.
+ */
+#define MIF_MSG_CONFIGURATION_DATA 9
+
+/**
+ * Draft 3.2.7.17: no configuration data of the asked kind.
+ */
+#define MIF_MSG_NO_CONFIGURATION_DATA 10
+
+/**
  * Our addition: the engine thread failed. `status` and `text` say why. This is the
  * last message the context ever delivers; later posts fail with `MIF_E_ENGINE_FAILED`.
  */
@@ -440,6 +596,24 @@ typedef struct mif_message {
  * Draft 3.2.7.15: for provisioning domain `pvd`.
  */
 #define MIF_REQ_STOP_ANNOUNCING_ADDRESSES 6
+
+/**
+ * Draft 3.2.7.9: announce the configuration elements of provisioning domain `pvd`.
+ */
+#define MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS 7
+
+/**
+ * Draft 3.2.7.12: for provisioning domain `pvd`.
+ */
+#define MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS 8
+
+/**
+ * Draft 3.2.7.17: configuration data of `pvd`, from elements of `element_type`
+ * (`MIF_ELEMENT_ANY` for all), for `info_id` (`MIF_INFO_ALL` for every list).
+ * Answered by one `MIF_MSG_CONFIGURATION_DATA` or `MIF_MSG_NO_CONFIGURATION_DATA`,
+ * queued before the post returns.
+ */
+#define MIF_REQ_GET_CONFIGURATION_DATA 9
 
 #ifdef __cplusplus
 extern "C" {
@@ -552,6 +726,12 @@ const char *mif_strerror(mif_result code);
  * NUL-terminated; "unknown" for numbers this library does not define.
  */
 const char *mif_message_type_name(mif_message_type msg_type);
+
+/**
+ * The lowercase name of a configuration element type ("ra", "dhcpv4", "dhcpv6",
+ * "static", "system", "any"), static and NUL-terminated; "unknown" otherwise.
+ */
+const char *mif_element_type_name(uint32_t element_type);
 
 /**
  * The snake_case name of a request type ("announce_interfaces", ...), static and

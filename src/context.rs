@@ -21,8 +21,9 @@ use crate::request::Request;
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub netlink_rcvbuf: Option<usize>,
-    #[allow(dead_code)] // used by the configuration-data feature
     pub root_dir: PathBuf,
+    /// Static configuration file as given in the options (None: MIF_CONFIG or the default).
+    pub config_file: Option<PathBuf>,
     pub test_flags: u32,
 }
 
@@ -30,7 +31,7 @@ impl Config {
     /// # Safety
     /// `opts` is NULL or points to at least `opts->size` readable bytes.
     pub(crate) unsafe fn from_c(opts: *const mif_options) -> Result<Config, mif_result> {
-        let mut config = Config { netlink_rcvbuf: None, root_dir: PathBuf::from("/"), test_flags: 0 };
+        let mut config = Config { netlink_rcvbuf: None, root_dir: PathBuf::from("/"), config_file: None, test_flags: 0 };
         if opts.is_null() {
             return Ok(config);
         }
@@ -38,7 +39,14 @@ impl Config {
         if size < std::mem::size_of::<u32>() || size > std::mem::size_of::<mif_options>() {
             return Err(MIF_E_BAD_SIZE);
         }
-        let mut copy = mif_options { size: 0, flags: 0, root_dir: std::ptr::null(), netlink_rcvbuf: 0, test_flags: 0 };
+        let mut copy = mif_options {
+            size: 0,
+            flags: 0,
+            root_dir: std::ptr::null(),
+            netlink_rcvbuf: 0,
+            test_flags: 0,
+            config_file: std::ptr::null(),
+        };
         unsafe { std::ptr::copy_nonoverlapping(opts.cast::<u8>(), (&mut copy as *mut mif_options).cast::<u8>(), size) };
         if copy.flags != 0 || copy.netlink_rcvbuf < 0 || copy.test_flags & !MIF_TEST_PANIC_ENGINE != 0 {
             return Err(MIF_E_INVALID_ARGUMENT);
@@ -50,6 +58,14 @@ impl Config {
                 return Err(MIF_E_INVALID_ARGUMENT);
             }
             config.root_dir = PathBuf::from(dir);
+        }
+        if !copy.config_file.is_null() {
+            let file = unsafe { CStr::from_ptr(copy.config_file) };
+            let file = file.to_str().map_err(|_| MIF_E_INVALID_ARGUMENT)?;
+            if file.is_empty() {
+                return Err(MIF_E_INVALID_ARGUMENT);
+            }
+            config.config_file = Some(PathBuf::from(file));
         }
         if copy.netlink_rcvbuf > 0 {
             config.netlink_rcvbuf = Some(copy.netlink_rcvbuf as usize);
@@ -124,6 +140,9 @@ impl Context {
             Request::StopAnnouncingPvds { ifindex } => model.stop_announcing_pvds(ifindex),
             Request::AnnounceAddresses { pvd } => model.announce_addresses(pvd, now, &mut out),
             Request::StopAnnouncingAddresses { pvd } => model.stop_announcing_addresses(pvd),
+            Request::AnnounceElements { pvd } => model.announce_elements(pvd, now, &mut out),
+            Request::StopAnnouncingElements { pvd } => model.stop_announcing_elements(pvd),
+            Request::GetConfigurationData { pvd, kind, info } => model.get_configuration_data(pvd, kind, info, &mut out),
         };
         // Queue while still holding the model lock, so these messages keep their place
         // relative to the engine's.
@@ -163,6 +182,9 @@ fn withdrawn_by(request: &Request) -> Option<Box<dyn Fn(&Message) -> bool>> {
         })),
         Request::StopAnnouncingAddresses { pvd } => Some(Box::new(move |m| {
             matches!(m, Message::Announcement(A::Address { pvd: p, .. } | A::NoAddress { pvd: p, .. }) if p.id == pvd)
+        })),
+        Request::StopAnnouncingElements { pvd } => Some(Box::new(move |m| {
+            matches!(m, Message::Announcement(A::Element { pvd: p, .. } | A::NoElement { pvd: p, .. }) if p.id == pvd)
         })),
         _ => None,
     }

@@ -43,6 +43,10 @@ pub const MIF_E_UNKNOWN_INTERFACE: mif_result = 200;
 pub const MIF_E_UNKNOWN_PVD: mif_result = 201;
 /// A Stop request for a subscription that is not active.
 pub const MIF_E_NOT_SUBSCRIBED: mif_result = 202;
+/// The configuration element type is not one of `MIF_ELEMENT_*`.
+pub const MIF_E_UNKNOWN_ELEMENT_TYPE: mif_result = 203;
+/// The configuration information identifier is not one of `MIF_INFO_*`.
+pub const MIF_E_UNKNOWN_INFO_ID: mif_result = 204;
 
 // 300-399: the library or the system failed.
 /// The engine thread has stopped after a failure; the context can only be closed.
@@ -71,6 +75,15 @@ pub const MIF_MSG_NO_PVD_ANNOUNCEMENT: mif_message_type = 4;
 pub const MIF_MSG_ADDRESS_ANNOUNCEMENT: mif_message_type = 5;
 /// Draft 3.2.7.16: a previously announced address is no longer valid.
 pub const MIF_MSG_NO_ADDRESS_ANNOUNCEMENT: mif_message_type = 6;
+/// Draft 3.2.7.10: a configuration element of a provisioning domain, with its data
+/// (also re-sent, as an update, when its data or lifetime changes).
+pub const MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT: mif_message_type = 7;
+/// Draft 3.2.7.11: a previously announced configuration element is no longer valid.
+pub const MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT: mif_message_type = 8;
+/// Draft 3.2.7.17: the answer to `MIF_REQ_GET_CONFIGURATION_DATA`.
+pub const MIF_MSG_CONFIGURATION_DATA: mif_message_type = 9;
+/// Draft 3.2.7.17: no configuration data of the asked kind.
+pub const MIF_MSG_NO_CONFIGURATION_DATA: mif_message_type = 10;
 /// Our addition: the engine thread failed. `status` and `text` say why. This is the
 /// last message the context ever delivers; later posts fail with `MIF_E_ENGINE_FAILED`.
 pub const MIF_MSG_ENGINE_FAILED: mif_message_type = 100;
@@ -89,6 +102,40 @@ pub const MIF_REQ_STOP_ANNOUNCING_PVDS: mif_request_type = 4;
 pub const MIF_REQ_ANNOUNCE_ADDRESSES: mif_request_type = 5;
 /// Draft 3.2.7.15: for provisioning domain `pvd`.
 pub const MIF_REQ_STOP_ANNOUNCING_ADDRESSES: mif_request_type = 6;
+/// Draft 3.2.7.9: announce the configuration elements of provisioning domain `pvd`.
+pub const MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS: mif_request_type = 7;
+/// Draft 3.2.7.12: for provisioning domain `pvd`.
+pub const MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS: mif_request_type = 8;
+/// Draft 3.2.7.17: configuration data of `pvd`, from elements of `element_type`
+/// (`MIF_ELEMENT_ANY` for all), for `info_id` (`MIF_INFO_ALL` for every list).
+/// Answered by one `MIF_MSG_CONFIGURATION_DATA` or `MIF_MSG_NO_CONFIGURATION_DATA`,
+/// queued before the post returns.
+pub const MIF_REQ_GET_CONFIGURATION_DATA: mif_request_type = 9;
+
+/// Configuration element type: any (only in `MIF_REQ_GET_CONFIGURATION_DATA`).
+pub const MIF_ELEMENT_ANY: u32 = 0;
+/// Configuration element type: an IPv6 Router Advertisement (RDNSS, DNSSL, default router).
+pub const MIF_ELEMENT_RA: u32 = 1;
+/// Configuration element type: a DHCPv4 lease.
+pub const MIF_ELEMENT_DHCPV4: u32 = 2;
+/// Configuration element type: a DHCPv6 lease.
+pub const MIF_ELEMENT_DHCPV6: u32 = 3;
+/// Configuration element type: declared by the operator or a network manager (static).
+pub const MIF_ELEMENT_STATIC: u32 = 4;
+/// Configuration element type: the host-wide /etc/resolv.conf, attached to the
+/// provisioning domain(s) holding the default route.
+pub const MIF_ELEMENT_SYSTEM: u32 = 5;
+
+/// Configuration information identifier: every list at once.
+pub const MIF_INFO_ALL: u32 = 0;
+/// Configuration information identifier: DNS servers (`dns_servers`).
+pub const MIF_INFO_DNS_SERVERS: u32 = 1;
+/// Configuration information identifier: DNS search domains (`search_domains`).
+pub const MIF_INFO_SEARCH_DOMAINS: u32 = 2;
+/// Configuration information identifier: default routers (`routers`).
+pub const MIF_INFO_ROUTERS: u32 = 3;
+/// Configuration information identifier: link MTU (`mtu`).
+pub const MIF_INFO_MTU: u32 = 4;
 
 /// Address family values used in this API (not AF_INET / AF_INET6).
 pub const MIF_FAMILY_IPV4: u8 = 4;
@@ -152,13 +199,18 @@ pub struct mif_options {
     pub size: u32,
     /// Reserved: must be 0.
     pub flags: u32,
-    /// Directory under which configuration files are looked up (reserved for the
-    /// configuration-data feature); NULL means "/". The string is copied.
+    /// Directory under which every configuration and state file is looked up
+    /// (/etc/resolv.conf, /run/...): NULL means "/". Tests point it at their own tree.
+    /// The string is copied.
     pub root_dir: *const c_char,
     /// Test-only: SO_RCVBUF of the rtnetlink event socket in bytes; 0 = the library's default.
     pub netlink_rcvbuf: i32,
     /// Test-only: `MIF_TEST_*` bits; 0 in production.
     pub test_flags: u32,
+    /// The static configuration file (docs/configuration.md); NULL means the
+    /// environment variable MIF_CONFIG if set, else `<root_dir>/etc/mif.conf`. A relative
+    /// path is taken under `root_dir`. The string is copied.
+    pub config_file: *const c_char,
 }
 
 /// A request for `mif_post_message`. Fill with `mif_request_init` first.
@@ -173,8 +225,13 @@ pub struct mif_request {
     pub ifindex: u32,
     /// Reserved: must be 0.
     pub reserved: u32,
-    /// Provisioning domain id, for `MIF_REQ_ANNOUNCE_ADDRESSES` / `MIF_REQ_STOP_ANNOUNCING_ADDRESSES`.
+    /// Provisioning domain id, for the address, configuration element and
+    /// configuration data requests.
     pub pvd: u64,
+    /// `MIF_ELEMENT_*`, for `MIF_REQ_GET_CONFIGURATION_DATA`.
+    pub element_type: u32,
+    /// `MIF_INFO_*`, for `MIF_REQ_GET_CONFIGURATION_DATA`.
+    pub info_id: u32,
 }
 
 /// An IPv4 or IPv6 address.
@@ -229,6 +286,33 @@ pub struct mif_message {
     /// A readable detail (for `MIF_MSG_ENGINE_FAILED`), NUL-terminated, owned by the
     /// message; NULL when there is none.
     pub text: *const c_char,
+    /// `MIF_ELEMENT_*` (configuration element and data messages).
+    pub element_type: u32,
+    /// `MIF_INFO_*` asked for (configuration data messages).
+    pub info_id: u32,
+    /// Configuration element id, unique within the context, never reused (element messages).
+    pub element_id: u64,
+    /// The router or server the element came from; family 0 when unknown (element messages).
+    pub source: mif_address,
+    /// Where the library read the element: "rtnetlink" or a file path, NUL-terminated,
+    /// owned by the message; NULL for other messages.
+    pub origin: *const c_char,
+    /// Seconds the element stays valid; `MIF_LIFETIME_INFINITE` = until withdrawn.
+    pub lifetime: u32,
+    /// Link MTU in bytes; 0 = unknown.
+    pub mtu: u32,
+    /// DNS servers: `dns_server_count` entries owned by the message (NULL when 0).
+    pub dns_servers: *const mif_address,
+    /// Number of `dns_servers`.
+    pub dns_server_count: usize,
+    /// DNS search domains: `search_domain_count` NUL-terminated strings owned by the message.
+    pub search_domains: *const *const c_char,
+    /// Number of `search_domains`.
+    pub search_domain_count: usize,
+    /// Default routers: `router_count` entries owned by the message (NULL when 0).
+    pub routers: *const mif_address,
+    /// Number of `routers`.
+    pub router_count: usize,
 }
 
 /// Runs `$body`, turning a panic into `$fallback`: no unwinding crosses the ABI.
@@ -267,6 +351,7 @@ pub extern "C" fn mif_options_init(opts: *mut mif_options) -> mif_result {
             root_dir: ptr::null(),
             netlink_rcvbuf: 0,
             test_flags: 0,
+            config_file: ptr::null(),
         };
         MIF_OK
     })
@@ -288,6 +373,8 @@ pub extern "C" fn mif_request_init(req: *mut mif_request, request_type: mif_requ
             ifindex: 0,
             reserved: 0,
             pvd: 0,
+            element_type: 0,
+            info_id: 0,
         };
         MIF_OK
     })
@@ -452,6 +539,24 @@ pub extern "C" fn mif_message_type_name(msg_type: mif_message_type) -> *const c_
     ffi_guard!(c"unknown".as_ptr(), { message_type_name(msg_type).as_ptr() })
 }
 
+/// The lowercase name of a configuration element type ("ra", "dhcpv4", "dhcpv6",
+/// "static", "system", "any"), static and NUL-terminated; "unknown" otherwise.
+#[no_mangle]
+pub extern "C" fn mif_element_type_name(element_type: u32) -> *const c_char {
+    ffi_guard!(c"unknown".as_ptr(), {
+        match element_type {
+            MIF_ELEMENT_ANY => c"any",
+            MIF_ELEMENT_RA => c"ra",
+            MIF_ELEMENT_DHCPV4 => c"dhcpv4",
+            MIF_ELEMENT_DHCPV6 => c"dhcpv6",
+            MIF_ELEMENT_STATIC => c"static",
+            MIF_ELEMENT_SYSTEM => c"system",
+            _ => c"unknown",
+        }
+        .as_ptr()
+    })
+}
+
 /// The snake_case name of a request type ("announce_interfaces", ...), static and
 /// NUL-terminated; "unknown" for numbers this library does not define.
 #[no_mangle]
@@ -507,6 +612,8 @@ pub(crate) fn status_text(code: mif_result) -> &'static CStr {
         MIF_E_UNKNOWN_INTERFACE => c"unknown interface index",
         MIF_E_UNKNOWN_PVD => c"unknown provisioning domain id",
         MIF_E_NOT_SUBSCRIBED => c"stop request without an active subscription",
+        MIF_E_UNKNOWN_ELEMENT_TYPE => c"unknown configuration element type",
+        MIF_E_UNKNOWN_INFO_ID => c"unknown configuration information identifier",
         MIF_E_ENGINE_FAILED => c"the engine thread has failed; close the context",
         MIF_E_INTERRUPTED => c"interrupted by a signal",
         MIF_E_SYSTEM => c"a system call failed",
@@ -524,6 +631,10 @@ pub(crate) fn message_type_name(msg_type: mif_message_type) -> &'static CStr {
         MIF_MSG_NO_PVD_ANNOUNCEMENT => c"no_pvd_announcement",
         MIF_MSG_ADDRESS_ANNOUNCEMENT => c"address_announcement",
         MIF_MSG_NO_ADDRESS_ANNOUNCEMENT => c"no_address_announcement",
+        MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT => c"config_element_announcement",
+        MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT => c"no_config_element_announcement",
+        MIF_MSG_CONFIGURATION_DATA => c"configuration_data",
+        MIF_MSG_NO_CONFIGURATION_DATA => c"no_configuration_data",
         MIF_MSG_ENGINE_FAILED => c"engine_failed",
         _ => c"unknown",
     }
@@ -537,6 +648,9 @@ pub(crate) fn request_type_name(request_type: mif_request_type) -> &'static CStr
         MIF_REQ_STOP_ANNOUNCING_PVDS => c"stop_announcing_pvds",
         MIF_REQ_ANNOUNCE_ADDRESSES => c"announce_addresses",
         MIF_REQ_STOP_ANNOUNCING_ADDRESSES => c"stop_announcing_addresses",
+        MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS => c"announce_config_elements",
+        MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS => c"stop_announcing_config_elements",
+        MIF_REQ_GET_CONFIGURATION_DATA => c"get_configuration_data",
         _ => c"unknown",
     }
 }

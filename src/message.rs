@@ -4,7 +4,8 @@ use std::ffi::{c_char, CString};
 use std::net::IpAddr;
 
 use crate::ffi::*;
-use crate::model::{AddrFlags, AddrInfo, Announcement, Family, LinkFlags, PvdInfo, Scope};
+use crate::model::{AddrFlags, AddrInfo, Announcement, ConfigData, Family, LinkFlags, PvdInfo, Scope};
+use crate::request::{element_value, info_value};
 
 /// A queued message, still in Rust form (converted to C when taken).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,6 +20,11 @@ pub(crate) enum Message {
 pub(crate) struct OwnedMessage {
     public: mif_message,
     text: Option<CString>,
+    origin: Option<CString>,
+    dns_servers: Vec<mif_address>,
+    routers: Vec<mif_address>,
+    domains: Vec<CString>,
+    domain_ptrs: Vec<*const c_char>,
 }
 
 impl OwnedMessage {
@@ -52,6 +58,19 @@ fn empty() -> mif_message {
         valid_lifetime: 0,
         preferred_lifetime: 0,
         text: std::ptr::null(),
+        element_type: 0,
+        info_id: 0,
+        element_id: 0,
+        source: mif_address::default(),
+        origin: std::ptr::null(),
+        lifetime: 0,
+        mtu: 0,
+        dns_servers: std::ptr::null(),
+        dns_server_count: 0,
+        search_domains: std::ptr::null(),
+        search_domain_count: 0,
+        routers: std::ptr::null(),
+        router_count: 0,
     }
 }
 
@@ -143,9 +162,31 @@ fn fill_addr(m: &mut mif_message, pvd: &PvdInfo, a: &AddrInfo) {
     m.preferred_lifetime = a.preferred.unwrap_or(MIF_LIFETIME_INFINITE);
 }
 
+fn cstring(s: &str) -> CString {
+    CString::new(s.replace('\0', " ")).unwrap_or_default()
+}
+
+/// Lists of configuration data, owned next to the public struct that points at them.
+struct Lists {
+    dns_servers: Vec<mif_address>,
+    routers: Vec<mif_address>,
+    domains: Vec<CString>,
+}
+
+fn lists_of(data: &ConfigData) -> Lists {
+    let addr = |a: &IpAddr| c_address(a, 0);
+    Lists {
+        dns_servers: data.dns_servers.iter().map(addr).collect(),
+        routers: data.routers.iter().map(addr).collect(),
+        domains: data.search_domains.iter().map(|d| cstring(d)).collect(),
+    }
+}
+
 fn to_c(message: Message) -> OwnedMessage {
     let mut m = empty();
     let mut text = None;
+    let mut origin = None;
+    let mut lists = Lists { dns_servers: Vec::new(), routers: Vec::new(), domains: Vec::new() };
     match message {
         Message::Announcement(a) => match a {
             Announcement::Interface { ifindex, ref name, flags } | Announcement::NoInterface { ifindex, ref name, flags } => {
@@ -174,16 +215,73 @@ fn to_c(message: Message) -> OwnedMessage {
                 m.msg_type = MIF_MSG_NO_ADDRESS_ANNOUNCEMENT;
                 fill_addr(&mut m, pvd, addr);
             }
+            Announcement::Element { ref pvd, ref element } | Announcement::NoElement { ref pvd, ref element } => {
+                m.msg_type = if matches!(a, Announcement::Element { .. }) {
+                    MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT
+                } else {
+                    MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT
+                };
+                fill_pvd(&mut m, pvd);
+                m.element_type = element_value(element.kind);
+                m.element_id = element.id;
+                if let Some(server) = &element.server {
+                    let link_local = matches!(server, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
+                    m.source = c_address(server, if link_local { pvd.ifindex } else { 0 });
+                }
+                origin = Some(cstring(&element.origin));
+                m.lifetime = element.lifetime.unwrap_or(MIF_LIFETIME_INFINITE);
+                m.mtu = element.data.mtu.unwrap_or(0);
+                lists = lists_of(&element.data);
+            }
+            Announcement::ConfigData { ref pvd, kind, info, ref data } => {
+                m.msg_type = MIF_MSG_CONFIGURATION_DATA;
+                fill_pvd(&mut m, pvd);
+                m.element_type = kind.map_or(MIF_ELEMENT_ANY, element_value);
+                m.info_id = info_value(info);
+                m.mtu = data.mtu.unwrap_or(0);
+                lists = lists_of(data);
+            }
+            Announcement::NoConfigData { ref pvd, kind, info } => {
+                m.msg_type = MIF_MSG_NO_CONFIGURATION_DATA;
+                fill_pvd(&mut m, pvd);
+                m.element_type = kind.map_or(MIF_ELEMENT_ANY, element_value);
+                m.info_id = info_value(info);
+            }
         },
         Message::EngineFailed { status, text: t } => {
             m.msg_type = MIF_MSG_ENGINE_FAILED;
             m.status = status;
-            text = Some(CString::new(t.replace('\0', " ")).unwrap_or_default());
+            text = Some(cstring(&t));
         }
     }
-    let mut owned = OwnedMessage { public: m, text };
+    let domain_ptrs: Vec<*const c_char> = lists.domains.iter().map(|d| d.as_ptr()).collect();
+    let mut owned = OwnedMessage {
+        public: m,
+        text,
+        origin,
+        dns_servers: lists.dns_servers,
+        routers: lists.routers,
+        domains: lists.domains,
+        domain_ptrs,
+    };
+    // The vectors' heap buffers do not move when `owned` is boxed, so these stay valid.
     if let Some(t) = &owned.text {
         owned.public.text = t.as_ptr();
+    }
+    if let Some(o) = &owned.origin {
+        owned.public.origin = o.as_ptr();
+    }
+    if !owned.dns_servers.is_empty() {
+        owned.public.dns_servers = owned.dns_servers.as_ptr();
+        owned.public.dns_server_count = owned.dns_servers.len();
+    }
+    if !owned.routers.is_empty() {
+        owned.public.routers = owned.routers.as_ptr();
+        owned.public.router_count = owned.routers.len();
+    }
+    if !owned.domain_ptrs.is_empty() {
+        owned.public.search_domains = owned.domain_ptrs.as_ptr();
+        owned.public.search_domain_count = owned.domain_ptrs.len();
     }
     owned
 }

@@ -11,6 +11,11 @@
 //! are exactly those non-link-local addresses. A PvD id is allocated the first time the
 //! (interface, family) pair has a PvD and stays the same for as long as the interface
 //! exists, also across the PvD going and coming back; ids are never reused.
+//!
+//! Configuration elements (docs/configuration.md) attach to present PvDs: RA
+//! elements (per router, from RDNSS/DNSSL options and RA default routes) to the IPv6
+//! PvD, DHCPv4 to the IPv4 PvD, DHCPv6 to the IPv6 PvD, Static and System to both,
+//! each keeping the servers and routers of the PvD's family.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -85,6 +90,8 @@ pub struct LinkFact {
     pub ifindex: u32,
     pub name: String,
     pub flags: LinkFlags,
+    /// IFLA_MTU, when reported.
+    pub mtu: Option<u32>,
 }
 
 /// A kernel fact about one address (RTM_NEWADDR).
@@ -107,6 +114,120 @@ pub enum Fact {
     LinkRemoved { ifindex: u32 },
     Addr(AddrFact),
     AddrRemoved { ifindex: u32, addr: IpAddr, prefix_len: u8 },
+    /// An RA option the kernel forwarded (RTM_NEWNDUSEROPT).
+    Ra { ifindex: u32, router: Option<std::net::Ipv6Addr>, option: RaOption },
+    /// A default route appeared or changed.
+    Route(RouteFact),
+    /// A default route went.
+    RouteRemoved(RouteFact),
+    /// The whole default-route table of one family (after a route dump).
+    Routes { family: Family, routes: Vec<RouteFact> },
+    /// Everything one file source says now (empty: the file is gone or says nothing).
+    Sourced { origin: String, elements: Vec<SourcedElement> },
+    /// The host-wide resolver configuration (/etc/resolv.conf); `None`: no such file.
+    System { origin: String, data: Option<ConfigData> },
+}
+
+/// The DNS options of Router Advertisements (RFC 8106).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RaOption {
+    /// Lifetime in seconds (`u32::MAX` = infinite, 0 = withdraw).
+    Rdnss { lifetime: u32, servers: Vec<std::net::Ipv6Addr> },
+    Dnssl { lifetime: u32, domains: Vec<String> },
+}
+
+/// A default route (destination length 0, main table).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteFact {
+    pub family: Family,
+    pub ifindex: u32,
+    pub gateway: Option<IpAddr>,
+    pub metric: u32,
+    /// Installed by the kernel from a Router Advertisement (proto ra).
+    pub from_ra: bool,
+}
+
+/// Kinds of configuration element (stable C values in ffi.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ElementKind {
+    Ra,
+    Dhcpv4,
+    Dhcpv6,
+    Static,
+    System,
+}
+
+/// What a configuration element says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigData {
+    pub dns_servers: Vec<IpAddr>,
+    pub search_domains: Vec<String>,
+    pub routers: Vec<IpAddr>,
+    pub mtu: Option<u32>,
+}
+
+impl ConfigData {
+    pub fn is_empty(&self) -> bool {
+        self.dns_servers.is_empty() && self.search_domains.is_empty() && self.routers.is_empty() && self.mtu.is_none()
+    }
+
+    /// The part of this data that belongs to a PvD of `family`.
+    fn for_family(&self, family: Family) -> ConfigData {
+        ConfigData {
+            dns_servers: self.dns_servers.iter().filter(|a| Family::of(a) == family).copied().collect(),
+            search_domains: self.search_domains.clone(),
+            routers: self.routers.iter().filter(|a| Family::of(a) == family).copied().collect(),
+            mtu: self.mtu,
+        }
+    }
+
+    fn merge(&mut self, other: &ConfigData) {
+        for a in &other.dns_servers {
+            if !self.dns_servers.contains(a) {
+                self.dns_servers.push(*a);
+            }
+        }
+        for d in &other.search_domains {
+            if !self.search_domains.iter().any(|x| x.eq_ignore_ascii_case(d)) {
+                self.search_domains.push(d.clone());
+            }
+        }
+        for a in &other.routers {
+            if !self.routers.contains(a) {
+                self.routers.push(*a);
+            }
+        }
+        self.mtu = self.mtu.or(other.mtu);
+    }
+}
+
+/// Which interface a file's element is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkRef {
+    Index(u32),
+    Name(String),
+}
+
+/// A configuration element as a file source reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourcedElement {
+    pub link: LinkRef,
+    pub kind: ElementKind,
+    /// The DHCP server or router it came from, when the source says.
+    pub server: Option<IpAddr>,
+    pub data: ConfigData,
+    /// Seconds it stays valid from now; `None` = until the source withdraws it.
+    pub lifetime: LifetimeSecs,
+}
+
+/// Which lists a Get Configuration Data asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InfoId {
+    All,
+    DnsServers,
+    SearchDomains,
+    Routers,
+    Mtu,
 }
 
 /// Everything a dump returned: the whole truth at one moment.
@@ -146,6 +267,23 @@ pub enum Announcement {
     NoPvd(PvdInfo),
     Address { pvd: PvdInfo, addr: AddrInfo },
     NoAddress { pvd: PvdInfo, addr: AddrInfo },
+    Element { pvd: PvdInfo, element: ElementInfo },
+    NoElement { pvd: PvdInfo, element: ElementInfo },
+    ConfigData { pvd: PvdInfo, kind: Option<ElementKind>, info: InfoId, data: ConfigData },
+    NoConfigData { pvd: PvdInfo, kind: Option<ElementKind>, info: InfoId },
+}
+
+/// A configuration element as announced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ElementInfo {
+    pub id: u64,
+    pub kind: ElementKind,
+    /// "rtnetlink" or the path of the file it was read from.
+    pub origin: String,
+    pub server: Option<IpAddr>,
+    pub data: ConfigData,
+    /// Seconds left; `None` = until withdrawn.
+    pub lifetime: LifetimeSecs,
 }
 
 /// Why a request does not fit the current state.
@@ -155,6 +293,55 @@ pub enum RequestError {
     UnknownPvd,
     NotSubscribed,
 }
+
+/// Origin of elements learnt from Router Advertisements.
+pub const RA_ORIGIN: &str = "rtnetlink";
+
+/// Deadlines computed from whole seconds at different moments may differ by up to a
+/// second without anything having changed; past deadlines all mean "0 s left".
+fn deadlines_close(a: Option<Instant>, b: Option<Instant>, now: Instant) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) if a <= now && b <= now => true,
+        (Some(a), Some(b)) => {
+            let d = if a > b { a - b } else { b - a };
+            d <= Duration::from_millis(1500)
+        }
+        _ => false,
+    }
+}
+
+fn remaining(deadline: Option<Instant>, now: Instant) -> LifetimeSecs {
+    deadline.map(|d| d.saturating_duration_since(now).as_secs().min(u64::from(u32::MAX - 1)) as u32)
+}
+
+fn deadline_after(now: Instant, lifetime: LifetimeSecs) -> Option<Instant> {
+    lifetime.map(|s| now + Duration::from_secs(u64::from(s)))
+}
+
+/// Identity of an element on one interface.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct ElementIdent {
+    kind: ElementKind,
+    origin: String,
+    server: Option<IpAddr>,
+}
+
+#[derive(Clone, Debug)]
+struct ElementView {
+    id: u64,
+    data: ConfigData,
+    until: Option<Instant>,
+}
+
+/// DNS options learnt from one router on one interface; each entry expires on its own.
+#[derive(Clone, Debug, Default)]
+struct RaState {
+    servers: BTreeMap<std::net::Ipv6Addr, Option<Instant>>,
+    domains: BTreeMap<String, Option<Instant>>,
+}
+
+type RouteKey = (Family, u32, Option<IpAddr>, u32);
 
 /// Addresses are keyed as the kernel keys them closely enough: by address and prefix.
 type AddrKey = (IpAddr, u8);
@@ -171,40 +358,31 @@ struct AddrState {
 
 impl AddrState {
     fn from_fact(f: &AddrFact, now: Instant) -> AddrState {
-        let deadline = |l: LifetimeSecs| l.map(|s| now + Duration::from_secs(u64::from(s)));
-        AddrState { scope: f.scope, flags: f.flags, valid_until: deadline(f.valid), preferred_until: deadline(f.preferred) }
+        AddrState {
+            scope: f.scope,
+            flags: f.flags,
+            valid_until: deadline_after(now, f.valid),
+            preferred_until: deadline_after(now, f.preferred),
+        }
     }
 
     /// The kernel reports whole seconds, so deadlines computed at different moments
     /// may differ by up to a second without anything having changed.
-    /// Deadlines already past count as equal (both mean 0 s left).
     fn same_as(&self, other: &AddrState, now: Instant) -> bool {
-        let close = |a: Option<Instant>, b: Option<Instant>| -> bool {
-            match (a, b) {
-                (None, None) => true,
-                (Some(a), Some(b)) if a <= now && b <= now => true,
-                (Some(a), Some(b)) => {
-                    let d = if a > b { a - b } else { b - a };
-                    d <= Duration::from_millis(1500)
-                }
-                _ => false,
-            }
-        };
         self.scope == other.scope
             && self.flags == other.flags
-            && close(self.valid_until, other.valid_until)
-            && close(self.preferred_until, other.preferred_until)
+            && deadlines_close(self.valid_until, other.valid_until, now)
+            && deadlines_close(self.preferred_until, other.preferred_until, now)
     }
 
     fn info(&self, key: &AddrKey, now: Instant) -> AddrInfo {
-        let remaining = |d: Option<Instant>| d.map(|d| d.saturating_duration_since(now).as_secs().min(u64::from(u32::MAX - 1)) as u32);
         AddrInfo {
             addr: key.0,
             prefix_len: key.1,
             scope: self.scope,
             flags: self.flags,
-            valid: remaining(self.valid_until),
-            preferred: remaining(self.preferred_until),
+            valid: remaining(self.valid_until, now),
+            preferred: remaining(self.preferred_until, now),
         }
     }
 }
@@ -213,14 +391,16 @@ impl AddrState {
 struct Link {
     name: String,
     flags: LinkFlags,
+    mtu: Option<u32>,
 }
 
 /// What subscribers may see of one PvD.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 struct PvdView {
     id: u64,
     name: String,
     addrs: BTreeMap<AddrKey, AddrState>,
+    elements: BTreeMap<ElementIdent, ElementView>,
 }
 
 /// What subscribers may see of one interface.
@@ -236,6 +416,7 @@ struct Subscriptions {
     interfaces: bool,
     pvds: BTreeSet<u32>,
     addresses: BTreeSet<u64>,
+    elements: BTreeSet<u64>,
 }
 
 /// The host model of one context.
@@ -248,6 +429,12 @@ pub struct HostModel {
     pvd_ids: HashMap<(u32, Family), u64>,
     next_pvd_id: u64,
     subs: Subscriptions,
+    ra: BTreeMap<(u32, Option<std::net::Ipv6Addr>), RaState>,
+    routes: BTreeMap<RouteKey, bool>,
+    sourced: BTreeMap<String, Vec<(SourcedElement, Option<Instant>)>>,
+    system: Option<(String, ConfigData)>,
+    element_ids: HashMap<(u32, Family, ElementIdent), u64>,
+    next_element_id: u64,
 }
 
 impl Default for HostModel {
@@ -265,21 +452,30 @@ impl HostModel {
             pvd_ids: HashMap::new(),
             next_pvd_id: 1,
             subs: Subscriptions::default(),
+            ra: BTreeMap::new(),
+            routes: BTreeMap::new(),
+            sourced: BTreeMap::new(),
+            system: None,
+            element_ids: HashMap::new(),
+            next_element_id: 1,
         }
     }
 
-    /// Applies one kernel fact and appends the announcements it implies.
+    /// Applies one fact and appends the announcements it implies.
     pub fn apply(&mut self, fact: Fact, now: Instant, out: &mut Vec<Announcement>) {
-        let ifindex = match fact {
+        let touched: Vec<u32> = match fact {
             Fact::Link(link) => {
                 let ifindex = link.ifindex;
-                self.links.insert(ifindex, Link { name: link.name, flags: link.flags });
-                ifindex
+                self.links.insert(ifindex, Link { name: link.name, flags: link.flags, mtu: link.mtu });
+                // Elements from files may name the interface: all its views may change.
+                vec![ifindex]
             }
             Fact::LinkRemoved { ifindex } => {
                 self.links.remove(&ifindex);
                 self.addrs.remove(&ifindex);
-                ifindex
+                self.ra.retain(|(i, _), _| *i != ifindex);
+                self.routes.retain(|(_, i, _, _), _| *i != ifindex);
+                vec![ifindex]
             }
             Fact::Addr(a) => {
                 if !self.links.contains_key(&a.ifindex) {
@@ -289,16 +485,113 @@ impl HostModel {
                 }
                 let state = AddrState::from_fact(&a, now);
                 self.addrs.entry(a.ifindex).or_default().insert((a.addr, a.prefix_len), state);
-                a.ifindex
+                vec![a.ifindex]
             }
             Fact::AddrRemoved { ifindex, addr, prefix_len } => {
                 if let Some(map) = self.addrs.get_mut(&ifindex) {
                     map.remove(&(addr, prefix_len));
                 }
-                ifindex
+                vec![ifindex]
+            }
+            Fact::Ra { ifindex, router, option } => {
+                if !self.links.contains_key(&ifindex) {
+                    return;
+                }
+                self.apply_ra(ifindex, router, option, now);
+                vec![ifindex]
+            }
+            Fact::Route(r) => {
+                // The default route decides where the System element goes: any interface may change.
+                self.routes.insert((r.family, r.ifindex, r.gateway, r.metric), r.from_ra);
+                self.links.keys().copied().collect()
+            }
+            Fact::RouteRemoved(r) => {
+                self.routes.remove(&(r.family, r.ifindex, r.gateway, r.metric));
+                self.links.keys().copied().collect()
+            }
+            Fact::Routes { family, routes } => {
+                self.routes.retain(|(f, _, _, _), _| *f != family);
+                for r in routes {
+                    self.routes.insert((r.family, r.ifindex, r.gateway, r.metric), r.from_ra);
+                }
+                self.links.keys().copied().collect()
+            }
+            Fact::Sourced { origin, elements } => {
+                if elements.is_empty() {
+                    self.sourced.remove(&origin);
+                } else {
+                    let timed = elements.into_iter().map(|e| {
+                        let until = deadline_after(now, e.lifetime);
+                        (e, until)
+                    });
+                    self.sourced.insert(origin, timed.collect());
+                }
+                self.links.keys().copied().collect()
+            }
+            Fact::System { origin, data } => {
+                self.system = data.map(|d| (origin, d));
+                self.links.keys().copied().collect()
             }
         };
-        self.refresh(ifindex, now, out);
+        for ifindex in touched {
+            self.refresh(ifindex, now, out);
+        }
+    }
+
+    fn apply_ra(&mut self, ifindex: u32, router: Option<std::net::Ipv6Addr>, option: RaOption, now: Instant) {
+        let state = self.ra.entry((ifindex, router)).or_default();
+        // RFC 8106: 0xffffffff is infinity, 0 withdraws the listed entries at once.
+        let until = |lifetime: u32| if lifetime == u32::MAX { None } else { Some(now + Duration::from_secs(u64::from(lifetime))) };
+        match option {
+            RaOption::Rdnss { lifetime, servers } => {
+                for server in servers {
+                    if lifetime == 0 {
+                        state.servers.remove(&server);
+                    } else {
+                        state.servers.insert(server, until(lifetime));
+                    }
+                }
+            }
+            RaOption::Dnssl { lifetime, domains } => {
+                for domain in domains {
+                    let domain = domain.to_ascii_lowercase();
+                    if lifetime == 0 {
+                        state.domains.remove(&domain);
+                    } else {
+                        state.domains.insert(domain, until(lifetime));
+                    }
+                }
+            }
+        }
+        if state.servers.is_empty() && state.domains.is_empty() {
+            self.ra.remove(&(ifindex, router));
+        }
+    }
+
+    /// The earliest moment at which something expires by itself (an RA DNS entry, a
+    /// lease): the engine sleeps until then, and no longer when nothing can expire.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let ra = self.ra.values().flat_map(|s| s.servers.values().chain(s.domains.values())).flatten().copied();
+        let sourced = self.sourced.values().flatten().filter_map(|(_, until)| *until);
+        ra.chain(sourced).min()
+    }
+
+    /// Drops what expired by `now` and announces the consequences.
+    pub fn expire(&mut self, now: Instant, out: &mut Vec<Announcement>) {
+        let alive = |d: &Option<Instant>| d.is_none_or(|d| d > now);
+        for state in self.ra.values_mut() {
+            state.servers.retain(|_, d| alive(d));
+            state.domains.retain(|_, d| alive(d));
+        }
+        self.ra.retain(|_, s| !(s.servers.is_empty() && s.domains.is_empty()));
+        for elements in self.sourced.values_mut() {
+            elements.retain(|(_, d)| alive(d));
+        }
+        self.sourced.retain(|_, e| !e.is_empty());
+        let all: Vec<u32> = self.views.keys().copied().collect();
+        for ifindex in all {
+            self.refresh(ifindex, now, out);
+        }
     }
 
     /// Replaces the mirror with a fresh dump (after lost events) and announces exactly
@@ -309,7 +602,7 @@ impl HostModel {
         self.addrs.clear();
         for link in snapshot.links {
             touched.insert(link.ifindex);
-            self.links.insert(link.ifindex, Link { name: link.name, flags: link.flags });
+            self.links.insert(link.ifindex, Link { name: link.name, flags: link.flags, mtu: link.mtu });
         }
         for a in snapshot.addrs {
             if !self.links.contains_key(&a.ifindex) {
@@ -320,6 +613,9 @@ impl HostModel {
             let state = AddrState::from_fact(&a, now);
             self.addrs.entry(a.ifindex).or_default().insert((a.addr, a.prefix_len), state);
         }
+        let links = &self.links;
+        self.ra.retain(|(i, _), _| links.contains_key(i));
+        self.routes.retain(|(_, i, _, _), _| links.contains_key(i));
         for ifindex in touched {
             self.refresh(ifindex, now, out);
         }
@@ -327,7 +623,7 @@ impl HostModel {
 
     /// Recomputes what subscribers should see of one interface and announces the difference.
     fn refresh(&mut self, ifindex: u32, now: Instant, out: &mut Vec<Announcement>) {
-        let new = self.compute_view(ifindex);
+        let new = self.compute_view(ifindex, now);
         let old = self.views.remove(&ifindex);
         self.announce_diff(ifindex, old.as_ref(), new.as_ref(), now, out);
         match new {
@@ -336,11 +632,12 @@ impl HostModel {
             }
             None => {
                 self.pvd_ids.retain(|(i, _), _| *i != ifindex);
+                self.element_ids.retain(|(i, _, _), _| *i != ifindex);
             }
         }
     }
 
-    fn compute_view(&mut self, ifindex: u32) -> Option<LinkView> {
+    fn compute_view(&mut self, ifindex: u32, now: Instant) -> Option<LinkView> {
         let link = self.links.get(&ifindex)?;
         let mut pvds: [Option<PvdView>; 2] = [None, None];
         if link.flags.up && link.flags.running {
@@ -363,15 +660,137 @@ impl HostModel {
                     id
                 });
                 let name = format!("{}/{}", link.name, family.suffix());
-                pvds[family.index()] = Some(PvdView { id, name, addrs });
+                pvds[family.index()] = Some(PvdView { id, name, addrs, elements: BTreeMap::new() });
             }
         }
-        Some(LinkView { name: link.name.clone(), flags: link.flags, pvds })
+        let name = link.name.clone();
+        let flags = link.flags;
+        for family in Family::ALL {
+            if pvds[family.index()].is_none() {
+                continue;
+            }
+            let elements = self.elements_of(ifindex, &name, family, now);
+            let mut with_ids = BTreeMap::new();
+            for (ident, (data, until)) in elements {
+                let next = &mut self.next_element_id;
+                let id = *self.element_ids.entry((ifindex, family, ident.clone())).or_insert_with(|| {
+                    let id = *next;
+                    *next += 1;
+                    id
+                });
+                with_ids.insert(ident, ElementView { id, data, until });
+            }
+            if let Some(pvd) = pvds[family.index()].as_mut() {
+                pvd.elements = with_ids;
+            }
+        }
+        Some(LinkView { name, flags, pvds })
     }
 
-    /// The draft's order: No Address for every address that went (of every PvD), then
-    /// No PvD for every PvD that went, then No Interface; then Interface, PvD and
-    /// Address announcements for what is new or changed.
+    /// The configuration elements of the PvD (ifindex, family), from every source.
+    fn elements_of(
+        &self,
+        ifindex: u32,
+        ifname: &str,
+        family: Family,
+        now: Instant,
+    ) -> BTreeMap<ElementIdent, (ConfigData, Option<Instant>)> {
+        let mut out = BTreeMap::new();
+        let alive = |d: &Option<Instant>| d.is_none_or(|d| d > now);
+        if family == Family::V6 {
+            // One RA element per router: its DNS options and the default route it gave.
+            let mut routers: BTreeSet<Option<std::net::Ipv6Addr>> =
+                self.ra.keys().filter(|(i, _)| *i == ifindex).map(|(_, r)| *r).collect();
+            for ((f, i, gw, _), from_ra) in &self.routes {
+                if *f == Family::V6 && *i == ifindex && *from_ra {
+                    if let Some(IpAddr::V6(gw)) = gw {
+                        routers.insert(Some(*gw));
+                    }
+                }
+            }
+            for router in routers {
+                let mut data = ConfigData::default();
+                let mut until: Option<Option<Instant>> = None; // None: no entry yet
+                let mut extend = |d: Option<Instant>| {
+                    until = Some(match (until, d) {
+                        (None, d) => d,
+                        (Some(None), _) | (_, None) => None,
+                        (Some(Some(a)), Some(b)) => Some(a.max(b)),
+                    })
+                };
+                if let Some(state) = self.ra.get(&(ifindex, router)) {
+                    for (server, d) in state.servers.iter().filter(|(_, d)| alive(d)) {
+                        data.dns_servers.push(IpAddr::V6(*server));
+                        extend(*d);
+                    }
+                    for (domain, d) in state.domains.iter().filter(|(_, d)| alive(d)) {
+                        data.search_domains.push(domain.clone());
+                        extend(*d);
+                    }
+                }
+                if let Some(r) = router {
+                    let gw = Some(IpAddr::V6(r));
+                    if self.routes.iter().any(|((f, i, g, _), ra)| *f == Family::V6 && *i == ifindex && *g == gw && *ra) {
+                        data.routers.push(IpAddr::V6(r));
+                        // The kernel removes the route when the router lifetime ends.
+                        extend(None);
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                let ident = ElementIdent { kind: ElementKind::Ra, origin: RA_ORIGIN.to_string(), server: router.map(IpAddr::V6) };
+                out.insert(ident, (data, until.flatten()));
+            }
+        }
+        for (origin, elements) in &self.sourced {
+            for (e, until) in elements {
+                let matches_link = match &e.link {
+                    LinkRef::Index(i) => *i == ifindex,
+                    LinkRef::Name(n) => n == ifname,
+                };
+                let family_ok = match e.kind {
+                    ElementKind::Dhcpv4 => family == Family::V4,
+                    ElementKind::Dhcpv6 | ElementKind::Ra => family == Family::V6,
+                    ElementKind::Static | ElementKind::System => true,
+                };
+                if !matches_link || !family_ok || !alive(until) {
+                    continue;
+                }
+                let data = e.data.for_family(family);
+                if data.is_empty() {
+                    continue;
+                }
+                let ident = ElementIdent { kind: e.kind, origin: origin.clone(), server: e.server };
+                match out.get_mut(&ident) {
+                    Some((d, _)) => ConfigData::merge(d, &data),
+                    None => {
+                        out.insert(ident, (data, *until));
+                    }
+                }
+            }
+        }
+        if let Some((origin, data)) = &self.system {
+            if self.holds_default_route(ifindex, family) {
+                let data = data.for_family(family);
+                if !data.is_empty() {
+                    out.insert(ElementIdent { kind: ElementKind::System, origin: origin.clone(), server: None }, (data, None));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the interface has a default route of this family with the lowest metric.
+    fn holds_default_route(&self, ifindex: u32, family: Family) -> bool {
+        let best = self.routes.keys().filter(|(f, _, _, _)| *f == family).map(|(_, _, _, m)| *m).min();
+        best.is_some_and(|best| self.routes.keys().any(|(f, i, _, m)| *f == family && *i == ifindex && *m == best))
+    }
+
+    /// The draft's order: No Address for every address that went (of every PvD), No
+    /// Configuration Element for every element that went, No PvD for every PvD that
+    /// went, then No Interface; then Interface, PvD, Configuration Element and Address
+    /// announcements for what is new or changed.
     fn announce_diff(
         &mut self,
         ifindex: u32,
@@ -386,6 +805,14 @@ impl HostModel {
             ifname: view.name.clone(),
             family,
             name: pvd.name.clone(),
+        };
+        let element_info = |ident: &ElementIdent, e: &ElementView| ElementInfo {
+            id: e.id,
+            kind: ident.kind,
+            origin: ident.origin.clone(),
+            server: ident.server,
+            data: e.data.clone(),
+            lifetime: remaining(e.until, now),
         };
 
         // Removals.
@@ -405,9 +832,21 @@ impl HostModel {
                     gone_pvds.push((family, old_pvd));
                 }
             }
+            for family in Family::ALL {
+                let Some(old_pvd) = &old_view.pvds[family.index()] else { continue };
+                let new_pvd = new.and_then(|n| n.pvds[family.index()].as_ref()).filter(|p| p.id == old_pvd.id);
+                if self.subs.elements.contains(&old_pvd.id) {
+                    for (ident, e) in &old_pvd.elements {
+                        if new_pvd.is_none_or(|p| !p.elements.contains_key(ident)) {
+                            out.push(Announcement::NoElement { pvd: pvd_info(old_view, old_pvd, family), element: element_info(ident, e) });
+                        }
+                    }
+                }
+            }
             for (family, old_pvd) in gone_pvds {
-                // A subscription to a PvD's addresses ends with the PvD.
+                // Subscriptions to a PvD's addresses and elements end with the PvD.
                 self.subs.addresses.remove(&old_pvd.id);
+                self.subs.elements.remove(&old_pvd.id);
                 if self.subs.pvds.contains(&ifindex) {
                     out.push(Announcement::NoPvd(pvd_info(old_view, old_pvd, family)));
                 }
@@ -433,6 +872,24 @@ impl HostModel {
             if old_pvd.is_none() && self.subs.pvds.contains(&ifindex) {
                 out.push(Announcement::Pvd(pvd_info(new_view, new_pvd, family)));
             }
+        }
+        for family in Family::ALL {
+            let Some(new_pvd) = &new_view.pvds[family.index()] else { continue };
+            let old_pvd = old.and_then(|o| o.pvds[family.index()].as_ref()).filter(|p| p.id == new_pvd.id);
+            if self.subs.elements.contains(&new_pvd.id) {
+                for (ident, e) in &new_pvd.elements {
+                    let unchanged = old_pvd
+                        .and_then(|p| p.elements.get(ident))
+                        .is_some_and(|o| o.data == e.data && deadlines_close(o.until, e.until, now));
+                    if !unchanged {
+                        out.push(Announcement::Element { pvd: pvd_info(new_view, new_pvd, family), element: element_info(ident, e) });
+                    }
+                }
+            }
+        }
+        for family in Family::ALL {
+            let Some(new_pvd) = &new_view.pvds[family.index()] else { continue };
+            let old_pvd = old.and_then(|o| o.pvds[family.index()].as_ref()).filter(|p| p.id == new_pvd.id);
             if self.subs.addresses.contains(&new_pvd.id) {
                 for (key, state) in &new_pvd.addrs {
                     let unchanged = old_pvd.and_then(|p| p.addrs.get(key)).is_some_and(|s| s.same_as(state, now));
@@ -508,6 +965,96 @@ impl HostModel {
             return Err(RequestError::NotSubscribed);
         }
         Ok(())
+    }
+
+    /// Announce Configuration Element for one PvD (3.2.7.9).
+    pub fn announce_elements(&mut self, pvd: u64, now: Instant, out: &mut Vec<Announcement>) -> Result<(), RequestError> {
+        let (ifindex, view, family, pvd_view) = self.find_pvd(pvd).ok_or(RequestError::UnknownPvd)?;
+        let info = PvdInfo { id: pvd, ifindex, ifname: view.name.clone(), family, name: pvd_view.name.clone() };
+        for (ident, e) in &pvd_view.elements {
+            out.push(Announcement::Element {
+                pvd: info.clone(),
+                element: ElementInfo {
+                    id: e.id,
+                    kind: ident.kind,
+                    origin: ident.origin.clone(),
+                    server: ident.server,
+                    data: e.data.clone(),
+                    lifetime: remaining(e.until, now),
+                },
+            });
+        }
+        self.subs.elements.insert(pvd);
+        Ok(())
+    }
+
+    /// Stop Announce Configuration Element (3.2.7.12).
+    pub fn stop_announcing_elements(&mut self, pvd: u64) -> Result<(), RequestError> {
+        if self.find_pvd(pvd).is_none() {
+            return Err(RequestError::UnknownPvd);
+        }
+        if !self.subs.elements.remove(&pvd) {
+            return Err(RequestError::NotSubscribed);
+        }
+        Ok(())
+    }
+
+    /// Get Configuration Data (3.2.7.17): merges the PvD's elements of `kind` (all when
+    /// `None`) and answers with the lists `info` asks for, or No Configuration Data.
+    /// With `kind == None`, default routers also come from the kernel's default routes
+    /// and the MTU from the interface, so that what the host uses is always listed.
+    pub fn get_configuration_data(
+        &self,
+        pvd: u64,
+        kind: Option<ElementKind>,
+        info: InfoId,
+        out: &mut Vec<Announcement>,
+    ) -> Result<(), RequestError> {
+        let (ifindex, view, family, pvd_view) = self.find_pvd(pvd).ok_or(RequestError::UnknownPvd)?;
+        let pvd_info = PvdInfo { id: pvd, ifindex, ifname: view.name.clone(), family, name: pvd_view.name.clone() };
+        let mut data = ConfigData::default();
+        for (ident, e) in &pvd_view.elements {
+            if kind.is_none_or(|k| k == ident.kind) {
+                data.merge(&e.data);
+            }
+        }
+        if kind.is_none() {
+            for (f, i, gw, _) in self.routes.keys() {
+                if *f == family && *i == ifindex {
+                    if let Some(gw) = gw {
+                        if !data.routers.contains(gw) {
+                            data.routers.push(*gw);
+                        }
+                    }
+                }
+            }
+            if data.mtu.is_none() {
+                data.mtu = self.links.get(&ifindex).and_then(|l| l.mtu);
+            }
+        }
+        let selected = match info {
+            InfoId::All => data,
+            InfoId::DnsServers => ConfigData { dns_servers: data.dns_servers, ..ConfigData::default() },
+            InfoId::SearchDomains => ConfigData { search_domains: data.search_domains, ..ConfigData::default() },
+            InfoId::Routers => ConfigData { routers: data.routers, ..ConfigData::default() },
+            InfoId::Mtu => ConfigData { mtu: data.mtu, ..ConfigData::default() },
+        };
+        if selected.is_empty() {
+            out.push(Announcement::NoConfigData { pvd: pvd_info, kind, info });
+        } else {
+            out.push(Announcement::ConfigData { pvd: pvd_info, kind, info, data: selected });
+        }
+        Ok(())
+    }
+
+    /// The DNS servers of a PvD, for name translation: every element's, in element order.
+    pub fn dns_servers(&self, pvd: u64) -> Option<(u32, Family, Vec<IpAddr>, Vec<String>)> {
+        let (ifindex, _, family, pvd_view) = self.find_pvd(pvd)?;
+        let mut data = ConfigData::default();
+        for e in pvd_view.elements.values() {
+            data.merge(&e.data);
+        }
+        Some((ifindex, family, data.dns_servers, data.search_domains))
     }
 
     fn find_pvd(&self, pvd: u64) -> Option<(u32, &LinkView, Family, &PvdView)> {

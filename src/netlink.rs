@@ -164,9 +164,14 @@ fn link_fact(link: &LinkMessage) -> Option<LinkFact> {
         _ => None,
     })?;
     let f = link.header.flags;
+    let mtu = link.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Mtu(m) => Some(*m),
+        _ => None,
+    });
     Some(LinkFact {
         ifindex: link.header.index,
         name,
+        mtu,
         flags: LinkFlags {
             up: f.contains(KernelLinkFlags::Up),
             running: f.contains(KernelLinkFlags::Running),

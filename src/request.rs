@@ -2,6 +2,7 @@
 use std::mem::{offset_of, size_of};
 
 use crate::ffi::*;
+use crate::model::{ElementKind, InfoId};
 
 /// A validated request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,6 +13,9 @@ pub(crate) enum Request {
     StopAnnouncingPvds { ifindex: u32 },
     AnnounceAddresses { pvd: u64 },
     StopAnnouncingAddresses { pvd: u64 },
+    AnnounceElements { pvd: u64 },
+    StopAnnouncingElements { pvd: u64 },
+    GetConfigurationData { pvd: u64, kind: Option<ElementKind>, info: InfoId },
 }
 
 /// Reads a `mif_request` whose `size` the application set.
@@ -26,13 +30,14 @@ pub(crate) unsafe fn from_c(req: *const mif_request) -> Result<Request, mif_resu
         return Err(MIF_E_BAD_SIZE);
     }
     // Copy the prefix the application knows of; later fields stay zero.
-    let mut copy = mif_request { size: 0, request_type: 0, ifindex: 0, reserved: 0, pvd: 0 };
+    let mut copy = mif_request { size: 0, request_type: 0, ifindex: 0, reserved: 0, pvd: 0, element_type: 0, info_id: 0 };
     unsafe {
         std::ptr::copy_nonoverlapping(req.cast::<u8>(), (&mut copy as *mut mif_request).cast::<u8>(), size);
     }
     let needs = |end: usize| if size >= end { Ok(()) } else { Err(MIF_E_BAD_SIZE) };
     let ifindex_end = offset_of!(mif_request, ifindex) + size_of::<u32>();
     let pvd_end = offset_of!(mif_request, pvd) + size_of::<u64>();
+    let info_end = offset_of!(mif_request, info_id) + size_of::<u32>();
     if copy.reserved != 0 {
         return Err(MIF_E_INVALID_ARGUMENT);
     }
@@ -55,6 +60,63 @@ pub(crate) unsafe fn from_c(req: *const mif_request) -> Result<Request, mif_resu
             needs(pvd_end)?;
             Request::StopAnnouncingAddresses { pvd: copy.pvd }
         }
+        MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS => {
+            needs(pvd_end)?;
+            Request::AnnounceElements { pvd: copy.pvd }
+        }
+        MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS => {
+            needs(pvd_end)?;
+            Request::StopAnnouncingElements { pvd: copy.pvd }
+        }
+        MIF_REQ_GET_CONFIGURATION_DATA => {
+            needs(info_end)?;
+            let kind = match copy.element_type {
+                MIF_ELEMENT_ANY => None,
+                other => Some(element_kind(other).ok_or(MIF_E_UNKNOWN_ELEMENT_TYPE)?),
+            };
+            let info = match copy.info_id {
+                MIF_INFO_ALL => InfoId::All,
+                MIF_INFO_DNS_SERVERS => InfoId::DnsServers,
+                MIF_INFO_SEARCH_DOMAINS => InfoId::SearchDomains,
+                MIF_INFO_ROUTERS => InfoId::Routers,
+                MIF_INFO_MTU => InfoId::Mtu,
+                _ => return Err(MIF_E_UNKNOWN_INFO_ID),
+            };
+            Request::GetConfigurationData { pvd: copy.pvd, kind, info }
+        }
         _ => return Err(MIF_E_UNKNOWN_REQUEST_TYPE),
     })
+}
+
+/// Our stable C value of an element type to the model's kind.
+pub(crate) fn element_kind(value: u32) -> Option<ElementKind> {
+    match value {
+        MIF_ELEMENT_RA => Some(ElementKind::Ra),
+        MIF_ELEMENT_DHCPV4 => Some(ElementKind::Dhcpv4),
+        MIF_ELEMENT_DHCPV6 => Some(ElementKind::Dhcpv6),
+        MIF_ELEMENT_STATIC => Some(ElementKind::Static),
+        MIF_ELEMENT_SYSTEM => Some(ElementKind::System),
+        _ => None,
+    }
+}
+
+/// The model's kind to our stable C value.
+pub(crate) fn element_value(kind: ElementKind) -> u32 {
+    match kind {
+        ElementKind::Ra => MIF_ELEMENT_RA,
+        ElementKind::Dhcpv4 => MIF_ELEMENT_DHCPV4,
+        ElementKind::Dhcpv6 => MIF_ELEMENT_DHCPV6,
+        ElementKind::Static => MIF_ELEMENT_STATIC,
+        ElementKind::System => MIF_ELEMENT_SYSTEM,
+    }
+}
+
+pub(crate) fn info_value(info: InfoId) -> u32 {
+    match info {
+        InfoId::All => MIF_INFO_ALL,
+        InfoId::DnsServers => MIF_INFO_DNS_SERVERS,
+        InfoId::SearchDomains => MIF_INFO_SEARCH_DOMAINS,
+        InfoId::Routers => MIF_INFO_ROUTERS,
+        InfoId::Mtu => MIF_INFO_MTU,
+    }
 }

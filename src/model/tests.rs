@@ -7,7 +7,7 @@ fn up() -> LinkFlags {
 }
 
 fn link(ifindex: u32, name: &str, flags: LinkFlags) -> Fact {
-    Fact::Link(LinkFact { ifindex, name: name.into(), flags })
+    Fact::Link(LinkFact { ifindex, name: name.into(), flags, mtu: None })
 }
 
 fn addr_fact(ifindex: u32, addr: &str, prefix_len: u8, scope: Scope) -> AddrFact {
@@ -40,7 +40,21 @@ fn show(a: &Announcement) -> String {
         Announcement::NoPvd(p) => format!("-pvd {} {}", p.id, p.name),
         Announcement::Address { pvd, addr } => format!("+addr {} {}/{}", pvd.id, addr.addr, addr.prefix_len),
         Announcement::NoAddress { pvd, addr } => format!("-addr {} {}/{}", pvd.id, addr.addr, addr.prefix_len),
+        Announcement::Element { pvd, element } => format!("+elem {} {:?} {}", pvd.id, element.kind, data(&element.data)),
+        Announcement::NoElement { pvd, element } => format!("-elem {} {:?} {}", pvd.id, element.kind, data(&element.data)),
+        Announcement::ConfigData { pvd, data: d, .. } => format!("data {} {}", pvd.id, data(d)),
+        Announcement::NoConfigData { pvd, .. } => format!("nodata {}", pvd.id),
     }
+}
+
+fn data(d: &ConfigData) -> String {
+    let mut parts: Vec<String> = d.dns_servers.iter().map(|a| a.to_string()).collect();
+    parts.extend(d.search_domains.iter().cloned());
+    parts.extend(d.routers.iter().map(|r| format!("gw:{r}")));
+    if let Some(m) = d.mtu {
+        parts.push(format!("mtu:{m}"));
+    }
+    parts.join(",")
 }
 
 struct Harness {
@@ -62,6 +76,11 @@ impl Harness {
     fn subscribe_all(&mut self) -> Vec<String> {
         let mut out = Vec::new();
         self.model.announce_interfaces(&mut out);
+        self.follow(&mut out);
+        out.iter().map(show).collect()
+    }
+    /// Subscribes to the PvDs, elements and addresses of what `out` announces, as mifctl does.
+    fn follow(&mut self, out: &mut Vec<Announcement>) {
         let mut i = 0;
         // Subscribe to what is announced, as mifctl does.
         while i < out.len() {
@@ -73,6 +92,7 @@ impl Harness {
                 }
                 Announcement::Pvd(p) => {
                     let mut more = Vec::new();
+                    self.model.announce_elements(p.id, self.now, &mut more).unwrap();
                     self.model.announce_addresses(p.id, self.now, &mut more).unwrap();
                     out.extend(more);
                 }
@@ -80,6 +100,14 @@ impl Harness {
             }
             i += 1;
         }
+    }
+    /// Applies facts and follows new PvDs like a subscriber would.
+    fn apply_following(&mut self, facts: Vec<Fact>) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in facts {
+            self.model.apply(f, self.now, &mut out);
+        }
+        self.follow(&mut out);
         out.iter().map(show).collect()
     }
 }
@@ -274,9 +302,9 @@ fn resync_announces_exactly_the_difference() {
     // lo is unchanged, and a new interface appeared.
     let snapshot = Snapshot {
         links: vec![
-            LinkFact { ifindex: 1, name: "lo".into(), flags: LinkFlags { loopback: true, ..up() } },
-            LinkFact { ifindex: 2, name: "eth0".into(), flags: up() },
-            LinkFact { ifindex: 7, name: "mif7".into(), flags: up() },
+            LinkFact { ifindex: 1, name: "lo".into(), flags: LinkFlags { loopback: true, ..up() }, mtu: None },
+            LinkFact { ifindex: 2, name: "eth0".into(), flags: up(), mtu: None },
+            LinkFact { ifindex: 7, name: "mif7".into(), flags: up(), mtu: None },
         ],
         addrs: vec![
             addr_fact(1, "127.0.0.1", 8, Scope::Global),
@@ -300,7 +328,7 @@ fn resync_removes_vanished_interfaces_in_order() {
     let mut h = two_links();
     h.subscribe_all();
     let snapshot = Snapshot {
-        links: vec![LinkFact { ifindex: 1, name: "lo".into(), flags: LinkFlags { loopback: true, ..up() } }],
+        links: vec![LinkFact { ifindex: 1, name: "lo".into(), flags: LinkFlags { loopback: true, ..up() }, mtu: None }],
         addrs: vec![addr_fact(1, "127.0.0.1", 8, Scope::Global)],
     };
     let mut out = Vec::new();
@@ -318,4 +346,192 @@ fn addresses_of_unknown_links_are_ignored() {
     let ip: IpAddr = "198.51.100.2".parse().unwrap();
     h.apply(vec![link(42, "x", up()), addr(42, "198.51.100.2", 24)]);
     assert_eq!(h.model.mirrored_addresses(), vec![(42, ip, 24)]);
+}
+
+// ---- Configuration elements ----
+
+fn rdnss(ifindex: u32, router: &str, lifetime: u32, servers: &[&str]) -> Fact {
+    Fact::Ra {
+        ifindex,
+        router: Some(router.parse().unwrap()),
+        option: RaOption::Rdnss { lifetime, servers: servers.iter().map(|s| s.parse().unwrap()).collect() },
+    }
+}
+
+fn dnssl(ifindex: u32, router: &str, lifetime: u32, domains: &[&str]) -> Fact {
+    Fact::Ra {
+        ifindex,
+        router: Some(router.parse().unwrap()),
+        option: RaOption::Dnssl { lifetime, domains: domains.iter().map(|s| s.to_string()).collect() },
+    }
+}
+
+fn ips(list: &[&str]) -> Vec<IpAddr> {
+    list.iter().map(|s| s.parse().unwrap()).collect()
+}
+
+#[test]
+fn ra_dns_options_make_one_element_per_router_and_updates_follow() {
+    let mut h = two_links();
+    h.subscribe_all();
+    assert_eq!(h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]), vec!["+elem 3 Ra fd6d:6966:a::1"]);
+    assert_eq!(h.apply(vec![dnssl(2, "fe80::1", 30, &["A.Example"])]), vec!["+elem 3 Ra fd6d:6966:a::1,a.example"]);
+    // The same RA again within a second: no change.
+    assert!(h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]).is_empty());
+    // A second router: a second element.
+    assert_eq!(h.apply(vec![rdnss(2, "fe80::2", 60, &["fd6d:6966:a::53"])]), vec!["+elem 3 Ra fd6d:6966:a::53"]);
+    // Lifetime 0 withdraws at once.
+    assert_eq!(h.apply(vec![rdnss(2, "fe80::2", 0, &["fd6d:6966:a::53"])]), vec!["-elem 3 Ra fd6d:6966:a::53"]);
+}
+
+#[test]
+fn ra_entries_expire_by_themselves() {
+    let mut h = two_links();
+    h.subscribe_all();
+    h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"]), dnssl(2, "fe80::1", 10, &["a.example"])]);
+    assert_eq!(h.model.next_deadline(), Some(h.now + Duration::from_secs(10)));
+    let mut out = Vec::new();
+    h.model.expire(h.now + Duration::from_secs(11), &mut out);
+    let shown: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(shown, vec!["+elem 3 Ra fd6d:6966:a::1"], "the domain expired: an update");
+    out.clear();
+    h.model.expire(h.now + Duration::from_secs(31), &mut out);
+    assert_eq!(out.iter().map(show).collect::<Vec<_>>(), vec!["-elem 3 Ra fd6d:6966:a::1"]);
+    assert_eq!(h.model.next_deadline(), None, "nothing left to wake up for");
+}
+
+#[test]
+fn ra_before_the_address_attaches_when_the_pvd_appears() {
+    let mut h = Harness::new();
+    h.subscribe_all();
+    let out = h.apply_following(vec![link(4, "mif0", up()), addr(4, "fe80::2", 64), rdnss(4, "fe80::1", 30, &["fd6d:6966:a::1"])]);
+    assert_eq!(out, vec!["+if 4 mif0"]);
+    let out = h.apply_following(vec![addr(4, "fd6d:6966:a::2", 64)]);
+    assert_eq!(out, vec!["+pvd 1 mif0/ipv6", "+elem 1 Ra fd6d:6966:a::1", "+addr 1 fd6d:6966:a::2/64"]);
+}
+
+#[test]
+fn removal_order_addresses_elements_pvds_interface() {
+    let mut h = two_links();
+    h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]);
+    h.subscribe_all();
+    assert_eq!(
+        h.apply(vec![Fact::LinkRemoved { ifindex: 2 }]),
+        vec![
+            "-addr 2 198.51.100.2/24",
+            "-addr 3 fd6d:6966:a::2/64",
+            "-elem 3 Ra fd6d:6966:a::1",
+            "-pvd 2 eth0/ipv4",
+            "-pvd 3 eth0/ipv6",
+            "-if 2 eth0"
+        ]
+    );
+    // The RA state went with the interface: nothing to expire.
+    assert_eq!(h.model.next_deadline(), None);
+}
+
+#[test]
+fn ra_default_route_gives_the_element_its_router() {
+    let mut h = two_links();
+    h.subscribe_all();
+    let route = RouteFact { family: Family::V6, ifindex: 2, gateway: Some("fe80::1".parse().unwrap()), metric: 1024, from_ra: true };
+    assert_eq!(h.apply(vec![Fact::Route(route.clone())]), vec!["+elem 3 Ra gw:fe80::1"]);
+    assert_eq!(h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]), vec!["+elem 3 Ra fd6d:6966:a::1,gw:fe80::1"]);
+    assert_eq!(h.apply(vec![Fact::RouteRemoved(route)]), vec!["+elem 3 Ra fd6d:6966:a::1"]);
+}
+
+#[test]
+fn file_elements_attach_by_name_and_family_and_go_with_the_file() {
+    let mut h = two_links();
+    h.subscribe_all();
+    let lease = SourcedElement {
+        link: LinkRef::Name("eth0".into()),
+        kind: ElementKind::Dhcpv4,
+        server: Some("198.51.100.1".parse().unwrap()),
+        data: ConfigData { dns_servers: ips(&["198.51.100.1"]), search_domains: vec!["a.example".into()], ..Default::default() },
+        lifetime: None,
+    };
+    let origin = "/run/resolvconf/interface/eth0.dhcp".to_string();
+    assert_eq!(
+        h.apply(vec![Fact::Sourced { origin: origin.clone(), elements: vec![lease] }]),
+        vec!["+elem 2 Dhcpv4 198.51.100.1,a.example"]
+    );
+    // A static element splits by family.
+    let stat = SourcedElement {
+        link: LinkRef::Index(2),
+        kind: ElementKind::Static,
+        server: None,
+        data: ConfigData { dns_servers: ips(&["198.51.100.53", "fd6d:6966:a::53"]), ..Default::default() },
+        lifetime: None,
+    };
+    assert_eq!(
+        h.apply(vec![Fact::Sourced { origin: "/etc/mif.conf".into(), elements: vec![stat] }]),
+        vec!["+elem 2 Static 198.51.100.53", "+elem 3 Static fd6d:6966:a::53"]
+    );
+    assert_eq!(h.apply(vec![Fact::Sourced { origin, elements: vec![] }]), vec!["-elem 2 Dhcpv4 198.51.100.1,a.example"]);
+}
+
+#[test]
+fn file_elements_with_a_lifetime_expire() {
+    let mut h = two_links();
+    h.subscribe_all();
+    let lease = SourcedElement {
+        link: LinkRef::Index(2),
+        kind: ElementKind::Dhcpv4,
+        server: None,
+        data: ConfigData { dns_servers: ips(&["198.51.100.1"]), ..Default::default() },
+        lifetime: Some(600),
+    };
+    h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]);
+    assert_eq!(h.model.next_deadline(), Some(h.now + Duration::from_secs(600)));
+    let mut out = Vec::new();
+    h.model.expire(h.now + Duration::from_secs(601), &mut out);
+    assert_eq!(out.iter().map(show).collect::<Vec<_>>(), vec!["-elem 2 Dhcpv4 198.51.100.1"]);
+}
+
+#[test]
+fn system_element_follows_the_default_route() {
+    let mut h = two_links();
+    h.apply(vec![link(5, "mif1", up()), addr(5, "203.0.113.2", 24)]);
+    h.subscribe_all();
+    let resolv = ConfigData { dns_servers: ips(&["203.0.113.1"]), search_domains: vec!["b.example".into()], ..Default::default() };
+    assert!(h.apply(vec![Fact::System { origin: "/etc/resolv.conf".into(), data: Some(resolv) }]).is_empty(), "no default route yet");
+    let via_eth0 = RouteFact { family: Family::V4, ifindex: 2, gateway: Some("198.51.100.1".parse().unwrap()), metric: 100, from_ra: false };
+    assert_eq!(h.apply(vec![Fact::Route(via_eth0.clone())]), vec!["+elem 2 System 203.0.113.1,b.example"]);
+    // A better default route through mif1 moves the element there.
+    let via_mif1 = RouteFact { family: Family::V4, ifindex: 5, gateway: Some("203.0.113.1".parse().unwrap()), metric: 50, from_ra: false };
+    assert_eq!(
+        h.apply(vec![Fact::Route(via_mif1)]),
+        vec!["-elem 2 System 203.0.113.1,b.example", "+elem 4 System 203.0.113.1,b.example"]
+    );
+}
+
+#[test]
+fn get_configuration_data_merges_selects_and_says_when_there_is_none() {
+    let mut h = two_links();
+    h.apply(vec![
+        rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"]),
+        dnssl(2, "fe80::1", 30, &["a.example"]),
+        Fact::Route(RouteFact { family: Family::V6, ifindex: 2, gateway: Some("fe80::1".parse().unwrap()), metric: 1024, from_ra: true }),
+    ]);
+    let mut out = Vec::new();
+    h.model.get_configuration_data(3, None, InfoId::All, &mut out).unwrap();
+    h.model.get_configuration_data(3, None, InfoId::DnsServers, &mut out).unwrap();
+    h.model.get_configuration_data(3, Some(ElementKind::Dhcpv6), InfoId::All, &mut out).unwrap();
+    h.model.get_configuration_data(2, None, InfoId::DnsServers, &mut out).unwrap();
+    assert_eq!(
+        out.iter().map(show).collect::<Vec<_>>(),
+        vec!["data 3 fd6d:6966:a::1,a.example,gw:fe80::1", "data 3 fd6d:6966:a::1", "nodata 3", "nodata 2"]
+    );
+    assert_eq!(h.model.get_configuration_data(99, None, InfoId::All, &mut out), Err(RequestError::UnknownPvd));
+}
+
+#[test]
+fn element_subscription_ends_with_its_pvd_and_stop_is_checked() {
+    let mut h = two_links();
+    h.subscribe_all();
+    assert_eq!(h.model.stop_announcing_elements(3), Ok(()));
+    assert_eq!(h.model.stop_announcing_elements(3), Err(RequestError::NotSubscribed));
+    assert!(h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]).is_empty());
+    assert_eq!(h.model.stop_announcing_elements(42), Err(RequestError::UnknownPvd));
 }
