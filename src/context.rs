@@ -15,6 +15,7 @@ use crate::message::Message;
 use crate::model::{HostModel, RequestError};
 use crate::netlink::{DumpSocket, EventSocket};
 use crate::outbox::Outbox;
+use crate::sources::{FileSources, SourcePaths};
 use crate::request::Request;
 
 /// Options as read from `mif_options`.
@@ -106,11 +107,18 @@ impl Context {
         let events = EventSocket::open(config.netlink_rcvbuf).map_err(|e| fail("rtnetlink event socket", e))?;
         let mut dumper = DumpSocket::open().map_err(|e| fail("rtnetlink dump socket", e))?;
         let snapshot = dumper.snapshot().map_err(|e| fail("rtnetlink dump", e))?;
+        let mut files = FileSources::open(SourcePaths::new(&config.root_dir, config.config_file.as_deref()))
+            .map_err(|e| fail("inotify", e))?;
         let mut model = HostModel::new();
         let mut nothing = Vec::new();
-        model.resync(snapshot, Instant::now(), &mut nothing);
+        let now = Instant::now();
+        model.resync(snapshot, now, &mut nothing);
+        for fact in files.scan_all() {
+            model.apply(fact, now, &mut nothing);
+        }
         let shared = Arc::new(Shared { model: Mutex::new(model), outbox });
-        let engine = Engine::new(Arc::clone(&shared), events, dumper, config.test_flags).map_err(|e| fail("mio poll", e))?;
+        let engine =
+            Engine::new(Arc::clone(&shared), events, dumper, files, config.test_flags).map_err(|e| fail("mio poll", e))?;
         let stop = engine.stop_handle();
         let thread = std::thread::Builder::new()
             .name("mif-engine".into())

@@ -15,11 +15,13 @@ use crate::context::Shared;
 use crate::ffi::{MIF_E_INTERNAL, MIF_E_SYSTEM, MIF_TEST_PANIC_ENGINE};
 use crate::log::log_at;
 use crate::message::Message;
-use crate::model::Fact;
+use crate::model::{Fact, Family};
 use crate::netlink::{parse_datagram, DumpSocket, EventSocket, RECV_BUFFER_SIZE};
+use crate::sources::FileSources;
 
 const WAKER: Token = Token(0);
 const NETLINK: Token = Token(1);
+const FILES: Token = Token(2);
 
 /// Wakes the engine and asks it to finish.
 pub(crate) struct StopHandle {
@@ -43,15 +45,23 @@ pub(crate) struct Engine {
     stop: Arc<AtomicBool>,
     events: EventSocket,
     dumper: DumpSocket,
+    files: FileSources,
     test_flags: u32,
     buf: Vec<u8>,
 }
 
 impl Engine {
-    pub(crate) fn new(shared: Arc<Shared>, events: EventSocket, dumper: DumpSocket, test_flags: u32) -> io::Result<Engine> {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        events: EventSocket,
+        dumper: DumpSocket,
+        files: FileSources,
+        test_flags: u32,
+    ) -> io::Result<Engine> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         poll.registry().register(&mut SourceFd(&events.raw_fd()), NETLINK, Interest::READABLE)?;
+        poll.registry().register(&mut SourceFd(&files.raw_fd()), FILES, Interest::READABLE)?;
         Ok(Engine {
             shared,
             poll,
@@ -59,6 +69,7 @@ impl Engine {
             stop: Arc::new(AtomicBool::new(false)),
             events,
             dumper,
+            files,
             test_flags,
             buf: Vec::with_capacity(RECV_BUFFER_SIZE),
         })
@@ -96,21 +107,31 @@ impl Engine {
         }
         // Changes that happened while mif_open dumped are already waiting.
         self.drain_netlink()?;
+        let facts = self.files.drain();
+        self.apply(facts);
         let mut events = Events::with_capacity(8);
         loop {
             if self.stop.load(Ordering::Acquire) {
                 return Ok(());
             }
-            match self.poll.poll(&mut events, None) {
+            // Sleep until the next expiry (an RA DNS entry, a lease) or forever.
+            let timeout = self.shared.model.lock().next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+            match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
             for event in events.iter() {
-                if event.token() == NETLINK {
-                    self.drain_netlink()?;
+                match event.token() {
+                    NETLINK => self.drain_netlink()?,
+                    FILES => {
+                        let facts = self.files.drain();
+                        self.apply(facts);
+                    }
+                    _ => {}
                 }
             }
+            self.expire();
         }
     }
 
@@ -119,6 +140,7 @@ impl Engine {
     /// let the model announce exactly the difference.
     fn drain_netlink(&mut self) -> io::Result<()> {
         let mut lost_events = false;
+        let mut reread_ipv4_routes = false;
         loop {
             match self.events.recv(&mut self.buf) {
                 Ok(_) => {
@@ -127,6 +149,12 @@ impl Engine {
                     if parsed.undecodable > 0 {
                         log_at!(Debug, "skipped {} undecodable rtnetlink messages", parsed.undecodable);
                     }
+                    // The kernel drops IPv4 routes of a link that goes down or loses its
+                    // address without RTM_DELROUTE: re-read them after such changes.
+                    reread_ipv4_routes |= parsed.facts.iter().any(|f| {
+                        matches!(f, Fact::Link(_) | Fact::LinkRemoved { .. })
+                            || matches!(f, Fact::AddrRemoved { addr, .. } if addr.is_ipv4())
+                    });
                     self.apply(parsed.facts);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -136,6 +164,10 @@ impl Engine {
                 }
                 Err(e) => return Err(e),
             }
+        }
+        if reread_ipv4_routes && !lost_events {
+            let routes = self.dumper.routes(Family::V4)?;
+            self.apply(vec![Fact::Routes { family: Family::V4, routes }]);
         }
         if lost_events {
             log_at!(Info, "rtnetlink overrun (ENOBUFS): events lost, re-dumping");
@@ -147,6 +179,17 @@ impl Engine {
             self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
         }
         Ok(())
+    }
+
+    /// Lets the model drop what expired (RA DNS entries, leases) and announce it.
+    fn expire(&self) {
+        let now = Instant::now();
+        let mut model = self.shared.model.lock();
+        if model.next_deadline().is_some_and(|d| d <= now) {
+            let mut out = Vec::new();
+            model.expire(now, &mut out);
+            self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+        }
     }
 
     fn apply(&self, facts: Vec<Fact>) {

@@ -12,5 +12,7 @@ mod log;
 mod message;
 pub mod model;
 pub mod netlink;
+pub mod ndopt;
 mod outbox;
 mod request;
+mod sources;

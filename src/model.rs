@@ -145,6 +145,8 @@ pub struct RouteFact {
     pub metric: u32,
     /// Installed by the kernel from a Router Advertisement (proto ra).
     pub from_ra: bool,
+    /// Seconds until the kernel removes it (RA router lifetime); `None` = no expiry.
+    pub lifetime: LifetimeSecs,
 }
 
 /// Kinds of configuration element (stable C values in ffi.rs).
@@ -235,6 +237,7 @@ pub enum InfoId {
 pub struct Snapshot {
     pub links: Vec<LinkFact>,
     pub addrs: Vec<AddrFact>,
+    pub routes: Vec<RouteFact>,
 }
 
 /// Public description of a PvD, carried by announcements.
@@ -430,7 +433,8 @@ pub struct HostModel {
     next_pvd_id: u64,
     subs: Subscriptions,
     ra: BTreeMap<(u32, Option<std::net::Ipv6Addr>), RaState>,
-    routes: BTreeMap<RouteKey, bool>,
+    /// Default routes: installed from an RA, and when they expire.
+    routes: BTreeMap<RouteKey, (bool, Option<Instant>)>,
     sourced: BTreeMap<String, Vec<(SourcedElement, Option<Instant>)>>,
     system: Option<(String, ConfigData)>,
     element_ids: HashMap<(u32, Family, ElementIdent), u64>,
@@ -502,7 +506,7 @@ impl HostModel {
             }
             Fact::Route(r) => {
                 // The default route decides where the System element goes: any interface may change.
-                self.routes.insert((r.family, r.ifindex, r.gateway, r.metric), r.from_ra);
+                self.routes.insert((r.family, r.ifindex, r.gateway, r.metric), (r.from_ra, deadline_after(now, r.lifetime)));
                 self.links.keys().copied().collect()
             }
             Fact::RouteRemoved(r) => {
@@ -512,7 +516,7 @@ impl HostModel {
             Fact::Routes { family, routes } => {
                 self.routes.retain(|(f, _, _, _), _| *f != family);
                 for r in routes {
-                    self.routes.insert((r.family, r.ifindex, r.gateway, r.metric), r.from_ra);
+                    self.routes.insert((r.family, r.ifindex, r.gateway, r.metric), (r.from_ra, deadline_after(now, r.lifetime)));
                 }
                 self.links.keys().copied().collect()
             }
@@ -613,6 +617,10 @@ impl HostModel {
             let state = AddrState::from_fact(&a, now);
             self.addrs.entry(a.ifindex).or_default().insert((a.addr, a.prefix_len), state);
         }
+        self.routes.clear();
+        for r in snapshot.routes {
+            self.routes.insert((r.family, r.ifindex, r.gateway, r.metric), (r.from_ra, deadline_after(now, r.lifetime)));
+        }
         let links = &self.links;
         self.ra.retain(|(i, _), _| links.contains_key(i));
         self.routes.retain(|(_, i, _, _), _| links.contains_key(i));
@@ -701,7 +709,7 @@ impl HostModel {
             // One RA element per router: its DNS options and the default route it gave.
             let mut routers: BTreeSet<Option<std::net::Ipv6Addr>> =
                 self.ra.keys().filter(|(i, _)| *i == ifindex).map(|(_, r)| *r).collect();
-            for ((f, i, gw, _), from_ra) in &self.routes {
+            for ((f, i, gw, _), (from_ra, _)) in &self.routes {
                 if *f == Family::V6 && *i == ifindex && *from_ra {
                     if let Some(IpAddr::V6(gw)) = gw {
                         routers.insert(Some(*gw));
@@ -730,10 +738,11 @@ impl HostModel {
                 }
                 if let Some(r) = router {
                     let gw = Some(IpAddr::V6(r));
-                    if self.routes.iter().any(|((f, i, g, _), ra)| *f == Family::V6 && *i == ifindex && *g == gw && *ra) {
+                    let route = self.routes.iter().find(|((f, i, g, _), (ra, _))| *f == Family::V6 && *i == ifindex && *g == gw && *ra);
+                    if let Some((_, (_, route_until))) = route {
                         data.routers.push(IpAddr::V6(r));
                         // The kernel removes the route when the router lifetime ends.
-                        extend(None);
+                        extend(*route_until);
                     }
                 }
                 if data.is_empty() {

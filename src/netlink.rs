@@ -9,15 +9,21 @@ use netlink_packet_core::{
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags as KernelLinkFlags, LinkMessage};
-use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteType};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
-use crate::model::{AddrFact, AddrFlags, Fact, LinkFact, LinkFlags, Scope, Snapshot};
+use crate::model::{AddrFact, AddrFlags, Fact, Family, LinkFact, LinkFlags, RaOption, RouteFact, Scope, Snapshot};
+use crate::ndopt::{self, NdOption, RTM_NEWNDUSEROPT, RTNLGRP_ND_USEROPT};
 
 /// Multicast groups of the event socket (linux/rtnetlink.h, enum rtnetlink_groups).
 const RTNLGRP_LINK: u32 = 1;
 const RTNLGRP_IPV4_IFADDR: u32 = 5;
 const RTNLGRP_IPV6_IFADDR: u32 = 9;
+const RTNLGRP_IPV4_ROUTE: u32 = 7;
+const RTNLGRP_IPV6_ROUTE: u32 = 11;
+/// The main routing table (RT_TABLE_MAIN).
+const RT_TABLE_MAIN: u32 = 254;
 
 /// Default receive buffer of the event socket: large enough that a burst of a few
 /// thousand changes does not overrun; an overrun is survived anyway (re-dump).
@@ -48,7 +54,7 @@ impl EventSocket {
                 }
             }
         }
-        for group in [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR] {
+        for group in [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_ND_USEROPT] {
             socket.add_membership(group)?;
         }
         socket.set_non_blocking(true)?;
@@ -121,7 +127,15 @@ pub fn parse_datagram(mut buf: &[u8]) -> Parsed {
         if flags & NLM_F_DUMP_INTR != 0 {
             parsed.dump_interrupted = true;
         }
-        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..len]) {
+        let message_type = NetlinkBuffer::new_checked(&buf[..len]).map(|b| b.message_type()).unwrap_or(0);
+        if message_type == RTM_NEWNDUSEROPT {
+            // netlink-packet-route does not know this message: our own parser.
+            match ndopt::parse_nlmsg(&buf[..len]) {
+                Ok(opt) => parsed.facts.extend(ra_fact(opt)),
+                Err(_) => parsed.undecodable += 1,
+            }
+        } else {
+            match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..len]) {
             Ok(message) => match message.payload {
                 NetlinkPayload::InnerMessage(inner) => {
                     if let Some(fact) = fact_of(inner) {
@@ -138,12 +152,60 @@ pub fn parse_datagram(mut buf: &[u8]) -> Parsed {
                 _ => {}
             },
             Err(_) => parsed.undecodable += 1,
+            }
         }
         // Messages are 4-byte aligned within a datagram.
         let advance = (len + 3) & !3;
         buf = if advance >= buf.len() { &[] } else { &buf[advance..] };
     }
     parsed
+}
+
+/// RA options that carry DNS configuration become facts; the rest (prefixes, captive
+/// portal, PREF64) the kernel or other code handles.
+fn ra_fact(opt: ndopt::NdUserOpt) -> Option<Fact> {
+    if opt.icmp_type != ndopt::ICMPV6_ROUTER_ADVERTISEMENT {
+        return None;
+    }
+    let option = match opt.option {
+        NdOption::Rdnss { lifetime, servers } => RaOption::Rdnss { lifetime, servers },
+        NdOption::Dnssl { lifetime, domains } => RaOption::Dnssl { lifetime, domains },
+        _ => return None,
+    };
+    Some(Fact::Ra { ifindex: opt.ifindex, router: opt.router, option })
+}
+
+/// A default route of the main table, or `None` for every other route.
+fn route_fact(msg: &RouteMessage) -> Option<RouteFact> {
+    if msg.header.destination_prefix_length != 0 || msg.header.kind != RouteType::Unicast {
+        return None;
+    }
+    let family = match msg.header.address_family {
+        AddressFamily::Inet => Family::V4,
+        AddressFamily::Inet6 => Family::V6,
+        _ => return None,
+    };
+    let mut table = u32::from(msg.header.table);
+    let mut ifindex = None;
+    let mut gateway = None;
+    let mut metric = 0;
+    let mut lifetime = None;
+    for attr in &msg.attributes {
+        match attr {
+            // rta_expires counts clock ticks (USER_HZ = 100 on Linux).
+            RouteAttribute::CacheInfo(c) if c.expires != 0 => lifetime = Some(c.expires / 100),
+            RouteAttribute::Table(t) => table = *t,
+            RouteAttribute::Oif(i) => ifindex = Some(*i),
+            RouteAttribute::Priority(p) => metric = *p,
+            RouteAttribute::Gateway(RouteAddress::Inet(a)) => gateway = Some(IpAddr::V4(*a)),
+            RouteAttribute::Gateway(RouteAddress::Inet6(a)) => gateway = Some(IpAddr::V6(*a)),
+            _ => {}
+        }
+    }
+    if table != RT_TABLE_MAIN {
+        return None;
+    }
+    Some(RouteFact { family, ifindex: ifindex?, gateway, metric, from_ra: msg.header.protocol == RouteProtocol::Ra, lifetime })
 }
 
 fn fact_of(message: RouteNetlinkMessage) -> Option<Fact> {
@@ -154,6 +216,8 @@ fn fact_of(message: RouteNetlinkMessage) -> Option<Fact> {
         RouteNetlinkMessage::DelAddress(addr) => {
             addr_fact(&addr).map(|a| Fact::AddrRemoved { ifindex: a.ifindex, addr: a.addr, prefix_len: a.prefix_len })
         }
+        RouteNetlinkMessage::NewRoute(route) => route_fact(&route).map(Fact::Route),
+        RouteNetlinkMessage::DelRoute(route) => route_fact(&route).map(Fact::RouteRemoved),
         _ => None,
     }
 }
@@ -242,20 +306,46 @@ impl DumpSocket {
         Ok(DumpSocket { socket, seq: 0 })
     }
 
-    /// Dumps links then addresses, retrying while the kernel flags the dump as
+    /// Dumps the default routes of one family (the kernel removes IPv4 routes of a link
+    /// that goes down without telling listeners, so the engine re-reads them).
+    pub fn routes(&mut self, family: Family) -> io::Result<Vec<RouteFact>> {
+        let mut request = RouteMessage::default();
+        request.header.address_family = match family {
+            Family::V4 => AddressFamily::Inet,
+            Family::V6 => AddressFamily::Inet6,
+        };
+        for _ in 0..DUMP_ATTEMPTS {
+            let (facts, interrupted) = self.dump(RouteNetlinkMessage::GetRoute(request.clone()))?;
+            if interrupted {
+                continue;
+            }
+            return Ok(facts
+                .into_iter()
+                .filter_map(|f| match f {
+                    Fact::Route(r) if r.family == family => Some(r),
+                    _ => None,
+                })
+                .collect());
+        }
+        Err(io::Error::other("rtnetlink route dump interrupted too often"))
+    }
+
+    /// Dumps links, addresses and default routes, retrying while the kernel flags the dump as
     /// interrupted by concurrent changes.
     pub fn snapshot(&mut self) -> io::Result<Snapshot> {
         for _ in 0..DUMP_ATTEMPTS {
             let (links, intr_links) = self.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
             let (addrs, intr_addrs) = self.dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))?;
-            if intr_links || intr_addrs {
+            let (routes, intr_routes) = self.dump(RouteNetlinkMessage::GetRoute(RouteMessage::default()))?;
+            if intr_links || intr_addrs || intr_routes {
                 continue;
             }
             let mut snapshot = Snapshot::default();
-            for fact in links.into_iter().chain(addrs) {
+            for fact in links.into_iter().chain(addrs).chain(routes) {
                 match fact {
                     Fact::Link(l) => snapshot.links.push(l),
                     Fact::Addr(a) => snapshot.addrs.push(a),
+                    Fact::Route(r) => snapshot.routes.push(r),
                     _ => {}
                 }
             }

@@ -312,6 +312,7 @@ fn resync_announces_exactly_the_difference() {
             addr_fact(2, "fd6d:6966:a::3", 64, Scope::Global),
             addr_fact(7, "198.18.0.1", 24, Scope::Global),
         ],
+        routes: vec![],
     };
     let mut out = Vec::new();
     h.model.resync(snapshot.clone(), now, &mut out);
@@ -330,6 +331,7 @@ fn resync_removes_vanished_interfaces_in_order() {
     let snapshot = Snapshot {
         links: vec![LinkFact { ifindex: 1, name: "lo".into(), flags: LinkFlags { loopback: true, ..up() }, mtu: None }],
         addrs: vec![addr_fact(1, "127.0.0.1", 8, Scope::Global)],
+        routes: vec![],
     };
     let mut out = Vec::new();
     h.model.resync(snapshot, h.now, &mut out);
@@ -434,7 +436,7 @@ fn removal_order_addresses_elements_pvds_interface() {
 fn ra_default_route_gives_the_element_its_router() {
     let mut h = two_links();
     h.subscribe_all();
-    let route = RouteFact { family: Family::V6, ifindex: 2, gateway: Some("fe80::1".parse().unwrap()), metric: 1024, from_ra: true };
+    let route = RouteFact { family: Family::V6, ifindex: 2, gateway: Some("fe80::1".parse().unwrap()), metric: 1024, from_ra: true, lifetime: Some(1800) };
     assert_eq!(h.apply(vec![Fact::Route(route.clone())]), vec!["+elem 3 Ra gw:fe80::1"]);
     assert_eq!(h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]), vec!["+elem 3 Ra fd6d:6966:a::1,gw:fe80::1"]);
     assert_eq!(h.apply(vec![Fact::RouteRemoved(route)]), vec!["+elem 3 Ra fd6d:6966:a::1"]);
@@ -496,10 +498,10 @@ fn system_element_follows_the_default_route() {
     h.subscribe_all();
     let resolv = ConfigData { dns_servers: ips(&["203.0.113.1"]), search_domains: vec!["b.example".into()], ..Default::default() };
     assert!(h.apply(vec![Fact::System { origin: "/etc/resolv.conf".into(), data: Some(resolv) }]).is_empty(), "no default route yet");
-    let via_eth0 = RouteFact { family: Family::V4, ifindex: 2, gateway: Some("198.51.100.1".parse().unwrap()), metric: 100, from_ra: false };
+    let via_eth0 = RouteFact { family: Family::V4, ifindex: 2, gateway: Some("198.51.100.1".parse().unwrap()), metric: 100, from_ra: false, lifetime: None };
     assert_eq!(h.apply(vec![Fact::Route(via_eth0.clone())]), vec!["+elem 2 System 203.0.113.1,b.example"]);
     // A better default route through mif1 moves the element there.
-    let via_mif1 = RouteFact { family: Family::V4, ifindex: 5, gateway: Some("203.0.113.1".parse().unwrap()), metric: 50, from_ra: false };
+    let via_mif1 = RouteFact { family: Family::V4, ifindex: 5, gateway: Some("203.0.113.1".parse().unwrap()), metric: 50, from_ra: false, lifetime: None };
     assert_eq!(
         h.apply(vec![Fact::Route(via_mif1)]),
         vec!["-elem 2 System 203.0.113.1,b.example", "+elem 4 System 203.0.113.1,b.example"]
@@ -512,7 +514,7 @@ fn get_configuration_data_merges_selects_and_says_when_there_is_none() {
     h.apply(vec![
         rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"]),
         dnssl(2, "fe80::1", 30, &["a.example"]),
-        Fact::Route(RouteFact { family: Family::V6, ifindex: 2, gateway: Some("fe80::1".parse().unwrap()), metric: 1024, from_ra: true }),
+        Fact::Route(RouteFact { family: Family::V6, ifindex: 2, gateway: Some("fe80::1".parse().unwrap()), metric: 1024, from_ra: true, lifetime: Some(1800) }),
     ]);
     let mut out = Vec::new();
     h.model.get_configuration_data(3, None, InfoId::All, &mut out).unwrap();
