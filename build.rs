@@ -13,8 +13,10 @@ fn main() {
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let out_dir = crate_dir.join("target").join("include");
     std::fs::create_dir_all(&out_dir).expect("create target/include");
+    // Only src/ffi.rs speaks C: parsing just that file keeps every other module's
+    // public items (constants of the netlink adapter, say) out of the header.
     match cbindgen::Builder::new()
-        .with_crate(&crate_dir)
+        .with_src(crate_dir.join("src/ffi.rs"))
         .with_config(config)
         .generate()
     {

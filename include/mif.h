@@ -185,11 +185,6 @@
 #define MIF_ADDRESS_TEXT_SIZE 64
 
 /**
- * Large enough for any rtnetlink datagram the kernel sends to a listener.
- */
-#define RECV_BUFFER_SIZE (64 * 1024)
-
-/**
  * An opaque library context: one subscriber, one engine thread, one message queue.
  */
 typedef struct mif_ctx mif_ctx;

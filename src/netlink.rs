@@ -30,7 +30,7 @@ const RT_TABLE_MAIN: u32 = 254;
 const DEFAULT_RCVBUF: usize = 4 << 20;
 
 /// Large enough for any rtnetlink datagram the kernel sends to a listener.
-pub const RECV_BUFFER_SIZE: usize = 64 * 1024;
+pub(crate) const RECV_BUFFER_SIZE: usize = 64 * 1024;
 
 /// How often a dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is retried.
 const DUMP_ATTEMPTS: usize = 20;

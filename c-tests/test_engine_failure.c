@@ -1,0 +1,140 @@
+/*
+ * test_engine_failure: with mif_options.test_flags = MIF_TEST_PANIC_ENGINE the engine
+ * thread panics right after its start.  The context must say so with a final
+ * MIF_MSG_ENGINE_FAILED message (a wait never hangs on a dead engine), refuse posts
+ * afterwards with MIF_E_ENGINE_FAILED, and still close cleanly.
+ *
+ * Changes nothing in the kernel.  The panic prints a Rust backtrace on stderr: expected.
+ */
+#include "mif.h"
+#include "check.h"
+
+#include <poll.h>
+
+static int open_panicking(mif_ctx **ctx)
+{
+    mif_options opts;
+    *ctx = NULL;
+    if (!CHECK_RC(mif_options_init(&opts), MIF_OK))
+        return 0;
+    opts.test_flags = MIF_TEST_PANIC_ENGINE;
+    return CHECK_RC(mif_open(&opts, ctx), MIF_OK) && CHECK(*ctx != NULL);
+}
+
+static int fd_readable(int fd)
+{
+    struct pollfd p = { fd, POLLIN, 0 };
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static void final_message_then_refusal(void)
+{
+    mif_ctx *ctx;
+    mif_message *m = NULL;
+    int fd, i;
+    unsigned lo = if_nametoindex("lo");
+
+    REQUIRE(open_panicking(&ctx));
+    fd = mif_fd(ctx);
+    CHECK(fd >= 0);
+    /* Must return (the watchdog fails the binary otherwise). */
+    CHECK_RC(mif_check_message(ctx, -1), MIF_OK);
+    CHECK(fd_readable(fd));
+    if (CHECK_RC(mif_get_message(ctx, &m), MIF_OK)) {
+        CHECK_EQ_INT(m->msg_type, MIF_MSG_ENGINE_FAILED);
+        CHECK(m->status != MIF_OK);
+        CHECK(m->status != MIF_NO_MESSAGE);
+        CHECK(strcmp(mif_strerror(m->status), "unknown status") != 0);
+        if (CHECK(m->text != NULL)) {
+            CHECK(strlen(m->text) > 0);
+            check_note("engine failure: status %d (%s), text \"%s\"", (int)m->status,
+                       mif_strerror(m->status), m->text);
+        }
+        check_message_well_formed(m);
+        mif_message_free(m);
+    }
+    /* Nothing follows the final message. */
+    CHECK(!fd_readable(fd));
+    CHECK_RC(mif_check_message(ctx, 0), MIF_NO_MESSAGE);
+    CHECK_RC(mif_check_message(ctx, 200), MIF_NO_MESSAGE);
+    m = (mif_message *)CHECK_SENTINEL;
+    CHECK_RC(mif_get_message(ctx, &m), MIF_NO_MESSAGE);
+    CHECK(m == (mif_message *)CHECK_SENTINEL);
+
+    /* Every well-formed request is refused, and queues nothing. */
+    CHECK_RC(check_post(ctx, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0), MIF_E_ENGINE_FAILED);
+    CHECK_RC(check_post(ctx, MIF_REQ_STOP_ANNOUNCING_INTERFACES, 0, 0), MIF_E_ENGINE_FAILED);
+    CHECK_RC(check_post(ctx, MIF_REQ_ANNOUNCE_PVDS, lo, 0), MIF_E_ENGINE_FAILED);
+    CHECK_RC(check_post(ctx, MIF_REQ_STOP_ANNOUNCING_PVDS, lo, 0), MIF_E_ENGINE_FAILED);
+    CHECK_RC(check_post(ctx, MIF_REQ_ANNOUNCE_ADDRESSES, 0, 1), MIF_E_ENGINE_FAILED);
+    CHECK_RC(check_post(ctx, MIF_REQ_STOP_ANNOUNCING_ADDRESSES, 0, 1), MIF_E_ENGINE_FAILED);
+    for (i = 0; i < 3; i++)
+        CHECK_RC(check_post(ctx, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0), MIF_E_ENGINE_FAILED);
+    CHECK(!fd_readable(fd));
+    CHECK_RC(mif_check_message(ctx, 0), MIF_NO_MESSAGE);
+    /* Still NULL-checked. */
+    CHECK_RC(mif_post_message(ctx, NULL), MIF_E_NULL_ARGUMENT);
+    mif_close(ctx);
+}
+
+static void wait_by_polling_the_fd(void)
+{
+    mif_ctx *ctx;
+    mif_message *m = NULL;
+    struct pollfd p;
+    REQUIRE(open_panicking(&ctx));
+    p.fd = mif_fd(ctx);
+    p.events = POLLIN;
+    p.revents = 0;
+    /* The limit only turns a hang into a failure. */
+    CHECK_EQ_INT(poll(&p, 1, 20000), 1);
+    if (CHECK_RC(mif_get_message(ctx, &m), MIF_OK)) {
+        CHECK_EQ_INT(m->msg_type, MIF_MSG_ENGINE_FAILED);
+        mif_message_free(m);
+    }
+    CHECK(!fd_readable(mif_fd(ctx)));
+    mif_close(ctx);
+}
+
+static void close_without_taking(void)
+{
+    mif_ctx *ctx;
+    REQUIRE(open_panicking(&ctx));
+    CHECK_RC(mif_check_message(ctx, -1), MIF_OK);
+    mif_close(ctx); /* frees the untaken final message */
+}
+
+static void close_at_once(void)
+{
+    mif_ctx *ctx;
+    REQUIRE(open_panicking(&ctx));
+    mif_close(ctx); /* the engine may or may not have panicked yet */
+}
+
+static void other_contexts_unaffected(void)
+{
+    mif_ctx *good = NULL, *bad;
+    mif_message *m = NULL;
+    REQUIRE(CHECK_RC(mif_open(NULL, &good), MIF_OK));
+    if (open_panicking(&bad)) {
+        CHECK_RC(mif_check_message(bad, -1), MIF_OK);
+        mif_close(bad);
+    }
+    CHECK_RC(check_post(good, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0), MIF_OK);
+    if (CHECK_RC(mif_get_message(good, &m), MIF_OK)) {
+        CHECK_EQ_INT(m->msg_type, MIF_MSG_INTERFACE_ANNOUNCEMENT);
+        mif_message_free(m);
+    }
+    mif_close(good);
+}
+
+int main(void)
+{
+    check_watchdog(120);
+    RUN_CASE(final_message_then_refusal);
+    RUN_CASE(wait_by_polling_the_fd);
+    RUN_CASE(close_without_taking);
+    RUN_CASE(close_at_once);
+    RUN_CASE(other_contexts_unaffected);
+    return check_done();
+}
