@@ -878,7 +878,9 @@ impl HostModel {
         for family in Family::ALL {
             let Some(new_pvd) = &new_view.pvds[family.index()] else { continue };
             let old_pvd = old.and_then(|o| o.pvds[family.index()].as_ref()).filter(|p| p.id == new_pvd.id);
-            if old_pvd.is_none() && self.subs.pvds.contains(&ifindex) {
+            // A renamed interface renames its PvDs: announced again, as an update.
+            let renamed_pvd = old_pvd.is_some_and(|p| p.name != new_pvd.name);
+            if (old_pvd.is_none() || renamed_pvd) && self.subs.pvds.contains(&ifindex) {
                 out.push(Announcement::Pvd(pvd_info(new_view, new_pvd, family)));
             }
         }

@@ -93,8 +93,8 @@ pub enum NdOption {
     Rdnss { lifetime: u32, servers: Vec<Ipv6Addr> },
     /// RFC 8106 DNS Search List option. `lifetime` as for RDNSS. Domains in lowercase
     /// ASCII presentation form without the trailing dot, e.g. "a.example"; at least one.
-    /// Labels are restricted to letters, digits, '-' and '_' (so no escaping is ever
-    /// needed); anything else makes the option an error.
+    /// Labels are restricted to letters, digits, '-' and '_', and do not start with '-'
+    /// (so no escaping is ever needed); anything else makes the option an error.
     Dnssl { lifetime: u32, domains: Vec<String> },
     /// Any other option (PIO, captive portal, PREF64, ...): the complete option as on
     /// the wire, type and length bytes included (`data[0] == kind`).
@@ -114,7 +114,7 @@ pub enum NameError {
     NameTooLong(usize),
     /// The name runs past the end of the option without its terminating zero octet.
     Unterminated,
-    /// A label byte other than a letter, digit, '-' or '_'.
+    /// A label byte other than a letter, digit, '-' or '_', or a label starting with '-'.
     BadCharacter(u8),
     /// Any other decoding failure reported by hickory-proto.
     Other(String),
@@ -399,7 +399,12 @@ fn read_name(buf: &[u8]) -> Result<(String, usize), NameError> {
         other => NameError::Other(other.to_string()),
     })?;
     let used = decoder.index();
+    // Letters, digits, '-' and '_', no leading '-': exactly the labels hickory presents
+    // without escapes (and nothing a resolv.conf line or an argv could misread).
     for label in name.iter() {
+        if label.first() == Some(&b'-') {
+            return Err(NameError::BadCharacter(b'-'));
+        }
         if let Some(&b) = label.iter().find(|&&b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) {
             return Err(NameError::BadCharacter(b));
         }
@@ -841,6 +846,11 @@ mod tests {
         assert_eq!(name_err(&wire(&[b"a b", b"example"])), NameError::BadCharacter(b' '));
         assert_eq!(name_err(&wire(&[b"a.b", b"example"])), NameError::BadCharacter(b'.'));
         assert_eq!(name_err(&wire(&[&[0xc3, 0xa9], b"example"])), NameError::BadCharacter(0xc3));
+        // Found by the fuzzer: a leading '-' would be presented escaped ("\\-x"); refused.
+        assert_eq!(name_err(&wire(&[b"a", b"-xample"])), NameError::BadCharacter(b'-'));
+        // Inner and trailing '-' and '_' anywhere are fine.
+        let m = parse_nduseropt(&build(&dnssl_opt(&wire(&[b"_a-", b"x-y"])), &[])).unwrap();
+        assert_eq!(m.option, NdOption::Dnssl { lifetime: 30, domains: vec!["_a-.x-y".into()] });
     }
 
     fn name_err_opt(o: &[u8]) -> NameError {

@@ -290,7 +290,7 @@ fn attribute_changes_are_updates_and_lifetimes_count_down() {
 fn rename_is_reannounced() {
     let mut h = two_links();
     h.subscribe_all();
-    assert_eq!(h.apply(vec![link(2, "wan0", up())]), vec!["+if 2 wan0"]);
+    assert_eq!(h.apply(vec![link(2, "wan0", up())]), vec!["+if 2 wan0", "+pvd 2 wan0/ipv4", "+pvd 3 wan0/ipv6"]);
 }
 
 #[test]
