@@ -23,6 +23,57 @@
 #include <stdint.h>
 
 /**
+ * `translation_status`: at least one address was found.
+ */
+#define MIF_TRANSLATION_DONE 1
+
+/**
+ * `translation_status`: the name does not exist (NXDOMAIN), with every search domain.
+ */
+#define MIF_TRANSLATION_NO_SUCH_NAME 2
+
+/**
+ * `translation_status`: the name exists but has no A or AAAA record.
+ */
+#define MIF_TRANSLATION_NO_DATA 3
+
+/**
+ * `translation_status`: no server answered in time.
+ */
+#define MIF_TRANSLATION_TIMEOUT 4
+
+/**
+ * `translation_status`: the servers answered with errors (SERVFAIL, REFUSED, garbage).
+ */
+#define MIF_TRANSLATION_SERVER_FAILURE 5
+
+/**
+ * `translation_status`: the provisioning domain has no DNS server (or is gone).
+ */
+#define MIF_TRANSLATION_NO_SERVERS 6
+
+/**
+ * `translation_status`: stopped by `MIF_REQ_STOP_TRANSLATING_NAME`.
+ */
+#define MIF_TRANSLATION_CANCELLED 7
+
+/**
+ * `name_source`: the hosts file (`<root_dir>/etc/hosts`).
+ */
+#define MIF_NAME_SOURCE_HOSTS 1
+
+/**
+ * `name_source`: DNS, through the provisioning domain's own servers.
+ */
+#define MIF_NAME_SOURCE_DNS 2
+
+/**
+ * Test-only `mif_options.test_flags` bit: never use SO_BINDTODEVICE, so that the
+ * IP_UNICAST_IF / IPV6_UNICAST_IF pinning path is exercised as without CAP_NET_RAW.
+ */
+#define MIF_TEST_NO_BINDTODEVICE 2
+
+/**
  * Configuration element type: any (only in `MIF_REQ_GET_CONFIGURATION_DATA`).
  */
 #define MIF_ELEMENT_ANY 0
@@ -228,6 +279,14 @@ typedef struct mif_options {
    * path is taken under `root_dir`. The string is copied.
    */
   const char *config_file;
+  /**
+   * DNS: how long to wait for one server's answer, in milliseconds; 0 = 1000.
+   */
+  uint32_t dns_timeout_ms;
+  /**
+   * DNS: how many rounds over the provisioning domain's servers; 0 = 2.
+   */
+  uint32_t dns_tries;
 } mif_options;
 
 /**
@@ -269,6 +328,14 @@ typedef struct mif_request {
    * `MIF_INFO_*`, for `MIF_REQ_GET_CONFIGURATION_DATA`.
    */
   uint32_t info_id;
+  /**
+   * The application's id, for `MIF_REQ_TRANSLATE_NAME` / `MIF_REQ_STOP_TRANSLATING_NAME`.
+   */
+  uint64_t translation_id;
+  /**
+   * UTF-8 name, NUL-terminated, for `MIF_REQ_TRANSLATE_NAME`; copied during the call.
+   */
+  const char *name;
 } mif_request;
 
 /**
@@ -422,6 +489,31 @@ typedef struct mif_message {
    * Number of `routers`.
    */
   size_t router_count;
+  /**
+   * The application's translation id (name translation messages).
+   */
+  uint64_t translation_id;
+  /**
+   * `MIF_TRANSLATION_*` (`MIF_MSG_NAME_TRANSLATION_DONE`).
+   */
+  uint32_t translation_status;
+  /**
+   * `MIF_NAME_SOURCE_*` that gave the address (`MIF_MSG_NAME_TRANSLATION`).
+   */
+  uint32_t name_source;
+  /**
+   * Seconds the address may be cached (DNS TTL; hosts file entries: 0).
+   */
+  uint32_t ttl;
+  /**
+   * Reserved, 0.
+   */
+  uint32_t reserved2;
+  /**
+   * The name that was answered, NUL-terminated, owned by the message: the asked
+   * name in ASCII (IDNA) form, with the search domain that matched if one did.
+   */
+  const char *name;
 } mif_message;
 
 /**
@@ -455,6 +547,12 @@ typedef struct mif_message {
 #define MIF_E_INVALID_ARGUMENT 103
 
 /**
+ * A name to translate is empty, not UTF-8, or too long after IDNA (a label over 63
+ * octets, the name over 253).
+ */
+#define MIF_E_BAD_NAME 104
+
+/**
  * The interface index names no interface the context currently knows.
  */
 #define MIF_E_UNKNOWN_INTERFACE 200
@@ -478,6 +576,16 @@ typedef struct mif_message {
  * The configuration information identifier is not one of `MIF_INFO_*`.
  */
 #define MIF_E_UNKNOWN_INFO_ID 204
+
+/**
+ * The translation id is already used by an outstanding translation.
+ */
+#define MIF_E_DUPLICATE_ID 205
+
+/**
+ * No outstanding translation has this id.
+ */
+#define MIF_E_UNKNOWN_TRANSLATION 206
 
 /**
  * The engine thread has stopped after a failure; the context can only be closed.
@@ -557,6 +665,17 @@ typedef struct mif_message {
 #define MIF_MSG_NO_CONFIGURATION_DATA 10
 
 /**
+ * Draft 3.2.7.20: one address found for a Translate Name request (one message per address).
+ */
+#define MIF_MSG_NAME_TRANSLATION 11
+
+/**
+ * Our addition: the translation is over; `translation_status` says how. Always the
+ * last message of a translation.
+ */
+#define MIF_MSG_NAME_TRANSLATION_DONE 12
+
+/**
  * Our addition: the engine thread failed. `status` and `text` say why. This is the
  * last message the context ever delivers; later posts fail with `MIF_E_ENGINE_FAILED`.
  */
@@ -609,6 +728,19 @@ typedef struct mif_message {
  * queued before the post returns.
  */
 #define MIF_REQ_GET_CONFIGURATION_DATA 9
+
+/**
+ * Draft 3.2.7.18: translate `name` on provisioning domain `pvd`; `translation_id` is
+ * the application's and must not be in use by an outstanding translation.
+ */
+#define MIF_REQ_TRANSLATE_NAME 10
+
+/**
+ * Draft 3.2.7.19: stop translation `translation_id`. A final
+ * `MIF_MSG_NAME_TRANSLATION_DONE` with `MIF_TRANSLATION_CANCELLED` is queued before the
+ * call returns, waiting results of that translation are withdrawn, and the id is free.
+ */
+#define MIF_REQ_STOP_TRANSLATING_NAME 11
 
 #ifdef __cplusplus
 extern "C" {
@@ -727,6 +859,12 @@ const char *mif_message_type_name(mif_message_type msg_type);
  * "static", "system", "any"), static and NUL-terminated; "unknown" otherwise.
  */
 const char *mif_element_type_name(uint32_t element_type);
+
+/**
+ * The lowercase name of a translation status ("done", "no_such_name", "no_data",
+ * "timeout", "server_failure", "no_servers", "cancelled"), static; "unknown" otherwise.
+ */
+const char *mif_translation_status_name(uint32_t status);
 
 /**
  * The snake_case name of a request type ("announce_interfaces", ...), static and

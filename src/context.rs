@@ -1,5 +1,7 @@
 //! A context: the shared state between the application's threads and the engine.
+use std::collections::HashMap;
 use std::ffi::CStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +14,8 @@ use crate::engine::{self, Engine};
 use crate::ffi::*;
 use crate::log::log_at;
 use crate::message::Message;
-use crate::model::{HostModel, RequestError};
+use crate::dns::{DnsEvent, DnsRequest, Status};
+use crate::model::{HostModel, PvdInfo, RequestError};
 use crate::netlink::{DumpSocket, EventSocket};
 use crate::outbox::Outbox;
 use crate::sources::{FileSources, SourcePaths};
@@ -26,13 +29,14 @@ pub(crate) struct Config {
     /// Static configuration file as given in the options (None: MIF_CONFIG or the default).
     pub config_file: Option<PathBuf>,
     pub test_flags: u32,
+    pub dns: crate::dns::DnsConfig,
 }
 
 impl Config {
     /// # Safety
     /// `opts` is NULL or points to at least `opts->size` readable bytes.
     pub(crate) unsafe fn from_c(opts: *const mif_options) -> Result<Config, mif_result> {
-        let mut config = Config { netlink_rcvbuf: None, root_dir: PathBuf::from("/"), config_file: None, test_flags: 0 };
+        let mut config = Config { netlink_rcvbuf: None, root_dir: PathBuf::from("/"), config_file: None, test_flags: 0, dns: crate::dns::DnsConfig::default() };
         if opts.is_null() {
             return Ok(config);
         }
@@ -47,9 +51,11 @@ impl Config {
             netlink_rcvbuf: 0,
             test_flags: 0,
             config_file: std::ptr::null(),
+            dns_timeout_ms: 0,
+            dns_tries: 0,
         };
         unsafe { std::ptr::copy_nonoverlapping(opts.cast::<u8>(), (&mut copy as *mut mif_options).cast::<u8>(), size) };
-        if copy.flags != 0 || copy.netlink_rcvbuf < 0 || copy.test_flags & !MIF_TEST_PANIC_ENGINE != 0 {
+        if copy.flags != 0 || copy.netlink_rcvbuf < 0 || copy.test_flags & !(MIF_TEST_PANIC_ENGINE | MIF_TEST_NO_BINDTODEVICE) != 0 {
             return Err(MIF_E_INVALID_ARGUMENT);
         }
         if !copy.root_dir.is_null() {
@@ -72,6 +78,12 @@ impl Config {
             config.netlink_rcvbuf = Some(copy.netlink_rcvbuf as usize);
         }
         config.test_flags = copy.test_flags;
+        if copy.dns_timeout_ms > 0 {
+            config.dns.timeout = std::time::Duration::from_millis(u64::from(copy.dns_timeout_ms));
+        }
+        if copy.dns_tries > 0 {
+            config.dns.tries = copy.dns_tries.min(16);
+        }
         Ok(config)
     }
 }
@@ -81,12 +93,25 @@ impl Config {
 pub(crate) struct Shared {
     pub model: Mutex<HostModel>,
     pub outbox: Outbox,
+    /// Outstanding translations by the application's id. Lock order: model, then
+    /// this, then the outbox.
+    pub translations: Mutex<HashMap<u64, Outstanding>>,
+}
+
+/// An outstanding translation: which run of the engine carries it (ids are the
+/// application's and may be reused after a Stop; generations never are).
+pub(crate) struct Outstanding {
+    pub generation: u64,
+    pub pvd: PvdInfo,
+    pub name: String,
 }
 
 pub(crate) struct Context {
     shared: Arc<Shared>,
     stop: engine::StopHandle,
     thread: Option<JoinHandle<()>>,
+    requests: crossbeam_channel::Sender<DnsRequest>,
+    next_generation: AtomicU64,
 }
 
 fn code_of(e: &io::Error) -> mif_result {
@@ -116,15 +141,15 @@ impl Context {
         for fact in files.scan_all() {
             model.apply(fact, now, &mut nothing);
         }
-        let shared = Arc::new(Shared { model: Mutex::new(model), outbox });
-        let engine =
-            Engine::new(Arc::clone(&shared), events, dumper, files, config.test_flags).map_err(|e| fail("mio poll", e))?;
+        let shared = Arc::new(Shared { model: Mutex::new(model), outbox, translations: Mutex::new(HashMap::new()) });
+        let (requests, request_rx) = crossbeam_channel::unbounded();
+        let engine = Engine::new(Arc::clone(&shared), events, dumper, files, request_rx, &config).map_err(|e| fail("mio poll", e))?;
         let stop = engine.stop_handle();
         let thread = std::thread::Builder::new()
             .name("mif-engine".into())
             .spawn(move || engine.run())
             .map_err(|e| fail("engine thread", e))?;
-        Ok(Context { shared, stop, thread: Some(thread) })
+        Ok(Context { shared, stop, thread: Some(thread), requests, next_generation: AtomicU64::new(1) })
     }
 
     pub(crate) fn notify_fd(&self) -> i32 {
@@ -134,6 +159,11 @@ impl Context {
     pub(crate) fn post(&self, request: Request) -> mif_result {
         if self.shared.outbox.is_closed() {
             return MIF_E_ENGINE_FAILED;
+        }
+        match request {
+            Request::TranslateName { pvd, translation_id, name } => return self.translate(pvd, translation_id, name),
+            Request::StopTranslatingName { translation_id } => return self.stop_translating(translation_id),
+            _ => {}
         }
         let mut model = self.shared.model.lock();
         let mut out = Vec::new();
@@ -151,6 +181,7 @@ impl Context {
             Request::AnnounceElements { pvd } => model.announce_elements(pvd, now, &mut out),
             Request::StopAnnouncingElements { pvd } => model.stop_announcing_elements(pvd),
             Request::GetConfigurationData { pvd, kind, info } => model.get_configuration_data(pvd, kind, info, &mut out),
+            Request::TranslateName { .. } | Request::StopTranslatingName { .. } => unreachable!("handled above"),
         };
         // Queue while still holding the model lock, so these messages keep their place
         // relative to the engine's.
@@ -167,6 +198,51 @@ impl Context {
             Err(RequestError::UnknownPvd) => MIF_E_UNKNOWN_PVD,
             Err(RequestError::NotSubscribed) => MIF_E_NOT_SUBSCRIBED,
         }
+    }
+
+    /// Translate Name: checked here, carried out by the engine.
+    fn translate(&self, pvd: u64, translation_id: u64, name: crate::dns::QueryName) -> mif_result {
+        let model = self.shared.model.lock();
+        let Some(link) = model.pvd_link(pvd) else {
+            return MIF_E_UNKNOWN_PVD;
+        };
+        let mut translations = self.shared.translations.lock();
+        if translations.contains_key(&translation_id) {
+            return MIF_E_DUPLICATE_ID;
+        }
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        translations.insert(translation_id, Outstanding { generation, pvd: link.info, name: name.ascii.clone() });
+        drop(translations);
+        drop(model);
+        if self.requests.send(DnsRequest::Translate { translation_id, generation, pvd, name }).is_err() {
+            self.shared.translations.lock().remove(&translation_id);
+            return MIF_E_ENGINE_FAILED;
+        }
+        self.stop.wake();
+        MIF_OK
+    }
+
+    /// Stop Translating Name: the final "cancelled" message is queued before this
+    /// returns and waiting results of the translation are withdrawn.
+    fn stop_translating(&self, translation_id: u64) -> mif_result {
+        let mut translations = self.shared.translations.lock();
+        let Some(outstanding) = translations.remove(&translation_id) else {
+            return MIF_E_UNKNOWN_TRANSLATION;
+        };
+        self.shared
+            .outbox
+            .retain(|m| !matches!(m, Message::Dns(DnsEvent::Address { generation, .. }) if *generation == outstanding.generation));
+        self.shared.outbox.push_all([Message::Dns(DnsEvent::Done {
+            translation_id,
+            generation: outstanding.generation,
+            pvd: outstanding.pvd,
+            status: Status::Cancelled,
+            name: outstanding.name,
+        })]);
+        drop(translations);
+        let _ = self.requests.send(DnsRequest::Cancel { generation: outstanding.generation });
+        self.stop.wake();
+        MIF_OK
     }
 
     pub(crate) fn check(&self, timeout_ms: i32) -> mif_result {

@@ -11,7 +11,8 @@ use std::time::Instant;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use crate::context::Shared;
+use crate::context::{Config, Shared};
+use crate::dns::{DnsEvent, DnsRequest, Resolver};
 use crate::ffi::{MIF_E_INTERNAL, MIF_E_SYSTEM, MIF_TEST_PANIC_ENGINE};
 use crate::log::log_at;
 use crate::message::Message;
@@ -30,6 +31,13 @@ pub(crate) struct StopHandle {
 }
 
 impl StopHandle {
+    /// Wakes the engine to pick up queued requests.
+    pub(crate) fn wake(&self) {
+        if let Err(e) = self.waker.wake() {
+            log_at!(Error, "cannot wake the engine thread: {e}");
+        }
+    }
+
     pub(crate) fn stop(&self) {
         self.stop.store(true, Ordering::Release);
         if let Err(e) = self.waker.wake() {
@@ -46,6 +54,8 @@ pub(crate) struct Engine {
     events: EventSocket,
     dumper: DumpSocket,
     files: FileSources,
+    requests: crossbeam_channel::Receiver<DnsRequest>,
+    resolver: Resolver,
     test_flags: u32,
     buf: Vec<u8>,
 }
@@ -56,8 +66,10 @@ impl Engine {
         events: EventSocket,
         dumper: DumpSocket,
         files: FileSources,
-        test_flags: u32,
+        requests: crossbeam_channel::Receiver<DnsRequest>,
+        config: &Config,
     ) -> io::Result<Engine> {
+        let use_bindtodevice = config.test_flags & crate::ffi::MIF_TEST_NO_BINDTODEVICE == 0;
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         poll.registry().register(&mut SourceFd(&events.raw_fd()), NETLINK, Interest::READABLE)?;
@@ -70,7 +82,9 @@ impl Engine {
             events,
             dumper,
             files,
-            test_flags,
+            requests,
+            resolver: Resolver::new(config.dns, &config.root_dir, use_bindtodevice),
+            test_flags: config.test_flags,
             buf: Vec::with_capacity(RECV_BUFFER_SIZE),
         })
     }
@@ -114,8 +128,13 @@ impl Engine {
             if self.stop.load(Ordering::Acquire) {
                 return Ok(());
             }
-            // Sleep until the next expiry (an RA DNS entry, a lease) or forever.
-            let timeout = self.shared.model.lock().next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+            // Sleep until the next expiry (an RA DNS entry, a lease, a DNS query) or forever.
+            let model_deadline = self.shared.model.lock().next_deadline();
+            let deadline = match (model_deadline, self.resolver.next_deadline()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -128,10 +147,19 @@ impl Engine {
                         let facts = self.files.drain();
                         self.apply(facts);
                     }
+                    WAKER => self.take_requests(),
+                    token if Resolver::owns(token) => {
+                        let mut out = Vec::new();
+                        self.resolver.ready(token, self.poll.registry(), Instant::now(), &mut out);
+                        self.emit(out);
+                    }
                     _ => {}
                 }
             }
             self.expire();
+            let mut out = Vec::new();
+            self.resolver.expire(self.poll.registry(), Instant::now(), &mut out);
+            self.emit(out);
         }
     }
 
@@ -179,6 +207,42 @@ impl Engine {
             self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
         }
         Ok(())
+    }
+
+    /// Applies the requests the application's threads queued.
+    fn take_requests(&mut self) {
+        let mut out = Vec::new();
+        while let Ok(request) = self.requests.try_recv() {
+            match request {
+                DnsRequest::Translate { translation_id, generation, pvd, name } => {
+                    let link = self.shared.model.lock().pvd_link(pvd);
+                    self.resolver.start(translation_id, generation, pvd, name, link, self.poll.registry(), Instant::now(), &mut out);
+                }
+                DnsRequest::Cancel { generation } => self.resolver.cancel(generation, self.poll.registry()),
+            }
+        }
+        self.emit(out);
+    }
+
+    /// Queues the resolver's results, unless their translation was stopped meanwhile.
+    fn emit(&self, events: Vec<DnsEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut translations = self.shared.translations.lock();
+        for event in events {
+            let (translation_id, generation, done) = match &event {
+                DnsEvent::Address { translation_id, generation, .. } => (*translation_id, *generation, false),
+                DnsEvent::Done { translation_id, generation, .. } => (*translation_id, *generation, true),
+            };
+            if translations.get(&translation_id).map(|o| o.generation) != Some(generation) {
+                continue;
+            }
+            self.shared.outbox.push_all([Message::Dns(event)]);
+            if done {
+                translations.remove(&translation_id);
+            }
+        }
     }
 
     /// Lets the model drop what expired (RA DNS entries, leases) and announce it.

@@ -35,6 +35,9 @@ pub const MIF_E_BAD_SIZE: mif_result = 101;
 pub const MIF_E_UNKNOWN_REQUEST_TYPE: mif_result = 102;
 /// An argument is out of range (a timeout below -1, reserved fields not zero, an unknown option flag).
 pub const MIF_E_INVALID_ARGUMENT: mif_result = 103;
+/// A name to translate is empty, not UTF-8, or too long after IDNA (a label over 63
+/// octets, the name over 253).
+pub const MIF_E_BAD_NAME: mif_result = 104;
 
 // 200-299: the request does not fit the current state.
 /// The interface index names no interface the context currently knows.
@@ -47,6 +50,10 @@ pub const MIF_E_NOT_SUBSCRIBED: mif_result = 202;
 pub const MIF_E_UNKNOWN_ELEMENT_TYPE: mif_result = 203;
 /// The configuration information identifier is not one of `MIF_INFO_*`.
 pub const MIF_E_UNKNOWN_INFO_ID: mif_result = 204;
+/// The translation id is already used by an outstanding translation.
+pub const MIF_E_DUPLICATE_ID: mif_result = 205;
+/// No outstanding translation has this id.
+pub const MIF_E_UNKNOWN_TRANSLATION: mif_result = 206;
 
 // 300-399: the library or the system failed.
 /// The engine thread has stopped after a failure; the context can only be closed.
@@ -84,6 +91,11 @@ pub const MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT: mif_message_type = 8;
 pub const MIF_MSG_CONFIGURATION_DATA: mif_message_type = 9;
 /// Draft 3.2.7.17: no configuration data of the asked kind.
 pub const MIF_MSG_NO_CONFIGURATION_DATA: mif_message_type = 10;
+/// Draft 3.2.7.20: one address found for a Translate Name request (one message per address).
+pub const MIF_MSG_NAME_TRANSLATION: mif_message_type = 11;
+/// Our addition: the translation is over; `translation_status` says how. Always the
+/// last message of a translation.
+pub const MIF_MSG_NAME_TRANSLATION_DONE: mif_message_type = 12;
 /// Our addition: the engine thread failed. `status` and `text` say why. This is the
 /// last message the context ever delivers; later posts fail with `MIF_E_ENGINE_FAILED`.
 pub const MIF_MSG_ENGINE_FAILED: mif_message_type = 100;
@@ -111,6 +123,38 @@ pub const MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS: mif_request_type = 8;
 /// Answered by one `MIF_MSG_CONFIGURATION_DATA` or `MIF_MSG_NO_CONFIGURATION_DATA`,
 /// queued before the post returns.
 pub const MIF_REQ_GET_CONFIGURATION_DATA: mif_request_type = 9;
+
+/// Draft 3.2.7.18: translate `name` on provisioning domain `pvd`; `translation_id` is
+/// the application's and must not be in use by an outstanding translation.
+pub const MIF_REQ_TRANSLATE_NAME: mif_request_type = 10;
+/// Draft 3.2.7.19: stop translation `translation_id`. A final
+/// `MIF_MSG_NAME_TRANSLATION_DONE` with `MIF_TRANSLATION_CANCELLED` is queued before the
+/// call returns, waiting results of that translation are withdrawn, and the id is free.
+pub const MIF_REQ_STOP_TRANSLATING_NAME: mif_request_type = 11;
+
+/// `translation_status`: at least one address was found.
+pub const MIF_TRANSLATION_DONE: u32 = 1;
+/// `translation_status`: the name does not exist (NXDOMAIN), with every search domain.
+pub const MIF_TRANSLATION_NO_SUCH_NAME: u32 = 2;
+/// `translation_status`: the name exists but has no A or AAAA record.
+pub const MIF_TRANSLATION_NO_DATA: u32 = 3;
+/// `translation_status`: no server answered in time.
+pub const MIF_TRANSLATION_TIMEOUT: u32 = 4;
+/// `translation_status`: the servers answered with errors (SERVFAIL, REFUSED, garbage).
+pub const MIF_TRANSLATION_SERVER_FAILURE: u32 = 5;
+/// `translation_status`: the provisioning domain has no DNS server (or is gone).
+pub const MIF_TRANSLATION_NO_SERVERS: u32 = 6;
+/// `translation_status`: stopped by `MIF_REQ_STOP_TRANSLATING_NAME`.
+pub const MIF_TRANSLATION_CANCELLED: u32 = 7;
+
+/// `name_source`: the hosts file (`<root_dir>/etc/hosts`).
+pub const MIF_NAME_SOURCE_HOSTS: u32 = 1;
+/// `name_source`: DNS, through the provisioning domain's own servers.
+pub const MIF_NAME_SOURCE_DNS: u32 = 2;
+
+/// Test-only `mif_options.test_flags` bit: never use SO_BINDTODEVICE, so that the
+/// IP_UNICAST_IF / IPV6_UNICAST_IF pinning path is exercised as without CAP_NET_RAW.
+pub const MIF_TEST_NO_BINDTODEVICE: u32 = 2;
 
 /// Configuration element type: any (only in `MIF_REQ_GET_CONFIGURATION_DATA`).
 pub const MIF_ELEMENT_ANY: u32 = 0;
@@ -211,6 +255,10 @@ pub struct mif_options {
     /// environment variable MIF_CONFIG if set, else `<root_dir>/etc/mif.conf`. A relative
     /// path is taken under `root_dir`. The string is copied.
     pub config_file: *const c_char,
+    /// DNS: how long to wait for one server's answer, in milliseconds; 0 = 1000.
+    pub dns_timeout_ms: u32,
+    /// DNS: how many rounds over the provisioning domain's servers; 0 = 2.
+    pub dns_tries: u32,
 }
 
 /// A request for `mif_post_message`. Fill with `mif_request_init` first.
@@ -232,6 +280,10 @@ pub struct mif_request {
     pub element_type: u32,
     /// `MIF_INFO_*`, for `MIF_REQ_GET_CONFIGURATION_DATA`.
     pub info_id: u32,
+    /// The application's id, for `MIF_REQ_TRANSLATE_NAME` / `MIF_REQ_STOP_TRANSLATING_NAME`.
+    pub translation_id: u64,
+    /// UTF-8 name, NUL-terminated, for `MIF_REQ_TRANSLATE_NAME`; copied during the call.
+    pub name: *const c_char,
 }
 
 /// An IPv4 or IPv6 address.
@@ -313,6 +365,19 @@ pub struct mif_message {
     pub routers: *const mif_address,
     /// Number of `routers`.
     pub router_count: usize,
+    /// The application's translation id (name translation messages).
+    pub translation_id: u64,
+    /// `MIF_TRANSLATION_*` (`MIF_MSG_NAME_TRANSLATION_DONE`).
+    pub translation_status: u32,
+    /// `MIF_NAME_SOURCE_*` that gave the address (`MIF_MSG_NAME_TRANSLATION`).
+    pub name_source: u32,
+    /// Seconds the address may be cached (DNS TTL; hosts file entries: 0).
+    pub ttl: u32,
+    /// Reserved, 0.
+    pub reserved2: u32,
+    /// The name that was answered, NUL-terminated, owned by the message: the asked
+    /// name in ASCII (IDNA) form, with the search domain that matched if one did.
+    pub name: *const c_char,
 }
 
 /// Runs `$body`, turning a panic into `$fallback`: no unwinding crosses the ABI.
@@ -352,6 +417,8 @@ pub extern "C" fn mif_options_init(opts: *mut mif_options) -> mif_result {
             netlink_rcvbuf: 0,
             test_flags: 0,
             config_file: ptr::null(),
+            dns_timeout_ms: 0,
+            dns_tries: 0,
         };
         MIF_OK
     })
@@ -375,6 +442,8 @@ pub extern "C" fn mif_request_init(req: *mut mif_request, request_type: mif_requ
             pvd: 0,
             element_type: 0,
             info_id: 0,
+            translation_id: 0,
+            name: ptr::null(),
         };
         MIF_OK
     })
@@ -557,6 +626,25 @@ pub extern "C" fn mif_element_type_name(element_type: u32) -> *const c_char {
     })
 }
 
+/// The lowercase name of a translation status ("done", "no_such_name", "no_data",
+/// "timeout", "server_failure", "no_servers", "cancelled"), static; "unknown" otherwise.
+#[no_mangle]
+pub extern "C" fn mif_translation_status_name(status: u32) -> *const c_char {
+    ffi_guard!(c"unknown".as_ptr(), {
+        match status {
+            MIF_TRANSLATION_DONE => c"done",
+            MIF_TRANSLATION_NO_SUCH_NAME => c"no_such_name",
+            MIF_TRANSLATION_NO_DATA => c"no_data",
+            MIF_TRANSLATION_TIMEOUT => c"timeout",
+            MIF_TRANSLATION_SERVER_FAILURE => c"server_failure",
+            MIF_TRANSLATION_NO_SERVERS => c"no_servers",
+            MIF_TRANSLATION_CANCELLED => c"cancelled",
+            _ => c"unknown",
+        }
+        .as_ptr()
+    })
+}
+
 /// The snake_case name of a request type ("announce_interfaces", ...), static and
 /// NUL-terminated; "unknown" for numbers this library does not define.
 #[no_mangle]
@@ -614,6 +702,9 @@ pub(crate) fn status_text(code: mif_result) -> &'static CStr {
         MIF_E_NOT_SUBSCRIBED => c"stop request without an active subscription",
         MIF_E_UNKNOWN_ELEMENT_TYPE => c"unknown configuration element type",
         MIF_E_UNKNOWN_INFO_ID => c"unknown configuration information identifier",
+        MIF_E_DUPLICATE_ID => c"the id is already used by an outstanding request",
+        MIF_E_UNKNOWN_TRANSLATION => c"no outstanding translation has this id",
+        MIF_E_BAD_NAME => c"the name is empty, not UTF-8, or too long",
         MIF_E_ENGINE_FAILED => c"the engine thread has failed; close the context",
         MIF_E_INTERRUPTED => c"interrupted by a signal",
         MIF_E_SYSTEM => c"a system call failed",
@@ -635,6 +726,8 @@ pub(crate) fn message_type_name(msg_type: mif_message_type) -> &'static CStr {
         MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT => c"no_config_element_announcement",
         MIF_MSG_CONFIGURATION_DATA => c"configuration_data",
         MIF_MSG_NO_CONFIGURATION_DATA => c"no_configuration_data",
+        MIF_MSG_NAME_TRANSLATION => c"name_translation",
+        MIF_MSG_NAME_TRANSLATION_DONE => c"name_translation_done",
         MIF_MSG_ENGINE_FAILED => c"engine_failed",
         _ => c"unknown",
     }
@@ -651,6 +744,8 @@ pub(crate) fn request_type_name(request_type: mif_request_type) -> &'static CStr
         MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS => c"announce_config_elements",
         MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS => c"stop_announcing_config_elements",
         MIF_REQ_GET_CONFIGURATION_DATA => c"get_configuration_data",
+        MIF_REQ_TRANSLATE_NAME => c"translate_name",
+        MIF_REQ_STOP_TRANSLATING_NAME => c"stop_translating_name",
         _ => c"unknown",
     }
 }

@@ -5,12 +5,14 @@ use std::net::IpAddr;
 
 use crate::ffi::*;
 use crate::model::{AddrFlags, AddrInfo, Announcement, ConfigData, Family, LinkFlags, PvdInfo, Scope};
+use crate::dns::{DnsEvent, NameSource, Status};
 use crate::request::{element_value, info_value};
 
 /// A queued message, still in Rust form (converted to C when taken).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Message {
     Announcement(Announcement),
+    Dns(DnsEvent),
     EngineFailed { status: mif_result, text: String },
 }
 
@@ -21,6 +23,7 @@ pub(crate) struct OwnedMessage {
     public: mif_message,
     text: Option<CString>,
     origin: Option<CString>,
+    name: Option<CString>,
     dns_servers: Vec<mif_address>,
     routers: Vec<mif_address>,
     domains: Vec<CString>,
@@ -71,6 +74,24 @@ fn empty() -> mif_message {
         search_domain_count: 0,
         routers: std::ptr::null(),
         router_count: 0,
+        translation_id: 0,
+        translation_status: 0,
+        name_source: 0,
+        ttl: 0,
+        reserved2: 0,
+        name: std::ptr::null(),
+    }
+}
+
+fn translation_status(status: Status) -> u32 {
+    match status {
+        Status::Done => MIF_TRANSLATION_DONE,
+        Status::NoSuchName => MIF_TRANSLATION_NO_SUCH_NAME,
+        Status::NoData => MIF_TRANSLATION_NO_DATA,
+        Status::Timeout => MIF_TRANSLATION_TIMEOUT,
+        Status::ServerFailure => MIF_TRANSLATION_SERVER_FAILURE,
+        Status::NoServers => MIF_TRANSLATION_NO_SERVERS,
+        Status::Cancelled => MIF_TRANSLATION_CANCELLED,
     }
 }
 
@@ -186,6 +207,7 @@ fn to_c(message: Message) -> OwnedMessage {
     let mut m = empty();
     let mut text = None;
     let mut origin = None;
+    let mut name = None;
     let mut lists = Lists { dns_servers: Vec::new(), routers: Vec::new(), domains: Vec::new() };
     match message {
         Message::Announcement(a) => match a {
@@ -248,6 +270,26 @@ fn to_c(message: Message) -> OwnedMessage {
                 m.info_id = info_value(info);
             }
         },
+        Message::Dns(DnsEvent::Address { translation_id, ref pvd, addr, ttl, source, name: ref n, .. }) => {
+            m.msg_type = MIF_MSG_NAME_TRANSLATION;
+            fill_pvd(&mut m, pvd);
+            m.translation_id = translation_id;
+            let link_local = matches!(addr, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
+            m.address = c_address(&addr, if link_local { pvd.ifindex } else { 0 });
+            m.ttl = ttl;
+            m.name_source = match source {
+                NameSource::Hosts => MIF_NAME_SOURCE_HOSTS,
+                NameSource::Dns => MIF_NAME_SOURCE_DNS,
+            };
+            name = Some(cstring(n));
+        }
+        Message::Dns(DnsEvent::Done { translation_id, ref pvd, status, name: ref n, .. }) => {
+            m.msg_type = MIF_MSG_NAME_TRANSLATION_DONE;
+            fill_pvd(&mut m, pvd);
+            m.translation_id = translation_id;
+            m.translation_status = translation_status(status);
+            name = Some(cstring(n));
+        }
         Message::EngineFailed { status, text: t } => {
             m.msg_type = MIF_MSG_ENGINE_FAILED;
             m.status = status;
@@ -259,6 +301,7 @@ fn to_c(message: Message) -> OwnedMessage {
         public: m,
         text,
         origin,
+        name,
         dns_servers: lists.dns_servers,
         routers: lists.routers,
         domains: lists.domains,
@@ -270,6 +313,9 @@ fn to_c(message: Message) -> OwnedMessage {
     }
     if let Some(o) = &owned.origin {
         owned.public.origin = o.as_ptr();
+    }
+    if let Some(n) = &owned.name {
+        owned.public.name = n.as_ptr();
     }
     if !owned.dns_servers.is_empty() {
         owned.public.dns_servers = owned.dns_servers.as_ptr();

@@ -289,6 +289,16 @@ pub struct ElementInfo {
     pub lifetime: LifetimeSecs,
 }
 
+/// A PvD as name translation and connections see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PvdLink {
+    pub info: PvdInfo,
+    /// (address, prefix length, flags) of the PvD's addresses.
+    pub addrs: Vec<(IpAddr, u8, AddrFlags)>,
+    pub dns_servers: Vec<IpAddr>,
+    pub search_domains: Vec<String>,
+}
+
 /// Why a request does not fit the current state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RequestError {
@@ -1058,14 +1068,26 @@ impl HostModel {
         Ok(())
     }
 
-    /// The DNS servers of a PvD, for name translation: every element's, in element order.
-    pub fn dns_servers(&self, pvd: u64) -> Option<(u32, Family, Vec<IpAddr>, Vec<String>)> {
-        let (ifindex, _, family, pvd_view) = self.find_pvd(pvd)?;
+    /// What name translation and connections need of a PvD: its link, its usable
+    /// addresses and its DNS servers and search domains (every element's, merged in
+    /// element order).
+    pub fn pvd_link(&self, pvd: u64) -> Option<PvdLink> {
+        let (ifindex, view, family, pvd_view) = self.find_pvd(pvd)?;
         let mut data = ConfigData::default();
         for e in pvd_view.elements.values() {
             data.merge(&e.data);
         }
-        Some((ifindex, family, data.dns_servers, data.search_domains))
+        Some(PvdLink {
+            info: PvdInfo { id: pvd, ifindex, ifname: view.name.clone(), family, name: pvd_view.name.clone() },
+            addrs: pvd_view.addrs.iter().map(|(k, s)| (k.0, k.1, s.flags)).collect(),
+            dns_servers: data.dns_servers,
+            search_domains: data.search_domains,
+        })
+    }
+
+    /// Whether a PvD is present now.
+    pub fn has_pvd(&self, pvd: u64) -> bool {
+        self.find_pvd(pvd).is_some()
     }
 
     fn find_pvd(&self, pvd: u64) -> Option<(u32, &LinkView, Family, &PvdView)> {

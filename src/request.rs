@@ -16,6 +16,8 @@ pub(crate) enum Request {
     AnnounceElements { pvd: u64 },
     StopAnnouncingElements { pvd: u64 },
     GetConfigurationData { pvd: u64, kind: Option<ElementKind>, info: InfoId },
+    TranslateName { pvd: u64, translation_id: u64, name: crate::dns::QueryName },
+    StopTranslatingName { translation_id: u64 },
 }
 
 /// Reads a `mif_request` whose `size` the application set.
@@ -30,7 +32,7 @@ pub(crate) unsafe fn from_c(req: *const mif_request) -> Result<Request, mif_resu
         return Err(MIF_E_BAD_SIZE);
     }
     // Copy the prefix the application knows of; later fields stay zero.
-    let mut copy = mif_request { size: 0, request_type: 0, ifindex: 0, reserved: 0, pvd: 0, element_type: 0, info_id: 0 };
+    let mut copy = mif_request { size: 0, request_type: 0, ifindex: 0, reserved: 0, pvd: 0, element_type: 0, info_id: 0, translation_id: 0, name: std::ptr::null() };
     unsafe {
         std::ptr::copy_nonoverlapping(req.cast::<u8>(), (&mut copy as *mut mif_request).cast::<u8>(), size);
     }
@@ -38,6 +40,8 @@ pub(crate) unsafe fn from_c(req: *const mif_request) -> Result<Request, mif_resu
     let ifindex_end = offset_of!(mif_request, ifindex) + size_of::<u32>();
     let pvd_end = offset_of!(mif_request, pvd) + size_of::<u64>();
     let info_end = offset_of!(mif_request, info_id) + size_of::<u32>();
+    let tid_end = offset_of!(mif_request, translation_id) + size_of::<u64>();
+    let name_end = offset_of!(mif_request, name) + size_of::<*const std::ffi::c_char>();
     if copy.reserved != 0 {
         return Err(MIF_E_INVALID_ARGUMENT);
     }
@@ -83,6 +87,20 @@ pub(crate) unsafe fn from_c(req: *const mif_request) -> Result<Request, mif_resu
                 _ => return Err(MIF_E_UNKNOWN_INFO_ID),
             };
             Request::GetConfigurationData { pvd: copy.pvd, kind, info }
+        }
+        MIF_REQ_TRANSLATE_NAME => {
+            needs(name_end)?;
+            if copy.name.is_null() {
+                return Err(MIF_E_NULL_ARGUMENT);
+            }
+            let text = unsafe { std::ffi::CStr::from_ptr(copy.name) };
+            let text = text.to_str().map_err(|_| MIF_E_BAD_NAME)?;
+            let name = crate::dns::QueryName::parse(text).ok_or(MIF_E_BAD_NAME)?;
+            Request::TranslateName { pvd: copy.pvd, translation_id: copy.translation_id, name }
+        }
+        MIF_REQ_STOP_TRANSLATING_NAME => {
+            needs(tid_end)?;
+            Request::StopTranslatingName { translation_id: copy.translation_id }
         }
         _ => return Err(MIF_E_UNKNOWN_REQUEST_TYPE),
     })

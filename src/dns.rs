@@ -1,0 +1,813 @@
+//! Name translation per provisioning domain (draft 3.2.7.18–3.2.7.20): the hosts
+//! file, then DNS through that PvD's own servers only, over that PvD's link.
+//!
+//! The DNS client runs inside the engine's mio loop: no thread per query, no
+//! getaddrinfo. Wire format comes from hickory-proto. Every query:
+//! - leaves through the PvD's link: SO_BINDTODEVICE when permitted, else
+//!   IP_UNICAST_IF / IPV6_UNICAST_IF, and from the PvD's own source address;
+//! - uses a fresh UDP socket on a kernel-chosen random port, connected to the server,
+//!   so the kernel drops datagrams from any other address or port, and a random
+//!   16-bit ID from getrandom (RFC 5452);
+//! - accepts only a reply whose ID, QR bit and question match, reading at most
+//!   `MAX_DATAGRAMS_PER_QUERY` datagrams;
+//! - carries EDNS0 with a 1232-byte UDP size; a truncated reply is asked again over TCP,
+//!   pinned the same way.
+//! A and AAAA are asked in parallel; servers are tried in order, `tries` rounds, each
+//! attempt bounded by `timeout`; an ICMP unreachable moves on at once.
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+use mio::{Interest, Registry, Token};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::log::log_at;
+use crate::model::{AddrFlags, Family, PvdInfo, PvdLink};
+
+/// Datagrams read for one query before it is given up as flooded.
+const MAX_DATAGRAMS_PER_QUERY: u32 = 32;
+/// EDNS0 UDP payload size (DNS flag day 2020).
+const EDNS_UDP_SIZE: u16 = 1232;
+/// CNAME hops followed inside one answer.
+const MAX_CNAME_HOPS: usize = 16;
+/// Largest TCP answer accepted.
+const MAX_TCP_ANSWER: usize = 65535;
+/// Tokens at and above this number belong to DNS sockets.
+pub(crate) const FIRST_QUERY_TOKEN: usize = 1 << 16;
+
+/// Timeouts and retries, from the options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DnsConfig {
+    /// How long one server gets to answer one query.
+    pub timeout: Duration,
+    /// Rounds over the PvD's servers.
+    pub tries: u32,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig { timeout: Duration::from_millis(1000), tries: 2 }
+    }
+}
+
+/// A name accepted for translation: IDNA applied, lengths checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryName {
+    /// ASCII form without the trailing dot.
+    pub ascii: String,
+    /// Written with a trailing dot: never tried with search domains.
+    pub absolute: bool,
+}
+
+impl QueryName {
+    /// `None` for an empty name, a label over 63 octets or a name over 253 octets
+    /// after IDNA, or anything IDNA refuses.
+    pub fn parse(text: &str) -> Option<QueryName> {
+        let trimmed = text.strip_suffix('.').unwrap_or(text);
+        if trimmed.is_empty() || trimmed.starts_with('.') || trimmed.contains("..") {
+            return None;
+        }
+        let name = Name::from_utf8(trimmed).ok()?;
+        let ascii = name.to_ascii();
+        let ascii = ascii.strip_suffix('.').unwrap_or(&ascii).to_string();
+        if ascii.is_empty() || ascii.len() > 253 || ascii.split('.').any(|l| l.is_empty() || l.len() > 63) {
+            return None;
+        }
+        Some(QueryName { ascii, absolute: text.ends_with('.') })
+    }
+
+    /// The names to try, in order (docs/name-translation.md): a name with a dot as
+    /// given first, then with each search domain; a single label only with the search
+    /// domains (as given if there are none).
+    pub fn candidates(&self, search: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        let dotted = self.ascii.contains('.');
+        if self.absolute || dotted || search.is_empty() {
+            out.push(self.ascii.clone());
+        }
+        if !self.absolute {
+            for domain in search {
+                let full = format!("{}.{}", self.ascii, domain.trim_end_matches('.'));
+                if full.len() <= 253 && !out.contains(&full) {
+                    out.push(full);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Which system answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameSource {
+    Hosts,
+    Dns,
+}
+
+/// How a translation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Done,
+    NoSuchName,
+    NoData,
+    ServerFailure,
+    Timeout,
+    NoServers,
+    Cancelled,
+}
+
+/// A request from the application's thread to the engine.
+#[derive(Debug)]
+pub(crate) enum DnsRequest {
+    Translate { translation_id: u64, generation: u64, pvd: u64, name: QueryName },
+    Cancel { generation: u64 },
+}
+
+/// What the resolver reports; the engine turns these into messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum DnsEvent {
+    Address { translation_id: u64, generation: u64, pvd: PvdInfo, addr: IpAddr, ttl: u32, source: NameSource, name: String },
+    Done { translation_id: u64, generation: u64, pvd: PvdInfo, status: Status, name: String },
+}
+
+/// The result of one lookup (one record type for one candidate name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Addresses,
+    NxDomain,
+    NoData,
+    ServFail,
+    Timeout,
+}
+
+#[derive(Debug)]
+struct Lookup {
+    qtype: RecordType,
+    outcome: Option<Outcome>,
+    /// Index into the servers, and the round.
+    server: usize,
+    round: u32,
+    token: Option<usize>,
+    /// Why the last server failed (decides Timeout or ServFail when all fail).
+    last_failure: Outcome,
+}
+
+impl Lookup {
+    fn new(qtype: RecordType) -> Lookup {
+        Lookup { qtype, outcome: None, server: 0, round: 0, token: None, last_failure: Outcome::Timeout }
+    }
+}
+
+#[derive(Debug)]
+struct Translation {
+    translation_id: u64,
+    link: PvdLink,
+    candidates: Vec<String>,
+    candidate: usize,
+    lookups: [Lookup; 2],
+    /// The worst negative outcome of the candidates tried so far.
+    outcomes: Vec<Outcome>,
+}
+
+enum Transport {
+    Udp(mio::net::UdpSocket),
+    Tcp { stream: mio::net::TcpStream, out: Vec<u8>, written: usize, inbuf: Vec<u8>, connected: bool },
+}
+
+struct QueryIo {
+    generation: u64,
+    which: usize,
+    id: u16,
+    qname: Name,
+    qtype: RecordType,
+    server: SocketAddr,
+    deadline: Instant,
+    datagrams: u32,
+    transport: Transport,
+}
+
+/// All name translations of one context.
+pub(crate) struct Resolver {
+    config: DnsConfig,
+    hosts_file: PathBuf,
+    use_bindtodevice: bool,
+    translations: HashMap<u64, Translation>,
+    queries: HashMap<usize, QueryIo>,
+    next_token: usize,
+}
+
+fn random_u16() -> u16 {
+    let mut buf = [0u8; 2];
+    // getrandom(2) with no flags blocks only before the pool is initialised at boot.
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), 2, 0) };
+    if n != 2 {
+        // Never expected; fall back to the clock rather than a fixed ID.
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        return (nanos ^ (nanos >> 16)) as u16;
+    }
+    u16::from_ne_bytes(buf)
+}
+
+/// Hosts-file lookup: every address whose line names `name` (case-insensitive).
+pub fn hosts_lookup(text: &str, name: &str) -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let Some(addr) = words.next().and_then(|w| w.split('%').next()).and_then(|w| w.parse::<IpAddr>().ok()) else {
+            continue;
+        };
+        if words.any(|w| w.trim_end_matches('.').eq_ignore_ascii_case(name)) && !out.contains(&addr) {
+            out.push(addr);
+        }
+    }
+    out
+}
+
+/// Addresses of type `qtype` answering `qname`, following CNAMEs inside the answer,
+/// with their TTLs.
+pub fn answer_addresses(msg: &Message, qname: &Name, qtype: RecordType) -> Vec<(IpAddr, u32)> {
+    let mut current = qname.clone();
+    let mut out = Vec::new();
+    for _ in 0..=MAX_CNAME_HOPS {
+        let mut next = None;
+        for record in &msg.answers {
+            if record.name != current {
+                continue;
+            }
+            match (&record.data, qtype) {
+                (RData::A(a), RecordType::A) => out.push((IpAddr::V4(a.0), record.ttl)),
+                (RData::AAAA(a), RecordType::AAAA) => out.push((IpAddr::V6(a.0), record.ttl)),
+                (RData::CNAME(c), _) => next = Some(c.0.clone()),
+                _ => {}
+            }
+        }
+        match next {
+            Some(n) if out.is_empty() => current = n,
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Whether `bytes` is the answer to our query: ID, QR, opcode and question match.
+fn validate(bytes: &[u8], id: u16, qname: &Name, qtype: RecordType) -> Option<Message> {
+    let msg = Message::from_vec(bytes).ok()?;
+    if msg.metadata.id != id || msg.metadata.message_type != MessageType::Response || msg.metadata.op_code != OpCode::Query {
+        return None;
+    }
+    match msg.queries.as_slice() {
+        [q] if q.name() == qname && q.query_type() == qtype => Some(msg),
+        _ => None,
+    }
+}
+
+/// The source address for a query to `server` from this PvD: a usable address of the
+/// server's family, preferring one that is not deprecated. `None` for link-local
+/// servers (the kernel picks the link-local source on the pinned link).
+fn source_for(link: &PvdLink, server: &IpAddr) -> Option<IpAddr> {
+    if is_link_local(server) {
+        return None;
+    }
+    let usable = |f: &AddrFlags| !f.tentative && !f.dadfailed;
+    let candidates = link.addrs.iter().filter(|(a, _, f)| a.is_ipv4() == server.is_ipv4() && usable(f) && !is_link_local(a));
+    let mut best = None;
+    for (a, _, f) in candidates {
+        if !f.deprecated {
+            return Some(*a);
+        }
+        best.get_or_insert(*a);
+    }
+    best
+}
+
+fn is_link_local(a: &IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    }
+}
+
+/// The server's socket address on this link (link-local servers get the interface as scope).
+fn server_addr(server: IpAddr, port: u16, ifindex: u32) -> SocketAddr {
+    match server {
+        IpAddr::V6(v6) if is_link_local(&server) => SocketAddr::V6(SocketAddrV6::new(v6, port, 0, ifindex)),
+        other => SocketAddr::new(other, port),
+    }
+}
+
+/// A nonblocking, CLOEXEC socket pinned to the PvD's link and bound to its source
+/// address, connected (UDP) or connecting (TCP) to `server`.
+pub(crate) fn pinned_socket(
+    ty: Type,
+    protocol: Protocol,
+    server: SocketAddr,
+    source: Option<IpAddr>,
+    ifindex: u32,
+    ifname: &str,
+    use_bindtodevice: bool,
+) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(server), ty.nonblocking().cloexec(), Some(protocol))?;
+    let mut pinned = false;
+    if use_bindtodevice {
+        match socket.bind_device(Some(ifname.as_bytes())) {
+            Ok(()) => pinned = true,
+            // Without CAP_NET_RAW: fall back to the unicast-interface options.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if !pinned {
+        // Both options take the index in network byte order.
+        let value = (ifindex as libc::c_int).to_be();
+        let (level, option) = if server.is_ipv4() { (libc::IPPROTO_IP, 50) } else { (libc::IPPROTO_IPV6, 76) };
+        let rc = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd_compat(),
+                level,
+                option,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    if let Some(src) = source {
+        socket.bind(&SocketAddr::new(src, 0).into())?;
+    }
+    match socket.connect(&server.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(socket)
+}
+
+/// `AsRawFd` for socket2's socket without importing the trait at every call site.
+trait RawFdCompat {
+    fn as_raw_fd_compat(&self) -> libc::c_int;
+}
+
+impl RawFdCompat for Socket {
+    fn as_raw_fd_compat(&self) -> libc::c_int {
+        use std::os::fd::AsRawFd;
+        self.as_raw_fd()
+    }
+}
+
+fn build_query(id: u16, qname: &Name, qtype: RecordType) -> io::Result<Vec<u8>> {
+    let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
+    msg.metadata.recursion_desired = true;
+    msg.add_query(Query::query(qname.clone(), qtype));
+    let mut edns = Edns::new();
+    edns.set_max_payload(EDNS_UDP_SIZE);
+    msg.set_edns(edns);
+    msg.to_vec().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+}
+
+impl Resolver {
+    pub(crate) fn new(config: DnsConfig, root: &Path, use_bindtodevice: bool) -> Resolver {
+        Resolver {
+            config,
+            hosts_file: root.join("etc/hosts"),
+            use_bindtodevice,
+            translations: HashMap::new(),
+            queries: HashMap::new(),
+            next_token: FIRST_QUERY_TOKEN,
+        }
+    }
+
+    pub(crate) fn owns(token: Token) -> bool {
+        token.0 >= FIRST_QUERY_TOKEN
+    }
+
+    /// Starts a translation. `link` is the PvD as the model sees it now (`None`: gone).
+    pub(crate) fn start(
+        &mut self,
+        translation_id: u64,
+        generation: u64,
+        pvd: u64,
+        name: QueryName,
+        link: Option<PvdLink>,
+        registry: &Registry,
+        now: Instant,
+        out: &mut Vec<DnsEvent>,
+    ) {
+        let Some(link) = link else {
+            let pvd = PvdInfo { id: pvd, ifindex: 0, ifname: String::new(), family: Family::V4, name: String::new() };
+            out.push(DnsEvent::Done { translation_id, generation, pvd, status: Status::NoServers, name: name.ascii });
+            return;
+        };
+        // 1. The hosts file.
+        let hosts = std::fs::read(&self.hosts_file).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let found = hosts_lookup(&hosts, &name.ascii);
+        if !found.is_empty() {
+            for addr in found {
+                out.push(DnsEvent::Address {
+                    translation_id,
+                    generation,
+                    pvd: link.info.clone(),
+                    addr,
+                    ttl: 0,
+                    source: NameSource::Hosts,
+                    name: name.ascii.clone(),
+                });
+            }
+            out.push(DnsEvent::Done { translation_id, generation, pvd: link.info, status: Status::Done, name: name.ascii });
+            return;
+        }
+        // 2. DNS through this PvD's servers only.
+        if link.dns_servers.is_empty() {
+            out.push(DnsEvent::Done { translation_id, generation, pvd: link.info, status: Status::NoServers, name: name.ascii });
+            return;
+        }
+        let candidates = name.candidates(&link.search_domains);
+        let translation = Translation {
+            translation_id,
+            link,
+            candidates,
+            candidate: 0,
+            lookups: [Lookup::new(RecordType::A), Lookup::new(RecordType::AAAA)],
+            outcomes: Vec::new(),
+        };
+        self.translations.insert(generation, translation);
+        for which in 0..2 {
+            self.launch(generation, which, registry, now, out);
+        }
+    }
+
+    /// Drops a translation and its sockets; no event follows for it.
+    pub(crate) fn cancel(&mut self, generation: u64, registry: &Registry) {
+        if let Some(t) = self.translations.remove(&generation) {
+            for lookup in &t.lookups {
+                if let Some(token) = lookup.token {
+                    self.close(token, registry);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.queries.values().map(|q| q.deadline).min()
+    }
+
+    /// Times out every query whose deadline passed.
+    pub(crate) fn expire(&mut self, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        let expired: Vec<usize> = self.queries.iter().filter(|(_, q)| q.deadline <= now).map(|(t, _)| *t).collect();
+        for token in expired {
+            if let Some(q) = self.close(token, registry) {
+                log_at!(Debug, "dns: {} {:?} to {} timed out", q.qname, q.qtype, q.server);
+                self.fail_attempt(q.generation, q.which, Outcome::Timeout, registry, now, out);
+            }
+        }
+    }
+
+    /// A query socket is ready.
+    pub(crate) fn ready(&mut self, token: Token, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        let Some(q) = self.queries.get_mut(&token.0) else { return };
+        let result = match &mut q.transport {
+            Transport::Udp(socket) => read_udp(socket, q.id, &q.qname, q.qtype, &mut q.datagrams),
+            Transport::Tcp { stream, out: wbuf, written, inbuf, connected } => {
+                drive_tcp(stream, wbuf, written, inbuf, connected, q.id, &q.qname, q.qtype)
+            }
+        };
+        match result {
+            Progress::Pending => {}
+            Progress::Answer(msg) => {
+                let q = self.close(token.0, registry).expect("query present");
+                self.answer(q, msg, registry, now, out);
+            }
+            Progress::Failed(outcome, why) => {
+                let q = self.close(token.0, registry).expect("query present");
+                log_at!(Debug, "dns: {} {:?} to {}: {why}", q.qname, q.qtype, q.server);
+                self.fail_attempt(q.generation, q.which, outcome, registry, now, out);
+            }
+        }
+    }
+
+    fn close(&mut self, token: usize, registry: &Registry) -> Option<QueryIo> {
+        let mut q = self.queries.remove(&token)?;
+        let _ = match &mut q.transport {
+            Transport::Udp(s) => registry.deregister(s),
+            Transport::Tcp { stream, .. } => registry.deregister(stream),
+        };
+        if let Some(t) = self.translations.get_mut(&q.generation) {
+            if t.lookups[q.which].token == Some(token) {
+                t.lookups[q.which].token = None;
+            }
+        }
+        Some(q)
+    }
+
+    /// Sends the current lookup's query to its current server, moving on past servers
+    /// that cannot even be reached.
+    fn launch(&mut self, generation: u64, which: usize, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        loop {
+            let Some(t) = self.translations.get(&generation) else { return };
+            let lookup = &t.lookups[which];
+            if lookup.outcome.is_some() {
+                return;
+            }
+            let server_ip = t.link.dns_servers[lookup.server];
+            let server = server_addr(server_ip, 53, t.link.info.ifindex);
+            let qname = match Name::from_ascii(&t.candidates[t.candidate]) {
+                Ok(mut n) => {
+                    n.set_fqdn(true);
+                    n
+                }
+                Err(_) => {
+                    self.finish_lookup(generation, which, Outcome::NxDomain, registry, now, out);
+                    return;
+                }
+            };
+            let qtype = lookup.qtype;
+            let id = random_u16();
+            let source = source_for(&t.link, &server_ip);
+            let sent = build_query(id, &qname, qtype).and_then(|bytes| {
+                let socket =
+                    pinned_socket(Type::DGRAM, Protocol::UDP, server, source, t.link.info.ifindex, &t.link.info.ifname, self.use_bindtodevice)?;
+                socket.send(&bytes)?;
+                Ok(mio::net::UdpSocket::from_std(std::net::UdpSocket::from(socket)))
+            });
+            match sent {
+                Ok(mut socket) => {
+                    let token = self.next_token;
+                    self.next_token = self.next_token.wrapping_add(1).max(FIRST_QUERY_TOKEN);
+                    if let Err(e) = registry.register(&mut socket, Token(token), Interest::READABLE) {
+                        log_at!(Warn, "dns: cannot register a query socket: {e}");
+                    } else {
+                        self.queries.insert(
+                            token,
+                            QueryIo {
+                                generation,
+                                which,
+                                id,
+                                qname,
+                                qtype,
+                                server,
+                                deadline: now + self.config.timeout,
+                                datagrams: 0,
+                                transport: Transport::Udp(socket),
+                            },
+                        );
+                        if let Some(t) = self.translations.get_mut(&generation) {
+                            t.lookups[which].token = Some(token);
+                        }
+                        return;
+                    }
+                }
+                Err(e) => log_at!(Debug, "dns: cannot send to {server}: {e}"),
+            }
+            // Could not send at all: the next server, at once.
+            if !self.advance(generation, which, Outcome::ServFail) {
+                let last = self.translations.get(&generation).map_or(Outcome::ServFail, |t| t.lookups[which].last_failure);
+                self.finish_lookup(generation, which, last, registry, now, out);
+                return;
+            }
+        }
+    }
+
+    /// Moves a lookup to its next server; false when every round is used up.
+    fn advance(&mut self, generation: u64, which: usize, failure: Outcome) -> bool {
+        let tries = self.config.tries;
+        let Some(t) = self.translations.get_mut(&generation) else { return false };
+        let servers = t.link.dns_servers.len();
+        let lookup = &mut t.lookups[which];
+        lookup.last_failure = failure;
+        lookup.server += 1;
+        if lookup.server >= servers {
+            lookup.server = 0;
+            lookup.round += 1;
+        }
+        lookup.round < tries
+    }
+
+    fn fail_attempt(&mut self, generation: u64, which: usize, failure: Outcome, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        if self.advance(generation, which, failure) {
+            self.launch(generation, which, registry, now, out);
+        } else {
+            self.finish_lookup(generation, which, failure, registry, now, out);
+        }
+    }
+
+    fn answer(&mut self, q: QueryIo, msg: Message, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        if msg.metadata.truncation {
+            if let Transport::Udp(_) = q.transport {
+                self.retry_over_tcp(q, registry, now, out);
+                return;
+            }
+        }
+        match msg.metadata.response_code {
+            ResponseCode::NoError => {
+                let addresses = answer_addresses(&msg, &q.qname, q.qtype);
+                if addresses.is_empty() {
+                    self.finish_lookup(q.generation, q.which, Outcome::NoData, registry, now, out);
+                    return;
+                }
+                if let Some(t) = self.translations.get(&q.generation) {
+                    let name = t.candidates[t.candidate].clone();
+                    for (addr, ttl) in addresses {
+                        out.push(DnsEvent::Address {
+                            translation_id: t.translation_id,
+                            generation: q.generation,
+                            pvd: t.link.info.clone(),
+                            addr,
+                            ttl,
+                            source: NameSource::Dns,
+                            name: name.clone(),
+                        });
+                    }
+                }
+                self.finish_lookup(q.generation, q.which, Outcome::Addresses, registry, now, out);
+            }
+            ResponseCode::NXDomain => self.finish_lookup(q.generation, q.which, Outcome::NxDomain, registry, now, out),
+            other => {
+                log_at!(Debug, "dns: {} {:?} from {}: {other:?}", q.qname, q.qtype, q.server);
+                self.fail_attempt(q.generation, q.which, Outcome::ServFail, registry, now, out);
+            }
+        }
+    }
+
+    fn retry_over_tcp(&mut self, q: QueryIo, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        let Some(t) = self.translations.get(&q.generation) else { return };
+        let source = source_for(&t.link, &q.server.ip());
+        let made = build_query(q.id, &q.qname, q.qtype).and_then(|bytes| {
+            let socket =
+                pinned_socket(Type::STREAM, Protocol::TCP, q.server, source, t.link.info.ifindex, &t.link.info.ifname, self.use_bindtodevice)?;
+            let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
+            framed.extend_from_slice(&bytes);
+            Ok((mio::net::TcpStream::from_std(std::net::TcpStream::from(socket)), framed))
+        });
+        match made {
+            Ok((mut stream, framed)) => {
+                let token = self.next_token;
+                self.next_token = self.next_token.wrapping_add(1).max(FIRST_QUERY_TOKEN);
+                if registry.register(&mut stream, Token(token), Interest::READABLE | Interest::WRITABLE).is_ok() {
+                    log_at!(Debug, "dns: {} {:?} truncated, asking {} over TCP", q.qname, q.qtype, q.server);
+                    let generation = q.generation;
+                    let which = q.which;
+                    self.queries.insert(
+                        token,
+                        QueryIo {
+                            deadline: now + self.config.timeout,
+                            datagrams: 0,
+                            transport: Transport::Tcp { stream, out: framed, written: 0, inbuf: Vec::new(), connected: false },
+                            ..q
+                        },
+                    );
+                    if let Some(t) = self.translations.get_mut(&generation) {
+                        t.lookups[which].token = Some(token);
+                    }
+                    return;
+                }
+                self.fail_attempt(q.generation, q.which, Outcome::ServFail, registry, now, out);
+            }
+            Err(e) => {
+                log_at!(Debug, "dns: TCP to {}: {e}", q.server);
+                self.fail_attempt(q.generation, q.which, Outcome::ServFail, registry, now, out);
+            }
+        }
+    }
+
+    /// Records a lookup's outcome; when both lookups of the candidate are over,
+    /// finishes the translation or moves to the next candidate.
+    fn finish_lookup(&mut self, generation: u64, which: usize, outcome: Outcome, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        let Some(t) = self.translations.get_mut(&generation) else { return };
+        t.lookups[which].outcome = Some(outcome);
+        let (Some(a), Some(b)) = (t.lookups[0].outcome, t.lookups[1].outcome) else { return };
+        let negative = |o: Outcome| matches!(o, Outcome::NxDomain | Outcome::NoData);
+        if a == Outcome::Addresses || b == Outcome::Addresses {
+            self.done(generation, Status::Done, out);
+            return;
+        }
+        t.outcomes.push(a);
+        t.outcomes.push(b);
+        if negative(a) && negative(b) && t.candidate + 1 < t.candidates.len() {
+            t.candidate += 1;
+            t.lookups = [Lookup::new(RecordType::A), Lookup::new(RecordType::AAAA)];
+            for which in 0..2 {
+                self.launch(generation, which, registry, now, out);
+            }
+            return;
+        }
+        // Timeouts and failures mean "could not tell", which outranks a negative answer.
+        let status = if t.outcomes.contains(&Outcome::Timeout) {
+            Status::Timeout
+        } else if t.outcomes.contains(&Outcome::ServFail) {
+            Status::ServerFailure
+        } else if t.outcomes.contains(&Outcome::NoData) {
+            Status::NoData
+        } else {
+            Status::NoSuchName
+        };
+        self.done(generation, status, out);
+    }
+
+    fn done(&mut self, generation: u64, status: Status, out: &mut Vec<DnsEvent>) {
+        if let Some(t) = self.translations.remove(&generation) {
+            let name = t.candidates.get(t.candidate).cloned().unwrap_or_default();
+            out.push(DnsEvent::Done { translation_id: t.translation_id, generation, pvd: t.link.info, status, name });
+        }
+    }
+
+    /// Translations still running (for tests and close).
+    #[allow(dead_code)]
+    pub(crate) fn active(&self) -> usize {
+        self.translations.len()
+    }
+}
+
+enum Progress {
+    Pending,
+    Answer(Message),
+    Failed(Outcome, String),
+}
+
+fn read_udp(socket: &mut mio::net::UdpSocket, id: u16, qname: &Name, qtype: RecordType, datagrams: &mut u32) -> Progress {
+    let mut buf = [0u8; 4096];
+    loop {
+        if *datagrams >= MAX_DATAGRAMS_PER_QUERY {
+            return Progress::Failed(Outcome::ServFail, "too many unmatched datagrams".into());
+        }
+        match socket.recv(&mut buf) {
+            Ok(n) => {
+                *datagrams += 1;
+                if let Some(msg) = validate(&buf[..n], id, qname, qtype) {
+                    return Progress::Answer(msg);
+                }
+                // Not ours (wrong ID or question): ignore and keep waiting.
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::Pending,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // ICMP port/host unreachable reported on the connected socket.
+            Err(e) => return Progress::Failed(Outcome::ServFail, e.to_string()),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive_tcp(
+    stream: &mut mio::net::TcpStream,
+    wbuf: &mut [u8],
+    written: &mut usize,
+    inbuf: &mut Vec<u8>,
+    connected: &mut bool,
+    id: u16,
+    qname: &Name,
+    qtype: RecordType,
+) -> Progress {
+    if !*connected {
+        // A nonblocking connect is finished when writable: take_error, then peer_addr.
+        match stream.take_error() {
+            Ok(Some(e)) | Err(e) => return Progress::Failed(Outcome::ServFail, e.to_string()),
+            Ok(None) => {}
+        }
+        match stream.peer_addr() {
+            Ok(_) => *connected = true,
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return Progress::Pending,
+            Err(e) => return Progress::Failed(Outcome::ServFail, e.to_string()),
+        }
+    }
+    while *written < wbuf.len() {
+        match stream.write(&wbuf[*written..]) {
+            Ok(0) => return Progress::Failed(Outcome::ServFail, "connection closed".into()),
+            Ok(n) => *written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::Pending,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Progress::Failed(Outcome::ServFail, e.to_string()),
+        }
+    }
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Progress::Failed(Outcome::ServFail, "connection closed before the answer".into()),
+            Ok(n) => {
+                inbuf.extend_from_slice(&buf[..n]);
+                if inbuf.len() > MAX_TCP_ANSWER + 2 {
+                    return Progress::Failed(Outcome::ServFail, "answer too large".into());
+                }
+                if inbuf.len() >= 2 {
+                    let len = usize::from(u16::from_be_bytes([inbuf[0], inbuf[1]]));
+                    if inbuf.len() >= len + 2 {
+                        return match validate(&inbuf[2..len + 2], id, qname, qtype) {
+                            Some(msg) => Progress::Answer(msg),
+                            None => Progress::Failed(Outcome::ServFail, "TCP answer does not match the query".into()),
+                        };
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::Pending,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Progress::Failed(Outcome::ServFail, e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
