@@ -371,6 +371,37 @@ fn build_query(id: u16, qname: &Name, qtype: RecordType) -> io::Result<Vec<u8>> 
     msg.to_vec().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
 }
 
+/// Fuzzing entry point (fuzz/fuzz_targets/dns_reply.rs): `bytes` arrive as the reply
+/// to a pending query for a fixed name, once for A and once for AAAA. Each query gets
+/// a random ID, as in `launch`; `validate` runs with it, then also with the ID the
+/// bytes carry (what an off-path spoofer who guessed the ID would send), so that the
+/// checks after the ID and `answer_addresses` are reached. Never panics.
+#[doc(hidden)]
+pub fn fuzz_reply(bytes: &[u8]) {
+    let Ok(mut qname) = Name::from_ascii("host.example.com") else { return };
+    qname.set_fqdn(true);
+    for qtype in [RecordType::A, RecordType::AAAA] {
+        let id = random_u16();
+        let _ = build_query(id, &qname, qtype);
+        let mut ids = vec![id];
+        if let [a, b, ..] = bytes {
+            let guessed = u16::from_be_bytes([*a, *b]);
+            if guessed != id {
+                ids.push(guessed);
+            }
+        }
+        for id in ids {
+            if let Some(msg) = validate(bytes, id, &qname, qtype) {
+                for (addr, _ttl) in answer_addresses(&msg, &qname, qtype) {
+                    // Only addresses of the asked family may come out (checked when
+                    // built with debug assertions, as cargo fuzz does).
+                    debug_assert_eq!(addr.is_ipv4(), qtype == RecordType::A, "{addr} answered a {qtype:?} query");
+                }
+            }
+        }
+    }
+}
+
 impl Resolver {
     pub(crate) fn new(config: DnsConfig, root: &Path, use_bindtodevice: bool) -> Resolver {
         Resolver {

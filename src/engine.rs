@@ -58,6 +58,9 @@ pub(crate) struct Engine {
     resolver: Resolver,
     test_flags: u32,
     buf: Vec<u8>,
+    /// A re-dump that could not complete (the kernel kept interrupting it) is tried
+    /// again at this moment instead of failing the engine.
+    resync_due: Option<Instant>,
 }
 
 impl Engine {
@@ -86,6 +89,7 @@ impl Engine {
             resolver: Resolver::new(config.dns, &config.root_dir, use_bindtodevice),
             test_flags: config.test_flags,
             buf: Vec::with_capacity(RECV_BUFFER_SIZE),
+            resync_due: None,
         })
     }
 
@@ -96,6 +100,12 @@ impl Engine {
     /// The thread's body. A panic or a fatal error becomes the context's final
     /// message, so the application sees `mif_fd` readable instead of a hang.
     pub(crate) fn run(mut self) {
+        // Signals are the application's: a handler must run on its threads, where it
+        // interrupts its waits (EINTR), never on ours.
+        let all = nix::sys::signal::SigSet::all();
+        if let Err(e) = nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Some(&all), None) {
+            log_at!(Warn, "cannot block signals in the engine thread: {e}");
+        }
         let shared = Arc::clone(&self.shared);
         let outcome = catch_unwind(AssertUnwindSafe(|| self.event_loop()));
         match outcome {
@@ -130,10 +140,7 @@ impl Engine {
             }
             // Sleep until the next expiry (an RA DNS entry, a lease, a DNS query) or forever.
             let model_deadline = self.shared.model.lock().next_deadline();
-            let deadline = match (model_deadline, self.resolver.next_deadline()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let deadline = [model_deadline, self.resolver.next_deadline(), self.resync_due].into_iter().flatten().min();
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
@@ -157,6 +164,10 @@ impl Engine {
                 }
             }
             self.expire();
+            if self.resync_due.is_some_and(|d| d <= Instant::now()) {
+                self.resync_due = None;
+                self.resync()?;
+            }
             let mut out = Vec::new();
             self.resolver.expire(self.poll.registry(), Instant::now(), &mut out);
             self.emit(out);
@@ -199,13 +210,28 @@ impl Engine {
         }
         if lost_events {
             log_at!(Info, "rtnetlink overrun (ENOBUFS): events lost, re-dumping");
-            let snapshot = self.dumper.snapshot()?;
-            let mut model = self.shared.model.lock();
-            let mut out = Vec::new();
-            model.resync(snapshot, Instant::now(), &mut out);
-            log_at!(Info, "resync after overrun: {} announcements", out.len());
-            self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+            self.resync()?;
         }
+        Ok(())
+    }
+
+    /// Re-reads the kernel's state and announces the difference. A dump that keeps
+    /// being interrupted by a burst of changes is retried a little later.
+    fn resync(&mut self) -> io::Result<()> {
+        let snapshot = match self.dumper.snapshot() {
+            Ok(s) => s,
+            Err(e) if e.kind() == io::ErrorKind::Other => {
+                log_at!(Warn, "resync postponed: {e}");
+                self.resync_due = Some(Instant::now() + std::time::Duration::from_millis(500));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let mut model = self.shared.model.lock();
+        let mut out = Vec::new();
+        model.resync(snapshot, Instant::now(), &mut out);
+        log_at!(Info, "resync after overrun: {} announcements", out.len());
+        self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 //! `ffi` is the only module that speaks C.
 
 mod context;
-mod dns;
+pub mod dns;
 mod engine;
 pub mod ffi;
 mod log;

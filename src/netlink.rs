@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 
 use netlink_packet_core::{
-    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NlasIterator, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags as KernelLinkFlags, LinkMessage};
@@ -32,8 +32,16 @@ const DEFAULT_RCVBUF: usize = 4 << 20;
 /// Large enough for any rtnetlink datagram the kernel sends to a listener.
 pub(crate) const RECV_BUFFER_SIZE: usize = 64 * 1024;
 
-/// How often a dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is retried.
-const DUMP_ATTEMPTS: usize = 20;
+/// How often a dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is retried,
+/// with a pause that doubles from 1 ms up to 64 ms between attempts (about 3 s in all),
+/// so that a burst of changes can end before the next try.
+const DUMP_ATTEMPTS: usize = 60;
+
+fn dump_backoff(attempt: usize) {
+    if attempt > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(1 << attempt.min(6)));
+    }
+}
 
 /// The nonblocking socket subscribed to link and address changes.
 pub struct EventSocket {
@@ -151,7 +159,11 @@ pub fn parse_datagram(mut buf: &[u8]) -> Parsed {
                 }
                 _ => {}
             },
-            Err(_) => parsed.undecodable += 1,
+            Err(_) => match fallback_link(message_type, &buf[..len]) {
+                // netlink-packet-route refuses interface names that are not UTF-8.
+                Some(fact) => parsed.facts.push(fact),
+                None => parsed.undecodable += 1,
+            },
             }
         }
         // Messages are 4-byte aligned within a datagram.
@@ -159,6 +171,53 @@ pub fn parse_datagram(mut buf: &[u8]) -> Parsed {
         buf = if advance >= buf.len() { &[] } else { &buf[advance..] };
     }
     parsed
+}
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MTU: u16 = 4;
+
+/// A minimal decoder for link messages that netlink-packet-route rejects (an interface
+/// name that is not UTF-8 is legal in Linux): the ifinfomsg header, IFLA_IFNAME taken
+/// lossily, IFLA_MTU.
+fn fallback_link(message_type: u16, msg: &[u8]) -> Option<Fact> {
+    if message_type != RTM_NEWLINK && message_type != RTM_DELLINK {
+        return None;
+    }
+    let payload = msg.get(16..)?;
+    let header = payload.get(..16)?;
+    let ifindex = u32::from_ne_bytes(header[4..8].try_into().ok()?);
+    let flags = u32::from_ne_bytes(header[8..12].try_into().ok()?);
+    if message_type == RTM_DELLINK {
+        return Some(Fact::LinkRemoved { ifindex });
+    }
+    let mut name = None;
+    let mut mtu = None;
+    for nla in NlasIterator::new(payload.get(16..)?) {
+        let nla = nla.ok()?;
+        match nla.kind() {
+            IFLA_IFNAME => {
+                let raw = nla.value();
+                let raw = raw.split(|b| *b == 0).next().unwrap_or(raw);
+                name = Some(String::from_utf8_lossy(raw).into_owned());
+            }
+            IFLA_MTU => mtu = nla.value().get(..4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes),
+            _ => {}
+        }
+    }
+    let f = KernelLinkFlags::from_bits_retain(flags);
+    Some(Fact::Link(LinkFact {
+        ifindex,
+        name: name?,
+        mtu,
+        flags: LinkFlags {
+            up: f.contains(KernelLinkFlags::Up),
+            running: f.contains(KernelLinkFlags::Running),
+            loopback: f.contains(KernelLinkFlags::Loopback),
+            pointopoint: f.contains(KernelLinkFlags::Pointopoint),
+        },
+    }))
 }
 
 /// RA options that carry DNS configuration become facts; the rest (prefixes, captive
@@ -314,7 +373,8 @@ impl DumpSocket {
             Family::V4 => AddressFamily::Inet,
             Family::V6 => AddressFamily::Inet6,
         };
-        for _ in 0..DUMP_ATTEMPTS {
+        for attempt in 0..DUMP_ATTEMPTS {
+            dump_backoff(attempt);
             let (facts, interrupted) = self.dump(RouteNetlinkMessage::GetRoute(request.clone()))?;
             if interrupted {
                 continue;
@@ -333,7 +393,8 @@ impl DumpSocket {
     /// Dumps links, addresses and default routes, retrying while the kernel flags the dump as
     /// interrupted by concurrent changes.
     pub fn snapshot(&mut self) -> io::Result<Snapshot> {
-        for _ in 0..DUMP_ATTEMPTS {
+        for attempt in 0..DUMP_ATTEMPTS {
+            dump_backoff(attempt);
             let (links, intr_links) = self.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
             let (addrs, intr_addrs) = self.dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))?;
             let (routes, intr_routes) = self.dump(RouteNetlinkMessage::GetRoute(RouteMessage::default()))?;
@@ -495,5 +556,29 @@ mod tests {
         let mut both = v4_add.clone();
         both.extend_from_slice(v4_add);
         assert_eq!(parse_datagram(&both).facts.len(), 2);
+    }
+}
+
+#[cfg(test)]
+mod fallback_tests {
+    use super::*;
+
+    #[test]
+    fn interface_names_that_are_not_utf8_still_make_a_link() {
+        let line = include_str!("../tests/data/rtnetlink-veth-session.txt")
+            .lines()
+            .find(|l| l.starts_with("16 ") && l.contains("0700030074300000"))
+            .expect("a captured NEWLINK for t0");
+        let hex = line.split_whitespace().nth(1).unwrap().replacen("0700030074300000", "07000300ff300000", 1);
+        let bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        let parsed = parse_datagram(&bytes);
+        assert_eq!(parsed.undecodable, 0);
+        match &parsed.facts[..] {
+            [Fact::Link(l)] => {
+                assert_eq!(l.name, "\u{fffd}0");
+                assert!(l.mtu.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
