@@ -287,12 +287,43 @@ typedef struct mif_options {
    * DNS: how many rounds over the provisioning domain's servers; 0 = 2.
    */
   uint32_t dns_tries;
+  /**
+   * Connections: Connection Attempt Delay between racing source addresses (RFC 8305),
+   * in milliseconds, 10 to 2000; 0 = 250.
+   */
+  uint32_t connect_attempt_delay_ms;
+  /**
+   * Connections: overall time limit of one connect request, in milliseconds; 0 = 10000.
+   */
+  uint32_t connect_timeout_ms;
 } mif_options;
 
 /**
  * Type of a request the application posts (`mif_request.request_type`).
  */
 typedef uint32_t mif_request_type;
+
+/**
+ * An IPv4 or IPv6 address.
+ */
+typedef struct mif_address {
+  /**
+   * `MIF_FAMILY_IPV4` or `MIF_FAMILY_IPV6`; 0 when the field is unused.
+   */
+  uint8_t family;
+  /**
+   * Reserved, 0.
+   */
+  uint8_t reserved[3];
+  /**
+   * IPv6 scope (interface index) for link-local addresses, else 0.
+   */
+  uint32_t scope_id;
+  /**
+   * The address in network byte order; IPv4 uses the first 4 bytes.
+   */
+  uint8_t bytes[16];
+} mif_address;
 
 /**
  * A request for `mif_post_message`. Fill with `mif_request_init` first.
@@ -336,34 +367,36 @@ typedef struct mif_request {
    * UTF-8 name, NUL-terminated, for `MIF_REQ_TRANSLATE_NAME`; copied during the call.
    */
   const char *name;
+  /**
+   * The application's id, for the connect requests.
+   */
+  uint64_t connection_id;
+  /**
+   * Destination address, for the connect requests.
+   */
+  struct mif_address remote;
+  /**
+   * Destination port (host byte order).
+   */
+  uint16_t remote_port;
+  /**
+   * Reserved: must be 0.
+   */
+  uint16_t reserved2;
+  /**
+   * Reserved: must be 0.
+   */
+  uint32_t reserved3;
+  /**
+   * Source address, for `MIF_REQ_CONNECT_FROM_ADDRESS`.
+   */
+  struct mif_address local;
 } mif_request;
 
 /**
  * Type of a message the library sends to the application (`mif_message.msg_type`).
  */
 typedef uint32_t mif_message_type;
-
-/**
- * An IPv4 or IPv6 address.
- */
-typedef struct mif_address {
-  /**
-   * `MIF_FAMILY_IPV4` or `MIF_FAMILY_IPV6`; 0 when the field is unused.
-   */
-  uint8_t family;
-  /**
-   * Reserved, 0.
-   */
-  uint8_t reserved[3];
-  /**
-   * IPv6 scope (interface index) for link-local addresses, else 0.
-   */
-  uint32_t scope_id;
-  /**
-   * The address in network byte order; IPv4 uses the first 4 bytes.
-   */
-  uint8_t bytes[16];
-} mif_address;
 
 /**
  * A message from the library. Allocated by the library and owned by the application
@@ -514,6 +547,46 @@ typedef struct mif_message {
    * name in ASCII (IDNA) form, with the search domain that matched if one did.
    */
   const char *name;
+  /**
+   * The application's connection id (connection messages).
+   */
+  uint64_t connection_id;
+  /**
+   * The connected socket (`MIF_MSG_CONNECTED`), else -1. CLOEXEC and in blocking
+   * mode. It is the application's once `mif_get_message` returned the message:
+   * `mif_message_free` does not close it. The library keeps no reference; if the
+   * context closes before the message is taken, the library closes it.
+   */
+  int32_t fd;
+  /**
+   * errno value of the failure (`MIF_MSG_NOT_CONNECTED`): ECONNREFUSED, ETIMEDOUT,
+   * EHOSTUNREACH, ENETDOWN (the PvD went away), ECANCELED, EADDRNOTAVAIL, ...
+   */
+  int32_t error;
+  /**
+   * Local address and port of the connection (`MIF_MSG_CONNECTED`).
+   */
+  struct mif_address local;
+  /**
+   * Local port.
+   */
+  uint16_t local_port;
+  /**
+   * Remote port.
+   */
+  uint16_t remote_port;
+  /**
+   * Reserved, 0.
+   */
+  uint32_t reserved3;
+  /**
+   * Remote address (connection messages).
+   */
+  struct mif_address remote;
+  /**
+   * Microseconds from the request to the connection (`MIF_MSG_CONNECTED`) or to the failure.
+   */
+  uint64_t elapsed_us;
 } mif_message;
 
 /**
@@ -586,6 +659,28 @@ typedef struct mif_message {
  * No outstanding translation has this id.
  */
 #define MIF_E_UNKNOWN_TRANSLATION 206
+
+/**
+ * No outstanding connection attempt has this id.
+ */
+#define MIF_E_UNKNOWN_CONNECTION 207
+
+/**
+ * The source address is not a valid address of the provisioning domain.
+ */
+#define MIF_E_BAD_SOURCE 208
+
+/**
+ * The request names no provisioning domain (pvd 0) and no default was chosen with
+ * `MIF_REQ_CONNECT_TO_PVD`.
+ */
+#define MIF_E_NO_DEFAULT_PVD 209
+
+/**
+ * The address is unusable here: wrong family for the provisioning domain, port 0,
+ * unspecified or multicast.
+ */
+#define MIF_E_BAD_ADDRESS 105
 
 /**
  * The engine thread has stopped after a failure; the context can only be closed.
@@ -676,6 +771,18 @@ typedef struct mif_message {
 #define MIF_MSG_NAME_TRANSLATION_DONE 12
 
 /**
+ * Draft 3.2.7.24: a connection is established; `fd` is the connected socket, now the
+ * application's.
+ */
+#define MIF_MSG_CONNECTED 13
+
+/**
+ * Draft 3.2.7.25: the connection could not be established; `error` (an errno value)
+ * and `text` say why.
+ */
+#define MIF_MSG_NOT_CONNECTED 14
+
+/**
  * Our addition: the engine thread failed. `status` and `text` say why. This is the
  * last message the context ever delivers; later posts fail with `MIF_E_ENGINE_FAILED`.
  */
@@ -741,6 +848,30 @@ typedef struct mif_message {
  * call returns, waiting results of that translation are withdrawn, and the id is free.
  */
 #define MIF_REQ_STOP_TRANSLATING_NAME 11
+
+/**
+ * Draft 3.2.7.22: connect (TCP) to `remote`:`remote_port` from `pvd` (0: the default
+ * PvD), racing its source addresses (docs/connections.md); `connection_id` is the
+ * application's and must not be in use by an outstanding connection attempt.
+ */
+#define MIF_REQ_CONNECT_TO_ADDRESS 12
+
+/**
+ * Draft 3.2.7.23: the same from the given `local` address, which must be a valid
+ * address of `pvd` (else `MIF_E_BAD_SOURCE`).
+ */
+#define MIF_REQ_CONNECT_FROM_ADDRESS 13
+
+/**
+ * Draft 3.2.7.21: choose `pvd` as the default for later requests that name pvd 0.
+ */
+#define MIF_REQ_CONNECT_TO_PVD 14
+
+/**
+ * Our addition: cancel outstanding connection attempt `connection_id`. A final
+ * `MIF_MSG_NOT_CONNECTED` with error ECANCELED is queued before the call returns.
+ */
+#define MIF_REQ_CANCEL_CONNECT 15
 
 #ifdef __cplusplus
 extern "C" {
@@ -880,6 +1011,21 @@ const char *mif_request_type_name(mif_request_type request_type);
  * or `len` too small: then `buf` is untouched). Thread safety: any thread.
  */
 mif_result mif_address_format(const struct mif_address *addr, char *buf, size_t len);
+
+/**
+ * Our addition: pins the application's own socket `fd` (TCP or UDP, not yet bound or
+ * connected) to provisioning domain `pvd` (0: the default PvD) with the rules the
+ * library uses for its own sockets: SO_BINDTODEVICE when permitted, else
+ * IP_UNICAST_IF / IPV6_UNICAST_IF; and, when `bind_source` is non-zero, binds it to
+ * the PvD's preferred source address of the socket's family (port 0).
+ *
+ * Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT`; `MIF_E_UNKNOWN_PVD`; `MIF_E_NO_DEFAULT_PVD`;
+ * `MIF_E_BAD_SOURCE` (the PvD has no usable address of the socket's family);
+ * `MIF_E_INVALID_ARGUMENT` (not a socket); `MIF_E_PERMISSION` / `MIF_E_SYSTEM` (the
+ * kernel refused; errno is left set). The fd stays the application's.
+ * Thread safety: any thread.
+ */
+mif_result mif_bind_socket(struct mif_ctx *ctx, int fd, uint64_t pvd, int bind_source);
 
 /**
  * The library's version, such as "0.1.0": static, NUL-terminated.

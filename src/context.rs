@@ -14,7 +14,8 @@ use crate::engine::{self, Engine};
 use crate::ffi::*;
 use crate::log::log_at;
 use crate::message::Message;
-use crate::dns::{DnsEvent, DnsRequest, Status};
+use crate::connect::{ConnectEvent, ConnectRequest};
+use crate::dns::{DnsEvent, EngineRequest, Status};
 use crate::model::{HostModel, PvdInfo, RequestError};
 use crate::netlink::{DumpSocket, EventSocket};
 use crate::outbox::Outbox;
@@ -30,13 +31,17 @@ pub(crate) struct Config {
     pub config_file: Option<PathBuf>,
     pub test_flags: u32,
     pub dns: crate::dns::DnsConfig,
+    pub connect: crate::connect::ConnectConfig,
 }
 
 impl Config {
     /// # Safety
     /// `opts` is NULL or points to at least `opts->size` readable bytes.
     pub(crate) unsafe fn from_c(opts: *const mif_options) -> Result<Config, mif_result> {
-        let mut config = Config { netlink_rcvbuf: None, root_dir: PathBuf::from("/"), config_file: None, test_flags: 0, dns: crate::dns::DnsConfig::default() };
+        let mut config = Config { netlink_rcvbuf: None, root_dir: PathBuf::from("/"), config_file: None, test_flags: 0,
+            dns: crate::dns::DnsConfig::default(),
+            connect: crate::connect::ConnectConfig::default(),
+        };
         if opts.is_null() {
             return Ok(config);
         }
@@ -53,6 +58,8 @@ impl Config {
             config_file: std::ptr::null(),
             dns_timeout_ms: 0,
             dns_tries: 0,
+            connect_attempt_delay_ms: 0,
+            connect_timeout_ms: 0,
         };
         unsafe { std::ptr::copy_nonoverlapping(opts.cast::<u8>(), (&mut copy as *mut mif_options).cast::<u8>(), size) };
         if copy.flags != 0 || copy.netlink_rcvbuf < 0 || copy.test_flags & !(MIF_TEST_PANIC_ENGINE | MIF_TEST_NO_BINDTODEVICE) != 0 {
@@ -81,6 +88,15 @@ impl Config {
         if copy.dns_timeout_ms > 0 {
             config.dns.timeout = std::time::Duration::from_millis(u64::from(copy.dns_timeout_ms));
         }
+        if copy.connect_attempt_delay_ms > 0 {
+            if !(10..=2000).contains(&copy.connect_attempt_delay_ms) {
+                return Err(MIF_E_INVALID_ARGUMENT);
+            }
+            config.connect.attempt_delay = std::time::Duration::from_millis(u64::from(copy.connect_attempt_delay_ms));
+        }
+        if copy.connect_timeout_ms > 0 {
+            config.connect.timeout = std::time::Duration::from_millis(u64::from(copy.connect_timeout_ms));
+        }
         if copy.dns_tries > 0 {
             config.dns.tries = copy.dns_tries.min(16);
         }
@@ -96,6 +112,8 @@ pub(crate) struct Shared {
     /// Outstanding translations by the application's id. Lock order: model, then
     /// this, then the outbox.
     pub translations: Mutex<HashMap<u64, Outstanding>>,
+    /// Outstanding connection attempts by the application's id; same lock order.
+    pub connections: Mutex<HashMap<u64, Outstanding>>,
 }
 
 /// An outstanding translation: which run of the engine carries it (ids are the
@@ -110,7 +128,10 @@ pub(crate) struct Context {
     shared: Arc<Shared>,
     stop: engine::StopHandle,
     thread: Option<JoinHandle<()>>,
-    requests: crossbeam_channel::Sender<DnsRequest>,
+    requests: crossbeam_channel::Sender<EngineRequest>,
+    test_flags: u32,
+    /// Connect to PvD (3.2.7.21): the PvD used by requests that name pvd 0.
+    default_pvd: Mutex<Option<u64>>,
     next_generation: AtomicU64,
 }
 
@@ -141,7 +162,9 @@ impl Context {
         for fact in files.scan_all() {
             model.apply(fact, now, &mut nothing);
         }
-        let shared = Arc::new(Shared { model: Mutex::new(model), outbox, translations: Mutex::new(HashMap::new()) });
+        let shared = Arc::new(Shared { model: Mutex::new(model), outbox, translations: Mutex::new(HashMap::new()),
+            connections: Mutex::new(HashMap::new()),
+        });
         let (requests, request_rx) = crossbeam_channel::unbounded();
         let engine = Engine::new(Arc::clone(&shared), events, dumper, files, request_rx, &config).map_err(|e| fail("mio poll", e))?;
         let stop = engine.stop_handle();
@@ -149,7 +172,7 @@ impl Context {
             .name("mif-engine".into())
             .spawn(move || engine.run())
             .map_err(|e| fail("engine thread", e))?;
-        Ok(Context { shared, stop, thread: Some(thread), requests, next_generation: AtomicU64::new(1) })
+        Ok(Context { shared, stop, thread: Some(thread), requests, test_flags: config.test_flags, default_pvd: Mutex::new(None), next_generation: AtomicU64::new(1) })
     }
 
     pub(crate) fn notify_fd(&self) -> i32 {
@@ -163,6 +186,15 @@ impl Context {
         match request {
             Request::TranslateName { pvd, translation_id, name } => return self.translate(pvd, translation_id, name),
             Request::StopTranslatingName { translation_id } => return self.stop_translating(translation_id),
+            Request::Connect { pvd, connection_id, remote, local } => return self.connect(pvd, connection_id, remote, local),
+            Request::ConnectToPvd { pvd } => {
+                if !self.shared.model.lock().has_pvd(pvd) {
+                    return MIF_E_UNKNOWN_PVD;
+                }
+                *self.default_pvd.lock() = Some(pvd);
+                return MIF_OK;
+            }
+            Request::CancelConnect { connection_id } => return self.cancel_connect(connection_id),
             _ => {}
         }
         let mut model = self.shared.model.lock();
@@ -181,7 +213,11 @@ impl Context {
             Request::AnnounceElements { pvd } => model.announce_elements(pvd, now, &mut out),
             Request::StopAnnouncingElements { pvd } => model.stop_announcing_elements(pvd),
             Request::GetConfigurationData { pvd, kind, info } => model.get_configuration_data(pvd, kind, info, &mut out),
-            Request::TranslateName { .. } | Request::StopTranslatingName { .. } => unreachable!("handled above"),
+            Request::TranslateName { .. }
+            | Request::StopTranslatingName { .. }
+            | Request::Connect { .. }
+            | Request::ConnectToPvd { .. }
+            | Request::CancelConnect { .. } => unreachable!("handled above"),
         };
         // Queue while still holding the model lock, so these messages keep their place
         // relative to the engine's.
@@ -214,7 +250,7 @@ impl Context {
         translations.insert(translation_id, Outstanding { generation, pvd: link.info, name: name.ascii.clone() });
         drop(translations);
         drop(model);
-        if self.requests.send(DnsRequest::Translate { translation_id, generation, pvd, name }).is_err() {
+        if self.requests.send(EngineRequest::Translate { translation_id, generation, pvd, name }).is_err() {
             self.shared.translations.lock().remove(&translation_id);
             return MIF_E_ENGINE_FAILED;
         }
@@ -240,8 +276,134 @@ impl Context {
             name: outstanding.name,
         })]);
         drop(translations);
-        let _ = self.requests.send(DnsRequest::Cancel { generation: outstanding.generation });
+        let _ = self.requests.send(EngineRequest::CancelTranslation { generation: outstanding.generation });
         self.stop.wake();
+        MIF_OK
+    }
+
+    /// The PvD a request means: its own, or the default for pvd 0.
+    fn pvd_or_default(&self, pvd: u64) -> Result<u64, mif_result> {
+        if pvd != 0 {
+            return Ok(pvd);
+        }
+        self.default_pvd.lock().ok_or(MIF_E_NO_DEFAULT_PVD)
+    }
+
+    /// Connect to Address (From Address): checked here, carried out by the engine.
+    fn connect(&self, pvd: u64, connection_id: u64, remote: std::net::SocketAddr, local: Option<std::net::IpAddr>) -> mif_result {
+        let pvd = match self.pvd_or_default(pvd) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let model = self.shared.model.lock();
+        let Some(link) = model.pvd_link(pvd) else {
+            return MIF_E_UNKNOWN_PVD;
+        };
+        let family_ok = match link.info.family {
+            crate::model::Family::V4 => remote.is_ipv4(),
+            crate::model::Family::V6 => remote.is_ipv6(),
+        };
+        if !family_ok {
+            return MIF_E_BAD_ADDRESS;
+        }
+        if let Some(local) = local {
+            let valid = link.addrs.iter().any(|(a, _, f)| *a == local && !f.tentative && !f.dadfailed);
+            if !valid {
+                return MIF_E_BAD_SOURCE;
+            }
+        }
+        let mut connections = self.shared.connections.lock();
+        if connections.contains_key(&connection_id) {
+            return MIF_E_DUPLICATE_ID;
+        }
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        connections.insert(connection_id, Outstanding { generation, pvd: link.info, name: remote.to_string() });
+        drop(connections);
+        drop(model);
+        let request = ConnectRequest { connection_id, generation, pvd, remote, local, started: std::time::Instant::now() };
+        if self.requests.send(EngineRequest::Connect(request)).is_err() {
+            self.shared.connections.lock().remove(&connection_id);
+            return MIF_E_ENGINE_FAILED;
+        }
+        self.stop.wake();
+        MIF_OK
+    }
+
+    /// Cancel: the final Not Connected (ECANCELED) is queued before this returns; a
+    /// Connected message still waiting for this id is withdrawn and its socket closed.
+    fn cancel_connect(&self, connection_id: u64) -> mif_result {
+        let mut connections = self.shared.connections.lock();
+        let Some(outstanding) = connections.remove(&connection_id) else {
+            return MIF_E_UNKNOWN_CONNECTION;
+        };
+        let generation = outstanding.generation;
+        self.shared.outbox.retain(|m| !matches!(m, Message::Connect(e) if e.ids().1 == generation));
+        let remote = outstanding.name.parse().unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+        self.shared.outbox.push_all([Message::Connect(ConnectEvent::NotConnected {
+            connection_id,
+            generation,
+            pvd: outstanding.pvd,
+            remote,
+            error: libc::ECANCELED,
+            text: "cancelled by the application".into(),
+            elapsed: std::time::Duration::ZERO,
+        })]);
+        drop(connections);
+        let _ = self.requests.send(EngineRequest::CancelConnect { generation });
+        self.stop.wake();
+        MIF_OK
+    }
+
+    /// mif_bind_socket: pins the application's socket to a PvD.
+    pub(crate) fn bind_socket(&self, fd: i32, pvd: u64, bind_source: bool) -> mif_result {
+        let pvd = match self.pvd_or_default(pvd) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let Some(link) = self.shared.model.lock().pvd_link(pvd) else {
+            return MIF_E_UNKNOWN_PVD;
+        };
+        if fd < 0 {
+            return MIF_E_INVALID_ARGUMENT;
+        }
+        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let socket = socket2::SockRef::from(&borrowed);
+        let domain = match socket.domain() {
+            Ok(d) => d,
+            Err(_) => return MIF_E_INVALID_ARGUMENT,
+        };
+        let v4 = domain == socket2::Domain::IPV4;
+        if (v4 && link.info.family != crate::model::Family::V4) || (!v4 && domain != socket2::Domain::IPV6) {
+            return MIF_E_BAD_ADDRESS;
+        }
+        let system = |e: std::io::Error| code_of(&e);
+        let mut pinned = false;
+        if self.test_flags & MIF_TEST_NO_BINDTODEVICE == 0 {
+            match socket.bind_device(Some(link.info.ifname.as_bytes())) {
+                Ok(()) => pinned = true,
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) => {}
+                Err(e) => return system(e),
+            }
+        }
+        if !pinned {
+            let value = (link.info.ifindex as libc::c_int).to_be();
+            let (level, option) = if v4 { (libc::IPPROTO_IP, 50) } else { (libc::IPPROTO_IPV6, 76) };
+            let rc = unsafe {
+                libc::setsockopt(fd, level, option, (&value as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t)
+            };
+            if rc != 0 {
+                return system(std::io::Error::last_os_error());
+            }
+        }
+        if bind_source {
+            let Some(src) = link.addrs.iter().find(|(a, _, f)| a.is_ipv4() == v4 && !f.tentative && !f.dadfailed && !f.deprecated).map(|(a, _, _)| *a)
+            else {
+                return MIF_E_BAD_SOURCE;
+            };
+            if let Err(e) = socket.bind(&std::net::SocketAddr::new(src, 0).into()) {
+                return system(e);
+            }
+        }
         MIF_OK
     }
 

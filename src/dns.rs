@@ -120,11 +120,13 @@ pub enum Status {
     Cancelled,
 }
 
-/// A request from the application's thread to the engine.
+/// A request from the application's threads to the engine.
 #[derive(Debug)]
-pub(crate) enum DnsRequest {
+pub(crate) enum EngineRequest {
     Translate { translation_id: u64, generation: u64, pvd: u64, name: QueryName },
-    Cancel { generation: u64 },
+    CancelTranslation { generation: u64 },
+    Connect(crate::connect::ConnectRequest),
+    CancelConnect { generation: u64 },
 }
 
 /// What the resolver reports; the engine turns these into messages.
@@ -415,7 +417,7 @@ impl Resolver {
     }
 
     pub(crate) fn owns(token: Token) -> bool {
-        token.0 >= FIRST_QUERY_TOKEN
+        token.0 >= FIRST_QUERY_TOKEN && token.0 < crate::connect::FIRST_CONNECT_TOKEN
     }
 
     /// Starts a translation. `link` is the PvD as the model sees it now (`None`: gone).

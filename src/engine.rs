@@ -12,7 +12,8 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::context::{Config, Shared};
-use crate::dns::{DnsEvent, DnsRequest, Resolver};
+use crate::connect::{ConnectEvent, Connector};
+use crate::dns::{DnsEvent, EngineRequest, Resolver};
 use crate::ffi::{MIF_E_INTERNAL, MIF_E_SYSTEM, MIF_TEST_PANIC_ENGINE};
 use crate::log::log_at;
 use crate::message::Message;
@@ -54,8 +55,9 @@ pub(crate) struct Engine {
     events: EventSocket,
     dumper: DumpSocket,
     files: FileSources,
-    requests: crossbeam_channel::Receiver<DnsRequest>,
+    requests: crossbeam_channel::Receiver<EngineRequest>,
     resolver: Resolver,
+    connector: Connector,
     test_flags: u32,
     buf: Vec<u8>,
     /// A re-dump that could not complete (the kernel kept interrupting it) is tried
@@ -69,7 +71,7 @@ impl Engine {
         events: EventSocket,
         dumper: DumpSocket,
         files: FileSources,
-        requests: crossbeam_channel::Receiver<DnsRequest>,
+        requests: crossbeam_channel::Receiver<EngineRequest>,
         config: &Config,
     ) -> io::Result<Engine> {
         let use_bindtodevice = config.test_flags & crate::ffi::MIF_TEST_NO_BINDTODEVICE == 0;
@@ -87,6 +89,7 @@ impl Engine {
             files,
             requests,
             resolver: Resolver::new(config.dns, &config.root_dir, use_bindtodevice),
+            connector: Connector::new(config.connect, use_bindtodevice),
             test_flags: config.test_flags,
             buf: Vec::with_capacity(RECV_BUFFER_SIZE),
             resync_due: None,
@@ -140,7 +143,10 @@ impl Engine {
             }
             // Sleep until the next expiry (an RA DNS entry, a lease, a DNS query) or forever.
             let model_deadline = self.shared.model.lock().next_deadline();
-            let deadline = [model_deadline, self.resolver.next_deadline(), self.resync_due].into_iter().flatten().min();
+            let deadline = [model_deadline, self.resolver.next_deadline(), self.connector.next_deadline(), self.resync_due]
+                .into_iter()
+                .flatten()
+                .min();
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
@@ -160,6 +166,11 @@ impl Engine {
                         self.resolver.ready(token, self.poll.registry(), Instant::now(), &mut out);
                         self.emit(out);
                     }
+                    token if Connector::owns(token) => {
+                        let mut out = Vec::new();
+                        self.connector.ready(token, self.poll.registry(), Instant::now(), &mut out);
+                        self.emit_connect(out);
+                    }
                     _ => {}
                 }
             }
@@ -171,6 +182,9 @@ impl Engine {
             let mut out = Vec::new();
             self.resolver.expire(self.poll.registry(), Instant::now(), &mut out);
             self.emit(out);
+            let mut out = Vec::new();
+            self.connector.tick(self.poll.registry(), Instant::now(), &mut out);
+            self.emit_connect(out);
         }
     }
 
@@ -240,14 +254,38 @@ impl Engine {
         let mut out = Vec::new();
         while let Ok(request) = self.requests.try_recv() {
             match request {
-                DnsRequest::Translate { translation_id, generation, pvd, name } => {
+                EngineRequest::Translate { translation_id, generation, pvd, name } => {
                     let link = self.shared.model.lock().pvd_link(pvd);
                     self.resolver.start(translation_id, generation, pvd, name, link, self.poll.registry(), Instant::now(), &mut out);
                 }
-                DnsRequest::Cancel { generation } => self.resolver.cancel(generation, self.poll.registry()),
+                EngineRequest::CancelTranslation { generation } => self.resolver.cancel(generation, self.poll.registry()),
+                EngineRequest::Connect(request) => {
+                    let link = self.shared.model.lock().pvd_link(request.pvd);
+                    let mut events = Vec::new();
+                    self.connector.start(request, link, self.poll.registry(), Instant::now(), &mut events);
+                    self.emit_connect(events);
+                }
+                EngineRequest::CancelConnect { generation } => self.connector.cancel(generation, self.poll.registry()),
             }
         }
         self.emit(out);
+    }
+
+    /// Queues connection results unless the connect was cancelled meanwhile (then the
+    /// socket of a late success is simply closed).
+    fn emit_connect(&self, events: Vec<ConnectEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut connections = self.shared.connections.lock();
+        for event in events {
+            let (connection_id, generation) = event.ids();
+            if connections.get(&connection_id).map(|o| o.generation) != Some(generation) {
+                continue;
+            }
+            connections.remove(&connection_id);
+            self.shared.outbox.push_all([Message::Connect(event)]);
+        }
     }
 
     /// Queues the resolver's results, unless their translation was stopped meanwhile.
@@ -282,7 +320,7 @@ impl Engine {
         }
     }
 
-    fn apply(&self, facts: Vec<Fact>) {
+    fn apply(&mut self, facts: Vec<Fact>) {
         if facts.is_empty() {
             return;
         }
@@ -293,5 +331,10 @@ impl Engine {
             model.apply(fact, now, &mut out);
         }
         self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+        // Connects in flight whose PvD or source address went fail promptly.
+        let mut events = Vec::new();
+        self.connector.links_changed(|pvd| model.pvd_link(pvd), self.poll.registry(), now, &mut events);
+        drop(model);
+        self.emit_connect(events);
     }
 }

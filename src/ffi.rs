@@ -54,6 +54,16 @@ pub const MIF_E_UNKNOWN_INFO_ID: mif_result = 204;
 pub const MIF_E_DUPLICATE_ID: mif_result = 205;
 /// No outstanding translation has this id.
 pub const MIF_E_UNKNOWN_TRANSLATION: mif_result = 206;
+/// No outstanding connection attempt has this id.
+pub const MIF_E_UNKNOWN_CONNECTION: mif_result = 207;
+/// The source address is not a valid address of the provisioning domain.
+pub const MIF_E_BAD_SOURCE: mif_result = 208;
+/// The request names no provisioning domain (pvd 0) and no default was chosen with
+/// `MIF_REQ_CONNECT_TO_PVD`.
+pub const MIF_E_NO_DEFAULT_PVD: mif_result = 209;
+/// The address is unusable here: wrong family for the provisioning domain, port 0,
+/// unspecified or multicast.
+pub const MIF_E_BAD_ADDRESS: mif_result = 105;
 
 // 300-399: the library or the system failed.
 /// The engine thread has stopped after a failure; the context can only be closed.
@@ -96,6 +106,12 @@ pub const MIF_MSG_NAME_TRANSLATION: mif_message_type = 11;
 /// Our addition: the translation is over; `translation_status` says how. Always the
 /// last message of a translation.
 pub const MIF_MSG_NAME_TRANSLATION_DONE: mif_message_type = 12;
+/// Draft 3.2.7.24: a connection is established; `fd` is the connected socket, now the
+/// application's.
+pub const MIF_MSG_CONNECTED: mif_message_type = 13;
+/// Draft 3.2.7.25: the connection could not be established; `error` (an errno value)
+/// and `text` say why.
+pub const MIF_MSG_NOT_CONNECTED: mif_message_type = 14;
 /// Our addition: the engine thread failed. `status` and `text` say why. This is the
 /// last message the context ever delivers; later posts fail with `MIF_E_ENGINE_FAILED`.
 pub const MIF_MSG_ENGINE_FAILED: mif_message_type = 100;
@@ -131,6 +147,19 @@ pub const MIF_REQ_TRANSLATE_NAME: mif_request_type = 10;
 /// `MIF_MSG_NAME_TRANSLATION_DONE` with `MIF_TRANSLATION_CANCELLED` is queued before the
 /// call returns, waiting results of that translation are withdrawn, and the id is free.
 pub const MIF_REQ_STOP_TRANSLATING_NAME: mif_request_type = 11;
+
+/// Draft 3.2.7.22: connect (TCP) to `remote`:`remote_port` from `pvd` (0: the default
+/// PvD), racing its source addresses (docs/connections.md); `connection_id` is the
+/// application's and must not be in use by an outstanding connection attempt.
+pub const MIF_REQ_CONNECT_TO_ADDRESS: mif_request_type = 12;
+/// Draft 3.2.7.23: the same from the given `local` address, which must be a valid
+/// address of `pvd` (else `MIF_E_BAD_SOURCE`).
+pub const MIF_REQ_CONNECT_FROM_ADDRESS: mif_request_type = 13;
+/// Draft 3.2.7.21: choose `pvd` as the default for later requests that name pvd 0.
+pub const MIF_REQ_CONNECT_TO_PVD: mif_request_type = 14;
+/// Our addition: cancel outstanding connection attempt `connection_id`. A final
+/// `MIF_MSG_NOT_CONNECTED` with error ECANCELED is queued before the call returns.
+pub const MIF_REQ_CANCEL_CONNECT: mif_request_type = 15;
 
 /// `translation_status`: at least one address was found.
 pub const MIF_TRANSLATION_DONE: u32 = 1;
@@ -259,6 +288,11 @@ pub struct mif_options {
     pub dns_timeout_ms: u32,
     /// DNS: how many rounds over the provisioning domain's servers; 0 = 2.
     pub dns_tries: u32,
+    /// Connections: Connection Attempt Delay between racing source addresses (RFC 8305),
+    /// in milliseconds, 10 to 2000; 0 = 250.
+    pub connect_attempt_delay_ms: u32,
+    /// Connections: overall time limit of one connect request, in milliseconds; 0 = 10000.
+    pub connect_timeout_ms: u32,
 }
 
 /// A request for `mif_post_message`. Fill with `mif_request_init` first.
@@ -284,6 +318,18 @@ pub struct mif_request {
     pub translation_id: u64,
     /// UTF-8 name, NUL-terminated, for `MIF_REQ_TRANSLATE_NAME`; copied during the call.
     pub name: *const c_char,
+    /// The application's id, for the connect requests.
+    pub connection_id: u64,
+    /// Destination address, for the connect requests.
+    pub remote: mif_address,
+    /// Destination port (host byte order).
+    pub remote_port: u16,
+    /// Reserved: must be 0.
+    pub reserved2: u16,
+    /// Reserved: must be 0.
+    pub reserved3: u32,
+    /// Source address, for `MIF_REQ_CONNECT_FROM_ADDRESS`.
+    pub local: mif_address,
 }
 
 /// An IPv4 or IPv6 address.
@@ -378,6 +424,28 @@ pub struct mif_message {
     /// The name that was answered, NUL-terminated, owned by the message: the asked
     /// name in ASCII (IDNA) form, with the search domain that matched if one did.
     pub name: *const c_char,
+    /// The application's connection id (connection messages).
+    pub connection_id: u64,
+    /// The connected socket (`MIF_MSG_CONNECTED`), else -1. CLOEXEC and in blocking
+    /// mode. It is the application's once `mif_get_message` returned the message:
+    /// `mif_message_free` does not close it. The library keeps no reference; if the
+    /// context closes before the message is taken, the library closes it.
+    pub fd: i32,
+    /// errno value of the failure (`MIF_MSG_NOT_CONNECTED`): ECONNREFUSED, ETIMEDOUT,
+    /// EHOSTUNREACH, ENETDOWN (the PvD went away), ECANCELED, EADDRNOTAVAIL, ...
+    pub error: i32,
+    /// Local address and port of the connection (`MIF_MSG_CONNECTED`).
+    pub local: mif_address,
+    /// Local port.
+    pub local_port: u16,
+    /// Remote port.
+    pub remote_port: u16,
+    /// Reserved, 0.
+    pub reserved3: u32,
+    /// Remote address (connection messages).
+    pub remote: mif_address,
+    /// Microseconds from the request to the connection (`MIF_MSG_CONNECTED`) or to the failure.
+    pub elapsed_us: u64,
 }
 
 /// Runs `$body`, turning a panic into `$fallback`: no unwinding crosses the ABI.
@@ -419,6 +487,8 @@ pub extern "C" fn mif_options_init(opts: *mut mif_options) -> mif_result {
             config_file: ptr::null(),
             dns_timeout_ms: 0,
             dns_tries: 0,
+            connect_attempt_delay_ms: 0,
+            connect_timeout_ms: 0,
         };
         MIF_OK
     })
@@ -444,6 +514,12 @@ pub extern "C" fn mif_request_init(req: *mut mif_request, request_type: mif_requ
             info_id: 0,
             translation_id: 0,
             name: ptr::null(),
+            connection_id: 0,
+            remote: mif_address::default(),
+            remote_port: 0,
+            reserved2: 0,
+            reserved3: 0,
+            local: mif_address::default(),
         };
         MIF_OK
     })
@@ -678,6 +754,25 @@ pub extern "C" fn mif_address_format(addr: *const mif_address, buf: *mut c_char,
     })
 }
 
+/// Our addition: pins the application's own socket `fd` (TCP or UDP, not yet bound or
+/// connected) to provisioning domain `pvd` (0: the default PvD) with the rules the
+/// library uses for its own sockets: SO_BINDTODEVICE when permitted, else
+/// IP_UNICAST_IF / IPV6_UNICAST_IF; and, when `bind_source` is non-zero, binds it to
+/// the PvD's preferred source address of the socket's family (port 0).
+///
+/// Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT`; `MIF_E_UNKNOWN_PVD`; `MIF_E_NO_DEFAULT_PVD`;
+/// `MIF_E_BAD_SOURCE` (the PvD has no usable address of the socket's family);
+/// `MIF_E_INVALID_ARGUMENT` (not a socket); `MIF_E_PERMISSION` / `MIF_E_SYSTEM` (the
+/// kernel refused; errno is left set). The fd stays the application's.
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn mif_bind_socket(ctx: *mut mif_ctx, fd: c_int, pvd: u64, bind_source: c_int) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        let ctx = try_ref!(ctx);
+        ctx.inner.bind_socket(fd, pvd, bind_source != 0)
+    })
+}
+
 /// The library's version, such as "0.1.0": static, NUL-terminated.
 #[no_mangle]
 pub extern "C" fn mif_version() -> *const c_char {
@@ -705,6 +800,10 @@ pub(crate) fn status_text(code: mif_result) -> &'static CStr {
         MIF_E_DUPLICATE_ID => c"the id is already used by an outstanding request",
         MIF_E_UNKNOWN_TRANSLATION => c"no outstanding translation has this id",
         MIF_E_BAD_NAME => c"the name is empty, not UTF-8, or too long",
+        MIF_E_UNKNOWN_CONNECTION => c"no outstanding connection attempt has this id",
+        MIF_E_BAD_SOURCE => c"the source address is not a valid address of the provisioning domain",
+        MIF_E_NO_DEFAULT_PVD => c"no provisioning domain given and no default chosen",
+        MIF_E_BAD_ADDRESS => c"the address is unusable here",
         MIF_E_ENGINE_FAILED => c"the engine thread has failed; close the context",
         MIF_E_INTERRUPTED => c"interrupted by a signal",
         MIF_E_SYSTEM => c"a system call failed",
@@ -728,6 +827,8 @@ pub(crate) fn message_type_name(msg_type: mif_message_type) -> &'static CStr {
         MIF_MSG_NO_CONFIGURATION_DATA => c"no_configuration_data",
         MIF_MSG_NAME_TRANSLATION => c"name_translation",
         MIF_MSG_NAME_TRANSLATION_DONE => c"name_translation_done",
+        MIF_MSG_CONNECTED => c"connected",
+        MIF_MSG_NOT_CONNECTED => c"not_connected",
         MIF_MSG_ENGINE_FAILED => c"engine_failed",
         _ => c"unknown",
     }
@@ -746,6 +847,10 @@ pub(crate) fn request_type_name(request_type: mif_request_type) -> &'static CStr
         MIF_REQ_GET_CONFIGURATION_DATA => c"get_configuration_data",
         MIF_REQ_TRANSLATE_NAME => c"translate_name",
         MIF_REQ_STOP_TRANSLATING_NAME => c"stop_translating_name",
+        MIF_REQ_CONNECT_TO_ADDRESS => c"connect_to_address",
+        MIF_REQ_CONNECT_FROM_ADDRESS => c"connect_from_address",
+        MIF_REQ_CONNECT_TO_PVD => c"connect_to_pvd",
+        MIF_REQ_CANCEL_CONNECT => c"cancel_connect",
         _ => c"unknown",
     }
 }

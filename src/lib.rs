@@ -5,6 +5,7 @@
 //! `outbox` is the message queue with its eventfd; `context` ties them together;
 //! `ffi` is the only module that speaks C.
 
+mod connect;
 mod context;
 pub mod dns;
 mod engine;

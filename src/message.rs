@@ -5,14 +5,18 @@ use std::net::IpAddr;
 
 use crate::ffi::*;
 use crate::model::{AddrFlags, AddrInfo, Announcement, ConfigData, Family, LinkFlags, PvdInfo, Scope};
+use crate::connect::ConnectEvent;
 use crate::dns::{DnsEvent, NameSource, Status};
+use std::os::fd::IntoRawFd;
 use crate::request::{element_value, info_value};
 
 /// A queued message, still in Rust form (converted to C when taken).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Message {
     Announcement(Announcement),
     Dns(DnsEvent),
+    /// Owns the connected socket until the application takes the message.
+    Connect(ConnectEvent),
     EngineFailed { status: mif_result, text: String },
 }
 
@@ -80,7 +84,24 @@ fn empty() -> mif_message {
         ttl: 0,
         reserved2: 0,
         name: std::ptr::null(),
+        connection_id: 0,
+        fd: -1,
+        error: 0,
+        local: mif_address::default(),
+        local_port: 0,
+        remote_port: 0,
+        reserved3: 0,
+        remote: mif_address::default(),
+        elapsed_us: 0,
     }
+}
+
+fn socket_address(a: &std::net::SocketAddr) -> (mif_address, u16) {
+    let scope = match a {
+        std::net::SocketAddr::V6(v6) => v6.scope_id(),
+        _ => 0,
+    };
+    (c_address(&a.ip(), scope), a.port())
 }
 
 fn translation_status(status: Status) -> u32 {
@@ -289,6 +310,25 @@ fn to_c(message: Message) -> OwnedMessage {
             m.translation_id = translation_id;
             m.translation_status = translation_status(status);
             name = Some(cstring(n));
+        }
+        Message::Connect(ConnectEvent::Connected { connection_id, pvd, fd, local, remote, elapsed, .. }) => {
+            m.msg_type = MIF_MSG_CONNECTED;
+            fill_pvd(&mut m, &pvd);
+            m.connection_id = connection_id;
+            (m.local, m.local_port) = socket_address(&local);
+            (m.remote, m.remote_port) = socket_address(&remote);
+            m.elapsed_us = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
+            // From here on the descriptor is the application's.
+            m.fd = fd.into_raw_fd();
+        }
+        Message::Connect(ConnectEvent::NotConnected { connection_id, pvd, remote, error, text: t, elapsed, .. }) => {
+            m.msg_type = MIF_MSG_NOT_CONNECTED;
+            fill_pvd(&mut m, &pvd);
+            m.connection_id = connection_id;
+            (m.remote, m.remote_port) = socket_address(&remote);
+            m.error = error;
+            m.elapsed_us = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
+            text = Some(cstring(&t));
         }
         Message::EngineFailed { status, text: t } => {
             m.msg_type = MIF_MSG_ENGINE_FAILED;

@@ -18,6 +18,21 @@ pub(crate) enum Request {
     GetConfigurationData { pvd: u64, kind: Option<ElementKind>, info: InfoId },
     TranslateName { pvd: u64, translation_id: u64, name: crate::dns::QueryName },
     StopTranslatingName { translation_id: u64 },
+    Connect { pvd: u64, connection_id: u64, remote: std::net::SocketAddr, local: Option<std::net::IpAddr> },
+    ConnectToPvd { pvd: u64 },
+    CancelConnect { connection_id: u64 },
+}
+
+/// A `mif_address` as an IP address with its scope; `None` for an unknown family.
+pub(crate) fn ip_of(a: &mif_address) -> Option<(std::net::IpAddr, u32)> {
+    match a.family {
+        MIF_FAMILY_IPV4 => {
+            let b: [u8; 4] = a.bytes[..4].try_into().ok()?;
+            Some((std::net::IpAddr::from(b), 0))
+        }
+        MIF_FAMILY_IPV6 => Some((std::net::IpAddr::from(a.bytes), a.scope_id)),
+        _ => None,
+    }
 }
 
 /// Reads a `mif_request` whose `size` the application set.
@@ -32,7 +47,17 @@ pub(crate) unsafe fn from_c(req: *const mif_request) -> Result<Request, mif_resu
         return Err(MIF_E_BAD_SIZE);
     }
     // Copy the prefix the application knows of; later fields stay zero.
-    let mut copy = mif_request { size: 0, request_type: 0, ifindex: 0, reserved: 0, pvd: 0, element_type: 0, info_id: 0, translation_id: 0, name: std::ptr::null() };
+    let mut copy = mif_request { size: 0, request_type: 0, ifindex: 0, reserved: 0, pvd: 0, element_type: 0,
+        info_id: 0,
+        translation_id: 0,
+        name: std::ptr::null(),
+        connection_id: 0,
+        remote: mif_address::default(),
+        remote_port: 0,
+        reserved2: 0,
+        reserved3: 0,
+        local: mif_address::default(),
+    };
     unsafe {
         std::ptr::copy_nonoverlapping(req.cast::<u8>(), (&mut copy as *mut mif_request).cast::<u8>(), size);
     }
@@ -42,6 +67,22 @@ pub(crate) unsafe fn from_c(req: *const mif_request) -> Result<Request, mif_resu
     let info_end = offset_of!(mif_request, info_id) + size_of::<u32>();
     let tid_end = offset_of!(mif_request, translation_id) + size_of::<u64>();
     let name_end = offset_of!(mif_request, name) + size_of::<*const std::ffi::c_char>();
+    let remote_end = offset_of!(mif_request, remote_port) + size_of::<u16>();
+    let local_end = offset_of!(mif_request, local) + size_of::<mif_address>();
+    let cid_end = offset_of!(mif_request, connection_id) + size_of::<u64>();
+    if copy.reserved2 != 0 || copy.reserved3 != 0 {
+        return Err(MIF_E_INVALID_ARGUMENT);
+    }
+    let remote = || -> Result<std::net::SocketAddr, mif_result> {
+        let (ip, scope) = ip_of(&copy.remote).ok_or(MIF_E_BAD_ADDRESS)?;
+        if copy.remote_port == 0 || ip.is_unspecified() || ip.is_multicast() {
+            return Err(MIF_E_BAD_ADDRESS);
+        }
+        Ok(match ip {
+            std::net::IpAddr::V6(v6) => std::net::SocketAddr::V6(std::net::SocketAddrV6::new(v6, copy.remote_port, 0, scope)),
+            v4 => std::net::SocketAddr::new(v4, copy.remote_port),
+        })
+    };
     if copy.reserved != 0 {
         return Err(MIF_E_INVALID_ARGUMENT);
     }
@@ -101,6 +142,23 @@ pub(crate) unsafe fn from_c(req: *const mif_request) -> Result<Request, mif_resu
         MIF_REQ_STOP_TRANSLATING_NAME => {
             needs(tid_end)?;
             Request::StopTranslatingName { translation_id: copy.translation_id }
+        }
+        MIF_REQ_CONNECT_TO_ADDRESS => {
+            needs(remote_end)?;
+            Request::Connect { pvd: copy.pvd, connection_id: copy.connection_id, remote: remote()?, local: None }
+        }
+        MIF_REQ_CONNECT_FROM_ADDRESS => {
+            needs(local_end)?;
+            let (local, _) = ip_of(&copy.local).ok_or(MIF_E_BAD_SOURCE)?;
+            Request::Connect { pvd: copy.pvd, connection_id: copy.connection_id, remote: remote()?, local: Some(local) }
+        }
+        MIF_REQ_CONNECT_TO_PVD => {
+            needs(pvd_end)?;
+            Request::ConnectToPvd { pvd: copy.pvd }
+        }
+        MIF_REQ_CANCEL_CONNECT => {
+            needs(cid_end)?;
+            Request::CancelConnect { connection_id: copy.connection_id }
         }
         _ => return Err(MIF_E_UNKNOWN_REQUEST_TYPE),
     })

@@ -1,0 +1,442 @@
+//! Connections per provisioning domain (draft 3.2.7.21–3.2.7.25): nonblocking TCP
+//! connects from the PvD's source addresses, pinned to its link, racing with RFC 8305
+//! pacing, bounded by an overall timeout. Runs inside the engine's mio loop.
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+use mio::{Interest, Registry, Token};
+use socket2::{Protocol, Type};
+
+use crate::dns::pinned_socket;
+use crate::log::log_at;
+use crate::model::{PvdInfo, PvdLink};
+
+/// Tokens at and above this number belong to connection attempts.
+pub(crate) const FIRST_CONNECT_TOKEN: usize = 1 << 40;
+
+/// Pacing and limits, from the options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectConfig {
+    /// RFC 8305 Connection Attempt Delay.
+    pub attempt_delay: Duration,
+    /// Overall limit of one request.
+    pub timeout: Duration,
+}
+
+impl Default for ConnectConfig {
+    fn default() -> Self {
+        ConnectConfig { attempt_delay: Duration::from_millis(250), timeout: Duration::from_millis(10_000) }
+    }
+}
+
+/// A connect request as the engine receives it.
+#[derive(Debug)]
+pub(crate) struct ConnectRequest {
+    pub connection_id: u64,
+    pub generation: u64,
+    pub pvd: u64,
+    pub remote: SocketAddr,
+    /// Connect to Address From Address: this source only.
+    pub local: Option<IpAddr>,
+    pub started: Instant,
+}
+
+/// What the connector reports; the engine turns these into messages.
+#[derive(Debug)]
+pub(crate) enum ConnectEvent {
+    Connected { connection_id: u64, generation: u64, pvd: PvdInfo, fd: OwnedFd, local: SocketAddr, remote: SocketAddr, elapsed: Duration },
+    NotConnected { connection_id: u64, generation: u64, pvd: PvdInfo, remote: SocketAddr, error: i32, text: String, elapsed: Duration },
+}
+
+impl ConnectEvent {
+    pub(crate) fn ids(&self) -> (u64, u64) {
+        match self {
+            ConnectEvent::Connected { connection_id, generation, .. } | ConnectEvent::NotConnected { connection_id, generation, .. } => {
+                (*connection_id, *generation)
+            }
+        }
+    }
+}
+
+struct Connection {
+    connection_id: u64,
+    link: PvdLink,
+    remote: SocketAddr,
+    /// Source addresses in RFC 6724 order; `None` lets the kernel choose (link-local).
+    candidates: Vec<Option<IpAddr>>,
+    next_candidate: usize,
+    /// When the next candidate starts if the running ones have not finished.
+    next_start: Option<Instant>,
+    deadline: Instant,
+    started: Instant,
+    running: Vec<usize>,
+    failures: Vec<String>,
+    last_error: i32,
+}
+
+struct Attempt {
+    generation: u64,
+    source: Option<IpAddr>,
+    stream: mio::net::TcpStream,
+}
+
+/// All connection attempts of one context.
+pub(crate) struct Connector {
+    config: ConnectConfig,
+    use_bindtodevice: bool,
+    connections: HashMap<u64, Connection>,
+    attempts: HashMap<usize, Attempt>,
+    next_token: usize,
+}
+
+fn common_prefix_len(a: &IpAddr, b: &IpAddr) -> u32 {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(*a) ^ u32::from(*b)).leading_zeros(),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(*a) ^ u128::from(*b)).leading_zeros(),
+        _ => 0,
+    }
+}
+
+fn is_link_local(a: &IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    }
+}
+
+/// The PvD's usable source addresses for `remote`, best first (RFC 6724, the rules
+/// that apply to one interface): no tentative, deprecated or DAD-failed address; same
+/// scope as the destination first; then the longest matching prefix.
+pub(crate) fn source_candidates(link: &PvdLink, remote: &IpAddr) -> Vec<Option<IpAddr>> {
+    if is_link_local(remote) {
+        // The kernel picks the link-local source on the pinned link.
+        return vec![None];
+    }
+    let mut usable: Vec<IpAddr> = link
+        .addrs
+        .iter()
+        .filter(|(a, _, f)| a.is_ipv4() == remote.is_ipv4() && !f.tentative && !f.deprecated && !f.dadfailed && !is_link_local(a))
+        .map(|(a, _, _)| *a)
+        .collect();
+    let scope_rank = |a: &IpAddr| if a.is_loopback() == remote.is_loopback() { 0 } else { 1 };
+    usable.sort_by(|a, b| scope_rank(a).cmp(&scope_rank(b)).then(common_prefix_len(b, remote).cmp(&common_prefix_len(a, remote))));
+    usable.dedup();
+    usable.into_iter().map(Some).collect()
+}
+
+/// The destination on this link: a link-local IPv6 destination gets the interface as scope.
+fn remote_on_link(remote: SocketAddr, ifindex: u32) -> SocketAddr {
+    match remote {
+        SocketAddr::V6(v6) if is_link_local(&IpAddr::V6(*v6.ip())) && v6.scope_id() == 0 => {
+            SocketAddr::V6(SocketAddrV6::new(*v6.ip(), v6.port(), 0, ifindex))
+        }
+        other => other,
+    }
+}
+
+fn errno_of(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
+impl Connector {
+    pub(crate) fn new(config: ConnectConfig, use_bindtodevice: bool) -> Connector {
+        Connector { config, use_bindtodevice, connections: HashMap::new(), attempts: HashMap::new(), next_token: FIRST_CONNECT_TOKEN }
+    }
+
+    pub(crate) fn owns(token: Token) -> bool {
+        token.0 >= FIRST_CONNECT_TOKEN
+    }
+
+    /// Starts a connect. `link` is the PvD as the model sees it now (`None`: gone).
+    pub(crate) fn start(&mut self, req: ConnectRequest, link: Option<PvdLink>, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
+        let Some(link) = link else {
+            let pvd = PvdInfo { id: req.pvd, ifindex: 0, ifname: String::new(), family: crate::model::Family::V4, name: String::new() };
+            out.push(ConnectEvent::NotConnected {
+                connection_id: req.connection_id,
+                generation: req.generation,
+                pvd,
+                remote: req.remote,
+                error: libc::ENETDOWN,
+                text: "the provisioning domain went away".into(),
+                elapsed: now.saturating_duration_since(req.started),
+            });
+            return;
+        };
+        let remote = remote_on_link(req.remote, link.info.ifindex);
+        let candidates = match req.local {
+            Some(local) => vec![Some(local)],
+            None => source_candidates(&link, &remote.ip()),
+        };
+        let connection = Connection {
+            connection_id: req.connection_id,
+            link,
+            remote,
+            candidates,
+            next_candidate: 0,
+            next_start: None,
+            deadline: req.started + self.config.timeout,
+            started: req.started,
+            running: Vec::new(),
+            failures: Vec::new(),
+            last_error: libc::EADDRNOTAVAIL,
+        };
+        if connection.candidates.is_empty() {
+            let c = connection;
+            out.push(ConnectEvent::NotConnected {
+                connection_id: c.connection_id,
+                generation: req.generation,
+                pvd: c.link.info,
+                remote: c.remote,
+                error: libc::EADDRNOTAVAIL,
+                text: "the provisioning domain has no usable source address of that family".into(),
+                elapsed: now.saturating_duration_since(req.started),
+            });
+            return;
+        }
+        self.connections.insert(req.generation, connection);
+        self.start_next(req.generation, registry, now, out);
+    }
+
+    /// Starts the next candidate (and, if it fails at once, the ones after it).
+    fn start_next(&mut self, generation: u64, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
+        loop {
+            let Some(c) = self.connections.get_mut(&generation) else { return };
+            let Some(source) = c.candidates.get(c.next_candidate).copied() else {
+                c.next_start = None;
+                if c.running.is_empty() {
+                    self.fail(generation, None, now, out);
+                }
+                return;
+            };
+            c.next_candidate += 1;
+            let made = pinned_socket(Type::STREAM, Protocol::TCP, c.remote, source, c.link.info.ifindex, &c.link.info.ifname, self.use_bindtodevice);
+            match made {
+                Ok(socket) => {
+                    let mut stream = mio::net::TcpStream::from_std(std::net::TcpStream::from(socket));
+                    let token = self.next_token;
+                    self.next_token += 1;
+                    if let Err(e) = registry.register(&mut stream, Token(token), Interest::WRITABLE) {
+                        c.failures.push(format!("{}: {e}", show_source(source)));
+                        c.last_error = errno_of(&e);
+                        continue;
+                    }
+                    c.running.push(token);
+                    // RFC 8305: the next source after the attempt delay, or at once when this one fails.
+                    c.next_start = (c.next_candidate < c.candidates.len()).then(|| now + self.config.attempt_delay);
+                    self.attempts.insert(token, Attempt { generation, source, stream });
+                    return;
+                }
+                Err(e) => {
+                    log_at!(Debug, "connect {} from {}: {e}", c.remote, show_source(source));
+                    c.failures.push(format!("{}: {e}", show_source(source)));
+                    c.last_error = errno_of(&e);
+                }
+            }
+        }
+    }
+
+    /// The connect's final failure (every attempt failed, the deadline passed, the PvD went).
+    fn fail(&mut self, generation: u64, forced: Option<(i32, String)>, now: Instant, out: &mut Vec<ConnectEvent>) {
+        let Some(c) = self.connections.remove(&generation) else { return };
+        for token in &c.running {
+            self.attempts.remove(token);
+        }
+        let (error, text) = forced.unwrap_or_else(|| (c.last_error, c.failures.join("; ")));
+        out.push(ConnectEvent::NotConnected {
+            connection_id: c.connection_id,
+            generation,
+            pvd: c.link.info,
+            remote: c.remote,
+            error,
+            text,
+            elapsed: now.saturating_duration_since(c.started),
+        });
+    }
+
+    /// Drops a connect and its sockets; no event follows for it.
+    pub(crate) fn cancel(&mut self, generation: u64, registry: &Registry) {
+        if let Some(c) = self.connections.remove(&generation) {
+            for token in c.running {
+                if let Some(mut a) = self.attempts.remove(&token) {
+                    let _ = registry.deregister(&mut a.stream);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.connections.values().flat_map(|c| [Some(c.deadline), c.next_start]).flatten().min()
+    }
+
+    /// Starts delayed attempts and ends connects whose time is up.
+    pub(crate) fn tick(&mut self, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
+        let due: Vec<u64> = self.connections.iter().filter(|(_, c)| c.next_start.is_some_and(|t| t <= now)).map(|(g, _)| *g).collect();
+        for generation in due {
+            self.start_next(generation, registry, now, out);
+        }
+        let expired: Vec<u64> = self.connections.iter().filter(|(_, c)| c.deadline <= now).map(|(g, _)| *g).collect();
+        for generation in expired {
+            let ms = self.config.timeout.as_millis();
+            self.close_attempts(generation, registry);
+            self.fail(generation, Some((libc::ETIMEDOUT, format!("no connection within {ms} ms"))), now, out);
+        }
+    }
+
+    fn close_attempts(&mut self, generation: u64, registry: &Registry) {
+        if let Some(c) = self.connections.get_mut(&generation) {
+            for token in c.running.drain(..) {
+                if let Some(mut a) = self.attempts.remove(&token) {
+                    let _ = registry.deregister(&mut a.stream);
+                }
+            }
+        }
+    }
+
+    /// After kernel changes: a connect whose PvD went fails at once; an attempt whose
+    /// source address went fails and the next source starts.
+    pub(crate) fn links_changed(
+        &mut self,
+        lookup: impl Fn(u64) -> Option<PvdLink>,
+        registry: &Registry,
+        now: Instant,
+        out: &mut Vec<ConnectEvent>,
+    ) {
+        let generations: Vec<u64> = self.connections.keys().copied().collect();
+        for generation in generations {
+            let pvd = self.connections[&generation].link.info.id;
+            match lookup(pvd) {
+                None => {
+                    self.close_attempts(generation, registry);
+                    self.fail(generation, Some((libc::ENETDOWN, "the provisioning domain went away".into())), now, out);
+                }
+                Some(link) => {
+                    let c = self.connections.get_mut(&generation).expect("present");
+                    let gone: Vec<usize> = c
+                        .running
+                        .iter()
+                        .copied()
+                        .filter(|t| {
+                            self.attempts.get(t).and_then(|a| a.source).is_some_and(|src| !link.addrs.iter().any(|(a, _, _)| *a == src))
+                        })
+                        .collect();
+                    for token in gone {
+                        self.attempt_failed(token, libc::EADDRNOTAVAIL, "source address removed".into(), registry, now, out);
+                    }
+                    if let Some(c) = self.connections.get_mut(&generation) {
+                        c.link.addrs = link.addrs;
+                    }
+                }
+            }
+        }
+    }
+
+    fn attempt_failed(&mut self, token: usize, error: i32, why: String, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
+        let Some(mut a) = self.attempts.remove(&token) else { return };
+        let _ = registry.deregister(&mut a.stream);
+        let generation = a.generation;
+        let Some(c) = self.connections.get_mut(&generation) else { return };
+        c.running.retain(|t| *t != token);
+        c.failures.push(format!("{}: {why}", show_source(a.source)));
+        c.last_error = error;
+        // A failure starts the next source at once (RFC 8305).
+        self.start_next(generation, registry, now, out);
+    }
+
+    /// An attempt's socket is writable: connected or failed.
+    pub(crate) fn ready(&mut self, token: Token, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
+        let Some(a) = self.attempts.get(&token.0) else { return };
+        // A nonblocking connect is finished when writable: take_error, then peer_addr.
+        let result = match a.stream.take_error() {
+            Ok(Some(e)) | Err(e) => Err(e),
+            Ok(None) => a.stream.peer_addr().map(|_| ()),
+        };
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+            Err(e) => self.attempt_failed(token.0, errno_of(&e), e.to_string(), registry, now, out),
+            Ok(()) => self.won(token.0, registry, now, out),
+        }
+    }
+
+    fn won(&mut self, token: usize, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
+        let Some(mut a) = self.attempts.remove(&token) else { return };
+        let _ = registry.deregister(&mut a.stream);
+        let generation = a.generation;
+        self.close_attempts(generation, registry);
+        let Some(c) = self.connections.remove(&generation) else { return };
+        let local = a.stream.local_addr();
+        let std_stream = std::net::TcpStream::from(OwnedFd::from(a.stream));
+        // Handed over in blocking mode: what a plain connect() gives.
+        let handed = std_stream.set_nonblocking(false).map(|()| OwnedFd::from(std_stream));
+        match (handed, local) {
+            (Ok(fd), Ok(local)) => out.push(ConnectEvent::Connected {
+                connection_id: c.connection_id,
+                generation,
+                pvd: c.link.info,
+                fd,
+                local,
+                remote: c.remote,
+                elapsed: now.saturating_duration_since(c.started),
+            }),
+            (Err(e), _) | (_, Err(e)) => out.push(ConnectEvent::NotConnected {
+                connection_id: c.connection_id,
+                generation,
+                pvd: c.link.info,
+                remote: c.remote,
+                error: errno_of(&e),
+                text: e.to_string(),
+                elapsed: now.saturating_duration_since(c.started),
+            }),
+        }
+    }
+}
+
+fn show_source(source: Option<IpAddr>) -> String {
+    source.map_or_else(|| "kernel-chosen source".to_string(), |s| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AddrFlags, Family};
+
+    fn link(addrs: &[(&str, AddrFlags)]) -> PvdLink {
+        PvdLink {
+            info: PvdInfo { id: 1, ifindex: 2, ifname: "mif0".into(), family: Family::V6, name: "mif0/ipv6".into() },
+            addrs: addrs.iter().map(|(a, f)| (a.parse().unwrap(), 64, *f)).collect(),
+            dns_servers: vec![],
+            search_domains: vec![],
+        }
+    }
+
+    #[test]
+    fn sources_skip_unusable_and_prefer_the_longest_prefix() {
+        let ok = AddrFlags::default();
+        let dep = AddrFlags { deprecated: true, ..ok };
+        let tent = AddrFlags { tentative: true, ..ok };
+        let l = link(&[
+            ("fd6d:6966:b::2", ok),
+            ("fd6d:6966:a::9", dep),
+            ("fd6d:6966:a::8", tent),
+            ("fd6d:6966:a::2", ok),
+            ("198.51.100.2", ok),
+            ("fe80::2", ok),
+        ]);
+        let remote: IpAddr = "fd6d:6966:a::1".parse().unwrap();
+        assert_eq!(source_candidates(&l, &remote), vec![Some("fd6d:6966:a::2".parse().unwrap()), Some("fd6d:6966:b::2".parse().unwrap())]);
+        let v4: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(source_candidates(&l, &v4), vec![Some("198.51.100.2".parse().unwrap())]);
+        let ll: IpAddr = "fe80::1".parse().unwrap();
+        assert_eq!(source_candidates(&l, &ll), vec![None]);
+    }
+
+    #[test]
+    fn link_local_destinations_get_the_interface_as_scope() {
+        let r = remote_on_link("[fe80::1]:80".parse().unwrap(), 7);
+        assert_eq!(r, SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 80, 0, 7)));
+        let g = remote_on_link("[fd6d:6966:a::1]:80".parse().unwrap(), 7);
+        assert_eq!(g, "[fd6d:6966:a::1]:80".parse::<SocketAddr>().unwrap());
+    }
+}
