@@ -241,11 +241,16 @@ impl Engine {
             }
             Err(e) => return Err(e),
         };
+        let now = Instant::now();
         let mut model = self.shared.model.lock();
         let mut out = Vec::new();
-        model.resync(snapshot, Instant::now(), &mut out);
+        model.resync(snapshot, now, &mut out);
         log_at!(Info, "resync after overrun: {} announcements", out.len());
         self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+        let mut events = Vec::new();
+        self.connector.links_changed(|pvd| model.pvd_link(pvd), self.poll.registry(), now, &mut events);
+        drop(model);
+        self.emit_connect(events);
         Ok(())
     }
 
