@@ -21,6 +21,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+/* The init functions take the struct size the program was compiled with, so a newer
+ * library never writes past a struct from an older header. Always use these macros. */
+#define mif_options_init(opts) mif_options_init_sized((opts), sizeof(mif_options))
+#define mif_request_init(req, type) mif_request_init_sized((req), sizeof(mif_request), (type))
 
 /**
  * `translation_status`: at least one address was found.
@@ -878,20 +882,25 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Fills `opts` with the defaults and sets `opts->size`.
+ * Fills `opts` with the defaults and sets `opts->size`. Call it through the header's
+ * macro `mif_options_init(opts)`, which passes `sizeof(mif_options)` as the program was
+ * compiled: the library then never writes past a struct from an older header.
  *
- * Returns `MIF_OK`, or `MIF_E_NULL_ARGUMENT` if `opts` is NULL.
- * Thread safety: touches only `*opts`.
+ * `size` must cover at least the `size` field. Returns `MIF_OK`, `MIF_E_NULL_ARGUMENT`
+ * (opts NULL) or `MIF_E_BAD_SIZE`. Thread safety: touches only `*opts`.
  */
-mif_result mif_options_init(struct mif_options *opts);
+mif_result mif_options_init_sized(struct mif_options *opts, size_t size);
 
 /**
- * Zeroes `req`, sets `req->size` and `req->request_type = request_type`.
+ * Zeroes `req`, sets `req->size` and `req->request_type = request_type`. Call it
+ * through the header's macro `mif_request_init(req, type)`, which passes
+ * `sizeof(mif_request)` as the program was compiled.
  *
- * Returns `MIF_OK`, or `MIF_E_NULL_ARGUMENT` if `req` is NULL. The type is checked
- * later, by `mif_post_message`. Thread safety: touches only `*req`.
+ * Returns `MIF_OK`, `MIF_E_NULL_ARGUMENT` (req NULL) or `MIF_E_BAD_SIZE` (`size` does
+ * not cover `size` and `request_type`). The type is checked later, by
+ * `mif_post_message`. Thread safety: touches only `*req`.
  */
-mif_result mif_request_init(struct mif_request *req, mif_request_type request_type);
+mif_result mif_request_init_sized(struct mif_request *req, size_t size, mif_request_type request_type);
 
 /**
  * Opens a context: reads the host's interfaces and addresses (an rtnetlink dump) and

@@ -204,11 +204,7 @@ impl Engine {
                     }
                     // The kernel drops IPv4 routes of a link that goes down or loses its
                     // address without RTM_DELROUTE: re-read them after such changes.
-                    reread_ipv4_routes |= parsed.facts.iter().any(|f| {
-                        matches!(f, Fact::Link(_) | Fact::LinkRemoved { .. })
-                            || matches!(f, Fact::AddrRemoved { addr, .. } if addr.is_ipv4())
-                    });
-                    self.apply(parsed.facts);
+                    reread_ipv4_routes |= self.apply(parsed.facts);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -325,14 +321,17 @@ impl Engine {
         }
     }
 
-    fn apply(&mut self, facts: Vec<Fact>) {
+    /// Applies facts; says whether IPv4 default routes may have been dropped silently.
+    fn apply(&mut self, facts: Vec<Fact>) -> bool {
         if facts.is_empty() {
-            return;
+            return false;
         }
         let now = Instant::now();
         let mut model = self.shared.model.lock();
         let mut out = Vec::new();
+        let mut routes_stale = false;
         for fact in facts {
+            routes_stale |= model.may_drop_ipv4_routes(&fact);
             model.apply(fact, now, &mut out);
         }
         self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
@@ -341,5 +340,6 @@ impl Engine {
         self.connector.links_changed(|pvd| model.pvd_link(pvd), self.poll.registry(), now, &mut events);
         drop(model);
         self.emit_connect(events);
+        routes_stale
     }
 }

@@ -468,18 +468,23 @@ macro_rules! try_ref {
     };
 }
 
-/// Fills `opts` with the defaults and sets `opts->size`.
+/// Fills `opts` with the defaults and sets `opts->size`. Call it through the header's
+/// macro `mif_options_init(opts)`, which passes `sizeof(mif_options)` as the program was
+/// compiled: the library then never writes past a struct from an older header.
 ///
-/// Returns `MIF_OK`, or `MIF_E_NULL_ARGUMENT` if `opts` is NULL.
-/// Thread safety: touches only `*opts`.
+/// `size` must cover at least the `size` field. Returns `MIF_OK`, `MIF_E_NULL_ARGUMENT`
+/// (opts NULL) or `MIF_E_BAD_SIZE`. Thread safety: touches only `*opts`.
 #[no_mangle]
-pub extern "C" fn mif_options_init(opts: *mut mif_options) -> mif_result {
+pub extern "C" fn mif_options_init_sized(opts: *mut mif_options, size: usize) -> mif_result {
     ffi_guard!(MIF_E_INTERNAL, {
-        let Some(opts) = (unsafe { opts.as_mut() }) else {
+        if opts.is_null() {
             return MIF_E_NULL_ARGUMENT;
-        };
-        *opts = mif_options {
-            size: std::mem::size_of::<mif_options>() as u32,
+        }
+        if size < std::mem::size_of::<u32>() || size > u32::MAX as usize {
+            return MIF_E_BAD_SIZE;
+        }
+        let defaults = mif_options {
+            size: size as u32,
             flags: 0,
             root_dir: ptr::null(),
             netlink_rcvbuf: 0,
@@ -490,22 +495,29 @@ pub extern "C" fn mif_options_init(opts: *mut mif_options) -> mif_result {
             connect_attempt_delay_ms: 0,
             connect_timeout_ms: 0,
         };
+        unsafe { write_prefix(opts.cast::<u8>(), size, &defaults) };
         MIF_OK
     })
 }
 
-/// Zeroes `req`, sets `req->size` and `req->request_type = request_type`.
+/// Zeroes `req`, sets `req->size` and `req->request_type = request_type`. Call it
+/// through the header's macro `mif_request_init(req, type)`, which passes
+/// `sizeof(mif_request)` as the program was compiled.
 ///
-/// Returns `MIF_OK`, or `MIF_E_NULL_ARGUMENT` if `req` is NULL. The type is checked
-/// later, by `mif_post_message`. Thread safety: touches only `*req`.
+/// Returns `MIF_OK`, `MIF_E_NULL_ARGUMENT` (req NULL) or `MIF_E_BAD_SIZE` (`size` does
+/// not cover `size` and `request_type`). The type is checked later, by
+/// `mif_post_message`. Thread safety: touches only `*req`.
 #[no_mangle]
-pub extern "C" fn mif_request_init(req: *mut mif_request, request_type: mif_request_type) -> mif_result {
+pub extern "C" fn mif_request_init_sized(req: *mut mif_request, size: usize, request_type: mif_request_type) -> mif_result {
     ffi_guard!(MIF_E_INTERNAL, {
-        let Some(req) = (unsafe { req.as_mut() }) else {
+        if req.is_null() {
             return MIF_E_NULL_ARGUMENT;
-        };
-        *req = mif_request {
-            size: std::mem::size_of::<mif_request>() as u32,
+        }
+        if size < 2 * std::mem::size_of::<u32>() || size > u32::MAX as usize {
+            return MIF_E_BAD_SIZE;
+        }
+        let defaults = mif_request {
+            size: size as u32,
             request_type,
             ifindex: 0,
             reserved: 0,
@@ -521,8 +533,22 @@ pub extern "C" fn mif_request_init(req: *mut mif_request, request_type: mif_requ
             reserved3: 0,
             local: mif_address::default(),
         };
+        unsafe { write_prefix(req.cast::<u8>(), size, &defaults) };
         MIF_OK
     })
+}
+
+/// Writes the first `size` bytes of `value` to `dst` (zeroes past our own struct, for a
+/// program compiled against a newer, larger one), never more than the caller's `size`.
+///
+/// # Safety
+/// `dst` must be valid for `size` bytes of writes.
+unsafe fn write_prefix<T>(dst: *mut u8, size: usize, value: &T) {
+    let ours = std::mem::size_of::<T>();
+    unsafe {
+        ptr::write_bytes(dst, 0, size);
+        ptr::copy_nonoverlapping((value as *const T).cast::<u8>(), dst, size.min(ours));
+    }
 }
 
 /// Opens a context: reads the host's interfaces and addresses (an rtnetlink dump) and

@@ -1085,6 +1085,21 @@ impl HostModel {
         })
     }
 
+    /// Whether `fact` may have made the kernel drop IPv4 default routes silently: a
+    /// link holding one changed its up/running state or lost an IPv4 address (the
+    /// kernel sends no RTM_DELROUTE then). Call before applying the fact.
+    pub fn may_drop_ipv4_routes(&self, fact: &Fact) -> bool {
+        let holds = |ifindex: u32| self.routes.keys().any(|(f, i, _, _)| *f == Family::V4 && *i == ifindex);
+        match fact {
+            Fact::Link(l) => {
+                let changed = self.links.get(&l.ifindex).is_none_or(|old| (old.flags.up, old.flags.running) != (l.flags.up, l.flags.running));
+                changed && holds(l.ifindex)
+            }
+            Fact::AddrRemoved { ifindex, addr, .. } => addr.is_ipv4() && holds(*ifindex),
+            _ => false,
+        }
+    }
+
     /// Whether a PvD is present now.
     pub fn has_pvd(&self, pvd: u64) -> bool {
         self.find_pvd(pvd).is_some()

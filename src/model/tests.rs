@@ -537,3 +537,18 @@ fn element_subscription_ends_with_its_pvd_and_stop_is_checked() {
     assert!(h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]).is_empty());
     assert_eq!(h.model.stop_announcing_elements(42), Err(RequestError::UnknownPvd));
 }
+
+#[test]
+fn ipv4_route_reread_only_when_a_default_route_holder_changes() {
+    let mut h = two_links();
+    let route = RouteFact { family: Family::V4, ifindex: 2, gateway: Some("198.51.100.1".parse().unwrap()), metric: 0, from_ra: false, lifetime: None };
+    let down = link(2, "eth0", LinkFlags { up: false, ..LinkFlags::default() });
+    let del_v4 = del_addr(2, "198.51.100.2", 24);
+    assert!(!h.model.may_drop_ipv4_routes(&down), "no default route on eth0 yet");
+    h.apply(vec![Fact::Route(route)]);
+    assert!(h.model.may_drop_ipv4_routes(&down));
+    assert!(h.model.may_drop_ipv4_routes(&del_v4));
+    assert!(!h.model.may_drop_ipv4_routes(&link(2, "eth0", up())), "flags unchanged");
+    assert!(!h.model.may_drop_ipv4_routes(&del_addr(2, "fd6d:6966:a::2", 64)), "IPv6 address");
+    assert!(!h.model.may_drop_ipv4_routes(&del_addr(1, "127.0.0.1", 8)), "another link");
+}
