@@ -1,0 +1,453 @@
+/*
+ * event_latency: an IPv4 address is added in the namespace -> the change is
+ * readable by the application.
+ *
+ * For each of N events this process sends RTM_NEWADDR (198.18.x.y/32 on the
+ * veth) itself over rtnetlink and, from just before the send, times three
+ * listeners of the same event:
+ *   - libmif:        mif_fd readable with the matching Address Announcement
+ *                    (context subscribed to interfaces, the veth's PvDs and its
+ *                    ipv4 PvD's addresses);
+ *   - ip monitor:    `ip -o monitor address` (a child process), the matching line
+ *                    readable on its stdout pipe (ip flushes after every event);
+ *   - kernel floor:  a plain NETLINK_ROUTE socket in this process joined to
+ *                    RTNLGRP_IPV4_IFADDR, the RTM_NEWADDR readable.
+ * Each address is removed again (RTM_DELADDR, untimed) once every listener has
+ * seen the removal, so the interface keeps a steady size (pass 1). Pass 2 repeats
+ * without ip monitor running; pass 3 lets A addresses accumulate on the interface
+ * to show how the cost grows with the size of a PvD (then removes them).
+ * Measured, never asserted. Must run inside a private network namespace.
+ *
+ * usage: event_latency [-i IFNAME] [-n N] [-a A]   (defaults: mlat0, 2000, A = N)
+ *   N: events in pass 1 (pass 2 has N/2); A: addresses accumulated in pass 3.
+ */
+#include "bench_util.h"
+
+#include <net/if.h>
+
+#define TARGET_MEDIAN_US 150.0
+#define WAIT_MS 10000
+
+enum { L_MIF, L_IP, L_FLOOR, L_COUNT };
+
+struct line_reader {
+    char buf[65536];
+    size_t len;
+};
+
+/* Reads what the pipe holds; returns 1 if a complete line mentions `needle` and
+ * is (deleted=1) or is not (deleted=0) a "Deleted ..." line. Complete lines are
+ * consumed, a partial one is kept. Dies on EOF. */
+static int pipe_has_line(int fd, struct line_reader *lr, const char *needle, int deleted)
+{
+    int found = 0;
+    for (;;) {
+        if (lr->len == sizeof lr->buf)
+            lr->len = 0; /* a line this long is not ours */
+        ssize_t n = read(fd, lr->buf + lr->len, sizeof lr->buf - lr->len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                break;
+            die("read ip monitor pipe: %s", strerror(errno));
+        }
+        if (n == 0)
+            die("ip monitor exited");
+        lr->len += (size_t)n;
+    }
+    size_t start = 0;
+    for (size_t i = 0; i < lr->len; i++) {
+        if (lr->buf[i] != '\n')
+            continue;
+        lr->buf[i] = '\0';
+        const char *line = lr->buf + start;
+        if (strstr(line, needle) && (strncmp(line, "Deleted", 7) == 0) == deleted)
+            found = 1;
+        start = i + 1;
+    }
+    memmove(lr->buf, lr->buf + start, lr->len - start);
+    lr->len -= start;
+    return found;
+}
+
+/* Reads the raw socket until it would block; returns 1 if it saw `type` for addr. */
+static int floor_has_addr(int fd, int type, struct in_addr addr)
+{
+    static char buf[65536];
+    int found = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                break;
+            if (errno == ENOBUFS)
+                die("kernel-floor socket overran (ENOBUFS)");
+            die("recv floor socket: %s", strerror(errno));
+        }
+        found |= nl_has_addr4(buf, n, type, addr);
+    }
+    return found;
+}
+
+/* Takes every waiting message; returns 1 if one is `msg_type` for addr (IPv4). */
+static int mif_has_addr(mif_ctx *ctx, mif_message_type msg_type, struct in_addr addr)
+{
+    int found = 0;
+    mif_message *m;
+    while (mif_get_message(ctx, &m) == MIF_OK) {
+        if (m->msg_type == MIF_MSG_ENGINE_FAILED)
+            die("libmif engine failed: %s", m->text ? m->text : "?");
+        if (m->msg_type == msg_type && m->address.family == MIF_FAMILY_IPV4 &&
+            memcmp(m->address.bytes, &addr, 4) == 0)
+            found = 1;
+        mif_message_free(m);
+    }
+    return found;
+}
+
+/* 198.18.1.1 ... 198.18.250.200 for i < 50000; warm-up addresses above. */
+static struct in_addr bench_addr(int i)
+{
+    struct in_addr a;
+    char text[32];
+    snprintf(text, sizeof text, "198.18.%d.%d", 1 + i / 200, 1 + i % 200);
+    inet_pton(AF_INET, text, &a);
+    return a;
+}
+#define WARM_BASE 50000
+
+struct listeners {
+    mif_ctx *ctx;
+    int fds[L_COUNT];
+    struct line_reader *lr;
+};
+
+/* Sends `type` (RTM_NEWADDR / RTM_DELADDR) for addr and records, per listener in
+ * `active`, when it saw the event (ns after t0, taken just before the send; -1 for
+ * listeners not active). Returns 0, or -1 if a listener did not see it within
+ * `wait_ms`. The ack is read after the measurement. */
+static int one_event(struct listeners *l, int nlfd, int ifindex, int type, struct in_addr addr, uint32_t seq,
+                     const int active[L_COUNT], int64_t out[L_COUNT], int wait_ms, int64_t *sent)
+{
+    char needle[40];
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &addr, text, sizeof text);
+    snprintf(needle, sizeof needle, "inet %s/32 ", text);
+    int deleted = type == RTM_DELADDR;
+    mif_message_type want = deleted ? MIF_MSG_NO_ADDRESS_ANNOUNCEMENT : MIF_MSG_ADDRESS_ANNOUNCEMENT;
+
+    int pending = 0;
+    for (int k = 0; k < L_COUNT; k++) {
+        out[k] = -1;
+        pending += active[k] != 0;
+    }
+    int done[L_COUNT] = { 0 };
+
+    int64_t t0 = now_ns();
+    nl_send_addr4(nlfd, type, ifindex, addr, seq);
+    if (sent)
+        *sent = now_ns() - t0;
+    int64_t deadline = t0 + (int64_t)wait_ms * 1000000;
+    while (pending > 0) {
+        struct pollfd pfd[L_COUNT];
+        int map[L_COUNT], np = 0;
+        for (int k = 0; k < L_COUNT; k++) {
+            if (active[k] && !done[k]) {
+                pfd[np].fd = l->fds[k];
+                pfd[np].events = POLLIN;
+                pfd[np].revents = 0;
+                map[np++] = k;
+            }
+        }
+        int64_t left_ms = (deadline - now_ns()) / 1000000;
+        if (left_ms < 0)
+            left_ms = 0;
+        int rc = poll(pfd, (nfds_t)np, (int)left_ms);
+        int64_t t = now_ns();
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            die("poll: %s", strerror(errno));
+        }
+        if (rc == 0) {
+            nl_read_ack(nlfd, seq);
+            return -1;
+        }
+        for (int j = 0; j < np; j++) {
+            if (!(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            int k = map[j], hit = 0;
+            switch (k) {
+            case L_MIF:
+                hit = mif_has_addr(l->ctx, want, addr);
+                break;
+            case L_IP:
+                hit = pipe_has_line(l->fds[L_IP], l->lr, needle, deleted);
+                break;
+            case L_FLOOR:
+                hit = floor_has_addr(l->fds[L_FLOOR], type, addr);
+                break;
+            }
+            if (hit) {
+                done[k] = 1;
+                out[k] = t - t0;
+                pending--;
+            }
+        }
+    }
+    nl_read_ack(nlfd, seq);
+    return 0;
+}
+
+/* Lets stragglers arrive, then discards whatever every listener holds. */
+static void settle_and_drain(struct listeners *l)
+{
+    sleep_ms(50);
+    mif_drain(l->ctx);
+    if (l->fds[L_IP] >= 0)
+        pipe_has_line(l->fds[L_IP], l->lr, "\x01", 0);
+    if (l->fds[L_FLOOR] >= 0)
+        floor_has_addr(l->fds[L_FLOOR], 0, (struct in_addr){ 0 });
+}
+
+static int64_t *alloc_i64(size_t n)
+{
+    int64_t *p = calloc(n ? n : 1, sizeof *p);
+    if (!p)
+        die("out of memory");
+    return p;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: event_latency [-i IFNAME] [-n N] [-a A]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *ifname = "mlat0";
+    int n = 2000, acc = -1;
+    int opt;
+    while ((opt = getopt(argc, argv, "i:n:a:")) != -1) {
+        switch (opt) {
+        case 'i':
+            ifname = optarg;
+            break;
+        case 'n':
+            n = atoi(optarg);
+            break;
+        case 'a':
+            acc = atoi(optarg);
+            break;
+        default:
+            usage();
+        }
+    }
+    if (acc < 0)
+        acc = n;
+    if (n < 1 || n > 50000 || acc < 1 || acc > 50000)
+        usage();
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    require_private_netns("event_latency");
+    signal(SIGPIPE, SIG_IGN);
+
+    int ifindex = (int)if_nametoindex(ifname);
+    if (ifindex == 0)
+        die("no interface %s in this namespace", ifname);
+
+    /* Peer: ip monitor, started first so it is listening by the time we measure. */
+    char *ip_argv[] = { "ip", "-o", "monitor", "address", NULL };
+    struct child ipmon = spawn(ip_argv, 1);
+    fcntl(ipmon.out_fd, F_SETFL, O_NONBLOCK);
+
+    /* Kernel floor: a plain socket joined to RTNLGRP_IPV4_IFADDR. */
+    int floor_fd = nl_open(0);
+    int group = RTNLGRP_IPV4_IFADDR;
+    if (setsockopt(floor_fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0)
+        die("NETLINK_ADD_MEMBERSHIP: %s", strerror(errno));
+    int rcvbuf = 4 << 20;
+    setsockopt(floor_fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+
+    /* libmif: interfaces, the veth's PvDs, its ipv4 PvD's addresses. */
+    mif_ctx *ctx;
+    check_mif(mif_open(NULL, &ctx), "mif_open");
+    check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0), "announce interfaces");
+    check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_PVDS, (uint32_t)ifindex, 0), "announce pvds");
+    uint64_t pvd4 = 0;
+    mif_message *m;
+    while (mif_get_message(ctx, &m) == MIF_OK) {
+        if (m->msg_type == MIF_MSG_PVD_ANNOUNCEMENT && m->ifindex == (uint32_t)ifindex &&
+            m->family == MIF_FAMILY_IPV4)
+            pvd4 = m->pvd;
+        mif_message_free(m);
+    }
+    if (pvd4 == 0)
+        die("%s has no ipv4 PvD (is it up, with carrier and an IPv4 address?)", ifname);
+    check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_ADDRESSES, 0, pvd4), "announce addresses");
+    mif_drain(ctx);
+    long tid = engine_tid();
+    if (tid < 0)
+        die("no mif-engine thread");
+
+    int nlfd = nl_open(0);
+    struct line_reader *lr = calloc(1, sizeof *lr);
+    if (!lr)
+        die("out of memory");
+    struct listeners l = { ctx, { mif_fd(ctx), ipmon.out_fd, floor_fd }, lr };
+    uint32_t seq = 1;
+    const int all[L_COUNT] = { 1, 1, 1 };
+    const int no_ip[L_COUNT] = { 1, 0, 1 };
+    int64_t o[L_COUNT];
+
+    /* Sync with ip monitor, which may not have joined its groups yet: add and remove
+     * warm-up addresses until it reports one (a start-up wait, not a measurement). */
+    int synced = 0;
+    for (int w = 0; w < 100 && !synced; w++) {
+        struct in_addr a = bench_addr(WARM_BASE + w);
+        synced = one_event(&l, nlfd, ifindex, RTM_NEWADDR, a, seq++, all, o, w < 50 ? 200 : 1000, NULL) == 0;
+        if (one_event(&l, nlfd, ifindex, RTM_DELADDR, a, seq++, no_ip, o, WAIT_MS, NULL) != 0)
+            die("warm-up removal not seen within %d ms", WAIT_MS);
+    }
+    if (!synced)
+        die("ip monitor never reported an event");
+    settle_and_drain(&l);
+    for (int w = 0; w < 50; w++) {
+        struct in_addr a = bench_addr(WARM_BASE + w);
+        if (one_event(&l, nlfd, ifindex, RTM_NEWADDR, a, seq++, all, o, WAIT_MS, NULL) != 0 ||
+            one_event(&l, nlfd, ifindex, RTM_DELADDR, a, seq++, all, o, WAIT_MS, NULL) != 0)
+            die("warm-up event not seen within %d ms", WAIT_MS);
+    }
+    settle_and_drain(&l);
+
+    /* Pass 1: every listener, steady state (each address removed again, untimed,
+     * once all three have seen the removal). */
+    int64_t *lat[L_COUNT];
+    for (int k = 0; k < L_COUNT; k++)
+        lat[k] = alloc_i64((size_t)n);
+    int64_t *sent = alloc_i64((size_t)n);
+    int64_t t_start = now_ns();
+    int64_t cpu_p1 = thread_cpu_ns(tid);
+    for (int i = 0; i < n; i++) {
+        struct in_addr a = bench_addr(i);
+        if (one_event(&l, nlfd, ifindex, RTM_NEWADDR, a, seq++, all, o, WAIT_MS, &sent[i]) != 0)
+            die("event %d: not every listener saw it within %d ms (mif %lld, ip %lld, floor %lld ns)", i, WAIT_MS,
+                (long long)o[L_MIF], (long long)o[L_IP], (long long)o[L_FLOOR]);
+        for (int k = 0; k < L_COUNT; k++)
+            lat[k][i] = o[k];
+        if (one_event(&l, nlfd, ifindex, RTM_DELADDR, a, seq++, all, o, WAIT_MS, NULL) != 0)
+            die("removal %d not seen within %d ms", i, WAIT_MS);
+    }
+    int64_t t_end = now_ns();
+    cpu_p1 = thread_cpu_ns(tid) - cpu_p1;
+
+    /* Pass 2: ip monitor stopped, so no peer process competes for the 2 cores. */
+    stop_child(&ipmon);
+    l.fds[L_IP] = -1;
+    int n2 = n / 2 ? n / 2 : 1;
+    int64_t *alone_mif = alloc_i64((size_t)n2), *alone_floor = alloc_i64((size_t)n2);
+    int64_t *alone_sent = alloc_i64((size_t)n2);
+    int64_t cpu_p2 = thread_cpu_ns(tid);
+    for (int i = 0; i < n2; i++) {
+        struct in_addr a = bench_addr(i);
+        if (one_event(&l, nlfd, ifindex, RTM_NEWADDR, a, seq++, no_ip, o, WAIT_MS, &alone_sent[i]) != 0)
+            die("event %d (pass 2) not seen within %d ms", i, WAIT_MS);
+        alone_mif[i] = o[L_MIF];
+        alone_floor[i] = o[L_FLOOR];
+        if (one_event(&l, nlfd, ifindex, RTM_DELADDR, a, seq++, no_ip, o, WAIT_MS, NULL) != 0)
+            die("removal %d (pass 2) not seen within %d ms", i, WAIT_MS);
+    }
+
+    cpu_p2 = thread_cpu_ns(tid) - cpu_p2;
+
+    /* Pass 3: the addresses accumulate (`acc` of them on one interface), to show how the
+     * cost grows with the size of the PvD. */
+    int64_t *acc_mif = alloc_i64((size_t)acc), *acc_floor = alloc_i64((size_t)acc);
+    size_t dec = (size_t)acc / 10 ? (size_t)acc / 10 : 1;
+    int64_t cpu_first = 0, cpu_last = 0;
+    for (int i = 0; i < acc; i++) {
+        if ((size_t)i == 0)
+            cpu_first = -thread_cpu_ns(tid);
+        if ((size_t)i == dec)
+            cpu_first += thread_cpu_ns(tid);
+        if ((size_t)i == (size_t)acc - dec)
+            cpu_last = -thread_cpu_ns(tid);
+        if (one_event(&l, nlfd, ifindex, RTM_NEWADDR, bench_addr(i), seq++, no_ip, o, WAIT_MS, NULL) != 0)
+            die("event %d (pass 3) not seen within %d ms", i, WAIT_MS);
+        acc_mif[i] = o[L_MIF];
+        acc_floor[i] = o[L_FLOOR];
+    }
+    cpu_last += thread_cpu_ns(tid);
+    if ((size_t)acc == dec)
+        cpu_first = cpu_last;
+    /* Remove them again (untimed). */
+    close(floor_fd);
+    l.fds[L_FLOOR] = -1;
+    for (int i = 0; i < acc; i++) {
+        nl_send_addr4(nlfd, RTM_DELADDR, ifindex, bench_addr(i), seq);
+        nl_read_ack(nlfd, seq++);
+        if (i % 64 == 0)
+            mif_drain(ctx);
+    }
+    sleep_ms(50);
+    mif_drain(ctx);
+
+    struct stats s_mif = stats_of(lat[L_MIF], (size_t)n);
+    struct stats s_ip = stats_of(lat[L_IP], (size_t)n);
+    struct stats s_floor = stats_of(lat[L_FLOOR], (size_t)n);
+    struct stats s_sent = stats_of(sent, (size_t)n);
+    struct stats s_alone = stats_of(alone_mif, (size_t)n2);
+    struct stats s_alone_floor = stats_of(alone_floor, (size_t)n2);
+    struct stats a_mif_first = stats_of(acc_mif, dec), a_mif_last = stats_of(acc_mif + (size_t)acc - dec, dec);
+    struct stats a_fl_first = stats_of(acc_floor, dec), a_fl_last = stats_of(acc_floor + (size_t)acc - dec, dec);
+
+    printf("event_latency: RTM_NEWADDR (198.18.x.y/32 on %s, sent in-process) -> readable\n", ifname);
+    printf(" pass 1: %d events, all three listeners on the same events, each address removed "
+           "again (untimed); %.2f s\n", n, (double)(t_end - t_start) / 1e9);
+    print_stats_us("libmif (mif_fd)", s_mif);
+    print_stats_us("ip -o monitor address", s_ip);
+    print_stats_us("kernel floor (raw socket)", s_floor);
+    print_stats_us("(sendto() returned)", s_sent);
+    printf("  libmif engine thread CPU: %.1f us per add+remove\n", (double)cpu_p1 / n / 1e3);
+    printf(" pass 2: %d events, ip monitor stopped (no peer process competing for the CPUs)\n", n2);
+    print_stats_us("libmif (mif_fd)", s_alone);
+    print_stats_us("kernel floor (raw socket)", s_alone_floor);
+    print_stats_us("(sendto() returned)", stats_of(alone_sent, (size_t)n2));
+    printf("  libmif engine thread CPU: %.1f us per add+remove\n", (double)cpu_p2 / n2 / 1e3);
+    printf(" pass 3: %d addresses accumulate on %s (ip monitor stopped); first vs last %zu events\n", acc, ifname,
+           dec);
+    print_stats_us("libmif, first", a_mif_first);
+    print_stats_us("libmif, last", a_mif_last);
+    print_stats_us("kernel floor, first", a_fl_first);
+    print_stats_us("kernel floor, last", a_fl_last);
+    printf("  libmif engine thread CPU per added address: %.1f us with ~%zu addresses, %.1f us with ~%d\n",
+           (double)cpu_first / (double)dec / 1e3, dec / 2 + 1, (double)cpu_last / (double)dec / 1e3,
+           acc - (int)dec / 2);
+    printf(" kernel floor: median %.1f us\n", s_floor.median / 1e3);
+    printf(" RATIO libmif/ip-monitor: median %.2f  p99 %.2f\n", ratio(s_mif.median, s_ip.median),
+           ratio(s_mif.p99, s_ip.p99));
+    printf(" target: libmif median <= %.0f us: %s (pass 1 %.1f us, pass 2 %.1f us)\n", TARGET_MEDIAN_US,
+           s_mif.median / 1e3 <= TARGET_MEDIAN_US ? "met" : "NOT met", s_mif.median / 1e3, s_alone.median / 1e3);
+    printf("SUMMARY event_latency: libmif median %.1f us p99 %.1f us | ip monitor median %.1f us p99 %.1f us | "
+           "ratio median %.2f p99 %.2f | kernel floor median %.1f us | libmif alone median %.1f us p99 %.1f us | "
+           "with %d addresses: libmif %.1f us, floor %.1f us, engine CPU %.1f us/event\n",
+           s_mif.median / 1e3, s_mif.p99 / 1e3, s_ip.median / 1e3, s_ip.p99 / 1e3, ratio(s_mif.median, s_ip.median),
+           ratio(s_mif.p99, s_ip.p99), s_floor.median / 1e3, s_alone.median / 1e3, s_alone.p99 / 1e3, acc,
+           a_mif_last.median / 1e3, a_fl_last.median / 1e3, (double)cpu_last / (double)dec / 1e3);
+
+    mif_close(ctx);
+    close(nlfd);
+    for (int k = 0; k < L_COUNT; k++)
+        free(lat[k]);
+    free(alone_mif);
+    free(alone_floor);
+    free(acc_mif);
+    free(acc_floor);
+    free(sent);
+    free(alone_sent);
+    free(lr);
+    return 0;
+}

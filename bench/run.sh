@@ -1,0 +1,131 @@
+#!/bin/sh
+# libmif benchmarks: sets up private network namespaces, runs build/bench/* inside
+# them with `ip netns exec`, tears everything down (also on failure or ^C) and
+# prints a summary. Builds nothing: `make bench` builds, then runs this.
+# Needs root (ip netns). Nothing is changed in the host's own namespace.
+# Benchmarks are measured, never asserted: the exit status only says whether
+# every benchmark ran to its end.
+#
+# Env: BENCH_N (event_latency events, 2000), BENCH_M (round trips, 10000),
+#      BENCH_PAIRS (veth pairs for the drain, 300), BENCH_IDLE (idle seconds, 10).
+set -u
+cd "$(dirname "$0")/.." || exit 1
+B=build/bench
+N=${BENCH_N:-2000}
+M=${BENCH_M:-10000}
+PAIRS=${BENCH_PAIRS:-300}
+IDLE=${BENCH_IDLE:-10}
+
+if [ "$(id -u)" != 0 ]; then
+    echo "bench/run.sh: needs root (ip netns add)" >&2
+    exit 1
+fi
+for b in event_latency roundtrip idle; do
+    [ -x "$B/$b" ] || { echo "bench/run.sh: $B/$b missing (run 'make bench')" >&2; exit 1; }
+done
+
+P="mifb$$$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')"
+NAMESPACES=""
+TMP=$(mktemp -d /tmp/mif-bench.XXXXXX) || exit 1
+cleanup() {
+    for ns in $NAMESPACES; do
+        ip netns del "$ns" 2>/dev/null
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+say() { printf '%s\n' "$*"; }
+fail() { say "bench/run.sh: $*" >&2; exit 1; }
+
+# A namespace with lo up and no IPv6 DAD (static and link-local addresses usable at once).
+mkns() {
+    ip netns add "$1" || fail "ip netns add $1"
+    NAMESPACES="$NAMESPACES $1"
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 ||
+        fail "sysctl in $1"
+    ip -n "$1" link set lo up || fail "lo up in $1"
+}
+
+# Waits (at most 10 s) until COUNT links in NS are up with carrier (operstate UP).
+wait_links_up() {
+    ns=$1 count=$2 i=0
+    while [ "$(ip -n "$ns" -o link show up | grep -c 'state UP')" -lt "$count" ]; do
+        i=$((i + 1))
+        [ $i -le 100 ] || fail "links in $ns not up after 10 s"
+        sleep 0.1
+    done
+}
+
+# A namespace with one veth pair (both ends inside), up, with addresses.
+mk_small() {
+    ns=$1
+    mkns "$ns"
+    ip -n "$ns" link add mlat0 type veth peer name mlat1 || fail "veth in $ns"
+    ip -n "$ns" addr add 198.51.100.1/24 dev mlat0 &&
+        ip -n "$ns" addr add fd6d:6966:a::1/64 dev mlat0 nodad &&
+        ip -n "$ns" addr add 203.0.113.1/24 dev mlat1 &&
+        ip -n "$ns" addr add fd6d:6966:b::1/64 dev mlat1 nodad &&
+        ip -n "$ns" link set mlat0 up && ip -n "$ns" link set mlat1 up || fail "addresses in $ns"
+    wait_links_up "$ns" 2
+}
+
+# The drain namespace: PAIRS veth pairs, both ends up, 2 IPv4 + 2 IPv6 addresses on each end.
+mk_big() {
+    ns=$1
+    mkns "$ns"
+    awk -v pairs="$PAIRS" 'BEGIN {
+        for (i = 0; i < pairs; i++) {
+            printf "link add va%d type veth peer name vb%d\n", i, i
+            for (e = 0; e < 2; e++) {
+                j = 2 * i + e; dev = (e == 0 ? "va" : "vb") i
+                printf "addr add 198.19.%d.%d/32 dev %s\n", int(j / 100), 2 * (j % 100) + 1, dev
+                printf "addr add 198.19.%d.%d/32 dev %s\n", int(j / 100), 2 * (j % 100) + 2, dev
+                printf "addr add fd6d:6966:d:%x::1/64 dev %s nodad\n", j, dev
+                printf "addr add fd6d:6966:d:%x::2/64 dev %s nodad\n", j, dev
+                printf "link set %s up\n", dev
+            }
+        }
+    }' >"$TMP/big.batch"
+    ip netns exec "$ns" ip -batch "$TMP/big.batch" || fail "ip -batch in $ns"
+    wait_links_up "$ns" $((2 * PAIRS))
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+T0=$(date +%s)
+say "== libmif benchmarks ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r), load $LOAD_BEFORE)"
+say "== namespaces: $P-*"
+mk_small "$P-lat"
+mk_small "$P-rt"
+mk_small "$P-idle"
+say "== setting up $PAIRS veth pairs in $P-big"
+mk_big "$P-big"
+# Let late link events (carrier, addrconf) pass before anything is measured.
+sleep 1
+
+STATUS=0
+# POSIX sh has no PIPESTATUS: record each benchmark's status in a file.
+run_one() {
+    ns=$1 name=$2
+    shift 2
+    say ""
+    say "== $name $* (in $ns)"
+    { ip netns exec "$ns" "$B/$name" "$@" 2>&1; echo $? >"$TMP/rc"; } | tee -a "$TMP/out"
+    rc=$(cat "$TMP/rc")
+    if [ "$rc" != 0 ]; then
+        say "== $name FAILED (exit $rc)"
+        STATUS=1
+    fi
+}
+
+run_one "$P-lat" event_latency -i mlat0 -n "$N"
+run_one "$P-rt" roundtrip -m "$M"
+run_one "$P-big" roundtrip -D
+run_one "$P-idle" idle -t "$IDLE"
+
+say ""
+say "== summary ($(($(date +%s) - T0)) s; load before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg))"
+grep '^SUMMARY' "$TMP/out" | sed 's/^SUMMARY /  /'
+[ $STATUS = 0 ] || say "== some benchmarks FAILED"
+exit $STATUS
