@@ -52,7 +52,8 @@
 #define MIF_TRANSLATION_SERVER_FAILURE 5
 
 /**
- * `translation_status`: the provisioning domain has no DNS server (or is gone).
+ * `translation_status`: the provisioning domain has no DNS server, or went away
+ * before or during the translation.
  */
 #define MIF_TRANSLATION_NO_SERVERS 6
 
@@ -279,8 +280,9 @@ typedef struct mif_options {
   uint32_t test_flags;
   /**
    * The static configuration file (docs/configuration.md); NULL means the
-   * environment variable MIF_CONFIG if set, else `<root_dir>/etc/mif.conf`. A relative
-   * path is taken under `root_dir`. The string is copied.
+   * environment variable MIF_CONFIG if set, else /etc/mif.conf. Like every path the
+   * library reads, it is taken under `root_dir`, whether absolute or relative. The
+   * string is copied.
    */
   const char *config_file;
   /**
@@ -482,7 +484,8 @@ typedef struct mif_message {
    */
   uint32_t info_id;
   /**
-   * Configuration element id, unique within the context, never reused (element messages).
+   * Configuration element id (element messages): kept by the same element while its
+   * interface exists, never given to another element.
    */
   uint64_t element_id;
   /**

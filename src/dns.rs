@@ -749,6 +749,21 @@ impl Resolver {
         }
     }
 
+    /// After kernel changes: a translation whose PvD went away ends at once with
+    /// `NoServers` (its link and servers are gone).
+    pub(crate) fn links_changed(&mut self, present: impl Fn(u64) -> bool, registry: &Registry, out: &mut Vec<DnsEvent>) {
+        let gone: Vec<u64> = self.translations.iter().filter(|(_, t)| !present(t.link.info.id)).map(|(g, _)| *g).collect();
+        for generation in gone {
+            if let Some(t) = self.translations.get(&generation) {
+                let tokens: Vec<usize> = t.lookups.iter().filter_map(|l| l.token).collect();
+                for token in tokens {
+                    self.close(token, registry);
+                }
+            }
+            self.done(generation, Status::NoServers, out);
+        }
+    }
+
     /// Translations still running (for tests and close).
     #[allow(dead_code)]
     pub(crate) fn active(&self) -> usize {

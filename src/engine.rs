@@ -134,6 +134,7 @@ impl Engine {
         }
         // Changes that happened while mif_open dumped are already waiting.
         self.drain_netlink()?;
+        self.solicit();
         let facts = self.files.drain();
         self.apply(facts);
         let mut events = Events::with_capacity(8);
@@ -221,8 +222,17 @@ impl Engine {
         if lost_events {
             log_at!(Info, "rtnetlink overrun (ENOBUFS): events lost, re-dumping");
             self.resync()?;
+            // RA options lost with the overrun cannot be dumped: ask the routers again.
+            self.solicit();
         }
         Ok(())
+    }
+
+    /// Asks the routers of every up IPv6 interface for a fresh RA (when permitted).
+    fn solicit(&self) {
+        let links = self.shared.model.lock().ipv6_links();
+        let sent = crate::solicit::solicit_routers(&links);
+        log_at!(Debug, "sent {sent} router solicitations");
     }
 
     /// Re-reads the kernel's state and announces the difference. A dump that keeps
@@ -338,8 +348,11 @@ impl Engine {
         // Connects in flight whose PvD or source address went fail promptly.
         let mut events = Vec::new();
         self.connector.links_changed(|pvd| model.pvd_link(pvd), self.poll.registry(), now, &mut events);
+        let mut dns_events = Vec::new();
+        self.resolver.links_changed(|pvd| model.has_pvd(pvd), self.poll.registry(), &mut dns_events);
         drop(model);
         self.emit_connect(events);
+        self.emit(dns_events);
         routes_stale
     }
 }

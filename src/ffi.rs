@@ -171,7 +171,8 @@ pub const MIF_TRANSLATION_NO_DATA: u32 = 3;
 pub const MIF_TRANSLATION_TIMEOUT: u32 = 4;
 /// `translation_status`: the servers answered with errors (SERVFAIL, REFUSED, garbage).
 pub const MIF_TRANSLATION_SERVER_FAILURE: u32 = 5;
-/// `translation_status`: the provisioning domain has no DNS server (or is gone).
+/// `translation_status`: the provisioning domain has no DNS server, or went away
+/// before or during the translation.
 pub const MIF_TRANSLATION_NO_SERVERS: u32 = 6;
 /// `translation_status`: stopped by `MIF_REQ_STOP_TRANSLATING_NAME`.
 pub const MIF_TRANSLATION_CANCELLED: u32 = 7;
@@ -281,8 +282,9 @@ pub struct mif_options {
     /// Test-only: `MIF_TEST_*` bits; 0 in production.
     pub test_flags: u32,
     /// The static configuration file (docs/configuration.md); NULL means the
-    /// environment variable MIF_CONFIG if set, else `<root_dir>/etc/mif.conf`. A relative
-    /// path is taken under `root_dir`. The string is copied.
+    /// environment variable MIF_CONFIG if set, else /etc/mif.conf. Like every path the
+    /// library reads, it is taken under `root_dir`, whether absolute or relative. The
+    /// string is copied.
     pub config_file: *const c_char,
     /// DNS: how long to wait for one server's answer, in milliseconds; 0 = 1000.
     pub dns_timeout_ms: u32,
@@ -388,7 +390,8 @@ pub struct mif_message {
     pub element_type: u32,
     /// `MIF_INFO_*` asked for (configuration data messages).
     pub info_id: u32,
-    /// Configuration element id, unique within the context, never reused (element messages).
+    /// Configuration element id (element messages): kept by the same element while its
+    /// interface exists, never given to another element.
     pub element_id: u64,
     /// The router or server the element came from; family 0 when unknown (element messages).
     pub source: mif_address,

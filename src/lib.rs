@@ -17,4 +17,5 @@ pub mod netlink;
 pub mod ndopt;
 mod outbox;
 mod request;
+mod solicit;
 mod sources;

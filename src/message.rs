@@ -215,8 +215,12 @@ struct Lists {
     domains: Vec<CString>,
 }
 
-fn lists_of(data: &ConfigData) -> Lists {
-    let addr = |a: &IpAddr| c_address(a, 0);
+/// Link-local addresses in the lists are only usable with their interface as scope.
+fn lists_of(data: &ConfigData, ifindex: u32) -> Lists {
+    let addr = |a: &IpAddr| {
+        let link_local = matches!(a, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
+        c_address(a, if link_local { ifindex } else { 0 })
+    };
     Lists {
         dns_servers: data.dns_servers.iter().map(addr).collect(),
         routers: data.routers.iter().map(addr).collect(),
@@ -274,7 +278,7 @@ fn to_c(message: Message) -> OwnedMessage {
                 origin = Some(cstring(&element.origin));
                 m.lifetime = element.lifetime.unwrap_or(MIF_LIFETIME_INFINITE);
                 m.mtu = element.data.mtu.unwrap_or(0);
-                lists = lists_of(&element.data);
+                lists = lists_of(&element.data, pvd.ifindex);
             }
             Announcement::ConfigData { ref pvd, kind, info, ref data } => {
                 m.msg_type = MIF_MSG_CONFIGURATION_DATA;
@@ -282,7 +286,7 @@ fn to_c(message: Message) -> OwnedMessage {
                 m.element_type = kind.map_or(MIF_ELEMENT_ANY, element_value);
                 m.info_id = info_value(info);
                 m.mtu = data.mtu.unwrap_or(0);
-                lists = lists_of(data);
+                lists = lists_of(data, pvd.ifindex);
             }
             Announcement::NoConfigData { ref pvd, kind, info } => {
                 m.msg_type = MIF_MSG_NO_CONFIGURATION_DATA;

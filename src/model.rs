@@ -1120,6 +1120,18 @@ impl HostModel {
         self.addrs.iter().flat_map(|(i, m)| m.keys().map(move |k| (*i, k.0, k.1))).collect()
     }
 
+    /// Interfaces that are up and running, not loopback, with an IPv6 address: where a
+    /// Router Solicitation makes sense.
+    pub fn ipv6_links(&self) -> Vec<u32> {
+        self.links
+            .iter()
+            .filter(|(i, l)| {
+                l.flags.up && l.flags.running && !l.flags.loopback && self.addrs.get(i).is_some_and(|m| m.keys().any(|k| k.0.is_ipv6()))
+            })
+            .map(|(i, _)| *i)
+            .collect()
+    }
+
     /// Interface indexes currently mirrored.
     pub fn interfaces(&self) -> Vec<u32> {
         self.links.keys().copied().collect()

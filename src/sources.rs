@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::net::IpAddr;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -326,13 +327,15 @@ fn dir_file_elements(kind: DirKind, name: &str, text: &str) -> Vec<SourcedElemen
 // ---------------------------------------------------------------- files and inotify
 
 fn read_small(path: &Path) -> io::Result<Option<String>> {
-    let file = match std::fs::File::open(path) {
+    // O_NONBLOCK: opening a FIFO someone left there must not block the engine.
+    let file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
     let meta = file.metadata()?;
     if !meta.is_file() {
+        log_at!(Warn, "{}: not a regular file, ignored", path.display());
         return Ok(None);
     }
     let mut buf = Vec::new();
