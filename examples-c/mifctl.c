@@ -1,0 +1,2012 @@
+/*
+ * mifctl: a small command-line tool for libmif, and an example of its C API.
+ *
+ *   mifctl monitor [--json] [--interface IF] [--verbose] [LIBRARY OPTIONS]
+ *   mifctl config [--interface IF] [--json] [--verbose] [LIBRARY OPTIONS]
+ *   mifctl resolve NAME [--interface IF | --pvd PVD] [--json] [--verbose] [LIBRARY OPTIONS]
+ *   mifctl version
+ *   mifctl help [COMMAND]
+ *
+ * LIBRARY OPTIONS (every command that opens a context): --root DIR, --config FILE,
+ * --dns-timeout MS, --dns-tries N, --test-rcvbuf BYTES (fields of mif_options).
+ *
+ * "monitor" shows how an application follows the host's networks with libmif:
+ *
+ *   1. mif_open() a context;
+ *   2. post MIF_REQ_ANNOUNCE_INTERFACES;
+ *   3. for each interface announced, post MIF_REQ_ANNOUNCE_PVDS(ifindex);
+ *      for each provisioning domain (PvD) announced, post MIF_REQ_ANNOUNCE_ADDRESSES(pvd)
+ *      and MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS(pvd);
+ *   4. wait for mif_fd() to become readable with poll(), take every waiting message
+ *      with mif_get_message() and free each with mif_message_free();
+ *   5. mif_close() the context.
+ *
+ * "config" asks each PvD for its configuration data (MIF_REQ_GET_CONFIGURATION_DATA)
+ * once and exits; "resolve" translates a name on each PvD (MIF_REQ_TRANSLATE_NAME),
+ * each PvD through its own DNS servers, and prints the answers as they come.
+ *
+ * Only <mif.h> and the C library are used. Exit status: 0 success, 1 runtime
+ * error (including an engine failure; for resolve also "no address found"),
+ * 2 bad usage.
+ *
+ * Adding a command: write `static int cmd_NAME(int argc, char **argv)` (argv[0] is
+ * "mifctl NAME", so getopt messages name the command) and add a line to `commands[]`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mif.h"
+
+#define PROG "mifctl"
+
+/* ------------------------------------------------------------------------- */
+/* Small helpers                                                              */
+/* ------------------------------------------------------------------------- */
+
+/* Length of a NUL-terminated string stored in a fixed-size array (never reads past it). */
+#define FIELD_LEN(arr) strnlen((arr), sizeof(arr))
+
+/* Length of the valid UTF-8 sequence starting at p (at most avail bytes), or 0 if
+ * the bytes there are not valid UTF-8 (overlong forms and surrogates are rejected). */
+static size_t utf8_sequence_len(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    size_t n;
+    uint32_t cp, min;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2; cp = c & 0x1f; min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3; cp = c & 0x0f; min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4; cp = c & 0x07; min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (avail < n)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* Writes s[0..len) for a terminal: control characters and bytes that are not valid
+ * UTF-8 become \xNN, so an odd interface name cannot play tricks with the terminal. */
+static void put_text(FILE *out, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < len) {
+        size_t n = utf8_sequence_len(p + i, len - i);
+        if (n == 0 || p[i] < 0x20 || p[i] == 0x7f) {
+            fprintf(out, "\\x%02x", p[i]);
+            i++;
+        } else {
+            fwrite(p + i, 1, n, out);
+            i += n;
+        }
+    }
+}
+
+/* Writes s[0..len) as a JSON string. '"' and '\\' are escaped, control characters
+ * (and DEL) become \u00XX. Valid UTF-8 is copied; a byte that is not part of valid
+ * UTF-8 is written as \u00XX too (its Latin-1 reading), so every line stays valid JSON. */
+static void put_json_string(FILE *out, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    putc('"', out);
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n = utf8_sequence_len(p + i, len - i);
+        if (c == '"' || c == '\\') {
+            putc('\\', out);
+            putc(c, out);
+            i++;
+        } else if (n == 0 || c < 0x20 || c == 0x7f) {
+            fprintf(out, "\\u%04x", c);
+            i++;
+        } else {
+            fwrite(p + i, 1, n, out);
+            i += n;
+        }
+    }
+    putc('"', out);
+}
+
+/* A small set of 64-bit ids (interface indexes, PvD ids). A handful of entries, so a
+ * plain array is the simplest correct choice. */
+struct id_set {
+    uint64_t *ids;
+    size_t len, cap;
+};
+
+static bool id_set_has(const struct id_set *set, uint64_t id)
+{
+    for (size_t i = 0; i < set->len; i++)
+        if (set->ids[i] == id)
+            return true;
+    return false;
+}
+
+/* Returns false only when out of memory. */
+static bool id_set_add(struct id_set *set, uint64_t id)
+{
+    if (id_set_has(set, id))
+        return true;
+    if (set->len == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 16;
+        uint64_t *ids = realloc(set->ids, cap * sizeof *ids);
+        if (ids == NULL)
+            return false;
+        set->ids = ids;
+        set->cap = cap;
+    }
+    set->ids[set->len++] = id;
+    return true;
+}
+
+static void id_set_remove(struct id_set *set, uint64_t id)
+{
+    for (size_t i = 0; i < set->len; i++) {
+        if (set->ids[i] == id) {
+            set->ids[i] = set->ids[--set->len];
+            return;
+        }
+    }
+}
+
+static void id_set_free(struct id_set *set)
+{
+    free(set->ids);
+    set->ids = NULL;
+    set->len = set->cap = 0;
+}
+
+/* Names for the numeric fields of a mif_message. NULL for values this tool does not
+ * know (a newer library may add some); callers then print the number. */
+static const char *family_name(uint8_t family)
+{
+    switch (family) {
+    case MIF_FAMILY_IPV4: return "ipv4";
+    case MIF_FAMILY_IPV6: return "ipv6";
+    default: return NULL;
+    }
+}
+
+static const char *scope_name(uint8_t scope)
+{
+    switch (scope) {
+    case MIF_SCOPE_GLOBAL: return "global";
+    case MIF_SCOPE_SITE: return "site";
+    case MIF_SCOPE_LINK: return "link";
+    case MIF_SCOPE_HOST: return "host";
+    default: return NULL;
+    }
+}
+
+struct flag_name {
+    uint32_t bit;
+    const char *name;
+};
+
+static const struct flag_name address_flag_names[] = {
+    { MIF_ADDRESS_TEMPORARY, "temporary" },
+    { MIF_ADDRESS_DEPRECATED, "deprecated" },
+    { MIF_ADDRESS_TENTATIVE, "tentative" },
+    { MIF_ADDRESS_DADFAILED, "dadfailed" },
+    { MIF_ADDRESS_PERMANENT, "permanent" },
+    { MIF_ADDRESS_OPTIMISTIC, "optimistic" },
+};
+
+static const struct flag_name link_flag_names[] = {
+    { MIF_LINK_UP, "up" },
+    { MIF_LINK_RUNNING, "running" },
+    { MIF_LINK_LOOPBACK, "loopback" },
+    { MIF_LINK_POINTOPOINT, "pointopoint" },
+};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------------- */
+/* Library options, common to every command that opens a context              */
+/* ------------------------------------------------------------------------- */
+
+/* getopt_long values of the library options (above any short option character). */
+enum {
+    OPT_TEST_RCVBUF = 1000,
+    OPT_ROOT,
+    OPT_CONFIG,
+    OPT_DNS_TIMEOUT,
+    OPT_DNS_TRIES,
+};
+
+/* Put at the end of a command's `struct option` table, before the terminator. */
+#define LIBRARY_LONG_OPTIONS                                         \
+    { "root", required_argument, NULL, OPT_ROOT },                   \
+    { "config", required_argument, NULL, OPT_CONFIG },               \
+    { "dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT },     \
+    { "dns-tries", required_argument, NULL, OPT_DNS_TRIES },         \
+    { "test-rcvbuf", required_argument, NULL, OPT_TEST_RCVBUF }
+
+/* What the library options set; zero means "the library's default" throughout. */
+struct library_options {
+    const char *root_dir;    /* --root */
+    const char *config_file; /* --config */
+    uint32_t dns_timeout_ms; /* --dns-timeout */
+    uint32_t dns_tries;      /* --dns-tries */
+    int32_t netlink_rcvbuf;  /* --test-rcvbuf */
+};
+
+/* Parses a decimal number in [min, max]; no sign, no spaces, no trailing text. */
+static bool parse_number(const char *s, unsigned long long min, unsigned long long max,
+                         unsigned long long *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (s[0] < '0' || s[0] > '9')
+        return false; /* strtoull would accept "-1", " 1" and "+1" */
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Handles option `c` if it is a library option. Returns 1 when handled, 0 when `c` is
+ * not a library option, -1 after printing a usage error (exit status 2). `cmd` is
+ * "mifctl NAME", for messages. */
+static int library_option(struct library_options *lo, int c, const char *arg, const char *cmd)
+{
+    unsigned long long v;
+    struct stat st;
+
+    switch (c) {
+    case OPT_ROOT:
+        if (arg[0] == '\0' || stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "%s: --root: not a directory: '%s'\n", cmd, arg);
+            return -1;
+        }
+        lo->root_dir = arg;
+        return 1;
+    case OPT_CONFIG:
+        /* Not checked for existence: the library watches it and reads it when it appears. */
+        if (arg[0] == '\0') {
+            fprintf(stderr, "%s: --config: empty file name\n", cmd);
+            return -1;
+        }
+        lo->config_file = arg;
+        return 1;
+    case OPT_DNS_TIMEOUT:
+        if (!parse_number(arg, 1, UINT32_MAX, &v)) {
+            fprintf(stderr, "%s: --dns-timeout: not a number of milliseconds (1 or more): '%s'\n", cmd, arg);
+            return -1;
+        }
+        lo->dns_timeout_ms = (uint32_t)v;
+        return 1;
+    case OPT_DNS_TRIES:
+        if (!parse_number(arg, 1, UINT32_MAX, &v)) {
+            fprintf(stderr, "%s: --dns-tries: not a number of rounds (1 or more): '%s'\n", cmd, arg);
+            return -1;
+        }
+        lo->dns_tries = (uint32_t)v;
+        return 1;
+    case OPT_TEST_RCVBUF:
+        if (!parse_number(arg, 0, INT32_MAX, &v)) {
+            fprintf(stderr, "%s: --test-rcvbuf: not a byte count: '%s'\n", cmd, arg);
+            return -1;
+        }
+        lo->netlink_rcvbuf = (int32_t)v;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The library options' part of a command's --help. */
+static void usage_library_options(FILE *out)
+{
+    fprintf(out,
+        "library options (as for every command that opens a libmif context):\n"
+        "      --root DIR          look up every configuration and state file under DIR\n"
+        "                          instead of / (DIR/etc/mif.conf, DIR/etc/resolv.conf,\n"
+        "                          DIR/etc/hosts, DIR/run/...)\n"
+        "      --config FILE       the static configuration file (default: $MIF_CONFIG,\n"
+        "                          else /etc/mif.conf); FILE, absolute or relative, is\n"
+        "                          taken under ROOT\n"
+        "      --dns-timeout MS    wait at most MS milliseconds for one DNS server's\n"
+        "                          answer (default 1000)\n"
+        "      --dns-tries N       go N times over a PvD's DNS servers (default 2)\n"
+        "      --test-rcvbuf BYTES (testing) tiny rtnetlink receive buffer, to force\n"
+        "                          ENOBUFS overruns and resyncs\n");
+}
+
+/* Opens a context with these options; prints the error (exit status 1) on failure. */
+static bool open_context(const struct library_options *lo, mif_ctx **ctx)
+{
+    mif_options opts;
+    mif_result rc;
+
+    mif_options_init(&opts);
+    opts.root_dir = lo->root_dir;
+    opts.config_file = lo->config_file;
+    opts.dns_timeout_ms = lo->dns_timeout_ms;
+    opts.dns_tries = lo->dns_tries;
+    opts.netlink_rcvbuf = lo->netlink_rcvbuf;
+    rc = mif_open(&opts, ctx);
+    if (rc != MIF_OK) {
+        fprintf(stderr, PROG ": cannot open a libmif context: %s\n", mif_strerror(rc));
+        return false;
+    }
+    return true;
+}
+
+/* An address as text, or "(family N)" for a family this tool cannot format. */
+static void format_address(const mif_address *a, char buf[MIF_ADDRESS_TEXT_SIZE])
+{
+    if (mif_address_format(a, buf, MIF_ADDRESS_TEXT_SIZE) != MIF_OK)
+        snprintf(buf, MIF_ADDRESS_TEXT_SIZE, "(family %u)", a->family);
+}
+
+/* ------------------------------------------------------------------------- */
+/* monitor: output                                                            */
+/* ------------------------------------------------------------------------- */
+
+struct monitor {
+    mif_ctx *ctx;
+    bool json;
+    bool verbose;
+    bool color;
+    const char *only_ifname;     /* --interface, or NULL for all interfaces */
+    struct id_set pvd_subs;      /* ifindexes we posted MIF_REQ_ANNOUNCE_PVDS for */
+    struct id_set address_subs;  /* PvD ids we posted MIF_REQ_ANNOUNCE_ADDRESSES for */
+    struct id_set element_subs;  /* PvD ids we posted MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS for */
+};
+
+/* --- JSON: one object per line --- */
+
+struct json_line {
+    FILE *out;
+    int fields;
+};
+
+static void json_key(struct json_line *j, const char *key)
+{
+    fputs(j->fields++ ? "," : "{", j->out);
+    put_json_string(j->out, key, strlen(key));
+    putc(':', j->out);
+}
+
+static void json_str(struct json_line *j, const char *key, const char *s, size_t len)
+{
+    json_key(j, key);
+    put_json_string(j->out, s, len);
+}
+
+static void json_uint(struct json_line *j, const char *key, uint64_t v)
+{
+    json_key(j, key);
+    fprintf(j->out, "%" PRIu64, v);
+}
+
+/* A name if known, else the raw number. */
+static void json_name_or_number(struct json_line *j, const char *key, const char *name, unsigned v)
+{
+    if (name != NULL)
+        json_str(j, key, name, strlen(name));
+    else
+        json_uint(j, key, v);
+}
+
+static void json_lifetime(struct json_line *j, const char *key, uint32_t seconds)
+{
+    json_key(j, key);
+    if (seconds == MIF_LIFETIME_INFINITE)
+        fputs("null", j->out);
+    else
+        fprintf(j->out, "%" PRIu32, seconds);
+}
+
+static void json_null(struct json_line *j, const char *key)
+{
+    json_key(j, key);
+    fputs("null", j->out);
+}
+
+/* A string owned by a message (may be NULL: then null). */
+static void json_str_or_null(struct json_line *j, const char *key, const char *s)
+{
+    if (s == NULL)
+        json_null(j, key);
+    else
+        json_str(j, key, s, strlen(s));
+}
+
+static void json_address(struct json_line *j, const char *key, const mif_address *a)
+{
+    char text[MIF_ADDRESS_TEXT_SIZE];
+
+    if (mif_address_format(a, text, sizeof text) != MIF_OK)
+        text[0] = '\0';
+    json_str(j, key, text, strlen(text));
+}
+
+static void json_address_list(struct json_line *j, const char *key, const mif_address *list, size_t n)
+{
+    json_key(j, key);
+    putc('[', j->out);
+    for (size_t i = 0; i < n; i++) {
+        char text[MIF_ADDRESS_TEXT_SIZE];
+        if (mif_address_format(&list[i], text, sizeof text) != MIF_OK)
+            text[0] = '\0';
+        if (i)
+            putc(',', j->out);
+        put_json_string(j->out, text, strlen(text));
+    }
+    putc(']', j->out);
+}
+
+static void json_string_list(struct json_line *j, const char *key, const char *const *list, size_t n)
+{
+    json_key(j, key);
+    putc('[', j->out);
+    for (size_t i = 0; i < n; i++) {
+        const char *s = list[i] ? list[i] : "";
+        if (i)
+            putc(',', j->out);
+        put_json_string(j->out, s, strlen(s));
+    }
+    putc(']', j->out);
+}
+
+/* The element type's name ("ra", "static", "any"...), or its number if unknown. */
+static void json_element_type(struct json_line *j, const char *key, uint32_t element_type)
+{
+    const char *name = mif_element_type_name(element_type);
+    json_name_or_number(j, key, strcmp(name, "unknown") == 0 ? NULL : name, element_type);
+}
+
+/* The data lists of a configuration element or configuration data message. */
+static void json_config_lists(struct json_line *j, const mif_message *msg)
+{
+    json_address_list(j, "dns_servers", msg->dns_servers, msg->dns_server_count);
+    json_string_list(j, "search_domains", msg->search_domains, msg->search_domain_count);
+    json_address_list(j, "routers", msg->routers, msg->router_count);
+    if (msg->mtu == 0)
+        json_null(j, "mtu");
+    else
+        json_uint(j, "mtu", msg->mtu);
+}
+
+static const char *name_source_name(uint32_t source)
+{
+    switch (source) {
+    case MIF_NAME_SOURCE_HOSTS: return "hosts";
+    case MIF_NAME_SOURCE_DNS: return "dns";
+    default: return NULL;
+    }
+}
+
+/* Name translation messages: the translation first, then where and what. */
+static void json_translation(struct json_line *j, const mif_message *msg)
+{
+    const char *name = msg->name ? msg->name : "";
+
+    json_uint(j, "translation_id", msg->translation_id);
+    json_uint(j, "pvd", msg->pvd);
+    json_str(j, "pvd_name", msg->pvd_name, FIELD_LEN(msg->pvd_name));
+    json_str(j, "ifname", msg->ifname, FIELD_LEN(msg->ifname));
+    json_str(j, "name", name, strlen(name));
+    if (msg->msg_type == MIF_MSG_NAME_TRANSLATION) {
+        json_address(j, "address", &msg->address);
+        /* "family" is the address's; the PvD's is "pvd_family" (an IPv4 PvD's servers
+         * also answer AAAA queries). */
+        json_name_or_number(j, "family", family_name(msg->address.family), msg->address.family);
+        json_name_or_number(j, "pvd_family", family_name(msg->family), msg->family);
+        json_uint(j, "ttl", msg->ttl);
+        json_name_or_number(j, "source", name_source_name(msg->name_source), msg->name_source);
+    } else {
+        const char *status = mif_translation_status_name(msg->translation_status);
+        json_name_or_number(j, "status", strcmp(status, "unknown") == 0 ? NULL : status,
+                            msg->translation_status);
+    }
+}
+
+static void json_flags(struct json_line *j, const char *key, uint32_t bits,
+                       const struct flag_name *names, size_t count)
+{
+    int n = 0;
+
+    json_key(j, key);
+    putc('[', j->out);
+    for (size_t i = 0; i < count; i++) {
+        if (bits & names[i].bit) {
+            if (n++)
+                putc(',', j->out);
+            put_json_string(j->out, names[i].name, strlen(names[i].name));
+        }
+    }
+    putc(']', j->out);
+}
+
+static void print_json(const mif_message *msg)
+{
+    struct json_line j = { stdout, 0 };
+    const char *type = mif_message_type_name(msg->msg_type);
+
+    json_str(&j, "msg", type, strlen(type));
+    if (msg->msg_type == MIF_MSG_ENGINE_FAILED) {
+        const char *text = msg->text ? msg->text : mif_strerror(msg->status);
+        json_key(&j, "status");
+        fprintf(j.out, "%" PRId32, msg->status);
+        json_str(&j, "error", text, strlen(text));
+        fputs("}\n", j.out);
+        return;
+    }
+    if (msg->msg_type == MIF_MSG_NAME_TRANSLATION || msg->msg_type == MIF_MSG_NAME_TRANSLATION_DONE) {
+        json_translation(&j, msg);
+        fputs("}\n", j.out);
+        return;
+    }
+
+    json_uint(&j, "ifindex", msg->ifindex);
+    json_str(&j, "ifname", msg->ifname, FIELD_LEN(msg->ifname));
+    switch (msg->msg_type) {
+    case MIF_MSG_INTERFACE_ANNOUNCEMENT:
+    case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
+        json_flags(&j, "link_flags", msg->link_flags, link_flag_names, COUNT_OF(link_flag_names));
+        break;
+    case MIF_MSG_ADDRESS_ANNOUNCEMENT:
+    case MIF_MSG_NO_ADDRESS_ANNOUNCEMENT:
+    case MIF_MSG_PVD_ANNOUNCEMENT:
+    case MIF_MSG_NO_PVD_ANNOUNCEMENT:
+        json_uint(&j, "pvd", msg->pvd);
+        json_str(&j, "pvd_name", msg->pvd_name, FIELD_LEN(msg->pvd_name));
+        json_name_or_number(&j, "family", family_name(msg->family), msg->family);
+        if (msg->msg_type == MIF_MSG_PVD_ANNOUNCEMENT || msg->msg_type == MIF_MSG_NO_PVD_ANNOUNCEMENT)
+            break;
+        {
+            char addr[MIF_ADDRESS_TEXT_SIZE];
+            if (mif_address_format(&msg->address, addr, sizeof addr) != MIF_OK)
+                addr[0] = '\0';
+            json_str(&j, "address", addr, strlen(addr));
+        }
+        json_uint(&j, "prefix_len", msg->prefix_len);
+        json_name_or_number(&j, "scope", scope_name(msg->scope), msg->scope);
+        json_flags(&j, "flags", msg->address_flags, address_flag_names, COUNT_OF(address_flag_names));
+        json_lifetime(&j, "valid_lifetime", msg->valid_lifetime);
+        json_lifetime(&j, "preferred_lifetime", msg->preferred_lifetime);
+        break;
+    case MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT:
+    case MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT:
+    case MIF_MSG_CONFIGURATION_DATA:
+    case MIF_MSG_NO_CONFIGURATION_DATA:
+        json_uint(&j, "pvd", msg->pvd);
+        json_str(&j, "pvd_name", msg->pvd_name, FIELD_LEN(msg->pvd_name));
+        json_name_or_number(&j, "family", family_name(msg->family), msg->family);
+        json_element_type(&j, "element", msg->element_type);
+        if (msg->msg_type == MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT ||
+            msg->msg_type == MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT) {
+            json_uint(&j, "element_id", msg->element_id);
+            if (msg->source.family == 0)
+                json_null(&j, "source");
+            else
+                json_address(&j, "source", &msg->source);
+            json_str_or_null(&j, "origin", msg->origin);
+            json_lifetime(&j, "lifetime", msg->lifetime);
+        }
+        json_config_lists(&j, msg);
+        break;
+    default:
+        break; /* a message type newer than this tool: msg, ifindex and ifname only */
+    }
+    fputs("}\n", j.out);
+}
+
+/* --- Text: aligned lines for people --- */
+
+#define COLOR_ADD "\033[32m"
+#define COLOR_REMOVE "\033[31m"
+#define COLOR_NOTE "\033[33m"
+#define COLOR_RESET "\033[0m"
+
+/* "+ interface  3 " / "- address      ": sign, kind, and an optional number column. */
+static void text_head(const struct monitor *m, bool added, const char *kind, const char *number)
+{
+    if (m->color)
+        fputs(added ? COLOR_ADD : COLOR_REMOVE, stdout);
+    printf("%c %-9s", added ? '+' : '-', kind);
+    if (m->color)
+        fputs(COLOR_RESET, stdout);
+    printf(" %2s ", number);
+}
+
+static void text_lifetime(const char *label, uint32_t seconds)
+{
+    if (seconds == MIF_LIFETIME_INFINITE)
+        printf("%s forever", label);
+    else
+        printf("%s %" PRIu32 "s", label, seconds);
+}
+
+/* " a b c": a list of addresses, each after a space. */
+static void text_address_list(const mif_address *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char addr[MIF_ADDRESS_TEXT_SIZE];
+        format_address(&list[i], addr);
+        printf(" %s", addr);
+    }
+}
+
+static void text_string_list(const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        putchar(' ');
+        if (list[i] != NULL)
+            put_text(stdout, list[i], strlen(list[i]));
+    }
+}
+
+/* "dns A B  search x.example  router R  mtu 1400", or "no data": one line's worth of
+ * a configuration element's data. */
+static void text_config_lists(const mif_message *msg)
+{
+    int n = 0;
+
+    if (msg->dns_server_count > 0) {
+        fputs("dns", stdout);
+        text_address_list(msg->dns_servers, msg->dns_server_count);
+        n++;
+    }
+    if (msg->search_domain_count > 0) {
+        fputs(n++ ? "  search" : "search", stdout);
+        text_string_list(msg->search_domains, msg->search_domain_count);
+    }
+    if (msg->router_count > 0) {
+        fputs(n++ ? "  router" : "router", stdout);
+        text_address_list(msg->routers, msg->router_count);
+    }
+    if (msg->mtu != 0)
+        printf("%smtu %" PRIu32, n++ ? "  " : "", msg->mtu);
+    if (n == 0)
+        fputs("no data", stdout);
+}
+
+/* "ra #3" / "static #5": an element's type and id. */
+static void text_element(uint32_t element_type, uint64_t element_id)
+{
+    const char *name = mif_element_type_name(element_type);
+
+    if (strcmp(name, "unknown") == 0)
+        printf("type %" PRIu32, element_type);
+    else
+        fputs(name, stdout);
+    printf(" #%" PRIu64, element_id);
+}
+
+static void print_text(const struct monitor *m, const mif_message *msg)
+{
+    char number[24];
+    bool added = true;
+
+    switch (msg->msg_type) {
+    case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
+        added = false;
+        /* fall through */
+    case MIF_MSG_INTERFACE_ANNOUNCEMENT: {
+        /* "+ interface  3 mif0 (up, running)" */
+        uint32_t f = msg->link_flags;
+        snprintf(number, sizeof number, "%" PRIu32, msg->ifindex);
+        text_head(m, added, "interface", number);
+        put_text(stdout, msg->ifname, FIELD_LEN(msg->ifname));
+        printf(" (%s", (f & MIF_LINK_UP) ? "up" : "down");
+        if (f & MIF_LINK_RUNNING)
+            fputs(", running", stdout);
+        else if (f & MIF_LINK_UP)
+            fputs(", no carrier", stdout);
+        if (f & MIF_LINK_LOOPBACK)
+            fputs(", loopback", stdout);
+        if (f & MIF_LINK_POINTOPOINT)
+            fputs(", pointopoint", stdout);
+        fputs(")\n", stdout);
+        break;
+    }
+    case MIF_MSG_NO_PVD_ANNOUNCEMENT:
+        added = false;
+        /* fall through */
+    case MIF_MSG_PVD_ANNOUNCEMENT:
+        /* "+ pvd        7 mif0/ipv6 on mif0" */
+        snprintf(number, sizeof number, "%" PRIu64, msg->pvd);
+        text_head(m, added, "pvd", number);
+        put_text(stdout, msg->pvd_name, FIELD_LEN(msg->pvd_name));
+        fputs(" on ", stdout);
+        put_text(stdout, msg->ifname, FIELD_LEN(msg->ifname));
+        putchar('\n');
+        break;
+    case MIF_MSG_NO_ADDRESS_ANNOUNCEMENT:
+        added = false;
+        /* fall through */
+    case MIF_MSG_ADDRESS_ANNOUNCEMENT: {
+        /* "+ address      fd6d:6966:a::2/64 on mif0/ipv6  valid 3599s preferred 1799s  [deprecated]" */
+        char addr[MIF_ADDRESS_TEXT_SIZE];
+        const char *scope = scope_name(msg->scope);
+        int n = 0;
+
+        if (mif_address_format(&msg->address, addr, sizeof addr) != MIF_OK)
+            snprintf(addr, sizeof addr, "(family %u)", msg->address.family);
+        text_head(m, added, "address", "");
+        printf("%s/%u on ", addr, msg->prefix_len);
+        put_text(stdout, msg->pvd_name, FIELD_LEN(msg->pvd_name));
+        if (!added) {
+            putchar('\n');
+            break;
+        }
+        if (msg->scope != MIF_SCOPE_GLOBAL) {
+            if (scope != NULL)
+                printf("  scope %s", scope);
+            else
+                printf("  scope %u", msg->scope);
+        }
+        fputs("  ", stdout);
+        text_lifetime("valid", msg->valid_lifetime);
+        putchar(' ');
+        text_lifetime("preferred", msg->preferred_lifetime);
+        for (size_t i = 0; i < COUNT_OF(address_flag_names); i++) {
+            uint32_t bit = address_flag_names[i].bit;
+            /* Flags that make an address unusable, or soon, stand out. */
+            bool note = m->color && (bit & (MIF_ADDRESS_DEPRECATED | MIF_ADDRESS_TENTATIVE |
+                                            MIF_ADDRESS_DADFAILED));
+            if (!(msg->address_flags & bit))
+                continue;
+            fputs(n++ == 0 ? "  [" : ", ", stdout);
+            printf("%s%s%s", note ? COLOR_NOTE : "", address_flag_names[i].name, note ? COLOR_RESET : "");
+        }
+        if (n > 0)
+            putchar(']');
+        putchar('\n');
+        break;
+    }
+    case MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT:
+        added = false;
+        /* fall through */
+    case MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT:
+        /* "+ config       ra #3 on mif0/ipv6 from fe80::1%2 (rtnetlink, 29s): dns fd6d:6966:a::1"
+         * "- config       ra #3 on mif0/ipv6 from fe80::1%2 (rtnetlink)" */
+        text_head(m, added, "config", "");
+        text_element(msg->element_type, msg->element_id);
+        fputs(" on ", stdout);
+        put_text(stdout, msg->pvd_name, FIELD_LEN(msg->pvd_name));
+        if (msg->source.family != 0) {
+            char addr[MIF_ADDRESS_TEXT_SIZE];
+            format_address(&msg->source, addr);
+            printf(" from %s", addr);
+        }
+        fputs(" (", stdout);
+        if (msg->origin != NULL)
+            put_text(stdout, msg->origin, strlen(msg->origin));
+        else
+            fputs("unknown origin", stdout);
+        if (added && msg->lifetime != MIF_LIFETIME_INFINITE)
+            printf(", %" PRIu32 "s", msg->lifetime);
+        putchar(')');
+        if (added) {
+            fputs(": ", stdout);
+            text_config_lists(msg);
+        }
+        putchar('\n');
+        break;
+    case MIF_MSG_ENGINE_FAILED:
+        break; /* reported on stderr by the caller */
+    default:
+        printf("? %-9s %2s (message type %" PRIu32 ", ifindex %" PRIu32 ")\n",
+               mif_message_type_name(msg->msg_type), "", msg->msg_type, msg->ifindex);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* subscriptions (monitor, config, resolve)                                  */
+/* ------------------------------------------------------------------------- */
+
+/* "ifindex 3" or "pvd 7": what a request is about, for messages. */
+static void describe_target(char *buf, size_t len, mif_request_type type, uint32_t ifindex, uint64_t pvd)
+{
+    if (type == MIF_REQ_ANNOUNCE_INTERFACES)
+        snprintf(buf, len, "(all)");
+    else if (type == MIF_REQ_ANNOUNCE_PVDS || type == MIF_REQ_STOP_ANNOUNCING_PVDS)
+        snprintf(buf, len, "ifindex %" PRIu32, ifindex);
+    else
+        snprintf(buf, len, "pvd %" PRIu64, pvd);
+}
+
+/* Posts a subscription request (or a Get Configuration Data, which is answered the
+ * same way: before the post returns); *subscribed tells whether it took. Returns
+ * false only when the engine has failed (its MIF_MSG_ENGINE_FAILED message then
+ * follows and ends the command). */
+static bool post_request(mif_ctx *ctx, bool verbose, const mif_request *req, bool *subscribed)
+{
+    mif_result rc;
+    char target[32];
+
+    rc = mif_post_message(ctx, req);
+    *subscribed = (rc == MIF_OK);
+    describe_target(target, sizeof target, req->request_type, req->ifindex, req->pvd);
+    switch (rc) {
+    case MIF_OK:
+        if (verbose)
+            fprintf(stderr, PROG ": debug: posted %s %s\n", mif_request_type_name(req->request_type), target);
+        return true;
+    case MIF_E_UNKNOWN_INTERFACE:
+    case MIF_E_UNKNOWN_PVD:
+        /* Normal: the object went away after its announcement was queued; its
+         * removal message is on its way. */
+        if (verbose)
+            fprintf(stderr, PROG ": debug: %s %s: %s (gone meanwhile, ignored)\n",
+                    mif_request_type_name(req->request_type), target, mif_strerror(rc));
+        return true;
+    case MIF_E_ENGINE_FAILED:
+        return false;
+    default:
+        fprintf(stderr, PROG ": %s %s failed: %s\n", mif_request_type_name(req->request_type), target,
+                mif_strerror(rc));
+        return true;
+    }
+}
+
+/* A subscription request about an interface or a PvD; see post_request. */
+static bool post(mif_ctx *ctx, bool verbose, mif_request_type type, uint32_t ifindex, uint64_t pvd,
+                 bool *subscribed)
+{
+    mif_request req;
+
+    mif_request_init(&req, type);
+    req.ifindex = ifindex;
+    req.pvd = pvd;
+    return post_request(ctx, verbose, &req, subscribed);
+}
+
+/* Subscribes with `type` to `id` (an ifindex for MIF_REQ_ANNOUNCE_PVDS, else a PvD
+ * id) unless `subs` says it is done already, and records it there. Returns false only
+ * when out of memory. */
+static bool subscribe(mif_ctx *ctx, bool verbose, mif_request_type type, uint64_t id, struct id_set *subs)
+{
+    bool ok;
+
+    if (id_set_has(subs, id))
+        return true;
+    if (type == MIF_REQ_ANNOUNCE_PVDS) {
+        if (!post(ctx, verbose, type, (uint32_t)id, 0, &ok))
+            return true; /* engine failed: its message ends the command */
+    } else if (!post(ctx, verbose, type, 0, id, &ok)) {
+        return true;
+    }
+    return !ok || id_set_add(subs, id);
+}
+
+/* Is this interface message for an interface we show? */
+static bool interface_wanted(const struct monitor *m, const mif_message *msg)
+{
+    if (m->only_ifname == NULL)
+        return true;
+    /* Once followed, an interface stays followed (also after a rename) until it goes. */
+    if (id_set_has(&m->pvd_subs, msg->ifindex))
+        return true;
+    return strncmp(msg->ifname, m->only_ifname, sizeof msg->ifname) == 0;
+}
+
+/* Keeps the subscriptions in step with a message. Returns false on a fatal error
+ * (out of memory); a failed engine is left for its MIF_MSG_ENGINE_FAILED message. */
+static bool follow(struct monitor *m, const mif_message *msg)
+{
+    switch (msg->msg_type) {
+    case MIF_MSG_INTERFACE_ANNOUNCEMENT:
+        /* A rename re-announces the interface: subscribe() does not subscribe twice. */
+        return subscribe(m->ctx, m->verbose, MIF_REQ_ANNOUNCE_PVDS, msg->ifindex, &m->pvd_subs);
+    case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
+        /* The library ends the PvD subscription with its interface. */
+        id_set_remove(&m->pvd_subs, msg->ifindex);
+        return true;
+    case MIF_MSG_PVD_ANNOUNCEMENT:
+        /* Addresses first, then configuration elements: each subscription's initial
+         * iteration is queued before its post returns, so they come in that order.
+         * If the PvD is gone meanwhile both posts get MIF_E_UNKNOWN_PVD (normal). */
+        return subscribe(m->ctx, m->verbose, MIF_REQ_ANNOUNCE_ADDRESSES, msg->pvd, &m->address_subs) &&
+               subscribe(m->ctx, m->verbose, MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS, msg->pvd, &m->element_subs);
+    case MIF_MSG_NO_PVD_ANNOUNCEMENT:
+        /* The address and element subscriptions end with their PvD; a PvD that comes
+         * back (same id, e.g. after link down/up) is subscribed to again. */
+        id_set_remove(&m->address_subs, msg->pvd);
+        id_set_remove(&m->element_subs, msg->pvd);
+        return true;
+    default:
+        return true;
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* monitor: signals and the main loop                                         */
+/* ------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* Installs SIGINT/SIGTERM handlers (no SA_RESTART, so a wait returns EINTR) and blocks
+ * both signals, saving the previous mask in *wait_mask. The signals are then only
+ * delivered inside ppoll(), which unblocks them atomically while it waits: no signal
+ * can slip in between "check the flag" and "start waiting". Blocking them before
+ * mif_open() also keeps them off the library's engine thread, which inherits the mask. */
+static int setup_signals(sigset_t *wait_mask)
+{
+    struct sigaction sa;
+    sigset_t block;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART */
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return -1;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &block, wait_mask) != 0)
+        return -1;
+    sigdelset(wait_mask, SIGINT);
+    sigdelset(wait_mask, SIGTERM);
+    return 0;
+}
+
+/* Most messages taken in one go before looking at signals again (the descriptor is
+ * level-triggered, so what is left is picked up by the next poll at once). */
+#define BATCH_MAX 1024
+
+/* Takes and handles the waiting messages; flushes stdout at the end of the batch.
+ * Returns false when the monitor must end with exit status 1 (engine failure, I/O). */
+static bool drain(struct monitor *m)
+{
+    bool ok = true;
+
+    for (int taken = 0; ok && taken < BATCH_MAX; taken++) {
+        mif_message *msg = NULL;
+        mif_result rc = mif_get_message(m->ctx, &msg);
+
+        if (rc == MIF_NO_MESSAGE)
+            break;
+        if (rc != MIF_OK) {
+            fprintf(stderr, PROG ": mif_get_message: %s\n", mif_strerror(rc));
+            ok = false;
+            break;
+        }
+
+        if (msg->msg_type == MIF_MSG_ENGINE_FAILED) {
+            if (m->json)
+                print_json(msg);
+            fprintf(stderr, PROG ": libmif engine failed: %s (%s)\n",
+                    msg->text ? msg->text : "no detail", mif_strerror(msg->status));
+            ok = false;
+        } else {
+            bool is_interface = msg->msg_type == MIF_MSG_INTERFACE_ANNOUNCEMENT ||
+                                msg->msg_type == MIF_MSG_NO_INTERFACE_ANNOUNCEMENT;
+            /* PvD, address and element messages only come for subscriptions we made. */
+            if (!is_interface || interface_wanted(m, msg)) {
+                if (m->json)
+                    print_json(msg);
+                else
+                    print_text(m, msg);
+                if (!follow(m, msg)) {
+                    fprintf(stderr, PROG ": out of memory\n");
+                    ok = false;
+                }
+            }
+        }
+        mif_message_free(msg);
+    }
+
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, PROG ": writing to stdout: %s\n", strerror(errno));
+        ok = false;
+    }
+    return ok;
+}
+
+static int run_monitor(struct monitor *m, const sigset_t *wait_mask)
+{
+    mif_request req;
+    mif_result rc;
+    struct pollfd pfd = { .fd = mif_fd(m->ctx), .events = POLLIN, .revents = 0 };
+
+    mif_request_init(&req, MIF_REQ_ANNOUNCE_INTERFACES);
+    rc = mif_post_message(m->ctx, &req);
+    if (rc != MIF_OK && rc != MIF_E_ENGINE_FAILED) {
+        fprintf(stderr, PROG ": announce_interfaces: %s\n", mif_strerror(rc));
+        return 1;
+    }
+    /* (If the engine already failed, its MIF_MSG_ENGINE_FAILED message is waiting.) */
+
+    while (!stop_requested) {
+        /* poll() on mif_fd, with SIGINT/SIGTERM unblocked only for the wait (see
+         * setup_signals); a signal makes it fail with EINTR. */
+        int n = ppoll(&pfd, 1, NULL, wait_mask);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue; /* SIGINT/SIGTERM: the loop condition ends the monitor */
+            perror(PROG ": poll");
+            return 1;
+        }
+        if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            fprintf(stderr, PROG ": poll: unexpected events 0x%x on mif_fd\n", (unsigned)pfd.revents);
+            return 1;
+        }
+        if ((pfd.revents & POLLIN) && !drain(m))
+            return 1;
+    }
+    if (m->verbose)
+        fprintf(stderr, PROG ": debug: stopping on signal\n");
+    return 0;
+}
+
+static void usage_monitor(FILE *out)
+{
+    fprintf(out,
+        "usage: " PROG " monitor [--json] [--interface IF] [--verbose] [LIBRARY OPTIONS]\n"
+        "\n"
+        "Shows the host's interfaces, their provisioning domains (PvDs), their\n"
+        "addresses and their configuration elements (DNS servers, search domains,\n"
+        "routers, MTU, from RAs, DHCP leases, static files, resolv.conf), then every\n"
+        "change as it happens, until Ctrl-C or SIGTERM.\n"
+        "Lines start with '+' (present or updated) or '-' (gone).\n"
+        "\n"
+        "options:\n"
+        "  -j, --json              one JSON object per line\n"
+        "  -i, --interface IF      only the interface named IF (followed by index once\n"
+        "                          seen, also when renamed; may appear later)\n"
+        "  -v, --verbose           debug lines on stderr\n"
+        "  -h, --help              this help\n"
+        "\n");
+    usage_library_options(out);
+    fprintf(out,
+        "\n"
+        "Colors: only on a terminal, and never when NO_COLOR is set.\n");
+}
+
+static int cmd_monitor(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "interface", required_argument, NULL, 'i' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        LIBRARY_LONG_OPTIONS,
+        { NULL, 0, NULL, 0 },
+    };
+    struct monitor m;
+    struct library_options lo;
+    sigset_t wait_mask;
+    int c, status;
+
+    memset(&m, 0, sizeof m);
+    memset(&lo, 0, sizeof lo);
+    while ((c = getopt_long(argc, argv, "+ji:vh", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            m.json = true;
+            break;
+        case 'i':
+            if (optarg[0] == '\0' || strlen(optarg) >= MIF_IFNAME_SIZE) {
+                fprintf(stderr, PROG " monitor: invalid interface name '%s' (1 to %d bytes)\n",
+                        optarg, MIF_IFNAME_SIZE - 1);
+                return 2;
+            }
+            m.only_ifname = optarg;
+            break;
+        case 'v':
+            m.verbose = true;
+            break;
+        case 'h':
+            usage_monitor(stdout);
+            return 0;
+        default:
+            switch (library_option(&lo, c, optarg, argv[0])) {
+            case 1:
+                break;
+            case 0: /* getopt has printed the problem */
+                fprintf(stderr, "Try '" PROG " monitor --help'.\n");
+                return 2;
+            default:
+                return 2;
+            }
+            break;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, PROG " monitor: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, "Try '" PROG " monitor --help'.\n");
+        return 2;
+    }
+
+    {
+        bool tty = isatty(STDOUT_FILENO);
+        const char *term = getenv("TERM");
+        m.color = !m.json && tty && getenv("NO_COLOR") == NULL &&
+                  !(term != NULL && strcmp(term, "dumb") == 0);
+        if (tty)
+            fprintf(stderr, PROG ": monitoring, Ctrl-C to stop\n");
+    }
+
+    if (setup_signals(&wait_mask) != 0) {
+        perror(PROG ": signals");
+        return 1;
+    }
+
+    if (!open_context(&lo, &m.ctx))
+        return 1;
+
+    status = run_monitor(&m, &wait_mask);
+
+    mif_close(m.ctx);
+    id_set_free(&m.pvd_subs);
+    id_set_free(&m.address_subs);
+    id_set_free(&m.element_subs);
+    if (fflush(stdout) != 0)
+        status = 1;
+    return status;
+}
+
+/* ------------------------------------------------------------------------- */
+/* config and resolve: one-shot commands                                      */
+/* ------------------------------------------------------------------------- */
+
+/* Waits with ppoll() until mif_fd is readable or SIGINT/SIGTERM arrives (see
+ * setup_signals). Returns 1 when readable, 0 on a signal (stop_requested is then set),
+ * -1 after printing an error. */
+static int wait_readable(mif_ctx *ctx, const sigset_t *wait_mask)
+{
+    struct pollfd pfd = { .fd = mif_fd(ctx), .events = POLLIN, .revents = 0 };
+    int n = ppoll(&pfd, 1, NULL, wait_mask);
+
+    if (n < 0) {
+        if (errno == EINTR)
+            return 0;
+        perror(PROG ": poll");
+        return -1;
+    }
+    if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+        fprintf(stderr, PROG ": poll: unexpected events 0x%x on mif_fd\n", (unsigned)pfd.revents);
+        return -1;
+    }
+    return 1;
+}
+
+/* Takes one waiting message: 1 = *msg set, 0 = none waits, -1 = error (printed). */
+static int take_message(mif_ctx *ctx, mif_message **msg)
+{
+    mif_result rc;
+
+    /* The probe: mif_check_message(ctx, 0) polls mif_fd without blocking. */
+    rc = mif_check_message(ctx, 0);
+    if (rc == MIF_NO_MESSAGE)
+        return 0;
+    if (rc == MIF_OK)
+        rc = mif_get_message(ctx, msg);
+    if (rc == MIF_OK)
+        return 1;
+    if (rc == MIF_NO_MESSAGE) /* only with another thread taking messages: not here */
+        return 0;
+    fprintf(stderr, PROG ": %s\n", mif_strerror(rc));
+    return -1;
+}
+
+/* Prints an engine failure message; the command then ends with exit status 1. */
+static void report_engine_failure(const mif_message *msg, bool json)
+{
+    if (json)
+        print_json(msg);
+    fprintf(stderr, PROG ": libmif engine failed: %s (%s)\n",
+            msg->text ? msg->text : "no detail", mif_strerror(msg->status));
+}
+
+static bool flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, PROG ": writing to stdout: %s\n", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* Parses -i/--interface's argument; false after printing a usage error. */
+static bool valid_ifname(const char *cmd, const char *name)
+{
+    if (name[0] == '\0' || strlen(name) >= MIF_IFNAME_SIZE) {
+        fprintf(stderr, "%s: invalid interface name '%s' (1 to %d bytes)\n", cmd, name, MIF_IFNAME_SIZE - 1);
+        return false;
+    }
+    return true;
+}
+
+static bool ifname_is(const mif_message *msg, const char *name)
+{
+    return strncmp(msg->ifname, name, sizeof msg->ifname) == 0 && strlen(name) < sizeof msg->ifname;
+}
+
+/* --- config --- */
+
+struct config_run {
+    mif_ctx *ctx;
+    bool json;
+    bool verbose;
+    const char *only_ifname;  /* --interface, or NULL */
+    bool interface_seen;      /* --interface: the interface exists */
+    size_t answers;           /* configuration data messages printed */
+    struct id_set pvd_subs;   /* ifindexes subscribed to (MIF_REQ_ANNOUNCE_PVDS) */
+    struct id_set asked;      /* PvDs we posted MIF_REQ_GET_CONFIGURATION_DATA for */
+    struct id_set pending;    /* ... and whose answer has not been taken yet */
+};
+
+/* One block per PvD:
+ *
+ *   mif0/ipv4 (pvd 1 on mif0, ifindex 2)
+ *     dns servers     198.51.100.1
+ *     search domains  a.example
+ *     routers         198.51.100.1
+ *     mtu             1500
+ */
+static void print_config_text(const struct config_run *c, const mif_message *msg)
+{
+    if (c->answers > 0)
+        putchar('\n');
+    put_text(stdout, msg->pvd_name, FIELD_LEN(msg->pvd_name));
+    printf(" (pvd %" PRIu64 " on ", msg->pvd);
+    put_text(stdout, msg->ifname, FIELD_LEN(msg->ifname));
+    printf(", ifindex %" PRIu32 ")\n", msg->ifindex);
+    if (msg->msg_type == MIF_MSG_NO_CONFIGURATION_DATA) {
+        fputs("  no configuration data\n", stdout);
+        return;
+    }
+    fputs("  dns servers    ", stdout);
+    if (msg->dns_server_count == 0)
+        fputs(" -", stdout);
+    text_address_list(msg->dns_servers, msg->dns_server_count);
+    fputs("\n  search domains ", stdout);
+    if (msg->search_domain_count == 0)
+        fputs(" -", stdout);
+    text_string_list(msg->search_domains, msg->search_domain_count);
+    fputs("\n  routers        ", stdout);
+    if (msg->router_count == 0)
+        fputs(" -", stdout);
+    text_address_list(msg->routers, msg->router_count);
+    fputs("\n  mtu            ", stdout);
+    if (msg->mtu == 0)
+        fputs(" unknown\n", stdout);
+    else
+        printf(" %" PRIu32 "\n", msg->mtu);
+}
+
+/* Handles one message. Returns false when the command must end with status 1. */
+static bool config_handle(struct config_run *c, const mif_message *msg)
+{
+    mif_request req;
+    bool ok;
+
+    switch (msg->msg_type) {
+    case MIF_MSG_INTERFACE_ANNOUNCEMENT:
+        if (c->only_ifname != NULL) {
+            if (!ifname_is(msg, c->only_ifname))
+                return true;
+            c->interface_seen = true;
+        }
+        if (!subscribe(c->ctx, c->verbose, MIF_REQ_ANNOUNCE_PVDS, msg->ifindex, &c->pvd_subs)) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return false;
+        }
+        return true;
+    case MIF_MSG_PVD_ANNOUNCEMENT:
+        /* Once per PvD (a rename or a link flap announces it again). */
+        if (id_set_has(&c->asked, msg->pvd))
+            return true;
+        mif_request_init(&req, MIF_REQ_GET_CONFIGURATION_DATA);
+        req.pvd = msg->pvd;
+        req.element_type = MIF_ELEMENT_ANY;
+        req.info_id = MIF_INFO_ALL;
+        if (!post_request(c->ctx, c->verbose, &req, &ok) || !ok)
+            return true; /* gone meanwhile, or the engine failed (its message follows) */
+        if (!id_set_add(&c->asked, msg->pvd) || !id_set_add(&c->pending, msg->pvd)) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return false;
+        }
+        return true;
+    case MIF_MSG_CONFIGURATION_DATA:
+    case MIF_MSG_NO_CONFIGURATION_DATA:
+        id_set_remove(&c->pending, msg->pvd);
+        if (c->json)
+            print_json(msg);
+        else
+            print_config_text(c, msg);
+        c->answers++;
+        return true;
+    case MIF_MSG_ENGINE_FAILED:
+        report_engine_failure(msg, c->json);
+        return false;
+    default:
+        return true; /* No PvD, No Interface...: nothing to do */
+    }
+}
+
+static int run_config(struct config_run *c, const sigset_t *wait_mask)
+{
+    bool ok;
+
+    /* (If the engine already failed, post() returns false and its
+     * MIF_MSG_ENGINE_FAILED message is waiting.) */
+    if (post(c->ctx, c->verbose, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0, &ok) && !ok)
+        return 1;
+
+    for (;;) {
+        mif_message *msg = NULL;
+        int got;
+
+        /* Take and handle everything that waits. Handling an interface posts
+         * MIF_REQ_ANNOUNCE_PVDS, handling a PvD posts MIF_REQ_GET_CONFIGURATION_DATA,
+         * and the library queues each one's whole answer (the interfaces, that
+         * interface's PvDs, that PvD's data) before the post returns. So once the
+         * probe in take_message (mif_check_message(ctx, 0)) finds nothing waiting
+         * after all these posts, the initial iteration is complete and every PvD
+         * present has been answered: no timer, no guessing. */
+        while ((got = take_message(c->ctx, &msg)) == 1) {
+            ok = config_handle(c, msg);
+            mif_message_free(msg);
+            if (!ok)
+                return 1;
+        }
+        if (got < 0 || !flush_stdout())
+            return 1;
+        /* `pending` is empty here with this library; waiting for it anyway keeps the
+         * tool correct with one that answers Get Configuration Data later. */
+        if (c->pending.len == 0)
+            break;
+        if (stop_requested)
+            return 1;
+        if (wait_readable(c->ctx, wait_mask) < 0)
+            return 1;
+    }
+
+    if (c->only_ifname != NULL && !c->interface_seen) {
+        fprintf(stderr, PROG " config: no interface named '%s'\n", c->only_ifname);
+        return 1;
+    }
+    if (c->answers == 0 && !c->json)
+        fprintf(stderr, PROG " config: no provisioning domain%s%s\n",
+                c->only_ifname ? " on " : "", c->only_ifname ? c->only_ifname : "");
+    return 0;
+}
+
+static void usage_config(FILE *out)
+{
+    fprintf(out,
+        "usage: " PROG " config [--interface IF] [--json] [--verbose] [LIBRARY OPTIONS]\n"
+        "\n"
+        "Prints the configuration data of every provisioning domain (PvD) present:\n"
+        "DNS servers, search domains, default routers and MTU, merged from all its\n"
+        "configuration elements (Get Configuration Data, element type 'any', all\n"
+        "information), then exits. Exit status 0, 1 on errors (also when --interface\n"
+        "names no interface), 2 on bad usage.\n"
+        "\n"
+        "options:\n"
+        "  -i, --interface IF      only the PvDs of the interface named IF\n"
+        "  -j, --json              one JSON object per PvD and line:\n"
+        "                          configuration_data or no_configuration_data\n"
+        "  -v, --verbose           debug lines on stderr\n"
+        "  -h, --help              this help\n"
+        "\n");
+    usage_library_options(out);
+}
+
+static int cmd_config(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "interface", required_argument, NULL, 'i' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        LIBRARY_LONG_OPTIONS,
+        { NULL, 0, NULL, 0 },
+    };
+    struct config_run c;
+    struct library_options lo;
+    sigset_t wait_mask;
+    int opt, status;
+
+    memset(&c, 0, sizeof c);
+    memset(&lo, 0, sizeof lo);
+    while ((opt = getopt_long(argc, argv, "ji:vh", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'j':
+            c.json = true;
+            break;
+        case 'i':
+            if (!valid_ifname(argv[0], optarg))
+                return 2;
+            c.only_ifname = optarg;
+            break;
+        case 'v':
+            c.verbose = true;
+            break;
+        case 'h':
+            usage_config(stdout);
+            return 0;
+        default:
+            switch (library_option(&lo, opt, optarg, argv[0])) {
+            case 1:
+                break;
+            case 0: /* getopt has printed the problem */
+                fprintf(stderr, "Try '" PROG " config --help'.\n");
+                return 2;
+            default:
+                return 2;
+            }
+            break;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, PROG " config: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, "Try '" PROG " config --help'.\n");
+        return 2;
+    }
+
+    if (setup_signals(&wait_mask) != 0) {
+        perror(PROG ": signals");
+        return 1;
+    }
+    if (!open_context(&lo, &c.ctx))
+        return 1;
+
+    status = run_config(&c, &wait_mask);
+
+    mif_close(c.ctx);
+    id_set_free(&c.pvd_subs);
+    id_set_free(&c.asked);
+    id_set_free(&c.pending);
+    if (fflush(stdout) != 0)
+        status = 1;
+    return status;
+}
+
+/* --- resolve --- */
+
+struct translation {
+    uint64_t id;   /* our translation_id */
+    uint64_t pvd;
+    bool done;     /* its MIF_MSG_NAME_TRANSLATION_DONE has been taken */
+};
+
+struct resolve_run {
+    mif_ctx *ctx;
+    bool json;
+    bool verbose;
+    const char *name;            /* the name to translate */
+    const char *only_ifname;     /* --interface, or NULL */
+    const char *only_pvd;        /* --pvd (an id or a PvD name), or NULL */
+    uint64_t only_pvd_id;        /* --pvd as a number, if only_pvd_is_id */
+    bool only_pvd_is_id;
+    bool interface_seen;         /* --interface: the interface exists */
+    bool initial_done;           /* the initial iteration has been handled */
+    mif_result refused;          /* a Translate Name post was refused with this */
+    struct id_set pvd_subs;      /* ifindexes subscribed to (MIF_REQ_ANNOUNCE_PVDS) */
+    struct id_set loopback;      /* ifindexes of loopback interfaces */
+    struct translation *tr;      /* one per PvD asked, in the order asked */
+    size_t tr_len, tr_cap;
+    size_t outstanding;          /* translations without their Done yet */
+    size_t addresses;            /* addresses received */
+};
+
+static struct translation *find_translation(struct resolve_run *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->tr_len; i++)
+        if (r->tr[i].id == id)
+            return &r->tr[i];
+    return NULL;
+}
+
+static bool pvd_wanted(const struct resolve_run *r, const mif_message *msg)
+{
+    if (r->only_pvd != NULL) {
+        if (r->only_pvd_is_id)
+            return msg->pvd == r->only_pvd_id;
+        return strncmp(msg->pvd_name, r->only_pvd, sizeof msg->pvd_name) == 0;
+    }
+    if (r->only_ifname != NULL)
+        return true; /* only that interface's PvDs are subscribed to */
+    return !id_set_has(&r->loopback, msg->ifindex);
+}
+
+/* Posts MIF_REQ_TRANSLATE_NAME on the PvD of `msg`. Returns false on a fatal error
+ * (out of memory, or the post refused: r->refused then says why). */
+static bool start_translation(struct resolve_run *r, const mif_message *msg)
+{
+    mif_request req;
+    mif_result rc;
+    /* Ids are ours to choose: 1, 2, 3... in the order the PvDs are asked. */
+    uint64_t id = r->tr_len + 1;
+
+    for (size_t i = 0; i < r->tr_len; i++)
+        if (r->tr[i].pvd == msg->pvd)
+            return true; /* announced again (rename, link flap): asked already */
+    if (r->tr_len == r->tr_cap) {
+        size_t cap = r->tr_cap ? r->tr_cap * 2 : 8;
+        struct translation *tr = realloc(r->tr, cap * sizeof *tr);
+        if (tr == NULL) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return false;
+        }
+        r->tr = tr;
+        r->tr_cap = cap;
+    }
+
+    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
+    req.pvd = msg->pvd;
+    req.translation_id = id;
+    req.name = r->name;
+    rc = mif_post_message(r->ctx, &req);
+    switch (rc) {
+    case MIF_OK:
+        if (r->verbose)
+            fprintf(stderr, PROG ": debug: posted translate_name #%" PRIu64 " on pvd %" PRIu64 "\n",
+                    id, msg->pvd);
+        r->tr[r->tr_len++] = (struct translation){ .id = id, .pvd = msg->pvd, .done = false };
+        r->outstanding++;
+        return true;
+    case MIF_E_UNKNOWN_PVD:
+        /* Normal: the PvD went away after its announcement was queued. */
+        if (r->verbose)
+            fprintf(stderr, PROG ": debug: translate_name on pvd %" PRIu64 ": %s (gone meanwhile, ignored)\n",
+                    msg->pvd, mif_strerror(rc));
+        return true;
+    case MIF_E_ENGINE_FAILED:
+        return true; /* its MIF_MSG_ENGINE_FAILED message follows and ends the command */
+    default:
+        fputs(PROG " resolve: cannot translate '", stderr);
+        put_text(stderr, r->name, strlen(r->name));
+        if (rc == MIF_E_BAD_NAME) {
+            fputs("'", stderr); /* the name itself, whatever the PvD */
+        } else {
+            fputs("' on ", stderr);
+            put_text(stderr, msg->pvd_name, FIELD_LEN(msg->pvd_name));
+        }
+        fprintf(stderr, ": %s\n", mif_strerror(rc));
+        r->refused = rc;
+        return false;
+    }
+}
+
+/* "mif0/ipv4   " : the PvD column of the text output. */
+static void text_pvd_column(const mif_message *msg)
+{
+    size_t len = FIELD_LEN(msg->pvd_name);
+
+    put_text(stdout, msg->pvd_name, len);
+    printf("%*s", len < 12 ? (int)(12 - len) : 1, "");
+}
+
+/* "mif0/ipv4   host.example.com  14.15.16.17  (dns, ttl 300)"
+ * "mif0/ipv4   done: done" */
+static void print_translation_text(const mif_message *msg)
+{
+    text_pvd_column(msg);
+    if (msg->msg_type == MIF_MSG_NAME_TRANSLATION) {
+        char addr[MIF_ADDRESS_TEXT_SIZE];
+        const char *source = name_source_name(msg->name_source);
+
+        format_address(&msg->address, addr);
+        if (msg->name != NULL)
+            put_text(stdout, msg->name, strlen(msg->name));
+        printf("  %s  (", addr);
+        if (source != NULL)
+            fputs(source, stdout);
+        else
+            printf("source %" PRIu32, msg->name_source);
+        if (msg->name_source != MIF_NAME_SOURCE_HOSTS)
+            printf(", ttl %" PRIu32, msg->ttl);
+        fputs(")\n", stdout);
+    } else {
+        const char *status = mif_translation_status_name(msg->translation_status);
+        if (strcmp(status, "unknown") == 0)
+            printf("done: status %" PRIu32 "\n", msg->translation_status);
+        else
+            printf("done: %s\n", status);
+    }
+}
+
+/* Handles one message. Returns false when the command must end now (engine failure,
+ * out of memory, a refused post). */
+static bool resolve_handle(struct resolve_run *r, const mif_message *msg)
+{
+    struct translation *t;
+
+    switch (msg->msg_type) {
+    case MIF_MSG_INTERFACE_ANNOUNCEMENT:
+        /* Only the interfaces and PvDs present at the start are asked; later ones
+         * (live announcements after the initial iteration) are passed over. */
+        if (r->initial_done)
+            return true;
+        if (msg->link_flags & MIF_LINK_LOOPBACK) {
+            if (!id_set_add(&r->loopback, msg->ifindex)) {
+                fprintf(stderr, PROG ": out of memory\n");
+                return false;
+            }
+        }
+        if (r->only_ifname != NULL) {
+            if (!ifname_is(msg, r->only_ifname))
+                return true;
+            r->interface_seen = true;
+        } else if (r->only_pvd == NULL && (msg->link_flags & MIF_LINK_LOOPBACK)) {
+            return true; /* loopback PvDs only when asked for */
+        }
+        if (!subscribe(r->ctx, r->verbose, MIF_REQ_ANNOUNCE_PVDS, msg->ifindex, &r->pvd_subs)) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return false;
+        }
+        return true;
+    case MIF_MSG_PVD_ANNOUNCEMENT:
+        if (r->initial_done || !pvd_wanted(r, msg))
+            return true;
+        return start_translation(r, msg);
+    case MIF_MSG_NAME_TRANSLATION:
+    case MIF_MSG_NAME_TRANSLATION_DONE:
+        t = find_translation(r, msg->translation_id);
+        if (t == NULL || t->done)
+            return true; /* not ours (cannot happen) */
+        if (r->json)
+            print_json(msg);
+        else
+            print_translation_text(msg);
+        if (msg->msg_type == MIF_MSG_NAME_TRANSLATION) {
+            r->addresses++;
+        } else {
+            t->done = true;
+            r->outstanding--;
+        }
+        return true;
+    case MIF_MSG_ENGINE_FAILED:
+        report_engine_failure(msg, r->json);
+        return false;
+    default:
+        return true; /* No PvD, No Interface...: a vanished PvD's translation ends by itself */
+    }
+}
+
+/* Takes and handles everything waiting. Returns false when the command must end. */
+static bool resolve_drain(struct resolve_run *r)
+{
+    mif_message *msg = NULL;
+    int got;
+    bool ok = true;
+
+    while (ok && (got = take_message(r->ctx, &msg)) == 1) {
+        ok = resolve_handle(r, msg);
+        mif_message_free(msg);
+    }
+    if (ok && got < 0)
+        ok = false;
+    return flush_stdout() && ok;
+}
+
+/* SIGINT/SIGTERM: stops every outstanding translation. Each Stop queues that
+ * translation's final Done (cancelled) before it returns, so draining afterwards
+ * prints them all. */
+static void resolve_stop(struct resolve_run *r)
+{
+    for (size_t i = 0; i < r->tr_len; i++) {
+        mif_request req;
+        mif_result rc;
+
+        if (r->tr[i].done)
+            continue;
+        mif_request_init(&req, MIF_REQ_STOP_TRANSLATING_NAME);
+        req.translation_id = r->tr[i].id;
+        rc = mif_post_message(r->ctx, &req);
+        /* MIF_E_UNKNOWN_TRANSLATION: it ended meanwhile; its Done is waiting. */
+        if (rc != MIF_OK && rc != MIF_E_UNKNOWN_TRANSLATION && rc != MIF_E_ENGINE_FAILED)
+            fprintf(stderr, PROG ": stop_translating_name #%" PRIu64 ": %s\n", r->tr[i].id, mif_strerror(rc));
+    }
+    (void)resolve_drain(r);
+}
+
+static int run_resolve(struct resolve_run *r, const sigset_t *wait_mask)
+{
+    bool ok;
+
+    /* (If the engine already failed, post() returns false and its
+     * MIF_MSG_ENGINE_FAILED message is waiting.) */
+    if (post(r->ctx, r->verbose, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0, &ok) && !ok)
+        return 1;
+
+    for (;;) {
+        if (!resolve_drain(r))
+            return r->refused != MIF_OK ? 2 : 1;
+        if (!r->initial_done) {
+            /* As in config: every subscription's initial iteration is queued before
+             * its post returns, and we post from inside the drain, so when the probe
+             * finds nothing waiting the initial iteration is complete and every PvD
+             * present has been asked. */
+            r->initial_done = true;
+            if (r->tr_len == 0) {
+                if (r->only_ifname != NULL && !r->interface_seen)
+                    fprintf(stderr, PROG " resolve: no interface named '%s'\n", r->only_ifname);
+                else if (r->only_pvd != NULL)
+                    fprintf(stderr, PROG " resolve: no provisioning domain '%s'\n", r->only_pvd);
+                else if (r->only_ifname != NULL)
+                    fprintf(stderr, PROG " resolve: interface '%s' has no provisioning domain\n",
+                            r->only_ifname);
+                else
+                    fprintf(stderr, PROG " resolve: no provisioning domain (loopback aside)\n");
+                return 1;
+            }
+        }
+        if (r->outstanding == 0)
+            break;
+        if (stop_requested) {
+            if (r->verbose)
+                fprintf(stderr, PROG ": debug: stopping on signal\n");
+            resolve_stop(r);
+            return 1;
+        }
+        if (wait_readable(r->ctx, wait_mask) < 0)
+            return 1;
+    }
+    return r->addresses > 0 ? 0 : 1;
+}
+
+static void usage_resolve(FILE *out)
+{
+    fprintf(out,
+        "usage: " PROG " resolve NAME [--interface IF | --pvd PVD] [--json] [--verbose]\n"
+        "                      [LIBRARY OPTIONS]\n"
+        "\n"
+        "Translates NAME on each provisioning domain (PvD): first the hosts file\n"
+        "(ROOT/etc/hosts), then DNS through that PvD's own DNS servers, over its link.\n"
+        "Prints each address as it arrives and each PvD's completion (done,\n"
+        "no_such_name, no_data, timeout, server_failure, no_servers, cancelled).\n"
+        "By default every PvD present at the start but those of loopback interfaces.\n"
+        "Ctrl-C or SIGTERM stops the translations still running.\n"
+        "Exit status: 0 if any address came back, 1 if none (or on errors or a\n"
+        "signal), 2 on bad usage or a NAME the library refuses.\n"
+        "\n"
+        "options:\n"
+        "  -i, --interface IF      only the PvDs of the interface named IF (loopback too)\n"
+        "  -p, --pvd PVD           only that PvD: its id (as this command's own context\n"
+        "                          numbers them) or its name, e.g. mif0/ipv6\n"
+        "  -j, --json              one JSON object per line: name_translation (one per\n"
+        "                          address; \"family\" is the address's, \"pvd_family\"\n"
+        "                          the PvD's) and name_translation_done\n"
+        "  -v, --verbose           debug lines on stderr\n"
+        "  -h, --help              this help\n"
+        "\n");
+    usage_library_options(out);
+}
+
+static int cmd_resolve(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "interface", required_argument, NULL, 'i' },
+        { "pvd", required_argument, NULL, 'p' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        LIBRARY_LONG_OPTIONS,
+        { NULL, 0, NULL, 0 },
+    };
+    struct resolve_run r;
+    struct library_options lo;
+    sigset_t wait_mask;
+    int opt, status;
+
+    memset(&r, 0, sizeof r);
+    memset(&lo, 0, sizeof lo);
+    /* No '+': options may follow NAME ("mifctl resolve host.example --json"). */
+    while ((opt = getopt_long(argc, argv, "ji:p:vh", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'j':
+            r.json = true;
+            break;
+        case 'i':
+            if (!valid_ifname(argv[0], optarg))
+                return 2;
+            r.only_ifname = optarg;
+            break;
+        case 'p': {
+            unsigned long long id;
+            if (optarg[0] == '\0' || strlen(optarg) >= MIF_PVD_NAME_SIZE) {
+                fprintf(stderr, PROG " resolve: --pvd: not a PvD id or name: '%s'\n", optarg);
+                return 2;
+            }
+            r.only_pvd = optarg;
+            r.only_pvd_is_id = parse_number(optarg, 0, UINT64_MAX, &id);
+            r.only_pvd_id = r.only_pvd_is_id ? id : 0;
+            break;
+        }
+        case 'v':
+            r.verbose = true;
+            break;
+        case 'h':
+            usage_resolve(stdout);
+            return 0;
+        default:
+            switch (library_option(&lo, opt, optarg, argv[0])) {
+            case 1:
+                break;
+            case 0: /* getopt has printed the problem */
+                fprintf(stderr, "Try '" PROG " resolve --help'.\n");
+                return 2;
+            default:
+                return 2;
+            }
+            break;
+        }
+    }
+    if (optind >= argc || argc - optind > 1) {
+        if (optind >= argc)
+            fprintf(stderr, PROG " resolve: missing NAME\n");
+        else
+            fprintf(stderr, PROG " resolve: unexpected argument '%s'\n", argv[optind + 1]);
+        fprintf(stderr, "Try '" PROG " resolve --help'.\n");
+        return 2;
+    }
+    if (r.only_ifname != NULL && r.only_pvd != NULL) {
+        fprintf(stderr, PROG " resolve: --interface and --pvd exclude each other\n");
+        return 2;
+    }
+    r.name = argv[optind];
+
+    if (setup_signals(&wait_mask) != 0) {
+        perror(PROG ": signals");
+        return 1;
+    }
+    if (!open_context(&lo, &r.ctx))
+        return 1;
+
+    status = run_resolve(&r, &wait_mask);
+
+    mif_close(r.ctx);
+    id_set_free(&r.pvd_subs);
+    id_set_free(&r.loopback);
+    free(r.tr);
+    if (fflush(stdout) != 0)
+        status = 1;
+    return status;
+}
+
+/* ------------------------------------------------------------------------- */
+/* version                                                                    */
+/* ------------------------------------------------------------------------- */
+
+static int cmd_version(int argc, char **argv)
+{
+    if (argc > 1) {
+        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+            printf("usage: " PROG " version\n\nPrints the libmif version.\n");
+            return 0;
+        }
+        fprintf(stderr, PROG " version: unexpected argument '%s'\n", argv[1]);
+        return 2;
+    }
+    printf("%s\n", mif_version());
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Command table and main                                                     */
+/* ------------------------------------------------------------------------- */
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is "mifctl NAME"; returns the exit status */
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    { "monitor", cmd_monitor, "show interfaces, PvDs, addresses and configuration as they change" },
+    { "config", cmd_config, "print each PvD's DNS servers, search domains, routers and MTU" },
+    { "resolve", cmd_resolve, "translate a name on each PvD, through its own DNS servers" },
+    { "version", cmd_version, "print the libmif version" },
+    /* To come: connect. */
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: " PROG " COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < COUNT_OF(commands); i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-10s %s\n", "help", "this help, or 'help COMMAND' for a command's options");
+    fprintf(out, "\nRun '" PROG " COMMAND --help' for a command's options.\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < COUNT_OF(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* Runs a command with argv[0] set to "mifctl NAME" (for getopt's messages). */
+static int run_command(const struct command *cmd, int argc, char **argv)
+{
+    char name[64];
+
+    snprintf(name, sizeof name, PROG " %s", cmd->name);
+    argv[0] = name;
+    optind = 1;
+    return cmd->run(argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+    const struct command *cmd;
+
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0) {
+        if (argc == 2) {
+            usage(stdout);
+            return 0;
+        }
+        cmd = find_command(argv[2]);
+        if (cmd == NULL || argc > 3) {
+            if (cmd == NULL)
+                fprintf(stderr, PROG ": help: unknown command '%s'\n", argv[2]);
+            else
+                fprintf(stderr, PROG ": help: unexpected argument '%s'\n", argv[3]);
+            usage(stderr);
+            return 2;
+        }
+        {
+            char help[] = "--help";
+            char *help_argv[] = { argv[2], help, NULL };
+            return run_command(cmd, 2, help_argv);
+        }
+    }
+    cmd = find_command(strcmp(argv[1], "--version") == 0 ? "version" : argv[1]);
+    if (cmd == NULL) {
+        if (argv[1][0] == '-')
+            fprintf(stderr, PROG ": unknown option '%s'\n", argv[1]);
+        else
+            fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        return 2;
+    }
+    return run_command(cmd, argc - 1, argv + 1);
+}
