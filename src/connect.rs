@@ -138,7 +138,11 @@ fn remote_on_link(remote: SocketAddr, ifindex: u32) -> SocketAddr {
 }
 
 fn errno_of(e: &io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(libc::EIO)
+    match e.raw_os_error() {
+        Some(n) => n,
+        None if e.kind() == io::ErrorKind::PermissionDenied => libc::EPERM,
+        None => libc::EIO,
+    }
 }
 
 impl Connector {

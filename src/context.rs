@@ -122,6 +122,7 @@ pub(crate) struct Outstanding {
     pub generation: u64,
     pub pvd: PvdInfo,
     pub name: String,
+    pub started: std::time::Instant,
 }
 
 pub(crate) struct Context {
@@ -247,7 +248,7 @@ impl Context {
             return MIF_E_DUPLICATE_ID;
         }
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        translations.insert(translation_id, Outstanding { generation, pvd: link.info, name: name.ascii.clone() });
+        translations.insert(translation_id, Outstanding { generation, pvd: link.info, name: name.ascii.clone(), started: std::time::Instant::now() });
         drop(translations);
         drop(model);
         if self.requests.send(EngineRequest::Translate { translation_id, generation, pvd, name }).is_err() {
@@ -317,10 +318,11 @@ impl Context {
             return MIF_E_DUPLICATE_ID;
         }
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        connections.insert(connection_id, Outstanding { generation, pvd: link.info, name: remote.to_string() });
+        let started = std::time::Instant::now();
+        connections.insert(connection_id, Outstanding { generation, pvd: link.info, name: remote.to_string(), started });
         drop(connections);
         drop(model);
-        let request = ConnectRequest { connection_id, generation, pvd, remote, local, started: std::time::Instant::now() };
+        let request = ConnectRequest { connection_id, generation, pvd, remote, local, started };
         if self.requests.send(EngineRequest::Connect(request)).is_err() {
             self.shared.connections.lock().remove(&connection_id);
             return MIF_E_ENGINE_FAILED;
@@ -329,15 +331,15 @@ impl Context {
         MIF_OK
     }
 
-    /// Cancel: the final Not Connected (ECANCELED) is queued before this returns; a
-    /// Connected message still waiting for this id is withdrawn and its socket closed.
+    /// Cancel: the final Not Connected (ECANCELED) is queued before this returns. Once
+    /// the engine has queued the result the id is no longer outstanding: the cancel is
+    /// refused (MIF_E_UNKNOWN_CONNECTION) and that result stands.
     fn cancel_connect(&self, connection_id: u64) -> mif_result {
         let mut connections = self.shared.connections.lock();
         let Some(outstanding) = connections.remove(&connection_id) else {
             return MIF_E_UNKNOWN_CONNECTION;
         };
         let generation = outstanding.generation;
-        self.shared.outbox.retain(|m| !matches!(m, Message::Connect(e) if e.ids().1 == generation));
         let remote = outstanding.name.parse().unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
         self.shared.outbox.push_all([Message::Connect(ConnectEvent::NotConnected {
             connection_id,
@@ -346,7 +348,7 @@ impl Context {
             remote,
             error: libc::ECANCELED,
             text: "cancelled by the application".into(),
-            elapsed: std::time::Duration::ZERO,
+            elapsed: outstanding.started.elapsed(),
         })]);
         drop(connections);
         let _ = self.requests.send(EngineRequest::CancelConnect { generation });
@@ -384,6 +386,10 @@ impl Context {
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) => {}
                 Err(e) => return system(e),
             }
+        }
+        if !pinned && socket.r#type().is_ok_and(|t| t == socket2::Type::STREAM) {
+            // IP(V6)_UNICAST_IF does not steer TCP: refuse rather than leak.
+            return MIF_E_PERMISSION;
         }
         if !pinned {
             let value = (link.info.ifindex as libc::c_int).to_be();

@@ -323,6 +323,14 @@ pub(crate) fn pinned_socket(
             Err(e) => return Err(e),
         }
     }
+    if !pinned && ty == Type::STREAM {
+        // IP_UNICAST_IF / IPV6_UNICAST_IF steer datagrams only: a TCP connect would
+        // follow the default route. Refuse rather than leak.
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "SO_BINDTODEVICE not permitted, and TCP cannot be pinned to a link otherwise",
+        ));
+    }
     if !pinned {
         // Both options take the index in network byte order.
         let value = (ifindex as libc::c_int).to_be();

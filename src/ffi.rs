@@ -158,7 +158,8 @@ pub const MIF_REQ_CONNECT_FROM_ADDRESS: mif_request_type = 13;
 /// Draft 3.2.7.21: choose `pvd` as the default for later requests that name pvd 0.
 pub const MIF_REQ_CONNECT_TO_PVD: mif_request_type = 14;
 /// Our addition: cancel outstanding connection attempt `connection_id`. A final
-/// `MIF_MSG_NOT_CONNECTED` with error ECANCELED is queued before the call returns.
+/// `MIF_MSG_NOT_CONNECTED` with error ECANCELED is queued before the call returns. Once
+/// the result is queued the connect is no longer outstanding (MIF_E_UNKNOWN_CONNECTION).
 pub const MIF_REQ_CANCEL_CONNECT: mif_request_type = 15;
 
 /// `translation_status`: at least one address was found.
@@ -182,8 +183,9 @@ pub const MIF_NAME_SOURCE_HOSTS: u32 = 1;
 /// `name_source`: DNS, through the provisioning domain's own servers.
 pub const MIF_NAME_SOURCE_DNS: u32 = 2;
 
-/// Test-only `mif_options.test_flags` bit: never use SO_BINDTODEVICE, so that the
-/// IP_UNICAST_IF / IPV6_UNICAST_IF pinning path is exercised as without CAP_NET_RAW.
+/// Test-only `mif_options.test_flags` bit: never use SO_BINDTODEVICE, as on a kernel
+/// that refuses it: UDP (DNS) is then pinned with IP_UNICAST_IF / IPV6_UNICAST_IF, and
+/// TCP connects fail with EPERM because nothing else pins TCP to a link.
 pub const MIF_TEST_NO_BINDTODEVICE: u32 = 2;
 
 /// Configuration element type: any (only in `MIF_REQ_GET_CONFIGURATION_DATA`).
@@ -785,9 +787,11 @@ pub extern "C" fn mif_address_format(addr: *const mif_address, buf: *mut c_char,
 
 /// Our addition: pins the application's own socket `fd` (TCP or UDP, not yet bound or
 /// connected) to provisioning domain `pvd` (0: the default PvD) with the rules the
-/// library uses for its own sockets: SO_BINDTODEVICE when permitted, else
-/// IP_UNICAST_IF / IPV6_UNICAST_IF; and, when `bind_source` is non-zero, binds it to
-/// the PvD's preferred source address of the socket's family (port 0).
+/// library uses for its own sockets: SO_BINDTODEVICE when permitted (Linux 5.7 and
+/// later permit it on a fresh socket without privileges), else, for UDP only,
+/// IP_UNICAST_IF / IPV6_UNICAST_IF (they do not steer TCP, so a TCP socket that cannot
+/// be bound to the device gets `MIF_E_PERMISSION`); and, when `bind_source` is
+/// non-zero, binds it to the PvD's preferred source address of the socket's family.
 ///
 /// Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT`; `MIF_E_UNKNOWN_PVD`; `MIF_E_NO_DEFAULT_PVD`;
 /// `MIF_E_BAD_SOURCE` (the PvD has no usable address of the socket's family);
