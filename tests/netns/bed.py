@@ -11,6 +11,13 @@ as a child process (a reader thread parses its JSON lines), and on exit kills ev
 process it started (by PID, then waits) and deletes every namespace it created, also on
 exceptions, Ctrl-C, SIGTERM (see run.py) and at interpreter exit.
 
+Each bed also has its own root directory (`bed.root`, a temp dir removed at teardown)
+that mifctl gets with `--root` (when it has that option), so the library reads its
+state files, static file and resolv.conf there and never the machine's /run or /etc;
+`bed.write()`/`bed.remove()` change files only under it. Daemons (radvd, dnsmasq,
+udhcpc...) are started with `bed.spawn()` as our children inside our namespaces and
+stopped by PID at teardown.
+
 Safety: every command that can change network state goes through Bed.run(), which
 refuses (raises Refused) anything that is not `ip netns exec <ours> ...`, `ip -n <ours> ...`
 or `ip netns add|del <ours>`, any `netns NAME` argument naming a namespace that is not
@@ -18,6 +25,7 @@ ours, and any IP address outside the allowed test ranges (also inside -batch fil
 """
 
 import atexit
+import glob
 import ipaddress
 import json
 import os
@@ -54,6 +62,15 @@ NETWORKS = (
 ADDR_MSGS = ("address_announcement", "no_address_announcement")
 PVD_MSGS = ("pvd_announcement", "no_pvd_announcement")
 IF_MSGS = ("interface_announcement", "no_interface_announcement")
+ELEM_MSGS = ("config_element_announcement", "no_config_element_announcement")
+DATA_MSGS = ("configuration_data", "no_configuration_data")
+ELEMENT_TYPES = ("ra", "dhcpv4", "dhcpv6", "static", "system")
+# Element types tied to one family (docs/configuration.md); static and system go to both.
+ELEMENT_FAMILY = {"ra": "ipv6", "dhcpv6": "ipv6", "dhcpv4": "ipv4"}
+# Keys of an element message compared as lists of addresses.
+ADDR_LIST_KEYS = ("dns_servers", "routers")
+# The resolv.conf fragment directory the file barrier (Mifctl.sync) writes lo.sync<N> into.
+FILE_BARRIER_DIR = "run/resolvconf/interface"
 
 
 class Refused(Exception):
@@ -132,9 +149,18 @@ def fmt(m):
                      f"valid={m.get('valid_lifetime')} pref={m.get('preferred_lifetime')}")
     if t in IF_MSGS and "link_flags" in m:
         parts.append(f"link_flags={m.get('link_flags')}")
+    if t in ELEM_MSGS or t in DATA_MSGS:
+        parts.append(f"pvd={m.get('pvd')}:{m.get('pvd_name')} {m.get('element')}"
+                     + (f"#{m.get('element_id')} src={m.get('source')} origin={m.get('origin')} "
+                        f"life={m.get('lifetime')}" if t in ELEM_MSGS else "")
+                     + f" dns={m.get('dns_servers')} search={m.get('search_domains')} "
+                     f"routers={m.get('routers')} mtu={m.get('mtu')}")
     extra = {k: v for k, v in m.items() if k not in (
         "msg", "ifindex", "ifname", "pvd", "pvd_name", "family", "address", "prefix_len",
-        "scope", "flags", "valid_lifetime", "preferred_lifetime", "link_flags")}
+        "scope", "flags", "valid_lifetime", "preferred_lifetime", "link_flags")
+        and not ((t in ELEM_MSGS or t in DATA_MSGS) and k in (
+            "element", "element_id", "source", "origin", "lifetime", "dns_servers",
+            "search_domains", "routers", "mtu"))}
     if extra:
         parts.append(json.dumps(extra, sort_keys=True))
     return " ".join(parts)
@@ -146,16 +172,27 @@ def fmt_matcher(x):
     return " ".join(f"{k}={v}" for k, v in x.items())
 
 
+def norm_addrs(seq):
+    """Canonical texts of a list of addresses (order kept); None stays None."""
+    if seq is None:
+        return None
+    return [norm_addr(a) for a in seq]
+
+
 def matches(m, matcher):
-    """A matcher is a dict (every key must be present and equal; "address" compared
-    canonically) or a callable predicate."""
+    """A matcher is a dict (every key must be present and equal; "address" and
+    "source" compared canonically, "dns_servers" and "routers" as ordered lists of
+    canonical addresses) or a callable predicate."""
     if callable(matcher):
         return bool(matcher(m))
     for k, v in matcher.items():
         if k not in m:
             return False
-        if k == "address":
+        if k in ("address", "source"):
             if norm_addr(m[k]) != norm_addr(v):
+                return False
+        elif k in ADDR_LIST_KEYS:
+            if not isinstance(m[k], list) or norm_addrs(m[k]) != norm_addrs(v):
                 return False
         elif m[k] != v:
             return False
@@ -171,7 +208,7 @@ def _matcher_bucket(x):
     if callable(x) or "msg" not in x or "ifindex" not in x:
         return None
     t = x["msg"]
-    if (t in PVD_MSGS or t in ADDR_MSGS) and "pvd_name" not in x:
+    if t not in IF_MSGS and "pvd_name" not in x:
         return None
     if t in ADDR_MSGS and "address" not in x:
         return None
@@ -235,6 +272,24 @@ def addr_attrs(m):
             m.get("preferred_lifetime"))
 
 
+def element_ident(m):
+    """What identifies an element (docs/configuration.md): (PvD, type, origin, source)."""
+    return (m.get("pvd"), m.get("element"), m.get("origin"), norm_addr(m.get("source")))
+
+
+def element_data(m):
+    """The data of an element or configuration data message, comparable."""
+    return (tuple(norm_addrs(m.get("dns_servers")) or ()), tuple(m.get("search_domains") or ()),
+            tuple(norm_addrs(m.get("routers")) or ()), m.get("mtu"))
+
+
+def family_of(text):
+    try:
+        return "ipv4" if ipaddress.ip_address(norm_addr(text)).version == 4 else "ipv6"
+    except ValueError:
+        return None
+
+
 def stream_problems(msgs):
     """Protocol invariants of one mifctl stream (a list of messages). Returns a list of
     strings (empty = fine):
@@ -248,7 +303,14 @@ def stream_problems(msgs):
     - addresses: only for an announced PvD, of the PvD's family, never link scope;
       no announcement identical to the one already standing (updates must change
       something); No Address only for an announced address;
-    - no engine_failed, no unparsable lines."""
+    - configuration elements: only for an announced PvD (and its interface), of a type
+      that fits the PvD's family (ra/dhcpv6: IPv6, dhcpv4: IPv4), every DNS server and
+      router of that family, never without any data; an element id always names the
+      same (PvD, type, origin, source), and a standing element keeps its id; an update
+      of an element with an infinite lifetime must change its data; No Configuration
+      Element only for a standing element (same id, same PvD); No PvD only after its
+      elements are gone;
+    - no engine_failed, no unparsable lines, no message of another kind."""
     probs = []
     ifaces = {}        # ifindex -> name
     gone = set()       # ifindex with a No Interface
@@ -256,6 +318,9 @@ def stream_problems(msgs):
     pvd_owner = {}     # pvd id -> (ifindex, family), over the whole stream
     owner_pvd = {}     # (ifindex, family) -> pvd id
     addrs = {}         # (pvd, addr) -> attrs
+    elems = {}         # element id -> (ident, data, lifetime) of standing elements
+    elem_owner = {}    # element id -> ident, over the whole stream
+    elem_live = {}     # ident -> id of the standing element
 
     for i, m in enumerate(msgs):
         t = m.get("msg")
@@ -272,7 +337,7 @@ def stream_problems(msgs):
         if t != "interface_announcement" and idx in ifaces and m.get("ifname") != ifaces[idx]:
             probs.append(f"{where}: ifname differs from the interface's announced name {ifaces[idx]!r}")
         p = m.get("pvd")
-        if t in ("no_pvd_announcement",) + ADDR_MSGS and p in pvds and m.get("pvd_name") != pvds[p][2]:
+        if t in ("no_pvd_announcement",) + ADDR_MSGS + ELEM_MSGS and p in pvds and m.get("pvd_name") != pvds[p][2]:
             probs.append(f"{where}: pvd_name differs from the PvD's announced name {pvds[p][2]!r}")
         if t == "interface_announcement":
             if idx in ifaces and ifaces[idx] == m.get("ifname"):
@@ -305,6 +370,9 @@ def stream_problems(msgs):
                 left = [a for (q, a) in addrs if q == p]
                 if left:
                     probs.append(f"{where}: No PvD while addresses {left} are still announced")
+                left = [e for e, v in elems.items() if v[0][0] == p]
+                if left:
+                    probs.append(f"{where}: No PvD while elements {left} are still announced")
                 pvds.pop(p, None)
         elif t in ADDR_MSGS:
             p = m.get("pvd")
@@ -323,6 +391,46 @@ def stream_problems(msgs):
                 if key not in addrs:
                     probs.append(f"{where}: No Address for an address not announced")
                 addrs.pop(key, None)
+        elif t in ELEM_MSGS:
+            eid = m.get("element_id")
+            ident = element_ident(m)
+            if t == "config_element_announcement":
+                if p not in pvds:
+                    probs.append(f"{where}: element of a PvD not announced")
+                else:
+                    fam = pvds[p][1]
+                    if pvds[p][0] != idx:
+                        probs.append(f"{where}: element ifindex differs from its PvD {pvds[p]}")
+                    if m.get("element") not in ELEMENT_TYPES:
+                        probs.append(f"{where}: unknown element type")
+                    elif ELEMENT_FAMILY.get(m.get("element"), fam) != fam:
+                        probs.append(f"{where}: a {m.get('element')} element on an {fam} PvD")
+                    for k in ADDR_LIST_KEYS:
+                        bad = [a for a in (m.get(k) or []) if family_of(a) != fam]
+                        if bad:
+                            probs.append(f"{where}: {k} {bad} not of the PvD's family {fam}")
+                data = element_data(m)
+                if data == ((), (), (), None):
+                    probs.append(f"{where}: element announced without any data")
+                if elem_owner.setdefault(eid, ident) != ident:
+                    probs.append(f"{where}: element id {eid} was first used for {elem_owner[eid]}")
+                if elem_live.get(ident, eid) != eid:
+                    probs.append(f"{where}: {ident} is standing with id {elem_live[ident]}")
+                old = elems.get(eid)
+                if old is not None and old[1] == data and old[2] is None and m.get("lifetime") is None:
+                    probs.append(f"{where}: duplicate announcement (same data, infinite lifetime)")
+                elems[eid] = (ident, data, m.get("lifetime"))
+                elem_live[ident] = eid
+            else:
+                old = elems.get(eid)
+                if old is None:
+                    probs.append(f"{where}: No Configuration Element for an element not announced")
+                else:
+                    if old[0][0] != p:
+                        probs.append(f"{where}: No Configuration Element with pvd {p}, "
+                                     f"announced with {old[0][0]}")
+                    elem_live.pop(old[0], None)
+                elems.pop(eid, None)
         else:
             probs.append(f"{where}: unknown message type")
     return probs
@@ -330,14 +438,26 @@ def stream_problems(msgs):
 
 def subscriber_view(msgs, ignore=None):
     """What a subscriber knows after these messages, keyed so that two contexts (whose
-    PvD ids may differ) compare: interfaces {ifindex: name}, PvDs {(ifindex, family):
-    name}, addresses {(ifindex, address): (prefix_len, scope, flags)}. Lifetimes are
-    left out (they count down)."""
-    ifaces, pvds, addrs = {}, {}, {}
+    PvD and element ids may differ) compare: interfaces {ifindex: name}, PvDs
+    {(ifindex, family): name}, addresses {(ifindex, address): (prefix_len, scope,
+    flags)}, elements {(ifindex, family, type, origin, source): (dns, search, routers,
+    mtu)}. Lifetimes are left out (they count down)."""
+    ifaces, pvds, addrs, elems = {}, {}, {}, {}
+    pvd_family = {}     # pvd id -> family
+    elem_key = {}       # element id -> key in elems
     for m in msgs:
         if ignore is not None and ignore(m):
             continue
         t, idx = m.get("msg"), m.get("ifindex")
+        if t in PVD_MSGS:
+            pvd_family[m.get("pvd")] = m.get("family")
+        if t == "config_element_announcement":
+            key = (idx, pvd_family.get(m.get("pvd")), m.get("element"), m.get("origin"),
+                   norm_addr(m.get("source")))
+            elem_key[m.get("element_id")] = key
+            elems[key] = element_data(m)
+        elif t == "no_config_element_announcement":
+            elems.pop(elem_key.pop(m.get("element_id"), None), None)
         if t == "interface_announcement":
             ifaces[idx] = m.get("ifname")
         elif t == "no_interface_announcement":
@@ -351,12 +471,12 @@ def subscriber_view(msgs, ignore=None):
                 m.get("prefix_len"), m.get("scope"), tuple(sorted(m.get("flags") or [])))
         elif t == "no_address_announcement":
             addrs.pop((idx, norm_addr(m.get("address"))), None)
-    return {"interfaces": ifaces, "pvds": pvds, "addresses": addrs}
+    return {"interfaces": ifaces, "pvds": pvds, "addresses": addrs, "elements": elems}
 
 
 def diff_views(have, want):
     out = []
-    for part in ("interfaces", "pvds", "addresses"):
+    for part in ("interfaces", "pvds", "addresses", "elements"):
         h, w = have[part], want[part]
         for k in sorted(set(h) | set(w), key=str):
             if h.get(k) != w.get(k):
@@ -382,19 +502,44 @@ def replay_addresses(msgs):
     return out
 
 
+def replay_elements(msgs, ignore=None):
+    """element id -> the last announcement of every element still standing."""
+    live = {}
+    for m in msgs:
+        if ignore is not None and ignore(m):
+            continue
+        t = m.get("msg")
+        if t == "config_element_announcement":
+            live[m.get("element_id")] = m
+        elif t == "no_config_element_announcement":
+            live.pop(m.get("element_id"), None)
+    return live
+
+
 # ---------------------------------------------------------------- mifctl child
 
 class Mifctl:
-    """build/mifctl monitor --json running in the bed's host namespace."""
+    """build/mifctl monitor --json running in the bed's host namespace, with the bed's
+    root directory (--root) when mifctl has that option; `prefix` is a command put
+    before mifctl (e.g. valgrind), executed in the same process."""
 
-    def __init__(self, bed, args, env, label):
+    def __init__(self, bed, args, env, label, prefix=()):
         self.bed = bed
         self.label = label
-        self.argv = ["ip", "netns", "exec", bed.ns["host"], MIFCTL, "monitor", "--json"] + list(args)
+        self.args = [str(a) for a in args]
+        self.env = dict(env or {})
+        self.prefix = [str(a) for a in prefix]
+        # Whether this mifctl follows configuration elements under the bed's root: then
+        # sync() also runs a file barrier.
+        self.follows_files = bed.elements_supported()
+        root = ["--root", bed.root] if self.follows_files else []
+        self.argv = (["ip", "netns", "exec", bed.ns["host"]] + self.prefix +
+                     [MIFCTL, "monitor", "--json"] + root + self.args)
         bed.guard(self.argv)
         full_env = dict(os.environ)
         full_env.pop("MIF_LOG", None)
-        full_env.update(env or {})
+        full_env.pop("MIF_CONFIG", None)    # never the machine's, only what a test sets
+        full_env.update(self.env)
         self.msgs = []
         self.stderr = []
         self.cond = threading.Condition()
@@ -406,7 +551,7 @@ class Mifctl:
         # then stops this child itself (by PID).
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=full_env, start_new_session=True)
-        self.pid = self.proc.pid   # `ip netns exec` execs mifctl: same PID
+        self.pid = self.proc.pid   # `ip netns exec` (and valgrind) exec mifctl: same PID
         self._t_out = threading.Thread(target=self._read_out, daemon=True)
         self._t_err = threading.Thread(target=self._read_err, daemon=True)
         self._t_out.start()
@@ -532,27 +677,53 @@ class Mifctl:
         self.pos = i + 1
         return self.msgs[i]
 
-    def take(self, n, timeout=None, what="messages"):
-        """The next n messages (barriers aside), consumed."""
+    def take(self, n, timeout=None, what="messages", ignore=None):
+        """The next n messages (barriers and messages satisfying `ignore` aside), consumed."""
         out = []
         timeout = TIMEOUT if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while len(out) < n:
             left = max(0.0, deadline - time.monotonic())
-            try:
-                i = self._wait_index(self.pos, lambda m: not self.bed.is_noise(m),
-                                     lambda: f"{what} ({len(out)} of {n} received: "
-                                     f"{[fmt(x) for x in out]})", left)
-            except Failure:
-                raise
+            i = self._wait_index(self.pos, lambda m: not self.bed.is_noise(m)
+                                 and not (ignore is not None and ignore(m)),
+                                 lambda: f"{what} ({len(out)} of {n} received: "
+                                 f"{[fmt(x) for x in out]})", left, skip=ignore)
             out.append(self.msgs[i])
             self.pos = i + 1
         return out
 
-    def expect_phase(self, expected, timeout=None, what="phase"):
-        """The next len(expected) messages, in any order, must match the matchers
-        one to one. Returns the messages in matcher order."""
-        got = self.take(len(expected), timeout, what=what)
+    def collect_until(self, done, allowed, what, timeout=None):
+        """Consumes messages one by one (barriers aside) until done(consumed) is true;
+        each must satisfy allowed(m) (else this fails). Returns the consumed messages.
+        For changes whose messages come in an order no rule fixes."""
+        timeout = TIMEOUT if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        got = []
+        while not done(got):
+            left = max(0.0, deadline - time.monotonic())
+            i = self._wait_index(self.pos, lambda m: not self.bed.is_noise(m),
+                                 lambda: f"{what} (so far: {[fmt(x) for x in got]})", left)
+            m = self.msgs[i]
+            if not allowed(m):
+                self._fail(f"while waiting for {what}: unexpected message #{i} {fmt(m)}")
+            got.append(m)
+            self.pos = i + 1
+        return got
+
+    def skip_while(self, pred, timeout=None, what="the next message"):
+        """Passes over messages satisfying pred until one that does not arrives (it is
+        left unconsumed). Returns the messages passed over (barriers aside)."""
+        start = self.pos
+        i = self._wait_index(self.pos, lambda m: not pred(m) and not self.bed.is_noise(m),
+                             what, timeout, skip=pred)
+        self.pos = i
+        with self.cond:
+            return [m for m in self.msgs[start:i] if not self.bed.is_noise(m)]
+
+    def expect_phase(self, expected, timeout=None, what="phase", ignore=None):
+        """The next len(expected) messages (those satisfying `ignore` aside), in any
+        order, must match the matchers one to one. Returns the messages in matcher order."""
+        got = self.take(len(expected), timeout, what=what, ignore=ignore)
         res = multiset_match(got, expected)
         if res is None:
             self._fail(f"{what}: got\n    " + "\n    ".join(fmt(m) for m in got) +
@@ -560,22 +731,30 @@ class Mifctl:
                        "\n    ".join(fmt_matcher(e) for e in expected))
         return res
 
-    def expect_phases(self, phases, timeout=None, what="sequence"):
+    def expect_phases(self, phases, timeout=None, what="sequence", ignore=None):
         """Phases in this order; inside a phase any order (see expect_phase)."""
         out = []
         for k, ph in enumerate(phases):
-            out.append(self.expect_phase(ph, timeout, what=f"{what}, phase {k + 1}/{len(phases)}"))
+            out.append(self.expect_phase(ph, timeout, what=f"{what}, phase {k + 1}/{len(phases)}",
+                                         ignore=ignore))
         return out
 
-    def expect_sequence(self, matchers, timeout=None, what="sequence"):
+    def expect_sequence(self, matchers, timeout=None, what="sequence", ignore=None):
         """The next messages must match these matchers, in this exact order."""
-        return [ph[0] for ph in self.expect_phases([[x] for x in matchers], timeout, what)]
+        return [ph[0] for ph in self.expect_phases([[x] for x in matchers], timeout, what, ignore)]
 
     def sync(self, rounds=2):
         """Barrier: every message caused by a change made before this call (and the
         cascade of subscriptions mifctl posts for them, two levels deep) has been
         received when this returns. Adds then removes a barrier address on lo,
-        `rounds` times, waiting for each message; barrier messages are noise."""
+        `rounds` times, waiting for each message; barrier messages are noise.
+
+        Kernel events and file events reach the engine through different descriptors,
+        so when mifctl follows the bed's root each round also writes then deletes a
+        resolv.conf fragment `lo.sync<N>` (a static element on lo/ipv4) and waits for
+        its announcement and withdrawal: inotify reports in order, and the engine
+        queues everything one read of its inotify descriptor implies at once, so after
+        two rounds every earlier file change has been reported too."""
         for _ in range(rounds):
             a = self.bed.next_barrier()
             self.bed.ip("host", "addr", "add", f"{a}/32", "dev", "lo")
@@ -586,32 +765,70 @@ class Mifctl:
             self._wait_index(self.pos, lambda m, a=a: m.get("msg") == "no_address_announcement"
                              and norm_addr(m.get("address")) == a, f"barrier {a} removal",
                              skip=lambda m: True)
+            if self.follows_files:
+                rel = f"{FILE_BARRIER_DIR}/lo.sync{a.rsplit('.', 1)[1]}"
+                path = self.bed.write(rel, f"nameserver {a}\n")
+                self._wait_index(self.pos, lambda m, p=path: m.get("msg") == "config_element_announcement"
+                                 and m.get("origin") == p, f"file barrier {rel}",
+                                 skip=lambda m: True)
+                self.bed.remove(rel)
+                self._wait_index(self.pos, lambda m, p=path: m.get("msg") == "no_config_element_announcement"
+                                 and m.get("origin") == p, f"file barrier {rel} removal",
+                                 skip=lambda m: True)
 
     def pending(self):
         """Unconsumed non-barrier messages."""
         with self.cond:
             return [m for m in self.msgs[self.pos:] if not self.bed.is_noise(m)]
 
-    def expect_quiet(self, what="nothing more"):
-        """After a barrier, no unconsumed message may be left."""
+    def expect_quiet(self, what="nothing more", allow=None):
+        """After a barrier, no unconsumed message (but those satisfying `allow`) may be left."""
         self.sync()
-        left = self.pending()
+        left = [m for m in self.pending() if not (allow is not None and allow(m))]
         if left:
             self._fail(f"expected {what}, but got\n    " + "\n    ".join(fmt(m) for m in left))
         with self.cond:
             self.pos = len(self.msgs)
 
-    def expect_initial(self):
+    def expect_initial(self, elements=None):
         """The initial iteration must be exactly what the host namespace holds now
         (interfaces; PvDs of up+running interfaces; their non-link-local addresses),
-        in an order that respects interface -> PvD -> address, then quiet."""
+        in an order that respects interface -> PvD -> address, then quiet.
+        Configuration element announcements are passed over when `elements` is None;
+        otherwise they must match the matchers in `elements` one to one (any order).
+        Returns the interface, PvD and address messages in expected_initial order."""
         exp = self.bed.expected_initial()
-        got = self.expect_phase(exp, what="initial iteration")
+        start = self.pos
+        is_el = lambda m: m.get("msg") in ELEM_MSGS   # noqa: E731
+        got = self.expect_phase(exp, what="initial iteration", ignore=is_el)
         probs = stream_problems(self.msgs[:self.pos])
         if probs:
             self._fail("initial iteration: " + "; ".join(probs))
-        self.expect_quiet("nothing after the initial iteration")
+        self.expect_quiet("nothing after the initial iteration", allow=is_el)
+        if elements is not None:
+            with self.cond:
+                els = [m for m in self.msgs[start:] if is_el(m) and not self.bed.is_noise(m)]
+            if multiset_match(els, elements) is None:
+                self._fail("initial configuration elements: got\n    " +
+                           "\n    ".join(fmt(m) for m in els) + "\n  expected (any order)\n    " +
+                           "\n    ".join(fmt_matcher(e) for e in elements))
         return got
+
+    def config_key(self):
+        """The options that decide which static file this mifctl reads."""
+        args, i = [], 0
+        while i < len(self.args):
+            if self.args[i] == "--config" and i + 1 < len(self.args):
+                args += self.args[i:i + 2]
+                i += 2
+            else:
+                i += 1
+        return (tuple(args), self.env.get("MIF_CONFIG"))
+
+    def elements(self, **match):
+        """The standing elements (last announcement of each) matching the dict `match`."""
+        live = replay_elements(self.messages(), self.bed.is_noise)
+        return [m for m in live.values() if matches(m, match)]
 
     def pvd_id(self, pvd_name):
         """The id of the last PvD announcement with this name."""
@@ -649,6 +866,138 @@ class Mifctl:
         return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- daemons
+
+class Proc:
+    """A daemon (radvd, dnsmasq, udhcpc, ...) started as our child inside one of the
+    bed's namespaces; its output goes to a log file in the bed's temp dir. Stopped by
+    PID (SIGTERM, then SIGKILL) by stop() and at teardown."""
+
+    def __init__(self, bed, ns, argv, label, env=None):
+        self.label = label
+        self.argv = ["ip", "netns", "exec", bed.ns[ns]] + [str(a) for a in argv]
+        bed.guard(self.argv)
+        self.log = os.path.join(bed.tmp, f"{label}.log")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        with open(self.log, "wb") as f:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=f,
+                                         stderr=subprocess.STDOUT, env=full_env,
+                                         start_new_session=True)
+        self.pid = self.proc.pid
+        self.killed = False
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.proc.poll() is None:
+            os.kill(self.pid, sig)
+
+    def wait_catches(self, sig):
+        """Waits until the process has a handler for `sig` (SigCgt in /proc/PID/status):
+        a daemon signalled before it installed its handler dies without its exit
+        actions (radvd's final RA, for one)."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                with open(f"/proc/{self.pid}/status") as f:
+                    cgt = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+            except (OSError, StopIteration):
+                cgt = 0
+            if cgt & (1 << (int(sig) - 1)):
+                return
+            if not self.alive():
+                raise Failure(f"{self.label} exited (status {self.proc.returncode}):\n{self.output()}")
+            if time.monotonic() > deadline:
+                raise Failure(f"{self.label} has no handler for signal {int(sig)} after {TIMEOUT:g} s")
+            time.sleep(0.01)
+
+    def wait(self, timeout=None):
+        """Exit status; fails if it is still running after the timeout."""
+        try:
+            return self.proc.wait(TIMEOUT if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure(f"{self.label} (pid {self.pid}) still running after "
+                          f"{TIMEOUT if timeout is None else timeout:g} s:\n{self.output()}")
+
+    def stop(self, sig=None, timeout=None):
+        """Signal (default SIGTERM), wait, SIGKILL if it does not exit. Returns the exit status."""
+        sig = signal.SIGTERM if sig is None else sig
+        p = self.proc
+        if p.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGCONT)
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(TIMEOUT if timeout is None else timeout)
+            except subprocess.TimeoutExpired:
+                self.killed = True
+                p.kill()
+                p.wait()
+        return p.returncode
+
+    def output(self):
+        """What it printed, and what it logged in files named <log>.*.log (radvd)."""
+        out = []
+        for path in [self.log] + sorted(glob.glob(self.log[:-len(".log")] + ".*.log")):
+            try:
+                with open(path, "rb") as f:
+                    out.append(f.read().decode("utf-8", "replace"))
+            except OSError:
+                pass
+        return "".join(out)
+
+
+# Sends one Router Advertisement from a raw ICMPv6 socket (run with `python3 -c` inside
+# a namespace): argv[1] = JSON {ifname, router_lifetime, rdnss: [lifetime, [addr...]],
+# dnssl: [lifetime, [domain...]], mtu}. The kernel fills in the checksum and picks the
+# interface's link-local address as source; hop limit 255 as RFC 4861 requires.
+_RA_SENDER = r"""
+import json, socket, struct, sys
+a = json.loads(sys.argv[1])
+ifindex = socket.if_nametoindex(a["ifname"])
+def opt(kind, body):
+    body += b"\0" * (-(len(body) + 2) % 8)
+    return struct.pack("!BB", kind, (len(body) + 2) // 8) + body
+opts = b""
+if a.get("mtu"):
+    opts += opt(5, struct.pack("!HI", 0, a["mtu"]))
+if a.get("rdnss"):
+    life, addrs = a["rdnss"]
+    opts += opt(25, struct.pack("!HI", 0, life) + b"".join(socket.inet_pton(socket.AF_INET6, x) for x in addrs))
+if a.get("dnssl"):
+    life, names = a["dnssl"]
+    enc = b"".join(b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0" for n in names)
+    opts += opt(31, struct.pack("!HI", 0, life) + enc)
+ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, a["router_lifetime"], 0, 0) + opts
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, a["ifname"].encode())
+s.sendto(ra, ("ff02::1", 0, 0, ifindex))
+"""
+
+
+_SUPPORT = {}
+
+
+def mifctl_features(bed):
+    """What the mifctl binary offers, from `mifctl monitor --help` (cached per binary
+    version): {"root": has --root/--config and follows configuration elements}."""
+    try:
+        key = (MIFCTL, os.stat(MIFCTL).st_mtime_ns)
+    except OSError:
+        return {"root": False}
+    if key not in _SUPPORT:
+        p = bed.run(["ip", "netns", "exec", bed.ns["host"], MIFCTL, "monitor", "--help"], check=False)
+        text = p.stdout + p.stderr
+        _SUPPORT[key] = {"root": "--root" in text and "--config" in text}
+    return _SUPPORT[key]
+
+
 # ---------------------------------------------------------------- the bed
 
 _LIVE = set()
@@ -679,6 +1028,8 @@ class Bed:
         self._ours = set(self.ns.values())
         self._created = []
         self.procs = []
+        self.daemons = []
+        self.root = None
         self._barrier = 0
         self._closed = False
         self.tmp = None
@@ -767,6 +1118,9 @@ class Bed:
     # -- setup / teardown
     def setup(self):
         self.tmp = tempfile.mkdtemp(prefix=self.prefix + "-")
+        # The library's root directory for this test: empty at first.
+        self.root = os.path.join(self.tmp, "root")
+        os.mkdir(self.root)
         for key in ["host"] + [n["key"] for n in self.nets]:
             name = self.ns[key]
             self._created.append(name)   # recorded first: deleted even if add half-failed
@@ -799,6 +1153,11 @@ class Bed:
                 mc.stop()
             except Exception as e:
                 errors.append(f"stopping {mc.label} (pid {mc.pid}): {e}")
+        for d in reversed(self.daemons):
+            try:
+                d.stop()
+            except Exception as e:
+                errors.append(f"stopping {d.label} (pid {d.pid}): {e}")
         # Each step is idempotent: if interrupted, atexit finishes the job.
         while self._created:
             name = self._created[-1]
@@ -816,12 +1175,140 @@ class Bed:
             raise Failure("teardown: " + "; ".join(errors))
 
     # -- helpers for tests
-    def start_mifctl(self, *args, env=None, label=None):
+    def start_mifctl(self, *args, env=None, label=None, prefix=()):
+        """mifctl monitor --json [--root ROOT] ARGS in the host namespace; `prefix`: a
+        command run before it in the same process, e.g. VALGRIND."""
         if not os.access(MIFCTL, os.X_OK):
             raise Failure(f"{MIFCTL} does not exist or is not executable (run `make build/mifctl`)")
-        mc = Mifctl(self, args, env, label or f"mifctl{len(self.procs) + 1}")
+        mc = Mifctl(self, args, env, label or f"mifctl{len(self.procs) + 1}", prefix)
         self.procs.append(mc)
         return mc
+
+    def elements_supported(self):
+        return mifctl_features(self)["root"]
+
+    def require_elements(self):
+        """Fail unless mifctl follows configuration elements and has --root/--config."""
+        if not self.elements_supported():
+            raise Failure(f"{MIFCTL} has no --root/--config (configuration elements): "
+                          "rebuild it with `make build/mifctl`")
+
+    def mifctl_config(self, *args, env=None):
+        """`mifctl config --json --root ROOT ARGS` in the host namespace: its messages."""
+        self.require_elements()
+        argv = ["ip", "netns", "exec", self.ns["host"], MIFCTL, "config", "--json",
+                "--root", self.root] + [str(a) for a in args]
+        self.guard(argv)
+        full_env = dict(os.environ)
+        full_env.pop("MIF_LOG", None)
+        full_env.pop("MIF_CONFIG", None)
+        full_env.update(env or {})
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=TIMEOUT * 3, env=full_env)
+        if p.returncode != 0:
+            raise Failure(f"{' '.join(argv)}: exit status {p.returncode}\n{p.stdout}{p.stderr}".rstrip())
+        out = []
+        for line in p.stdout.splitlines():
+            if not line.strip():
+                continue
+            try:
+                m = json.loads(line)
+            except ValueError:
+                raise Failure(f"mifctl config: not JSON: {line!r}")
+            out.append(m)
+        return out
+
+    def spawn(self, ns, argv, label=None, env=None):
+        """Start a daemon in namespace key `ns` ("host", "a", "b") as our child."""
+        d = Proc(self, ns, argv, label or f"{os.path.basename(str(argv[0]))}{len(self.daemons) + 1}", env)
+        self.daemons.append(d)
+        return d
+
+    def accept_ra(self, ifname="mif0"):
+        """Host side: process Router Advertisements on `ifname` (accept_ra=2) and skip
+        DAD there, so SLAAC addresses are usable at once."""
+        self.ns_exec("host", "sysctl", "-qw", f"net.ipv6.conf.{ifname}.accept_ra=2",
+                     f"net.ipv6.conf.{ifname}.accept_dad=0")
+
+    def router_ll(self, ns="a", ifname="gw0"):
+        """The link-local address of a router-side interface."""
+        for link in self.ip_json(ns, "-6", "addr", "show", "dev", ifname):
+            for a in link.get("addr_info", []):
+                if a.get("scope") == "link":
+                    return norm_addr(a["local"])
+        raise Failure(f"{ifname} in {ns} has no link-local address")
+
+    def start_radvd(self, body, ns="a", ifname="gw0", label=None):
+        """radvd in namespace `ns` advertising on `ifname`: `body` is what goes inside
+        `interface IF { ... };` (addresses in it are checked against the allowed ranges)."""
+        label = label or f"radvd{len(self.daemons) + 1}"
+        for tok in body.replace(";", " ").replace("{", " ").replace("}", " ").split():
+            check_allowed(tok)
+        conf = os.path.join(self.tmp, f"{label}.conf")
+        with open(conf, "w") as f:
+            f.write(f"interface {ifname} {{\n{body}\n}};\n")
+        d = self.spawn(ns, ["radvd", "-n", "-C", conf, "-p", os.path.join(self.tmp, f"{label}.pid"),
+                            "-m", "logfile", "-l", os.path.join(self.tmp, f"{label}.radvd.log")], label)
+        # Returned once radvd catches SIGTERM, so that stop() gets its final RA.
+        d.wait_catches(signal.SIGTERM)
+        return d
+
+    def start_dhcp_server(self, *extra, ns="a", ifname="gw0", label="dnsmasq"):
+        """dnsmasq as a DHCPv4 server on `ifname` (no DNS, no ping, lease and pid files
+        in the bed's temp dir): range 198.51.100.100-199, router and DNS 198.51.100.1,
+        domain-search a.example, plus `extra` options."""
+        return self.spawn(ns, [
+            "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+            "--port=0", f"--interface={ifname}", "--bind-interfaces",
+            "--dhcp-range=198.51.100.100,198.51.100.199,255.255.255.0,10m",
+            "--dhcp-option=option:router,198.51.100.1", "--dhcp-option=option:dns-server,198.51.100.1",
+            "--dhcp-option=option:domain-search,a.example", "--no-ping",
+            f"--dhcp-leasefile={os.path.join(self.tmp, label + '.leases')}",
+            f"--pid-file={os.path.join(self.tmp, label + '.pid')}", "--log-dhcp", "--log-facility=-",
+            *extra], label)
+
+    def send_ra(self, ns="a", ifname="gw0", router_lifetime=0, rdnss=None, dnssl=None, mtu=None):
+        """Send one hand-made Router Advertisement from `ifname` in namespace `ns` to
+        ff02::1: router lifetime (0 = not a default router), rdnss=(lifetime, [servers]),
+        dnssl=(lifetime, [domains]), mtu. Lifetime 0 withdraws (RFC 8106)."""
+        for x in (rdnss or (0, []))[1]:
+            check_allowed(x)
+        args = dict(ifname=ifname, router_lifetime=router_lifetime, rdnss=rdnss, dnssl=dnssl, mtu=mtu)
+        self.ns_exec(ns, sys.executable, "-c", _RA_SENDER, json.dumps(args))
+
+    def path(self, rel):
+        """Absolute path of `rel` under the bed's root (refuses anything outside it)."""
+        p = os.path.normpath(os.path.join(self.root, rel))
+        if not p.startswith(self.root + os.sep):
+            raise Refused(f"{rel!r} is outside the test root {self.root}")
+        return p
+
+    def write(self, rel, data, how="atomic"):
+        """Write a file under the root: "atomic" = a dot-named temporary file in the
+        same directory renamed into place (what state-file writers do), "inplace" =
+        truncate and rewrite the existing file, "append". Parent directories are
+        created. Returns the absolute path (the element origin the library reports)."""
+        p = self.path(rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        raw = data if isinstance(data, bytes) else data.encode()
+        if how == "atomic":
+            tmp = os.path.join(os.path.dirname(p), f".{os.path.basename(p)}.{random.randrange(1 << 30)}")
+            with open(tmp, "wb") as f:
+                f.write(raw)
+            os.rename(tmp, p)
+        elif how in ("inplace", "append"):
+            with open(p, "ab" if how == "append" else "r+b" if os.path.exists(p) else "wb") as f:
+                if how == "inplace":
+                    f.truncate(0)
+                f.write(raw)
+        else:
+            raise ValueError(how)
+        return p
+
+    def remove(self, rel):
+        p = self.path(rel)
+        os.unlink(p)
+        return p
 
     def next_barrier(self):
         self._barrier += 1
@@ -831,6 +1318,8 @@ class Bed:
 
     def is_noise(self, m):
         """A barrier message (see Mifctl.sync)."""
+        if m.get("msg") in ELEM_MSGS and m.get("ifname") == "lo" and self.root:
+            return str(m.get("origin")).startswith(os.path.join(self.root, FILE_BARRIER_DIR, "lo.sync"))
         if m.get("msg") not in ADDR_MSGS or m.get("ifname") != "lo":
             return False
         try:
@@ -903,9 +1392,10 @@ class Bed:
 
     def final_checks(self):
         """Run after a test passed: for each mifctl still running, a barrier, the stream
-        invariants, the replayed address set equal to the kernel's, and its view equal
-        to that of a fresh mifctl started now; then each
-        must exit with status 0 on SIGTERM (no crash, no SIGKILL)."""
+        invariants, the replayed address set equal to the kernel's, and its view
+        (configuration elements included) equal to that of a fresh mifctl started now
+        with the same static-file options; then each must exit with status 0 on SIGTERM
+        (no crash, no SIGKILL, no valgrind error)."""
         problems = []
         running = []
         for mc in self.procs:
@@ -923,13 +1413,19 @@ class Bed:
             if want != have:
                 problems.append(f"{mc.label}: announced addresses differ from the kernel's: "
                                 f"{diff_sets(have, want)}")
-        if running:
-            # Each subscriber must know what a fresh subscription reports now.
-            fresh = self.start_mifctl(label="fresh")
+        # Each subscriber must know what a fresh subscription reports now. Subscribers
+        # with other static-file options (--config, MIF_CONFIG) get their own fresh one.
+        groups = {}
+        for mc in running:
+            groups.setdefault(mc.config_key(), []).append(mc)
+        for k, (key, group) in enumerate(sorted(groups.items(), key=str)):
+            args, mif_config = key
+            fresh = self.start_mifctl(*args, env={"MIF_CONFIG": mif_config} if mif_config else None,
+                                      label="fresh" if k == 0 else f"fresh{k + 1}")
             try:
                 fresh.expect_initial()
                 want = subscriber_view(fresh.messages(), self.is_noise)
-                for mc in running:
+                for mc in group:
                     d = diff_views(subscriber_view(mc.messages(), self.is_noise), want)
                     if d:
                         problems.append(f"{mc.label}: view differs from a fresh subscription's:\n    "
@@ -944,7 +1440,10 @@ class Bed:
             if mc.killed:
                 problems.append(f"{mc.label}: did not exit on SIGTERM (killed)")
             elif rc != 0:
-                problems.append(f"{mc.label}: exit status {rc} after SIGTERM (0 expected)")
+                problems.append(f"{mc.label}: exit status {rc} after SIGTERM (0 expected)"
+                                + (f"; {' '.join(mc.prefix)} stderr:\n    " +
+                                   "\n    ".join(mc.stderr_text().splitlines()[-40:])
+                                   if mc.prefix else ""))
         if problems:
             raise Failure("final checks:\n  " + "\n  ".join(problems))
 
@@ -981,6 +1480,16 @@ def addr(ifindex, ifname, address, prefix_len, gone=False, **kw):
     return dict(msg="no_address_announcement" if gone else "address_announcement",
                 ifindex=ifindex, ifname=ifname, pvd_name=f"{ifname}/{fam}", family=fam,
                 address=address, prefix_len=prefix_len, **kw)
+
+
+def element(ifindex, ifname, family, kind, gone=False, **kw):
+    """Configuration element matcher; pass dns_servers=[...], origin=..., element_id=... to pin them."""
+    return dict(msg="no_config_element_announcement" if gone else "config_element_announcement",
+                ifindex=ifindex, ifname=ifname, pvd_name=f"{ifname}/{family}", element=kind, **kw)
+
+
+VALGRIND = ("valgrind", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite", "--track-fds=no", "--quiet")
 
 
 def check(cond, text):
