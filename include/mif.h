@@ -47,7 +47,9 @@
 #define MIF_TRANSLATION_TIMEOUT 4
 
 /**
- * `translation_status`: the servers answered with errors (SERVFAIL, REFUSED, garbage).
+ * `translation_status`: the servers answered with errors (SERVFAIL, REFUSED, an ICMP
+ * unreachable) or could not be sent to. A reply that does not parse or does not match
+ * the query is ignored like a forgery, so junk alone ends in `MIF_TRANSLATION_TIMEOUT`.
  */
 #define MIF_TRANSLATION_SERVER_FAILURE 5
 

@@ -68,7 +68,7 @@ impl QueryName {
     /// after IDNA, or anything IDNA refuses.
     pub fn parse(text: &str) -> Option<QueryName> {
         let trimmed = text.strip_suffix('.').unwrap_or(text);
-        if trimmed.is_empty() || trimmed.starts_with('.') || trimmed.contains("..") {
+        if trimmed.is_empty() || trimmed.starts_with('.') || trimmed.ends_with('.') || trimmed.contains("..") {
             return None;
         }
         let name = Name::from_utf8(trimmed).ok()?;

@@ -170,7 +170,9 @@ pub const MIF_TRANSLATION_NO_SUCH_NAME: u32 = 2;
 pub const MIF_TRANSLATION_NO_DATA: u32 = 3;
 /// `translation_status`: no server answered in time.
 pub const MIF_TRANSLATION_TIMEOUT: u32 = 4;
-/// `translation_status`: the servers answered with errors (SERVFAIL, REFUSED, garbage).
+/// `translation_status`: the servers answered with errors (SERVFAIL, REFUSED, an ICMP
+/// unreachable) or could not be sent to. A reply that does not parse or does not match
+/// the query is ignored like a forgery, so junk alone ends in `MIF_TRANSLATION_TIMEOUT`.
 pub const MIF_TRANSLATION_SERVER_FAILURE: u32 = 5;
 /// `translation_status`: the provisioning domain has no DNS server, or went away
 /// before or during the translation.

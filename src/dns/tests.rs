@@ -11,6 +11,7 @@ fn names_are_checked_and_idna_encoded() {
     assert!(QueryName::parse("").is_none());
     assert!(QueryName::parse(".").is_none());
     assert!(QueryName::parse("a..b").is_none());
+    assert!(QueryName::parse("a.example..").is_none());
     assert!(QueryName::parse(&format!("{}.example", "a".repeat(64))).is_none());
     assert!(QueryName::parse(&format!("{}.example", "a".repeat(63))).is_some());
     let long = vec!["abcdefghi"; 26].join(".");
