@@ -19,15 +19,24 @@
  *
  * The second half holds what several tests share: check_private_netns() (tests that
  * run `ip` must run inside the private network namespace run.sh makes), check_sh()
- * (run a shell command), and, when mif.h was included first, message helpers.
+ * (run a shell command), descriptor snapshots (check_fds, check_fds_equal), a loopback
+ * TCP listener, a scratch root directory for mif_options.root_dir (check_make_root),
+ * the "blackhole" bed (check_blackhole_bed: a veth whose DNS server / destination never
+ * answers, so translations and connects stay outstanding), and, when mif.h was
+ * included first, message helpers (well-formedness, waits, drains that close the
+ * socket of a discarded Connected message, PvD lookup).
  * Everything is static (inline), so each test is one translation unit.
  */
 #ifndef MIF_CHECK_H
 #define MIF_CHECK_H
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -266,6 +276,188 @@ static inline void check_require_private_netns(void)
     }
 }
 
+/* ---- descriptors, sockets, a scratch root directory ------------------------------ */
+
+#define CHECK_MAX_FDS 1024
+
+/* The open descriptors of this process, ascending (without the listing's own). */
+struct check_fdset {
+    int n;
+    int fd[CHECK_MAX_FDS];
+};
+
+static inline int check_fd_cmp(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+static inline int check_fds(struct check_fdset *s)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    s->n = 0;
+    if (d == NULL)
+        return CHECK(d != NULL);
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long v = strtol(e->d_name, &end, 10);
+        if (e->d_name[0] == '.' || *end != '\0' || v == dirfd(d))
+            continue;
+        if (s->n < CHECK_MAX_FDS)
+            s->fd[s->n++] = (int)v;
+    }
+    closedir(d);
+    qsort(s->fd, (size_t)s->n, sizeof s->fd[0], check_fd_cmp);
+    return 1;
+}
+
+/* CHECKs that two snapshots hold the same descriptors; names the differences. */
+static inline int check_fds_equal(const struct check_fdset *before, const struct check_fdset *after)
+{
+    int i, j, ok = 1;
+    for (i = 0; i < after->n; i++) {
+        for (j = 0; j < before->n && before->fd[j] != after->fd[i]; j++) {
+        }
+        if (j == before->n) {
+            char path[64], target[256];
+            ssize_t n;
+            snprintf(path, sizeof path, "/proc/self/fd/%d", after->fd[i]);
+            n = readlink(path, target, sizeof target - 1);
+            target[n > 0 ? n : 0] = '\0';
+            check_note("descriptor %d (%s) is open now and was not before", after->fd[i], target);
+            ok = 0;
+        }
+    }
+    for (i = 0; i < before->n; i++) {
+        for (j = 0; j < after->n && after->fd[j] != before->fd[i]; j++) {
+        }
+        if (j == after->n) {
+            check_note("descriptor %d was open before and is closed now", before->fd[i]);
+            ok = 0;
+        }
+    }
+    return ok ? 1 : check_fail();
+}
+
+/*
+ * A TCP listener (non-blocking: poll it before accept) on `ip` (IPv4 or IPv6 text),
+ * kernel-chosen port; -1 on failure.
+ */
+static inline int check_tcp_listener(const char *ip, uint16_t *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd, one = 1;
+    memset(&ss, 0, sizeof ss);
+    if (inet_pton(AF_INET, ip, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+        ss.ss_family = AF_INET;
+        len = sizeof(struct sockaddr_in);
+    } else if (inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+        ss.ss_family = AF_INET6;
+        len = sizeof(struct sockaddr_in6);
+    } else {
+        check_note("check_tcp_listener: bad address %s", ip);
+        return -1;
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        check_note("socket: %s", strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 512) != 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+        check_note("listener on %s: %s", ip, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                          : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    return fd;
+}
+
+/* Accepts and closes every connection waiting on a listener (without waiting); returns how many. */
+static inline int check_accept_all(int listener)
+{
+    int n = 0, fd;
+    while ((fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        close(fd);
+        n++;
+    }
+    return n;
+}
+
+/* Writes `text` to dir/rel (creating dir/etc first); 1 on success. */
+static inline int check_write_file(const char *dir, const char *rel, const char *text)
+{
+    char path[512];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/etc", dir);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return 0;
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    f = fopen(path, "w");
+    if (f == NULL)
+        return 0;
+    fputs(text, f);
+    return fclose(f) == 0;
+}
+
+/*
+ * Makes a scratch root directory (for mif_options.root_dir) holding etc/hosts and
+ * etc/mif.conf with the given texts (NULL: no such file).  `dir` receives its path.
+ */
+static inline int check_make_root(char *dir, size_t len, const char *hosts, const char *conf)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, len, "%s/mif-ctest.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (mkdtemp(dir) == NULL) {
+        check_note("mkdtemp %s: %s", dir, strerror(errno));
+        return 0;
+    }
+    if ((hosts && !check_write_file(dir, "etc/hosts", hosts)) ||
+        (conf && !check_write_file(dir, "etc/mif.conf", conf))) {
+        check_note("cannot write under %s: %s", dir, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+/* Removes what check_make_root made. */
+static inline void check_remove_root(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/etc/hosts", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/etc/mif.conf", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/etc", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
+/*
+ * The "blackhole" bed, inside the private namespace only: veth mt0 (198.51.100.10/24)
+ * with its peer mt1 up (so mt0 has carrier and an IPv4 PvD), and a permanent neighbour
+ * entry for CHECK_BLACKHOLE (198.51.100.77) with a MAC nobody has: whatever is sent
+ * to it leaves mt0 and is dropped by mt1, with no answer and no ICMP error.  DNS
+ * queries to it and TCP connects to it stay outstanding until their timeouts.
+ */
+#define CHECK_BLACKHOLE "198.51.100.77"
+#define CHECK_BED_IF "mt0"
+#define CHECK_BED_ADDR "198.51.100.10"
+
+static inline int check_blackhole_bed(void)
+{
+    if (!check_private_netns())
+        return 0;
+    return check_sh("ip link add " CHECK_BED_IF " type veth peer name mt1") &&
+           check_sh("ip addr add " CHECK_BED_ADDR "/24 dev " CHECK_BED_IF) &&
+           check_sh("ip link set mt1 up && ip link set " CHECK_BED_IF " up") &&
+           check_sh("ip neigh replace " CHECK_BLACKHOLE " lladdr 02:00:5e:00:00:77 dev " CHECK_BED_IF
+                    " nud permanent");
+}
+
 /* ---- libmif helpers (include mif.h before check.h) ------------------------------- */
 #ifdef MIF_H
 
@@ -296,9 +488,18 @@ static inline void check_describe(const mif_message *m, char *out, size_t len)
     char addr[MIF_ADDRESS_TEXT_SIZE] = "-";
     if (m->address.family != 0)
         mif_address_format(&m->address, addr, sizeof addr);
-    snprintf(out, len, "%s if=%u %.16s pvd=%llu %.32s fam=%u addr=%s/%u",
-             mif_message_type_name(m->msg_type), m->ifindex, m->ifname,
-             (unsigned long long)m->pvd, m->pvd_name, m->family, addr, m->prefix_len);
+    int n = snprintf(out, len, "%s if=%u %.16s pvd=%llu %.32s fam=%u addr=%s/%u",
+                     mif_message_type_name(m->msg_type), m->ifindex, m->ifname,
+                     (unsigned long long)m->pvd, m->pvd_name, m->family, addr, m->prefix_len);
+    if (n < 0 || (size_t)n >= len)
+        return;
+    if (m->msg_type == MIF_MSG_NAME_TRANSLATION || m->msg_type == MIF_MSG_NAME_TRANSLATION_DONE)
+        snprintf(out + n, len - (size_t)n, " tid=%llu status=%s name=%s",
+                 (unsigned long long)m->translation_id,
+                 mif_translation_status_name(m->translation_status), m->name ? m->name : "(null)");
+    else if (m->msg_type == MIF_MSG_CONNECTED || m->msg_type == MIF_MSG_NOT_CONNECTED)
+        snprintf(out + n, len - (size_t)n, " cid=%llu fd=%d error=%d text=%s",
+                 (unsigned long long)m->connection_id, m->fd, m->error, m->text ? m->text : "(null)");
 }
 
 /*
@@ -342,6 +543,22 @@ static inline int check_message_well_formed(const mif_message *m)
         ok &= CHECK(m->dns_server_count == 0 && m->router_count == 0 && m->search_domain_count == 0);
         ok &= CHECK(m->element_id == 0 && m->element_type == 0 && m->info_id == 0);
     }
+    /* Fields of the other message families are zero (fd: -1) where unused. */
+    if (m->msg_type != MIF_MSG_NAME_TRANSLATION && m->msg_type != MIF_MSG_NAME_TRANSLATION_DONE) {
+        ok &= CHECK(m->name == NULL);
+        ok &= CHECK(m->translation_id == 0 && m->translation_status == 0);
+        ok &= CHECK(m->name_source == 0 && m->ttl == 0);
+    }
+    if (m->msg_type != MIF_MSG_CONNECTED && m->msg_type != MIF_MSG_NOT_CONNECTED) {
+        ok &= CHECK(m->connection_id == 0 && m->error == 0 && m->elapsed_us == 0);
+        ok &= CHECK(m->local.family == 0 && m->remote.family == 0);
+        ok &= CHECK(m->local_port == 0 && m->remote_port == 0);
+    }
+    if (m->msg_type != MIF_MSG_CONNECTED)
+        ok &= CHECK_EQ_INT(m->fd, -1);
+    ok &= CHECK_EQ_INT(m->reserved, 0);
+    ok &= CHECK_EQ_INT(m->reserved2, 0);
+    ok &= CHECK_EQ_INT(m->reserved3, 0);
     switch (m->msg_type) {
     case MIF_MSG_INTERFACE_ANNOUNCEMENT:
     case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
@@ -388,6 +605,39 @@ static inline int check_message_well_formed(const mif_message *m)
         }
         break;
     }
+    case MIF_MSG_NAME_TRANSLATION:
+    case MIF_MSG_NAME_TRANSLATION_DONE:
+        ok &= CHECK_EQ_INT(m->status, MIF_OK);
+        ok &= CHECK(m->pvd != 0);
+        ok &= CHECK(m->text == NULL);
+        ok &= CHECK(m->name != NULL && m->name[0] != '\0');
+        if (m->msg_type == MIF_MSG_NAME_TRANSLATION) {
+            ok &= CHECK(m->address.family == MIF_FAMILY_IPV4 || m->address.family == MIF_FAMILY_IPV6);
+            ok &= CHECK(m->name_source == MIF_NAME_SOURCE_HOSTS || m->name_source == MIF_NAME_SOURCE_DNS);
+            if (m->name_source == MIF_NAME_SOURCE_HOSTS)
+                ok &= CHECK_EQ_INT(m->ttl, 0);
+            ok &= CHECK_EQ_INT(m->translation_status, 0);
+        } else {
+            ok &= CHECK(m->translation_status >= MIF_TRANSLATION_DONE &&
+                        m->translation_status <= MIF_TRANSLATION_CANCELLED);
+            ok &= CHECK(m->address.family == 0 && m->name_source == 0 && m->ttl == 0);
+        }
+        break;
+    case MIF_MSG_CONNECTED:
+        ok &= CHECK_EQ_INT(m->status, MIF_OK);
+        ok &= CHECK(m->fd >= 0);
+        ok &= CHECK_EQ_INT(m->error, 0);
+        ok &= CHECK(m->text == NULL);
+        ok &= CHECK(m->pvd != 0 && m->ifindex != 0 && m->ifname[0] != '\0');
+        ok &= CHECK(m->local.family == m->family && m->remote.family == m->family);
+        ok &= CHECK(m->local_port != 0 && m->remote_port != 0);
+        break;
+    case MIF_MSG_NOT_CONNECTED:
+        ok &= CHECK_EQ_INT(m->status, MIF_OK);
+        ok &= CHECK(m->error > 0);
+        ok &= CHECK(m->text != NULL && m->text[0] != '\0');
+        ok &= CHECK(m->local.family == 0 && m->local_port == 0);
+        break;
     case MIF_MSG_ENGINE_FAILED:
         ok &= CHECK(m->status != MIF_OK);
         ok &= CHECK(m->text != NULL);
@@ -397,7 +647,7 @@ static inline int check_message_well_formed(const mif_message *m)
         ok = check_fail();
     }
     if (!ok) {
-        char line[256];
+        char line[512];
         check_describe(m, line, sizeof line);
         check_note("  in message: %s", line);
     }
@@ -405,9 +655,20 @@ static inline int check_message_well_formed(const mif_message *m)
 }
 
 /*
+ * Frees a message the test does not want.  A Connected message's socket is the
+ * application's (mif_message_free does not close it), so it is closed here.
+ */
+static inline void check_discard(mif_message *m)
+{
+    if (m != NULL && m->msg_type == MIF_MSG_CONNECTED && m->fd >= 0)
+        close(m->fd);
+    mif_message_free(m);
+}
+
+/*
  * Waits (at most timeout_ms in all; the limit only turns a hang into a failure) for a
  * message for which match(m, arg) is true.  Other messages are checked for form and
- * freed.  Returns the message (the caller frees it) or NULL.
+ * discarded (check_discard).  Returns the message (the caller frees it) or NULL.
  */
 static inline mif_message *check_wait_for(mif_ctx *ctx, int (*match)(const mif_message *, const void *),
                                           const void *arg, int timeout_ms)
@@ -420,7 +681,7 @@ static inline mif_message *check_wait_for(mif_ctx *ctx, int (*match)(const mif_m
             check_message_well_formed(m);
             if (match(m, arg))
                 return m;
-            mif_message_free(m);
+            check_discard(m);
             continue;
         }
         if (!CHECK_RC(rc, MIF_NO_MESSAGE))
@@ -479,14 +740,14 @@ static inline mif_message *check_wait_want(mif_ctx *ctx, mif_message_type type, 
     return m;
 }
 
-/* Takes and frees every waiting message without waiting; returns how many. */
+/* Takes and discards (check_discard) every waiting message without waiting; returns how many. */
 static inline int check_drain(mif_ctx *ctx)
 {
     int n = 0;
     mif_message *m = NULL;
     while (mif_get_message(ctx, &m) == MIF_OK) {
         check_message_well_formed(m);
-        mif_message_free(m);
+        check_discard(m);
         n++;
     }
     return n;
@@ -500,6 +761,103 @@ static inline mif_result check_post(mif_ctx *ctx, mif_request_type type, uint32_
     req.ifindex = ifindex;
     req.pvd = pvd;
     return mif_post_message(ctx, &req);
+}
+
+/* A mif_address from text ("198.51.100.7", "fd6d:6966::1"); family 0 if not an address. */
+static inline mif_address check_address(const char *text)
+{
+    mif_address a;
+    memset(&a, 0, sizeof a);
+    if (inet_pton(AF_INET, text, a.bytes) == 1)
+        a.family = MIF_FAMILY_IPV4;
+    else if (inet_pton(AF_INET6, text, a.bytes) == 1)
+        a.family = MIF_FAMILY_IPV6;
+    return a;
+}
+
+/*
+ * The id of interface `ifname`'s PvD of `family` in this context, waiting (10 s at
+ * most) until it is announced; 0 if it is not.  Leaves no subscription and drains
+ * the queue.
+ */
+static inline uint64_t check_pvd_of(mif_ctx *ctx, const char *ifname, int family)
+{
+    uint64_t id = 0;
+    unsigned ifindex = if_nametoindex(ifname);
+    mif_request req;
+    mif_message *m;
+    if (!CHECK(ifindex != 0))
+        return 0;
+    mif_request_init(&req, MIF_REQ_ANNOUNCE_PVDS);
+    req.ifindex = ifindex;
+    if (!CHECK_RC(mif_post_message(ctx, &req), MIF_OK))
+        return 0;
+    m = check_wait_want(ctx, MIF_MSG_PVD_ANNOUNCEMENT, ifname, family, NULL, 10000);
+    if (CHECK(m != NULL)) {
+        id = m->pvd;
+        mif_message_free(m);
+    }
+    req.request_type = MIF_REQ_STOP_ANNOUNCING_PVDS;
+    CHECK_RC(mif_post_message(ctx, &req), MIF_OK);
+    check_drain(ctx);
+    return id;
+}
+
+static inline int check_match_element_with_dns(const mif_message *m, const void *arg)
+{
+    (void)arg;
+    return m->msg_type == MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT && m->dns_server_count > 0;
+}
+
+/*
+ * Waits (10 s at most) until PvD `pvd` has a configuration element with a DNS server,
+ * so that a translation on it goes to DNS.  Leaves no subscription; drains the queue.
+ */
+static inline int check_wait_dns_element(mif_ctx *ctx, uint64_t pvd)
+{
+    mif_message *m;
+    if (!CHECK_RC(check_post(ctx, MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS, 0, pvd), MIF_OK))
+        return 0;
+    m = check_wait_for(ctx, check_match_element_with_dns, NULL, 10000);
+    CHECK_RC(check_post(ctx, MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS, 0, pvd), MIF_OK);
+    check_drain(ctx);
+    if (!CHECK(m != NULL)) {
+        check_note("PvD %llu got no configuration element with a DNS server", (unsigned long long)pvd);
+        return 0;
+    }
+    mif_message_free(m);
+    return 1;
+}
+
+#define CHECK_SYNC_TID UINT64_C(0xFFFFFFFFFFFF5EC0)
+
+static inline int check_match_sync_done(const mif_message *m, const void *arg)
+{
+    (void)arg;
+    return m->msg_type == MIF_MSG_NAME_TRANSLATION_DONE && m->translation_id == CHECK_SYNC_TID;
+}
+
+/*
+ * Waits (10 s at most) until the context's engine thread has handled everything posted
+ * so far (and finished its start-up work, such as Router Solicitations on a raw socket):
+ * posts a translation on `pvd` (one without a DNS server, e.g. lo's, so it ends at
+ * once) and waits for its Done.  Other messages meanwhile are discarded.
+ */
+static inline int check_engine_sync(mif_ctx *ctx, uint64_t pvd)
+{
+    mif_request req;
+    mif_message *m;
+    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
+    req.pvd = pvd;
+    req.translation_id = CHECK_SYNC_TID;
+    req.name = "engine-sync.invalid";
+    if (!CHECK_RC(mif_post_message(ctx, &req), MIF_OK))
+        return 0;
+    m = check_wait_for(ctx, check_match_sync_done, NULL, 10000);
+    if (!CHECK(m != NULL))
+        return 0;
+    mif_message_free(m);
+    return 1;
 }
 
 #endif /* MIF_H */

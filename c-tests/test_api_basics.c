@@ -31,7 +31,12 @@ static void options_init_defaults(void)
     CHECK_EQ_INT(opts.netlink_rcvbuf, 0);
     CHECK_EQ_INT(opts.test_flags, 0);
     CHECK(opts.config_file == NULL);
+    CHECK_EQ_INT(opts.dns_timeout_ms, 0);
+    CHECK_EQ_INT(opts.dns_tries, 0);
+    CHECK_EQ_INT(opts.connect_attempt_delay_ms, 0);
+    CHECK_EQ_INT(opts.connect_timeout_ms, 0);
     CHECK_RC(mif_options_init(NULL), MIF_E_NULL_ARGUMENT);
+    CHECK_RC(mif_options_init_sized(NULL, sizeof(mif_options)), MIF_E_NULL_ARGUMENT);
 }
 
 static void request_init_defaults(void)
@@ -46,10 +51,40 @@ static void request_init_defaults(void)
     CHECK_EQ_INT(req.pvd, 0);
     CHECK_EQ_INT(req.element_type, 0);
     CHECK_EQ_INT(req.info_id, 0);
+    CHECK_EQ_INT(req.translation_id, 0);
+    CHECK(req.name == NULL);
+    CHECK_EQ_INT(req.connection_id, 0);
+    CHECK_EQ_INT(req.remote_port, 0);
+    CHECK_EQ_INT(req.reserved2, 0);
+    CHECK_EQ_INT(req.reserved3, 0);
+    {
+        /* Every byte of the addresses is zero (family 0 = unused). */
+        static const unsigned char zero[sizeof(mif_address)];
+        CHECK(memcmp(&req.remote, zero, sizeof zero) == 0);
+        CHECK(memcmp(&req.local, zero, sizeof zero) == 0);
+    }
     /* The type is checked by mif_post_message, not here. */
     CHECK_RC(mif_request_init(&req, 999), MIF_OK);
     CHECK_EQ_INT(req.request_type, 999);
     CHECK_RC(mif_request_init(NULL, MIF_REQ_ANNOUNCE_INTERFACES), MIF_E_NULL_ARGUMENT);
+    CHECK_RC(mif_request_init_sized(NULL, sizeof(mif_request), MIF_REQ_ANNOUNCE_INTERFACES), MIF_E_NULL_ARGUMENT);
+}
+
+/* The macros are the *_sized functions with this program's struct sizes. */
+static void init_macros_pass_sizeof(void)
+{
+    mif_options a, b;
+    mif_request c, d;
+    memset(&a, 0x5A, sizeof a);
+    memset(&b, 0xA5, sizeof b);
+    CHECK_RC(mif_options_init(&a), MIF_OK);
+    CHECK_RC(mif_options_init_sized(&b, sizeof b), MIF_OK);
+    CHECK(memcmp(&a, &b, sizeof a) == 0);
+    memset(&c, 0x5A, sizeof c);
+    memset(&d, 0xA5, sizeof d);
+    CHECK_RC(mif_request_init(&c, MIF_REQ_TRANSLATE_NAME), MIF_OK);
+    CHECK_RC(mif_request_init_sized(&d, sizeof d, MIF_REQ_TRANSLATE_NAME), MIF_OK);
+    CHECK(memcmp(&c, &d, sizeof c) == 0);
 }
 
 static void open_close_with_options(void)
@@ -121,6 +156,8 @@ static const mif_result all_codes[] = {
     MIF_E_NULL_ARGUMENT, MIF_E_BAD_SIZE, MIF_E_UNKNOWN_REQUEST_TYPE, MIF_E_INVALID_ARGUMENT,
     MIF_E_UNKNOWN_INTERFACE, MIF_E_UNKNOWN_PVD, MIF_E_NOT_SUBSCRIBED,
     MIF_E_UNKNOWN_ELEMENT_TYPE, MIF_E_UNKNOWN_INFO_ID,
+    MIF_E_BAD_NAME, MIF_E_BAD_ADDRESS, MIF_E_DUPLICATE_ID, MIF_E_UNKNOWN_TRANSLATION,
+    MIF_E_UNKNOWN_CONNECTION, MIF_E_BAD_SOURCE, MIF_E_NO_DEFAULT_PVD,
     MIF_E_ENGINE_FAILED, MIF_E_INTERRUPTED, MIF_E_SYSTEM, MIF_E_INTERNAL, MIF_E_PERMISSION,
 };
 #define N_CODES (sizeof all_codes / sizeof all_codes[0])
@@ -145,7 +182,7 @@ static void strerror_every_code(void)
 
 static void strerror_unknown_codes(void)
 {
-    static const mif_result unknown[] = { -1, 2, 99, 104, 199, 299, 305, 999, INT_MAX, INT_MIN };
+    static const mif_result unknown[] = { -1, 2, 99, 106, 199, 210, 299, 305, 999, INT_MAX, INT_MIN };
     size_t i;
     for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = mif_strerror(unknown[i]);
@@ -167,9 +204,13 @@ static void message_type_names(void)
         { MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT, "no_config_element_announcement" },
         { MIF_MSG_CONFIGURATION_DATA, "configuration_data" },
         { MIF_MSG_NO_CONFIGURATION_DATA, "no_configuration_data" },
+        { MIF_MSG_NAME_TRANSLATION, "name_translation" },
+        { MIF_MSG_NAME_TRANSLATION_DONE, "name_translation_done" },
+        { MIF_MSG_CONNECTED, "connected" },
+        { MIF_MSG_NOT_CONNECTED, "not_connected" },
         { MIF_MSG_ENGINE_FAILED, "engine_failed" },
     };
-    static const mif_message_type unknown[] = { 0, 11, 99, 101, 1000, 0xffffffffu };
+    static const mif_message_type unknown[] = { 0, 15, 99, 101, 1000, 0xffffffffu };
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
         CHECK_EQ_STR(mif_message_type_name(names[i].t), names[i].name);
@@ -189,8 +230,14 @@ static void request_type_names(void)
         { MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS, "announce_config_elements" },
         { MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS, "stop_announcing_config_elements" },
         { MIF_REQ_GET_CONFIGURATION_DATA, "get_configuration_data" },
+        { MIF_REQ_TRANSLATE_NAME, "translate_name" },
+        { MIF_REQ_STOP_TRANSLATING_NAME, "stop_translating_name" },
+        { MIF_REQ_CONNECT_TO_ADDRESS, "connect_to_address" },
+        { MIF_REQ_CONNECT_FROM_ADDRESS, "connect_from_address" },
+        { MIF_REQ_CONNECT_TO_PVD, "connect_to_pvd" },
+        { MIF_REQ_CANCEL_CONNECT, "cancel_connect" },
     };
-    static const mif_request_type unknown[] = { 0, 10, 100, 999, 0xffffffffu };
+    static const mif_request_type unknown[] = { 0, 16, 17, 100, 999, 0xffffffffu };
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
         CHECK_EQ_STR(mif_request_type_name(names[i].t), names[i].name);
@@ -211,6 +258,24 @@ static void element_type_names(void)
         CHECK_EQ_STR(mif_element_type_name(names[i].t), names[i].name);
     for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         CHECK_EQ_STR(mif_element_type_name(unknown[i]), "unknown");
+}
+
+static void translation_status_names(void)
+{
+    static const struct { uint32_t t; const char *name; } names[] = {
+        { MIF_TRANSLATION_DONE, "done" }, { MIF_TRANSLATION_NO_SUCH_NAME, "no_such_name" },
+        { MIF_TRANSLATION_NO_DATA, "no_data" }, { MIF_TRANSLATION_TIMEOUT, "timeout" },
+        { MIF_TRANSLATION_SERVER_FAILURE, "server_failure" },
+        { MIF_TRANSLATION_NO_SERVERS, "no_servers" }, { MIF_TRANSLATION_CANCELLED, "cancelled" },
+    };
+    static const uint32_t unknown[] = { 0, 8, 100, 0xffffffffu };
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        CHECK_EQ_STR(mif_translation_status_name(names[i].t), names[i].name);
+        CHECK(mif_translation_status_name(names[i].t) == mif_translation_status_name(names[i].t));
+    }
+    for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
+        CHECK_EQ_STR(mif_translation_status_name(unknown[i]), "unknown");
 }
 
 static mif_address make_addr(const char *text, uint32_t scope_id)
@@ -332,6 +397,7 @@ int main(void)
     RUN_CASE(open_close_null_options);
     RUN_CASE(options_init_defaults);
     RUN_CASE(request_init_defaults);
+    RUN_CASE(init_macros_pass_sizeof);
     RUN_CASE(open_close_with_options);
     RUN_CASE(two_contexts_are_independent);
     RUN_CASE(fd_is_cloexec_nonblocking_eventfd);
@@ -340,6 +406,7 @@ int main(void)
     RUN_CASE(message_type_names);
     RUN_CASE(request_type_names);
     RUN_CASE(element_type_names);
+    RUN_CASE(translation_status_names);
     RUN_CASE(address_format_ok);
     RUN_CASE(address_format_errors);
     RUN_CASE(version_string);

@@ -5,18 +5,35 @@
  * usable.  The rows marked "control" are valid inputs next to the bad ones: they show
  * that the bad row fails for the reason it names.
  *
- * Needs only `lo` (up, with 127.0.0.1 and ::1: run.sh brings it up) and changes
- * nothing in the kernel.
+ * Needs `lo` (up, with 127.0.0.1 and ::1: run.sh brings it up) and, for the rows
+ * that need a translation or a connect to stay outstanding, the blackhole bed of
+ * check.h (veth mt0 with a DNS server / destination that never answers), made once
+ * inside the private namespace run.sh gives this binary.  Those rows open their
+ * context on a scratch root directory whose etc/mif.conf gives mt0 that DNS server.
  */
 #include "mif.h"
 #include "check.h"
 
 #include <limits.h>
 
-enum call { POST, OPEN, CHECKMSG, GET };
+enum call { POST, OPEN, CHECKMSG, GET, BIND };
 enum { IFX_VALUE = 0, IFX_LO };     /* ifindex: the value, or lo's index */
-enum { PVD_VALUE = 0, PVD_LO };     /* pvd: the value, or lo's IPv4 PvD in this context */
-enum { PREP_NONE = 0, PREP_QUEUE, PREP_START_STOP };
+/* pvd: the value, or a PvD of this context: lo/ipv4, lo/ipv6, mt0/ipv4 (the bed) */
+enum { PVD_VALUE = 0, PVD_LO, PVD_LO6, PVD_MT };
+enum {
+    PREP_NONE = 0,
+    PREP_QUEUE,        /* a message waits first */
+    PREP_START_STOP,   /* the matching start and this stop first */
+    PREP_TRANSLATE,    /* an outstanding translation with the same id and pvd first */
+    PREP_CONNECT,      /* an outstanding connect with the same id and pvd first */
+    PREP_DEFAULT,      /* MIF_REQ_CONNECT_TO_PVD lo/ipv4 first */
+};
+enum { FD_UDP4 = 0, FD_MINUS1, FD_PIPE, FD_TCP4 };  /* BIND: which descriptor */
+#define NAME_64_LABEL "a234567890123456789012345678901234567890123456789012345678901234.example"
+#define NAME_63_LABEL "a23456789012345678901234567890123456789012345678901234567890123.example"
+#define L63 "a23456789012345678901234567890123456789012345678901234567890123"
+#define NAME_253 L63 "." L63 "." L63 ".a234567890123456789012345678901234567890123456789012345678901"
+#define NAME_254 L63 "." L63 "." L63 ".a2345678901234567890123456789012345678901234567890123456789012"
 
 struct row {
     const char *name;
@@ -34,11 +51,23 @@ struct row {
     uint32_t reserved;
     uint32_t element_type;
     uint32_t info_id;
+    uint64_t translation_id;
+    const char *qname;     /* translate: the name (NULL stays NULL) */
+    uint64_t connection_id;
+    const char *remote;    /* connect: remote address text (NULL: family 0) */
+    int remote_family;     /* non-zero: overrides remote.family */
+    uint16_t remote_port;
+    const char *local;     /* connect from: local address text (NULL: family 0) */
+    uint16_t reserved2;
+    uint32_t reserved3;
+    int fd_kind;           /* BIND */
+    int bind_source;       /* BIND */
     uint32_t opt_flags;
     int32_t rcvbuf;
     uint32_t test_flags;
+    uint32_t attempt_delay;
     int timeout;
-    int prep;              /* PREP_QUEUE: a message waits first; PREP_START_STOP: start+stop first */
+    int prep;
     mif_result want;
 };
 
@@ -90,12 +119,20 @@ static const struct row rows[] = {
     { .name = "opts.flags 0x80000000", .call = OPEN, .use_opts = 1, .opt_flags = 0x80000000u, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "opts.netlink_rcvbuf -1", .call = OPEN, .use_opts = 1, .rcvbuf = -1, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "opts.netlink_rcvbuf INT32_MIN", .call = OPEN, .use_opts = 1, .rcvbuf = INT32_MIN, .want = MIF_E_INVALID_ARGUMENT },
-    { .name = "opts.test_flags unknown bit 2", .call = OPEN, .use_opts = 1, .test_flags = 2, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "control: opts.test_flags MIF_TEST_NO_BINDTODEVICE (bit 2)", .call = OPEN, .use_opts = 1, .test_flags = MIF_TEST_NO_BINDTODEVICE, .want = MIF_OK },
+    { .name = "opts.test_flags unknown bit 4", .call = OPEN, .use_opts = 1, .test_flags = 4, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "opts.test_flags unknown bit 31", .call = OPEN, .use_opts = 1, .test_flags = 0x80000000u, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "opts.connect_attempt_delay_ms 5", .call = OPEN, .use_opts = 1, .attempt_delay = 5, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "opts.connect_attempt_delay_ms 9", .call = OPEN, .use_opts = 1, .attempt_delay = 9, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "control: opts.connect_attempt_delay_ms 10", .call = OPEN, .use_opts = 1, .attempt_delay = 10, .want = MIF_OK },
+    { .name = "control: opts.connect_attempt_delay_ms 2000", .call = OPEN, .use_opts = 1, .attempt_delay = 2000, .want = MIF_OK },
+    { .name = "opts.connect_attempt_delay_ms 2001", .call = OPEN, .use_opts = 1, .attempt_delay = 2001, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "opts.connect_attempt_delay_ms 3000", .call = OPEN, .use_opts = 1, .attempt_delay = 3000, .want = MIF_E_INVALID_ARGUMENT },
 
-    /* request types */
+    /* request types (16 and 17 would be Application Connectivity Management: not accepted) */
     { .name = "request type 0", .call = POST, .type = 0, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
-    { .name = "request type 10", .call = POST, .type = 10, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
+    { .name = "request type 16", .call = POST, .type = 16, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
+    { .name = "request type 17", .call = POST, .type = 17, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
     { .name = "request type 999", .call = POST, .type = 999, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
     { .name = "request type 0xffffffff", .call = POST, .type = 0xffffffffu, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
 
@@ -110,6 +147,14 @@ static const struct row rows[] = {
     { .name = "reserved 1: announce_config_elements", .call = POST, .type = MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS, .pvd_kind = PVD_LO, .reserved = 1, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "reserved 1: stop_announcing_config_elements", .call = POST, .type = MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS, .pvd_kind = PVD_LO, .reserved = 1, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "reserved 1: get_configuration_data", .call = POST, .type = MIF_REQ_GET_CONFIGURATION_DATA, .pvd_kind = PVD_LO, .reserved = 1, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "reserved 1: translate_name", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_LO, .qname = "a.example", .reserved = 1, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "reserved 1: connect_to_address", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .remote = "127.0.0.1", .remote_port = 9, .reserved = 1, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "reserved2 1: connect_to_address", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .remote = "127.0.0.1", .remote_port = 9, .reserved2 = 1, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "reserved2 0xffff: connect_to_address", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .remote = "127.0.0.1", .remote_port = 9, .reserved2 = 0xffff, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "reserved3 1: connect_to_address", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .remote = "127.0.0.1", .remote_port = 9, .reserved3 = 1, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "reserved2 1: connect_from_address", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd_kind = PVD_LO, .remote = "127.0.0.1", .remote_port = 9, .local = "127.0.0.1", .reserved2 = 1, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "reserved3 0x80000000: connect_from_address", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd_kind = PVD_LO, .remote = "127.0.0.1", .remote_port = 9, .local = "127.0.0.1", .reserved3 = 0x80000000u, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "control: connect_to_address lo/ipv4 -> 127.0.0.1:9", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .remote = "127.0.0.1", .remote_port = 9, .want = MIF_OK },
 
     /* unknown interface */
     { .name = "announce_pvds: ifindex 999999", .call = POST, .type = MIF_REQ_ANNOUNCE_PVDS, .ifindex = 999999, .want = MIF_E_UNKNOWN_INTERFACE },
@@ -138,6 +183,82 @@ static const struct row rows[] = {
     { .name = "stop_announcing_config_elements: pvd 999999", .call = POST, .type = MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS, .pvd = 999999, .want = MIF_E_UNKNOWN_PVD },
     { .name = "get_configuration_data: pvd 999999", .call = POST, .type = MIF_REQ_GET_CONFIGURATION_DATA, .pvd = 999999, .want = MIF_E_UNKNOWN_PVD },
     { .name = "get_configuration_data: pvd 0", .call = POST, .type = MIF_REQ_GET_CONFIGURATION_DATA, .pvd = 0, .want = MIF_E_UNKNOWN_PVD },
+    { .name = "get_configuration_data: pvd UINT64_MAX, element static", .call = POST, .type = MIF_REQ_GET_CONFIGURATION_DATA, .pvd = UINT64_MAX, .element_type = MIF_ELEMENT_STATIC, .info_id = MIF_INFO_DNS_SERVERS, .want = MIF_E_UNKNOWN_PVD },
+
+    /* translate name: the name */
+    { .name = "translate: name NULL", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_LO, .translation_id = 1, .qname = NULL, .want = MIF_E_NULL_ARGUMENT },
+    { .name = "translate: name empty", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_LO, .translation_id = 1, .qname = "", .want = MIF_E_BAD_NAME },
+    { .name = "translate: name \"a..b\"", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_LO, .translation_id = 1, .qname = "a..b", .want = MIF_E_BAD_NAME },
+    { .name = "translate: a label of 64 octets", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_LO, .translation_id = 1, .qname = NAME_64_LABEL, .want = MIF_E_BAD_NAME },
+    { .name = "control: translate: a label of 63 octets", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_LO, .translation_id = 1, .qname = NAME_63_LABEL, .want = MIF_OK },
+    { .name = "translate: a name of 254 octets", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_LO, .translation_id = 1, .qname = NAME_254, .want = MIF_E_BAD_NAME },
+    { .name = "control: translate: a name of 253 octets", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_LO, .translation_id = 1, .qname = NAME_253, .want = MIF_OK },
+    { .name = "control: translate: a name of 253 octets and the root dot", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_LO, .translation_id = 1, .qname = NAME_253 ".", .want = MIF_OK },
+    { .name = "translate: invalid UTF-8 (0xff 0xfe)", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_LO, .translation_id = 1, .qname = "\xff\xfe.example", .want = MIF_E_BAD_NAME },
+    { .name = "translate: invalid UTF-8 (truncated sequence)", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_LO, .translation_id = 1, .qname = "caf\xc3", .want = MIF_E_BAD_NAME },
+    { .name = "control: translate: UTF-8 name (IDNA)", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_LO, .translation_id = 1, .qname = "b\xc3\xbc" "cher.example", .want = MIF_OK },
+    /* translate name: the pvd and the id */
+    { .name = "translate: pvd 999999", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd = 999999, .translation_id = 1, .qname = "a.example", .want = MIF_E_UNKNOWN_PVD },
+    { .name = "translate: pvd 0", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd = 0, .translation_id = 1, .qname = "a.example", .want = MIF_E_UNKNOWN_PVD },
+    { .name = "translate: pvd 0 with a default PvD (translation ignores it)", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd = 0, .translation_id = 1, .qname = "a.example", .prep = PREP_DEFAULT, .want = MIF_E_UNKNOWN_PVD },
+    { .name = "translate: id of an outstanding translation", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_MT, .translation_id = 7, .qname = "a.example", .prep = PREP_TRANSLATE, .want = MIF_E_DUPLICATE_ID },
+    { .name = "control: translate: another id than the outstanding translation", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_MT, .translation_id = 8, .qname = "a.example", .prep = PREP_TRANSLATE, .want = MIF_OK },
+    { .name = "control: translate on the bed (stays outstanding)", .call = POST, .type = MIF_REQ_TRANSLATE_NAME, .pvd_kind = PVD_MT, .translation_id = 7, .qname = "a.example", .want = MIF_OK },
+    { .name = "stop_translating_name: unknown id", .call = POST, .type = MIF_REQ_STOP_TRANSLATING_NAME, .translation_id = 12345, .want = MIF_E_UNKNOWN_TRANSLATION },
+    { .name = "stop_translating_name: id 0, none outstanding", .call = POST, .type = MIF_REQ_STOP_TRANSLATING_NAME, .translation_id = 0, .want = MIF_E_UNKNOWN_TRANSLATION },
+    { .name = "stop_translating_name: another id than the outstanding one", .call = POST, .type = MIF_REQ_STOP_TRANSLATING_NAME, .pvd_kind = PVD_MT, .translation_id = 8, .prep = PREP_TRANSLATE, .want = MIF_E_UNKNOWN_TRANSLATION },
+    { .name = "control: stop_translating_name of the outstanding translation", .call = POST, .type = MIF_REQ_STOP_TRANSLATING_NAME, .pvd_kind = PVD_MT, .translation_id = 7, .prep = PREP_TRANSLATE, .want = MIF_OK },
+
+    /* connect: the remote address */
+    { .name = "connect: remote family 0", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = NULL, .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: remote family 7", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_family = 7, .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: remote family 2 (AF_INET, not MIF_FAMILY_IPV4)", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_family = 2, .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: port 0", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 0, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: remote 0.0.0.0", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "0.0.0.0", .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: remote ::", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO6, .connection_id = 1, .remote = "::", .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: remote 224.0.0.1 (multicast)", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "224.0.0.1", .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: remote 239.255.255.250 (multicast)", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "239.255.255.250", .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: remote ff02::1 (multicast)", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO6, .connection_id = 1, .remote = "ff02::1", .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: IPv6 remote on an IPv4 PvD", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "::1", .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: IPv4 remote on an IPv6 PvD", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO6, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "control: connect lo/ipv6 -> [::1]:9", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO6, .connection_id = 1, .remote = "::1", .remote_port = 9, .want = MIF_OK },
+    { .name = "connect_from: port 0", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 0, .local = "127.0.0.1", .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect_from: remote multicast", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "224.0.0.1", .remote_port = 9, .local = "127.0.0.1", .want = MIF_E_BAD_ADDRESS },
+    /* connect from: the source */
+    { .name = "connect_from: a source of another network", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 9, .local = "198.51.100.99", .want = MIF_E_BAD_SOURCE },
+    { .name = "connect_from: a source of another PvD (mt0's on lo/ipv4)", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 9, .local = CHECK_BED_ADDR, .want = MIF_E_BAD_SOURCE },
+    { .name = "connect_from: an IPv6 source on lo/ipv4", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 9, .local = "::1", .want = MIF_E_BAD_SOURCE },
+    { .name = "connect_from: source family 0", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 9, .local = NULL, .want = MIF_E_BAD_SOURCE },
+    { .name = "control: connect_from 127.0.0.1 on lo/ipv4", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 9, .local = "127.0.0.1", .want = MIF_OK },
+    /* connect: the PvD and the id */
+    { .name = "connect: pvd 999999", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd = 999999, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 9, .want = MIF_E_UNKNOWN_PVD },
+    { .name = "connect: pvd 0 without a default", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd = 0, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 9, .want = MIF_E_NO_DEFAULT_PVD },
+    { .name = "connect_from: pvd 0 without a default", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd = 0, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 9, .local = "127.0.0.1", .want = MIF_E_NO_DEFAULT_PVD },
+    { .name = "control: connect: pvd 0 with a default", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd = 0, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 9, .prep = PREP_DEFAULT, .want = MIF_OK },
+    { .name = "connect_to_pvd: pvd 999999", .call = POST, .type = MIF_REQ_CONNECT_TO_PVD, .pvd = 999999, .want = MIF_E_UNKNOWN_PVD },
+    { .name = "control: connect_to_pvd lo/ipv6", .call = POST, .type = MIF_REQ_CONNECT_TO_PVD, .pvd_kind = PVD_LO6, .want = MIF_OK },
+    { .name = "connect: id of an outstanding connect", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_MT, .connection_id = 5, .remote = CHECK_BLACKHOLE, .remote_port = 80, .prep = PREP_CONNECT, .want = MIF_E_DUPLICATE_ID },
+    { .name = "connect_from: id of an outstanding connect", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd_kind = PVD_MT, .connection_id = 5, .remote = CHECK_BLACKHOLE, .remote_port = 80, .local = CHECK_BED_ADDR, .prep = PREP_CONNECT, .want = MIF_E_DUPLICATE_ID },
+    { .name = "control: connect on the bed (stays outstanding)", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_MT, .connection_id = 5, .remote = CHECK_BLACKHOLE, .remote_port = 80, .want = MIF_OK },
+    { .name = "cancel_connect: unknown id", .call = POST, .type = MIF_REQ_CANCEL_CONNECT, .connection_id = 999, .want = MIF_E_UNKNOWN_CONNECTION },
+    { .name = "cancel_connect: id 0, none outstanding", .call = POST, .type = MIF_REQ_CANCEL_CONNECT, .connection_id = 0, .want = MIF_E_UNKNOWN_CONNECTION },
+    { .name = "cancel_connect: another id than the outstanding connect", .call = POST, .type = MIF_REQ_CANCEL_CONNECT, .pvd_kind = PVD_MT, .connection_id = 6, .prep = PREP_CONNECT, .want = MIF_E_UNKNOWN_CONNECTION },
+    { .name = "control: connect: another id than the outstanding connect", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_MT, .connection_id = 6, .remote = CHECK_BLACKHOLE, .remote_port = 80, .prep = PREP_CONNECT, .want = MIF_OK },
+    { .name = "control: cancel_connect of the outstanding connect", .call = POST, .type = MIF_REQ_CANCEL_CONNECT, .pvd_kind = PVD_MT, .connection_id = 5, .remote = CHECK_BLACKHOLE, .remote_port = 80, .prep = PREP_CONNECT, .want = MIF_OK },
+
+    /* mif_bind_socket */
+    { .name = "bind_socket: NULL ctx", .call = BIND, .null_ctx = 1, .pvd_kind = PVD_LO, .fd_kind = FD_UDP4, .want = MIF_E_NULL_ARGUMENT },
+    { .name = "bind_socket: pvd 999999", .call = BIND, .pvd = 999999, .fd_kind = FD_UDP4, .want = MIF_E_UNKNOWN_PVD },
+    { .name = "bind_socket: pvd 0 without a default", .call = BIND, .pvd = 0, .fd_kind = FD_UDP4, .want = MIF_E_NO_DEFAULT_PVD },
+    { .name = "bind_socket: fd -1", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_MINUS1, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "bind_socket: fd -1, bind_source", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_MINUS1, .bind_source = 1, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "bind_socket: a pipe", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_PIPE, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "control: bind_socket: UDP on lo/ipv4", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_UDP4, .want = MIF_OK },
+    { .name = "control: bind_socket: UDP on lo/ipv4, bind_source", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_UDP4, .bind_source = 1, .want = MIF_OK },
+    { .name = "control: bind_socket: pvd 0 with a default", .call = BIND, .pvd = 0, .fd_kind = FD_UDP4, .prep = PREP_DEFAULT, .want = MIF_OK },
+    { .name = "control: bind_socket: TCP on lo/ipv4, bind_source", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_TCP4, .bind_source = 1, .want = MIF_OK },
+    { .name = "bind_socket: TCP without SO_BINDTODEVICE (MIF_TEST_NO_BINDTODEVICE)", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_TCP4, .test_flags = MIF_TEST_NO_BINDTODEVICE, .want = MIF_E_PERMISSION },
+    { .name = "control: bind_socket: UDP without SO_BINDTODEVICE (MIF_TEST_NO_BINDTODEVICE)", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_UDP4, .bind_source = 1, .test_flags = MIF_TEST_NO_BINDTODEVICE, .want = MIF_OK },
 
     /* stop without start */
     { .name = "stop_announcing_interfaces without start", .call = POST, .type = MIF_REQ_STOP_ANNOUNCING_INTERFACES, .want = MIF_E_NOT_SUBSCRIBED },
@@ -156,24 +277,12 @@ static const struct row rows[] = {
 };
 
 static const struct row *current;
+static char bed_root[256];   /* the scratch root of the bed's contexts ("" if none) */
+static int bed_ok;
 
-/* The id of lo's IPv4 PvD in this context, learned from a PvD announcement. */
-static uint64_t lo_pvd(mif_ctx *ctx, uint32_t lo)
-{
-    uint64_t id = 0;
-    if (!CHECK_RC(check_post(ctx, MIF_REQ_ANNOUNCE_PVDS, lo, 0), MIF_OK))
-        return 0;
-    mif_message *m = check_wait_want(ctx, MIF_MSG_PVD_ANNOUNCEMENT, "lo", MIF_FAMILY_IPV4, NULL, 10000);
-    if (CHECK(m != NULL)) {
-        id = m->pvd;
-        mif_message_free(m);
-    } else {
-        check_note("lo has no IPv4 PvD: is lo up with 127.0.0.1 (run.sh brings it up)?");
-    }
-    CHECK_RC(check_post(ctx, MIF_REQ_STOP_ANNOUNCING_PVDS, lo, 0), MIF_OK);
-    check_drain(ctx);
-    return id;
-}
+/* The ids PREP_TRANSLATE and PREP_CONNECT use. */
+#define PREP_TID 7
+#define PREP_CID 5
 
 static mif_request_type start_of(mif_request_type stop)
 {
@@ -199,6 +308,7 @@ static void run_open_row(const struct row *r)
     buf.opts.flags = r->opt_flags;
     buf.opts.netlink_rcvbuf = r->rcvbuf;
     buf.opts.test_flags = r->test_flags;
+    buf.opts.connect_attempt_delay_ms = r->attempt_delay;
 
     rc = mif_open(r->use_opts ? &buf.opts : NULL, r->null_arg ? NULL : &ctx);
     CHECK_RC(rc, r->want);
@@ -210,12 +320,67 @@ static void run_open_row(const struct row *r)
     }
 }
 
+/* Opens the row's context: on the bed's root (slow DNS and connects) for PVD_MT rows. */
+static mif_result open_for(const struct row *r, mif_ctx **ctx)
+{
+    mif_options opts;
+    if (r->pvd_kind != PVD_MT && r->test_flags == 0)
+        return mif_open(NULL, ctx);
+    if (r->pvd_kind != PVD_MT) {
+        mif_options_init(&opts);
+        opts.test_flags = r->test_flags;
+        return mif_open(&opts, ctx);
+    }
+    if (!CHECK(bed_ok))
+        return MIF_E_SYSTEM;
+    mif_options_init(&opts);
+    opts.root_dir = bed_root;
+    opts.dns_timeout_ms = 600000;     /* the blackholed server never answers: stays outstanding */
+    opts.dns_tries = 1;
+    opts.connect_timeout_ms = 600000;
+    return mif_open(&opts, ctx);
+}
+
+static mif_result bind_row(const struct row *r, mif_ctx *ctx, uint64_t pvd)
+{
+    int fd = -1, pipefd[2] = { -1, -1 };
+    mif_result rc;
+    switch (r->fd_kind) {
+    case FD_UDP4:
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (!CHECK(fd >= 0))
+            return MIF_E_SYSTEM;
+        break;
+    case FD_TCP4:
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (!CHECK(fd >= 0))
+            return MIF_E_SYSTEM;
+        break;
+    case FD_PIPE:
+        if (!CHECK(pipe2(pipefd, O_CLOEXEC) == 0))
+            return MIF_E_SYSTEM;
+        fd = pipefd[0];
+        break;
+    default:
+        fd = -1;
+    }
+    rc = mif_bind_socket(r->null_ctx ? NULL : ctx, fd, pvd, r->bind_source);
+    if (fd >= 0) {
+        /* The descriptor stays the application's: still open after the call. */
+        CHECK(fcntl(fd, F_GETFD) >= 0);
+        close(fd);
+    }
+    if (pipefd[1] >= 0)
+        close(pipefd[1]);
+    return rc;
+}
+
 static void run_row(void)
 {
     const struct row *r = current;
     mif_ctx *ctx = NULL;
     uint32_t lo = if_nametoindex("lo");
-    uint64_t pvd = 0;
+    uint64_t pvd = 0, lo4 = 0;
     mif_result rc;
 
     if (r->call == OPEN) {
@@ -223,12 +388,31 @@ static void run_row(void)
         return;
     }
     REQUIRE(CHECK(lo != 0));
-    REQUIRE(CHECK_RC(mif_open(NULL, &ctx), MIF_OK));
-    if (r->pvd_kind == PVD_LO) {
-        pvd = lo_pvd(ctx, lo);
-        if (!CHECK(pvd != 0))
+    REQUIRE(CHECK_RC(open_for(r, &ctx), MIF_OK));
+    if (r->pvd_kind == PVD_LO || r->prep == PREP_DEFAULT) {
+        lo4 = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
+        if (!CHECK(lo4 != 0)) {
+            check_note("lo has no IPv4 PvD: is lo up with 127.0.0.1 (run.sh brings it up)?");
             goto out;
+        }
     }
+    switch (r->pvd_kind) {
+    case PVD_LO:
+        pvd = lo4;
+        break;
+    case PVD_LO6:
+        pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV6);
+        break;
+    case PVD_MT:
+        pvd = check_pvd_of(ctx, CHECK_BED_IF, MIF_FAMILY_IPV4);
+        if (pvd != 0 && !check_wait_dns_element(ctx, pvd))
+            goto out;
+        break;
+    default:
+        pvd = r->pvd;
+    }
+    if (r->pvd_kind != PVD_VALUE && !CHECK(pvd != 0))
+        goto out;
 
     union { mif_request req; unsigned char bytes[sizeof(mif_request) + 64]; } buf;
     memset(&buf, 0, sizeof buf);
@@ -236,19 +420,61 @@ static void run_row(void)
     if (r->size_set)
         buf.req.size = r->size;
     buf.req.ifindex = r->ifindex_kind == IFX_LO ? lo : r->ifindex;
-    buf.req.pvd = r->pvd_kind == PVD_LO ? pvd : r->pvd;
+    buf.req.pvd = pvd;
     buf.req.reserved = r->reserved;
     buf.req.element_type = r->element_type;
     buf.req.info_id = r->info_id;
+    buf.req.translation_id = r->translation_id;
+    buf.req.name = r->qname;
+    buf.req.connection_id = r->connection_id;
+    if (r->remote != NULL)
+        buf.req.remote = check_address(r->remote);
+    if (r->remote_family != 0)
+        buf.req.remote.family = (uint8_t)r->remote_family;
+    buf.req.remote_port = r->remote_port;
+    if (r->local != NULL)
+        buf.req.local = check_address(r->local);
+    buf.req.reserved2 = r->reserved2;
+    buf.req.reserved3 = r->reserved3;
 
-    if (r->prep == PREP_QUEUE) {
+    switch (r->prep) {
+    case PREP_QUEUE:
         CHECK_RC(check_post(ctx, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0), MIF_OK);
         CHECK_RC(mif_check_message(ctx, 0), MIF_OK);
-    } else if (r->prep == PREP_START_STOP) {
+        break;
+    case PREP_START_STOP:
         CHECK_RC(check_post(ctx, start_of(r->type), buf.req.ifindex, buf.req.pvd), MIF_OK);
         CHECK_RC(check_post(ctx, r->type, buf.req.ifindex, buf.req.pvd), MIF_OK);
         check_drain(ctx);
+        break;
+    case PREP_TRANSLATE: {
+        mif_request t;
+        mif_request_init(&t, MIF_REQ_TRANSLATE_NAME);
+        t.pvd = pvd;
+        t.translation_id = PREP_TID;
+        t.name = "outstanding.example";
+        CHECK_RC(mif_post_message(ctx, &t), MIF_OK);
+        break;
     }
+    case PREP_CONNECT: {
+        mif_request c;
+        mif_request_init(&c, MIF_REQ_CONNECT_TO_ADDRESS);
+        c.pvd = pvd;
+        c.connection_id = PREP_CID;
+        c.remote = check_address(CHECK_BLACKHOLE);
+        c.remote_port = 443;
+        CHECK_RC(mif_post_message(ctx, &c), MIF_OK);
+        break;
+    }
+    case PREP_DEFAULT:
+        CHECK_RC(check_post(ctx, MIF_REQ_CONNECT_TO_PVD, 0, lo4), MIF_OK);
+        break;
+    default:
+        break;
+    }
+    /* What the preparation queued or left outstanding produces no message meanwhile. */
+    if (r->prep != PREP_QUEUE)
+        CHECK_RC(mif_check_message(ctx, 0), MIF_NO_MESSAGE);
 
     switch (r->call) {
     case POST:
@@ -266,6 +492,9 @@ static void run_row(void)
             mif_message_free(m);
         break;
     }
+    case BIND:
+        rc = bind_row(r, ctx, pvd);
+        break;
     default:
         rc = MIF_E_INTERNAL;
     }
@@ -289,6 +518,38 @@ static void run_row(void)
             check_message_well_formed(m);
             mif_message_free(m);
         }
+        /* A refused duplicate leaves the outstanding request alone: it can still be stopped. */
+        if (r->prep == PREP_TRANSLATE) {
+            mif_request t;
+            mif_message *done = NULL;
+            mif_request_init(&t, MIF_REQ_STOP_TRANSLATING_NAME);
+            t.translation_id = PREP_TID;
+            CHECK_RC(check_post(ctx, MIF_REQ_STOP_ANNOUNCING_INTERFACES, 0, 0), MIF_OK);
+            check_drain(ctx);
+            if (CHECK_RC(mif_post_message(ctx, &t), MIF_OK) && CHECK_RC(mif_get_message(ctx, &done), MIF_OK)) {
+                check_message_well_formed(done);
+                CHECK_EQ_INT(done->msg_type, MIF_MSG_NAME_TRANSLATION_DONE);
+                CHECK_EQ_INT(done->translation_id, PREP_TID);
+                CHECK_EQ_INT(done->translation_status, MIF_TRANSLATION_CANCELLED);
+                CHECK_EQ_STR(done->name, "outstanding.example");
+                mif_message_free(done);
+            }
+        }
+        if (r->prep == PREP_CONNECT) {
+            mif_request c;
+            mif_message *nc = NULL;
+            mif_request_init(&c, MIF_REQ_CANCEL_CONNECT);
+            c.connection_id = PREP_CID;
+            CHECK_RC(check_post(ctx, MIF_REQ_STOP_ANNOUNCING_INTERFACES, 0, 0), MIF_OK);
+            check_drain(ctx);
+            if (CHECK_RC(mif_post_message(ctx, &c), MIF_OK) && CHECK_RC(mif_get_message(ctx, &nc), MIF_OK)) {
+                check_message_well_formed(nc);
+                CHECK_EQ_INT(nc->msg_type, MIF_MSG_NOT_CONNECTED);
+                CHECK_EQ_INT(nc->connection_id, PREP_CID);
+                CHECK_EQ_INT(nc->error, ECANCELED);
+                mif_message_free(nc);
+            }
+        }
     }
 out:
     mif_close(ctx);
@@ -297,10 +558,18 @@ out:
 int main(void)
 {
     size_t i;
-    check_watchdog(240);
+    check_watchdog(280);
+    unsetenv("MIF_CONFIG"); /* the bed's contexts read <root>/etc/mif.conf */
+    bed_ok = check_blackhole_bed() &&
+             check_make_root(bed_root, sizeof bed_root, "",
+                             "[" CHECK_BED_IF "]\ndns = " CHECK_BLACKHOLE "\n");
+    if (!bed_ok)
+        check_note("the blackhole bed could not be made: its rows fail");
     for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         current = &rows[i];
         check_run(rows[i].name, run_row);
     }
+    if (bed_root[0] != '\0')
+        check_remove_root(bed_root);
     return check_done();
 }

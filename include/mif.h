@@ -1039,7 +1039,8 @@ mif_result mif_address_format(const struct mif_address *addr, char *buf, size_t 
  *
  * Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT`; `MIF_E_UNKNOWN_PVD`; `MIF_E_NO_DEFAULT_PVD`;
  * `MIF_E_BAD_SOURCE` (the PvD has no usable address of the socket's family);
- * `MIF_E_INVALID_ARGUMENT` (not a socket); `MIF_E_PERMISSION` / `MIF_E_SYSTEM` (the
+ * `MIF_E_BAD_ADDRESS` (the socket is not of the PvD's family, or not an IP socket);
+ * `MIF_E_INVALID_ARGUMENT` (fd negative or not a socket); `MIF_E_PERMISSION` / `MIF_E_SYSTEM` (the
  * kernel refused; errno is left set). The fd stays the application's.
  * Thread safety: any thread.
  */

@@ -335,6 +335,30 @@ def test_dns_stop_mid_flight(bed):
     _check_cancelled(r, (1, 2))
 
 
+def test_dns_pvd_gone_mid_flight(bed):
+    """Server silent (long timeout); once the queries have reached net A, mif0 is taken
+    down: the PvD goes away and the translation ends at once with "no_servers" (the
+    documented status for a PvD gone during a translation), long before its queries
+    could time out (timeout 20 s, tries 1: only an answer driven by the link change can
+    come within the test's wait)."""
+    dns = DnsBed(bed)
+    dns.dnsmasq("a", ["198.51.100.1"], hosts=HOST_A)
+    _drop(dns, "198.51.100.1")
+    dns.conf({"mif0": {"dns": "198.51.100.1"}})
+    before = dns.nft_counters("a", "inet", "dnsdrop").get("198.51.100.1", 0)
+    running = dns.start("mif0", "host.example.com", timeout_ms=20000, tries=1)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while dns.nft_counters("a", "inet", "dnsdrop").get("198.51.100.1", 0) < before + 2:
+            check(time.monotonic() < deadline, "the two queries never reached net A")
+            time.sleep(0.01)
+        bed.ip("host", "link", "set", "mif0", "down")
+        r = running.finish()
+    finally:
+        running.kill()
+    check_no_answers(r, 1, "no_servers")
+
+
 def test_dns_hosts_file(bed):
     """ROOT/etc/hosts answers first: source "hosts", TTL 0, every address of the name
     (IPv4 and IPv6), and the DNS server never sees the name; a name not in the file
