@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use mio::{Interest, Registry, Token};
 use socket2::{Protocol, Type};
 
-use crate::dns::pinned_socket;
+use crate::pin::pinned_socket;
 use crate::log::log_at;
 use crate::model::{PvdInfo, PvdLink};
 

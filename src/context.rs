@@ -139,6 +139,7 @@ pub(crate) struct Context {
 fn code_of(e: &io::Error) -> mif_result {
     match e.raw_os_error() {
         Some(libc::EPERM) | Some(libc::EACCES) => MIF_E_PERMISSION,
+        None if e.kind() == io::ErrorKind::PermissionDenied => MIF_E_PERMISSION,
         _ => MIF_E_SYSTEM,
     }
 }
@@ -375,31 +376,17 @@ impl Context {
             Err(_) => return MIF_E_INVALID_ARGUMENT,
         };
         let v4 = domain == socket2::Domain::IPV4;
-        if (v4 && link.info.family != crate::model::Family::V4) || (!v4 && domain != socket2::Domain::IPV6) {
+        let family_ok = match link.info.family {
+            crate::model::Family::V4 => domain == socket2::Domain::IPV4,
+            crate::model::Family::V6 => domain == socket2::Domain::IPV6,
+        };
+        if !family_ok {
             return MIF_E_BAD_ADDRESS;
         }
         let system = |e: std::io::Error| code_of(&e);
-        let mut pinned = false;
-        if self.test_flags & MIF_TEST_NO_BINDTODEVICE == 0 {
-            match socket.bind_device(Some(link.info.ifname.as_bytes())) {
-                Ok(()) => pinned = true,
-                Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) => {}
-                Err(e) => return system(e),
-            }
-        }
-        if !pinned && socket.r#type().is_ok_and(|t| t == socket2::Type::STREAM) {
-            // IP(V6)_UNICAST_IF does not steer TCP: refuse rather than leak.
-            return MIF_E_PERMISSION;
-        }
-        if !pinned {
-            let value = (link.info.ifindex as libc::c_int).to_be();
-            let (level, option) = if v4 { (libc::IPPROTO_IP, 50) } else { (libc::IPPROTO_IPV6, 76) };
-            let rc = unsafe {
-                libc::setsockopt(fd, level, option, (&value as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t)
-            };
-            if rc != 0 {
-                return system(std::io::Error::last_os_error());
-            }
+        let use_bindtodevice = self.test_flags & MIF_TEST_NO_BINDTODEVICE == 0;
+        if let Err(e) = crate::pin::pin_to_link(&socket, v4, link.info.ifindex, &link.info.ifname, use_bindtodevice) {
+            return system(e);
         }
         if bind_source {
             let Some(src) = link.addrs.iter().find(|(a, _, f)| a.is_ipv4() == v4 && !f.tentative && !f.dadfailed && !f.deprecated).map(|(a, _, _)| *a)

@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 use mio::{Interest, Registry, Token};
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Protocol, Type};
+
+use crate::pin::pinned_socket;
 
 use crate::log::log_at;
 use crate::model::{AddrFlags, Family, PvdInfo, PvdLink};
@@ -299,75 +301,6 @@ fn server_addr(server: IpAddr, port: u16, ifindex: u32) -> SocketAddr {
     match server {
         IpAddr::V6(v6) if is_link_local(&server) => SocketAddr::V6(SocketAddrV6::new(v6, port, 0, ifindex)),
         other => SocketAddr::new(other, port),
-    }
-}
-
-/// A nonblocking, CLOEXEC socket pinned to the PvD's link and bound to its source
-/// address, connected (UDP) or connecting (TCP) to `server`.
-pub(crate) fn pinned_socket(
-    ty: Type,
-    protocol: Protocol,
-    server: SocketAddr,
-    source: Option<IpAddr>,
-    ifindex: u32,
-    ifname: &str,
-    use_bindtodevice: bool,
-) -> io::Result<Socket> {
-    let socket = Socket::new(Domain::for_address(server), ty.nonblocking().cloexec(), Some(protocol))?;
-    let mut pinned = false;
-    if use_bindtodevice {
-        match socket.bind_device(Some(ifname.as_bytes())) {
-            Ok(()) => pinned = true,
-            // Without CAP_NET_RAW: fall back to the unicast-interface options.
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    if !pinned && ty == Type::STREAM {
-        // IP_UNICAST_IF / IPV6_UNICAST_IF steer datagrams only: a TCP connect would
-        // follow the default route. Refuse rather than leak.
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            "SO_BINDTODEVICE not permitted, and TCP cannot be pinned to a link otherwise",
-        ));
-    }
-    if !pinned {
-        // Both options take the index in network byte order.
-        let value = (ifindex as libc::c_int).to_be();
-        let (level, option) = if server.is_ipv4() { (libc::IPPROTO_IP, 50) } else { (libc::IPPROTO_IPV6, 76) };
-        let rc = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd_compat(),
-                level,
-                option,
-                (&value as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    if let Some(src) = source {
-        socket.bind(&SocketAddr::new(src, 0).into())?;
-    }
-    match socket.connect(&server.into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) => return Err(e),
-    }
-    Ok(socket)
-}
-
-/// `AsRawFd` for socket2's socket without importing the trait at every call site.
-trait RawFdCompat {
-    fn as_raw_fd_compat(&self) -> libc::c_int;
-}
-
-impl RawFdCompat for Socket {
-    fn as_raw_fd_compat(&self) -> libc::c_int {
-        use std::os::fd::AsRawFd;
-        self.as_raw_fd()
     }
 }
 

@@ -16,6 +16,7 @@ pub mod model;
 pub mod netlink;
 pub mod ndopt;
 mod outbox;
+mod pin;
 mod request;
 mod solicit;
 mod sources;

@@ -206,18 +206,7 @@ fn fallback_link(message_type: u16, msg: &[u8]) -> Option<Fact> {
             _ => {}
         }
     }
-    let f = KernelLinkFlags::from_bits_retain(flags);
-    Some(Fact::Link(LinkFact {
-        ifindex,
-        name: name?,
-        mtu,
-        flags: LinkFlags {
-            up: f.contains(KernelLinkFlags::Up),
-            running: f.contains(KernelLinkFlags::Running),
-            loopback: f.contains(KernelLinkFlags::Loopback),
-            pointopoint: f.contains(KernelLinkFlags::Pointopoint),
-        },
-    }))
+    Some(Fact::Link(LinkFact { ifindex, name: name?, mtu, flags: link_flags(KernelLinkFlags::from_bits_retain(flags)) }))
 }
 
 /// RA options that carry DNS configuration become facts; the rest (prefixes, captive
@@ -286,22 +275,21 @@ fn link_fact(link: &LinkMessage) -> Option<LinkFact> {
         LinkAttribute::IfName(n) => Some(n.clone()),
         _ => None,
     })?;
-    let f = link.header.flags;
     let mtu = link.attributes.iter().find_map(|a| match a {
         LinkAttribute::Mtu(m) => Some(*m),
         _ => None,
     });
-    Some(LinkFact {
-        ifindex: link.header.index,
-        name,
-        mtu,
-        flags: LinkFlags {
-            up: f.contains(KernelLinkFlags::Up),
-            running: f.contains(KernelLinkFlags::Running),
-            loopback: f.contains(KernelLinkFlags::Loopback),
-            pointopoint: f.contains(KernelLinkFlags::Pointopoint),
-        },
-    })
+    Some(LinkFact { ifindex: link.header.index, name, mtu, flags: link_flags(link.header.flags) })
+}
+
+/// The kernel's IFF_* flags that the model uses.
+fn link_flags(f: KernelLinkFlags) -> LinkFlags {
+    LinkFlags {
+        up: f.contains(KernelLinkFlags::Up),
+        running: f.contains(KernelLinkFlags::Running),
+        loopback: f.contains(KernelLinkFlags::Loopback),
+        pointopoint: f.contains(KernelLinkFlags::Pointopoint),
+    }
 }
 
 fn addr_fact(msg: &AddressMessage) -> Option<AddrFact> {
