@@ -14,7 +14,14 @@ if [ -n "$missing" ]; then
   $SUDO apt-get update
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing
 fi
+# Rust: Debian 13's cargo/rustc (1.85) are new enough; Debian 12's are not.
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "cargo not found: install Rust >= 1.82 (https://rustup.rs), then run make again" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cargo rustc || true
+fi
+need="1.82"
+have=$(rustc --version 2>/dev/null | awk '{print $2}')
+if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1)" != "$need" ]; then
+  echo "Rust >= $need is needed (found: ${have:-none}); install it with rustup (https://rustup.rs), then run make again" >&2
   exit 1
 fi
