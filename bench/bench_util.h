@@ -414,6 +414,65 @@ static inline int nl_has_addr4(const char *buf, ssize_t len, int type, struct in
     return 0;
 }
 
+/* ---- working in another namespace ---- */
+
+#include <pthread.h>
+#include <sched.h>
+
+struct netns_call {
+    const char *nspath;
+    int (*fn)(void *);
+    void *arg;
+    int result;
+    char err[200];
+};
+
+static inline void *netns_call_thread(void *p)
+{
+    struct netns_call *c = p;
+    int fd = open(c->nspath, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(c->err, sizeof c->err, "open %s: %s", c->nspath, strerror(errno));
+        return NULL;
+    }
+    struct stat want, now;
+    if (fstat(fd, &want) != 0 || setns(fd, CLONE_NEWNET) != 0) {
+        snprintf(c->err, sizeof c->err, "setns %s: %s", c->nspath, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    close(fd);
+    /* This thread (only) now lives in that namespace: prove it is the one asked for. */
+    if (stat("/proc/thread-self/ns/net", &now) != 0 || now.st_ino != want.st_ino || now.st_dev != want.st_dev) {
+        snprintf(c->err, sizeof c->err, "setns %s: the thread is not in that namespace", c->nspath);
+        return NULL;
+    }
+    c->result = c->fn(c->arg);
+    return NULL;
+}
+
+/* Runs fn(arg) in a short-lived thread that has joined the network namespace `nspath`
+ * (e.g. /run/netns/NAME, which must not be the host's); returns fn's result. Sockets
+ * fn opens stay in that namespace and can be used by any thread afterwards. Dies if
+ * the namespace cannot be entered. This process's other threads are not moved. */
+static inline int in_netns(const char *nspath, int (*fn)(void *), void *arg)
+{
+    struct stat target, init;
+    if (stat(nspath, &target) != 0)
+        die("%s: %s", nspath, strerror(errno));
+    if ((stat("/proc/1/ns/net", &init) == 0 || stat("/proc/2/ns/net", &init) == 0) &&
+        target.st_ino == init.st_ino && target.st_dev == init.st_dev)
+        die("%s is the host's network namespace: refusing", nspath);
+    struct netns_call c = { nspath, fn, arg, -1, "" };
+    pthread_t t;
+    if (pthread_create(&t, NULL, netns_call_thread, &c) != 0)
+        die("pthread_create failed");
+    pthread_join(t, NULL);
+    if (c.err[0])
+        die("%s", c.err);
+    return c.result;
+}
+
 /* ---- libmif ---- */
 
 /* Takes and frees every waiting message; returns how many. */

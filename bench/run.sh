@@ -7,7 +7,10 @@
 # every benchmark ran to its end.
 #
 # Env: BENCH_N (event_latency events, 2000), BENCH_M (round trips, 10000),
-#      BENCH_PAIRS (veth pairs for the drain, 300), BENCH_IDLE (idle seconds, 10).
+#      BENCH_PAIRS (veth pairs for the drain, 300), BENCH_IDLE (idle seconds, 10),
+#      BENCH_RA (RAs for ra_config, 500), BENCH_NAMES (names for dns_vs_cares, 2000),
+#      BENCH_DNS_ROUNDS (its rounds per concurrency, 3), BENCH_CONN (connect part a, 1000),
+#      BENCH_CONN_B (connect part b, blackholed first source, 10; ~3.3 s each).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 B=build/bench
@@ -15,12 +18,17 @@ N=${BENCH_N:-2000}
 M=${BENCH_M:-10000}
 PAIRS=${BENCH_PAIRS:-300}
 IDLE=${BENCH_IDLE:-10}
+RA=${BENCH_RA:-500}
+NAMES=${BENCH_NAMES:-2000}
+DNS_ROUNDS=${BENCH_DNS_ROUNDS:-3}
+CONN=${BENCH_CONN:-1000}
+CONN_B=${BENCH_CONN_B:-10}
 
 if [ "$(id -u)" != 0 ]; then
     echo "bench/run.sh: needs root (ip netns add)" >&2
     exit 1
 fi
-for b in event_latency roundtrip idle; do
+for b in event_latency roundtrip idle ra_config dns_vs_cares connect; do
     [ -x "$B/$b" ] || { echo "bench/run.sh: $B/$b missing (run 'make bench')" >&2; exit 1; }
 done
 
@@ -29,6 +37,11 @@ NAMESPACES=""
 TMP=$(mktemp -d /tmp/mif-bench.XXXXXX) || exit 1
 cleanup() {
     for ns in $NAMESPACES; do
+        # Daemons the programs started in our namespaces (dnsmasq) are normally gone
+        # already; if a program died, stop what is left, by PID, before the namespace goes.
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            kill "$pid" 2>/dev/null
+        done
         ip netns del "$ns" 2>/dev/null
     done
     rm -rf "$TMP"
@@ -92,6 +105,31 @@ mk_big() {
     wait_links_up "$ns" $((2 * PAIRS))
 }
 
+# Two namespaces joined by one veth: HOST holds mif0, PEER holds gw0; both up.
+# Extra arguments are "ip addr add" arguments for mif0 (HOST side) and gw0 (PEER side),
+# given as HOSTADDR... -- PEERADDR...
+mk_pair() {
+    host=$1 peer=$2
+    shift 2
+    mkns "$host"
+    mkns "$peer"
+    ip link add mif0 netns "$host" type veth peer name gw0 netns "$peer" || fail "veth $host/$peer"
+    side=$host dev=mif0
+    for a in "$@"; do
+        if [ "$a" = "--" ]; then
+            side=$peer dev=gw0
+            continue
+        fi
+        case $a in
+        *:*) ip -n "$side" addr add "$a" dev "$dev" nodad || fail "address $a in $side" ;;
+        *) ip -n "$side" addr add "$a" dev "$dev" || fail "address $a in $side" ;;
+        esac
+    done
+    ip -n "$host" link set mif0 up && ip -n "$peer" link set gw0 up || fail "links up in $host/$peer"
+    wait_links_up "$host" 1
+    wait_links_up "$peer" 1
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
 say "== libmif benchmarks ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r), load $LOAD_BEFORE)"
@@ -101,6 +139,13 @@ mk_small "$P-rt"
 mk_small "$P-idle"
 say "== setting up $PAIRS veth pairs in $P-big"
 mk_big "$P-big"
+say "== setting up the RA, DNS and connect namespace pairs"
+# RA: the host accepts RAs (2: also if forwarding were on); the router's link-local
+# address is usable at once (accept_dad=0 from mkns).
+mk_pair "$P-rah" "$P-rar" fd6d:6966:a::2/64 -- fd6d:6966:a::1/64
+ip netns exec "$P-rah" sysctl -qw net.ipv6.conf.mif0.accept_ra=2 || fail "accept_ra in $P-rah"
+mk_pair "$P-dnh" "$P-dns" 198.51.100.2/24 -- 198.51.100.1/24
+mk_pair "$P-cnh" "$P-cns" 198.51.100.2/24 198.51.100.130/24 -- 198.51.100.1/24
 # Let late link events (carrier, addrconf) pass before anything is measured.
 sleep 1
 
@@ -123,6 +168,9 @@ run_one "$P-lat" event_latency -i mlat0 -n "$N"
 run_one "$P-rt" roundtrip -m "$M"
 run_one "$P-big" roundtrip -D
 run_one "$P-idle" idle -t "$IDLE"
+run_one "$P-rah" ra_config -S "$P-rar" -n "$RA"
+run_one "$P-dnh" dns_vs_cares -S "$P-dns" -n "$NAMES" -r "$DNS_ROUNDS"
+run_one "$P-cnh" connect -S "$P-cns" -I "$CONN" -J "$CONN_B"
 
 say ""
 say "== summary ($(($(date +%s) - T0)) s; load before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -1,0 +1,379 @@
+/*
+ * ra_config: a Router Advertisement with a new RDNSS server is sent -> the changed
+ * configuration element is readable by the application.
+ *
+ * Two namespaces joined by a veth: this program runs in the host one (IFNAME, default
+ * mif0, with an IPv6 global address so its IPv6 PvD exists; accept_ra=2) and opens a
+ * raw ICMPv6 socket in the router one (-S NAME, i.e. /run/netns/NAME; interface -R, default gw0)
+ * from a short-lived thread that joins that namespace: the socket stays there, and
+ * this program's main thread sends on it. Each RA is hand-built: hop limit 255, from
+ * the router's link-local address (the kernel picks it for ff02::1), router lifetime 0,
+ * one RDNSS option with a fresh server fd6d:6966:a::N (lifetime 60).
+ * For each of N RAs, t0 is taken just before sendto(), then two listeners of the same
+ * event in this process are polled:
+ *   - libmif: a context subscribed to the IPv6 PvD's configuration elements; mif_fd
+ *     readable with the RA element's update whose DNS servers include the new one;
+ *   - peer (the kernel floor): a plain NETLINK_ROUTE socket joined to
+ *     RTNLGRP_ND_USEROPT, the RTM_NEWNDUSEROPT carrying that RDNSS option readable.
+ * After each measured RA the server is withdrawn (the same option with lifetime 0),
+ * also timed, and both listeners must see that before the next RA, so the element
+ * keeps a steady size: one baseline server fd6d:6966:a::ffff (lifetime 3600, sent once
+ * before the measurement) plus the server being measured.
+ * Measured, never asserted. Must run inside a private network namespace.
+ *
+ * usage: ra_config -S ROUTER_NETNS [-R gw0] [-i mif0] [-n N]   (N default 500)
+ */
+#include "bench_util.h"
+
+#include <net/if.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+
+#define WAIT_MS 10000
+#define RDNSS_LIFETIME 60
+#define BASELINE_INDEX 0xffff
+
+enum { L_MIF, L_NL, L_COUNT };
+
+static const char *router_ifname = "gw0";
+static char root[] = "/tmp/mif-bench-ra.XXXXXX";
+
+static void remove_root(void)
+{
+    rmdir(root);
+}
+
+struct router_sock {
+    int fd;
+    int ifindex;
+};
+
+/* Runs in the router namespace: the raw ICMPv6 socket used to send RAs. */
+static int open_router_socket(void *p)
+{
+    struct router_sock *rs = p;
+    rs->ifindex = (int)if_nametoindex(router_ifname);
+    if (rs->ifindex == 0)
+        die("no interface %s in the router namespace", router_ifname);
+    rs->fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+    if (rs->fd < 0)
+        die("raw ICMPv6 socket: %s", strerror(errno));
+    int hops = 255;
+    if (setsockopt(rs->fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops) != 0 ||
+        setsockopt(rs->fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof hops) != 0 ||
+        setsockopt(rs->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &rs->ifindex, sizeof rs->ifindex) != 0)
+        die("raw socket options: %s", strerror(errno));
+    int loop = 0;
+    setsockopt(rs->fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop);
+    /* Never read: a filter that blocks every ICMPv6 type keeps its queue empty. */
+    struct icmp6_filter filt;
+    ICMP6_FILTER_SETBLOCKALL(&filt);
+    setsockopt(rs->fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof filt);
+    return 0;
+}
+
+static struct in6_addr server_addr(int n)
+{
+    struct in6_addr a;
+    inet_pton(AF_INET6, "fd6d:6966:a::", &a);
+    a.s6_addr[14] = (uint8_t)(n >> 8);
+    a.s6_addr[15] = (uint8_t)n;
+    return a;
+}
+
+/* Sends one RA with one RDNSS option (server, lifetime). */
+static void send_ra(const struct router_sock *rs, struct in6_addr server, uint32_t lifetime)
+{
+    unsigned char pkt[sizeof(struct nd_router_advert) + 24];
+    memset(pkt, 0, sizeof pkt);
+    struct nd_router_advert *ra = (struct nd_router_advert *)pkt;
+    ra->nd_ra_type = ND_ROUTER_ADVERT;
+    ra->nd_ra_code = 0;
+    ra->nd_ra_curhoplimit = 64;
+    ra->nd_ra_router_lifetime = 0; /* not a default router */
+    unsigned char *opt = pkt + sizeof *ra;
+    opt[0] = 25; /* RDNSS, RFC 8106 */
+    opt[1] = 3;  /* 24 bytes */
+    uint32_t lt = htonl(lifetime);
+    memcpy(opt + 4, &lt, 4);
+    memcpy(opt + 8, &server, 16);
+    struct sockaddr_in6 dst = { .sin6_family = AF_INET6, .sin6_scope_id = (uint32_t)rs->ifindex };
+    inet_pton(AF_INET6, "ff02::1", &dst.sin6_addr);
+    if (sendto(rs->fd, pkt, sizeof pkt, 0, (struct sockaddr *)&dst, sizeof dst) != (ssize_t)sizeof pkt)
+        die("sendto RA: %s", strerror(errno));
+}
+
+/* Reads the ND user-option socket until it would block; returns 1 if one message
+ * carried an RDNSS option listing `server` with a lifetime that is zero (want_zero)
+ * or not. */
+static int nl_has_rdnss(int fd, int ifindex, struct in6_addr server, int want_zero)
+{
+    static char buf[65536];
+    int found = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                break;
+            if (errno == ENOBUFS)
+                die("ND user-option socket overran (ENOBUFS)");
+            die("recv ND user-option socket: %s", strerror(errno));
+        }
+        ssize_t len = n;
+        for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)len); nh = NLMSG_NEXT(nh, len)) {
+            if (nh->nlmsg_type != RTM_NEWNDUSEROPT || nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nduseroptmsg)))
+                continue;
+            struct nduseroptmsg *nd = NLMSG_DATA(nh);
+            if (nd->nduseropt_family != AF_INET6 || nd->nduseropt_ifindex != ifindex ||
+                nd->nduseropt_icmp_type != ND_ROUTER_ADVERT)
+                continue;
+            size_t olen = nd->nduseropt_opts_len;
+            if (NLMSG_LENGTH(sizeof *nd) + olen > nh->nlmsg_len)
+                continue;
+            const unsigned char *o = (const unsigned char *)(nd + 1);
+            if (olen < 24 || o[0] != 25 || o[1] < 3 || (size_t)o[1] * 8 > olen)
+                continue;
+            uint32_t lt;
+            memcpy(&lt, o + 4, 4);
+            if ((ntohl(lt) == 0) != want_zero)
+                continue;
+            for (size_t off = 8; off + 16 <= (size_t)o[1] * 8; off += 16)
+                if (memcmp(o + off, &server, 16) == 0)
+                    found = 1;
+        }
+    }
+    return found;
+}
+
+static int has_server(const mif_message *m, struct in6_addr server)
+{
+    for (size_t i = 0; i < m->dns_server_count; i++)
+        if (m->dns_servers[i].family == MIF_FAMILY_IPV6 && memcmp(m->dns_servers[i].bytes, &server, 16) == 0)
+            return 1;
+    return 0;
+}
+
+/* Takes every waiting message; returns 1 if one is the RA element's (re-)announcement
+ * whose DNS servers include `server` (want_present) or do not. */
+static int mif_has_rdnss(mif_ctx *ctx, struct in6_addr server, int want_present, uint64_t *element_id)
+{
+    int found = 0;
+    mif_message *m;
+    while (mif_get_message(ctx, &m) == MIF_OK) {
+        if (m->msg_type == MIF_MSG_ENGINE_FAILED)
+            die("libmif engine failed: %s", m->text ? m->text : "?");
+        if (m->msg_type == MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT && m->element_type == MIF_ELEMENT_RA &&
+            has_server(m, server) == want_present) {
+            found = 1;
+            if (element_id)
+                *element_id = m->element_id;
+        }
+        if (m->msg_type == MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT && !want_present)
+            found = 1;
+        mif_message_free(m);
+    }
+    return found;
+}
+
+/* Sends one RA and times both listeners; returns 0, or -1 if one did not see it
+ * within WAIT_MS (out[] keeps -1 for it). */
+static int one_ra(const struct router_sock *rs, mif_ctx *ctx, int nlfd, int ifindex, struct in6_addr server,
+                  uint32_t lifetime, int64_t out[L_COUNT], int64_t *sent)
+{
+    int done[L_COUNT] = { 0 }, pending = L_COUNT;
+    out[L_MIF] = out[L_NL] = -1;
+    int withdraw = lifetime == 0;
+    int64_t t0 = now_ns();
+    send_ra(rs, server, lifetime);
+    if (sent)
+        *sent = now_ns() - t0;
+    int64_t deadline = t0 + (int64_t)WAIT_MS * 1000000;
+    while (pending > 0) {
+        struct pollfd pfd[L_COUNT];
+        int map[L_COUNT], np = 0;
+        if (!done[L_MIF]) {
+            pfd[np] = (struct pollfd){ mif_fd(ctx), POLLIN, 0 };
+            map[np++] = L_MIF;
+        }
+        if (!done[L_NL]) {
+            pfd[np] = (struct pollfd){ nlfd, POLLIN, 0 };
+            map[np++] = L_NL;
+        }
+        int64_t left = (deadline - now_ns()) / 1000000;
+        int rc = poll(pfd, (nfds_t)np, left > 0 ? (int)left : 0);
+        int64_t t = now_ns();
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            die("poll: %s", strerror(errno));
+        }
+        if (rc == 0)
+            return -1;
+        for (int j = 0; j < np; j++) {
+            if (!(pfd[j].revents & (POLLIN | POLLERR | POLLHUP)))
+                continue;
+            int k = map[j];
+            int hit = k == L_MIF ? mif_has_rdnss(ctx, server, !withdraw, NULL)
+                                 : nl_has_rdnss(nlfd, ifindex, server, withdraw);
+            if (hit) {
+                done[k] = 1;
+                out[k] = t - t0;
+                pending--;
+            }
+        }
+    }
+    return 0;
+}
+
+static int64_t *alloc_i64(size_t n)
+{
+    int64_t *p = calloc(n ? n : 1, sizeof *p);
+    if (!p)
+        die("out of memory");
+    return p;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: ra_config -S ROUTER_NETNS [-R ROUTER_IF] [-i IFNAME] [-n N]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *ifname = "mif0", *router_ns = NULL;
+    int n = 500, opt;
+    while ((opt = getopt(argc, argv, "S:R:i:n:")) != -1) {
+        switch (opt) {
+        case 'S':
+            router_ns = optarg;
+            break;
+        case 'R':
+            router_ifname = optarg;
+            break;
+        case 'i':
+            ifname = optarg;
+            break;
+        case 'n':
+            n = atoi(optarg);
+            break;
+        default:
+            usage();
+        }
+    }
+    if (!router_ns || strchr(router_ns, '/') || n < 1 || n > 60000)
+        usage();
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    require_private_netns("ra_config");
+    int ifindex = (int)if_nametoindex(ifname);
+    if (ifindex == 0)
+        die("no interface %s in this namespace", ifname);
+
+    struct router_sock rs = { -1, 0 };
+    char nspath[300];
+    snprintf(nspath, sizeof nspath, "/run/netns/%s", router_ns);
+    in_netns(nspath, open_router_socket, &rs);
+
+    /* Peer: the kernel's own delivery, a plain socket joined to RTNLGRP_ND_USEROPT. */
+    int nlfd = nl_open(0);
+    int group = RTNLGRP_ND_USEROPT;
+    if (setsockopt(nlfd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0)
+        die("NETLINK_ADD_MEMBERSHIP: %s", strerror(errno));
+    int rcvbuf = 4 << 20;
+    setsockopt(nlfd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+
+    /* libmif, with an empty root directory so no file of this host adds elements. */
+    if (!mkdtemp(root))
+        die("mkdtemp: %s", strerror(errno));
+    atexit(remove_root);
+    mif_options o;
+    mif_options_init(&o);
+    o.root_dir = root;
+    mif_ctx *ctx;
+    check_mif(mif_open(&o, &ctx), "mif_open");
+    check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_PVDS, (uint32_t)ifindex, 0), "announce pvds");
+    uint64_t pvd6 = 0;
+    mif_message *m;
+    while (mif_get_message(ctx, &m) == MIF_OK) {
+        if (m->msg_type == MIF_MSG_PVD_ANNOUNCEMENT && m->family == MIF_FAMILY_IPV6)
+            pvd6 = m->pvd;
+        mif_message_free(m);
+    }
+    if (pvd6 == 0)
+        die("%s has no ipv6 PvD (up, carrier, a global IPv6 address?)", ifname);
+    check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS, 0, pvd6), "announce config elements");
+
+    int64_t o2[L_COUNT];
+    /* The baseline server, so the element never empties (untimed, but it must arrive). */
+    if (one_ra(&rs, ctx, nlfd, ifindex, server_addr(BASELINE_INDEX), 3600, o2, NULL) != 0)
+        die("the first RA was not seen within %d ms (mif %lld ns, netlink %lld ns): accept_ra on %s?", WAIT_MS,
+            (long long)o2[L_MIF], (long long)o2[L_NL], ifname);
+    /* Warm-up. */
+    for (int i = 0; i < 20; i++) {
+        struct in6_addr s = server_addr(60000 + i);
+        if (one_ra(&rs, ctx, nlfd, ifindex, s, RDNSS_LIFETIME, o2, NULL) != 0 ||
+            one_ra(&rs, ctx, nlfd, ifindex, s, 0, o2, NULL) != 0)
+            die("warm-up RA not seen within %d ms", WAIT_MS);
+    }
+    sleep_ms(20);
+    mif_drain(ctx);
+    nl_has_rdnss(nlfd, ifindex, in6addr_any, 0);
+
+    long tid = engine_tid();
+    if (tid < 0)
+        die("no mif-engine thread");
+    int64_t *add[L_COUNT], *del[L_COUNT], *sent = alloc_i64((size_t)n);
+    for (int k = 0; k < L_COUNT; k++) {
+        add[k] = alloc_i64((size_t)n);
+        del[k] = alloc_i64((size_t)n);
+    }
+    int64_t cpu = thread_cpu_ns(tid), t_start = now_ns();
+    for (int i = 0; i < n; i++) {
+        struct in6_addr s = server_addr(1 + i);
+        if (one_ra(&rs, ctx, nlfd, ifindex, s, RDNSS_LIFETIME, o2, &sent[i]) != 0)
+            die("RA %d not seen within %d ms (mif %lld ns, netlink %lld ns)", i, WAIT_MS, (long long)o2[L_MIF],
+                (long long)o2[L_NL]);
+        add[L_MIF][i] = o2[L_MIF];
+        add[L_NL][i] = o2[L_NL];
+        if (one_ra(&rs, ctx, nlfd, ifindex, s, 0, o2, NULL) != 0)
+            die("withdrawal %d not seen within %d ms (mif %lld ns, netlink %lld ns)", i, WAIT_MS,
+                (long long)o2[L_MIF], (long long)o2[L_NL]);
+        del[L_MIF][i] = o2[L_MIF];
+        del[L_NL][i] = o2[L_NL];
+    }
+    int64_t t_end = now_ns();
+    cpu = thread_cpu_ns(tid) - cpu;
+
+    struct stats a_mif = stats_of(add[L_MIF], (size_t)n), a_nl = stats_of(add[L_NL], (size_t)n);
+    struct stats d_mif = stats_of(del[L_MIF], (size_t)n), d_nl = stats_of(del[L_NL], (size_t)n);
+    printf("ra_config: RA with a new RDNSS server sent (raw ICMPv6 in the router namespace) -> readable in the "
+           "host namespace\n");
+    printf(" %d RAs with a new server, each withdrawn again (lifetime 0) before the next; %.2f s\n", n,
+           (double)(t_end - t_start) / 1e9);
+    print_stats_us("libmif element update", a_mif);
+    print_stats_us("raw netlink ND_USEROPT", a_nl);
+    print_stats_us("(sendto() returned)", stats_of(sent, (size_t)n));
+    printf(" withdrawal of that server (lifetime 0):\n");
+    print_stats_us("libmif element update", d_mif);
+    print_stats_us("raw netlink ND_USEROPT", d_nl);
+    printf("  libmif engine thread CPU: %.1f us per RA (add + withdrawal averaged)\n", (double)cpu / (2.0 * n) / 1e3);
+    printf(" RATIO libmif/raw-netlink (new server): median %.2f  p99 %.2f;  libmif - netlink: median %.1f us\n",
+           ratio(a_mif.median, a_nl.median), ratio(a_mif.p99, a_nl.p99), (a_mif.median - a_nl.median) / 1e3);
+    printf("SUMMARY ra_config: new RDNSS server: libmif median %.1f us p99 %.1f us | raw netlink median %.1f us p99 "
+           "%.1f us | ratio median %.2f p99 %.2f | withdrawal: libmif median %.1f us, netlink %.1f us | engine CPU "
+           "%.1f us/RA\n",
+           a_mif.median / 1e3, a_mif.p99 / 1e3, a_nl.median / 1e3, a_nl.p99 / 1e3, ratio(a_mif.median, a_nl.median),
+           ratio(a_mif.p99, a_nl.p99), d_mif.median / 1e3, d_nl.median / 1e3, (double)cpu / (2.0 * n) / 1e3);
+
+    mif_close(ctx);
+    close(nlfd);
+    close(rs.fd);
+    for (int k = 0; k < L_COUNT; k++) {
+        free(add[k]);
+        free(del[k]);
+    }
+    free(sent);
+    return 0;
+}
