@@ -37,6 +37,12 @@
  *
  * Adding a command: write `static int cmd_NAME(int argc, char **argv)` (argv[0] is
  * "mifctl NAME", so getopt messages name the command) and add a line to `commands[]`.
+ * A command that opens a context follows the pattern of the four here: its run state
+ * embeds a `struct session` (the shared options, the context, the interfaces whose
+ * PvDs it follows), parse_command_line() reads its options, session_open() sets up
+ * the signals and opens the context, run_message_loop() takes the messages and
+ * hands each to the command's handler, and session_close() ends it all. cmd_config
+ * is the smallest example.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -290,6 +296,17 @@ static bool parse_number(const char *s, unsigned long long min, unsigned long lo
     return true;
 }
 
+/* parse_number for a command-line value: after a bad one, prints
+ * "CMD: WHAT: PROBLEM: 'TEXT'" and returns false (a usage error, exit status 2). */
+static bool parse_number_arg(const char *cmd, const char *what, const char *problem, const char *text,
+                             unsigned long long min, unsigned long long max, unsigned long long *out)
+{
+    if (parse_number(text, min, max, out))
+        return true;
+    fprintf(stderr, "%s: %s: %s: '%s'\n", cmd, what, problem, text);
+    return false;
+}
+
 /* Handles option `c` if it is a library option. Returns 1 when handled, 0 when `c` is
  * not a library option, -1 after printing a usage error (exit status 2). `cmd` is
  * "mifctl NAME", for messages. */
@@ -315,24 +332,19 @@ static int library_option(struct library_options *lo, int c, const char *arg, co
         lo->config_file = arg;
         return 1;
     case OPT_DNS_TIMEOUT:
-        if (!parse_number(arg, 1, UINT32_MAX, &v)) {
-            fprintf(stderr, "%s: --dns-timeout: not a number of milliseconds (1 or more): '%s'\n", cmd, arg);
+        if (!parse_number_arg(cmd, "--dns-timeout", "not a number of milliseconds (1 or more)", arg,
+                              1, UINT32_MAX, &v))
             return -1;
-        }
         lo->dns_timeout_ms = (uint32_t)v;
         return 1;
     case OPT_DNS_TRIES:
-        if (!parse_number(arg, 1, UINT32_MAX, &v)) {
-            fprintf(stderr, "%s: --dns-tries: not a number of rounds (1 or more): '%s'\n", cmd, arg);
+        if (!parse_number_arg(cmd, "--dns-tries", "not a number of rounds (1 or more)", arg, 1, UINT32_MAX, &v))
             return -1;
-        }
         lo->dns_tries = (uint32_t)v;
         return 1;
     case OPT_TEST_RCVBUF:
-        if (!parse_number(arg, 0, INT32_MAX, &v)) {
-            fprintf(stderr, "%s: --test-rcvbuf: not a byte count: '%s'\n", cmd, arg);
+        if (!parse_number_arg(cmd, "--test-rcvbuf", "not a byte count", arg, 0, INT32_MAX, &v))
             return -1;
-        }
         lo->netlink_rcvbuf = (int32_t)v;
         return 1;
     default:
@@ -388,21 +400,8 @@ static void format_address(const mif_address *a, char buf[MIF_ADDRESS_TEXT_SIZE]
 }
 
 /* ------------------------------------------------------------------------- */
-/* monitor: output                                                            */
+/* JSON output: one object per line                                          */
 /* ------------------------------------------------------------------------- */
-
-struct monitor {
-    mif_ctx *ctx;
-    bool json;
-    bool verbose;
-    bool color;
-    const char *only_ifname;     /* --interface, or NULL for all interfaces */
-    struct id_set pvd_subs;      /* ifindexes we posted MIF_REQ_ANNOUNCE_PVDS for */
-    struct id_set address_subs;  /* PvD ids we posted MIF_REQ_ANNOUNCE_ADDRESSES for */
-    struct id_set element_subs;  /* PvD ids we posted MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS for */
-};
-
-/* --- JSON: one object per line --- */
 
 struct json_line {
     FILE *out;
@@ -461,13 +460,20 @@ static void json_str_or_null(struct json_line *j, const char *key, const char *s
         json_str(j, key, s, strlen(s));
 }
 
-static void json_address(struct json_line *j, const char *key, const mif_address *a)
+/* An address as a JSON string; "" for a family this tool cannot format. */
+static void put_json_address(FILE *out, const mif_address *a)
 {
     char text[MIF_ADDRESS_TEXT_SIZE];
 
     if (mif_address_format(a, text, sizeof text) != MIF_OK)
         text[0] = '\0';
-    json_str(j, key, text, strlen(text));
+    put_json_string(out, text, strlen(text));
+}
+
+static void json_address(struct json_line *j, const char *key, const mif_address *a)
+{
+    json_key(j, key);
+    put_json_address(j->out, a);
 }
 
 static void json_address_list(struct json_line *j, const char *key, const mif_address *list, size_t n)
@@ -475,12 +481,9 @@ static void json_address_list(struct json_line *j, const char *key, const mif_ad
     json_key(j, key);
     putc('[', j->out);
     for (size_t i = 0; i < n; i++) {
-        char text[MIF_ADDRESS_TEXT_SIZE];
-        if (mif_address_format(&list[i], text, sizeof text) != MIF_OK)
-            text[0] = '\0';
         if (i)
             putc(',', j->out);
-        put_json_string(j->out, text, strlen(text));
+        put_json_address(j->out, &list[i]);
     }
     putc(']', j->out);
 }
@@ -496,6 +499,29 @@ static void json_string_list(struct json_line *j, const char *key, const char *c
         put_json_string(j->out, s, strlen(s));
     }
     putc(']', j->out);
+}
+
+static void json_flags(struct json_line *j, const char *key, uint32_t bits,
+                       const struct flag_name *names, size_t count)
+{
+    int n = 0;
+
+    json_key(j, key);
+    putc('[', j->out);
+    for (size_t i = 0; i < count; i++) {
+        if (bits & names[i].bit) {
+            if (n++)
+                putc(',', j->out);
+            put_json_string(j->out, names[i].name, strlen(names[i].name));
+        }
+    }
+    putc(']', j->out);
+}
+
+/* "ipv4", "ipv6", or the number of a family this tool does not know. */
+static void json_family(struct json_line *j, const char *key, uint8_t family)
+{
+    json_name_or_number(j, key, family_name(family), family);
 }
 
 /* The element type's name ("ra", "static", "any"...), or its number if unknown. */
@@ -526,22 +552,42 @@ static const char *name_source_name(uint32_t source)
     }
 }
 
+/* Every line starts with the message type's name: {"msg":"pvd_announcement" */
+static void json_msg_type(struct json_line *j, const mif_message *msg)
+{
+    const char *type = mif_message_type_name(msg->msg_type);
+
+    json_str(j, "msg", type, strlen(type));
+}
+
+/* The PvD a message is about: "pvd":7,"pvd_name":"mif0/ipv6" */
+static void json_pvd(struct json_line *j, const mif_message *msg)
+{
+    json_uint(j, "pvd", msg->pvd);
+    json_str(j, "pvd_name", msg->pvd_name, FIELD_LEN(msg->pvd_name));
+}
+
+/* Ends the object and the line. */
+static void json_end(struct json_line *j)
+{
+    fputs("}\n", j->out);
+}
+
 /* Name translation messages: the translation first, then where and what. */
 static void json_translation(struct json_line *j, const mif_message *msg)
 {
     const char *name = msg->name ? msg->name : "";
 
     json_uint(j, "translation_id", msg->translation_id);
-    json_uint(j, "pvd", msg->pvd);
-    json_str(j, "pvd_name", msg->pvd_name, FIELD_LEN(msg->pvd_name));
+    json_pvd(j, msg);
     json_str(j, "ifname", msg->ifname, FIELD_LEN(msg->ifname));
     json_str(j, "name", name, strlen(name));
     if (msg->msg_type == MIF_MSG_NAME_TRANSLATION) {
         json_address(j, "address", &msg->address);
         /* "family" is the address's; the PvD's is "pvd_family" (an IPv4 PvD's servers
          * also answer AAAA queries). */
-        json_name_or_number(j, "family", family_name(msg->address.family), msg->address.family);
-        json_name_or_number(j, "pvd_family", family_name(msg->family), msg->family);
+        json_family(j, "family", msg->address.family);
+        json_family(j, "pvd_family", msg->family);
         json_uint(j, "ttl", msg->ttl);
         json_name_or_number(j, "source", name_source_name(msg->name_source), msg->name_source);
     } else {
@@ -551,96 +597,566 @@ static void json_translation(struct json_line *j, const mif_message *msg)
     }
 }
 
-static void json_flags(struct json_line *j, const char *key, uint32_t bits,
-                       const struct flag_name *names, size_t count)
+/* Announcements and configuration data: the interface, then for PvD, address and
+ * configuration messages the PvD and what the message says of it. */
+static void json_announcement(struct json_line *j, const mif_message *msg)
 {
-    int n = 0;
-
-    json_key(j, key);
-    putc('[', j->out);
-    for (size_t i = 0; i < count; i++) {
-        if (bits & names[i].bit) {
-            if (n++)
-                putc(',', j->out);
-            put_json_string(j->out, names[i].name, strlen(names[i].name));
-        }
-    }
-    putc(']', j->out);
-}
-
-static void print_json(const mif_message *msg)
-{
-    struct json_line j = { stdout, 0 };
-    const char *type = mif_message_type_name(msg->msg_type);
-
-    json_str(&j, "msg", type, strlen(type));
-    if (msg->msg_type == MIF_MSG_ENGINE_FAILED) {
-        const char *text = msg->text ? msg->text : mif_strerror(msg->status);
-        json_key(&j, "status");
-        fprintf(j.out, "%" PRId32, msg->status);
-        json_str(&j, "error", text, strlen(text));
-        fputs("}\n", j.out);
-        return;
-    }
-    if (msg->msg_type == MIF_MSG_NAME_TRANSLATION || msg->msg_type == MIF_MSG_NAME_TRANSLATION_DONE) {
-        json_translation(&j, msg);
-        fputs("}\n", j.out);
-        return;
-    }
-
-    json_uint(&j, "ifindex", msg->ifindex);
-    json_str(&j, "ifname", msg->ifname, FIELD_LEN(msg->ifname));
+    json_uint(j, "ifindex", msg->ifindex);
+    json_str(j, "ifname", msg->ifname, FIELD_LEN(msg->ifname));
     switch (msg->msg_type) {
     case MIF_MSG_INTERFACE_ANNOUNCEMENT:
     case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
-        json_flags(&j, "link_flags", msg->link_flags, link_flag_names, COUNT_OF(link_flag_names));
+        json_flags(j, "link_flags", msg->link_flags, link_flag_names, COUNT_OF(link_flag_names));
         break;
     case MIF_MSG_ADDRESS_ANNOUNCEMENT:
     case MIF_MSG_NO_ADDRESS_ANNOUNCEMENT:
     case MIF_MSG_PVD_ANNOUNCEMENT:
     case MIF_MSG_NO_PVD_ANNOUNCEMENT:
-        json_uint(&j, "pvd", msg->pvd);
-        json_str(&j, "pvd_name", msg->pvd_name, FIELD_LEN(msg->pvd_name));
-        json_name_or_number(&j, "family", family_name(msg->family), msg->family);
+        json_pvd(j, msg);
+        json_family(j, "family", msg->family);
         if (msg->msg_type == MIF_MSG_PVD_ANNOUNCEMENT || msg->msg_type == MIF_MSG_NO_PVD_ANNOUNCEMENT)
             break;
-        {
-            char addr[MIF_ADDRESS_TEXT_SIZE];
-            if (mif_address_format(&msg->address, addr, sizeof addr) != MIF_OK)
-                addr[0] = '\0';
-            json_str(&j, "address", addr, strlen(addr));
-        }
-        json_uint(&j, "prefix_len", msg->prefix_len);
-        json_name_or_number(&j, "scope", scope_name(msg->scope), msg->scope);
-        json_flags(&j, "flags", msg->address_flags, address_flag_names, COUNT_OF(address_flag_names));
-        json_lifetime(&j, "valid_lifetime", msg->valid_lifetime);
-        json_lifetime(&j, "preferred_lifetime", msg->preferred_lifetime);
+        json_address(j, "address", &msg->address);
+        json_uint(j, "prefix_len", msg->prefix_len);
+        json_name_or_number(j, "scope", scope_name(msg->scope), msg->scope);
+        json_flags(j, "flags", msg->address_flags, address_flag_names, COUNT_OF(address_flag_names));
+        json_lifetime(j, "valid_lifetime", msg->valid_lifetime);
+        json_lifetime(j, "preferred_lifetime", msg->preferred_lifetime);
         break;
     case MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT:
     case MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT:
     case MIF_MSG_CONFIGURATION_DATA:
     case MIF_MSG_NO_CONFIGURATION_DATA:
-        json_uint(&j, "pvd", msg->pvd);
-        json_str(&j, "pvd_name", msg->pvd_name, FIELD_LEN(msg->pvd_name));
-        json_name_or_number(&j, "family", family_name(msg->family), msg->family);
-        json_element_type(&j, "element", msg->element_type);
+        json_pvd(j, msg);
+        json_family(j, "family", msg->family);
+        json_element_type(j, "element", msg->element_type);
         if (msg->msg_type == MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT ||
             msg->msg_type == MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT) {
-            json_uint(&j, "element_id", msg->element_id);
+            json_uint(j, "element_id", msg->element_id);
             if (msg->source.family == 0)
-                json_null(&j, "source");
+                json_null(j, "source");
             else
-                json_address(&j, "source", &msg->source);
-            json_str_or_null(&j, "origin", msg->origin);
-            json_lifetime(&j, "lifetime", msg->lifetime);
+                json_address(j, "source", &msg->source);
+            json_str_or_null(j, "origin", msg->origin);
+            json_lifetime(j, "lifetime", msg->lifetime);
         }
-        json_config_lists(&j, msg);
+        json_config_lists(j, msg);
         break;
     default:
         break; /* a message type newer than this tool: msg, ifindex and ifname only */
     }
-    fputs("}\n", j.out);
 }
+
+/* One library message as one JSON line (connect's results have their own,
+ * print_connect_json). */
+static void print_json(const mif_message *msg)
+{
+    struct json_line j = { stdout, 0 };
+
+    json_msg_type(&j, msg);
+    if (msg->msg_type == MIF_MSG_ENGINE_FAILED) {
+        const char *text = msg->text ? msg->text : mif_strerror(msg->status);
+        json_key(&j, "status");
+        fprintf(j.out, "%" PRId32, msg->status);
+        json_str(&j, "error", text, strlen(text));
+    } else if (msg->msg_type == MIF_MSG_NAME_TRANSLATION || msg->msg_type == MIF_MSG_NAME_TRANSLATION_DONE) {
+        json_translation(&j, msg);
+    } else {
+        json_announcement(&j, msg);
+    }
+    json_end(&j);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The session: what every command that opens a context shares               */
+/* ------------------------------------------------------------------------- */
+
+/* Each command's run state embeds one, as its member `s`: the options every command
+ * has, the context, the signal mask to wait with, and the interfaces whose PvDs the
+ * command follows. */
+struct session {
+    const char *cmd;             /* "mifctl NAME", for messages */
+    mif_ctx *ctx;
+    bool json;                   /* --json */
+    bool verbose;                /* --verbose */
+    const char *only_ifname;     /* --interface, or NULL for all interfaces */
+    const char *only_pvd;        /* --pvd (an id or a PvD name), or NULL */
+    uint64_t only_pvd_id;        /* --pvd as a number, if only_pvd_is_id */
+    bool only_pvd_is_id;
+    struct library_options lib;  /* --root, --config, --dns-timeout... */
+    sigset_t wait_mask;          /* the signal mask to wait with (see setup_signals) */
+    bool skip_loopback;          /* follow no loopback interface (but one --interface names) */
+    bool interface_seen;         /* --interface: the interface exists */
+    struct id_set pvd_subs;      /* ifindexes we posted MIF_REQ_ANNOUNCE_PVDS for */
+};
+
+/* --- Command lines --- */
+
+/* A command's `struct option` table is
+ *
+ *     JSON_INTERFACE_LONG_OPTIONS, [PVD_LONG_OPTION,] its own options,
+ *     VERBOSE_HELP_LONG_OPTIONS, LIBRARY_LONG_OPTIONS, { NULL, 0, NULL, 0 }
+ *
+ * and its getopt string "ji:", ["p:",] its own letters, "vh". parse_command_line
+ * handles all but the command's own options. */
+#define JSON_INTERFACE_LONG_OPTIONS                                  \
+    { "json", no_argument, NULL, 'j' },                              \
+    { "interface", required_argument, NULL, 'i' }
+#define PVD_LONG_OPTION { "pvd", required_argument, NULL, 'p' }
+#define VERBOSE_HELP_LONG_OPTIONS                                    \
+    { "verbose", no_argument, NULL, 'v' },                           \
+    { "help", no_argument, NULL, 'h' }
+
+/* How a command's command line looks. */
+struct command_line {
+    const char *short_options;         /* the getopt string, as above */
+    const struct option *long_options; /* the getopt_long table, as above */
+    const char *operands[3];           /* the operands' names ("NAME"), NULL after the last */
+    void (*usage)(FILE *out);          /* prints the command's --help */
+    /* The command's own options, or NULL if it has none: returns 1 when `opt` is one
+     * of them (stored in `run`, the command's run state), 0 when it is not, -1 after
+     * printing a usage error. */
+    int (*option)(void *run, int opt, const char *value);
+};
+
+/* Parses a command's options into `s` and, through cl->option, into `run`, then
+ * checks the number of operands. Returns true to go on (the operands are then
+ * argv[optind]...), false when the command must end with exit status *status: 0
+ * after --help, 2 after a usage error (printed). */
+static bool parse_command_line(const struct command_line *cl, int argc, char **argv,
+                               struct session *s, void *run, int *status)
+{
+    const char *cmd = argv[0];
+    int opt, want = 0, given;
+
+    s->cmd = cmd;
+    *status = 2;
+    while ((opt = getopt_long(argc, argv, cl->short_options, cl->long_options, NULL)) != -1) {
+        int handled = 1;
+
+        switch (opt) {
+        case 'j':
+            s->json = true;
+            break;
+        case 'i':
+            if (optarg[0] == '\0' || strlen(optarg) >= MIF_IFNAME_SIZE) {
+                fprintf(stderr, "%s: invalid interface name '%s' (1 to %d bytes)\n", cmd, optarg,
+                        MIF_IFNAME_SIZE - 1);
+                return false;
+            }
+            s->only_ifname = optarg;
+            break;
+        case 'p': {
+            unsigned long long id;
+            if (optarg[0] == '\0' || strlen(optarg) >= MIF_PVD_NAME_SIZE) {
+                fprintf(stderr, "%s: --pvd: not a PvD id or name: '%s'\n", cmd, optarg);
+                return false;
+            }
+            s->only_pvd = optarg;
+            s->only_pvd_is_id = parse_number(optarg, 0, UINT64_MAX, &id);
+            s->only_pvd_id = s->only_pvd_is_id ? id : 0;
+            break;
+        }
+        case 'v':
+            s->verbose = true;
+            break;
+        case 'h':
+            cl->usage(stdout);
+            *status = 0;
+            return false;
+        default:
+            handled = library_option(&s->lib, opt, optarg, cmd);
+            if (handled == 0 && cl->option != NULL)
+                handled = cl->option(run, opt, optarg);
+            break;
+        }
+        if (handled < 0)
+            return false;
+        if (handled == 0) { /* getopt has printed the problem */
+            fprintf(stderr, "Try '%s --help'.\n", cmd);
+            return false;
+        }
+    }
+
+    /* "missing NAME", "missing ADDRESS and PORT", "unexpected argument 'x'" */
+    while (cl->operands[want] != NULL)
+        want++;
+    given = argc - optind;
+    if (given != want) {
+        if (given < want) {
+            fprintf(stderr, "%s: missing", cmd);
+            for (int i = given; i < want; i++)
+                fprintf(stderr, "%s%s", i > given ? " and " : " ", cl->operands[i]);
+            fputc('\n', stderr);
+        } else {
+            fprintf(stderr, "%s: unexpected argument '%s'\n", cmd, argv[optind + want]);
+        }
+        fprintf(stderr, "Try '%s --help'.\n", cmd);
+        return false;
+    }
+    if (s->only_ifname != NULL && s->only_pvd != NULL) {
+        fprintf(stderr, "%s: --interface and --pvd exclude each other\n", cmd);
+        return false;
+    }
+    return true;
+}
+
+/* --- Signals --- */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* Installs SIGINT/SIGTERM handlers (no SA_RESTART, so a wait returns EINTR) and blocks
+ * both signals, saving the previous mask in *wait_mask. The signals are then only
+ * delivered inside ppoll(), which unblocks them atomically while it waits: no signal
+ * can slip in between "check the flag" and "start waiting". Blocking them before
+ * mif_open() also keeps them off the library's engine thread, which inherits the mask. */
+static int setup_signals(sigset_t *wait_mask)
+{
+    struct sigaction sa;
+    sigset_t block;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART */
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return -1;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &block, wait_mask) != 0)
+        return -1;
+    sigdelset(wait_mask, SIGINT);
+    sigdelset(wait_mask, SIGTERM);
+    return 0;
+}
+
+/* --- Opening and closing --- */
+
+/* Sets up the signals, then opens the context. Returns false after printing why
+ * (exit status 1). */
+static bool session_open(struct session *s)
+{
+    if (setup_signals(&s->wait_mask) != 0) {
+        perror(PROG ": signals");
+        return false;
+    }
+    return open_context(&s->lib, &s->ctx);
+}
+
+/* Closes the context and frees what the session holds. Returns the command's exit
+ * status: `status`, or 1 if stdout cannot be flushed. */
+static int session_close(struct session *s, int status)
+{
+    mif_close(s->ctx);
+    id_set_free(&s->pvd_subs);
+    if (fflush(stdout) != 0)
+        status = 1;
+    return status;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Requests and the interface -> PvD subscriptions                            */
+/* ------------------------------------------------------------------------- */
+
+/* "ifindex 3" or "pvd 7": what a request is about, for messages. */
+static void describe_target(char *buf, size_t len, mif_request_type type, uint32_t ifindex, uint64_t pvd)
+{
+    if (type == MIF_REQ_ANNOUNCE_INTERFACES)
+        snprintf(buf, len, "(all)");
+    else if (type == MIF_REQ_ANNOUNCE_PVDS || type == MIF_REQ_STOP_ANNOUNCING_PVDS)
+        snprintf(buf, len, "ifindex %" PRIu32, ifindex);
+    else
+        snprintf(buf, len, "pvd %" PRIu64, pvd);
+}
+
+/* Posts a subscription request (or a Get Configuration Data, which is answered the
+ * same way: before the post returns); *subscribed tells whether it took. Returns
+ * false only when the engine has failed (its MIF_MSG_ENGINE_FAILED message then
+ * follows and ends the command). */
+static bool post_request(const struct session *s, const mif_request *req, bool *subscribed)
+{
+    mif_result rc;
+    char target[32];
+
+    rc = mif_post_message(s->ctx, req);
+    *subscribed = (rc == MIF_OK);
+    describe_target(target, sizeof target, req->request_type, req->ifindex, req->pvd);
+    switch (rc) {
+    case MIF_OK:
+        if (s->verbose)
+            fprintf(stderr, PROG ": debug: posted %s %s\n", mif_request_type_name(req->request_type), target);
+        return true;
+    case MIF_E_UNKNOWN_INTERFACE:
+    case MIF_E_UNKNOWN_PVD:
+        /* Normal: the object went away after its announcement was queued; its
+         * removal message is on its way. */
+        if (s->verbose)
+            fprintf(stderr, PROG ": debug: %s %s: %s (gone meanwhile, ignored)\n",
+                    mif_request_type_name(req->request_type), target, mif_strerror(rc));
+        return true;
+    case MIF_E_ENGINE_FAILED:
+        return false;
+    default:
+        fprintf(stderr, PROG ": %s %s failed: %s\n", mif_request_type_name(req->request_type), target,
+                mif_strerror(rc));
+        return true;
+    }
+}
+
+/* A subscription request about an interface or a PvD; see post_request. */
+static bool post(const struct session *s, mif_request_type type, uint32_t ifindex, uint64_t pvd,
+                 bool *subscribed)
+{
+    mif_request req;
+
+    mif_request_init(&req, type);
+    req.ifindex = ifindex;
+    req.pvd = pvd;
+    return post_request(s, &req, subscribed);
+}
+
+/* Subscribes with `type` to `id` (an ifindex for MIF_REQ_ANNOUNCE_PVDS, else a PvD
+ * id) unless `subs` says it is done already, and records it there. Returns false only
+ * when out of memory. */
+static bool subscribe(const struct session *s, mif_request_type type, uint64_t id, struct id_set *subs)
+{
+    bool ok;
+
+    if (id_set_has(subs, id))
+        return true;
+    if (type == MIF_REQ_ANNOUNCE_PVDS) {
+        if (!post(s, type, (uint32_t)id, 0, &ok))
+            return true; /* engine failed: its message ends the command */
+    } else if (!post(s, type, 0, id, &ok)) {
+        return true;
+    }
+    return !ok || id_set_add(subs, id);
+}
+
+/* Prints the error that ends a command when memory runs out; returns false, for
+ * `return out_of_memory();` in a message handler. */
+static bool out_of_memory(void)
+{
+    fprintf(stderr, PROG ": out of memory\n");
+    return false;
+}
+
+/* The first request of config, resolve and connect: MIF_REQ_ANNOUNCE_INTERFACES.
+ * Returns false after printing why it failed (exit status 1). If the engine already
+ * failed, its MIF_MSG_ENGINE_FAILED message is waiting and ends the command. */
+static bool announce_interfaces(const struct session *s)
+{
+    bool ok;
+
+    if (post(s, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0, &ok) && !ok)
+        return false;
+    return true;
+}
+
+/* Is this interface message about an interface the command follows? Without
+ * --interface, every one; with it, the one of that name. Once followed, an interface
+ * stays followed (also after a rename) until it goes. */
+static bool interface_selected(const struct session *s, const mif_message *msg)
+{
+    if (s->only_ifname == NULL)
+        return true;
+    if (id_set_has(&s->pvd_subs, msg->ifindex))
+        return true;
+    return strncmp(msg->ifname, s->only_ifname, sizeof msg->ifname) == 0;
+}
+
+/* Keeps the PvD subscriptions in step with an Interface or No Interface message:
+ * subscribes to the PvDs of each interface the command follows, once. Returns false
+ * when out of memory (printed); a failed engine is left for its
+ * MIF_MSG_ENGINE_FAILED message. */
+static bool follow_interface(struct session *s, const mif_message *msg)
+{
+    if (msg->msg_type == MIF_MSG_NO_INTERFACE_ANNOUNCEMENT) {
+        /* The library ends the PvD subscription with its interface. */
+        id_set_remove(&s->pvd_subs, msg->ifindex);
+        return true;
+    }
+    if (!interface_selected(s, msg))
+        return true;
+    if (s->only_ifname != NULL)
+        s->interface_seen = true;
+    else if (s->skip_loopback && (msg->link_flags & MIF_LINK_LOOPBACK))
+        return true; /* loopback PvDs only when asked for */
+    /* A rename re-announces the interface: subscribe() does not subscribe twice. */
+    if (!subscribe(s, MIF_REQ_ANNOUNCE_PVDS, msg->ifindex, &s->pvd_subs))
+        return out_of_memory();
+    return true;
+}
+
+/* Is this PvD the one --pvd names, by id or by name? */
+static bool is_only_pvd(const struct session *s, const mif_message *msg)
+{
+    if (s->only_pvd_is_id)
+        return msg->pvd == s->only_pvd_id;
+    return strncmp(msg->pvd_name, s->only_pvd, sizeof msg->pvd_name) == 0;
+}
+
+/* True, after saying so, when --interface names an interface that does not exist
+ * (the command then exits with status 1). */
+static bool interface_missing(const struct session *s)
+{
+    if (s->only_ifname == NULL || s->interface_seen)
+        return false;
+    fprintf(stderr, "%s: no interface named '%s'\n", s->cmd, s->only_ifname);
+    return true;
+}
+
+/* Says why the command found no PvD to work on (it then exits with status 1).
+ * `family` is the family it needs ("ipv4", "ipv6"), or NULL for any. */
+static void report_no_pvd(const struct session *s, const char *family)
+{
+    char what[40]; /* "provisioning domain" or "ipv4 provisioning domain" */
+
+    snprintf(what, sizeof what, "%s%sprovisioning domain", family ? family : "", family ? " " : "");
+    if (interface_missing(s))
+        return;
+    if (s->only_pvd != NULL)
+        fprintf(stderr, "%s: no provisioning domain '%s'\n", s->cmd, s->only_pvd);
+    else if (s->only_ifname != NULL)
+        fprintf(stderr, "%s: interface '%s' has no %s\n", s->cmd, s->only_ifname, what);
+    else
+        fprintf(stderr, "%s: no %s (loopback aside)\n", s->cmd, what);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The message loop                                                           */
+/* ------------------------------------------------------------------------- */
+
+/* Waits with ppoll() until mif_fd is readable or SIGINT/SIGTERM arrives (see
+ * setup_signals). Returns 1 when readable, 0 on a signal (stop_requested is then set),
+ * -1 after printing an error. */
+static int wait_for_messages(const struct session *s)
+{
+    struct pollfd pfd = { .fd = mif_fd(s->ctx), .events = POLLIN, .revents = 0 };
+    int n = ppoll(&pfd, 1, NULL, &s->wait_mask);
+
+    if (n < 0) {
+        if (errno == EINTR)
+            return 0;
+        perror(PROG ": poll");
+        return -1;
+    }
+    if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+        fprintf(stderr, PROG ": poll: unexpected events 0x%x on mif_fd\n", (unsigned)pfd.revents);
+        return -1;
+    }
+    return 1;
+}
+
+/* Prints an engine failure message; the command then ends with exit status 1. */
+static void report_engine_failure(const mif_message *msg, bool json)
+{
+    if (json)
+        print_json(msg);
+    fprintf(stderr, PROG ": libmif engine failed: %s (%s)\n",
+            msg->text ? msg->text : "no detail", mif_strerror(msg->status));
+}
+
+static bool flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, PROG ": writing to stdout: %s\n", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* A command's handler for one message (never MIF_MSG_ENGINE_FAILED: drain_messages
+ * reports that itself). `run` is the command's run state. Returns false when the
+ * command must end with exit status 1, after printing why. The message is freed
+ * after the call, unless the handler sets *keep: it then owns the message. */
+typedef bool message_handler(void *run, mif_message *msg, bool *keep);
+
+/* Takes the waiting messages, at most `batch` of them (0: all), and hands each to
+ * `handle`; flushes stdout at the end. Returns false when the command must end with
+ * exit status 1 (engine failure, a handler's error, I/O). */
+static bool drain_messages(struct session *s, message_handler *handle, void *run, size_t batch)
+{
+    bool ok = true;
+
+    for (size_t taken = 0; ok && (batch == 0 || taken < batch); taken++) {
+        mif_message *msg = NULL;
+        bool keep = false;
+        /* Never blocks: MIF_NO_MESSAGE when nothing waits (mif_check_message(ctx, 0)
+         * would tell the same without taking a message). */
+        mif_result rc = mif_get_message(s->ctx, &msg);
+
+        if (rc == MIF_NO_MESSAGE)
+            break;
+        if (rc != MIF_OK) {
+            fprintf(stderr, PROG ": mif_get_message: %s\n", mif_strerror(rc));
+            ok = false;
+            break;
+        }
+        if (msg->msg_type == MIF_MSG_ENGINE_FAILED) {
+            report_engine_failure(msg, s->json);
+            ok = false;
+        } else {
+            ok = handle(run, msg, &keep);
+        }
+        if (!keep)
+            mif_message_free(msg);
+    }
+    return flush_stdout() && ok;
+}
+
+/* Returned by a command's progress and on_signal callbacks to go on; any other value
+ * ends the command with that exit status. */
+#define KEEP_GOING (-1)
+
+/* What a command plugs into run_message_loop. */
+struct message_loop {
+    message_handler *handle;     /* each message */
+    size_t batch;                /* most messages taken per round; 0: all that wait */
+    /* After each round, or NULL if the command only ends on a signal. With batch 0,
+     * nothing waited when the round ended. Returns KEEP_GOING or the exit status. */
+    int (*progress)(void *run);
+    /* After each round once SIGINT/SIGTERM has come. Returns KEEP_GOING or the exit
+     * status. */
+    int (*on_signal)(void *run);
+};
+
+/* The loop of every command: take and handle the waiting messages, see whether the
+ * command is done (progress) or was told to stop (on_signal), then wait with ppoll()
+ * until mif_fd is readable or a signal arrives; again. Returns the exit status. */
+static int run_message_loop(struct session *s, const struct message_loop *loop, void *run)
+{
+    for (;;) {
+        int status;
+
+        if (!drain_messages(s, loop->handle, run, loop->batch))
+            return 1;
+        if (loop->progress != NULL && (status = loop->progress(run)) != KEEP_GOING)
+            return status;
+        if (stop_requested && (status = loop->on_signal(run)) != KEEP_GOING)
+            return status;
+        if (wait_for_messages(s) < 0)
+            return 1;
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* monitor                                                                    */
+/* ------------------------------------------------------------------------- */
+
+struct monitor {
+    struct session s;
+    bool color;
+    struct id_set address_subs;  /* PvD ids we posted MIF_REQ_ANNOUNCE_ADDRESSES for */
+    struct id_set element_subs;  /* PvD ids we posted MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS for */
+};
 
 /* --- Text: aligned lines for people --- */
 
@@ -772,8 +1288,7 @@ static void print_text(const struct monitor *m, const mif_message *msg)
         const char *scope = scope_name(msg->scope);
         int n = 0;
 
-        if (mif_address_format(&msg->address, addr, sizeof addr) != MIF_OK)
-            snprintf(addr, sizeof addr, "(family %u)", msg->address.family);
+        format_address(&msg->address, addr);
         text_head(m, added, "address", "");
         printf("%s/%u on ", addr, msg->prefix_len);
         put_text(stdout, msg->pvd_name, FIELD_LEN(msg->pvd_name));
@@ -836,7 +1351,7 @@ static void print_text(const struct monitor *m, const mif_message *msg)
         putchar('\n');
         break;
     case MIF_MSG_ENGINE_FAILED:
-        break; /* reported on stderr by the caller */
+        break; /* reported by drain_messages, on stderr */
     default:
         printf("? %-9s %2s (message type %" PRIu32 ", ifindex %" PRIu32 ")\n",
                mif_message_type_name(msg->msg_type), "", msg->msg_type, msg->ifindex);
@@ -844,114 +1359,34 @@ static void print_text(const struct monitor *m, const mif_message *msg)
     }
 }
 
-/* ------------------------------------------------------------------------- */
-/* subscriptions (monitor, config, resolve)                                  */
-/* ------------------------------------------------------------------------- */
-
-/* "ifindex 3" or "pvd 7": what a request is about, for messages. */
-static void describe_target(char *buf, size_t len, mif_request_type type, uint32_t ifindex, uint64_t pvd)
+/* Prints a message and keeps the subscriptions in step with it. */
+static bool monitor_message(void *run, mif_message *msg, bool *keep)
 {
-    if (type == MIF_REQ_ANNOUNCE_INTERFACES)
-        snprintf(buf, len, "(all)");
-    else if (type == MIF_REQ_ANNOUNCE_PVDS || type == MIF_REQ_STOP_ANNOUNCING_PVDS)
-        snprintf(buf, len, "ifindex %" PRIu32, ifindex);
+    struct monitor *m = run;
+    bool is_interface = msg->msg_type == MIF_MSG_INTERFACE_ANNOUNCEMENT ||
+                        msg->msg_type == MIF_MSG_NO_INTERFACE_ANNOUNCEMENT;
+
+    (void)keep; /* every message is freed once printed */
+    /* PvD, address and element messages only come for subscriptions we made. */
+    if (is_interface && !interface_selected(&m->s, msg))
+        return true;
+    if (m->s.json)
+        print_json(msg);
     else
-        snprintf(buf, len, "pvd %" PRIu64, pvd);
-}
+        print_text(m, msg);
 
-/* Posts a subscription request (or a Get Configuration Data, which is answered the
- * same way: before the post returns); *subscribed tells whether it took. Returns
- * false only when the engine has failed (its MIF_MSG_ENGINE_FAILED message then
- * follows and ends the command). */
-static bool post_request(mif_ctx *ctx, bool verbose, const mif_request *req, bool *subscribed)
-{
-    mif_result rc;
-    char target[32];
-
-    rc = mif_post_message(ctx, req);
-    *subscribed = (rc == MIF_OK);
-    describe_target(target, sizeof target, req->request_type, req->ifindex, req->pvd);
-    switch (rc) {
-    case MIF_OK:
-        if (verbose)
-            fprintf(stderr, PROG ": debug: posted %s %s\n", mif_request_type_name(req->request_type), target);
-        return true;
-    case MIF_E_UNKNOWN_INTERFACE:
-    case MIF_E_UNKNOWN_PVD:
-        /* Normal: the object went away after its announcement was queued; its
-         * removal message is on its way. */
-        if (verbose)
-            fprintf(stderr, PROG ": debug: %s %s: %s (gone meanwhile, ignored)\n",
-                    mif_request_type_name(req->request_type), target, mif_strerror(rc));
-        return true;
-    case MIF_E_ENGINE_FAILED:
-        return false;
-    default:
-        fprintf(stderr, PROG ": %s %s failed: %s\n", mif_request_type_name(req->request_type), target,
-                mif_strerror(rc));
-        return true;
-    }
-}
-
-/* A subscription request about an interface or a PvD; see post_request. */
-static bool post(mif_ctx *ctx, bool verbose, mif_request_type type, uint32_t ifindex, uint64_t pvd,
-                 bool *subscribed)
-{
-    mif_request req;
-
-    mif_request_init(&req, type);
-    req.ifindex = ifindex;
-    req.pvd = pvd;
-    return post_request(ctx, verbose, &req, subscribed);
-}
-
-/* Subscribes with `type` to `id` (an ifindex for MIF_REQ_ANNOUNCE_PVDS, else a PvD
- * id) unless `subs` says it is done already, and records it there. Returns false only
- * when out of memory. */
-static bool subscribe(mif_ctx *ctx, bool verbose, mif_request_type type, uint64_t id, struct id_set *subs)
-{
-    bool ok;
-
-    if (id_set_has(subs, id))
-        return true;
-    if (type == MIF_REQ_ANNOUNCE_PVDS) {
-        if (!post(ctx, verbose, type, (uint32_t)id, 0, &ok))
-            return true; /* engine failed: its message ends the command */
-    } else if (!post(ctx, verbose, type, 0, id, &ok)) {
-        return true;
-    }
-    return !ok || id_set_add(subs, id);
-}
-
-/* Is this interface message for an interface we show? */
-static bool interface_wanted(const struct monitor *m, const mif_message *msg)
-{
-    if (m->only_ifname == NULL)
-        return true;
-    /* Once followed, an interface stays followed (also after a rename) until it goes. */
-    if (id_set_has(&m->pvd_subs, msg->ifindex))
-        return true;
-    return strncmp(msg->ifname, m->only_ifname, sizeof msg->ifname) == 0;
-}
-
-/* Keeps the subscriptions in step with a message. Returns false on a fatal error
- * (out of memory); a failed engine is left for its MIF_MSG_ENGINE_FAILED message. */
-static bool follow(struct monitor *m, const mif_message *msg)
-{
     switch (msg->msg_type) {
     case MIF_MSG_INTERFACE_ANNOUNCEMENT:
-        /* A rename re-announces the interface: subscribe() does not subscribe twice. */
-        return subscribe(m->ctx, m->verbose, MIF_REQ_ANNOUNCE_PVDS, msg->ifindex, &m->pvd_subs);
     case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
-        /* The library ends the PvD subscription with its interface. */
-        id_set_remove(&m->pvd_subs, msg->ifindex);
-        return true;
+        return follow_interface(&m->s, msg);
     case MIF_MSG_PVD_ANNOUNCEMENT:
         /* Addresses first, then configuration elements: each subscription's initial
          * iteration is queued before its post returns, so they come in that order.
          * If the PvD is gone meanwhile both posts get MIF_E_UNKNOWN_PVD (normal). */
-        return subscribe(m->ctx, m->verbose, MIF_REQ_ANNOUNCE_ADDRESSES, msg->pvd, &m->address_subs) &&
-               subscribe(m->ctx, m->verbose, MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS, msg->pvd, &m->element_subs);
+        if (!subscribe(&m->s, MIF_REQ_ANNOUNCE_ADDRESSES, msg->pvd, &m->address_subs) ||
+            !subscribe(&m->s, MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS, msg->pvd, &m->element_subs))
+            return out_of_memory();
+        return true;
     case MIF_MSG_NO_PVD_ANNOUNCEMENT:
         /* The address and element subscriptions end with their PvD; a PvD that comes
          * back (same id, e.g. after link down/up) is subscribed to again. */
@@ -963,41 +1398,13 @@ static bool follow(struct monitor *m, const mif_message *msg)
     }
 }
 
-/* ------------------------------------------------------------------------- */
-/* monitor: signals and the main loop                                         */
-/* ------------------------------------------------------------------------- */
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig)
+/* SIGINT/SIGTERM: the monitor's normal end. */
+static int monitor_on_signal(void *run)
 {
-    (void)sig;
-    stop_requested = 1;
-}
+    struct monitor *m = run;
 
-/* Installs SIGINT/SIGTERM handlers (no SA_RESTART, so a wait returns EINTR) and blocks
- * both signals, saving the previous mask in *wait_mask. The signals are then only
- * delivered inside ppoll(), which unblocks them atomically while it waits: no signal
- * can slip in between "check the flag" and "start waiting". Blocking them before
- * mif_open() also keeps them off the library's engine thread, which inherits the mask. */
-static int setup_signals(sigset_t *wait_mask)
-{
-    struct sigaction sa;
-    sigset_t block;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART */
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        return -1;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &block, wait_mask) != 0)
-        return -1;
-    sigdelset(wait_mask, SIGINT);
-    sigdelset(wait_mask, SIGTERM);
+    if (m->s.verbose)
+        fprintf(stderr, PROG ": debug: stopping on signal\n");
     return 0;
 }
 
@@ -1005,89 +1412,25 @@ static int setup_signals(sigset_t *wait_mask)
  * level-triggered, so what is left is picked up by the next poll at once). */
 #define BATCH_MAX 1024
 
-/* Takes and handles the waiting messages; flushes stdout at the end of the batch.
- * Returns false when the monitor must end with exit status 1 (engine failure, I/O). */
-static bool drain(struct monitor *m)
+static int run_monitor(struct monitor *m)
 {
-    bool ok = true;
-
-    for (int taken = 0; ok && taken < BATCH_MAX; taken++) {
-        mif_message *msg = NULL;
-        mif_result rc = mif_get_message(m->ctx, &msg);
-
-        if (rc == MIF_NO_MESSAGE)
-            break;
-        if (rc != MIF_OK) {
-            fprintf(stderr, PROG ": mif_get_message: %s\n", mif_strerror(rc));
-            ok = false;
-            break;
-        }
-
-        if (msg->msg_type == MIF_MSG_ENGINE_FAILED) {
-            if (m->json)
-                print_json(msg);
-            fprintf(stderr, PROG ": libmif engine failed: %s (%s)\n",
-                    msg->text ? msg->text : "no detail", mif_strerror(msg->status));
-            ok = false;
-        } else {
-            bool is_interface = msg->msg_type == MIF_MSG_INTERFACE_ANNOUNCEMENT ||
-                                msg->msg_type == MIF_MSG_NO_INTERFACE_ANNOUNCEMENT;
-            /* PvD, address and element messages only come for subscriptions we made. */
-            if (!is_interface || interface_wanted(m, msg)) {
-                if (m->json)
-                    print_json(msg);
-                else
-                    print_text(m, msg);
-                if (!follow(m, msg)) {
-                    fprintf(stderr, PROG ": out of memory\n");
-                    ok = false;
-                }
-            }
-        }
-        mif_message_free(msg);
-    }
-
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, PROG ": writing to stdout: %s\n", strerror(errno));
-        ok = false;
-    }
-    return ok;
-}
-
-static int run_monitor(struct monitor *m, const sigset_t *wait_mask)
-{
+    static const struct message_loop loop = {
+        .handle = monitor_message,
+        .batch = BATCH_MAX,
+        .progress = NULL, /* runs until Ctrl-C or SIGTERM */
+        .on_signal = monitor_on_signal,
+    };
     mif_request req;
     mif_result rc;
-    struct pollfd pfd = { .fd = mif_fd(m->ctx), .events = POLLIN, .revents = 0 };
 
     mif_request_init(&req, MIF_REQ_ANNOUNCE_INTERFACES);
-    rc = mif_post_message(m->ctx, &req);
+    rc = mif_post_message(m->s.ctx, &req);
     if (rc != MIF_OK && rc != MIF_E_ENGINE_FAILED) {
         fprintf(stderr, PROG ": announce_interfaces: %s\n", mif_strerror(rc));
         return 1;
     }
     /* (If the engine already failed, its MIF_MSG_ENGINE_FAILED message is waiting.) */
-
-    while (!stop_requested) {
-        /* poll() on mif_fd, with SIGINT/SIGTERM unblocked only for the wait (see
-         * setup_signals); a signal makes it fail with EINTR. */
-        int n = ppoll(&pfd, 1, NULL, wait_mask);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue; /* SIGINT/SIGTERM: the loop condition ends the monitor */
-            perror(PROG ": poll");
-            return 1;
-        }
-        if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
-            fprintf(stderr, PROG ": poll: unexpected events 0x%x on mif_fd\n", (unsigned)pfd.revents);
-            return 1;
-        }
-        if ((pfd.revents & POLLIN) && !drain(m))
-            return 1;
-    }
-    if (m->verbose)
-        fprintf(stderr, PROG ": debug: stopping on signal\n");
-    return 0;
+    return run_message_loop(&m->s, &loop, m);
 }
 
 static void usage_monitor(FILE *out)
@@ -1114,176 +1457,55 @@ static void usage_monitor(FILE *out)
         "Colors: only on a terminal, and never when NO_COLOR is set.\n");
 }
 
+static const struct option monitor_long_options[] = {
+    JSON_INTERFACE_LONG_OPTIONS,
+    VERBOSE_HELP_LONG_OPTIONS,
+    LIBRARY_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+static const struct command_line monitor_command_line = {
+    .short_options = "+ji:vh", /* '+': the options end at the first argument */
+    .long_options = monitor_long_options,
+    .operands = { NULL },
+    .usage = usage_monitor,
+    .option = NULL,
+};
+
 static int cmd_monitor(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "interface", required_argument, NULL, 'i' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "help", no_argument, NULL, 'h' },
-        LIBRARY_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
     struct monitor m;
-    struct library_options lo;
-    sigset_t wait_mask;
-    int c, status;
+    int status;
 
     memset(&m, 0, sizeof m);
-    memset(&lo, 0, sizeof lo);
-    while ((c = getopt_long(argc, argv, "+ji:vh", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            m.json = true;
-            break;
-        case 'i':
-            if (optarg[0] == '\0' || strlen(optarg) >= MIF_IFNAME_SIZE) {
-                fprintf(stderr, PROG " monitor: invalid interface name '%s' (1 to %d bytes)\n",
-                        optarg, MIF_IFNAME_SIZE - 1);
-                return 2;
-            }
-            m.only_ifname = optarg;
-            break;
-        case 'v':
-            m.verbose = true;
-            break;
-        case 'h':
-            usage_monitor(stdout);
-            return 0;
-        default:
-            switch (library_option(&lo, c, optarg, argv[0])) {
-            case 1:
-                break;
-            case 0: /* getopt has printed the problem */
-                fprintf(stderr, "Try '" PROG " monitor --help'.\n");
-                return 2;
-            default:
-                return 2;
-            }
-            break;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, PROG " monitor: unexpected argument '%s'\n", argv[optind]);
-        fprintf(stderr, "Try '" PROG " monitor --help'.\n");
-        return 2;
-    }
+    if (!parse_command_line(&monitor_command_line, argc, argv, &m.s, &m, &status))
+        return status;
 
     {
         bool tty = isatty(STDOUT_FILENO);
         const char *term = getenv("TERM");
-        m.color = !m.json && tty && getenv("NO_COLOR") == NULL &&
+        m.color = !m.s.json && tty && getenv("NO_COLOR") == NULL &&
                   !(term != NULL && strcmp(term, "dumb") == 0);
         if (tty)
             fprintf(stderr, PROG ": monitoring, Ctrl-C to stop\n");
     }
 
-    if (setup_signals(&wait_mask) != 0) {
-        perror(PROG ": signals");
+    if (!session_open(&m.s))
         return 1;
-    }
-
-    if (!open_context(&lo, &m.ctx))
-        return 1;
-
-    status = run_monitor(&m, &wait_mask);
-
-    mif_close(m.ctx);
-    id_set_free(&m.pvd_subs);
+    status = run_monitor(&m);
     id_set_free(&m.address_subs);
     id_set_free(&m.element_subs);
-    if (fflush(stdout) != 0)
-        status = 1;
-    return status;
+    return session_close(&m.s, status);
 }
 
 /* ------------------------------------------------------------------------- */
-/* config and resolve: one-shot commands                                      */
+/* config                                                                     */
 /* ------------------------------------------------------------------------- */
-
-/* Waits with ppoll() until mif_fd is readable or SIGINT/SIGTERM arrives (see
- * setup_signals). Returns 1 when readable, 0 on a signal (stop_requested is then set),
- * -1 after printing an error. */
-static int wait_readable(mif_ctx *ctx, const sigset_t *wait_mask)
-{
-    struct pollfd pfd = { .fd = mif_fd(ctx), .events = POLLIN, .revents = 0 };
-    int n = ppoll(&pfd, 1, NULL, wait_mask);
-
-    if (n < 0) {
-        if (errno == EINTR)
-            return 0;
-        perror(PROG ": poll");
-        return -1;
-    }
-    if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
-        fprintf(stderr, PROG ": poll: unexpected events 0x%x on mif_fd\n", (unsigned)pfd.revents);
-        return -1;
-    }
-    return 1;
-}
-
-/* Takes one waiting message: 1 = *msg set, 0 = none waits, -1 = error (printed). */
-static int take_message(mif_ctx *ctx, mif_message **msg)
-{
-    mif_result rc;
-
-    /* The probe: mif_check_message(ctx, 0) polls mif_fd without blocking. */
-    rc = mif_check_message(ctx, 0);
-    if (rc == MIF_NO_MESSAGE)
-        return 0;
-    if (rc == MIF_OK)
-        rc = mif_get_message(ctx, msg);
-    if (rc == MIF_OK)
-        return 1;
-    if (rc == MIF_NO_MESSAGE) /* only with another thread taking messages: not here */
-        return 0;
-    fprintf(stderr, PROG ": %s\n", mif_strerror(rc));
-    return -1;
-}
-
-/* Prints an engine failure message; the command then ends with exit status 1. */
-static void report_engine_failure(const mif_message *msg, bool json)
-{
-    if (json)
-        print_json(msg);
-    fprintf(stderr, PROG ": libmif engine failed: %s (%s)\n",
-            msg->text ? msg->text : "no detail", mif_strerror(msg->status));
-}
-
-static bool flush_stdout(void)
-{
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, PROG ": writing to stdout: %s\n", strerror(errno));
-        return false;
-    }
-    return true;
-}
-
-/* Parses -i/--interface's argument; false after printing a usage error. */
-static bool valid_ifname(const char *cmd, const char *name)
-{
-    if (name[0] == '\0' || strlen(name) >= MIF_IFNAME_SIZE) {
-        fprintf(stderr, "%s: invalid interface name '%s' (1 to %d bytes)\n", cmd, name, MIF_IFNAME_SIZE - 1);
-        return false;
-    }
-    return true;
-}
-
-static bool ifname_is(const mif_message *msg, const char *name)
-{
-    return strncmp(msg->ifname, name, sizeof msg->ifname) == 0 && strlen(name) < sizeof msg->ifname;
-}
-
-/* --- config --- */
 
 struct config_run {
-    mif_ctx *ctx;
-    bool json;
-    bool verbose;
-    const char *only_ifname;  /* --interface, or NULL */
-    bool interface_seen;      /* --interface: the interface exists */
+    struct session s;
+    long settle_ms;           /* --settle */
     size_t answers;           /* configuration data messages printed */
-    struct id_set pvd_subs;   /* ifindexes subscribed to (MIF_REQ_ANNOUNCE_PVDS) */
     struct id_set asked;      /* PvDs we posted MIF_REQ_GET_CONFIGURATION_DATA for */
     struct id_set pending;    /* ... and whose answer has not been taken yet */
 };
@@ -1328,23 +1550,17 @@ static void print_config_text(const struct config_run *c, const mif_message *msg
 }
 
 /* Handles one message. Returns false when the command must end with status 1. */
-static bool config_handle(struct config_run *c, const mif_message *msg)
+static bool config_message(void *run, mif_message *msg, bool *keep)
 {
+    struct config_run *c = run;
     mif_request req;
     bool ok;
 
+    (void)keep;
     switch (msg->msg_type) {
     case MIF_MSG_INTERFACE_ANNOUNCEMENT:
-        if (c->only_ifname != NULL) {
-            if (!ifname_is(msg, c->only_ifname))
-                return true;
-            c->interface_seen = true;
-        }
-        if (!subscribe(c->ctx, c->verbose, MIF_REQ_ANNOUNCE_PVDS, msg->ifindex, &c->pvd_subs)) {
-            fprintf(stderr, PROG ": out of memory\n");
-            return false;
-        }
-        return true;
+    case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
+        return follow_interface(&c->s, msg);
     case MIF_MSG_PVD_ANNOUNCEMENT:
         /* Once per PvD (a rename or a link flap announces it again). */
         if (id_set_has(&c->asked, msg->pvd))
@@ -1353,76 +1569,74 @@ static bool config_handle(struct config_run *c, const mif_message *msg)
         req.pvd = msg->pvd;
         req.element_type = MIF_ELEMENT_ANY;
         req.info_id = MIF_INFO_ALL;
-        if (!post_request(c->ctx, c->verbose, &req, &ok) || !ok)
+        if (!post_request(&c->s, &req, &ok) || !ok)
             return true; /* gone meanwhile, or the engine failed (its message follows) */
-        if (!id_set_add(&c->asked, msg->pvd) || !id_set_add(&c->pending, msg->pvd)) {
-            fprintf(stderr, PROG ": out of memory\n");
-            return false;
-        }
+        if (!id_set_add(&c->asked, msg->pvd) || !id_set_add(&c->pending, msg->pvd))
+            return out_of_memory();
         return true;
     case MIF_MSG_CONFIGURATION_DATA:
     case MIF_MSG_NO_CONFIGURATION_DATA:
         id_set_remove(&c->pending, msg->pvd);
-        if (c->json)
+        if (c->s.json)
             print_json(msg);
         else
             print_config_text(c, msg);
         c->answers++;
         return true;
-    case MIF_MSG_ENGINE_FAILED:
-        report_engine_failure(msg, c->json);
-        return false;
     default:
-        return true; /* No PvD, No Interface...: nothing to do */
+        return true; /* No PvD...: nothing to do */
     }
 }
 
-static int run_config(struct config_run *c, const sigset_t *wait_mask)
+/* After each round of messages. Handling an interface posts MIF_REQ_ANNOUNCE_PVDS,
+ * handling a PvD posts MIF_REQ_GET_CONFIGURATION_DATA, and the library queues each
+ * one's whole answer (the interfaces, that interface's PvDs, that PvD's data) before
+ * the post returns. So once a round ends with nothing waiting after all these posts,
+ * the initial iteration is complete and every PvD present has been answered: no
+ * timer, no guessing. */
+static int config_progress(void *run)
 {
-    bool ok;
+    struct config_run *c = run;
 
-    /* (If the engine already failed, post() returns false and its
-     * MIF_MSG_ENGINE_FAILED message is waiting.) */
-    if (post(c->ctx, c->verbose, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0, &ok) && !ok)
+    /* `pending` is empty here with this library; waiting for it anyway keeps the
+     * tool correct with one that answers Get Configuration Data later. */
+    if (c->pending.len > 0)
+        return KEEP_GOING;
+    if (interface_missing(&c->s))
         return 1;
-
-    for (;;) {
-        mif_message *msg = NULL;
-        int got;
-
-        /* Take and handle everything that waits. Handling an interface posts
-         * MIF_REQ_ANNOUNCE_PVDS, handling a PvD posts MIF_REQ_GET_CONFIGURATION_DATA,
-         * and the library queues each one's whole answer (the interfaces, that
-         * interface's PvDs, that PvD's data) before the post returns. So once the
-         * probe in take_message (mif_check_message(ctx, 0)) finds nothing waiting
-         * after all these posts, the initial iteration is complete and every PvD
-         * present has been answered: no timer, no guessing. */
-        while ((got = take_message(c->ctx, &msg)) == 1) {
-            ok = config_handle(c, msg);
-            mif_message_free(msg);
-            if (!ok)
-                return 1;
-        }
-        if (got < 0 || !flush_stdout())
-            return 1;
-        /* `pending` is empty here with this library; waiting for it anyway keeps the
-         * tool correct with one that answers Get Configuration Data later. */
-        if (c->pending.len == 0)
-            break;
-        if (stop_requested)
-            return 1;
-        if (wait_readable(c->ctx, wait_mask) < 0)
-            return 1;
-    }
-
-    if (c->only_ifname != NULL && !c->interface_seen) {
-        fprintf(stderr, PROG " config: no interface named '%s'\n", c->only_ifname);
-        return 1;
-    }
-    if (c->answers == 0 && !c->json)
+    if (c->answers == 0 && !c->s.json)
         fprintf(stderr, PROG " config: no provisioning domain%s%s\n",
-                c->only_ifname ? " on " : "", c->only_ifname ? c->only_ifname : "");
+                c->s.only_ifname ? " on " : "", c->s.only_ifname ? c->s.only_ifname : "");
     return 0;
+}
+
+static int config_on_signal(void *run)
+{
+    (void)run;
+    return 1;
+}
+
+static int run_config(struct config_run *c)
+{
+    static const struct message_loop loop = {
+        .handle = config_message,
+        .batch = 0,
+        .progress = config_progress,
+        .on_signal = config_on_signal,
+    };
+
+    if (!announce_interfaces(&c->s))
+        return 1;
+    return run_message_loop(&c->s, &loop, c);
+}
+
+/* --settle: waits `ms` milliseconds. Signals are blocked except inside ppoll, so
+ * Ctrl-C ends the wait: returns false then. */
+static bool settle(const struct session *s, long ms)
+{
+    struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+    return !(ppoll(NULL, 0, &t, &s->wait_mask) < 0 && errno == EINTR);
 }
 
 static void usage_config(FILE *out)
@@ -1452,97 +1666,62 @@ static void usage_config(FILE *out)
     usage_library_options(out);
 }
 
-static int cmd_config(int argc, char **argv)
+/* config's own option, -s/--settle MS. */
+static int config_option(void *run, int opt, const char *value)
 {
-    static const struct option long_options[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "interface", required_argument, NULL, 'i' },
-        { "settle", required_argument, NULL, 's' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "help", no_argument, NULL, 'h' },
-        LIBRARY_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    long settle_ms = 1000;
+    struct config_run *c = run;
     char *end;
-    struct config_run c;
-    struct library_options lo;
-    sigset_t wait_mask;
-    int opt, status;
 
-    memset(&c, 0, sizeof c);
-    memset(&lo, 0, sizeof lo);
-    while ((opt = getopt_long(argc, argv, "ji:s:vh", long_options, NULL)) != -1) {
-        switch (opt) {
-        case 'j':
-            c.json = true;
-            break;
-        case 'i':
-            if (!valid_ifname(argv[0], optarg))
-                return 2;
-            c.only_ifname = optarg;
-            break;
-        case 's':
-            errno = 0;
-            settle_ms = strtol(optarg, &end, 10);
-            if (errno != 0 || *optarg == '\0' || *end != '\0' || settle_ms < 0 || settle_ms > 60000) {
-                fprintf(stderr, PROG " config: --settle takes milliseconds from 0 to 60000\n");
-                return 2;
-            }
-            break;
-        case 'v':
-            c.verbose = true;
-            break;
-        case 'h':
-            usage_config(stdout);
-            return 0;
-        default:
-            switch (library_option(&lo, opt, optarg, argv[0])) {
-            case 1:
-                break;
-            case 0: /* getopt has printed the problem */
-                fprintf(stderr, "Try '" PROG " config --help'.\n");
-                return 2;
-            default:
-                return 2;
-            }
-            break;
-        }
+    if (opt != 's')
+        return 0;
+    errno = 0;
+    c->settle_ms = strtol(value, &end, 10);
+    if (errno != 0 || *value == '\0' || *end != '\0' || c->settle_ms < 0 || c->settle_ms > 60000) {
+        fprintf(stderr, PROG " config: --settle takes milliseconds from 0 to 60000\n");
+        return -1;
     }
-    if (optind < argc) {
-        fprintf(stderr, PROG " config: unexpected argument '%s'\n", argv[optind]);
-        fprintf(stderr, "Try '" PROG " config --help'.\n");
-        return 2;
-    }
-
-    if (setup_signals(&wait_mask) != 0) {
-        perror(PROG ": signals");
-        return 1;
-    }
-    if (!open_context(&lo, &c.ctx))
-        return 1;
-
-    if (settle_ms > 0) {
-        /* Signals are blocked except inside ppoll: Ctrl-C ends the wait. */
-        struct timespec settle = { .tv_sec = settle_ms / 1000, .tv_nsec = (settle_ms % 1000) * 1000000L };
-        if (ppoll(NULL, 0, &settle, &wait_mask) < 0 && errno == EINTR) {
-            mif_close(c.ctx);
-            return 1;
-        }
-    }
-
-    status = run_config(&c, &wait_mask);
-
-    mif_close(c.ctx);
-    id_set_free(&c.pvd_subs);
-    id_set_free(&c.asked);
-    id_set_free(&c.pending);
-    if (fflush(stdout) != 0)
-        status = 1;
-    return status;
+    return 1;
 }
 
-/* --- resolve --- */
+static const struct option config_long_options[] = {
+    JSON_INTERFACE_LONG_OPTIONS,
+    { "settle", required_argument, NULL, 's' },
+    VERBOSE_HELP_LONG_OPTIONS,
+    LIBRARY_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+static const struct command_line config_command_line = {
+    .short_options = "ji:s:vh",
+    .long_options = config_long_options,
+    .operands = { NULL },
+    .usage = usage_config,
+    .option = config_option,
+};
+
+static int cmd_config(int argc, char **argv)
+{
+    struct config_run c;
+    int status;
+
+    memset(&c, 0, sizeof c);
+    c.settle_ms = 1000;
+    if (!parse_command_line(&config_command_line, argc, argv, &c.s, &c, &status))
+        return status;
+    if (!session_open(&c.s))
+        return 1;
+    if (c.settle_ms > 0 && !settle(&c.s, c.settle_ms))
+        status = 1;
+    else
+        status = run_config(&c);
+    id_set_free(&c.asked);
+    id_set_free(&c.pending);
+    return session_close(&c.s, status);
+}
+
+/* ------------------------------------------------------------------------- */
+/* resolve                                                                    */
+/* ------------------------------------------------------------------------- */
 
 struct translation {
     uint64_t id;   /* our translation_id */
@@ -1551,19 +1730,10 @@ struct translation {
 };
 
 struct resolve_run {
-    mif_ctx *ctx;
-    bool json;
-    bool verbose;
+    struct session s;
     const char *name;            /* the name to translate */
-    const char *only_ifname;     /* --interface, or NULL */
-    const char *only_pvd;        /* --pvd (an id or a PvD name), or NULL */
-    uint64_t only_pvd_id;        /* --pvd as a number, if only_pvd_is_id */
-    bool only_pvd_is_id;
-    bool interface_seen;         /* --interface: the interface exists */
     bool initial_done;           /* the initial iteration has been handled */
     mif_result refused;          /* a Translate Name post was refused with this */
-    struct id_set pvd_subs;      /* ifindexes subscribed to (MIF_REQ_ANNOUNCE_PVDS) */
-    struct id_set loopback;      /* ifindexes of loopback interfaces */
     struct translation *tr;      /* one per PvD asked, in the order asked */
     size_t tr_len, tr_cap;
     size_t outstanding;          /* translations without their Done yet */
@@ -1576,18 +1746,6 @@ static struct translation *find_translation(struct resolve_run *r, uint64_t id)
         if (r->tr[i].id == id)
             return &r->tr[i];
     return NULL;
-}
-
-static bool pvd_wanted(const struct resolve_run *r, const mif_message *msg)
-{
-    if (r->only_pvd != NULL) {
-        if (r->only_pvd_is_id)
-            return msg->pvd == r->only_pvd_id;
-        return strncmp(msg->pvd_name, r->only_pvd, sizeof msg->pvd_name) == 0;
-    }
-    if (r->only_ifname != NULL)
-        return true; /* only that interface's PvDs are subscribed to */
-    return !id_set_has(&r->loopback, msg->ifindex);
 }
 
 /* Posts MIF_REQ_TRANSLATE_NAME on the PvD of `msg`. Returns false on a fatal error
@@ -1605,10 +1763,8 @@ static bool start_translation(struct resolve_run *r, const mif_message *msg)
     if (r->tr_len == r->tr_cap) {
         size_t cap = r->tr_cap ? r->tr_cap * 2 : 8;
         struct translation *tr = realloc(r->tr, cap * sizeof *tr);
-        if (tr == NULL) {
-            fprintf(stderr, PROG ": out of memory\n");
-            return false;
-        }
+        if (tr == NULL)
+            return out_of_memory();
         r->tr = tr;
         r->tr_cap = cap;
     }
@@ -1617,10 +1773,10 @@ static bool start_translation(struct resolve_run *r, const mif_message *msg)
     req.pvd = msg->pvd;
     req.translation_id = id;
     req.name = r->name;
-    rc = mif_post_message(r->ctx, &req);
+    rc = mif_post_message(r->s.ctx, &req);
     switch (rc) {
     case MIF_OK:
-        if (r->verbose)
+        if (r->s.verbose)
             fprintf(stderr, PROG ": debug: posted translate_name #%" PRIu64 " on pvd %" PRIu64 "\n",
                     id, msg->pvd);
         r->tr[r->tr_len++] = (struct translation){ .id = id, .pvd = msg->pvd, .done = false };
@@ -1628,7 +1784,7 @@ static bool start_translation(struct resolve_run *r, const mif_message *msg)
         return true;
     case MIF_E_UNKNOWN_PVD:
         /* Normal: the PvD went away after its announcement was queued. */
-        if (r->verbose)
+        if (r->s.verbose)
             fprintf(stderr, PROG ": debug: translate_name on pvd %" PRIu64 ": %s (gone meanwhile, ignored)\n",
                     msg->pvd, mif_strerror(rc));
         return true;
@@ -1687,38 +1843,24 @@ static void print_translation_text(const mif_message *msg)
     }
 }
 
-/* Handles one message. Returns false when the command must end now (engine failure,
- * out of memory, a refused post). */
-static bool resolve_handle(struct resolve_run *r, const mif_message *msg)
+/* Handles one message. Returns false when the command must end now (out of memory,
+ * a refused post). */
+static bool resolve_message(void *run, mif_message *msg, bool *keep)
 {
+    struct resolve_run *r = run;
     struct translation *t;
 
+    (void)keep;
     switch (msg->msg_type) {
     case MIF_MSG_INTERFACE_ANNOUNCEMENT:
+    case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
         /* Only the interfaces and PvDs present at the start are asked; later ones
          * (live announcements after the initial iteration) are passed over. */
         if (r->initial_done)
             return true;
-        if (msg->link_flags & MIF_LINK_LOOPBACK) {
-            if (!id_set_add(&r->loopback, msg->ifindex)) {
-                fprintf(stderr, PROG ": out of memory\n");
-                return false;
-            }
-        }
-        if (r->only_ifname != NULL) {
-            if (!ifname_is(msg, r->only_ifname))
-                return true;
-            r->interface_seen = true;
-        } else if (r->only_pvd == NULL && (msg->link_flags & MIF_LINK_LOOPBACK)) {
-            return true; /* loopback PvDs only when asked for */
-        }
-        if (!subscribe(r->ctx, r->verbose, MIF_REQ_ANNOUNCE_PVDS, msg->ifindex, &r->pvd_subs)) {
-            fprintf(stderr, PROG ": out of memory\n");
-            return false;
-        }
-        return true;
+        return follow_interface(&r->s, msg);
     case MIF_MSG_PVD_ANNOUNCEMENT:
-        if (r->initial_done || !pvd_wanted(r, msg))
+        if (r->initial_done || (r->s.only_pvd != NULL && !is_only_pvd(&r->s, msg)))
             return true;
         return start_translation(r, msg);
     case MIF_MSG_NAME_TRANSLATION:
@@ -1726,7 +1868,7 @@ static bool resolve_handle(struct resolve_run *r, const mif_message *msg)
         t = find_translation(r, msg->translation_id);
         if (t == NULL || t->done)
             return true; /* not ours (cannot happen) */
-        if (r->json)
+        if (r->s.json)
             print_json(msg);
         else
             print_translation_text(msg);
@@ -1737,35 +1879,40 @@ static bool resolve_handle(struct resolve_run *r, const mif_message *msg)
             r->outstanding--;
         }
         return true;
-    case MIF_MSG_ENGINE_FAILED:
-        report_engine_failure(msg, r->json);
-        return false;
     default:
         return true; /* No PvD, No Interface...: a vanished PvD's translation ends by itself */
     }
 }
 
-/* Takes and handles everything waiting. Returns false when the command must end. */
-static bool resolve_drain(struct resolve_run *r)
+/* After each round of messages. The first round ends the initial iteration: as in
+ * config, every subscription's initial iteration is queued before its post returns,
+ * and we post from inside the round, so when it ends with nothing waiting every PvD
+ * present has been asked. Done when every translation has its Done. */
+static int resolve_progress(void *run)
 {
-    mif_message *msg = NULL;
-    int got;
-    bool ok = true;
+    struct resolve_run *r = run;
 
-    while (ok && (got = take_message(r->ctx, &msg)) == 1) {
-        ok = resolve_handle(r, msg);
-        mif_message_free(msg);
+    if (!r->initial_done) {
+        r->initial_done = true;
+        if (r->tr_len == 0) {
+            report_no_pvd(&r->s, NULL);
+            return 1;
+        }
     }
-    if (ok && got < 0)
-        ok = false;
-    return flush_stdout() && ok;
+    if (r->outstanding > 0)
+        return KEEP_GOING;
+    return r->addresses > 0 ? 0 : 1;
 }
 
 /* SIGINT/SIGTERM: stops every outstanding translation. Each Stop queues that
  * translation's final Done (cancelled) before it returns, so draining afterwards
- * prints them all. */
-static void resolve_stop(struct resolve_run *r)
+ * prints them all. Exit status 1. */
+static int resolve_on_signal(void *run)
 {
+    struct resolve_run *r = run;
+
+    if (r->s.verbose)
+        fprintf(stderr, PROG ": debug: stopping on signal\n");
     for (size_t i = 0; i < r->tr_len; i++) {
         mif_request req;
         mif_result rc;
@@ -1774,57 +1921,30 @@ static void resolve_stop(struct resolve_run *r)
             continue;
         mif_request_init(&req, MIF_REQ_STOP_TRANSLATING_NAME);
         req.translation_id = r->tr[i].id;
-        rc = mif_post_message(r->ctx, &req);
+        rc = mif_post_message(r->s.ctx, &req);
         /* MIF_E_UNKNOWN_TRANSLATION: it ended meanwhile; its Done is waiting. */
         if (rc != MIF_OK && rc != MIF_E_UNKNOWN_TRANSLATION && rc != MIF_E_ENGINE_FAILED)
             fprintf(stderr, PROG ": stop_translating_name #%" PRIu64 ": %s\n", r->tr[i].id, mif_strerror(rc));
     }
-    (void)resolve_drain(r);
+    (void)drain_messages(&r->s, resolve_message, r, 0);
+    return 1;
 }
 
-static int run_resolve(struct resolve_run *r, const sigset_t *wait_mask)
+static int run_resolve(struct resolve_run *r)
 {
-    bool ok;
+    static const struct message_loop loop = {
+        .handle = resolve_message,
+        .batch = 0,
+        .progress = resolve_progress,
+        .on_signal = resolve_on_signal,
+    };
+    int status;
 
-    /* (If the engine already failed, post() returns false and its
-     * MIF_MSG_ENGINE_FAILED message is waiting.) */
-    if (post(r->ctx, r->verbose, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0, &ok) && !ok)
+    if (!announce_interfaces(&r->s))
         return 1;
-
-    for (;;) {
-        if (!resolve_drain(r))
-            return r->refused != MIF_OK ? 2 : 1;
-        if (!r->initial_done) {
-            /* As in config: every subscription's initial iteration is queued before
-             * its post returns, and we post from inside the drain, so when the probe
-             * finds nothing waiting the initial iteration is complete and every PvD
-             * present has been asked. */
-            r->initial_done = true;
-            if (r->tr_len == 0) {
-                if (r->only_ifname != NULL && !r->interface_seen)
-                    fprintf(stderr, PROG " resolve: no interface named '%s'\n", r->only_ifname);
-                else if (r->only_pvd != NULL)
-                    fprintf(stderr, PROG " resolve: no provisioning domain '%s'\n", r->only_pvd);
-                else if (r->only_ifname != NULL)
-                    fprintf(stderr, PROG " resolve: interface '%s' has no provisioning domain\n",
-                            r->only_ifname);
-                else
-                    fprintf(stderr, PROG " resolve: no provisioning domain (loopback aside)\n");
-                return 1;
-            }
-        }
-        if (r->outstanding == 0)
-            break;
-        if (stop_requested) {
-            if (r->verbose)
-                fprintf(stderr, PROG ": debug: stopping on signal\n");
-            resolve_stop(r);
-            return 1;
-        }
-        if (wait_readable(r->ctx, wait_mask) < 0)
-            return 1;
-    }
-    return r->addresses > 0 ? 0 : 1;
+    status = run_message_loop(&r->s, &loop, r);
+    /* A Translate Name the library refuses (a bad NAME...) is a usage error. */
+    return r->refused != MIF_OK ? 2 : status;
 }
 
 static void usage_resolve(FILE *out)
@@ -1855,95 +1975,40 @@ static void usage_resolve(FILE *out)
     usage_library_options(out);
 }
 
+static const struct option resolve_long_options[] = {
+    JSON_INTERFACE_LONG_OPTIONS,
+    PVD_LONG_OPTION,
+    VERBOSE_HELP_LONG_OPTIONS,
+    LIBRARY_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+static const struct command_line resolve_command_line = {
+    /* No '+': options may follow NAME ("mifctl resolve host.example --json"). */
+    .short_options = "ji:p:vh",
+    .long_options = resolve_long_options,
+    .operands = { "NAME", NULL },
+    .usage = usage_resolve,
+    .option = NULL,
+};
+
 static int cmd_resolve(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "interface", required_argument, NULL, 'i' },
-        { "pvd", required_argument, NULL, 'p' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "help", no_argument, NULL, 'h' },
-        LIBRARY_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
     struct resolve_run r;
-    struct library_options lo;
-    sigset_t wait_mask;
-    int opt, status;
+    int status;
 
     memset(&r, 0, sizeof r);
-    memset(&lo, 0, sizeof lo);
-    /* No '+': options may follow NAME ("mifctl resolve host.example --json"). */
-    while ((opt = getopt_long(argc, argv, "ji:p:vh", long_options, NULL)) != -1) {
-        switch (opt) {
-        case 'j':
-            r.json = true;
-            break;
-        case 'i':
-            if (!valid_ifname(argv[0], optarg))
-                return 2;
-            r.only_ifname = optarg;
-            break;
-        case 'p': {
-            unsigned long long id;
-            if (optarg[0] == '\0' || strlen(optarg) >= MIF_PVD_NAME_SIZE) {
-                fprintf(stderr, PROG " resolve: --pvd: not a PvD id or name: '%s'\n", optarg);
-                return 2;
-            }
-            r.only_pvd = optarg;
-            r.only_pvd_is_id = parse_number(optarg, 0, UINT64_MAX, &id);
-            r.only_pvd_id = r.only_pvd_is_id ? id : 0;
-            break;
-        }
-        case 'v':
-            r.verbose = true;
-            break;
-        case 'h':
-            usage_resolve(stdout);
-            return 0;
-        default:
-            switch (library_option(&lo, opt, optarg, argv[0])) {
-            case 1:
-                break;
-            case 0: /* getopt has printed the problem */
-                fprintf(stderr, "Try '" PROG " resolve --help'.\n");
-                return 2;
-            default:
-                return 2;
-            }
-            break;
-        }
-    }
-    if (optind >= argc || argc - optind > 1) {
-        if (optind >= argc)
-            fprintf(stderr, PROG " resolve: missing NAME\n");
-        else
-            fprintf(stderr, PROG " resolve: unexpected argument '%s'\n", argv[optind + 1]);
-        fprintf(stderr, "Try '" PROG " resolve --help'.\n");
-        return 2;
-    }
-    if (r.only_ifname != NULL && r.only_pvd != NULL) {
-        fprintf(stderr, PROG " resolve: --interface and --pvd exclude each other\n");
-        return 2;
-    }
+    if (!parse_command_line(&resolve_command_line, argc, argv, &r.s, &r, &status))
+        return status;
     r.name = argv[optind];
+    /* Loopback interfaces' PvDs only with --interface or --pvd. */
+    r.s.skip_loopback = r.s.only_pvd == NULL;
 
-    if (setup_signals(&wait_mask) != 0) {
-        perror(PROG ": signals");
+    if (!session_open(&r.s))
         return 1;
-    }
-    if (!open_context(&lo, &r.ctx))
-        return 1;
-
-    status = run_resolve(&r, &wait_mask);
-
-    mif_close(r.ctx);
-    id_set_free(&r.pvd_subs);
-    id_set_free(&r.loopback);
+    status = run_resolve(&r);
     free(r.tr);
-    if (fflush(stdout) != 0)
-        status = 1;
-    return status;
+    return session_close(&r.s, status);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1958,22 +2023,14 @@ static int cmd_resolve(int argc, char **argv)
 #define RECEIVE_MAX (1024 * 1024)
 
 struct connect_run {
-    mif_ctx *ctx;
-    bool json;
-    bool verbose;
+    struct session s;
     const char *address_arg;     /* ADDRESS as given, for messages */
     mif_address remote;          /* ADDRESS */
     uint16_t port;               /* PORT */
+    const char *from_arg;        /* --from as given, or NULL */
     mif_address local;           /* --from; family 0 when not given */
     const char *send_text;       /* --send, or NULL */
-    const char *only_ifname;     /* --interface, or NULL */
-    const char *only_pvd;        /* --pvd (an id or a PvD name), or NULL */
-    uint64_t only_pvd_id;        /* --pvd as a number, if only_pvd_is_id */
-    bool only_pvd_is_id;
-    bool interface_seen;         /* --interface: the interface exists */
     bool initial_done;           /* the initial iteration has been handled */
-    struct id_set pvd_subs;      /* ifindexes subscribed to (MIF_REQ_ANNOUNCE_PVDS) */
-    struct id_set loopback;      /* ifindexes of loopback interfaces */
     bool have_pvd;               /* a PvD has been chosen: */
     uint64_t pvd;                /*   its id, */
     uint32_t pvd_ifindex;        /*   its interface, */
@@ -2077,52 +2134,38 @@ static void format_endpoint(const mif_address *a, uint16_t port, char *buf, size
         snprintf(buf, len, "%s:%u", addr, (unsigned)port);
 }
 
-/* Is this announced PvD the one to connect through? The first that matches is taken. */
+/* Is this announced PvD the one to connect through? The first that matches is taken.
+ * (Loopback interfaces are followed only with --interface, --pvd or a scope.) */
 static bool connect_pvd_wanted(const struct connect_run *c, const mif_message *msg)
 {
-    if (c->only_pvd != NULL) {
+    if (c->s.only_pvd != NULL) {
         /* Whatever its family: if it is not the destination's, the library refuses
          * the connect (MIF_E_BAD_ADDRESS) and the user sees why. */
-        if (c->only_pvd_is_id)
-            return msg->pvd == c->only_pvd_id;
-        return strncmp(msg->pvd_name, c->only_pvd, sizeof msg->pvd_name) == 0;
+        return is_only_pvd(&c->s, msg);
     }
     if (msg->family != c->remote.family)
         return false;
-    if (c->only_ifname != NULL)
+    if (c->s.only_ifname != NULL)
         return true; /* only that interface's PvDs are subscribed to */
     if (c->remote.scope_id != 0)
         return msg->ifindex == c->remote.scope_id; /* fe80::1%mif0: that interface's PvD */
-    return !id_set_has(&c->loopback, msg->ifindex);
+    return true;
 }
 
 /* Handles one message. Our connect's result is kept in c->result (and *keep set: the
- * caller must not free it). Returns false when the command must end now (engine
- * failure, out of memory). */
-static bool connect_handle(struct connect_run *c, mif_message *msg, bool *keep)
+ * message is ours to free). Returns false when the command must end now (out of
+ * memory). */
+static bool connect_message(void *run, mif_message *msg, bool *keep)
 {
-    *keep = false;
+    struct connect_run *c = run;
+
     switch (msg->msg_type) {
     case MIF_MSG_INTERFACE_ANNOUNCEMENT:
+    case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
         /* Only the interfaces and PvDs present at the start are considered. */
         if (c->initial_done)
             return true;
-        if ((msg->link_flags & MIF_LINK_LOOPBACK) && !id_set_add(&c->loopback, msg->ifindex)) {
-            fprintf(stderr, PROG ": out of memory\n");
-            return false;
-        }
-        if (c->only_ifname != NULL) {
-            if (!ifname_is(msg, c->only_ifname))
-                return true;
-            c->interface_seen = true;
-        } else if (c->only_pvd == NULL && c->remote.scope_id == 0 && (msg->link_flags & MIF_LINK_LOOPBACK)) {
-            return true; /* loopback PvDs only when asked for */
-        }
-        if (!subscribe(c->ctx, c->verbose, MIF_REQ_ANNOUNCE_PVDS, msg->ifindex, &c->pvd_subs)) {
-            fprintf(stderr, PROG ": out of memory\n");
-            return false;
-        }
-        return true;
+        return follow_interface(&c->s, msg);
     case MIF_MSG_PVD_ANNOUNCEMENT:
         if (c->initial_done || c->have_pvd || !connect_pvd_wanted(c, msg))
             return true;
@@ -2131,7 +2174,7 @@ static bool connect_handle(struct connect_run *c, mif_message *msg, bool *keep)
         c->pvd_ifindex = msg->ifindex;
         memcpy(c->pvd_name, msg->pvd_name, sizeof c->pvd_name);
         c->pvd_name[sizeof c->pvd_name - 1] = '\0';
-        if (c->verbose)
+        if (c->s.verbose)
             fprintf(stderr, PROG ": debug: chose pvd %" PRIu64 " (%s, ifindex %" PRIu32 ")\n",
                     c->pvd, c->pvd_name, c->pvd_ifindex);
         return true;
@@ -2144,30 +2187,9 @@ static bool connect_handle(struct connect_run *c, mif_message *msg, bool *keep)
             close(msg->fd); /* not ours (cannot happen); the socket is ours to close all the same */
         }
         return true;
-    case MIF_MSG_ENGINE_FAILED:
-        report_engine_failure(msg, c->json);
-        return false;
     default:
         return true;
     }
-}
-
-/* Takes and handles everything waiting. Returns false when the command must end. */
-static bool connect_drain(struct connect_run *c)
-{
-    mif_message *msg = NULL;
-    int got;
-    bool ok = true;
-
-    while (ok && (got = take_message(c->ctx, &msg)) == 1) {
-        bool keep;
-        ok = connect_handle(c, msg, &keep);
-        if (!keep)
-            mif_message_free(msg);
-    }
-    if (ok && got < 0)
-        ok = false;
-    return flush_stdout() && ok;
 }
 
 /* Posts MIF_REQ_CONNECT_TO_ADDRESS (MIF_REQ_CONNECT_FROM_ADDRESS with --from) on the
@@ -2185,9 +2207,9 @@ static bool post_connect(struct connect_run *c)
     req.remote_port = c->port;
     if (c->local.family != 0)
         req.local = c->local;
-    rc = mif_post_message(c->ctx, &req);
+    rc = mif_post_message(c->s.ctx, &req);
     if (rc == MIF_OK) {
-        if (c->verbose)
+        if (c->s.verbose)
             fprintf(stderr, PROG ": debug: posted %s #%d on pvd %" PRIu64 "\n",
                     mif_request_type_name(req.request_type), CONNECTION_ID, c->pvd);
         return true;
@@ -2205,23 +2227,56 @@ static bool post_connect(struct connect_run *c)
     return false;
 }
 
-/* SIGINT/SIGTERM while the connect runs: cancel it. The final Not Connected
+/* After each round of messages. The first round ends the initial iteration, as in
+ * resolve (every PvD present has been seen): choose the PvD and post the connect.
+ * Then done once the connect's result has been taken. */
+static int connect_progress(void *run)
+{
+    struct connect_run *c = run;
+
+    if (c->initial_done)
+        return c->result != NULL ? 0 : KEEP_GOING;
+    c->initial_done = true;
+    if (!c->have_pvd) {
+        const char *family = family_name(c->remote.family);
+        if (c->remote.scope_id != 0 && c->s.only_ifname == NULL && c->s.only_pvd == NULL)
+            fprintf(stderr, PROG " connect: interface %" PRIu32 " (the scope of %s) has no %s provisioning domain\n",
+                    c->remote.scope_id, c->address_arg, family);
+        else
+            report_no_pvd(&c->s, family);
+        return 1;
+    }
+    if (c->remote.scope_id != 0 && c->remote.scope_id != c->pvd_ifindex) {
+        fprintf(stderr, PROG " connect: the scope of %s (ifindex %" PRIu32 ") is not the interface of %s (ifindex %" PRIu32 ")\n",
+                c->address_arg, c->remote.scope_id, c->pvd_name, c->pvd_ifindex);
+        return 2;
+    }
+    return post_connect(c) ? KEEP_GOING : 2;
+}
+
+/* SIGINT/SIGTERM while the connect runs: cancel it, once. The final Not Connected
  * (ECANCELED) is queued before the post returns, and a Connected message still
  * waiting is withdrawn (its socket closed by the library). MIF_E_UNKNOWN_CONNECTION
  * means the connect ended meanwhile: its result is waiting. */
-static void cancel_connect(struct connect_run *c)
+static int connect_on_signal(void *run)
 {
+    struct connect_run *c = run;
     mif_request req;
     mif_result rc;
 
+    if (c->cancelled)
+        return KEEP_GOING;
+    if (c->s.verbose)
+        fprintf(stderr, PROG ": debug: cancelling on signal\n");
     mif_request_init(&req, MIF_REQ_CANCEL_CONNECT);
     req.connection_id = CONNECTION_ID;
-    rc = mif_post_message(c->ctx, &req);
-    if (c->verbose)
+    rc = mif_post_message(c->s.ctx, &req);
+    if (c->s.verbose)
         fprintf(stderr, PROG ": debug: posted cancel_connect #%d: %s\n", CONNECTION_ID, mif_strerror(rc));
     if (rc != MIF_OK && rc != MIF_E_UNKNOWN_CONNECTION && rc != MIF_E_ENGINE_FAILED)
         fprintf(stderr, PROG ": cancel_connect #%d: %s\n", CONNECTION_ID, mif_strerror(rc));
     c->cancelled = true;
+    return KEEP_GOING;
 }
 
 /* Connected:     "Connected to 198.51.100.1:8080 from 198.51.100.2:40123 via mif0/ipv4 (pvd 1, mif0) in 0.5 ms"
@@ -2265,13 +2320,11 @@ static void print_connect_text(const mif_message *msg)
 static void print_connect_json(const mif_message *msg)
 {
     struct json_line j = { stdout, 0 };
-    const char *type = mif_message_type_name(msg->msg_type);
     char endpoint[MIF_ADDRESS_TEXT_SIZE + 8];
 
-    json_str(&j, "msg", type, strlen(type));
+    json_msg_type(&j, msg);
     json_uint(&j, "connection_id", msg->connection_id);
-    json_uint(&j, "pvd", msg->pvd);
-    json_str(&j, "pvd_name", msg->pvd_name, FIELD_LEN(msg->pvd_name));
+    json_pvd(&j, msg);
     json_str(&j, "ifname", msg->ifname, FIELD_LEN(msg->ifname));
     if (msg->msg_type == MIF_MSG_CONNECTED) {
         format_endpoint(&msg->local, msg->local_port, endpoint, sizeof endpoint);
@@ -2292,7 +2345,7 @@ static void print_connect_json(const mif_message *msg)
         fprintf(j.out, "%" PRId32, msg->error);
         json_str(&j, "text", text, strlen(text));
     }
-    fputs("}\n", j.out);
+    json_end(&j);
 }
 
 /* Writes what came back for a terminal: like put_text, but newlines, tabs and the
@@ -2366,7 +2419,7 @@ static int send_all(int fd, const char *data, size_t len, const sigset_t *wait_m
  * read error ("error") or a signal ("signal"). Text: the bytes as they come; JSON:
  * one "received" line at the end, with "end" saying why. Returns the exit status:
  * 0, or 1 on a send error, a read error other than a reset, or a signal. */
-static int connect_exchange(struct connect_run *c, int fd, const sigset_t *wait_mask)
+static int connect_exchange(struct connect_run *c, int fd)
 {
     size_t text_len = strlen(c->send_text);
     char *line = malloc(text_len + 2);
@@ -2387,13 +2440,13 @@ static int connect_exchange(struct connect_run *c, int fd, const sigset_t *wait_
     }
     memcpy(line, c->send_text, text_len);
     line[text_len] = '\n';
-    sent = send_all(fd, line, text_len + 1, wait_mask);
+    sent = send_all(fd, line, text_len + 1, &c->s.wait_mask);
     free(line);
     if (sent <= 0)
         return 1;
-    if (c->verbose)
+    if (c->s.verbose)
         fprintf(stderr, PROG ": debug: sent %zu bytes\n", text_len + 1);
-    if (c->json && (got = malloc(RECEIVE_MAX)) == NULL) {
+    if (c->s.json && (got = malloc(RECEIVE_MAX)) == NULL) {
         fprintf(stderr, PROG " connect: out of memory\n");
         return 1;
     }
@@ -2408,7 +2461,7 @@ static int connect_exchange(struct connect_run *c, int fd, const sigset_t *wait_
             end = "signal";
             break;
         }
-        ready = ppoll(&pfd, 1, &silence, wait_mask);
+        ready = ppoll(&pfd, 1, &silence, &c->s.wait_mask);
         if (ready < 0) {
             if (errno == EINTR)
                 continue; /* the signal is seen at the top of the loop */
@@ -2420,7 +2473,7 @@ static int connect_exchange(struct connect_run *c, int fd, const sigset_t *wait_
             end = "silence";
             break;
         }
-        if (c->json)
+        if (c->s.json)
             n = recv(fd, got + got_len, RECEIVE_MAX - got_len, 0);
         else
             n = recv(fd, buf + held, sizeof buf - held, 0);
@@ -2437,7 +2490,7 @@ static int connect_exchange(struct connect_run *c, int fd, const sigset_t *wait_
             }
         } else if (n == 0) {
             end = "eof";
-        } else if (c->json) {
+        } else if (c->s.json) {
             got_len += (size_t)n;
             if (got_len == RECEIVE_MAX)
                 end = "limit";
@@ -2457,13 +2510,13 @@ static int connect_exchange(struct connect_run *c, int fd, const sigset_t *wait_
         }
     }
 
-    if (c->json) {
+    if (c->s.json) {
         struct json_line j = { stdout, 0 };
         json_str(&j, "msg", "received", 8);
         json_str(&j, "text", got, got_len);
         json_uint(&j, "bytes", got_len);
         json_str(&j, "end", end, strlen(end));
-        fputs("}\n", j.out);
+        json_end(&j);
         free(got);
     } else if (held > 0 || newline_pending) {
         put_received(buf, held); /* an incomplete sequence at the very end: escaped */
@@ -2472,76 +2525,39 @@ static int connect_exchange(struct connect_run *c, int fd, const sigset_t *wait_
     if (read_errno != 0) {
         fprintf(stderr, PROG " connect: receive: %s\n", strerror(read_errno));
         status = 1;
-    } else if (strcmp(end, "reset") == 0 && !c->json) {
+    } else if (strcmp(end, "reset") == 0 && !c->s.json) {
         fprintf(stderr, PROG " connect: connection reset by the peer\n");
     } else if (strcmp(end, "signal") == 0) {
         status = 1;
     }
-    if (c->verbose)
+    if (c->s.verbose)
         fprintf(stderr, PROG ": debug: receiving ended: %s\n", end);
     return status;
 }
 
-static int run_connect(struct connect_run *c, const sigset_t *wait_mask)
+static int run_connect(struct connect_run *c)
 {
+    static const struct message_loop loop = {
+        .handle = connect_message,
+        .batch = 0,
+        .progress = connect_progress,
+        .on_signal = connect_on_signal,
+    };
     const mif_message *result;
-    bool ok;
     int status;
 
-    /* (If the engine already failed, post() returns false and its
-     * MIF_MSG_ENGINE_FAILED message is waiting.) */
-    if (post(c->ctx, c->verbose, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0, &ok) && !ok)
+    if (!announce_interfaces(&c->s))
         return 1;
 
-    /* 1. The initial iteration, as in resolve: interfaces, then each one's PvDs; the
-     *    probe finding nothing waiting means every PvD present has been seen. */
-    if (!connect_drain(c))
-        return 1;
-    c->initial_done = true;
-    if (stop_requested)
-        return 1;
-    if (!c->have_pvd) {
-        const char *family = family_name(c->remote.family);
-        if (c->only_ifname != NULL && !c->interface_seen)
-            fprintf(stderr, PROG " connect: no interface named '%s'\n", c->only_ifname);
-        else if (c->only_pvd != NULL)
-            fprintf(stderr, PROG " connect: no provisioning domain '%s'\n", c->only_pvd);
-        else if (c->only_ifname != NULL)
-            fprintf(stderr, PROG " connect: interface '%s' has no %s provisioning domain\n",
-                    c->only_ifname, family);
-        else if (c->remote.scope_id != 0)
-            fprintf(stderr, PROG " connect: interface %" PRIu32 " (the scope of %s) has no %s provisioning domain\n",
-                    c->remote.scope_id, c->address_arg, family);
-        else
-            fprintf(stderr, PROG " connect: no %s provisioning domain (loopback aside)\n", family);
-        return 1;
-    }
-    if (c->remote.scope_id != 0 && c->remote.scope_id != c->pvd_ifindex) {
-        fprintf(stderr, PROG " connect: the scope of %s (ifindex %" PRIu32 ") is not the interface of %s (ifindex %" PRIu32 ")\n",
-                c->address_arg, c->remote.scope_id, c->pvd_name, c->pvd_ifindex);
-        return 2;
-    }
-
-    /* 2. The connect itself. */
-    if (!post_connect(c))
-        return 2;
-
-    /* 3. Wait for its result; Ctrl-C cancels it (and its result is then waiting). */
-    while (c->result == NULL) {
-        if (stop_requested && !c->cancelled) {
-            if (c->verbose)
-                fprintf(stderr, PROG ": debug: cancelling on signal\n");
-            cancel_connect(c);
-            continue;
-        }
-        if (wait_readable(c->ctx, wait_mask) < 0)
-            return 1;
-        if (!connect_drain(c))
-            return 1;
-    }
+    /* 1. The initial iteration, as in resolve: interfaces, then each one's PvDs;
+     * 2. connect_progress chooses the PvD and posts the connect;
+     * 3. wait for its result; Ctrl-C cancels it (and its result is then waiting). */
+    status = run_message_loop(&c->s, &loop, c);
+    if (status != 0)
+        return status;
 
     result = c->result;
-    if (c->json)
+    if (c->s.json)
         print_connect_json(result);
     else
         print_connect_text(result);
@@ -2552,7 +2568,7 @@ static int run_connect(struct connect_run *c, const sigset_t *wait_mask)
 
     /* 4. The socket is ours now (mif_message_free does not close it). */
     if (c->send_text != NULL && !stop_requested)
-        status = connect_exchange(c, result->fd, wait_mask);
+        status = connect_exchange(c, result->fd);
     else
         status = stop_requested ? 1 : 0;
     return status;
@@ -2607,139 +2623,92 @@ static void usage_connect(FILE *out)
     usage_library_options(out);
 }
 
+/* connect's own options. */
+static int connect_option(void *run, int opt, const char *value)
+{
+    struct connect_run *c = run;
+    unsigned long long v;
+
+    switch (opt) {
+    case 'f':
+        c->from_arg = value;
+        return 1;
+    case 's':
+        c->send_text = value;
+        return 1;
+    case OPT_ATTEMPT_DELAY:
+        if (!parse_number_arg(c->s.cmd, "--attempt-delay", "not a number of milliseconds from 10 to 2000", value,
+                              10, 2000, &v))
+            return -1;
+        c->s.lib.connect_attempt_delay_ms = (uint32_t)v;
+        return 1;
+    case OPT_CONNECT_TIMEOUT:
+        if (!parse_number_arg(c->s.cmd, "--timeout", "not a number of milliseconds (1 or more)", value,
+                              1, UINT32_MAX, &v))
+            return -1;
+        c->s.lib.connect_timeout_ms = (uint32_t)v;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static const struct option connect_long_options[] = {
+    JSON_INTERFACE_LONG_OPTIONS,
+    PVD_LONG_OPTION,
+    { "from", required_argument, NULL, 'f' },
+    { "send", required_argument, NULL, 's' },
+    { "attempt-delay", required_argument, NULL, OPT_ATTEMPT_DELAY },
+    { "timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+    VERBOSE_HELP_LONG_OPTIONS,
+    LIBRARY_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+static const struct command_line connect_command_line = {
+    /* No '+': options may follow ADDRESS and PORT. */
+    .short_options = "ji:p:f:s:vh",
+    .long_options = connect_long_options,
+    .operands = { "ADDRESS", "PORT", NULL },
+    .usage = usage_connect,
+    .option = connect_option,
+};
+
 static int cmd_connect(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "interface", required_argument, NULL, 'i' },
-        { "pvd", required_argument, NULL, 'p' },
-        { "from", required_argument, NULL, 'f' },
-        { "send", required_argument, NULL, 's' },
-        { "attempt-delay", required_argument, NULL, OPT_ATTEMPT_DELAY },
-        { "timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
-        { "verbose", no_argument, NULL, 'v' },
-        { "help", no_argument, NULL, 'h' },
-        LIBRARY_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
     struct connect_run c;
-    struct library_options lo;
-    const char *from = NULL;
-    sigset_t wait_mask;
     unsigned long long v;
-    int opt, status;
+    int status;
 
     memset(&c, 0, sizeof c);
-    memset(&lo, 0, sizeof lo);
-    /* No '+': options may follow ADDRESS and PORT. */
-    while ((opt = getopt_long(argc, argv, "ji:p:f:s:vh", long_options, NULL)) != -1) {
-        switch (opt) {
-        case 'j':
-            c.json = true;
-            break;
-        case 'i':
-            if (!valid_ifname(argv[0], optarg))
-                return 2;
-            c.only_ifname = optarg;
-            break;
-        case 'p':
-            if (optarg[0] == '\0' || strlen(optarg) >= MIF_PVD_NAME_SIZE) {
-                fprintf(stderr, PROG " connect: --pvd: not a PvD id or name: '%s'\n", optarg);
-                return 2;
-            }
-            c.only_pvd = optarg;
-            c.only_pvd_is_id = parse_number(optarg, 0, UINT64_MAX, &v);
-            c.only_pvd_id = c.only_pvd_is_id ? v : 0;
-            break;
-        case 'f':
-            from = optarg;
-            break;
-        case 's':
-            c.send_text = optarg;
-            break;
-        case OPT_ATTEMPT_DELAY:
-            if (!parse_number(optarg, 10, 2000, &v)) {
-                fprintf(stderr, PROG " connect: --attempt-delay: not a number of milliseconds from 10 to 2000: '%s'\n",
-                        optarg);
-                return 2;
-            }
-            lo.connect_attempt_delay_ms = (uint32_t)v;
-            break;
-        case OPT_CONNECT_TIMEOUT:
-            if (!parse_number(optarg, 1, UINT32_MAX, &v)) {
-                fprintf(stderr, PROG " connect: --timeout: not a number of milliseconds (1 or more): '%s'\n", optarg);
-                return 2;
-            }
-            lo.connect_timeout_ms = (uint32_t)v;
-            break;
-        case 'v':
-            c.verbose = true;
-            break;
-        case 'h':
-            usage_connect(stdout);
-            return 0;
-        default:
-            switch (library_option(&lo, opt, optarg, argv[0])) {
-            case 1:
-                break;
-            case 0: /* getopt has printed the problem */
-                fprintf(stderr, "Try '" PROG " connect --help'.\n");
-                return 2;
-            default:
-                return 2;
-            }
-            break;
-        }
-    }
-    if (argc - optind != 2) {
-        if (argc - optind < 2)
-            fprintf(stderr, PROG " connect: missing %s\n", optind >= argc ? "ADDRESS and PORT" : "PORT");
-        else
-            fprintf(stderr, PROG " connect: unexpected argument '%s'\n", argv[optind + 2]);
-        fprintf(stderr, "Try '" PROG " connect --help'.\n");
-        return 2;
-    }
-    if (c.only_ifname != NULL && c.only_pvd != NULL) {
-        fprintf(stderr, PROG " connect: --interface and --pvd exclude each other\n");
-        return 2;
-    }
+    if (!parse_command_line(&connect_command_line, argc, argv, &c.s, &c, &status))
+        return status;
     c.address_arg = argv[optind];
     if (!parse_ip_address(argv[0], "ADDRESS", argv[optind], &c.remote))
         return 2;
-    if (!parse_number(argv[optind + 1], 1, 65535, &v)) {
-        fprintf(stderr, PROG " connect: PORT: not a port number from 1 to 65535: '%s'\n", argv[optind + 1]);
+    if (!parse_number_arg(argv[0], "PORT", "not a port number from 1 to 65535", argv[optind + 1], 1, 65535, &v))
         return 2;
-    }
     c.port = (uint16_t)v;
-    if (from != NULL) {
-        if (!parse_ip_address(argv[0], "--from", from, &c.local))
+    if (c.from_arg != NULL) {
+        if (!parse_ip_address(argv[0], "--from", c.from_arg, &c.local))
             return 2;
         if (c.local.family != c.remote.family) {
-            fprintf(stderr, PROG " connect: --from %s is not of the family of %s\n", from, c.address_arg);
+            fprintf(stderr, PROG " connect: --from %s is not of the family of %s\n", c.from_arg, c.address_arg);
             return 2;
         }
     }
+    /* Loopback interfaces' PvDs only with --interface, --pvd or a scope (fe80::1%lo). */
+    c.s.skip_loopback = c.s.only_pvd == NULL && c.remote.scope_id == 0;
 
-    if (setup_signals(&wait_mask) != 0) {
-        perror(PROG ": signals");
+    if (!session_open(&c.s))
         return 1;
-    }
-    if (!open_context(&lo, &c.ctx))
-        return 1;
-
-    status = run_connect(&c, &wait_mask);
-
+    status = run_connect(&c);
     if (c.result != NULL) {
         if (c.result->msg_type == MIF_MSG_CONNECTED && c.result->fd >= 0)
             close(c.result->fd); /* ours since mif_get_message; mif_message_free leaves it */
         mif_message_free(c.result);
     }
-    mif_close(c.ctx);
-    id_set_free(&c.pvd_subs);
-    id_set_free(&c.loopback);
-    if (fflush(stdout) != 0)
-        status = 1;
-    return status;
+    return session_close(&c.s, status);
 }
 
 /* ------------------------------------------------------------------------- */

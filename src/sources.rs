@@ -413,8 +413,20 @@ impl FileSources {
     }
 
     /// Watches every target directory that exists, and for the others their nearest
-    /// existing ancestor, so that their creation is noticed.
+    /// existing ancestor, so that their creation is noticed. A directory created just
+    /// before a new watch on its parent took effect sends no event, so after adding a
+    /// watch we look again, until a pass adds none.
     fn arm(&mut self) {
+        for _ in 0..64 {
+            if !self.arm_once() {
+                return;
+            }
+        }
+    }
+
+    /// One pass of `arm`; says whether it added a watch.
+    fn arm_once(&mut self) -> bool {
+        let mut added = false;
         let mut wanted: Vec<PathBuf> = self.paths.dirs.iter().map(|(d, _)| d.clone()).collect();
         wanted.extend(self.paths.files.iter().filter_map(|(f, _)| f.parent().map(Path::to_path_buf)));
         for target in wanted {
@@ -426,6 +438,7 @@ impl FileSources {
                             Ok(wd) => {
                                 self.watched.insert(wd, dir.to_path_buf());
                                 self.watched_paths.insert(dir.to_path_buf());
+                                added = true;
                             }
                             Err(e) => log_at!(Debug, "cannot watch {}: {e}", dir.display()),
                         }
@@ -438,6 +451,7 @@ impl FileSources {
                 }
             }
         }
+        added
     }
 
     fn read_dir_file(&mut self, path: &Path, kind: DirKind) -> Option<Fact> {
