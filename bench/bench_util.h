@@ -1,6 +1,8 @@
 /*
- * Helpers shared by the libmif benchmarks (the bench programs): clock, percentiles, the
- * private-namespace guard, child processes, plain rtnetlink requests.
+ * Helpers shared by the libmif benchmarks (the bench programs): options and set-up,
+ * clock, percentiles and the RATIO line, the wait that times the listeners of one event,
+ * the private-namespace guard, child processes, plain rtnetlink requests and group
+ * sockets, entering another namespace, libmif requests (a PvD's id, waiting).
  *
  * Everything is `static inline` so that a benchmark that uses only part of it
  * still builds with -Wall -Wextra -Werror.
@@ -14,6 +16,7 @@
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -49,6 +52,73 @@ static inline void check_mif(mif_result r, const char *what)
 {
     if (r != MIF_OK)
         die("%s: %s (%d)", what, mif_strerror(r), (int)r);
+}
+
+/* Prints the usage text to stderr and exits with status 2. */
+static inline void usage_exit(const char *text) __attribute__((noreturn));
+static inline void usage_exit(const char *text)
+{
+    fputs(text, stderr);
+    exit(2);
+}
+
+static inline int64_t *alloc_i64(size_t n)
+{
+    int64_t *p = calloc(n ? n : 1, sizeof *p);
+    if (!p)
+        die("out of memory");
+    return p;
+}
+
+/* One command-line option for parse_options(): its letter, and where it goes. */
+enum bench_opt_kind {
+    OPT_TEXT, /* takes a value: *(const char **)dest = the value */
+    OPT_INT,  /* takes a value: *(int *)dest = atoi(the value) */
+    OPT_FLAG, /* takes none: *(int *)dest = 1 */
+};
+
+struct bench_opt {
+    char letter;
+    enum bench_opt_kind kind;
+    void *dest;
+};
+
+/* getopt() over the n options of `opts`; calls usage() (which must not return) on an
+ * option not among them. */
+static inline void parse_options(int argc, char **argv, const struct bench_opt *opts, size_t n, void (*usage)(void))
+{
+    char spec[64];
+    size_t len = 0;
+    for (size_t i = 0; i < n && len + 3 <= sizeof spec; i++) {
+        spec[len++] = opts[i].letter;
+        if (opts[i].kind != OPT_FLAG)
+            spec[len++] = ':';
+    }
+    spec[len] = '\0';
+    int opt;
+    while ((opt = getopt(argc, argv, spec)) != -1) {
+        size_t i = 0;
+        while (i < n && opts[i].letter != opt)
+            i++;
+        if (i == n) {
+            usage();
+            exit(2);
+        }
+        if (opts[i].kind == OPT_TEXT)
+            *(const char **)opts[i].dest = optarg;
+        else if (opts[i].kind == OPT_INT)
+            *(int *)opts[i].dest = atoi(optarg);
+        else
+            *(int *)opts[i].dest = 1;
+    }
+}
+
+/* mkdtemp(tmpl), or die; `cleanup` (which removes it) runs at exit, also after die(). */
+static inline void make_temp_dir(char *tmpl, void (*cleanup)(void))
+{
+    if (!mkdtemp(tmpl))
+        die("mkdtemp: %s", strerror(errno));
+    atexit(cleanup);
 }
 
 /* ---- time ---- */
@@ -135,6 +205,69 @@ static inline double ratio(double a, double b)
     return b > 0 ? a / b : 0;
 }
 
+/* " RATIO NAME: median R  p99 R", then, with `diff` (e.g. "libmif - plain"),
+ * ";  DIFF: median D us" (a's median minus b's). */
+static inline void print_ratio(const char *name, struct stats a, struct stats b, const char *diff)
+{
+    printf(" RATIO %s: median %.2f  p99 %.2f", name, ratio(a.median, b.median), ratio(a.p99, b.p99));
+    if (diff)
+        printf(";  %s: median %.1f us", diff, (a.median - b.median) / 1e3);
+    printf("\n");
+}
+
+/* ---- timing listeners of one event ---- */
+
+#define MAX_LISTENERS 8
+
+/* The wait of the latency benchmarks, once the event is caused at t0: polls fds[k] of
+ * each listener k < n that is active[k] and has not seen the event yet, until
+ * `deadline` (now_ns() clock); when fds[k] is readable, seen(k, arg) takes what it holds
+ * and says whether the event was among it, and then out[k] = (when poll() returned) - t0.
+ * Returns 0 once every active listener has seen it, -1 at the deadline. out[k] is -1
+ * for a listener that is not active or has not seen it. */
+static inline int time_listeners(int n, const int fds[], const int active[], int (*seen)(int k, void *arg),
+                                 void *arg, int64_t t0, int64_t deadline, int64_t out[])
+{
+    int pending = 0, done[MAX_LISTENERS] = { 0 };
+    if (n > MAX_LISTENERS)
+        die("time_listeners: more than %d listeners", MAX_LISTENERS);
+    for (int k = 0; k < n; k++) {
+        out[k] = -1;
+        pending += active[k] != 0;
+    }
+    while (pending > 0) {
+        struct pollfd pfd[MAX_LISTENERS];
+        int map[MAX_LISTENERS], np = 0;
+        for (int k = 0; k < n; k++) {
+            if (active[k] && !done[k]) {
+                pfd[np] = (struct pollfd){ fds[k], POLLIN, 0 };
+                map[np++] = k;
+            }
+        }
+        int64_t left_ms = (deadline - now_ns()) / 1000000;
+        int rc = poll(pfd, (nfds_t)np, left_ms > 0 ? (int)left_ms : 0);
+        int64_t t = now_ns();
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            die("poll: %s", strerror(errno));
+        }
+        if (rc == 0)
+            return -1;
+        for (int j = 0; j < np; j++) {
+            if (!(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            int k = map[j];
+            if (seen(k, arg)) {
+                done[k] = 1;
+                out[k] = t - t0;
+                pending--;
+            }
+        }
+    }
+    return 0;
+}
+
 /* ---- the private-namespace guard ---- */
 
 /* Exits unless this process runs in a network namespace other than PID 1's.
@@ -164,6 +297,22 @@ static inline void require_private_netns(const char *prog)
     if (self.st_ino == init.st_ino && self.st_dev == init.st_dev)
         die("%s: refusing to run in the host's network namespace (same as %s); run it through "
             "bench/run.sh (ip netns exec NS %s)", prog, ref, prog);
+}
+
+/* The start of every benchmark: line-buffered stdout, then the guard above. */
+static inline void bench_begin(const char *prog)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    require_private_netns(prog);
+}
+
+/* The index of interface `ifname` in this namespace, or die. */
+static inline int ifindex_of(const char *ifname)
+{
+    int ifindex = (int)if_nametoindex(ifname);
+    if (ifindex == 0)
+        die("no interface %s in this namespace", ifname);
+    return ifindex;
 }
 
 /* ---- child processes ---- */
@@ -308,6 +457,15 @@ static inline long engine_tid(void)
     return -1;
 }
 
+/* engine_tid(), or die. */
+static inline long engine_tid_or_die(void)
+{
+    long tid = engine_tid();
+    if (tid < 0)
+        die("no mif-engine thread");
+    return tid;
+}
+
 /* CPU time (ns) consumed so far by thread `tid` of this process: the kernel's
  * per-thread CPU clock, MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) as in
  * include/linux/posix-timers.h (valid for threads of the calling process). */
@@ -337,6 +495,36 @@ static inline int nl_open(unsigned groups)
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
         die("netlink bind: %s", strerror(errno));
     return fd;
+}
+
+/* A NETLINK_ROUTE socket joined to the rtnetlink multicast group `group` (RTNLGRP_*),
+ * with a 4 MiB receive buffer (SO_RCVBUFFORCE; kept as it is if that fails). */
+static inline int nl_open_group(int group)
+{
+    int fd = nl_open(0);
+    if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0)
+        die("NETLINK_ADD_MEMBERSHIP: %s", strerror(errno));
+    int rcvbuf = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+    return fd;
+}
+
+/* One datagram from fd without blocking: its length, or -1 if nothing waits. Dies on
+ * an error ("NAME overran (ENOBUFS)", "recv NAME: ..."). */
+static inline ssize_t nl_recv_nowait(int fd, char *buf, size_t size, const char *name)
+{
+    for (;;) {
+        ssize_t n = recv(fd, buf, size, MSG_DONTWAIT);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN)
+            return -1;
+        if (errno == ENOBUFS)
+            die("%s overran (ENOBUFS)", name);
+        die("recv %s: %s", name, strerror(errno));
+    }
 }
 
 static inline void nl_add_attr(struct nlmsghdr *nh, unsigned short type, const void *data, unsigned short len)
@@ -473,7 +661,34 @@ static inline int in_netns(const char *nspath, int (*fn)(void *), void *arg)
     return c.result;
 }
 
+/* in_netns() for the namespace `ip netns` names NAME (/run/netns/NAME). */
+static inline int in_named_netns(const char *name, int (*fn)(void *), void *arg)
+{
+    char nspath[300];
+    snprintf(nspath, sizeof nspath, "/run/netns/%s", name);
+    return in_netns(nspath, fn, arg);
+}
+
 /* ---- libmif ---- */
+
+/* Dies if m is the engine's final failure message. */
+static inline void check_engine(const mif_message *m)
+{
+    if (m->msg_type == MIF_MSG_ENGINE_FAILED)
+        die("libmif engine failed: %s", m->text ? m->text : "?");
+}
+
+/* mif_check_message(ctx, ms): 1 if a message waits (or the wait was interrupted), 0 if
+ * none came within ms; dies on an error. */
+static inline int mif_wait(mif_ctx *ctx, int ms)
+{
+    mif_result r = mif_check_message(ctx, ms);
+    if (r == MIF_NO_MESSAGE)
+        return 0;
+    if (r != MIF_OK && r != MIF_E_INTERRUPTED)
+        check_mif(r, "mif_check_message");
+    return 1;
+}
 
 /* Takes and frees every waiting message; returns how many. */
 static inline size_t mif_drain(mif_ctx *ctx)
@@ -495,6 +710,32 @@ static inline mif_result mif_post(mif_ctx *ctx, mif_request_type type, uint32_t 
     req.ifindex = ifindex;
     req.pvd = pvd;
     return mif_post_message(ctx, &req);
+}
+
+/* Subscribes to ifindex's PvDs (MIF_REQ_ANNOUNCE_PVDS, left on) and takes every waiting
+ * message; returns the id of its PvD of `family` (MIF_FAMILY_IPV4/6), 0 if it has none. */
+static inline uint64_t mif_find_pvd(mif_ctx *ctx, uint32_t ifindex, uint8_t family)
+{
+    check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_PVDS, ifindex, 0), "announce pvds");
+    uint64_t pvd = 0;
+    mif_message *m;
+    while (mif_get_message(ctx, &m) == MIF_OK) {
+        if (m->msg_type == MIF_MSG_PVD_ANNOUNCEMENT && m->ifindex == ifindex && m->family == family)
+            pvd = m->pvd;
+        mif_message_free(m);
+    }
+    return pvd;
+}
+
+/* mif_open() with root_dir (the other options at their defaults), or die. */
+static inline mif_ctx *mif_open_root(const char *root_dir)
+{
+    mif_options o;
+    mif_options_init(&o);
+    o.root_dir = root_dir;
+    mif_ctx *ctx;
+    check_mif(mif_open(&o, &ctx), "mif_open");
+    return ctx;
 }
 
 #endif

@@ -31,7 +31,6 @@
  */
 #include "bench_util.h"
 
-#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -261,17 +260,13 @@ static struct mif_result_info mif_connect(mif_ctx *ctx, uint64_t pvd, uint16_t p
         mif_message *m;
         mif_result gr = mif_get_message(ctx, &m);
         if (gr == MIF_NO_MESSAGE) {
-            mif_result cr = mif_check_message(ctx, 2 * WAIT_MS);
-            if (cr == MIF_NO_MESSAGE)
+            if (!mif_wait(ctx, 2 * WAIT_MS))
                 die("libmif: no connect result within %d ms", 2 * WAIT_MS);
-            if (cr != MIF_OK && cr != MIF_E_INTERRUPTED)
-                check_mif(cr, "mif_check_message");
             continue;
         }
         check_mif(gr, "mif_get_message");
         int64_t t = now_ns();
-        if (m->msg_type == MIF_MSG_ENGINE_FAILED)
-            die("libmif engine failed: %s", m->text ? m->text : "?");
+        check_engine(m);
         if (m->msg_type == MIF_MSG_NOT_CONNECTED && m->connection_id == req.connection_id)
             die("libmif: not connected to %s:%u: %s (%s)", server, port, strerror(m->error), m->text ? m->text : "");
         if (m->msg_type == MIF_MSG_CONNECTED && m->connection_id == req.connection_id) {
@@ -288,77 +283,38 @@ static struct mif_result_info mif_connect(mif_ctx *ctx, uint64_t pvd, uint16_t p
 
 /* ---- main ---- */
 
-static int64_t *alloc_i64(size_t n)
-{
-    int64_t *p = calloc(n ? n : 1, sizeof *p);
-    if (!p)
-        die("out of memory");
-    return p;
-}
-
 static void usage(void)
 {
-    fprintf(stderr, "usage: connect -S SERVER_NETNS [-i IFNAME] [-d SERVER] [-I ITER_A] [-J ITER_B]\n");
-    exit(2);
+    usage_exit("usage: connect -S SERVER_NETNS [-i IFNAME] [-d SERVER] [-I ITER_A] [-J ITER_B]\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *ifname = "mif0", *server_ns = NULL;
-    int iters = 1000, iters_b = 10, opt;
-    while ((opt = getopt(argc, argv, "S:i:d:I:J:")) != -1) {
-        switch (opt) {
-        case 'S':
-            server_ns = optarg;
-            break;
-        case 'i':
-            ifname = optarg;
-            break;
-        case 'd':
-            server = optarg;
-            break;
-        case 'I':
-            iters = atoi(optarg);
-            break;
-        case 'J':
-            iters_b = atoi(optarg);
-            break;
-        default:
-            usage();
-        }
-    }
+    int iters = 1000, iters_b = 10;
+    const struct bench_opt opts[] = { { 'S', OPT_TEXT, &server_ns }, { 'i', OPT_TEXT, &ifname },
+                                      { 'd', OPT_TEXT, &server },    { 'I', OPT_INT, &iters },
+                                      { 'J', OPT_INT, &iters_b } };
+    parse_options(argc, argv, opts, sizeof opts / sizeof opts[0], usage);
     if (!server_ns || strchr(server_ns, '/') || iters < 1 || iters_b < 0 || inet_pton(AF_INET, server, &server_addr) != 1)
         usage();
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    require_private_netns("connect");
+    bench_begin("connect");
     signal(SIGPIPE, SIG_IGN);
-    int ifindex = (int)if_nametoindex(ifname);
-    if (ifindex == 0)
-        die("no interface %s in this namespace", ifname);
+    int ifindex = ifindex_of(ifname);
 
-    char nspath[300];
-    snprintf(nspath, sizeof nspath, "/run/netns/%s", server_ns);
-    in_netns(nspath, open_listeners, NULL);
+    in_named_netns(server_ns, open_listeners, NULL);
 
     /* libmif: an empty root directory (no file of this host matters here); the attempt
      * delay set explicitly. */
-    if (!mkdtemp(root))
-        die("mkdtemp: %s", strerror(errno));
-    atexit(remove_root);
+    make_temp_dir(root, remove_root);
     mif_options o;
     mif_options_init(&o);
     o.root_dir = root;
     o.connect_attempt_delay_ms = CAD_MS;
     mif_ctx *ctx;
     check_mif(mif_open(&o, &ctx), "mif_open");
-    check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_PVDS, (uint32_t)ifindex, 0), "announce pvds");
-    uint64_t pvd = 0;
+    uint64_t pvd = mif_find_pvd(ctx, (uint32_t)ifindex, MIF_FAMILY_IPV4);
     mif_message *m;
-    while (mif_get_message(ctx, &m) == MIF_OK) {
-        if (m->msg_type == MIF_MSG_PVD_ANNOUNCEMENT && m->family == MIF_FAMILY_IPV4)
-            pvd = m->pvd;
-        mif_message_free(m);
-    }
     if (!pvd)
         die("%s has no ipv4 PvD", ifname);
     /* The PvD's two IPv4 addresses. */
@@ -436,8 +392,7 @@ int main(int argc, char **argv)
     print_stats_us("(plain, on a worker thread)", s_ho);
     if (other_source)
         printf("  note: libmif connected from %s instead of %s %d times\n", second_s, first_s, other_source);
-    printf(" RATIO libmif/plain: median %.2f  p99 %.2f;  libmif - plain: median %.1f us\n",
-           ratio(s_mif.median, s_plain.median), ratio(s_mif.p99, s_plain.p99), (s_mif.median - s_plain.median) / 1e3);
+    print_ratio("libmif/plain", s_mif, s_plain, "libmif - plain");
     printf(" diagnostic: the same connect done by a C worker thread (eventfd request, epoll, eventfd answer): "
            "median %.1f us, i.e. %.1f us of hand-off; libmif - that: median %.1f us\n",
            s_ho.median / 1e3, (s_ho.median - s_plain.median) / 1e3, (s_mif.median - s_ho.median) / 1e3);

@@ -41,7 +41,6 @@
 #include "bench_util.h"
 
 #include <ares.h>
-#include <net/if.h>
 #include <ifaddrs.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
@@ -292,16 +291,12 @@ static void run_mif(mif_ctx *ctx, uint64_t pvd, struct run *r)
             check_mif(mif_post_message(ctx, &req), "translate name");
             next++;
         }
-        mif_result cr = mif_check_message(ctx, WAIT_MS);
-        if (cr == MIF_NO_MESSAGE)
+        if (!mif_wait(ctx, WAIT_MS))
             die("libmif: no message within %d ms (%d of %d names done)", WAIT_MS, done, n_names);
-        if (cr != MIF_OK && cr != MIF_E_INTERRUPTED)
-            check_mif(cr, "mif_check_message");
         mif_message *m;
         while (mif_get_message(ctx, &m) == MIF_OK) {
             int64_t t = now_ns();
-            if (m->msg_type == MIF_MSG_ENGINE_FAILED)
-                die("libmif engine failed: %s", m->text ? m->text : "?");
+            check_engine(m);
             if ((m->msg_type == MIF_MSG_NAME_TRANSLATION || m->msg_type == MIF_MSG_NAME_TRANSLATION_DONE) &&
                 m->translation_id >= base && m->translation_id < base + (uint64_t)n_names) {
                 int name = (int)(m->translation_id - base);
@@ -556,62 +551,32 @@ static void run_replica(const char *hosts_path, struct in_addr src, struct run *
 
 /* ---- main ---- */
 
-static int64_t *alloc_i64(size_t n)
-{
-    int64_t *p = calloc(n ? n : 1, sizeof *p);
-    if (!p)
-        die("out of memory");
-    return p;
-}
-
 static void usage(void)
 {
-    fprintf(stderr, "usage: dns_vs_cares -S SERVER_NETNS [-i IFNAME] [-d SERVER] [-n N] [-r R] [-c C1,C2,...] "
-                    "[-O mif|cares]\n");
-    exit(2);
+    usage_exit("usage: dns_vs_cares -S SERVER_NETNS [-i IFNAME] [-d SERVER] [-n N] [-r R] [-c C1,C2,...] "
+               "[-O mif|cares]\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *server_ns = NULL, *conc_list = "1,256";
-    int rounds = 3, opt, only = 0; /* -O mif / -O cares: run one side only (profiling) */
-    while ((opt = getopt(argc, argv, "S:i:d:n:r:c:O:")) != -1) {
-        switch (opt) {
-        case 'O':
-            only = strcmp(optarg, "mif") == 0 ? 1 : strcmp(optarg, "cares") == 0 ? 2 : -1;
-            if (only < 0)
-                usage();
-            break;
-        case 'S':
-            server_ns = optarg;
-            break;
-        case 'i':
-            ifname = optarg;
-            break;
-        case 'd':
-            server = optarg;
-            break;
-        case 'n':
-            n_names = atoi(optarg);
-            break;
-        case 'r':
-            rounds = atoi(optarg);
-            break;
-        case 'c':
-            conc_list = optarg;
-            break;
-        default:
+    const char *only_side = NULL;
+    int rounds = 3, only = 0; /* -O mif / -O cares: run one side only (profiling) */
+    const struct bench_opt opts[] = { { 'S', OPT_TEXT, &server_ns }, { 'i', OPT_TEXT, &ifname },
+                                      { 'd', OPT_TEXT, &server },    { 'n', OPT_INT, &n_names },
+                                      { 'r', OPT_INT, &rounds },     { 'c', OPT_TEXT, &conc_list },
+                                      { 'O', OPT_TEXT, &only_side } };
+    parse_options(argc, argv, opts, sizeof opts / sizeof opts[0], usage);
+    if (only_side) {
+        only = strcmp(only_side, "mif") == 0 ? 1 : strcmp(only_side, "cares") == 0 ? 2 : -1;
+        if (only < 0)
             usage();
-        }
     }
     if (!server_ns || n_names < 1 || n_names > 60000 || rounds < 1)
         usage();
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    require_private_netns("dns_vs_cares");
+    bench_begin("dns_vs_cares");
     signal(SIGPIPE, SIG_IGN);
-    int ifindex = (int)if_nametoindex(ifname);
-    if (ifindex == 0)
-        die("no interface %s in this namespace", ifname);
+    int ifindex = ifindex_of(ifname);
 
     int concs[16], nconc = 0;
     for (const char *p = conc_list; *p && nconc < 16;) {
@@ -627,9 +592,7 @@ int main(int argc, char **argv)
 
     /* Files: the root directory for libmif, the hosts file for dnsmasq (readable by the
      * user dnsmasq drops to). */
-    if (!mkdtemp(dir))
-        die("mkdtemp: %s", strerror(errno));
-    atexit(remove_files);
+    make_temp_dir(dir, remove_files);
     chmod(dir, 0755);
     char path[256], hosts[256], text[256];
     snprintf(path, sizeof path, "%s/etc", dir);
@@ -668,19 +631,9 @@ int main(int argc, char **argv)
     int server_rcvbuf = raise_server_rcvbuf(dnsmasq.pid, 8 << 20);
 
     /* libmif */
-    mif_options mo;
-    mif_options_init(&mo);
-    mo.root_dir = dir;
-    mif_ctx *ctx;
-    check_mif(mif_open(&mo, &ctx), "mif_open");
-    check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_PVDS, (uint32_t)ifindex, 0), "announce pvds");
-    uint64_t pvd = 0;
+    mif_ctx *ctx = mif_open_root(dir);
+    uint64_t pvd = mif_find_pvd(ctx, (uint32_t)ifindex, MIF_FAMILY_IPV4);
     mif_message *m;
-    while (mif_get_message(ctx, &m) == MIF_OK) {
-        if (m->msg_type == MIF_MSG_PVD_ANNOUNCEMENT && m->family == MIF_FAMILY_IPV4)
-            pvd = m->pvd;
-        mif_message_free(m);
-    }
     if (!pvd)
         die("%s has no ipv4 PvD", ifname);
     int have_server = 0;
@@ -702,9 +655,7 @@ int main(int argc, char **argv)
     if (!have_server)
         die("libmif: %s/ipv4 does not have exactly the DNS server %s from %s/etc/mif.conf", ifname, server, dir);
 
-    long tid = engine_tid();
-    if (tid < 0)
-        die("no mif-engine thread");
+    long tid = engine_tid_or_die();
 
     /* mif0's IPv4 address, for the inline replica. */
     struct in_addr src = { 0 };

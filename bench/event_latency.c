@@ -23,7 +23,6 @@
  */
 #include "bench_util.h"
 
-#include <net/if.h>
 
 #define TARGET_MEDIAN_US 150.0
 #define WAIT_MS 10000
@@ -76,19 +75,9 @@ static int floor_has_addr(int fd, int type, struct in_addr addr)
 {
     static char buf[65536];
     int found = 0;
-    for (;;) {
-        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN)
-                break;
-            if (errno == ENOBUFS)
-                die("kernel-floor socket overran (ENOBUFS)");
-            die("recv floor socket: %s", strerror(errno));
-        }
+    ssize_t n;
+    while ((n = nl_recv_nowait(fd, buf, sizeof buf, "kernel-floor socket")) >= 0)
         found |= nl_has_addr4(buf, n, type, addr);
-    }
     return found;
 }
 
@@ -98,8 +87,7 @@ static int mif_has_addr(mif_ctx *ctx, mif_message_type msg_type, struct in_addr 
     int found = 0;
     mif_message *m;
     while (mif_get_message(ctx, &m) == MIF_OK) {
-        if (m->msg_type == MIF_MSG_ENGINE_FAILED)
-            die("libmif engine failed: %s", m->text ? m->text : "?");
+        check_engine(m);
         if (m->msg_type == msg_type && m->address.family == MIF_FAMILY_IPV4 &&
             memcmp(m->address.bytes, &addr, 4) == 0)
             found = 1;
@@ -125,6 +113,30 @@ struct listeners {
     struct line_reader *lr;
 };
 
+/* What one_event() waits for, for seen_event(). */
+struct event_want {
+    struct listeners *l;
+    int type, deleted;
+    mif_message_type want;
+    struct in_addr addr;
+    const char *needle;
+};
+
+/* time_listeners()'s test: listener k's readable fd held the event. */
+static int seen_event(int k, void *arg)
+{
+    struct event_want *e = arg;
+    switch (k) {
+    case L_MIF:
+        return mif_has_addr(e->l->ctx, e->want, e->addr);
+    case L_IP:
+        return pipe_has_line(e->l->fds[L_IP], e->l->lr, e->needle, e->deleted);
+    case L_FLOOR:
+        return floor_has_addr(e->l->fds[L_FLOOR], e->type, e->addr);
+    }
+    return 0;
+}
+
 /* Sends `type` (RTM_NEWADDR / RTM_DELADDR) for addr and records, per listener in
  * `active`, when it saw the event (ns after t0, taken just before the send; -1 for
  * listeners not active). Returns 0, or -1 if a listener did not see it within
@@ -137,69 +149,16 @@ static int one_event(struct listeners *l, int nlfd, int ifindex, int type, struc
     inet_ntop(AF_INET, &addr, text, sizeof text);
     snprintf(needle, sizeof needle, "inet %s/32 ", text);
     int deleted = type == RTM_DELADDR;
-    mif_message_type want = deleted ? MIF_MSG_NO_ADDRESS_ANNOUNCEMENT : MIF_MSG_ADDRESS_ANNOUNCEMENT;
-
-    int pending = 0;
-    for (int k = 0; k < L_COUNT; k++) {
-        out[k] = -1;
-        pending += active[k] != 0;
-    }
-    int done[L_COUNT] = { 0 };
+    struct event_want e = { l, type, deleted, deleted ? MIF_MSG_NO_ADDRESS_ANNOUNCEMENT : MIF_MSG_ADDRESS_ANNOUNCEMENT,
+                            addr, needle };
 
     int64_t t0 = now_ns();
     nl_send_addr4(nlfd, type, ifindex, addr, seq);
     if (sent)
         *sent = now_ns() - t0;
-    int64_t deadline = t0 + (int64_t)wait_ms * 1000000;
-    while (pending > 0) {
-        struct pollfd pfd[L_COUNT];
-        int map[L_COUNT], np = 0;
-        for (int k = 0; k < L_COUNT; k++) {
-            if (active[k] && !done[k]) {
-                pfd[np].fd = l->fds[k];
-                pfd[np].events = POLLIN;
-                pfd[np].revents = 0;
-                map[np++] = k;
-            }
-        }
-        int64_t left_ms = (deadline - now_ns()) / 1000000;
-        if (left_ms < 0)
-            left_ms = 0;
-        int rc = poll(pfd, (nfds_t)np, (int)left_ms);
-        int64_t t = now_ns();
-        if (rc < 0) {
-            if (errno == EINTR)
-                continue;
-            die("poll: %s", strerror(errno));
-        }
-        if (rc == 0) {
-            nl_read_ack(nlfd, seq);
-            return -1;
-        }
-        for (int j = 0; j < np; j++) {
-            if (!(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            int k = map[j], hit = 0;
-            switch (k) {
-            case L_MIF:
-                hit = mif_has_addr(l->ctx, want, addr);
-                break;
-            case L_IP:
-                hit = pipe_has_line(l->fds[L_IP], l->lr, needle, deleted);
-                break;
-            case L_FLOOR:
-                hit = floor_has_addr(l->fds[L_FLOOR], type, addr);
-                break;
-            }
-            if (hit) {
-                done[k] = 1;
-                out[k] = t - t0;
-                pending--;
-            }
-        }
-    }
+    int rc = time_listeners(L_COUNT, l->fds, active, seen_event, &e, t0, t0 + (int64_t)wait_ms * 1000000, out);
     nl_read_ack(nlfd, seq);
-    return 0;
+    return rc;
 }
 
 /* Lets stragglers arrive, then discards whatever every listener holds. */
@@ -213,51 +172,25 @@ static void settle_and_drain(struct listeners *l)
         floor_has_addr(l->fds[L_FLOOR], 0, (struct in_addr){ 0 });
 }
 
-static int64_t *alloc_i64(size_t n)
-{
-    int64_t *p = calloc(n ? n : 1, sizeof *p);
-    if (!p)
-        die("out of memory");
-    return p;
-}
-
 static void usage(void)
 {
-    fprintf(stderr, "usage: event_latency [-i IFNAME] [-n N] [-a A]\n");
-    exit(2);
+    usage_exit("usage: event_latency [-i IFNAME] [-n N] [-a A]\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *ifname = "mlat0";
     int n = 2000, acc = -1;
-    int opt;
-    while ((opt = getopt(argc, argv, "i:n:a:")) != -1) {
-        switch (opt) {
-        case 'i':
-            ifname = optarg;
-            break;
-        case 'n':
-            n = atoi(optarg);
-            break;
-        case 'a':
-            acc = atoi(optarg);
-            break;
-        default:
-            usage();
-        }
-    }
+    const struct bench_opt opts[] = { { 'i', OPT_TEXT, &ifname }, { 'n', OPT_INT, &n }, { 'a', OPT_INT, &acc } };
+    parse_options(argc, argv, opts, sizeof opts / sizeof opts[0], usage);
     if (acc < 0)
         acc = n;
     if (n < 1 || n > 50000 || acc < 1 || acc > 50000)
         usage();
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    require_private_netns("event_latency");
+    bench_begin("event_latency");
     signal(SIGPIPE, SIG_IGN);
 
-    int ifindex = (int)if_nametoindex(ifname);
-    if (ifindex == 0)
-        die("no interface %s in this namespace", ifname);
+    int ifindex = ifindex_of(ifname);
 
     /* Peer: ip monitor, started first so it is listening by the time we measure. */
     char *ip_argv[] = { "ip", "-o", "monitor", "address", NULL };
@@ -265,33 +198,18 @@ int main(int argc, char **argv)
     fcntl(ipmon.out_fd, F_SETFL, O_NONBLOCK);
 
     /* Kernel floor: a plain socket joined to RTNLGRP_IPV4_IFADDR. */
-    int floor_fd = nl_open(0);
-    int group = RTNLGRP_IPV4_IFADDR;
-    if (setsockopt(floor_fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0)
-        die("NETLINK_ADD_MEMBERSHIP: %s", strerror(errno));
-    int rcvbuf = 4 << 20;
-    setsockopt(floor_fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+    int floor_fd = nl_open_group(RTNLGRP_IPV4_IFADDR);
 
     /* libmif: interfaces, the veth's PvDs, its ipv4 PvD's addresses. */
     mif_ctx *ctx;
     check_mif(mif_open(NULL, &ctx), "mif_open");
     check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0), "announce interfaces");
-    check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_PVDS, (uint32_t)ifindex, 0), "announce pvds");
-    uint64_t pvd4 = 0;
-    mif_message *m;
-    while (mif_get_message(ctx, &m) == MIF_OK) {
-        if (m->msg_type == MIF_MSG_PVD_ANNOUNCEMENT && m->ifindex == (uint32_t)ifindex &&
-            m->family == MIF_FAMILY_IPV4)
-            pvd4 = m->pvd;
-        mif_message_free(m);
-    }
+    uint64_t pvd4 = mif_find_pvd(ctx, (uint32_t)ifindex, MIF_FAMILY_IPV4);
     if (pvd4 == 0)
         die("%s has no ipv4 PvD (is it up, with carrier and an IPv4 address?)", ifname);
     check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_ADDRESSES, 0, pvd4), "announce addresses");
     mif_drain(ctx);
-    long tid = engine_tid();
-    if (tid < 0)
-        die("no mif-engine thread");
+    long tid = engine_tid_or_die();
 
     int nlfd = nl_open(0);
     struct line_reader *lr = calloc(1, sizeof *lr);
@@ -427,8 +345,7 @@ int main(int argc, char **argv)
            (double)cpu_first / (double)dec / 1e3, dec / 2 + 1, (double)cpu_last / (double)dec / 1e3,
            acc - (int)dec / 2);
     printf(" kernel floor: median %.1f us\n", s_floor.median / 1e3);
-    printf(" RATIO libmif/ip-monitor: median %.2f  p99 %.2f\n", ratio(s_mif.median, s_ip.median),
-           ratio(s_mif.p99, s_ip.p99));
+    print_ratio("libmif/ip-monitor", s_mif, s_ip, NULL);
     printf(" target: libmif median <= %.0f us: %s (pass 1 %.1f us, pass 2 %.1f us)\n", TARGET_MEDIAN_US,
            s_mif.median / 1e3 <= TARGET_MEDIAN_US ? "met" : "NOT met", s_mif.median / 1e3, s_alone.median / 1e3);
     printf("SUMMARY event_latency: libmif median %.1f us p99 %.1f us | ip monitor median %.1f us p99 %.1f us | "

@@ -14,7 +14,6 @@
  */
 #include "bench_util.h"
 
-
 struct switches {
     long long vol, nonvol;
 };
@@ -47,23 +46,19 @@ static size_t subscribe_everything(mif_ctx *ctx)
     return n;
 }
 
+static void usage(void)
+{
+    usage_exit("usage: idle [-t SECONDS]\n");
+}
+
 int main(int argc, char **argv)
 {
-    int secs = 10, opt;
-    while ((opt = getopt(argc, argv, "t:")) != -1) {
-        if (opt == 't')
-            secs = atoi(optarg);
-        else {
-            fprintf(stderr, "usage: idle [-t SECONDS]\n");
-            return 2;
-        }
-    }
-    if (secs < 1 || secs > 3600) {
-        fprintf(stderr, "usage: idle [-t SECONDS]\n");
-        return 2;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    require_private_netns("idle");
+    int secs = 10;
+    const struct bench_opt opts[] = { { 't', OPT_INT, &secs } };
+    parse_options(argc, argv, opts, sizeof opts / sizeof opts[0], usage);
+    if (secs < 1 || secs > 3600)
+        usage();
+    bench_begin("idle");
 
     long long rss_before = proc_status_field("/proc/self/status", "VmRSS");
     char *ip_argv[] = { "ip", "monitor", "all", NULL };

@@ -25,7 +25,6 @@
  */
 #include "bench_util.h"
 
-#include <net/if.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 
@@ -110,17 +109,8 @@ static int nl_has_rdnss(int fd, int ifindex, struct in6_addr server, int want_ze
 {
     static char buf[65536];
     int found = 0;
-    for (;;) {
-        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN)
-                break;
-            if (errno == ENOBUFS)
-                die("ND user-option socket overran (ENOBUFS)");
-            die("recv ND user-option socket: %s", strerror(errno));
-        }
+    ssize_t n;
+    while ((n = nl_recv_nowait(fd, buf, sizeof buf, "ND user-option socket")) >= 0) {
         ssize_t len = n;
         for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)len); nh = NLMSG_NEXT(nh, len)) {
             if (nh->nlmsg_type != RTM_NEWNDUSEROPT || nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nduseroptmsg)))
@@ -162,8 +152,7 @@ static int mif_has_rdnss(mif_ctx *ctx, struct in6_addr server, int want_present,
     int found = 0;
     mif_message *m;
     while (mif_get_message(ctx, &m) == MIF_OK) {
-        if (m->msg_type == MIF_MSG_ENGINE_FAILED)
-            die("libmif engine failed: %s", m->text ? m->text : "?");
+        check_engine(m);
         if (m->msg_type == MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT && m->element_type == MIF_ELEMENT_RA &&
             has_server(m, server) == want_present) {
             found = 1;
@@ -177,130 +166,65 @@ static int mif_has_rdnss(mif_ctx *ctx, struct in6_addr server, int want_present,
     return found;
 }
 
+/* What one_ra() waits for, for seen_ra(). */
+struct ra_want {
+    mif_ctx *ctx;
+    int nlfd, ifindex, withdraw;
+    struct in6_addr server;
+};
+
+/* time_listeners()'s test: listener k's readable fd held the RA's change. */
+static int seen_ra(int k, void *arg)
+{
+    struct ra_want *w = arg;
+    return k == L_MIF ? mif_has_rdnss(w->ctx, w->server, !w->withdraw, NULL)
+                      : nl_has_rdnss(w->nlfd, w->ifindex, w->server, w->withdraw);
+}
+
 /* Sends one RA and times both listeners; returns 0, or -1 if one did not see it
  * within WAIT_MS (out[] keeps -1 for it). */
 static int one_ra(const struct router_sock *rs, mif_ctx *ctx, int nlfd, int ifindex, struct in6_addr server,
                   uint32_t lifetime, int64_t out[L_COUNT], int64_t *sent)
 {
-    int done[L_COUNT] = { 0 }, pending = L_COUNT;
-    out[L_MIF] = out[L_NL] = -1;
-    int withdraw = lifetime == 0;
+    static const int both[L_COUNT] = { 1, 1 };
+    struct ra_want w = { ctx, nlfd, ifindex, lifetime == 0, server };
+    int fds[L_COUNT];
+    fds[L_MIF] = mif_fd(ctx);
+    fds[L_NL] = nlfd;
     int64_t t0 = now_ns();
     send_ra(rs, server, lifetime);
     if (sent)
         *sent = now_ns() - t0;
-    int64_t deadline = t0 + (int64_t)WAIT_MS * 1000000;
-    while (pending > 0) {
-        struct pollfd pfd[L_COUNT];
-        int map[L_COUNT], np = 0;
-        if (!done[L_MIF]) {
-            pfd[np] = (struct pollfd){ mif_fd(ctx), POLLIN, 0 };
-            map[np++] = L_MIF;
-        }
-        if (!done[L_NL]) {
-            pfd[np] = (struct pollfd){ nlfd, POLLIN, 0 };
-            map[np++] = L_NL;
-        }
-        int64_t left = (deadline - now_ns()) / 1000000;
-        int rc = poll(pfd, (nfds_t)np, left > 0 ? (int)left : 0);
-        int64_t t = now_ns();
-        if (rc < 0) {
-            if (errno == EINTR)
-                continue;
-            die("poll: %s", strerror(errno));
-        }
-        if (rc == 0)
-            return -1;
-        for (int j = 0; j < np; j++) {
-            if (!(pfd[j].revents & (POLLIN | POLLERR | POLLHUP)))
-                continue;
-            int k = map[j];
-            int hit = k == L_MIF ? mif_has_rdnss(ctx, server, !withdraw, NULL)
-                                 : nl_has_rdnss(nlfd, ifindex, server, withdraw);
-            if (hit) {
-                done[k] = 1;
-                out[k] = t - t0;
-                pending--;
-            }
-        }
-    }
-    return 0;
-}
-
-static int64_t *alloc_i64(size_t n)
-{
-    int64_t *p = calloc(n ? n : 1, sizeof *p);
-    if (!p)
-        die("out of memory");
-    return p;
+    return time_listeners(L_COUNT, fds, both, seen_ra, &w, t0, t0 + (int64_t)WAIT_MS * 1000000, out);
 }
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: ra_config -S ROUTER_NETNS [-R ROUTER_IF] [-i IFNAME] [-n N]\n");
-    exit(2);
+    usage_exit("usage: ra_config -S ROUTER_NETNS [-R ROUTER_IF] [-i IFNAME] [-n N]\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *ifname = "mif0", *router_ns = NULL;
-    int n = 500, opt;
-    while ((opt = getopt(argc, argv, "S:R:i:n:")) != -1) {
-        switch (opt) {
-        case 'S':
-            router_ns = optarg;
-            break;
-        case 'R':
-            router_ifname = optarg;
-            break;
-        case 'i':
-            ifname = optarg;
-            break;
-        case 'n':
-            n = atoi(optarg);
-            break;
-        default:
-            usage();
-        }
-    }
+    int n = 500;
+    const struct bench_opt opts[] = { { 'S', OPT_TEXT, &router_ns }, { 'R', OPT_TEXT, &router_ifname },
+                                      { 'i', OPT_TEXT, &ifname },    { 'n', OPT_INT, &n } };
+    parse_options(argc, argv, opts, sizeof opts / sizeof opts[0], usage);
     if (!router_ns || strchr(router_ns, '/') || n < 1 || n > 60000)
         usage();
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    require_private_netns("ra_config");
-    int ifindex = (int)if_nametoindex(ifname);
-    if (ifindex == 0)
-        die("no interface %s in this namespace", ifname);
+    bench_begin("ra_config");
+    int ifindex = ifindex_of(ifname);
 
     struct router_sock rs = { -1, 0 };
-    char nspath[300];
-    snprintf(nspath, sizeof nspath, "/run/netns/%s", router_ns);
-    in_netns(nspath, open_router_socket, &rs);
+    in_named_netns(router_ns, open_router_socket, &rs);
 
     /* Peer: the kernel's own delivery, a plain socket joined to RTNLGRP_ND_USEROPT. */
-    int nlfd = nl_open(0);
-    int group = RTNLGRP_ND_USEROPT;
-    if (setsockopt(nlfd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0)
-        die("NETLINK_ADD_MEMBERSHIP: %s", strerror(errno));
-    int rcvbuf = 4 << 20;
-    setsockopt(nlfd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+    int nlfd = nl_open_group(RTNLGRP_ND_USEROPT);
 
     /* libmif, with an empty root directory so no file of this host adds elements. */
-    if (!mkdtemp(root))
-        die("mkdtemp: %s", strerror(errno));
-    atexit(remove_root);
-    mif_options o;
-    mif_options_init(&o);
-    o.root_dir = root;
-    mif_ctx *ctx;
-    check_mif(mif_open(&o, &ctx), "mif_open");
-    check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_PVDS, (uint32_t)ifindex, 0), "announce pvds");
-    uint64_t pvd6 = 0;
-    mif_message *m;
-    while (mif_get_message(ctx, &m) == MIF_OK) {
-        if (m->msg_type == MIF_MSG_PVD_ANNOUNCEMENT && m->family == MIF_FAMILY_IPV6)
-            pvd6 = m->pvd;
-        mif_message_free(m);
-    }
+    make_temp_dir(root, remove_root);
+    mif_ctx *ctx = mif_open_root(root);
+    uint64_t pvd6 = mif_find_pvd(ctx, (uint32_t)ifindex, MIF_FAMILY_IPV6);
     if (pvd6 == 0)
         die("%s has no ipv6 PvD (up, carrier, a global IPv6 address?)", ifname);
     check_mif(mif_post(ctx, MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS, 0, pvd6), "announce config elements");
@@ -321,9 +245,7 @@ int main(int argc, char **argv)
     mif_drain(ctx);
     nl_has_rdnss(nlfd, ifindex, in6addr_any, 0);
 
-    long tid = engine_tid();
-    if (tid < 0)
-        die("no mif-engine thread");
+    long tid = engine_tid_or_die();
     int64_t *add[L_COUNT], *del[L_COUNT], *sent = alloc_i64((size_t)n);
     for (int k = 0; k < L_COUNT; k++) {
         add[k] = alloc_i64((size_t)n);
@@ -359,8 +281,7 @@ int main(int argc, char **argv)
     print_stats_us("libmif element update", d_mif);
     print_stats_us("raw netlink ND_USEROPT", d_nl);
     printf("  libmif engine thread CPU: %.1f us per RA (add + withdrawal averaged)\n", (double)cpu / (2.0 * n) / 1e3);
-    printf(" RATIO libmif/raw-netlink (new server): median %.2f  p99 %.2f;  libmif - netlink: median %.1f us\n",
-           ratio(a_mif.median, a_nl.median), ratio(a_mif.p99, a_nl.p99), (a_mif.median - a_nl.median) / 1e3);
+    print_ratio("libmif/raw-netlink (new server)", a_mif, a_nl, "libmif - netlink");
     printf("SUMMARY ra_config: new RDNSS server: libmif median %.1f us p99 %.1f us | raw netlink median %.1f us p99 "
            "%.1f us | ratio median %.2f p99 %.2f | withdrawal: libmif median %.1f us, netlink %.1f us | engine CPU "
            "%.1f us/RA\n",

@@ -22,7 +22,6 @@
  */
 #include "bench_util.h"
 
-#include <net/if.h>
 #include <sys/eventfd.h>
 
 #define WAIT_MS 10000
@@ -30,11 +29,8 @@
 /* Waits (generously) until mif_fd is readable. Dies if nothing comes. */
 static void wait_readable(mif_ctx *ctx)
 {
-    mif_result r = mif_check_message(ctx, WAIT_MS);
-    if (r == MIF_NO_MESSAGE)
+    if (!mif_wait(ctx, WAIT_MS))
         die("no message within %d ms", WAIT_MS);
-    if (r != MIF_OK && r != MIF_E_INTERRUPTED)
-        check_mif(r, "mif_check_message");
 }
 
 /* One request type's round trips. Returns the number of messages per iteration. */
@@ -89,14 +85,6 @@ static void fd_roundtrips(int wfd, int rfd, size_t len, int m, int64_t *out)
             die("read: %s", strerror(errno));
         out[i] = now_ns() - t0;
     }
-}
-
-static int64_t *alloc_i64(size_t n)
-{
-    int64_t *p = calloc(n ? n : 1, sizeof *p);
-    if (!p)
-        die("out of memory");
-    return p;
 }
 
 static int mode_roundtrip(int m)
@@ -269,31 +257,16 @@ static int mode_drain(int reps)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: roundtrip [-m M] | roundtrip -D [-r R]\n");
-    exit(2);
+    usage_exit("usage: roundtrip [-m M] | roundtrip -D [-r R]\n");
 }
 
 int main(int argc, char **argv)
 {
-    int m = 10000, reps = 7, drain = 0, opt;
-    while ((opt = getopt(argc, argv, "m:Dr:")) != -1) {
-        switch (opt) {
-        case 'm':
-            m = atoi(optarg);
-            break;
-        case 'D':
-            drain = 1;
-            break;
-        case 'r':
-            reps = atoi(optarg);
-            break;
-        default:
-            usage();
-        }
-    }
+    int m = 10000, reps = 7, drain = 0;
+    const struct bench_opt opts[] = { { 'm', OPT_INT, &m }, { 'D', OPT_FLAG, &drain }, { 'r', OPT_INT, &reps } };
+    parse_options(argc, argv, opts, sizeof opts / sizeof opts[0], usage);
     if (m < 1 || m > 10000000 || reps < 1 || reps > 1000)
         usage();
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    require_private_netns("roundtrip");
+    bench_begin("roundtrip");
     return drain ? mode_drain(reps) : mode_roundtrip(m);
 }
