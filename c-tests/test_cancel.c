@@ -22,6 +22,7 @@
  */
 #include "mif.h"
 #include "check.h"
+#include "driver.h"
 
 static char root[256];   /* scratch root: etc/hosts, and etc/mif.conf for mt0 */
 static int bed_ok;
@@ -42,24 +43,6 @@ static mif_ctx *open_ctx(void)
     if (!CHECK_RC(mif_open(&opts, &ctx), MIF_OK))
         return NULL;
     return ctx;
-}
-
-static mif_result translate(mif_ctx *ctx, uint64_t pvd, uint64_t id, const char *name)
-{
-    mif_request req;
-    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
-    req.pvd = pvd;
-    req.translation_id = id;
-    req.name = name;
-    return mif_post_message(ctx, &req);
-}
-
-static mif_result stop_translating(mif_ctx *ctx, uint64_t id)
-{
-    mif_request req;
-    mif_request_init(&req, MIF_REQ_STOP_TRANSLATING_NAME);
-    req.translation_id = id;
-    return mif_post_message(ctx, &req);
 }
 
 static mif_result connect_to(mif_ctx *ctx, uint64_t pvd, uint64_t id, const char *ip, uint16_t port)
@@ -172,10 +155,10 @@ static void stop_outstanding_translation(void)
         goto out;
     for (round = 0; round < 3; round++) {
         /* The id is free again after each stop. */
-        if (!CHECK_RC(translate(ctx, mt, 1, "slow.example"), MIF_OK))
+        if (!CHECK_RC(post_translate(ctx, mt, 1, "slow.example"), MIF_OK))
             break;
         CHECK_RC(mif_check_message(ctx, 0), MIF_NO_MESSAGE); /* outstanding, nothing yet */
-        if (!CHECK_RC(stop_translating(ctx, 1), MIF_OK))
+        if (!CHECK_RC(post_stop_translating(ctx, 1), MIF_OK))
             break;
         /* Queued before the stop returned: */
         m = next_now(ctx);
@@ -188,9 +171,9 @@ static void stop_outstanding_translation(void)
             mif_message_free(m);
         }
         CHECK_RC(mif_check_message(ctx, 0), MIF_NO_MESSAGE);
-        CHECK_RC(stop_translating(ctx, 1), MIF_E_UNKNOWN_TRANSLATION); /* stopped once */
+        CHECK_RC(post_stop_translating(ctx, 1), MIF_E_UNKNOWN_TRANSLATION); /* stopped once */
         /* Nothing follows: a marker answered from the hosts file comes first. */
-        CHECK_RC(translate(ctx, mt, 2, "h0.example"), MIF_OK);
+        CHECK_RC(post_translate(ctx, mt, 2, "h0.example"), MIF_OK);
         wait_marker(ctx, match_done_of, 2, 1, 1, 0, 0);
         CHECK_RC(mif_check_message(ctx, 0), MIF_NO_MESSAGE);
     }
@@ -232,14 +215,14 @@ static void stop_races_completion(void)
         att[i].id = 1 + (uint64_t)(i % TRANSLATE_IDS);
         att[i].host = i % HOSTS_NAMES;
         snprintf(name, sizeof name, "h%d.example", att[i].host);
-        if (!CHECK_RC(translate(ctx, lo4, att[i].id, name), MIF_OK)) {
+        if (!CHECK_RC(post_translate(ctx, lo4, att[i].id, name), MIF_OK)) {
             att[i].rc = -1;
             continue;
         }
         /* Vary the head start (0 to 400 us) so both outcomes occur; either is checked. */
         if (i % 5 != 0)
             usleep((useconds_t)(i % 5) * 100);
-        att[i].rc = stop_translating(ctx, att[i].id);
+        att[i].rc = post_stop_translating(ctx, att[i].id);
         if (att[i].rc == MIF_OK)
             stopped++;
         else if (CHECK_RC(att[i].rc, MIF_E_UNKNOWN_TRANSLATION))
@@ -247,7 +230,7 @@ static void stop_races_completion(void)
     }
     check_note("%d stopped in time, %d already complete", stopped, late);
     /* Marker: once its Done is in, the engine has handled every request above. */
-    CHECK_RC(translate(ctx, lo4, 1000, "h0.example"), MIF_OK);
+    CHECK_RC(post_translate(ctx, lo4, 1000, "h0.example"), MIF_OK);
 
     /* Walk the queue, matching each message against its id's next expected attempt. */
     for (;;) {

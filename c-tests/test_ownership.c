@@ -16,6 +16,7 @@
  */
 #include "mif.h"
 #include "check.h"
+#include "driver.h"
 
 #include <netinet/in.h>
 
@@ -294,16 +295,6 @@ static mif_ctx *open_with_hosts(char *root, size_t len)
     return ctx;
 }
 
-static mif_result translate(mif_ctx *ctx, uint64_t pvd, uint64_t id, const char *name)
-{
-    mif_request req;
-    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
-    req.pvd = pvd;
-    req.translation_id = id;
-    req.name = name;
-    return mif_post_message(ctx, &req);
-}
-
 /*
  * A translation from the hosts file: its Name Translation messages and the final
  * Done, each with its own `name` string, outlive mif_close until freed.  A second
@@ -326,9 +317,9 @@ static void translation_messages_outlive_close(void)
     pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
     if (!CHECK(pvd != 0))
         goto out;
-    CHECK_RC(translate(ctx, pvd, id, requested), MIF_OK);
+    CHECK_RC(post_translate(ctx, pvd, id, requested), MIF_OK);
     memset(requested, 'X', sizeof requested - 1); /* the name was copied during the call */
-    CHECK_RC(translate(ctx, pvd, id2, "nothing-here.example"), MIF_OK);
+    CHECK_RC(post_translate(ctx, pvd, id2, "nothing-here.example"), MIF_OK);
     /* Take every message of both translations, up to both Done messages. */
     while (n < 8 && (done1 < 0 || done2 < 0)) {
         mif_message *m = check_wait_for(ctx, match_tids, ids, 10000);
@@ -402,8 +393,8 @@ static void close_frees_untaken_translation_messages(void)
         goto out;
     pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
     if (CHECK(pvd != 0)) {
-        CHECK_RC(translate(ctx, pvd, 1, "host-a.example"), MIF_OK);
-        CHECK_RC(translate(ctx, pvd, 2, "nothing-here.example"), MIF_OK);
+        CHECK_RC(post_translate(ctx, pvd, 1, "host-a.example"), MIF_OK);
+        CHECK_RC(post_translate(ctx, pvd, 2, "nothing-here.example"), MIF_OK);
         CHECK_RC(mif_check_message(ctx, 10000), MIF_OK);
     }
 out:

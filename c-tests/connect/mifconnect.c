@@ -79,10 +79,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mif.h"
+#include "../driver.h"
 
 #ifndef IPV6_UNICAST_IF
 #define IPV6_UNICAST_IF 76
@@ -96,26 +96,10 @@
 
 static void json_str(const char *s)
 {
-    if (!s) {
+    if (s)
+        json_quoted(s);
+    else
         fputs("null", stdout);
-        return;
-    }
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20 || *p >= 0x7f)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    }
-    putchar('"');
-}
-
-static void json_result(mif_result r)
-{
-    printf("\"result\":%d,\"result_name\":", (int)r);
-    json_str(mif_strerror(r));
 }
 
 static const char *errno_name(int e)
@@ -124,21 +108,9 @@ static const char *errno_name(int e)
     return n ? n : "unknown";
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void fail_setup(const char *what, mif_result r)
 {
-    printf("{\"event\":\"error\",\"what\":");
-    json_str(what);
-    printf(",");
-    json_result(r);
-    printf("}\n");
-    fflush(stdout);
+    json_setup_error("event", what, r);
 }
 
 /* Entries of /proc/self/fd, less the one opendir itself holds. */
@@ -176,17 +148,6 @@ static bool parse_address(const char *s, struct mif_address *out)
         return true;
     }
     return false;
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-')
-        return false;
-    *out = v;
-    return true;
 }
 
 static bool parse_target(const char *addr, const char *port, struct target *t)
@@ -403,26 +364,6 @@ static bool handle(const mif_message *m)
     }
     fflush(stdout);
     return true;
-}
-
-static bool drain(mif_ctx *ctx)
-{
-    mif_message *m;
-    while (mif_get_message(ctx, &m) == MIF_OK) {
-        bool ok = handle(m);
-        mif_message_free(m);
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
-static mif_result post_simple(mif_ctx *ctx, mif_request_type type, uint32_t ifindex)
-{
-    mif_request req;
-    mif_request_init(&req, type);
-    req.ifindex = ifindex;
-    return mif_post_message(ctx, &req);
 }
 
 /* Waits (at most until give_up) for PvD pvd_name on interface ifname; its id or 0. */
@@ -694,15 +635,12 @@ int main(int argc, char **argv)
     opts.root_dir = root;
     opts.connect_attempt_delay_ms = (uint32_t)delay;
     opts.connect_timeout_ms = (uint32_t)timeout;
-    if (no_btd)
-        opts.test_flags |= MIF_TEST_NO_BINDTODEVICE;
-    mif_ctx *ctx = NULL;
-    mif_result r = mif_open(&opts, &ctx);
-    if (r != MIF_OK) {
-        fail_setup("mif_open", r);
+    mif_ctx *ctx = driver_open(&opts, no_btd, "event");
+    if (!ctx) {
         free(conns);
         return 2;
     }
+    mif_result r;
     int64_t start = now_ms();
     int64_t give_up = start + (int64_t)wait_ms;
     uint64_t pvd = find_pvd(ctx, ifname, pvd_of, give_up);
@@ -772,7 +710,7 @@ int main(int argc, char **argv)
             sentinel.posted = post_connect(ctx, use_pvd, SENTINEL_ID, &sentinel_target, NULL, false) == MIF_OK;
     }
     for (;;) {
-        if (!drain(ctx)) {
+        if (!drain_with(ctx, handle)) {
             status = 2;
             break;
         }
@@ -794,18 +732,14 @@ int main(int argc, char **argv)
         int64_t until = give_up;
         if (cancel_at >= 0 && cancel_at < until)
             until = cancel_at;
-        int64_t left = until - now;
-        if (left < 0)
-            left = 0;
-        r = mif_check_message(ctx, (int)(left > 1000 ? 1000 : left));
-        if (r != MIF_OK && r != MIF_NO_MESSAGE && r != MIF_E_INTERRUPTED) {
+        if (!wait_message(ctx, now, until, &r)) {
             fail_setup("mif_check_message", r);
             status = 2;
             break;
         }
     }
     /* Whatever is queued already (a message that should not exist would be here). */
-    if (status == 0 && !drain(ctx))
+    if (status == 0 && !drain_with(ctx, handle))
         status = 2;
 out:
     printf("{\"event\":\"end\",\"connected\":%zu,\"not_connected\":%zu,\"outstanding\":%zu,\"extra\":%zu}\n",

@@ -39,7 +39,6 @@
  *
  * Exit status: 0 fine, 1 a self-test case failed, 2 usage or setup error, 3 gave up waiting.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -47,42 +46,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mif.h"
+#include "../driver.h"
 
 #define MAX_NAMES 64
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20 || *p >= 0x7f)
-            printf("\\u%04x", *p);      /* names are ASCII; anything else shows as bytes */
-        else
-            putchar(*p);
-    }
-    putchar('"');
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void fail_setup(const char *what, mif_result r)
 {
-    printf("{\"msg\":\"error\",\"what\":");
-    json_str(what);
-    printf(",\"result\":%d,\"result_name\":", (int)r);
-    json_str(mif_strerror(r));
-    printf("}\n");
-    fflush(stdout);
+    json_setup_error("msg", what, r);
 }
 
 static const char *source_name(uint32_t s)
@@ -143,9 +116,9 @@ static bool print_message(const mif_message *m)
             snprintf(addr, sizeof addr, "?");
         printf("{\"msg\":\"name_translation\",\"translation_id\":%" PRIu64 ",\"pvd\":%" PRIu64
                ",\"pvd_name\":", m->translation_id, m->pvd);
-        json_str(m->pvd_name);
+        json_quoted(m->pvd_name);
         printf(",\"name\":");
-        json_str(m->name);
+        json_quoted(m->name);
         printf(",\"address\":\"%s\",\"ttl\":%" PRIu32 ",\"source\":\"%s\"}\n", addr, m->ttl,
                source_name(m->name_source));
         break;
@@ -153,9 +126,9 @@ static bool print_message(const mif_message *m)
         struct slot *s = slot_of(m->translation_id);
         printf("{\"msg\":\"name_translation_done\",\"translation_id\":%" PRIu64 ",\"pvd\":%" PRIu64
                ",\"pvd_name\":", m->translation_id, m->pvd);
-        json_str(m->pvd_name);
+        json_quoted(m->pvd_name);
         printf(",\"name\":");
-        json_str(m->name);
+        json_quoted(m->name);
         printf(",\"status\":\"%s\"}\n", mif_translation_status_name(m->translation_status));
         if (s && s->pending > 0)
             s->pending--;
@@ -163,7 +136,7 @@ static bool print_message(const mif_message *m)
     }
     case MIF_MSG_ENGINE_FAILED:
         printf("{\"msg\":\"engine_failed\",\"status\":%d,\"text\":", (int)m->status);
-        json_str(m->text);
+        json_quoted(m->text);
         printf("}\n");
         fflush(stdout);
         return false;
@@ -173,27 +146,6 @@ static bool print_message(const mif_message *m)
     }
     fflush(stdout);
     return true;
-}
-
-/* Takes every waiting message. Returns false on engine failure. */
-static bool drain(mif_ctx *ctx)
-{
-    mif_message *m;
-    while (mif_get_message(ctx, &m) == MIF_OK) {
-        bool ok = print_message(m);
-        mif_message_free(m);
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
-static mif_result post_simple(mif_ctx *ctx, mif_request_type type, uint32_t ifindex)
-{
-    mif_request req;
-    mif_request_init(&req, type);
-    req.ifindex = ifindex;
-    return mif_post_message(ctx, &req);
 }
 
 /* The id of PvD `pvd_name` on interface `ifname`, or 0. */
@@ -233,24 +185,6 @@ static uint64_t find_pvd(mif_ctx *ctx, const char *ifname, const char *pvd_name)
     return pvd;
 }
 
-static mif_result post_translate(mif_ctx *ctx, uint64_t pvd, uint64_t id, const char *name)
-{
-    mif_request req;
-    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
-    req.pvd = pvd;
-    req.translation_id = id;
-    req.name = name;
-    return mif_post_message(ctx, &req);
-}
-
-static mif_result post_stop(mif_ctx *ctx, uint64_t id)
-{
-    mif_request req;
-    mif_request_init(&req, MIF_REQ_STOP_TRANSLATING_NAME);
-    req.translation_id = id;
-    return mif_post_message(ctx, &req);
-}
-
 /* ------------------------------------------------------------------ self-test */
 
 static int self_failures;
@@ -259,11 +193,11 @@ static void expect_result(const char *label, mif_result got, mif_result want)
 {
     bool ok = got == want;
     printf("{\"msg\":\"self_test\",\"case\":");
-    json_str(label);
+    json_quoted(label);
     printf(",\"want\":%d,\"want_name\":", (int)want);
-    json_str(mif_strerror(want));
+    json_quoted(mif_strerror(want));
     printf(",\"got\":%d,\"got_name\":", (int)got);
-    json_str(mif_strerror(got));
+    json_quoted(mif_strerror(got));
     printf(",\"ok\":%s}\n", ok ? "true" : "false");
     fflush(stdout);
     if (!ok)
@@ -372,11 +306,11 @@ static void self_test(mif_ctx *ctx, uint64_t pvd)
                   post_translate(ctx, pvd, hold, "a..b"), MIF_E_BAD_NAME);
     expect_result("duplicate outstanding id on an unknown PvD", post_translate(ctx, 0, hold, "x.example"),
                   MIF_E_UNKNOWN_PVD);
-    expect_result("stop of an unknown id", post_stop(ctx, 424242), MIF_E_UNKNOWN_TRANSLATION);
-    expect_result("stop of a refused translation's id", post_stop(ctx, 1000), MIF_E_UNKNOWN_TRANSLATION);
-    expect_result("stop of the hold translation", post_stop(ctx, hold), MIF_OK);
+    expect_result("stop of an unknown id", post_stop_translating(ctx, 424242), MIF_E_UNKNOWN_TRANSLATION);
+    expect_result("stop of a refused translation's id", post_stop_translating(ctx, 1000), MIF_E_UNKNOWN_TRANSLATION);
+    expect_result("stop of the hold translation", post_stop_translating(ctx, hold), MIF_OK);
     slot_of(hold)->stopped = true;
-    expect_result("second stop of the same id", post_stop(ctx, hold), MIF_E_UNKNOWN_TRANSLATION);
+    expect_result("second stop of the same id", post_stop_translating(ctx, hold), MIF_E_UNKNOWN_TRANSLATION);
     /* The cancelled translation's id is free again at once. */
     try_name(ctx, pvd, hold, "reuse of the stopped id (accepted)", "host.example.com", MIF_OK);
 
@@ -385,7 +319,7 @@ static void self_test(mif_ctx *ctx, uint64_t pvd)
         if (slots[i].stopped)
             continue;
         slots[i].stopped = true;
-        mif_result r = post_stop(ctx, slots[i].id);
+        mif_result r = post_stop_translating(ctx, slots[i].id);
         char label[64];
         snprintf(label, sizeof label, "stop of accepted translation %" PRIu64, slots[i].id);
         expect_result(label, r, MIF_OK);
@@ -399,17 +333,6 @@ static void usage(void)
     fprintf(stderr, "usage: mifresolve --pvd-of IF[/ipv4|/ipv6] [--root DIR] [--timeout-ms N] [--tries N]\n"
                     "       [--no-bindtodevice] [--stop-after-ms N] [--stop-when-file P] [--linger-ms N] [--wait-ms N]\n"
                     "       [--id-base N] [--pvd-id N] (--self-test | NAME...)\n");
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-')
-        return false;
-    *out = v;
-    return true;
 }
 
 int main(int argc, char **argv)
@@ -468,14 +391,10 @@ int main(int argc, char **argv)
     opts.root_dir = root;
     opts.dns_timeout_ms = (uint32_t)timeout_ms;
     opts.dns_tries = (uint32_t)tries;
-    if (no_btd)
-        opts.test_flags |= MIF_TEST_NO_BINDTODEVICE;
-    mif_ctx *ctx = NULL;
-    mif_result r = mif_open(&opts, &ctx);
-    if (r != MIF_OK) {
-        fail_setup("mif_open", r);
+    mif_ctx *ctx = driver_open(&opts, no_btd, "msg");
+    if (!ctx)
         return 2;
-    }
+    mif_result r;
 
     uint64_t pvd = pvd_id;
     if (!have_pvd_id) {
@@ -493,7 +412,7 @@ int main(int argc, char **argv)
         pvd = find_pvd(ctx, ifname, pvd_name);
         if (pvd == 0) {
             printf("{\"msg\":\"error\",\"what\":\"no such PvD\",\"pvd_name\":");
-            json_str(pvd_name);
+            json_quoted(pvd_name);
             printf("}\n");
             mif_close(ctx);
             return 2;
@@ -509,9 +428,9 @@ int main(int argc, char **argv)
             uint64_t id = id_base + (uint64_t)(i - optind);
             r = post_translate(ctx, pvd, id, argv[i]);
             printf("{\"msg\":\"posted\",\"translation_id\":%" PRIu64 ",\"query\":", id);
-            json_str(argv[i]);
-            printf(",\"result\":%d,\"result_name\":", (int)r);
-            json_str(mif_strerror(r));
+            json_quoted(argv[i]);
+            printf(",");
+            json_result(r);
             printf("}\n");
             fflush(stdout);
             if (r == MIF_OK)
@@ -526,7 +445,7 @@ int main(int argc, char **argv)
     int64_t linger_until = -1;
     int status = 0;
     for (;;) {
-        if (!drain(ctx)) {
+        if (!drain_with(ctx, print_message)) {
             status = 2;
             break;
         }
@@ -537,10 +456,9 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < nslots; i++) {
                 if (slots[i].pending == 0)
                     continue;
-                r = post_stop(ctx, slots[i].id);
-                printf("{\"msg\":\"stop_posted\",\"translation_id\":%" PRIu64 ",\"result\":%d,\"result_name\":",
-                       slots[i].id, (int)r);
-                json_str(mif_strerror(r));
+                r = post_stop_translating(ctx, slots[i].id);
+                printf("{\"msg\":\"stop_posted\",\"translation_id\":%" PRIu64 ",", slots[i].id);
+                json_result(r);
                 printf("}\n");
                 fflush(stdout);
             }
@@ -561,11 +479,7 @@ int main(int argc, char **argv)
             until = stop_at;
         if (stop_file && !stopped && now + 10 < until)
             until = now + 10;
-        int64_t left = until - now;
-        if (left < 0)
-            left = 0;
-        r = mif_check_message(ctx, (int)(left > 1000 ? 1000 : left));
-        if (r != MIF_OK && r != MIF_NO_MESSAGE && r != MIF_E_INTERRUPTED) {
+        if (!wait_message(ctx, now, until, &r)) {
             fail_setup("mif_check_message", r);
             status = 2;
             break;

@@ -516,6 +516,71 @@ def replay_elements(msgs, ignore=None):
     return live
 
 
+# ---------------------------------------------------------------- child output
+
+def read_json_lines(owner, stream, out, bad_key):
+    """Body of a reader thread: each non-blank line of `stream` (a child's stdout), a JSON
+    object, is appended to `out` under owner.cond (notifying); a line that is not one as
+    {bad_key: "__bad_json__", "raw": line}. At EOF sets owner.eof (notifying)."""
+    try:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if not line.strip():
+                continue
+            try:
+                m = json.loads(line)
+                if not isinstance(m, dict):
+                    raise ValueError
+            except ValueError:
+                m = {bad_key: "__bad_json__", "raw": line}
+            with owner.cond:
+                out.append(m)
+                owner.cond.notify_all()
+    finally:
+        with owner.cond:
+            owner.eof = True
+            owner.cond.notify_all()
+
+
+# ---------------------------------------------------------------- C test drivers
+
+# How the Makefile compiles and links C programs (WARN, CFLAGS, LINK_MIF).
+LIBDIR = os.path.join(ROOT, "target", "release")
+CFLAGS = ["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-std=c11", "-D_GNU_SOURCE"]
+# What every driver includes besides <mif.h> (as "../driver.h").
+DRIVER_H = os.path.join(ROOT, "c-tests", "driver.h")
+
+_BUILT = {}
+
+
+def build_driver(src, out, make_lib=False):
+    """Compiles the C test driver `src` into `out` (as the Makefile compiles C programs)
+    when `out` is older than `src`, c-tests/driver.h, include/mif.h or libmif.so; with
+    make_lib, runs `make lib` first (once per run). Returns `out`."""
+    if make_lib and "make" not in _BUILT:
+        p = subprocess.run(["make", "-C", ROOT, "lib"], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise Failure(f"make lib failed:\n{p.stdout[-3000:]}{p.stderr[-3000:]}")
+        _BUILT["make"] = True
+    lib = os.path.join(LIBDIR, "libmif.so")
+    if not os.path.exists(lib):
+        raise Failure(f"{lib} missing: run `make lib` first")
+    deps = [src, DRIVER_H, os.path.join(ROOT, "include", "mif.h"), lib]
+    newest = max(os.stat(d).st_mtime_ns for d in deps)
+    if _BUILT.get(out) == newest and os.path.exists(out):
+        return out
+    if not (os.path.exists(out) and os.stat(out).st_mtime_ns >= newest):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        cmd = [os.environ.get("CC", "cc")] + CFLAGS + ["-I" + os.path.join(ROOT, "include"), "-o", out,
+                                                       src, "-L" + LIBDIR, "-lmif",
+                                                       "-Wl,-rpath," + LIBDIR, "-lpthread"]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise Failure(f"building the driver failed: {' '.join(cmd)}\n{p.stdout}{p.stderr}")
+    _BUILT[out] = newest
+    return out
+
+
 # ---------------------------------------------------------------- mifctl child
 
 class Mifctl:
@@ -559,24 +624,7 @@ class Mifctl:
 
     # -- readers
     def _read_out(self):
-        try:
-            for raw in self.proc.stdout:
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                if not line.strip():
-                    continue
-                try:
-                    m = json.loads(line)
-                    if not isinstance(m, dict):
-                        raise ValueError
-                except ValueError:
-                    m = {"msg": "__bad_json__", "raw": line}
-                with self.cond:
-                    self.msgs.append(m)
-                    self.cond.notify_all()
-        finally:
-            with self.cond:
-                self.eof = True
-                self.cond.notify_all()
+        read_json_lines(self, self.proc.stdout, self.msgs, "msg")
 
     def _read_err(self):
         for raw in self.proc.stderr:

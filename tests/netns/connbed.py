@@ -44,8 +44,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 DRIVER_SRC = os.path.join(ROOT, "c-tests", "connect", "mifconnect.c")
 DRIVER = os.environ.get("MIFCONNECT", os.path.join(ROOT, "build", "connect", "mifconnect"))
-LIBDIR = os.path.join(ROOT, "target", "release")
-CFLAGS = ["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-std=c11", "-D_GNU_SOURCE"]
 
 SHARED = "198.18.0.80"      # on lo of both networks
 SHARED6 = "fd6d:6966:ff::80"   # on lo of both networks with ConnBed(..., ipv6_shared=True)
@@ -130,37 +128,13 @@ def main(argv):
 
 # ====================================================================== test side
 
-_BUILT = {}
-
-
 def build_driver():
     """`make lib` (once per run), then compile c-tests/connect/mifconnect.c when it is
-    older than its source, include/mif.h or libmif.so. Returns its path."""
-    from bed import Failure
+    out of date (bed.build_driver). Returns its path."""
     if "MIFCONNECT" in os.environ:
         return DRIVER
-    if "make" not in _BUILT and not os.environ.get("MIFCONNECT_NO_MAKE"):
-        p = subprocess.run(["make", "-C", ROOT, "lib"], capture_output=True, text=True)
-        if p.returncode != 0:
-            raise Failure(f"make lib failed:\n{p.stdout[-3000:]}{p.stderr[-3000:]}")
-        _BUILT["make"] = True
-    lib = os.path.join(LIBDIR, "libmif.so")
-    if not os.path.exists(lib):
-        raise Failure(f"{lib} missing: run `make lib` first")
-    deps = [DRIVER_SRC, os.path.join(ROOT, "include", "mif.h"), lib]
-    newest = max(os.stat(d).st_mtime_ns for d in deps)
-    if _BUILT.get(DRIVER) == newest and os.path.exists(DRIVER):
-        return DRIVER
-    if not (os.path.exists(DRIVER) and os.stat(DRIVER).st_mtime_ns >= newest):
-        os.makedirs(os.path.dirname(DRIVER), exist_ok=True)
-        cmd = [os.environ.get("CC", "cc")] + CFLAGS + ["-I" + os.path.join(ROOT, "include"), "-o", DRIVER,
-                                                       DRIVER_SRC, "-L" + LIBDIR, "-lmif",
-                                                       "-Wl,-rpath," + LIBDIR, "-lpthread"]
-        p = subprocess.run(cmd, capture_output=True, text=True)
-        if p.returncode != 0:
-            raise Failure(f"building the driver failed: {' '.join(cmd)}\n{p.stdout}{p.stderr}")
-    _BUILT[DRIVER] = newest
-    return DRIVER
+    import bed
+    return bed.build_driver(DRIVER_SRC, DRIVER, make_lib=not os.environ.get("MIFCONNECT_NO_MAKE"))
 
 
 class Driver:
@@ -185,24 +159,8 @@ class Driver:
         threading.Thread(target=self._read_err, daemon=True).start()
 
     def _read_out(self):
-        try:
-            for raw in self.proc.stdout:
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                if not line.strip():
-                    continue
-                try:
-                    m = json.loads(line)
-                    if not isinstance(m, dict):
-                        raise ValueError
-                except ValueError:
-                    m = {"event": "__bad_json__", "raw": line}
-                with self.cond:
-                    self.lines.append(m)
-                    self.cond.notify_all()
-        finally:
-            with self.cond:
-                self.eof = True
-                self.cond.notify_all()
+        from bed import read_json_lines
+        read_json_lines(self, self.proc.stdout, self.lines, "event")
 
     def _read_err(self):
         for raw in self.proc.stderr:

@@ -44,9 +44,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 DRIVER_SRC = os.path.join(ROOT, "c-tests", "dns", "mifresolve.c")
 DRIVER = os.environ.get("MIFRESOLVE", os.path.join(ROOT, "build", "dns", "mifresolve"))
-LIBDIR = os.path.join(ROOT, "target", "release")
-# The Makefile's flags (WARN, CFLAGS, LINK_MIF).
-CFLAGS = ["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-std=c11", "-D_GNU_SOURCE"]
 
 QTYPES = {1: "A", 28: "AAAA", 16: "TXT", 5: "CNAME"}
 
@@ -270,32 +267,13 @@ def main(argv):
 
 # ====================================================================== test-side helpers
 
-_BUILT = {}
-
-
 def build_driver():
-    """Compile c-tests/dns/mifresolve.c (as the Makefile compiles C programs) when it is
-    older than its source, include/mif.h or libmif.so. Returns its path."""
-    from bed import Failure
-    lib = os.path.join(LIBDIR, "libmif.so")
+    """Compile c-tests/dns/mifresolve.c when it is out of date (bed.build_driver).
+    Returns its path."""
     if "MIFRESOLVE" in os.environ:
         return DRIVER
-    if not os.path.exists(lib):
-        raise Failure(f"{lib} missing: run `make lib` first")
-    deps = [DRIVER_SRC, os.path.join(ROOT, "include", "mif.h"), lib]
-    newest = max(os.stat(d).st_mtime_ns for d in deps)
-    if _BUILT.get(DRIVER) == newest and os.path.exists(DRIVER):
-        return DRIVER
-    if not (os.path.exists(DRIVER) and os.stat(DRIVER).st_mtime_ns >= newest):
-        os.makedirs(os.path.dirname(DRIVER), exist_ok=True)
-        cmd = [os.environ.get("CC", "cc")] + CFLAGS + ["-I" + os.path.join(ROOT, "include"), "-o", DRIVER,
-                                                       DRIVER_SRC, "-L" + LIBDIR, "-lmif",
-                                                       "-Wl,-rpath," + LIBDIR, "-lpthread"]
-        p = subprocess.run(cmd, capture_output=True, text=True)
-        if p.returncode != 0:
-            raise Failure(f"building the driver failed: {' '.join(cmd)}\n{p.stdout}{p.stderr}")
-    _BUILT[DRIVER] = newest
-    return DRIVER
+    import bed
+    return bed.build_driver(DRIVER_SRC, DRIVER)
 
 
 class Result:
