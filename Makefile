@@ -48,7 +48,7 @@ build/mifctl: examples-c/mifctl.c include/mif.h lib
 	@mkdir -p build
 	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ examples-c/mifctl.c $(LINK_MIF)
 
-build/c-tests/%: c-tests/%.c c-tests/check.h include/mif.h lib
+build/c-tests/%: c-tests/%.c c-tests/check.h c-tests/driver.h include/mif.h lib
 	@mkdir -p build/c-tests
 	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ $< $(LINK_MIF)
 
