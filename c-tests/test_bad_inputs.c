@@ -28,7 +28,7 @@ enum {
     PREP_CONNECT,      /* an outstanding connect with the same id and pvd first */
     PREP_DEFAULT,      /* MIF_REQ_CONNECT_TO_PVD lo/ipv4 first */
 };
-enum { FD_UDP4 = 0, FD_MINUS1, FD_PIPE, FD_TCP4 };  /* BIND: which descriptor */
+enum { FD_UDP4 = 0, FD_MINUS1, FD_PIPE, FD_TCP4, FD_UDP6, FD_UNIX };  /* BIND: which descriptor */
 #define NAME_64_LABEL "a234567890123456789012345678901234567890123456789012345678901234.example"
 #define NAME_63_LABEL "a23456789012345678901234567890123456789012345678901234567890123.example"
 #define L63 "a23456789012345678901234567890123456789012345678901234567890123"
@@ -253,6 +253,8 @@ static const struct row rows[] = {
     { .name = "bind_socket: fd -1", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_MINUS1, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "bind_socket: fd -1, bind_source", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_MINUS1, .bind_source = 1, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "bind_socket: a pipe", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_PIPE, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "bind_socket: IPv6 socket on lo/ipv4", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_UDP6, .want = MIF_E_BAD_ADDRESS },
+    { .name = "bind_socket: AF_UNIX socket", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_UNIX, .want = MIF_E_BAD_ADDRESS },
     { .name = "control: bind_socket: UDP on lo/ipv4", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_UDP4, .want = MIF_OK },
     { .name = "control: bind_socket: UDP on lo/ipv4, bind_source", .call = BIND, .pvd_kind = PVD_LO, .fd_kind = FD_UDP4, .bind_source = 1, .want = MIF_OK },
     { .name = "control: bind_socket: pvd 0 with a default", .call = BIND, .pvd = 0, .fd_kind = FD_UDP4, .prep = PREP_DEFAULT, .want = MIF_OK },
@@ -353,6 +355,16 @@ static mif_result bind_row(const struct row *r, mif_ctx *ctx, uint64_t pvd)
         break;
     case FD_TCP4:
         fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (!CHECK(fd >= 0))
+            return MIF_E_SYSTEM;
+        break;
+    case FD_UDP6:
+        fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (!CHECK(fd >= 0))
+            return MIF_E_SYSTEM;
+        break;
+    case FD_UNIX:
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (!CHECK(fd >= 0))
             return MIF_E_SYSTEM;
         break;

@@ -12,7 +12,7 @@ use socket2::{Protocol, Type};
 
 use crate::pin::pinned_socket;
 use crate::log::log_at;
-use crate::model::{PvdInfo, PvdLink};
+use crate::model::{is_link_local, PvdInfo, PvdLink};
 
 /// Tokens at and above this number belong to connection attempts.
 pub(crate) const FIRST_CONNECT_TOKEN: usize = 1 << 40;
@@ -97,13 +97,6 @@ fn common_prefix_len(a: &IpAddr, b: &IpAddr) -> u32 {
         (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(*a) ^ u32::from(*b)).leading_zeros(),
         (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(*a) ^ u128::from(*b)).leading_zeros(),
         _ => 0,
-    }
-}
-
-fn is_link_local(a: &IpAddr) -> bool {
-    match a {
-        IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
     }
 }
 

@@ -154,7 +154,7 @@ impl Context {
         // Subscribe before dumping so that no change falls between dump and events.
         let events = EventSocket::open(config.netlink_rcvbuf).map_err(|e| fail("rtnetlink event socket", e))?;
         let mut dumper = DumpSocket::open().map_err(|e| fail("rtnetlink dump socket", e))?;
-        let snapshot = dumper.snapshot().map_err(|e| fail("rtnetlink dump", e))?;
+        let snapshot = dumper.snapshot(crate::netlink::Patience::Wait).map_err(|e| fail("rtnetlink dump", e))?;
         let mut files = FileSources::open(SourcePaths::new(&config.root_dir, config.config_file.as_deref()))
             .map_err(|e| fail("inotify", e))?;
         let mut model = HostModel::new();
@@ -389,8 +389,7 @@ impl Context {
             return system(e);
         }
         if bind_source {
-            let Some(src) = link.addrs.iter().find(|(a, _, f)| a.is_ipv4() == v4 && !f.tentative && !f.dadfailed && !f.deprecated).map(|(a, _, _)| *a)
-            else {
+            let Some(src) = link.preferred_source(v4) else {
                 return MIF_E_BAD_SOURCE;
             };
             if let Err(e) = socket.bind(&std::net::SocketAddr::new(src, 0).into()) {

@@ -28,7 +28,7 @@ use socket2::{Protocol, Type};
 use crate::pin::pinned_socket;
 
 use crate::log::log_at;
-use crate::model::{AddrFlags, Family, PvdInfo, PvdLink};
+use crate::model::{is_link_local, Family, PvdInfo, PvdLink};
 
 /// Datagrams read for one query before it is given up as flooded.
 const MAX_DATAGRAMS_PER_QUERY: u32 = 32;
@@ -298,30 +298,13 @@ fn validate(bytes: &[u8], id: u16, qname: &Name, qtype: RecordType) -> Option<Me
     }
 }
 
-/// The source address for a query to `server` from this PvD: a usable address of the
-/// server's family, preferring one that is not deprecated. `None` for link-local
+/// The source address for a query to `server` from this PvD; `None` for link-local
 /// servers (the kernel picks the link-local source on the pinned link).
 fn source_for(link: &PvdLink, server: &IpAddr) -> Option<IpAddr> {
     if is_link_local(server) {
         return None;
     }
-    let usable = |f: &AddrFlags| !f.tentative && !f.dadfailed;
-    let candidates = link.addrs.iter().filter(|(a, _, f)| a.is_ipv4() == server.is_ipv4() && usable(f) && !is_link_local(a));
-    let mut best = None;
-    for (a, _, f) in candidates {
-        if !f.deprecated {
-            return Some(*a);
-        }
-        best.get_or_insert(*a);
-    }
-    best
-}
-
-fn is_link_local(a: &IpAddr) -> bool {
-    match a {
-        IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
-    }
+    link.preferred_source(server.is_ipv4())
 }
 
 /// The server's socket address on this link (link-local servers get the interface as scope).
@@ -732,11 +715,6 @@ impl Resolver {
         }
     }
 
-    /// Translations still running (for tests and close).
-    #[allow(dead_code)]
-    pub(crate) fn active(&self) -> usize {
-        self.translations.len()
-    }
 }
 
 enum Progress {

@@ -18,7 +18,7 @@ use crate::ffi::{MIF_E_INTERNAL, MIF_E_SYSTEM, MIF_TEST_PANIC_ENGINE};
 use crate::log::log_at;
 use crate::message::Message;
 use crate::model::{Fact, Family};
-use crate::netlink::{parse_datagram, DumpSocket, EventSocket, RECV_BUFFER_SIZE};
+use crate::netlink::{parse_datagram, DumpSocket, EventSocket, Patience, RECV_BUFFER_SIZE};
 use crate::sources::FileSources;
 
 const WAKER: Token = Token(0);
@@ -216,8 +216,14 @@ impl Engine {
             }
         }
         if reread_ipv4_routes && !lost_events {
-            let routes = self.dumper.routes(Family::V4)?;
-            self.apply(vec![Fact::Routes { family: Family::V4, routes }]);
+            match self.dumper.routes(Family::V4, Patience::Brief) {
+                Ok(routes) => {
+                    self.apply(vec![Fact::Routes { family: Family::V4, routes }]);
+                }
+                // Still changing: a full re-read a little later covers the routes too.
+                Err(e) if e.kind() == io::ErrorKind::Other => self.postpone_resync(&e),
+                Err(e) => return Err(e),
+            }
         }
         if lost_events {
             log_at!(Info, "rtnetlink overrun (ENOBUFS): events lost, re-dumping");
@@ -235,14 +241,19 @@ impl Engine {
         log_at!(Debug, "sent {sent} router solicitations");
     }
 
+    /// The kernel kept interrupting a dump: try again in 100 ms rather than sleep here.
+    fn postpone_resync(&mut self, why: &io::Error) {
+        log_at!(Info, "resync postponed: {why}");
+        self.resync_due.get_or_insert(Instant::now() + std::time::Duration::from_millis(100));
+    }
+
     /// Re-reads the kernel's state and announces the difference. A dump that keeps
     /// being interrupted by a burst of changes is retried a little later.
     fn resync(&mut self) -> io::Result<()> {
-        let snapshot = match self.dumper.snapshot() {
+        let snapshot = match self.dumper.snapshot(Patience::Brief) {
             Ok(s) => s,
             Err(e) if e.kind() == io::ErrorKind::Other => {
-                log_at!(Warn, "resync postponed: {e}");
-                self.resync_due = Some(Instant::now() + std::time::Duration::from_millis(500));
+                self.postpone_resync(&e);
                 return Ok(());
             }
             Err(e) => return Err(e),

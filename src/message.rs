@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 use std::net::IpAddr;
 
 use crate::ffi::*;
-use crate::model::{AddrFlags, AddrInfo, Announcement, ConfigData, Family, LinkFlags, PvdInfo, Scope};
+use crate::model::{is_link_local, AddrFlags, AddrInfo, Announcement, ConfigData, Family, LinkFlags, PvdInfo, Scope};
 use crate::connect::ConnectEvent;
 use crate::dns::{DnsEvent, NameSource, Status};
 use std::os::fd::IntoRawFd;
@@ -154,6 +154,11 @@ fn scope(s: Scope) -> u8 {
     }
 }
 
+/// An address seen on interface `ifindex`: link-local ones carry it as their scope.
+fn c_address_on(addr: &IpAddr, ifindex: u32) -> mif_address {
+    c_address(addr, if is_link_local(addr) && addr.is_ipv6() { ifindex } else { 0 })
+}
+
 pub(crate) fn c_address(addr: &IpAddr, scope_id: u32) -> mif_address {
     let mut out = mif_address::default();
     match addr {
@@ -195,8 +200,7 @@ fn fill_pvd(m: &mut mif_message, pvd: &PvdInfo) {
 
 fn fill_addr(m: &mut mif_message, pvd: &PvdInfo, a: &AddrInfo) {
     fill_pvd(m, pvd);
-    let is_link_local = matches!(a.addr, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
-    m.address = c_address(&a.addr, if is_link_local { pvd.ifindex } else { 0 });
+    m.address = c_address_on(&a.addr, pvd.ifindex);
     m.prefix_len = a.prefix_len;
     m.scope = scope(a.scope);
     m.address_flags = address_flags(a.flags);
@@ -217,10 +221,7 @@ struct Lists {
 
 /// Link-local addresses in the lists are only usable with their interface as scope.
 fn lists_of(data: &ConfigData, ifindex: u32) -> Lists {
-    let addr = |a: &IpAddr| {
-        let link_local = matches!(a, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
-        c_address(a, if link_local { ifindex } else { 0 })
-    };
+    let addr = |a: &IpAddr| c_address_on(a, ifindex);
     Lists {
         dns_servers: data.dns_servers.iter().map(addr).collect(),
         routers: data.routers.iter().map(addr).collect(),
@@ -272,8 +273,7 @@ fn to_c(message: Message) -> OwnedMessage {
                 m.element_type = element_value(element.kind);
                 m.element_id = element.id;
                 if let Some(server) = &element.server {
-                    let link_local = matches!(server, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
-                    m.source = c_address(server, if link_local { pvd.ifindex } else { 0 });
+                    m.source = c_address_on(server, pvd.ifindex);
                 }
                 origin = Some(cstring(&element.origin));
                 m.lifetime = element.lifetime.unwrap_or(MIF_LIFETIME_INFINITE);
@@ -299,8 +299,7 @@ fn to_c(message: Message) -> OwnedMessage {
             m.msg_type = MIF_MSG_NAME_TRANSLATION;
             fill_pvd(&mut m, pvd);
             m.translation_id = translation_id;
-            let link_local = matches!(addr, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
-            m.address = c_address(&addr, if link_local { pvd.ifindex } else { 0 });
+            m.address = c_address_on(&addr, pvd.ifindex);
             m.ttl = ttl;
             m.name_source = match source {
                 NameSource::Hosts => MIF_NAME_SOURCE_HOSTS,

@@ -299,6 +299,31 @@ pub struct PvdLink {
     pub search_domains: Vec<String>,
 }
 
+impl PvdLink {
+    /// The address to send from to a non-link-local destination of this family: a
+    /// usable (not tentative, not DAD-failed) non-link-local address, preferring one
+    /// that is not deprecated (RFC 6724 rule 3).
+    pub fn preferred_source(&self, ipv4: bool) -> Option<IpAddr> {
+        let usable = self.addrs.iter().filter(|(a, _, f)| a.is_ipv4() == ipv4 && !f.tentative && !f.dadfailed && !is_link_local(a));
+        let mut fallback = None;
+        for (a, _, f) in usable {
+            if !f.deprecated {
+                return Some(*a);
+            }
+            fallback.get_or_insert(*a);
+        }
+        fallback
+    }
+}
+
+/// fe80::/10 and 169.254.0.0/16: addresses that mean something only on one link.
+pub fn is_link_local(a: &IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    }
+}
+
 /// Why a request does not fit the current state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RequestError {
@@ -345,6 +370,19 @@ struct ElementView {
     id: u64,
     data: ConfigData,
     until: Option<Instant>,
+}
+
+impl ElementView {
+    fn info(&self, ident: &ElementIdent, now: Instant) -> ElementInfo {
+        ElementInfo {
+            id: self.id,
+            kind: ident.kind,
+            origin: ident.origin.clone(),
+            server: ident.server,
+            data: self.data.clone(),
+            lifetime: remaining(self.until, now),
+        }
+    }
 }
 
 /// DNS options learnt from one router on one interface; each entry expires on its own.
@@ -825,14 +863,6 @@ impl HostModel {
             family,
             name: pvd.name.clone(),
         };
-        let element_info = |ident: &ElementIdent, e: &ElementView| ElementInfo {
-            id: e.id,
-            kind: ident.kind,
-            origin: ident.origin.clone(),
-            server: ident.server,
-            data: e.data.clone(),
-            lifetime: remaining(e.until, now),
-        };
 
         // Removals.
         if let Some(old_view) = old {
@@ -857,7 +887,7 @@ impl HostModel {
                 if self.subs.elements.contains(&old_pvd.id) {
                     for (ident, e) in &old_pvd.elements {
                         if new_pvd.is_none_or(|p| !p.elements.contains_key(ident)) {
-                            out.push(Announcement::NoElement { pvd: pvd_info(old_view, old_pvd, family), element: element_info(ident, e) });
+                            out.push(Announcement::NoElement { pvd: pvd_info(old_view, old_pvd, family), element: e.info(ident, now) });
                         }
                     }
                 }
@@ -903,7 +933,7 @@ impl HostModel {
                         .and_then(|p| p.elements.get(ident))
                         .is_some_and(|o| o.data == e.data && deadlines_close(o.until, e.until, now));
                     if !unchanged {
-                        out.push(Announcement::Element { pvd: pvd_info(new_view, new_pvd, family), element: element_info(ident, e) });
+                        out.push(Announcement::Element { pvd: pvd_info(new_view, new_pvd, family), element: e.info(ident, now) });
                     }
                 }
             }
@@ -969,8 +999,7 @@ impl HostModel {
 
     /// Announce Address for one PvD.
     pub fn announce_addresses(&mut self, pvd: u64, now: Instant, out: &mut Vec<Announcement>) -> Result<(), RequestError> {
-        let (ifindex, view, family, pvd_view) = self.find_pvd(pvd).ok_or(RequestError::UnknownPvd)?;
-        let info = PvdInfo { id: pvd, ifindex, ifname: view.name.clone(), family, name: pvd_view.name.clone() };
+        let (info, pvd_view) = self.find_pvd(pvd).ok_or(RequestError::UnknownPvd)?;
         for (key, state) in &pvd_view.addrs {
             out.push(Announcement::Address { pvd: info.clone(), addr: state.info(key, now) });
         }
@@ -979,31 +1008,14 @@ impl HostModel {
     }
 
     pub fn stop_announcing_addresses(&mut self, pvd: u64) -> Result<(), RequestError> {
-        if self.find_pvd(pvd).is_none() {
-            return Err(RequestError::UnknownPvd);
-        }
-        if !self.subs.addresses.remove(&pvd) {
-            return Err(RequestError::NotSubscribed);
-        }
-        Ok(())
+        self.stop_pvd_subscription(pvd, |s| &mut s.addresses)
     }
 
     /// Announce Configuration Element for one PvD (3.2.7.9).
     pub fn announce_elements(&mut self, pvd: u64, now: Instant, out: &mut Vec<Announcement>) -> Result<(), RequestError> {
-        let (ifindex, view, family, pvd_view) = self.find_pvd(pvd).ok_or(RequestError::UnknownPvd)?;
-        let info = PvdInfo { id: pvd, ifindex, ifname: view.name.clone(), family, name: pvd_view.name.clone() };
+        let (info, pvd_view) = self.find_pvd(pvd).ok_or(RequestError::UnknownPvd)?;
         for (ident, e) in &pvd_view.elements {
-            out.push(Announcement::Element {
-                pvd: info.clone(),
-                element: ElementInfo {
-                    id: e.id,
-                    kind: ident.kind,
-                    origin: ident.origin.clone(),
-                    server: ident.server,
-                    data: e.data.clone(),
-                    lifetime: remaining(e.until, now),
-                },
-            });
+            out.push(Announcement::Element { pvd: info.clone(), element: e.info(ident, now) });
         }
         self.subs.elements.insert(pvd);
         Ok(())
@@ -1011,13 +1023,7 @@ impl HostModel {
 
     /// Stop Announce Configuration Element (3.2.7.12).
     pub fn stop_announcing_elements(&mut self, pvd: u64) -> Result<(), RequestError> {
-        if self.find_pvd(pvd).is_none() {
-            return Err(RequestError::UnknownPvd);
-        }
-        if !self.subs.elements.remove(&pvd) {
-            return Err(RequestError::NotSubscribed);
-        }
-        Ok(())
+        self.stop_pvd_subscription(pvd, |s| &mut s.elements)
     }
 
     /// Get Configuration Data (3.2.7.17): merges the PvD's elements of `kind` (all when
@@ -1031,8 +1037,8 @@ impl HostModel {
         info: InfoId,
         out: &mut Vec<Announcement>,
     ) -> Result<(), RequestError> {
-        let (ifindex, view, family, pvd_view) = self.find_pvd(pvd).ok_or(RequestError::UnknownPvd)?;
-        let pvd_info = PvdInfo { id: pvd, ifindex, ifname: view.name.clone(), family, name: pvd_view.name.clone() };
+        let (pvd_info, pvd_view) = self.find_pvd(pvd).ok_or(RequestError::UnknownPvd)?;
+        let (ifindex, family) = (pvd_info.ifindex, pvd_info.family);
         let mut data = ConfigData::default();
         for (ident, e) in &pvd_view.elements {
             if kind.is_none_or(|k| k == ident.kind) {
@@ -1072,13 +1078,13 @@ impl HostModel {
     /// addresses and its DNS servers and search domains (every element's, merged in
     /// element order).
     pub fn pvd_link(&self, pvd: u64) -> Option<PvdLink> {
-        let (ifindex, view, family, pvd_view) = self.find_pvd(pvd)?;
+        let (info, pvd_view) = self.find_pvd(pvd)?;
         let mut data = ConfigData::default();
         for e in pvd_view.elements.values() {
             data.merge(&e.data);
         }
         Some(PvdLink {
-            info: PvdInfo { id: pvd, ifindex, ifname: view.name.clone(), family, name: pvd_view.name.clone() },
+            info,
             addrs: pvd_view.addrs.iter().map(|(k, s)| (k.0, k.1, s.flags)).collect(),
             dns_servers: data.dns_servers,
             search_domains: data.search_domains,
@@ -1105,12 +1111,26 @@ impl HostModel {
         self.find_pvd(pvd).is_some()
     }
 
-    fn find_pvd(&self, pvd: u64) -> Option<(u32, &LinkView, Family, &PvdView)> {
+    /// A present PvD: its public description and its view.
+    fn find_pvd(&self, pvd: u64) -> Option<(PvdInfo, &PvdView)> {
         self.views.iter().find_map(|(ifindex, view)| {
             Family::ALL.into_iter().find_map(|family| {
-                view.pvds[family.index()].as_ref().filter(|p| p.id == pvd).map(|p| (*ifindex, view, family, p))
+                view.pvds[family.index()].as_ref().filter(|p| p.id == pvd).map(|p| {
+                    (PvdInfo { id: pvd, ifindex: *ifindex, ifname: view.name.clone(), family, name: p.name.clone() }, p)
+                })
             })
         })
+    }
+
+    /// Ends a subscription to one PvD's addresses or elements.
+    fn stop_pvd_subscription(&mut self, pvd: u64, set: fn(&mut Subscriptions) -> &mut BTreeSet<u64>) -> Result<(), RequestError> {
+        if self.find_pvd(pvd).is_none() {
+            return Err(RequestError::UnknownPvd);
+        }
+        if !set(&mut self.subs).remove(&pvd) {
+            return Err(RequestError::NotSubscribed);
+        }
+        Ok(())
     }
 
     // ---- Read access for tests and other features ----
@@ -1132,10 +1152,6 @@ impl HostModel {
             .collect()
     }
 
-    /// Interface indexes currently mirrored.
-    pub fn interfaces(&self) -> Vec<u32> {
-        self.links.keys().copied().collect()
-    }
 }
 
 #[cfg(test)]

@@ -32,14 +32,30 @@ const DEFAULT_RCVBUF: usize = 4 << 20;
 /// Large enough for any rtnetlink datagram the kernel sends to a listener.
 pub(crate) const RECV_BUFFER_SIZE: usize = 64 * 1024;
 
-/// How often a dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is retried,
-/// with a pause that doubles from 1 ms up to 64 ms between attempts (about 3 s in all),
-/// so that a burst of changes can end before the next try.
-const DUMP_ATTEMPTS: usize = 60;
+/// How hard to try when the kernel flags a dump as interrupted by concurrent changes
+/// (NLM_F_DUMP_INTR).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Patience {
+    /// For mif_open, in the caller's thread: up to 60 attempts with a pause doubling
+    /// from 1 to 64 ms (about 3 s), so that a burst of changes can end.
+    Wait,
+    /// For the engine thread, which must not sleep: 3 attempts back to back; the
+    /// caller retries later.
+    Brief,
+}
 
-fn dump_backoff(attempt: usize) {
-    if attempt > 0 {
-        std::thread::sleep(std::time::Duration::from_millis(1 << attempt.min(6)));
+impl Patience {
+    fn attempts(self) -> usize {
+        match self {
+            Patience::Wait => 60,
+            Patience::Brief => 3,
+        }
+    }
+
+    fn pause(self, attempt: usize) {
+        if self == Patience::Wait && attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1 << attempt.min(6)));
+        }
     }
 }
 
@@ -355,14 +371,14 @@ impl DumpSocket {
 
     /// Dumps the default routes of one family (the kernel removes IPv4 routes of a link
     /// that goes down without telling listeners, so the engine re-reads them).
-    pub fn routes(&mut self, family: Family) -> io::Result<Vec<RouteFact>> {
+    pub fn routes(&mut self, family: Family, patience: Patience) -> io::Result<Vec<RouteFact>> {
         let mut request = RouteMessage::default();
         request.header.address_family = match family {
             Family::V4 => AddressFamily::Inet,
             Family::V6 => AddressFamily::Inet6,
         };
-        for attempt in 0..DUMP_ATTEMPTS {
-            dump_backoff(attempt);
+        for attempt in 0..patience.attempts() {
+            patience.pause(attempt);
             let (facts, interrupted) = self.dump(RouteNetlinkMessage::GetRoute(request.clone()))?;
             if interrupted {
                 continue;
@@ -380,9 +396,9 @@ impl DumpSocket {
 
     /// Dumps links, addresses and default routes, retrying while the kernel flags the dump as
     /// interrupted by concurrent changes.
-    pub fn snapshot(&mut self) -> io::Result<Snapshot> {
-        for attempt in 0..DUMP_ATTEMPTS {
-            dump_backoff(attempt);
+    pub fn snapshot(&mut self, patience: Patience) -> io::Result<Snapshot> {
+        for attempt in 0..patience.attempts() {
+            patience.pause(attempt);
             let (links, intr_links) = self.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
             let (addrs, intr_addrs) = self.dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))?;
             let (routes, intr_routes) = self.dump(RouteNetlinkMessage::GetRoute(RouteMessage::default()))?;

@@ -95,3 +95,21 @@ fn random_ids_vary() {
     let ids: std::collections::HashSet<u16> = (0..64).map(|_| random_u16()).collect();
     assert!(ids.len() > 32);
 }
+
+#[test]
+fn hosts_cache_follows_rewrites_and_removal() {
+    let dir = std::env::temp_dir().join(format!("mif-hosts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hosts");
+    let mut cache = HostsCache::default();
+    assert_eq!(cache.text(&path), "", "no file");
+    std::fs::write(&path, "198.51.100.7 a.example\n").unwrap();
+    assert!(cache.text(&path).contains("a.example"));
+    // Same length, new content: the inode or modification time changes.
+    std::fs::write(dir.join("hosts.new"), "198.51.100.8 b.example\n").unwrap();
+    std::fs::rename(dir.join("hosts.new"), &path).unwrap();
+    assert!(cache.text(&path).contains("b.example"));
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(cache.text(&path), "");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -119,3 +119,17 @@ def test_last_ipv4_removed(bed):
     m.expect_sequence([pvd(idx, "mif0", "ipv4", pvd=p4),
                      addr(idx, "mif0", "198.51.100.3", 24, pvd=p4)], what="IPv4 address back")
     m.expect_quiet()
+
+
+def test_interface_name_not_utf8(bed):
+    """Linux allows interface names that are not UTF-8 (netlink-packet-route refuses to
+    decode them; the library falls back to its own decoder): such an interface is still
+    announced, its name with the invalid byte replaced by U+FFFD, and its removal too."""
+    m = bed.start_mifctl()
+    m.expect_initial()
+    # "bad\xff" as the kernel sees it (surrogateescape gives the raw byte to ip).
+    bed.ip("host", "link", "add", "bad\udcff", "index", "77", "type", "veth", "peer", "name", "gw7", "netns", bed.ns["a"])
+    m.expect(iface(77, "bad\ufffd"))
+    bed.ip("host", "link", "del", "dev", "bad\udcff")
+    m.expect(iface(77, "bad\ufffd", gone=True))
+    m.expect_quiet()
