@@ -15,7 +15,7 @@ use crate::ffi::*;
 use crate::log::log_at;
 use crate::message::Message;
 use crate::connect::{ConnectEvent, ConnectRequest};
-use crate::dns::{DnsEvent, EngineRequest, Status};
+use crate::dns::{DnsEvent, DnsShared, EngineRequest, Resolver, Status};
 use crate::model::{HostModel, PvdInfo, RequestError};
 use crate::netlink::{DumpSocket, EventSocket};
 use crate::outbox::Outbox;
@@ -114,6 +114,35 @@ pub(crate) struct Shared {
     pub translations: Mutex<HashMap<u64, Outstanding>>,
     /// Outstanding connection attempts by the application's id; same lock order.
     pub connections: Mutex<HashMap<u64, Outstanding>>,
+    /// The resolver. Lock order: model, then this, then translations, then the outbox.
+    pub dns: Mutex<DnsShared>,
+}
+
+impl Shared {
+    /// Queues the resolver's results, unless their translation was stopped meanwhile.
+    /// Called with `dns` locked, so that results keep their order.
+    pub(crate) fn emit_dns(&self, events: Vec<DnsEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut translations = self.translations.lock();
+        let mut messages = Vec::with_capacity(events.len());
+        for event in events {
+            let (translation_id, generation, done) = match &event {
+                DnsEvent::Address { translation_id, generation, .. } => (*translation_id, *generation, false),
+                DnsEvent::Done { translation_id, generation, .. } => (*translation_id, *generation, true),
+            };
+            if translations.get(&translation_id).map(|o| o.generation) != Some(generation) {
+                continue;
+            }
+            messages.push(Message::Dns(event));
+            if done {
+                translations.remove(&translation_id);
+            }
+        }
+        // One lock and at most one wake-up of the application for the whole batch.
+        self.outbox.push_all(messages);
+    }
 }
 
 /// An outstanding translation: which run of the engine carries it (ids are the
@@ -164,11 +193,20 @@ impl Context {
         for fact in files.scan_all() {
             model.apply(fact, now, &mut nothing);
         }
-        let shared = Arc::new(Shared { model: Mutex::new(model), outbox, translations: Mutex::new(HashMap::new()),
+        let poll = mio::Poll::new().map_err(|e| fail("mio poll", e))?;
+        let use_bindtodevice = config.test_flags & MIF_TEST_NO_BINDTODEVICE == 0;
+        let resolver = Resolver::new(config.dns, &config.root_dir, use_bindtodevice);
+        let registry = poll.registry().try_clone().map_err(|e| fail("mio registry", e))?;
+        let dns = DnsShared::new(resolver, registry).map_err(|e| fail("timerfd", e))?;
+        let shared = Arc::new(Shared {
+            model: Mutex::new(model),
+            outbox,
+            translations: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
+            dns: Mutex::new(dns),
         });
         let (requests, request_rx) = crossbeam_channel::unbounded();
-        let engine = Engine::new(Arc::clone(&shared), events, dumper, files, request_rx, &config).map_err(|e| fail("mio poll", e))?;
+        let engine = Engine::new(Arc::clone(&shared), poll, events, dumper, files, request_rx, &config).map_err(|e| fail("mio poll", e))?;
         let stop = engine.stop_handle();
         let thread = std::thread::Builder::new()
             .name("mif-engine".into())
@@ -238,7 +276,8 @@ impl Context {
         }
     }
 
-    /// Translate Name: checked here, carried out by the engine.
+    /// Translate Name: checked here; the hosts file is read and the queries are sent
+    /// from this thread (the engine reads the replies).
     fn translate(&self, pvd: u64, translation_id: u64, name: crate::dns::QueryName) -> mif_result {
         let model = self.shared.model.lock();
         let Some(link) = model.pvd_link(pvd) else {
@@ -249,14 +288,16 @@ impl Context {
             return MIF_E_DUPLICATE_ID;
         }
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        translations.insert(translation_id, Outstanding { generation, pvd: link.info, name: name.ascii.clone(), started: std::time::Instant::now() });
+        let now = Instant::now();
+        translations.insert(translation_id, Outstanding { generation, pvd: link.info.clone(), name: name.ascii.clone(), started: now });
         drop(translations);
+        // The resolver is locked before the model is let go: a link change the engine
+        // applies meanwhile waits for it (lock order) and then finds this translation.
+        let mut dns = self.shared.dns.lock();
         drop(model);
-        if self.requests.send(EngineRequest::Translate { translation_id, generation, pvd, name }).is_err() {
-            self.shared.translations.lock().remove(&translation_id);
-            return MIF_E_ENGINE_FAILED;
-        }
-        self.stop.wake();
+        let mut out = Vec::new();
+        dns.start(translation_id, generation, pvd, name, Some(link), now, &mut out);
+        self.shared.emit_dns(out);
         MIF_OK
     }
 
@@ -278,8 +319,9 @@ impl Context {
             name: outstanding.name,
         })]);
         drop(translations);
-        let _ = self.requests.send(EngineRequest::CancelTranslation { generation: outstanding.generation });
-        self.stop.wake();
+        let mut dns = self.shared.dns.lock();
+        let dns = &mut *dns;
+        dns.resolver.cancel(outstanding.generation, &dns.registry);
         MIF_OK
     }
 

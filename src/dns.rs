@@ -1,8 +1,11 @@
 //! Name translation per provisioning domain (draft 3.2.7.18–3.2.7.20): the hosts
 //! file, then DNS through that PvD's own servers only, over that PvD's link.
 //!
-//! The DNS client runs inside the engine's mio loop: no thread per query, no
-//! getaddrinfo. Wire format comes from hickory-proto. Every query:
+//! The DNS client lives in the engine's mio loop: no thread per query, no
+//! getaddrinfo. A Translate Name post reads the hosts file and sends the first
+//! queries from the posting thread (one thread hand-off fewer on the way to the
+//! server); the engine reads the replies, keeps the timeouts and sends retries.
+//! Wire format comes from hickory-proto. Every query:
 //! - leaves through the PvD's link: SO_BINDTODEVICE when permitted, else
 //!   IP_UNICAST_IF / IPV6_UNICAST_IF, and from the PvD's own source address;
 //! - uses a fresh UDP socket on a kernel-chosen random port, connected to the server,
@@ -17,6 +20,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -125,10 +129,78 @@ pub enum Status {
 /// A request from the application's threads to the engine.
 #[derive(Debug)]
 pub(crate) enum EngineRequest {
-    Translate { translation_id: u64, generation: u64, pvd: u64, name: QueryName },
-    CancelTranslation { generation: u64 },
     Connect(crate::connect::ConnectRequest),
     CancelConnect { generation: u64 },
+}
+
+/// The resolver, shared by the application's threads and the engine (in
+/// `Shared::dns`). A Translate Name request sends its queries from the posting
+/// thread, so no thread hand-off sits between the post and the first datagram;
+/// the engine reads the replies and keeps time.
+///
+/// Timekeeping without waking the engine at every post: the engine records, under
+/// this lock, when it will wake by itself (`engine_wake_at`); a post whose queries
+/// expire before that arms `timer`, a timerfd in the engine's poll set, and the
+/// engine, once awake, keeps every deadline itself.
+pub(crate) struct DnsShared {
+    pub resolver: Resolver,
+    pub registry: Registry,
+    /// When the sleeping engine wakes by itself; `None`: not before some event.
+    pub engine_wake_at: Option<Instant>,
+    timer: OwnedFd,
+    timer_armed_at: Option<Instant>,
+}
+
+impl DnsShared {
+    pub(crate) fn new(resolver: Resolver, registry: Registry) -> io::Result<DnsShared> {
+        let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(DnsShared { resolver, registry, engine_wake_at: None, timer: unsafe { OwnedFd::from_raw_fd(fd) }, timer_armed_at: None })
+    }
+
+    pub(crate) fn timer_fd(&self) -> RawFd {
+        self.timer.as_raw_fd()
+    }
+
+    /// Starts a translation from the posting thread (see `Resolver::start`) and makes
+    /// sure the engine wakes in time for its deadline.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn start(
+        &mut self,
+        translation_id: u64,
+        generation: u64,
+        pvd: u64,
+        name: QueryName,
+        link: Option<PvdLink>,
+        now: Instant,
+        out: &mut Vec<DnsEvent>,
+    ) {
+        self.resolver.newest_deadline = None;
+        self.resolver.start(translation_id, generation, pvd, name, link, &self.registry, now, out);
+        let Some(deadline) = self.resolver.newest_deadline.take() else { return };
+        if self.engine_wake_at.is_some_and(|w| w <= deadline) || self.timer_armed_at.is_some_and(|t| t <= deadline) {
+            return;
+        }
+        let left = deadline.saturating_duration_since(now).max(Duration::from_nanos(1));
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+            it_value: libc::timespec { tv_sec: left.as_secs() as libc::time_t, tv_nsec: left.subsec_nanos() as libc::c_long },
+        };
+        if unsafe { libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } == 0 {
+            self.timer_armed_at = Some(deadline);
+        } else {
+            log_at!(Error, "dns: cannot arm the engine's timer: {}", io::Error::last_os_error());
+        }
+    }
+
+    /// The engine saw the timer expire: it keeps the deadlines from here on.
+    pub(crate) fn timer_fired(&mut self) {
+        let mut expirations = 0u64;
+        let _ = unsafe { libc::read(self.timer.as_raw_fd(), (&mut expirations as *mut u64).cast(), 8) };
+        self.timer_armed_at = None;
+    }
 }
 
 /// What the resolver reports; the engine turns these into messages.
@@ -230,18 +302,47 @@ pub(crate) struct Resolver {
     translations: HashMap<u64, Translation>,
     queries: HashMap<usize, QueryIo>,
     next_token: usize,
+    ids: IdSource,
+    /// The deadline of the latest query sent, for `DnsShared::start`.
+    newest_deadline: Option<Instant>,
 }
 
 fn random_u16() -> u16 {
-    let mut buf = [0u8; 2];
-    // getrandom(2) with no flags blocks only before the pool is initialised at boot.
-    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), 2, 0) };
-    if n != 2 {
-        // Never expected; fall back to the clock rather than a fixed ID.
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        return (nanos ^ (nanos >> 16)) as u16;
+    let mut ids = IdSource::default();
+    ids.next()
+}
+
+/// Query IDs from getrandom(2), fetched 128 at a time: one system call per 128
+/// queries instead of one per query, with the same unpredictability (RFC 5452).
+pub(crate) struct IdSource {
+    pool: [u8; 256],
+    used: usize,
+}
+
+impl Default for IdSource {
+    fn default() -> Self {
+        IdSource { pool: [0; 256], used: 256 }
     }
-    u16::from_ne_bytes(buf)
+}
+
+impl IdSource {
+    pub(crate) fn next(&mut self) -> u16 {
+        if self.used + 2 > self.pool.len() {
+            // getrandom(2) with no flags blocks only before the pool is initialised at boot.
+            let n = unsafe { libc::getrandom(self.pool.as_mut_ptr().cast(), self.pool.len(), 0) };
+            if n != self.pool.len() as isize {
+                // Never expected; fall back to the clock rather than a fixed ID.
+                let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+                return (nanos ^ (nanos >> 16)) as u16;
+            }
+            self.used = 0;
+        }
+        let id = u16::from_ne_bytes([self.pool[self.used], self.pool[self.used + 1]]);
+        // Each ID is used once: wipe it from the pool.
+        self.pool[self.used..self.used + 2].fill(0);
+        self.used += 2;
+        id
+    }
 }
 
 /// Hosts-file lookup: every address whose line names `name` (case-insensitive).
@@ -366,6 +467,8 @@ impl Resolver {
             translations: HashMap::new(),
             queries: HashMap::new(),
             next_token: FIRST_QUERY_TOKEN,
+            ids: IdSource::default(),
+            newest_deadline: None,
         }
     }
 
@@ -442,6 +545,12 @@ impl Resolver {
         self.queries.values().map(|q| q.deadline).min()
     }
 
+    fn take_token(&mut self) -> usize {
+        let token = self.next_token;
+        self.next_token = self.next_token.wrapping_add(1).max(FIRST_QUERY_TOKEN);
+        token
+    }
+
     /// Times out every query whose deadline passed.
     pub(crate) fn expire(&mut self, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
         let expired: Vec<usize> = self.queries.iter().filter(|(_, q)| q.deadline <= now).map(|(t, _)| *t).collect();
@@ -511,40 +620,26 @@ impl Resolver {
                 }
             };
             let qtype = lookup.qtype;
-            let id = random_u16();
+            let id = self.ids.next();
             let source = source_for(&t.link, &server_ip);
+            let token = self.next_token;
             let sent = build_query(id, &qname, qtype).and_then(|bytes| {
-                let socket =
-                    pinned_socket(Type::DGRAM, Protocol::UDP, server, source, t.link.info.ifindex, &t.link.info.ifname, self.use_bindtodevice)?;
+                let mut socket = open_query_socket(&t.link, server, source, self.use_bindtodevice)?;
                 socket.send(&bytes)?;
-                Ok(mio::net::UdpSocket::from_std(std::net::UdpSocket::from(socket)))
+                registry.register(&mut socket, Token(token), Interest::READABLE)?;
+                Ok(socket)
             });
             match sent {
-                Ok(mut socket) => {
-                    let token = self.next_token;
-                    self.next_token = self.next_token.wrapping_add(1).max(FIRST_QUERY_TOKEN);
-                    if let Err(e) = registry.register(&mut socket, Token(token), Interest::READABLE) {
-                        log_at!(Warn, "dns: cannot register a query socket: {e}");
-                    } else {
-                        self.queries.insert(
-                            token,
-                            QueryIo {
-                                generation,
-                                which,
-                                id,
-                                qname,
-                                qtype,
-                                server,
-                                deadline: now + self.config.timeout,
-                                datagrams: 0,
-                                transport: Transport::Udp(socket),
-                            },
-                        );
-                        if let Some(t) = self.translations.get_mut(&generation) {
-                            t.lookups[which].token = Some(token);
-                        }
-                        return;
+                Ok(socket) => {
+                    self.take_token();
+                    let deadline = now + self.config.timeout;
+                    self.newest_deadline = Some(deadline);
+                    let transport = Transport::Udp(socket);
+                    self.queries.insert(token, QueryIo { generation, which, id, qname, qtype, server, deadline, datagrams: 0, transport });
+                    if let Some(t) = self.translations.get_mut(&generation) {
+                        t.lookups[which].token = Some(token);
                     }
+                    return;
                 }
                 Err(e) => log_at!(Debug, "dns: cannot send to {server}: {e}"),
             }
@@ -630,8 +725,7 @@ impl Resolver {
         });
         match made {
             Ok((mut stream, framed)) => {
-                let token = self.next_token;
-                self.next_token = self.next_token.wrapping_add(1).max(FIRST_QUERY_TOKEN);
+                let token = self.take_token();
                 if registry.register(&mut stream, Token(token), Interest::READABLE | Interest::WRITABLE).is_ok() {
                     log_at!(Debug, "dns: {} {:?} truncated, asking {} over TCP", q.qname, q.qtype, q.server);
                     let generation = q.generation;
@@ -715,6 +809,14 @@ impl Resolver {
         }
     }
 
+}
+
+/// Opens a UDP socket for one query: pinned to the PvD's link, bound to its source
+/// address on a kernel-chosen random port, connected to the server (so the kernel
+/// drops datagrams from anywhere else), nonblocking, CLOEXEC.
+fn open_query_socket(link: &PvdLink, server: SocketAddr, source: Option<IpAddr>, use_bindtodevice: bool) -> io::Result<mio::net::UdpSocket> {
+    let socket = pinned_socket(Type::DGRAM, Protocol::UDP, server, source, link.info.ifindex, &link.info.ifname, use_bindtodevice)?;
+    Ok(mio::net::UdpSocket::from_std(std::net::UdpSocket::from(socket)))
 }
 
 enum Progress {

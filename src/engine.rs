@@ -13,7 +13,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::context::{Config, Shared};
 use crate::connect::{ConnectEvent, Connector};
-use crate::dns::{DnsEvent, EngineRequest, Resolver};
+use crate::dns::{EngineRequest, Resolver};
 use crate::ffi::{MIF_E_INTERNAL, MIF_E_SYSTEM, MIF_TEST_PANIC_ENGINE};
 use crate::log::log_at;
 use crate::message::Message;
@@ -24,6 +24,8 @@ use crate::sources::FileSources;
 const WAKER: Token = Token(0);
 const NETLINK: Token = Token(1);
 const FILES: Token = Token(2);
+/// The timerfd posts arm when the sleeping engine would wake too late (`DnsShared`).
+const DNS_TIMER: Token = Token(3);
 
 /// Wakes the engine and asks it to finish.
 pub(crate) struct StopHandle {
@@ -56,7 +58,6 @@ pub(crate) struct Engine {
     dumper: DumpSocket,
     files: FileSources,
     requests: crossbeam_channel::Receiver<EngineRequest>,
-    resolver: Resolver,
     connector: Connector,
     test_flags: u32,
     buf: Vec<u8>,
@@ -66,8 +67,10 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
+    /// `poll` is the one whose registry `shared.dns` holds.
     pub(crate) fn new(
         shared: Arc<Shared>,
+        poll: Poll,
         events: EventSocket,
         dumper: DumpSocket,
         files: FileSources,
@@ -75,10 +78,11 @@ impl Engine {
         config: &Config,
     ) -> io::Result<Engine> {
         let use_bindtodevice = config.test_flags & crate::ffi::MIF_TEST_NO_BINDTODEVICE == 0;
-        let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         poll.registry().register(&mut SourceFd(&events.raw_fd()), NETLINK, Interest::READABLE)?;
         poll.registry().register(&mut SourceFd(&files.raw_fd()), FILES, Interest::READABLE)?;
+        let timer_fd = shared.dns.lock().timer_fd();
+        poll.registry().register(&mut SourceFd(&timer_fd), DNS_TIMER, Interest::READABLE)?;
         Ok(Engine {
             shared,
             poll,
@@ -88,7 +92,6 @@ impl Engine {
             dumper,
             files,
             requests,
-            resolver: Resolver::new(config.dns, &config.root_dir, use_bindtodevice),
             connector: Connector::new(config.connect, use_bindtodevice),
             test_flags: config.test_flags,
             buf: Vec::with_capacity(RECV_BUFFER_SIZE),
@@ -137,23 +140,31 @@ impl Engine {
         self.solicit();
         let facts = self.files.drain();
         self.apply(facts);
-        let mut events = Events::with_capacity(8);
+        let mut events = Events::with_capacity(256);
         loop {
             if self.stop.load(Ordering::Acquire) {
                 return Ok(());
             }
             // Sleep until the next expiry (an RA DNS entry, a lease, a DNS query) or forever.
             let model_deadline = self.shared.model.lock().next_deadline();
-            let deadline = [model_deadline, self.resolver.next_deadline(), self.connector.next_deadline(), self.resync_due]
-                .into_iter()
-                .flatten()
-                .min();
+            let deadline = {
+                let mut dns = self.shared.dns.lock();
+                let deadline = [model_deadline, dns.resolver.next_deadline(), self.connector.next_deadline(), self.resync_due]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                // From here a post arms the timer if its queries expire earlier.
+                dns.engine_wake_at = deadline;
+                deadline
+            };
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+            // Ready DNS sockets are read together, under one hold of the resolver's lock.
+            let mut dns_ready = Vec::new();
             for event in events.iter() {
                 match event.token() {
                     NETLINK => self.drain_netlink()?,
@@ -162,11 +173,8 @@ impl Engine {
                         self.apply(facts);
                     }
                     WAKER => self.take_requests(),
-                    token if Resolver::owns(token) => {
-                        let mut out = Vec::new();
-                        self.resolver.ready(token, self.poll.registry(), Instant::now(), &mut out);
-                        self.emit(out);
-                    }
+                    DNS_TIMER => self.shared.dns.lock().timer_fired(),
+                    token if Resolver::owns(token) => dns_ready.push(token),
                     token if Connector::owns(token) => {
                         let mut out = Vec::new();
                         self.connector.ready(token, self.poll.registry(), Instant::now(), &mut out);
@@ -175,14 +183,12 @@ impl Engine {
                     _ => {}
                 }
             }
+            self.process_dns(&dns_ready);
             self.expire();
             if self.resync_due.is_some_and(|d| d <= Instant::now()) {
                 self.resync_due = None;
                 self.resync()?;
             }
-            let mut out = Vec::new();
-            self.resolver.expire(self.poll.registry(), Instant::now(), &mut out);
-            self.emit(out);
             let mut out = Vec::new();
             self.connector.tick(self.poll.registry(), Instant::now(), &mut out);
             self.emit_connect(out);
@@ -271,16 +277,25 @@ impl Engine {
         Ok(())
     }
 
+    /// Reads the ready DNS sockets, times out what expired and queues the results
+    /// as one batch (one lock of the outbox, at most one wake-up of the application).
+    fn process_dns(&self, ready: &[Token]) {
+        let mut dns = self.shared.dns.lock();
+        let dns = &mut *dns;
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for &token in ready {
+            dns.resolver.ready(token, &dns.registry, now, &mut out);
+        }
+        dns.resolver.expire(&dns.registry, now, &mut out);
+        // Under the resolver's lock, so that results keep their order.
+        self.shared.emit_dns(out);
+    }
+
     /// Applies the requests the application's threads queued.
     fn take_requests(&mut self) {
-        let mut out = Vec::new();
         while let Ok(request) = self.requests.try_recv() {
             match request {
-                EngineRequest::Translate { translation_id, generation, pvd, name } => {
-                    let link = self.shared.model.lock().pvd_link(pvd);
-                    self.resolver.start(translation_id, generation, pvd, name, link, self.poll.registry(), Instant::now(), &mut out);
-                }
-                EngineRequest::CancelTranslation { generation } => self.resolver.cancel(generation, self.poll.registry()),
                 EngineRequest::Connect(request) => {
                     let link = self.shared.model.lock().pvd_link(request.pvd);
                     let mut events = Vec::new();
@@ -290,7 +305,6 @@ impl Engine {
                 EngineRequest::CancelConnect { generation } => self.connector.cancel(generation, self.poll.registry()),
             }
         }
-        self.emit(out);
     }
 
     /// Queues connection results unless the connect was cancelled meanwhile (then the
@@ -307,27 +321,6 @@ impl Engine {
             }
             connections.remove(&connection_id);
             self.shared.outbox.push_all([Message::Connect(event)]);
-        }
-    }
-
-    /// Queues the resolver's results, unless their translation was stopped meanwhile.
-    fn emit(&self, events: Vec<DnsEvent>) {
-        if events.is_empty() {
-            return;
-        }
-        let mut translations = self.shared.translations.lock();
-        for event in events {
-            let (translation_id, generation, done) = match &event {
-                DnsEvent::Address { translation_id, generation, .. } => (*translation_id, *generation, false),
-                DnsEvent::Done { translation_id, generation, .. } => (*translation_id, *generation, true),
-            };
-            if translations.get(&translation_id).map(|o| o.generation) != Some(generation) {
-                continue;
-            }
-            self.shared.outbox.push_all([Message::Dns(event)]);
-            if done {
-                translations.remove(&translation_id);
-            }
         }
     }
 
@@ -359,11 +352,15 @@ impl Engine {
         // Connects in flight whose PvD or source address went fail promptly.
         let mut events = Vec::new();
         self.connector.links_changed(|pvd| model.pvd_link(pvd), self.poll.registry(), now, &mut events);
-        let mut dns_events = Vec::new();
-        self.resolver.links_changed(|pvd| model.has_pvd(pvd), self.poll.registry(), &mut dns_events);
+        {
+            let mut dns = self.shared.dns.lock();
+            let dns = &mut *dns;
+            let mut dns_events = Vec::new();
+            dns.resolver.links_changed(|pvd| model.has_pvd(pvd), &dns.registry, &mut dns_events);
+            self.shared.emit_dns(dns_events);
+        }
         drop(model);
         self.emit_connect(events);
-        self.emit(dns_events);
         routes_stale
     }
 }

@@ -97,6 +97,18 @@ fn random_ids_vary() {
 }
 
 #[test]
+fn pooled_ids_vary_across_refills() {
+    // 1000 IDs span eight getrandom refills of 128; 16 random bits give about 992
+    // distinct values in 1000 draws, and a refill that failed or repeated the pool
+    // would give at most ~128.
+    let mut ids = IdSource::default();
+    let drawn: Vec<u16> = (0..1000).map(|_| ids.next()).collect();
+    let distinct: std::collections::HashSet<u16> = drawn.iter().copied().collect();
+    assert!(distinct.len() > 900, "{} distinct IDs in 1000", distinct.len());
+    assert_ne!(drawn[..128], drawn[128..256], "the second refill repeated the first");
+}
+
+#[test]
 fn hosts_cache_follows_rewrites_and_removal() {
     let dir = std::env::temp_dir().join(format!("mif-hosts-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
