@@ -254,7 +254,7 @@ enum Transport {
     Tcp { stream: mio::net::TcpStream, out: Vec<u8>, written: usize, inbuf: Vec<u8>, connected: bool },
 }
 
-struct QueryIo {
+pub(crate) struct QueryIo {
     generation: u64,
     which: usize,
     id: u16,
@@ -305,6 +305,9 @@ pub(crate) struct Resolver {
     ids: IdSource,
     /// The deadline of the latest query sent, for `DnsShared::start`.
     newest_deadline: Option<Instant>,
+    /// Answered queries whose sockets are closed after the results are queued
+    /// (closing a socket takes microseconds; the application waits for the results).
+    finished: Vec<QueryIo>,
 }
 
 fn random_u16() -> u16 {
@@ -469,6 +472,7 @@ impl Resolver {
             next_token: FIRST_QUERY_TOKEN,
             ids: IdSource::default(),
             newest_deadline: None,
+            finished: Vec::new(),
         }
     }
 
@@ -545,6 +549,11 @@ impl Resolver {
         self.queries.values().map(|q| q.deadline).min()
     }
 
+    /// Queries done with, for the caller to drop (close) once no lock is held.
+    pub(crate) fn take_finished(&mut self) -> Vec<QueryIo> {
+        std::mem::take(&mut self.finished)
+    }
+
     fn take_token(&mut self) -> usize {
         let token = self.next_token;
         self.next_token = self.next_token.wrapping_add(1).max(FIRST_QUERY_TOKEN);
@@ -581,6 +590,7 @@ impl Resolver {
                 let q = self.close(token.0, registry).expect("query present");
                 log_at!(Debug, "dns: {} {:?} to {}: {why}", q.qname, q.qtype, q.server);
                 self.fail_attempt(q.generation, q.which, outcome, registry, now, out);
+                self.finished.push(q);
             }
         }
     }
@@ -682,6 +692,11 @@ impl Resolver {
                 return;
             }
         }
+        self.answer_with(&q, msg, registry, now, out);
+        self.finished.push(q);
+    }
+
+    fn answer_with(&mut self, q: &QueryIo, msg: Message, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
         match msg.metadata.response_code {
             ResponseCode::NoError => {
                 let addresses = answer_addresses(&msg, &q.qname, q.qtype);

@@ -280,8 +280,8 @@ impl Engine {
     /// Reads the ready DNS sockets, times out what expired and queues the results
     /// as one batch (one lock of the outbox, at most one wake-up of the application).
     fn process_dns(&self, ready: &[Token]) {
-        let mut dns = self.shared.dns.lock();
-        let dns = &mut *dns;
+        let mut guard = self.shared.dns.lock();
+        let dns = &mut *guard;
         let now = Instant::now();
         let mut out = Vec::new();
         for &token in ready {
@@ -290,6 +290,10 @@ impl Engine {
         dns.resolver.expire(&dns.registry, now, &mut out);
         // Under the resolver's lock, so that results keep their order.
         self.shared.emit_dns(out);
+        // Their sockets are closed only now, and outside the lock.
+        let finished = dns.resolver.take_finished();
+        drop(guard);
+        drop(finished);
     }
 
     /// Applies the requests the application's threads queued.
