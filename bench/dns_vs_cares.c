@@ -25,10 +25,11 @@
  *   - c-ares with ARES_OPT_SOCK_RCVBUF 4 MiB: the same channel otherwise. c-ares sends
  *     every query over one UDP socket; with the default buffer it drops replies at
  *     C = 256 (counted: Udp RcvbufErrors of this namespace) and waits 1 s to retry.
- *   - at C = 1 only, a diagnostic: libmif's per-name work (hosts file, a fresh pinned
- *     and bound UDP socket per query, epoll registration, getrandom ID) done inline in
- *     this thread, to split libmif's extra latency into "engine thread hand-offs and
- *     messages" and "per-query socket work".
+ *   - a diagnostic: libmif's per-name work (hosts file stat, a fresh pinned and bound
+ *     UDP socket per query, epoll registration, pooled getrandom IDs) done inline in
+ *     this thread, at most C outstanding, to split libmif's extra latency into "engine
+ *     thread hand-off and messages" and "per-query socket work"; its ratio to c-ares
+ *     (printed as "floor") is what any resolver with a socket per query reaches here.
  * Latency of a name: just before its post / ares_getaddrinfo() -> its completion seen
  * by the loop. Throughput: names / wall time of the round. For each concurrency, R
  * rounds of all N names, alternating the order; latencies pooled, throughput = all
@@ -260,7 +261,10 @@ struct mif_slot {
     int64_t t0;
 };
 
-static void run_mif(mif_ctx *ctx, uint64_t pvd, struct run *r)
+/* on_fd: wait with poll() on mif_fd (an application's own event loop; the engine thread
+ * then reads every answer) instead of mif_check_message (where the waiting thread reads
+ * the answers itself while few are outstanding). */
+static void run_mif(mif_ctx *ctx, uint64_t pvd, struct run *r, int on_fd)
 {
     struct mif_slot *slots = calloc((size_t)r->conc, sizeof *slots);
     int *free_slots = calloc((size_t)r->conc, sizeof *free_slots);
@@ -291,7 +295,14 @@ static void run_mif(mif_ctx *ctx, uint64_t pvd, struct run *r)
             check_mif(mif_post_message(ctx, &req), "translate name");
             next++;
         }
-        if (!mif_wait(ctx, WAIT_MS))
+        if (on_fd) {
+            struct pollfd pfd = { .fd = mif_fd(ctx), .events = POLLIN };
+            int n = poll(&pfd, 1, WAIT_MS);
+            if (n == 0)
+                die("libmif: mif_fd not readable within %d ms (%d of %d names done)", WAIT_MS, done, n_names);
+            if (n < 0 && errno != EINTR)
+                die("poll: %s", strerror(errno));
+        } else if (!mif_wait(ctx, WAIT_MS))
             die("libmif: no message within %d ms (%d of %d names done)", WAIT_MS, done, n_names);
         mif_message *m;
         while (mif_get_message(ctx, &m) == MIF_OK) {
@@ -481,14 +492,23 @@ static void cares_open(struct cares_state *st, int rcvbuf)
 
 /* ---- diagnostic: libmif's per-name work, in the calling thread ---- */
 
-/* What libmif's engine does for one name (docs/name-translation.md), done inline in
- * this thread with no engine thread and no message queue: stat the hosts file (libmif
- * re-reads it only when it changed); for A and AAAA a fresh nonblocking UDP socket,
- * SO_BINDTODEVICE, bind to the PvD's address, connect to the server, a random ID (from
- * a getrandom pool, as libmif), EDNS0 query, registered in an epoll set; wait for both
- * replies (ID checked); close (which leaves the epoll set). Concurrency 1 only.
+/* What libmif does for one name (docs/name-translation.md), done inline in this thread
+ * with no engine thread and no message queue: stat the hosts file (libmif re-reads it
+ * only when it changed); for A and AAAA a fresh nonblocking UDP socket, SO_BINDTODEVICE,
+ * bind to the PvD's address, connect to the server, an ID from a getrandom pool (as
+ * libmif), EDNS0 query, registered in an epoll set; the replies read until EAGAIN (ID
+ * checked); each socket closed (which leaves the epoll set) once answered; at most C
+ * names outstanding. No retries: a lost reply ends the program (WAIT_MS).
  * The difference to libmif is what the engine thread hand-off and messages cost; its
  * ratio to c-ares is the floor of any resolver that opens a socket per query. */
+struct replica_slot {
+    int name;
+    int fds[2];
+    uint16_t ids[2];
+    int got[2];
+    int64_t t0;
+};
+
 static void run_replica(const char *hosts_path, struct in_addr src, struct run *r)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -500,55 +520,76 @@ static void run_replica(const char *hosts_path, struct in_addr src, struct run *
     unsigned char q[512], buf[1500];
     uint16_t id_pool[128];
     size_t ids_used = 128;
+    struct replica_slot *slots = calloc((size_t)r->conc, sizeof *slots);
+    int *free_slots = calloc((size_t)r->conc, sizeof *free_slots);
+    struct epoll_event *evs = calloc((size_t)r->conc * 2, sizeof *evs);
+    if (!slots || !free_slots || !evs)
+        die("out of memory");
+    int nfree = r->conc;
+    for (int i = 0; i < r->conc; i++)
+        free_slots[i] = r->conc - 1 - i;
+    int next = 0, done = 0;
     long long drops0 = udp_rcvbuf_errors();
     int64_t start = now_ns();
-    for (int i = 0; i < n_names; i++) {
-        int64_t t0 = now_ns();
-        struct stat st;
-        if (stat(hosts_path, &st) != 0)
-            die("stat %s: %s", hosts_path, strerror(errno));
-        int fds[2];
-        uint16_t ids[2];
-        for (int k = 0; k < 2; k++) {
-            fds[k] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-            if (fds[k] < 0 || setsockopt(fds[k], SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0 ||
-                bind(fds[k], (struct sockaddr *)&local, sizeof local) != 0 ||
-                connect(fds[k], (struct sockaddr *)&srv, sizeof srv) != 0)
-                die("replica socket: %s", strerror(errno));
-            if (ids_used == 128) {
-                if (getrandom(id_pool, sizeof id_pool, 0) != (ssize_t)sizeof id_pool)
-                    die("getrandom: %s", strerror(errno));
-                ids_used = 0;
+    while (done < n_names) {
+        while (nfree > 0 && next < n_names) {
+            int si = free_slots[--nfree];
+            struct replica_slot *sl = &slots[si];
+            *sl = (struct replica_slot){ .name = next++, .t0 = now_ns() };
+            struct stat st;
+            if (stat(hosts_path, &st) != 0)
+                die("stat %s: %s", hosts_path, strerror(errno));
+            for (int k = 0; k < 2; k++) {
+                int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0 ||
+                    bind(fd, (struct sockaddr *)&local, sizeof local) != 0 ||
+                    connect(fd, (struct sockaddr *)&srv, sizeof srv) != 0)
+                    die("replica socket: %s", strerror(errno));
+                sl->fds[k] = fd;
+                if (ids_used == 128) {
+                    if (getrandom(id_pool, sizeof id_pool, 0) != (ssize_t)sizeof id_pool)
+                        die("getrandom: %s", strerror(errno));
+                    ids_used = 0;
+                }
+                sl->ids[k] = id_pool[ids_used++];
+                size_t len = build_query(q, sl->ids[k], names[sl->name], k == 0 ? 1 : 28, 1);
+                if (send(fd, q, len, 0) != (ssize_t)len)
+                    die("replica send: %s", strerror(errno));
+                struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = (uint32_t)(si * 2 + k) };
+                if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+                    die("epoll_ctl: %s", strerror(errno));
             }
-            ids[k] = id_pool[ids_used++];
-            struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)k };
-            if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[k], &ev) != 0)
-                die("epoll_ctl: %s", strerror(errno));
-            size_t len = build_query(q, ids[k], names[i], k == 0 ? 1 : 28, 1);
-            if (send(fds[k], q, len, 0) != (ssize_t)len)
-                die("replica send: %s", strerror(errno));
         }
-        int got[2] = { 0, 0 };
-        while (!got[0] || !got[1]) {
-            struct epoll_event evs[2];
-            int n = epoll_wait(ep, evs, 2, WAIT_MS);
-            if (n < 0 && errno == EINTR)
+        int n = epoll_wait(ep, evs, r->conc * 2, WAIT_MS);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            die("replica: no reply within %d ms (%d of %d names done)", WAIT_MS, done, n_names);
+        for (int e = 0; e < n; e++) {
+            int si = (int)(evs[e].data.u32 / 2), k = (int)(evs[e].data.u32 % 2);
+            struct replica_slot *sl = &slots[si];
+            if (sl->got[k])
                 continue;
-            if (n <= 0)
-                die("replica: no reply within %d ms", WAIT_MS);
-            for (int e = 0; e < n; e++) {
-                int k = (int)evs[e].data.u32;
-                ssize_t len = recv(fds[k], buf, sizeof buf, 0);
-                if (len >= 12 && buf[0] == (ids[k] >> 8) && buf[1] == (ids[k] & 0xff))
-                    got[k] = 1;
+            ssize_t len;
+            while ((len = recv(sl->fds[k], buf, sizeof buf, 0)) >= 0) {
+                if (len >= 12 && buf[0] == (sl->ids[k] >> 8) && buf[1] == (sl->ids[k] & 0xff)) {
+                    sl->got[k] = 1;
+                    close(sl->fds[k]);
+                    break;
+                }
+            }
+            if (sl->got[0] && sl->got[1]) {
+                r->lat[sl->name] = now_ns() - sl->t0;
+                free_slots[nfree++] = si;
+                done++;
             }
         }
-        for (int k = 0; k < 2; k++)
-            close(fds[k]);
-        r->lat[i] = now_ns() - t0;
     }
     r->wall = now_ns() - start;
     r->drops = udp_rcvbuf_errors() - drops0;
+    free(slots);
+    free(free_slots);
+    free(evs);
     close(ep);
 }
 
@@ -693,26 +734,26 @@ int main(int argc, char **argv)
     else
         printf(" dnsmasq's UDP socket: SO_RCVBUF could not be raised (%s): at high concurrency the server may drop "
                "queries, and every client then waits for its retry timeouts\n", strerror(errno));
-    enum { W_MIF, W_CA, W_CABIG, W_REPLICA, W_COUNT };
+    enum { W_MIF, W_CA, W_CABIG, W_REPLICA, W_MIFFD, W_COUNT };
     static const char *const label[W_COUNT] = { "libmif", "c-ares", "c-ares 4MiB rcvbuf",
-                                                "(libmif's work inline)" };
+                                                "(libmif's work inline)", "libmif waiting on mif_fd" };
     int64_t t_begin = now_ns();
     char summary[2048];
     size_t slen = (size_t)snprintf(summary, sizeof summary, "SUMMARY dns_vs_cares:");
     for (int c = 0; c < nconc; c++) {
         int conc = concs[c];
-        int active[W_COUNT] = { only != 2, only != 1, only != 1, only == 0 && conc == 1 && src.s_addr != 0 };
+        int active[W_COUNT] = { only != 2, only != 1, only != 1, only == 0 && src.s_addr != 0, only != 2 };
         /* Warm-up, untimed: every name once through each. */
         struct run w = { conc, alloc_i64((size_t)n_names), 0, 0, 0, "" };
         if (active[W_MIF])
-            run_mif(ctx, pvd, &w);
+            run_mif(ctx, pvd, &w, 0);
         if (active[W_CA]) {
             run_cares(&st[0], &w);
             run_cares(&st[1], &w);
         }
         free(w.lat);
 
-        int64_t *lat[W_COUNT], wall[W_COUNT] = { 0 }, engine_cpu = 0, app_cpu[W_COUNT] = { 0 };
+        int64_t *lat[W_COUNT], wall[W_COUNT] = { 0 }, engine_cpu[W_COUNT] = { 0 }, app_cpu[W_COUNT] = { 0 };
         int fails[W_COUNT] = { 0 };
         long long drops[W_COUNT] = { 0 };
         char first_fail[W_COUNT][160];
@@ -722,16 +763,16 @@ int main(int argc, char **argv)
         }
         for (int k = 0; k < rounds; k++) {
             for (int j = 0; j < W_COUNT; j++) {
-                /* Even rounds: libmif, c-ares, c-ares 4MiB, replica; odd rounds the other way round. */
+                /* Even rounds: libmif, c-ares, c-ares 4MiB, replica, libmif on mif_fd; odd rounds the other way round. */
                 int x = k % 2 == 0 ? j : W_COUNT - 1 - j;
                 if (!active[x])
                     continue;
                 struct run r = { conc, lat[x] + (size_t)k * (size_t)n_names, 0, 0, 0, "" };
                 int64_t a0 = self_cpu_ns();
-                if (x == W_MIF) {
+                if (x == W_MIF || x == W_MIFFD) {
                     int64_t c0 = thread_cpu_ns(tid);
-                    run_mif(ctx, pvd, &r);
-                    engine_cpu += thread_cpu_ns(tid) - c0;
+                    run_mif(ctx, pvd, &r, x == W_MIFFD);
+                    engine_cpu[x] += thread_cpu_ns(tid) - c0;
                 } else if (x == W_REPLICA)
                     run_replica(mif_hosts, src, &r);
                 else
@@ -758,11 +799,11 @@ int main(int argc, char **argv)
             printf("  %-26s %9.0f names/s  (%zu names in %.3f s; %d failed; %lld UDP receive-buffer drops in this "
                    "namespace)\n", label[x], tp[x], total, (double)wall[x] / 1e9, fails[x], drops[x]);
             print_stats_us(l, s[x]);
-            if (x == W_MIF)
+            if (x == W_MIF || x == W_MIFFD)
                 printf("  CPU per name: %.1f us = engine thread %.1f us + application thread %.1f us (both include "
                        "kernel work done on the server's behalf: a veth send runs the receiver's stack)\n",
-                       (double)(engine_cpu + app_cpu[x]) / (double)total / 1e3,
-                       (double)engine_cpu / (double)total / 1e3, (double)app_cpu[x] / (double)total / 1e3);
+                       (double)(engine_cpu[x] + app_cpu[x]) / (double)total / 1e3,
+                       (double)engine_cpu[x] / (double)total / 1e3, (double)app_cpu[x] / (double)total / 1e3);
             else
                 printf("  CPU per name: %.1f us (its one thread)\n", (double)app_cpu[x] / (double)total / 1e3);
             if (fails[x])
@@ -787,19 +828,29 @@ int main(int argc, char **argv)
                    "engine hand-off and messages; (that work) - c-ares: median %.1f us, i.e. the per-query "
                    "sockets, binding, hosts file\n",
                    (s[W_MIF].median - s[W_REPLICA].median) / 1e3, (s[W_REPLICA].median - s[W_CA].median) / 1e3);
-            printf(" floor: (libmif's per-name work inline)/c-ares median latency %.2f, throughput %.2f: what a "
-                   "resolver opening a fresh socket per query achieves with no thread hand-off at all\n",
-                   s[W_REPLICA].median / s[W_CA].median, tp[W_REPLICA] / tp[W_CA]);
+            printf(" floor: (libmif's per-name work inline)/c-ares median latency %.2f, throughput %.2f; "
+                   "/(c-ares 4MiB rcvbuf) %.2f, %.2f: what a resolver opening a fresh socket per query achieves "
+                   "with no thread hand-off at all\n",
+                   s[W_REPLICA].median / s[W_CA].median, tp[W_REPLICA] / tp[W_CA],
+                   s[W_REPLICA].median / s[W_CABIG].median, tp[W_REPLICA] / tp[W_CABIG]);
         }
-        int any_fail = fails[0] || fails[1] || fails[2];
+        double f_tp = ratio(tp[W_MIFFD], tp[W_CA]), f_med = ratio(s[W_MIFFD].median, s[W_CA].median);
+        double fb_tp = ratio(tp[W_MIFFD], tp[W_CABIG]), fb_med = ratio(s[W_MIFFD].median, s[W_CABIG].median);
+        if (active[W_MIFFD])
+            printf(" RATIO (libmif waiting on mif_fd)/c-ares at concurrency %d: throughput %.2f  median latency %.2f  "
+                   "p99 latency %.2f; /(c-ares 4MiB rcvbuf): %.2f  %.2f  %.2f\n",
+                   conc, f_tp, f_med, ratio(s[W_MIFFD].p99, s[W_CA].p99), fb_tp, fb_med,
+                   ratio(s[W_MIFFD].p99, s[W_CABIG].p99));
+        int any_fail = fails[W_MIF] || fails[W_CA] || fails[W_CABIG] || fails[W_REPLICA] || fails[W_MIFFD];
         slen += (size_t)snprintf(summary + slen, slen < sizeof summary ? sizeof summary - slen : 0,
                                  "%s c=%d: libmif %.0f/s median %.1f us p99 %.1f us, c-ares %.0f/s median %.1f us "
                                  "p99 %.1f us (4MiB: %.0f/s, %.1f us, %.1f us), ratio tput %.2f median %.2f p99 %.2f "
-                                 "(vs 4MiB: %.2f %.2f %.2f)%s",
+                                 "(vs 4MiB: %.2f %.2f %.2f); on mif_fd %.0f/s median %.1f us, ratio tput %.2f "
+                                 "median %.2f (vs 4MiB: %.2f %.2f)%s",
                                  c ? " |" : "", conc, tp[W_MIF], s[W_MIF].median / 1e3, s[W_MIF].p99 / 1e3, tp[W_CA],
                                  s[W_CA].median / 1e3, s[W_CA].p99 / 1e3, tp[W_CABIG], s[W_CABIG].median / 1e3,
-                                 s[W_CABIG].p99 / 1e3, r_tp, r_med, r_p99, b_tp, b_med, b_p99,
-                                 any_fail ? " (FAILURES)" : "");
+                                 s[W_CABIG].p99 / 1e3, r_tp, r_med, r_p99, b_tp, b_med, b_p99, tp[W_MIFFD],
+                                 s[W_MIFFD].median / 1e3, f_tp, f_med, fb_tp, fb_med, any_fail ? " (FAILURES)" : "");
     }
     printf(" (%.1f s)\n%s\n", (double)(now_ns() - t_begin) / 1e9, summary);
 

@@ -970,6 +970,9 @@ mif_result mif_post_message(struct mif_ctx *ctx, const struct mif_request *req);
  * With several threads waiting, all may wake for one message and all but one then
  * get `MIF_NO_MESSAGE` from `mif_get_message`. A failed engine queues a final
  * `MIF_MSG_ENGINE_FAILED` message, so a wait never hangs on a dead engine.
+ * While a few (up to 4) name translations are outstanding, the waiting thread reads their DNS
+ * answers itself instead of waiting for the engine thread to hand them over: the
+ * messages are the same, they only arrive sooner. No application code runs.
  */
 mif_result mif_check_message(struct mif_ctx *ctx, int timeout_ms);
 

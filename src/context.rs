@@ -22,6 +22,14 @@ use crate::outbox::Outbox;
 use crate::sources::{FileSources, SourcePaths};
 use crate::request::Request;
 
+/// Application threads read DNS answers themselves (see `DnsShared`) only while the
+/// application has at most this many translations outstanding: then it waits for
+/// them and the answer should wake it directly. With more, it has other work
+/// (posting, taking results) and the engine reading answers on its own CPU in
+/// parallel is faster (measured at 256 outstanding: 19–22 k names/s with the
+/// application thread reading, 23 k with the engine).
+const HELP_MAX_TRANSLATIONS: usize = 4;
+
 /// Options as read from `mif_options`.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -119,6 +127,17 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Reads the ready DNS sockets, times out what expired and queues the results as
+    /// one batch (one lock of the queue, at most one eventfd write). The engine calls
+    /// it, and so does an application thread waiting in `mif_check_message`.
+    pub(crate) fn process_dns(&self) {
+        let mut dns = self.dns.lock();
+        let finished = dns.process(|events| self.emit_dns(events));
+        drop(dns);
+        // Closing sockets takes microseconds: after the results are out, and unlocked.
+        drop(finished);
+    }
+
     /// Queues the resolver's results, unless their translation was stopped meanwhile.
     /// Called with `dns` locked, so that results keep their order.
     pub(crate) fn emit_dns(&self, events: Vec<DnsEvent>) {
@@ -290,14 +309,22 @@ impl Context {
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
         translations.insert(translation_id, Outstanding { generation, pvd: link.info.clone(), name: name.ascii.clone(), started: now });
+        let help = translations.len() <= HELP_MAX_TRANSLATIONS;
         drop(translations);
         // The resolver is locked before the model is let go: a link change the engine
         // applies meanwhile waits for it (lock order) and then finds this translation.
-        let mut dns = self.shared.dns.lock();
+        let dns = self.shared.dns.lock();
         drop(model);
+        // The first answer often arrives while the second query is being sent: this
+        // thread reads it (below) instead of the engine waking up for it and waiting
+        // for this lock.
+        let mut dns = Helping::begin(dns, help);
         let mut out = Vec::new();
         dns.start(translation_id, generation, pvd, name, Some(link), now, &mut out);
         self.shared.emit_dns(out);
+        let finished = if help { dns.process(|events| self.shared.emit_dns(events)) } else { Vec::new() };
+        drop(dns);
+        drop(finished);
         MIF_OK
     }
 
@@ -319,9 +346,7 @@ impl Context {
             name: outstanding.name,
         })]);
         drop(translations);
-        let mut dns = self.shared.dns.lock();
-        let dns = &mut *dns;
-        dns.resolver.cancel(outstanding.generation, &dns.registry);
+        self.shared.dns.lock().cancel(outstanding.generation);
         MIF_OK
     }
 
@@ -441,12 +466,119 @@ impl Context {
         MIF_OK
     }
 
+    /// Waits for a message. While name translations are out, the waiting thread
+    /// reads their answers itself (see `DnsShared`): the answer then wakes this thread
+    /// directly, where the engine would have to wake first and then wake it.
     pub(crate) fn check(&self, timeout_ms: i32) -> mif_result {
-        self.shared.outbox.wait(timeout_ms)
+        let outbox = &self.shared.outbox;
+        if timeout_ms == 0 {
+            return outbox.wait(0);
+        }
+        let until = (timeout_ms > 0).then(|| Instant::now() + std::time::Duration::from_millis(timeout_ms as u64));
+        loop {
+            if outbox.has_messages() {
+                return MIF_OK;
+            }
+            let now = Instant::now();
+            let left_ms = |t: Instant| -> i32 {
+                let d = t.saturating_duration_since(now);
+                // Round up: never wake before the moment.
+                d.as_millis().saturating_add(u128::from(d.subsec_nanos() % 1_000_000 != 0)).min(i32::MAX as u128) as i32
+            };
+            let user_ms = until.map_or(-1, left_ms);
+            let dns = self.shared.dns.lock();
+            if !dns.has_queries() || self.shared.translations.lock().len() > HELP_MAX_TRANSLATIONS {
+                drop(dns);
+                return outbox.wait(user_ms);
+            }
+            let dns_due = dns.resolver.next_deadline();
+            let sockets_fd = dns.sockets_fd();
+            let helping = Helping::begin(dns, true).unlock(&self.shared.dns);
+            let wait_ms = match dns_due.map(left_ms) {
+                Some(d) if user_ms < 0 || d < user_ms => d,
+                _ => user_ms,
+            };
+            let mut fds = [
+                libc::pollfd { fd: outbox.fd(), events: libc::POLLIN, revents: 0 },
+                libc::pollfd { fd: sockets_fd, events: libc::POLLIN, revents: 0 },
+            ];
+            let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, wait_ms) };
+            let err = io::Error::last_os_error();
+            if rc > 0 && fds[1].revents != 0 || dns_due.is_some_and(|d| d <= Instant::now()) {
+                self.shared.process_dns();
+            }
+            drop(helping);
+            if rc < 0 {
+                return if err.raw_os_error() == Some(libc::EINTR) { MIF_E_INTERRUPTED } else { MIF_E_SYSTEM };
+            }
+            if outbox.has_messages() {
+                return MIF_OK;
+            }
+            if until.is_some_and(|t| t <= Instant::now()) {
+                return MIF_NO_MESSAGE;
+            }
+        }
     }
 
     pub(crate) fn take(&self) -> Option<Message> {
         self.shared.outbox.pop()
+    }
+}
+
+/// An application thread reading DNS answers itself (see `DnsShared`), with the
+/// resolver locked; the engine gets the sockets back when this drops, also on unwind.
+struct Helping<'a> {
+    dns: parking_lot::MutexGuard<'a, DnsShared>,
+    on: bool,
+}
+
+impl<'a> Helping<'a> {
+    fn begin(mut dns: parking_lot::MutexGuard<'a, DnsShared>, on: bool) -> Helping<'a> {
+        if on {
+            dns.begin_helping();
+        }
+        Helping { dns, on }
+    }
+
+    /// Keeps helping with the lock released (while the thread waits).
+    fn unlock(mut self, lock: &'a Mutex<DnsShared>) -> HelpingUnlocked<'a> {
+        let on = std::mem::replace(&mut self.on, false);
+        drop(self);
+        HelpingUnlocked { lock, on }
+    }
+}
+
+impl std::ops::Deref for Helping<'_> {
+    type Target = DnsShared;
+    fn deref(&self) -> &DnsShared {
+        &self.dns
+    }
+}
+
+impl std::ops::DerefMut for Helping<'_> {
+    fn deref_mut(&mut self) -> &mut DnsShared {
+        &mut self.dns
+    }
+}
+
+impl Drop for Helping<'_> {
+    fn drop(&mut self) {
+        if self.on {
+            self.dns.end_helping();
+        }
+    }
+}
+
+struct HelpingUnlocked<'a> {
+    lock: &'a Mutex<DnsShared>,
+    on: bool,
+}
+
+impl Drop for HelpingUnlocked<'_> {
+    fn drop(&mut self) {
+        if self.on {
+            self.lock.lock().end_helping();
+        }
     }
 }
 

@@ -135,8 +135,14 @@ pub(crate) enum EngineRequest {
 
 /// The resolver, shared by the application's threads and the engine (in
 /// `Shared::dns`). A Translate Name request sends its queries from the posting
-/// thread, so no thread hand-off sits between the post and the first datagram;
-/// the engine reads the replies and keeps time.
+/// thread, so no thread hand-off sits between the post and the first datagram.
+///
+/// The query sockets live in their own mio poll set (`sockets`), nested in the
+/// engine's poll. Whoever holds this lock reads the ready ones (`process`): the
+/// engine, or an application thread waiting in `mif_check_message`. While such a
+/// thread waits (`helpers` > 0) the set is taken out of the engine's poll, so the
+/// answer wakes the thread that wants it and nobody else: no engine wake-up and no
+/// eventfd hand-off between the answer and the application.
 ///
 /// Timekeeping without waking the engine at every post: the engine records, under
 /// this lock, when it will wake by itself (`engine_wake_at`); a post whose queries
@@ -144,24 +150,121 @@ pub(crate) enum EngineRequest {
 /// engine, once awake, keeps every deadline itself.
 pub(crate) struct DnsShared {
     pub resolver: Resolver,
-    pub registry: Registry,
+    sockets: mio::Poll,
+    ready: mio::Events,
+    /// The engine's registry, to take the socket set out of its poll and back.
+    engine_registry: Registry,
+    helpers: usize,
     /// When the sleeping engine wakes by itself; `None`: not before some event.
     pub engine_wake_at: Option<Instant>,
     timer: OwnedFd,
     timer_armed_at: Option<Instant>,
 }
 
+/// The engine's token for the nested socket set.
+pub(crate) const DNS_SOCKETS: Token = Token(4);
+
 impl DnsShared {
-    pub(crate) fn new(resolver: Resolver, registry: Registry) -> io::Result<DnsShared> {
+    pub(crate) fn new(resolver: Resolver, engine_registry: Registry) -> io::Result<DnsShared> {
         let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK) };
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(DnsShared { resolver, registry, engine_wake_at: None, timer: unsafe { OwnedFd::from_raw_fd(fd) }, timer_armed_at: None })
+        let timer = unsafe { OwnedFd::from_raw_fd(fd) };
+        let sockets = mio::Poll::new()?;
+        engine_registry.register(&mut mio::unix::SourceFd(&sockets.as_raw_fd()), DNS_SOCKETS, Interest::READABLE)?;
+        Ok(DnsShared {
+            resolver,
+            sockets,
+            ready: mio::Events::with_capacity(256),
+            engine_registry,
+            helpers: 0,
+            engine_wake_at: None,
+            timer,
+            timer_armed_at: None,
+        })
     }
 
     pub(crate) fn timer_fd(&self) -> RawFd {
         self.timer.as_raw_fd()
+    }
+
+    /// The socket set's descriptor: readable while a query socket is ready.
+    pub(crate) fn sockets_fd(&self) -> RawFd {
+        self.sockets.as_raw_fd()
+    }
+
+    pub(crate) fn has_queries(&self) -> bool {
+        !self.resolver.queries.is_empty()
+    }
+
+    /// Reads every ready query socket and times out what expired; the results go to
+    /// `emit` (still under the lock, so they keep their order). Returns the finished
+    /// queries, whose sockets the caller closes once the lock is released.
+    pub(crate) fn process(&mut self, emit: impl FnOnce(Vec<DnsEvent>)) -> Vec<QueryIo> {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        loop {
+            match self.sockets.poll(&mut self.ready, Some(Duration::ZERO)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log_at!(Error, "dns: cannot poll the query sockets: {e}");
+                    break;
+                }
+            }
+            let tokens: Vec<Token> = self.ready.iter().map(|e| e.token()).collect();
+            for &token in &tokens {
+                self.resolver.ready(token, self.sockets.registry(), now, &mut out);
+            }
+            // A full batch may leave more behind.
+            if tokens.len() < self.ready.capacity() {
+                break;
+            }
+        }
+        self.resolver.expire(self.sockets.registry(), now, &mut out);
+        emit(out);
+        self.resolver.take_finished()
+    }
+
+    /// An application thread starts waiting for messages and will read the query
+    /// sockets itself: the first one takes the set out of the engine's poll.
+    pub(crate) fn begin_helping(&mut self) {
+        self.helpers += 1;
+        if self.helpers == 1 {
+            self.engine_watches(false);
+        }
+    }
+
+    /// Takes the socket set out of the engine's poll or puts it back; putting it back
+    /// reports a set that is already ready at once. (EPOLL_CTL_MOD to an empty interest
+    /// was measured slower here: median 86 against 77 µs per name.)
+    fn engine_watches(&self, on: bool) {
+        let mut event = libc::epoll_event { events: (libc::EPOLLIN | libc::EPOLLET) as u32, u64: DNS_SOCKETS.0 as u64 };
+        let op = if on { libc::EPOLL_CTL_ADD } else { libc::EPOLL_CTL_DEL };
+        let rc = unsafe { libc::epoll_ctl(self.engine_registry.as_raw_fd(), op, self.sockets.as_raw_fd(), &mut event) };
+        if rc != 0 {
+            log_at!(Error, "dns: cannot switch the engine's watch of the query sockets: {}", io::Error::last_os_error());
+        }
+    }
+
+    /// The last waiting thread gives the set back; answers that arrived meanwhile
+    /// and were not read wake the engine at once.
+    pub(crate) fn end_helping(&mut self) {
+        self.helpers -= 1;
+        if self.helpers == 0 {
+            self.engine_watches(true);
+        }
+    }
+
+    /// Stops a translation's queries (Stop Translating Name).
+    pub(crate) fn cancel(&mut self, generation: u64) {
+        self.resolver.cancel(generation, self.sockets.registry());
+    }
+
+    /// After kernel changes (see `Resolver::links_changed`).
+    pub(crate) fn links_changed(&mut self, present: impl Fn(u64) -> bool, out: &mut Vec<DnsEvent>) {
+        self.resolver.links_changed(present, self.sockets.registry(), out);
     }
 
     /// Starts a translation from the posting thread (see `Resolver::start`) and makes
@@ -178,7 +281,7 @@ impl DnsShared {
         out: &mut Vec<DnsEvent>,
     ) {
         self.resolver.newest_deadline = None;
-        self.resolver.start(translation_id, generation, pvd, name, link, &self.registry, now, out);
+        self.resolver.start(translation_id, generation, pvd, name, link, self.sockets.registry(), now, out);
         let Some(deadline) = self.resolver.newest_deadline.take() else { return };
         if self.engine_wake_at.is_some_and(|w| w <= deadline) || self.timer_armed_at.is_some_and(|t| t <= deadline) {
             return;
@@ -474,10 +577,6 @@ impl Resolver {
             newest_deadline: None,
             finished: Vec::new(),
         }
-    }
-
-    pub(crate) fn owns(token: Token) -> bool {
-        token.0 >= FIRST_QUERY_TOKEN && token.0 < crate::connect::FIRST_CONNECT_TOKEN
     }
 
     /// Starts a translation. `link` is the PvD as the model sees it now (`None`: gone).

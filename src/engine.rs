@@ -13,7 +13,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::context::{Config, Shared};
 use crate::connect::{ConnectEvent, Connector};
-use crate::dns::{EngineRequest, Resolver};
+use crate::dns::{EngineRequest, DNS_SOCKETS};
 use crate::ffi::{MIF_E_INTERNAL, MIF_E_SYSTEM, MIF_TEST_PANIC_ENGINE};
 use crate::log::log_at;
 use crate::message::Message;
@@ -164,7 +164,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
             // Ready DNS sockets are read together, under one hold of the resolver's lock.
-            let mut dns_ready = Vec::new();
+            let mut dns_ready = false;
             for event in events.iter() {
                 match event.token() {
                     NETLINK => self.drain_netlink()?,
@@ -174,7 +174,7 @@ impl Engine {
                     }
                     WAKER => self.take_requests(),
                     DNS_TIMER => self.shared.dns.lock().timer_fired(),
-                    token if Resolver::owns(token) => dns_ready.push(token),
+                    DNS_SOCKETS => dns_ready = true,
                     token if Connector::owns(token) => {
                         let mut out = Vec::new();
                         self.connector.ready(token, self.poll.registry(), Instant::now(), &mut out);
@@ -183,7 +183,10 @@ impl Engine {
                     _ => {}
                 }
             }
-            self.process_dns(&dns_ready);
+            let dns_due = self.shared.dns.lock().resolver.next_deadline().is_some_and(|d| d <= Instant::now());
+            if dns_ready || dns_due {
+                self.shared.process_dns();
+            }
             self.expire();
             if self.resync_due.is_some_and(|d| d <= Instant::now()) {
                 self.resync_due = None;
@@ -277,25 +280,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Reads the ready DNS sockets, times out what expired and queues the results
-    /// as one batch (one lock of the outbox, at most one wake-up of the application).
-    fn process_dns(&self, ready: &[Token]) {
-        let mut guard = self.shared.dns.lock();
-        let dns = &mut *guard;
-        let now = Instant::now();
-        let mut out = Vec::new();
-        for &token in ready {
-            dns.resolver.ready(token, &dns.registry, now, &mut out);
-        }
-        dns.resolver.expire(&dns.registry, now, &mut out);
-        // Under the resolver's lock, so that results keep their order.
-        self.shared.emit_dns(out);
-        // Their sockets are closed only now, and outside the lock.
-        let finished = dns.resolver.take_finished();
-        drop(guard);
-        drop(finished);
-    }
-
     /// Applies the requests the application's threads queued.
     fn take_requests(&mut self) {
         while let Ok(request) = self.requests.try_recv() {
@@ -358,9 +342,8 @@ impl Engine {
         self.connector.links_changed(|pvd| model.pvd_link(pvd), self.poll.registry(), now, &mut events);
         {
             let mut dns = self.shared.dns.lock();
-            let dns = &mut *dns;
             let mut dns_events = Vec::new();
-            dns.resolver.links_changed(|pvd| model.has_pvd(pvd), &dns.registry, &mut dns_events);
+            dns.links_changed(|pvd| model.has_pvd(pvd), &mut dns_events);
             self.shared.emit_dns(dns_events);
         }
         drop(model);

@@ -658,6 +658,9 @@ pub extern "C" fn mif_post_message(ctx: *mut mif_ctx, req: *const mif_request) -
 /// With several threads waiting, all may wake for one message and all but one then
 /// get `MIF_NO_MESSAGE` from `mif_get_message`. A failed engine queues a final
 /// `MIF_MSG_ENGINE_FAILED` message, so a wait never hangs on a dead engine.
+/// While a few (up to 4) name translations are outstanding, the waiting thread reads their DNS
+/// answers itself instead of waiting for the engine thread to hand them over: the
+/// messages are the same, they only arrive sooner. No application code runs.
 #[no_mangle]
 pub extern "C" fn mif_check_message(ctx: *mut mif_ctx, timeout_ms: c_int) -> mif_result {
     ffi_guard!(MIF_E_INTERNAL, {

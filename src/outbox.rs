@@ -78,6 +78,10 @@ impl Outbox {
         }
     }
 
+    pub(crate) fn has_messages(&self) -> bool {
+        !self.queue.lock().messages.is_empty()
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.queue.lock().closed
     }

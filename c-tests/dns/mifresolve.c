@@ -24,6 +24,9 @@
  *   --timeout-ms N        mif_options.dns_timeout_ms
  *   --tries N             mif_options.dns_tries
  *   --no-bindtodevice     mif_options.test_flags |= MIF_TEST_NO_BINDTODEVICE
+ *   --wait-fd             wait with poll() on mif_fd() instead of mif_check_message(): the
+ *                         library's engine thread then reads every DNS answer (a thread
+ *                         waiting in mif_check_message reads them itself)
  *   --stop-after-ms N     post MIF_REQ_STOP_TRANSLATING_NAME for every translation not
  *                         done N ms after the posts
  *   --stop-when-file P    the same, as soon as file P exists (checked every 10 ms): lets a
@@ -39,7 +42,9 @@
  *
  * Exit status: 0 fine, 1 a self-test case failed, 2 usage or setup error, 3 gave up waiting.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -331,7 +336,7 @@ static void self_test(mif_ctx *ctx, uint64_t pvd)
 static void usage(void)
 {
     fprintf(stderr, "usage: mifresolve --pvd-of IF[/ipv4|/ipv6] [--root DIR] [--timeout-ms N] [--tries N]\n"
-                    "       [--no-bindtodevice] [--stop-after-ms N] [--stop-when-file P] [--linger-ms N] [--wait-ms N]\n"
+                    "       [--no-bindtodevice] [--wait-fd] [--stop-after-ms N] [--stop-when-file P] [--linger-ms N] [--wait-ms N]\n"
                     "       [--id-base N] [--pvd-id N] (--self-test | NAME...)\n");
 }
 
@@ -344,6 +349,7 @@ int main(int argc, char **argv)
         {"timeout-ms", required_argument, 0, 't'},
         {"tries", required_argument, 0, 'n'},
         {"no-bindtodevice", no_argument, 0, 'B'},
+        {"wait-fd", no_argument, 0, 'F'},
         {"stop-after-ms", required_argument, 0, 's'},
         {"linger-ms", required_argument, 0, 'l'},
         {"stop-when-file", required_argument, 0, 'f'},
@@ -355,7 +361,7 @@ int main(int argc, char **argv)
     };
     const char *root = NULL, *pvd_of = NULL, *stop_file = NULL;
     uint64_t timeout_ms = 0, tries = 0, stop_after = 0, linger = 0, wait_ms = 30000, id_base = 1, pvd_id = 0;
-    bool no_btd = false, self = false, have_stop = false, have_pvd_id = false;
+    bool no_btd = false, self = false, have_stop = false, have_pvd_id = false, wait_fd = false;
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         uint64_t *target = NULL;
@@ -366,6 +372,7 @@ int main(int argc, char **argv)
         case 't': target = &timeout_ms; break;
         case 'n': target = &tries; break;
         case 'B': no_btd = true; break;
+        case 'F': wait_fd = true; break;
         case 's': target = &stop_after; have_stop = true; break;
         case 'l': target = &linger; break;
         case 'f': stop_file = optarg; break;
@@ -479,7 +486,15 @@ int main(int argc, char **argv)
             until = stop_at;
         if (stop_file && !stopped && now + 10 < until)
             until = now + 10;
-        if (!wait_message(ctx, now, until, &r)) {
+        if (wait_fd) {
+            int64_t left = until - now;
+            struct pollfd pfd = { .fd = mif_fd(ctx), .events = POLLIN };
+            if (poll(&pfd, 1, (int)(left < 0 ? 0 : left > 1000 ? 1000 : left)) < 0 && errno != EINTR) {
+                printf("{\"msg\":\"error\",\"what\":\"poll: %s\"}\n", strerror(errno));
+                status = 2;
+                break;
+            }
+        } else if (!wait_message(ctx, now, until, &r)) {
             fail_setup("mif_check_message", r);
             status = 2;
             break;

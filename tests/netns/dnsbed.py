@@ -360,6 +360,10 @@ class Dnsmasq:
 
 
 class DnsBed:
+    # True: mifresolve waits with poll() on mif_fd (the engine reads the answers);
+    # False: in mif_check_message (the waiting thread reads them). See on_fd().
+    wait_fd = False
+
     def __init__(self, bed):
         self.bed = bed
         self.driver = build_driver()
@@ -465,6 +469,8 @@ class DnsBed:
                 args += [opt, str(val)]
         if no_bindtodevice:
             args.append("--no-bindtodevice")
+        if DnsBed.wait_fd:
+            args.append("--wait-fd")
         if self_test:
             args.append("--self-test")
         args += list(names)

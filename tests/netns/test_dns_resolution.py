@@ -442,3 +442,29 @@ def test_dns_bad_names_self_test(bed):
         check(all(d["status"] == "cancelled" for d in dones) and len(dones) == (2 if tid == 7 else 1),
               f"translation {tid}: {dones}")
     check(not [m for m in r.lines if m.get("msg") == "name_translation"], f"an address arrived:\n{r.describe()}")
+
+
+# The tests above run mifresolve waiting in mif_check_message, where the waiting thread
+# reads the DNS answers itself. These run the same bodies with mifresolve waiting in
+# poll() on mif_fd, so that the engine thread reads every answer and keeps every timeout
+# (docs/name-translation.md, "Who does what").
+def _on_fd(body):
+    def run(bed):
+        DnsBed.wait_fd = True
+        try:
+            body(bed)
+        finally:
+            DnsBed.wait_fd = False
+    run.__doc__ = (body.__doc__ or "") + " (waiting on mif_fd: the engine reads the answers)"
+    if hasattr(body, "bed_options"):
+        run.bed_options = body.bed_options
+    return run
+
+
+test_dns_two_networks_fd = _on_fd(test_dns_two_networks)
+test_dns_spoofed_replies_ignored_fd = _on_fd(test_dns_spoofed_replies_ignored)
+test_dns_first_server_silent_fd = _on_fd(test_dns_first_server_silent)
+test_dns_all_servers_silent_fd = _on_fd(test_dns_all_servers_silent)
+test_dns_truncated_answer_over_tcp_fd = _on_fd(test_dns_truncated_answer_over_tcp)
+test_dns_stop_mid_flight_fd = _on_fd(test_dns_stop_mid_flight)
+test_dns_pvd_gone_mid_flight_fd = _on_fd(test_dns_pvd_gone_mid_flight)
