@@ -20,6 +20,8 @@
  * scratch hosts file, and the blackhole bed of check.h (veth mt0 whose DNS server and
  * destination 198.51.100.77 never answer, so requests stay outstanding).
  */
+#include <sys/time.h>
+
 #include "mif.h"
 #include "check.h"
 #include "driver.h"
@@ -527,6 +529,64 @@ out:
     close(listener);
 }
 
+/*
+ * While a translation is outstanding, a thread waiting in mif_check_message(-1) reads
+ * the answers itself and so does work between waits, with its asynchronous signals
+ * held back meanwhile: a signal must still end the wait with MIF_E_INTERRUPTED, and
+ * the thread's signal mask must be as before afterwards.
+ */
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+static void interrupted_while_translating(void)
+{
+    struct sigaction sa, old_sa;
+    sigset_t alrm, before, after;
+    struct itimerval every_200ms = { { 0, 200000 }, { 0, 200000 } }, off = { { 0, 0 }, { 0, 0 } };
+    mif_ctx *ctx;
+    uint64_t mt;
+    mif_result rc;
+
+    /* The engine thread inherits a mask that keeps SIGALRM for this thread. */
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &alrm, &before);
+    ctx = open_ctx();
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
+    REQUIRE(ctx != NULL);
+    mt = check_pvd_of(ctx, CHECK_BED_IF, MIF_FAMILY_IPV4);
+    if (!CHECK(mt != 0) || !check_wait_dns_element(ctx, mt))
+        goto out;
+    if (!CHECK_RC(post_translate(ctx, mt, 7, "slow.example"), MIF_OK))
+        goto out;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old_sa);
+    alarms = 0;
+    setitimer(ITIMER_REAL, &every_200ms, NULL);
+    rc = mif_check_message(ctx, -1);
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old_sa, NULL);
+    CHECK_RC(rc, MIF_E_INTERRUPTED);
+    CHECK(alarms >= 1);
+    pthread_sigmask(SIG_SETMASK, NULL, &after);
+    CHECK(sigismember(&after, SIGALRM) == sigismember(&before, SIGALRM));
+    CHECK(sigismember(&after, SIGINT) == sigismember(&before, SIGINT));
+    CHECK(sigismember(&after, SIGTERM) == sigismember(&before, SIGTERM));
+    /* Still outstanding, and the context is fine. */
+    CHECK_RC(mif_check_message(ctx, 0), MIF_NO_MESSAGE);
+    CHECK_RC(post_stop_translating(ctx, 7), MIF_OK);
+    check_drain(ctx);
+out:
+    mif_close(ctx);
+}
+
 int main(void)
 {
     char hosts[HOSTS_NAMES * 40] = "";
@@ -543,6 +603,7 @@ int main(void)
         check_note("the blackhole bed could not be made");
     RUN_CASE(stop_outstanding_translation);
     RUN_CASE(stop_races_completion);
+    RUN_CASE(interrupted_while_translating);
     RUN_CASE(cancel_outstanding_connect);
     RUN_CASE(cancel_after_connected_is_queued);
     RUN_CASE(cancel_races_completion);

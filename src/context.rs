@@ -138,6 +138,30 @@ impl Shared {
         drop(finished);
     }
 
+    /// Runs resolver work on an application thread. A panic there leaves the shared
+    /// state unknown, as one in the engine does, so it ends the context the same way:
+    /// a final `MIF_MSG_ENGINE_FAILED` message, and later posts fail.
+    pub(crate) fn fail_on_panic<R>(&self, work: impl FnOnce() -> R) -> Option<R> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+            Ok(r) => Some(r),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                self.fail(MIF_E_INTERNAL, format!("name translation panicked: {what}"));
+                None
+            }
+        }
+    }
+
+    /// Ends the context: the final message, after which posts fail.
+    pub(crate) fn fail(&self, status: mif_result, text: String) {
+        log_at!(Error, "{text}");
+        self.outbox.close_with(Message::EngineFailed { status, text });
+    }
+
     /// Queues the resolver's results, unless their translation was stopped meanwhile.
     /// Called with `dns` locked, so that results keep their order.
     pub(crate) fn emit_dns(&self, events: Vec<DnsEvent>) {
@@ -302,30 +326,36 @@ impl Context {
         let Some(link) = model.pvd_link(pvd) else {
             return MIF_E_UNKNOWN_PVD;
         };
+        // The resolver is locked before the id is listed and before the model is let
+        // go: a Stop for this id (it takes the resolver's lock to cancel) and a link
+        // change the engine applies both come after the queries are out, and find them.
+        let dns = self.shared.dns.lock();
         let mut translations = self.shared.translations.lock();
         if translations.contains_key(&translation_id) {
             return MIF_E_DUPLICATE_ID;
         }
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        let now = Instant::now();
-        translations.insert(translation_id, Outstanding { generation, pvd: link.info.clone(), name: name.ascii.clone(), started: now });
+        translations.insert(
+            translation_id,
+            Outstanding { generation, pvd: link.info.clone(), name: name.ascii.clone(), started: Instant::now() },
+        );
         let help = translations.len() <= HELP_MAX_TRANSLATIONS;
         drop(translations);
-        // The resolver is locked before the model is let go: a link change the engine
-        // applies meanwhile waits for it (lock order) and then finds this translation.
-        let dns = self.shared.dns.lock();
         drop(model);
-        // The first answer often arrives while the second query is being sent: this
-        // thread reads it (below) instead of the engine waking up for it and waiting
-        // for this lock.
-        let mut dns = Helping::begin(dns, help);
-        let mut out = Vec::new();
-        dns.start(translation_id, generation, pvd, name, Some(link), now, &mut out);
-        self.shared.emit_dns(out);
-        let finished = if help { dns.process(|events| self.shared.emit_dns(events)) } else { Vec::new() };
-        drop(dns);
-        drop(finished);
-        MIF_OK
+        let shared = &self.shared;
+        let done = shared.fail_on_panic(|| {
+            // The first answer often arrives while the second query is being sent: this
+            // thread reads it (below) instead of the engine waking up for it and waiting
+            // for this lock.
+            let mut dns = Helping::begin(dns, help, shared);
+            let mut out = Vec::new();
+            dns.start(translation_id, generation, pvd, name, Some(link), Instant::now(), &mut out);
+            shared.emit_dns(out);
+            let finished = if help { dns.process(|events| shared.emit_dns(events)) } else { Vec::new() };
+            drop(dns);
+            drop(finished);
+        });
+        if done.is_some() { MIF_OK } else { MIF_E_INTERNAL }
     }
 
     /// Stop Translating Name: the final "cancelled" message is queued before this
@@ -475,6 +505,10 @@ impl Context {
             return outbox.wait(0);
         }
         let until = (timeout_ms > 0).then(|| Instant::now() + std::time::Duration::from_millis(timeout_ms as u64));
+        // Once this thread works between waits (reading answers), signals are held back
+        // and let in only inside ppoll(), so that a handler running at any moment of the
+        // call still ends it with MIF_E_INTERRUPTED, as the single poll() would.
+        let mut signals: Option<SignalsHeld> = None;
         loop {
             if outbox.has_messages() {
                 return MIF_OK;
@@ -489,27 +523,33 @@ impl Context {
             let dns = self.shared.dns.lock();
             if !dns.has_queries() || self.shared.translations.lock().len() > HELP_MAX_TRANSLATIONS {
                 drop(dns);
-                return outbox.wait(user_ms);
+                return match &signals {
+                    None => outbox.wait(user_ms),
+                    Some(held) => match held.poll(&mut [pollfd(outbox.fd())], user_ms) {
+                        Ok(0) => MIF_NO_MESSAGE,
+                        Ok(_) => MIF_OK,
+                        Err(e) => interrupted_or_system(&e),
+                    },
+                };
             }
+            let held = signals.get_or_insert_with(SignalsHeld::hold);
             let dns_due = dns.resolver.next_deadline();
             let sockets_fd = dns.sockets_fd();
-            let helping = Helping::begin(dns, true).unlock(&self.shared.dns);
+            let helping = Helping::begin(dns, true, &self.shared).unlock();
             let wait_ms = match dns_due.map(left_ms) {
                 Some(d) if user_ms < 0 || d < user_ms => d,
                 _ => user_ms,
             };
-            let mut fds = [
-                libc::pollfd { fd: outbox.fd(), events: libc::POLLIN, revents: 0 },
-                libc::pollfd { fd: sockets_fd, events: libc::POLLIN, revents: 0 },
-            ];
-            let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, wait_ms) };
-            let err = io::Error::last_os_error();
-            if rc > 0 && fds[1].revents != 0 || dns_due.is_some_and(|d| d <= Instant::now()) {
-                self.shared.process_dns();
+            let mut fds = [pollfd(outbox.fd()), pollfd(sockets_fd)];
+            let polled = held.poll(&mut fds, wait_ms);
+            if fds[1].revents != 0 || dns_due.is_some_and(|d| d <= Instant::now()) {
+                if self.shared.fail_on_panic(|| self.shared.process_dns()).is_none() {
+                    return MIF_OK; // the final ENGINE_FAILED message waits
+                }
             }
             drop(helping);
-            if rc < 0 {
-                return if err.raw_os_error() == Some(libc::EINTR) { MIF_E_INTERRUPTED } else { MIF_E_SYSTEM };
+            if let Err(e) = polled {
+                return interrupted_or_system(&e);
             }
             if outbox.has_messages() {
                 return MIF_OK;
@@ -520,8 +560,63 @@ impl Context {
         }
     }
 
+
     pub(crate) fn take(&self) -> Option<Message> {
         self.shared.outbox.pop()
+    }
+}
+
+fn pollfd(fd: i32) -> libc::pollfd {
+    libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
+}
+
+fn interrupted_or_system(e: &io::Error) -> mif_result {
+    if e.raw_os_error() == Some(libc::EINTR) {
+        MIF_E_INTERRUPTED
+    } else {
+        MIF_E_SYSTEM
+    }
+}
+
+/// The calling thread's asynchronous signals, blocked while it works inside
+/// `mif_check_message` and let in only while it waits (the pselect pattern).
+/// Synchronous signals (faults, SIGABRT) are never blocked.
+struct SignalsHeld {
+    saved: libc::sigset_t,
+}
+
+impl SignalsHeld {
+    fn hold() -> SignalsHeld {
+        unsafe {
+            let mut block: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut block);
+            for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP, libc::SIGSYS, libc::SIGABRT] {
+                libc::sigdelset(&mut block, sig);
+            }
+            let mut saved: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut saved);
+            SignalsHeld { saved }
+        }
+    }
+
+    /// ppoll() with the thread's own mask: a signal held back meanwhile interrupts it.
+    fn poll(&self, fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<i32> {
+        let ts = (timeout_ms >= 0).then(|| libc::timespec {
+            tv_sec: libc::time_t::from(timeout_ms / 1000),
+            tv_nsec: libc::c_long::from(timeout_ms % 1000) * 1_000_000,
+        });
+        let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ts_ptr, &self.saved) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(rc)
+    }
+}
+
+impl Drop for SignalsHeld {
+    fn drop(&mut self) {
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.saved, std::ptr::null_mut()) };
     }
 }
 
@@ -530,21 +625,31 @@ impl Context {
 struct Helping<'a> {
     dns: parking_lot::MutexGuard<'a, DnsShared>,
     on: bool,
+    shared: &'a Shared,
 }
 
 impl<'a> Helping<'a> {
-    fn begin(mut dns: parking_lot::MutexGuard<'a, DnsShared>, on: bool) -> Helping<'a> {
+    fn begin(mut dns: parking_lot::MutexGuard<'a, DnsShared>, on: bool, shared: &'a Shared) -> Helping<'a> {
         if on {
             dns.begin_helping();
         }
-        Helping { dns, on }
+        Helping { dns, on, shared }
     }
 
     /// Keeps helping with the lock released (while the thread waits).
-    fn unlock(mut self, lock: &'a Mutex<DnsShared>) -> HelpingUnlocked<'a> {
+    fn unlock(mut self) -> HelpingUnlocked<'a> {
         let on = std::mem::replace(&mut self.on, false);
+        let shared = self.shared;
         drop(self);
-        HelpingUnlocked { lock, on }
+        HelpingUnlocked { shared, on }
+    }
+}
+
+/// Gives the socket set back to the engine. If that fails the engine would never see
+/// an answer again unless a thread waits in `mif_check_message`: the context ends.
+fn end_helping(dns: &mut DnsShared, shared: &Shared) {
+    if let Err(e) = dns.end_helping() {
+        shared.fail(MIF_E_SYSTEM, format!("cannot give the DNS sockets back to the engine: {e}"));
     }
 }
 
@@ -564,20 +669,20 @@ impl std::ops::DerefMut for Helping<'_> {
 impl Drop for Helping<'_> {
     fn drop(&mut self) {
         if self.on {
-            self.dns.end_helping();
+            end_helping(&mut self.dns, self.shared);
         }
     }
 }
 
 struct HelpingUnlocked<'a> {
-    lock: &'a Mutex<DnsShared>,
+    shared: &'a Shared,
     on: bool,
 }
 
 impl Drop for HelpingUnlocked<'_> {
     fn drop(&mut self) {
         if self.on {
-            self.lock.lock().end_helping();
+            end_helping(&mut self.shared.dns.lock(), self.shared);
         }
     }
 }

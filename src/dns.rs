@@ -4,7 +4,9 @@
 //! The DNS client lives in the engine's mio loop: no thread per query, no
 //! getaddrinfo. A Translate Name post reads the hosts file and sends the first
 //! queries from the posting thread (one thread hand-off fewer on the way to the
-//! server); the engine reads the replies, keeps the timeouts and sends retries.
+//! server). The replies are read by a thread waiting in `mif_check_message` while
+//! the application has few translations outstanding, else by the engine, which also
+//! keeps the timeouts (see `DnsShared`).
 //! Wire format comes from hickory-proto. Every query:
 //! - leaves through the PvD's link: SO_BINDTODEVICE when permitted, else
 //!   IP_UNICAST_IF / IPV6_UNICAST_IF, and from the PvD's own source address;
@@ -42,7 +44,8 @@ const EDNS_UDP_SIZE: u16 = 1232;
 const MAX_CNAME_HOPS: usize = 16;
 /// Largest TCP answer accepted.
 const MAX_TCP_ANSWER: usize = 65535;
-/// Tokens at and above this number belong to DNS sockets.
+/// First token of DNS query sockets (their own poll set, so any range would do; kept
+/// apart from the engine's tokens for clearer logs).
 pub(crate) const FIRST_QUERY_TOKEN: usize = 1 << 16;
 
 /// Timeouts and retries, from the options.
@@ -232,29 +235,34 @@ impl DnsShared {
     pub(crate) fn begin_helping(&mut self) {
         self.helpers += 1;
         if self.helpers == 1 {
-            self.engine_watches(false);
+            // Should it fail, the engine merely keeps watching too: harmless.
+            if let Err(e) = self.engine_watches(false) {
+                log_at!(Warn, "dns: cannot take the query sockets from the engine: {e}");
+            }
         }
     }
 
     /// Takes the socket set out of the engine's poll or puts it back; putting it back
     /// reports a set that is already ready at once. (EPOLL_CTL_MOD to an empty interest
     /// was measured slower here: median 86 against 77 µs per name.)
-    fn engine_watches(&self, on: bool) {
+    fn engine_watches(&self, on: bool) -> io::Result<()> {
         let mut event = libc::epoll_event { events: (libc::EPOLLIN | libc::EPOLLET) as u32, u64: DNS_SOCKETS.0 as u64 };
         let op = if on { libc::EPOLL_CTL_ADD } else { libc::EPOLL_CTL_DEL };
         let rc = unsafe { libc::epoll_ctl(self.engine_registry.as_raw_fd(), op, self.sockets.as_raw_fd(), &mut event) };
         if rc != 0 {
-            log_at!(Error, "dns: cannot switch the engine's watch of the query sockets: {}", io::Error::last_os_error());
+            return Err(io::Error::last_os_error());
         }
+        Ok(())
     }
 
     /// The last waiting thread gives the set back; answers that arrived meanwhile
     /// and were not read wake the engine at once.
-    pub(crate) fn end_helping(&mut self) {
+    pub(crate) fn end_helping(&mut self) -> io::Result<()> {
         self.helpers -= 1;
         if self.helpers == 0 {
-            self.engine_watches(true);
+            return self.engine_watches(true);
         }
+        Ok(())
     }
 
     /// Stops a translation's queries (Stop Translating Name).
@@ -286,7 +294,7 @@ impl DnsShared {
         if self.engine_wake_at.is_some_and(|w| w <= deadline) || self.timer_armed_at.is_some_and(|t| t <= deadline) {
             return;
         }
-        let left = deadline.saturating_duration_since(now).max(Duration::from_nanos(1));
+        let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_nanos(1));
         let spec = libc::itimerspec {
             it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
             it_value: libc::timespec { tv_sec: left.as_secs() as libc::time_t, tv_nsec: left.subsec_nanos() as libc::c_long },

@@ -275,6 +275,13 @@ impl Engine {
         self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
         let mut events = Vec::new();
         self.connector.links_changed(|pvd| model.pvd_link(pvd), self.poll.registry(), now, &mut events);
+        // Translations whose PvD went with the lost events end now, as in apply().
+        {
+            let mut dns = self.shared.dns.lock();
+            let mut dns_events = Vec::new();
+            dns.links_changed(|pvd| model.has_pvd(pvd), &mut dns_events);
+            self.shared.emit_dns(dns_events);
+        }
         drop(model);
         self.emit_connect(events);
         Ok(())
