@@ -4,6 +4,9 @@
  * MIF_MSG_ENGINE_FAILED message (a wait never hangs on a dead engine), refuse posts
  * afterwards with MIF_E_ENGINE_FAILED, and still close cleanly.
  *
+ * With MIF_TEST_PANIC_TRANSLATE a Translate Name post panics in the resolver work it
+ * does on the calling thread: the context must end the same way.
+ *
  * Changes nothing in the kernel.  The panic prints a Rust backtrace on stderr: expected.
  */
 #include "mif.h"
@@ -128,6 +131,40 @@ static void other_contexts_unaffected(void)
     mif_close(good);
 }
 
+static void translate_post_panics(void)
+{
+    mif_options opts;
+    mif_ctx *ctx = NULL;
+    mif_message *m = NULL;
+    mif_request req;
+    uint64_t pvd;
+
+    REQUIRE(CHECK_RC(mif_options_init(&opts), MIF_OK));
+    opts.test_flags = MIF_TEST_PANIC_TRANSLATE;
+    REQUIRE(CHECK_RC(mif_open(&opts, &ctx), MIF_OK));
+    pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
+    if (!CHECK(pvd != 0))
+        goto out;
+    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
+    req.pvd = pvd;
+    req.translation_id = 1;
+    req.name = "host.example";
+    CHECK_RC(mif_post_message(ctx, &req), MIF_E_INTERNAL);
+    /* The final message, at once; the limit only turns a hang into a failure. */
+    CHECK_RC(mif_check_message(ctx, 5000), MIF_OK);
+    if (CHECK_RC(mif_get_message(ctx, &m), MIF_OK)) {
+        CHECK_EQ_INT(m->msg_type, MIF_MSG_ENGINE_FAILED);
+        CHECK_EQ_INT(m->status, MIF_E_INTERNAL);
+        check_message_well_formed(m);
+        mif_message_free(m);
+    }
+    CHECK_RC(mif_check_message(ctx, 0), MIF_NO_MESSAGE);
+    CHECK_RC(mif_post_message(ctx, &req), MIF_E_ENGINE_FAILED);
+    CHECK_RC(check_post(ctx, MIF_REQ_ANNOUNCE_INTERFACES, 0, 0), MIF_E_ENGINE_FAILED);
+out:
+    mif_close(ctx);
+}
+
 int main(void)
 {
     check_watchdog(120);
@@ -136,5 +173,6 @@ int main(void)
     RUN_CASE(close_without_taking);
     RUN_CASE(close_at_once);
     RUN_CASE(other_contexts_unaffected);
+    RUN_CASE(translate_post_panics);
     return check_done();
 }

@@ -229,6 +229,14 @@
 #define MIF_TEST_PANIC_ENGINE 1
 
 /**
+ * Test-only `mif_options.test_flags` bit: a `MIF_REQ_TRANSLATE_NAME` post panics in
+ * the resolver work it does on the calling thread, once the translation started, to
+ * exercise that failure path (the context ends as after an engine panic). Never set
+ * it in production.
+ */
+#define MIF_TEST_PANIC_TRANSLATE 8
+
+/**
  * Size of `mif_message.ifname` (IFNAMSIZ).
  */
 #define MIF_IFNAME_SIZE 16

@@ -57,20 +57,9 @@ impl Config {
         if size < std::mem::size_of::<u32>() || size > std::mem::size_of::<mif_options>() {
             return Err(MIF_E_BAD_SIZE);
         }
-        let mut copy = mif_options {
-            size: 0,
-            flags: 0,
-            root_dir: std::ptr::null(),
-            netlink_rcvbuf: 0,
-            test_flags: 0,
-            config_file: std::ptr::null(),
-            dns_timeout_ms: 0,
-            dns_tries: 0,
-            connect_attempt_delay_ms: 0,
-            connect_timeout_ms: 0,
-        };
+        let mut copy = mif_options::default();
         unsafe { std::ptr::copy_nonoverlapping(opts.cast::<u8>(), (&mut copy as *mut mif_options).cast::<u8>(), size) };
-        if copy.flags != 0 || copy.netlink_rcvbuf < 0 || copy.test_flags & !(MIF_TEST_PANIC_ENGINE | MIF_TEST_NO_BINDTODEVICE) != 0 {
+        if copy.flags != 0 || copy.netlink_rcvbuf < 0 || copy.test_flags & !(MIF_TEST_PANIC_ENGINE | MIF_TEST_NO_BINDTODEVICE | MIF_TEST_PANIC_TRANSLATE) != 0 {
             return Err(MIF_E_INVALID_ARGUMENT);
         }
         if !copy.root_dir.is_null() {
@@ -145,12 +134,7 @@ impl Shared {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
             Ok(r) => Some(r),
             Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                self.fail(MIF_E_INTERNAL, format!("name translation panicked: {what}"));
+                self.fail(MIF_E_INTERNAL, format!("name translation panicked: {}", crate::log::panic_text(&*panic)));
                 None
             }
         }
@@ -350,6 +334,9 @@ impl Context {
             let mut dns = Helping::begin(dns, help, shared);
             let mut out = Vec::new();
             dns.start(translation_id, generation, pvd, name, Some(link), Instant::now(), &mut out);
+            if self.test_flags & MIF_TEST_PANIC_TRANSLATE != 0 {
+                panic!("test-requested panic in a translate post (MIF_TEST_PANIC_TRANSLATE)");
+            }
             shared.emit_dns(out);
             let finished = if help { dns.process(|events| shared.emit_dns(events)) } else { Vec::new() };
             drop(dns);
@@ -542,10 +529,9 @@ impl Context {
             };
             let mut fds = [pollfd(outbox.fd()), pollfd(sockets_fd)];
             let polled = held.poll(&mut fds, wait_ms);
-            if fds[1].revents != 0 || dns_due.is_some_and(|d| d <= Instant::now()) {
-                if self.shared.fail_on_panic(|| self.shared.process_dns()).is_none() {
-                    return MIF_OK; // the final ENGINE_FAILED message waits
-                }
+            let answers_or_due = fds[1].revents != 0 || dns_due.is_some_and(|d| d <= Instant::now());
+            if answers_or_due && self.shared.fail_on_panic(|| self.shared.process_dns()).is_none() {
+                return MIF_OK; // the final ENGINE_FAILED message waits
             }
             drop(helping);
             if let Err(e) = polled {

@@ -12,11 +12,12 @@
 //!   IP_UNICAST_IF / IPV6_UNICAST_IF, and from the PvD's own source address;
 //! - uses a fresh UDP socket on a kernel-chosen random port, connected to the server,
 //!   so the kernel drops datagrams from any other address or port, and a random
-//!   16-bit ID from getrandom (RFC 5452);
+//!   16-bit ID from getrandom, fetched 128 at a time (RFC 5452);
 //! - accepts only a reply whose ID, QR bit and question match, reading at most
 //!   `MAX_DATAGRAMS_PER_QUERY` datagrams;
 //! - carries EDNS0 with a 1232-byte UDP size; a truncated reply is asked again over TCP,
 //!   pinned the same way.
+//!
 //! A and AAAA are asked in parallel; servers are tried in order, `tries` rounds, each
 //! attempt bounded by `timeout`; an ICMP unreachable moves on at once.
 use std::collections::HashMap;
@@ -288,9 +289,12 @@ impl DnsShared {
         now: Instant,
         out: &mut Vec<DnsEvent>,
     ) {
-        self.resolver.newest_deadline = None;
+        let before = self.resolver.queries.len();
         self.resolver.start(translation_id, generation, pvd, name, link, self.sockets.registry(), now, out);
-        let Some(deadline) = self.resolver.newest_deadline.take() else { return };
+        if self.resolver.queries.len() == before {
+            return; // answered from the hosts file, or nothing could be sent
+        }
+        let deadline = now + self.resolver.config.timeout;
         if self.engine_wake_at.is_some_and(|w| w <= deadline) || self.timer_armed_at.is_some_and(|t| t <= deadline) {
             return;
         }
@@ -414,8 +418,6 @@ pub(crate) struct Resolver {
     queries: HashMap<usize, QueryIo>,
     next_token: usize,
     ids: IdSource,
-    /// The deadline of the latest query sent, for `DnsShared::start`.
-    newest_deadline: Option<Instant>,
     /// Answered queries whose sockets are closed after the results are queued
     /// (closing a socket takes microseconds; the application waits for the results).
     finished: Vec<QueryIo>,
@@ -582,7 +584,6 @@ impl Resolver {
             queries: HashMap::new(),
             next_token: FIRST_QUERY_TOKEN,
             ids: IdSource::default(),
-            newest_deadline: None,
             finished: Vec::new(),
         }
     }
@@ -750,7 +751,6 @@ impl Resolver {
                 Ok(socket) => {
                     self.take_token();
                     let deadline = now + self.config.timeout;
-                    self.newest_deadline = Some(deadline);
                     let transport = Transport::Udp(socket);
                     self.queries.insert(token, QueryIo { generation, which, id, qname, qtype, server, deadline, datagrams: 0, transport });
                     if let Some(t) = self.translations.get_mut(&generation) {

@@ -15,7 +15,7 @@ use crate::context::{Config, Shared};
 use crate::connect::{ConnectEvent, Connector};
 use crate::dns::{EngineRequest, DNS_SOCKETS};
 use crate::ffi::{MIF_E_INTERNAL, MIF_E_SYSTEM, MIF_TEST_PANIC_ENGINE};
-use crate::log::log_at;
+use crate::log::{log_at, panic_text};
 use crate::message::Message;
 use crate::model::{Fact, Family};
 use crate::netlink::{parse_datagram, DumpSocket, EventSocket, Patience, RECV_BUFFER_SIZE};
@@ -116,18 +116,8 @@ impl Engine {
         let outcome = catch_unwind(AssertUnwindSafe(|| self.event_loop()));
         match outcome {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                log_at!(Error, "engine stopped: {e}");
-                shared.outbox.close_with(Message::EngineFailed { status: MIF_E_SYSTEM, text: format!("engine stopped: {e}") });
-            }
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                shared.outbox.close_with(Message::EngineFailed { status: MIF_E_INTERNAL, text: format!("engine thread panicked: {what}") });
-            }
+            Ok(Err(e)) => shared.fail(MIF_E_SYSTEM, format!("engine stopped: {e}")),
+            Err(panic) => shared.fail(MIF_E_INTERNAL, format!("engine thread panicked: {}", panic_text(&*panic))),
         }
     }
 
@@ -147,15 +137,16 @@ impl Engine {
             }
             // Sleep until the next expiry (an RA DNS entry, a lease, a DNS query) or forever.
             let model_deadline = self.shared.model.lock().next_deadline();
-            let deadline = {
+            let (deadline, dns_deadline) = {
                 let mut dns = self.shared.dns.lock();
-                let deadline = [model_deadline, dns.resolver.next_deadline(), self.connector.next_deadline(), self.resync_due]
+                let dns_deadline = dns.resolver.next_deadline();
+                let deadline = [model_deadline, dns_deadline, self.connector.next_deadline(), self.resync_due]
                     .into_iter()
                     .flatten()
                     .min();
                 // From here a post arms the timer if its queries expire earlier.
                 dns.engine_wake_at = deadline;
-                deadline
+                (deadline, dns_deadline)
             };
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match self.poll.poll(&mut events, timeout) {
@@ -173,7 +164,10 @@ impl Engine {
                         self.apply(facts);
                     }
                     WAKER => self.take_requests(),
-                    DNS_TIMER => self.shared.dns.lock().timer_fired(),
+                    DNS_TIMER => {
+                        self.shared.dns.lock().timer_fired();
+                        dns_ready = true;
+                    }
                     DNS_SOCKETS => dns_ready = true,
                     token if Connector::owns(token) => {
                         let mut out = Vec::new();
@@ -183,8 +177,9 @@ impl Engine {
                     _ => {}
                 }
             }
-            let dns_due = self.shared.dns.lock().resolver.next_deadline().is_some_and(|d| d <= Instant::now());
-            if dns_ready || dns_due {
+            // Queries posted while this thread slept expire later than dns_deadline; the
+            // timer (above) covers those.
+            if dns_ready || dns_deadline.is_some_and(|d| d <= Instant::now()) {
                 self.shared.process_dns();
             }
             self.expire();
@@ -268,14 +263,21 @@ impl Engine {
             Err(e) => return Err(e),
         };
         let now = Instant::now();
-        let mut model = self.shared.model.lock();
+        let shared = Arc::clone(&self.shared);
+        let mut model = shared.model.lock();
         let mut out = Vec::new();
         model.resync(snapshot, now, &mut out);
         log_at!(Info, "resync after overrun: {} announcements", out.len());
         self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+        self.links_changed(model, now);
+        Ok(())
+    }
+
+    /// After the model changed: connects and translations in flight whose PvD (or
+    /// source address) went end at once. Takes the model's lock guard and lets it go.
+    fn links_changed(&mut self, model: parking_lot::MutexGuard<'_, crate::model::HostModel>, now: Instant) {
         let mut events = Vec::new();
         self.connector.links_changed(|pvd| model.pvd_link(pvd), self.poll.registry(), now, &mut events);
-        // Translations whose PvD went with the lost events end now, as in apply().
         {
             let mut dns = self.shared.dns.lock();
             let mut dns_events = Vec::new();
@@ -284,7 +286,6 @@ impl Engine {
         }
         drop(model);
         self.emit_connect(events);
-        Ok(())
     }
 
     /// Applies the requests the application's threads queued.
@@ -336,7 +337,8 @@ impl Engine {
             return false;
         }
         let now = Instant::now();
-        let mut model = self.shared.model.lock();
+        let shared = Arc::clone(&self.shared);
+        let mut model = shared.model.lock();
         let mut out = Vec::new();
         let mut routes_stale = false;
         for fact in facts {
@@ -344,17 +346,7 @@ impl Engine {
             model.apply(fact, now, &mut out);
         }
         self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
-        // Connects in flight whose PvD or source address went fail promptly.
-        let mut events = Vec::new();
-        self.connector.links_changed(|pvd| model.pvd_link(pvd), self.poll.registry(), now, &mut events);
-        {
-            let mut dns = self.shared.dns.lock();
-            let mut dns_events = Vec::new();
-            dns.links_changed(|pvd| model.has_pvd(pvd), &mut dns_events);
-            self.shared.emit_dns(dns_events);
-        }
-        drop(model);
-        self.emit_connect(events);
+        self.links_changed(model, now);
         routes_stale
     }
 }

@@ -258,6 +258,12 @@ pub const MIF_LINK_POINTOPOINT: u32 = 8;
 /// start, to exercise the engine-failure path. Never set it in production.
 pub const MIF_TEST_PANIC_ENGINE: u32 = 1;
 
+/// Test-only `mif_options.test_flags` bit: a `MIF_REQ_TRANSLATE_NAME` post panics in
+/// the resolver work it does on the calling thread, once the translation started, to
+/// exercise that failure path (the context ends as after an engine panic). Never set
+/// it in production.
+pub const MIF_TEST_PANIC_TRANSLATE: u32 = 8;
+
 /// Size of `mif_message.ifname` (IFNAMSIZ).
 pub const MIF_IFNAME_SIZE: usize = 16;
 /// Size of `mif_message.pvd_name`.
@@ -299,6 +305,48 @@ pub struct mif_options {
     pub connect_attempt_delay_ms: u32,
     /// Connections: overall time limit of one connect request, in milliseconds; 0 = 10000.
     pub connect_timeout_ms: u32,
+}
+
+/// All fields zero, pointers NULL: what `mif_options_init` writes (besides `size`),
+/// and what a field an older program does not know of reads as.
+impl Default for mif_options {
+    fn default() -> Self {
+        mif_options {
+            size: 0,
+            flags: 0,
+            root_dir: ptr::null(),
+            netlink_rcvbuf: 0,
+            test_flags: 0,
+            config_file: ptr::null(),
+            dns_timeout_ms: 0,
+            dns_tries: 0,
+            connect_attempt_delay_ms: 0,
+            connect_timeout_ms: 0,
+        }
+    }
+}
+
+/// All fields zero, pointers NULL (see `mif_options`' `Default`).
+impl Default for mif_request {
+    fn default() -> Self {
+        mif_request {
+            size: 0,
+            request_type: 0,
+            ifindex: 0,
+            reserved: 0,
+            pvd: 0,
+            element_type: 0,
+            info_id: 0,
+            translation_id: 0,
+            name: ptr::null(),
+            connection_id: 0,
+            remote: mif_address::default(),
+            remote_port: 0,
+            reserved2: 0,
+            reserved3: 0,
+            local: mif_address::default(),
+        }
+    }
 }
 
 /// A request for `mif_post_message`. Fill with `mif_request_init` first.
@@ -490,18 +538,7 @@ pub extern "C" fn mif_options_init_sized(opts: *mut mif_options, size: usize) ->
         if size < std::mem::size_of::<u32>() || size > u32::MAX as usize {
             return MIF_E_BAD_SIZE;
         }
-        let defaults = mif_options {
-            size: size as u32,
-            flags: 0,
-            root_dir: ptr::null(),
-            netlink_rcvbuf: 0,
-            test_flags: 0,
-            config_file: ptr::null(),
-            dns_timeout_ms: 0,
-            dns_tries: 0,
-            connect_attempt_delay_ms: 0,
-            connect_timeout_ms: 0,
-        };
+        let defaults = mif_options { size: size as u32, ..mif_options::default() };
         unsafe { write_prefix(opts.cast::<u8>(), size, &defaults) };
         MIF_OK
     })
@@ -523,23 +560,7 @@ pub extern "C" fn mif_request_init_sized(req: *mut mif_request, size: usize, req
         if size < 2 * std::mem::size_of::<u32>() || size > u32::MAX as usize {
             return MIF_E_BAD_SIZE;
         }
-        let defaults = mif_request {
-            size: size as u32,
-            request_type,
-            ifindex: 0,
-            reserved: 0,
-            pvd: 0,
-            element_type: 0,
-            info_id: 0,
-            translation_id: 0,
-            name: ptr::null(),
-            connection_id: 0,
-            remote: mif_address::default(),
-            remote_port: 0,
-            reserved2: 0,
-            reserved3: 0,
-            local: mif_address::default(),
-        };
+        let defaults = mif_request { size: size as u32, request_type, ..mif_request::default() };
         unsafe { write_prefix(req.cast::<u8>(), size, &defaults) };
         MIF_OK
     })

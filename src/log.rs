@@ -38,3 +38,12 @@ macro_rules! log_at {
     };
 }
 pub(crate) use log_at;
+
+/// The message a panic carried (`panic!` with a literal or with a format).
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}

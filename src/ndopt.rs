@@ -432,6 +432,28 @@ fn ends_in_pointer(buf: &[u8]) -> bool {
     false
 }
 
+/// The promises `parse_nduseropt` makes on success, as assertions: for the unit tests
+/// and the fuzz target (fuzz/fuzz_targets/nduseropt.rs). Panics when one is broken.
+#[doc(hidden)]
+pub fn assert_invariants(m: &NdUserOpt) {
+    assert!(m.ifindex > 0);
+    match &m.option {
+        NdOption::Rdnss { servers, .. } => assert!(!servers.is_empty()),
+        NdOption::Dnssl { domains, .. } => {
+            assert!(!domains.is_empty());
+            for d in domains {
+                assert!(!d.is_empty() && d.len() <= 253, "{d:?}");
+                assert!(!d.ends_with('.'), "{d:?}");
+                assert!(d.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b)), "{d:?}");
+            }
+        }
+        NdOption::Other { kind, data } => {
+            assert_eq!(data.first(), Some(kind));
+            assert_eq!(Some(data.len()), data.get(1).map(|&len8| usize::from(len8) * 8));
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(
     clippy::indexing_slicing,
@@ -666,27 +688,9 @@ mod tests {
                     let mut p = full.clone();
                     p[i] = v;
                     if let Ok(m) = parse_nduseropt(&p) {
-                        check_sane(&m);
+                        assert_invariants(&m);
                     }
                 }
-            }
-        }
-    }
-
-    fn check_sane(m: &NdUserOpt) {
-        assert!(m.ifindex > 0);
-        match &m.option {
-            NdOption::Rdnss { servers, .. } => assert!(!servers.is_empty()),
-            NdOption::Dnssl { domains, .. } => {
-                assert!(!domains.is_empty());
-                for d in domains {
-                    assert!(!d.is_empty() && d.len() <= 253, "{d:?}");
-                    assert!(d.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b)));
-                }
-            }
-            NdOption::Other { kind, data } => {
-                assert_eq!(data.first(), Some(kind));
-                assert_eq!(data.len(), usize::from(data[1]) * 8);
             }
         }
     }

@@ -47,17 +47,7 @@ pub(crate) unsafe fn from_c(req: *const mif_request) -> Result<Request, mif_resu
         return Err(MIF_E_BAD_SIZE);
     }
     // Copy the prefix the application knows of; later fields stay zero.
-    let mut copy = mif_request { size: 0, request_type: 0, ifindex: 0, reserved: 0, pvd: 0, element_type: 0,
-        info_id: 0,
-        translation_id: 0,
-        name: std::ptr::null(),
-        connection_id: 0,
-        remote: mif_address::default(),
-        remote_port: 0,
-        reserved2: 0,
-        reserved3: 0,
-        local: mif_address::default(),
-    };
+    let mut copy = mif_request::default();
     unsafe {
         std::ptr::copy_nonoverlapping(req.cast::<u8>(), (&mut copy as *mut mif_request).cast::<u8>(), size);
     }
