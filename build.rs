@@ -1,25 +1,37 @@
-//! Generates the C header from src/ffi.rs with the pinned cbindgen, into
-//! target/include/mif.h. The committed include/mif.h is compared against it by
-//! `make check-header` (part of `make test`) and refreshed by `make header`.
+//! Generates the C header from the C layer (src/capi/) with the pinned cbindgen, into
+//! `$OUT_DIR/mif.h`, and prints where it is. `make check-header` (part of `make test`)
+//! compares it with the committed include/mif.h; `make header` refreshes that copy.
 use std::path::PathBuf;
 
+/// The C layer's files, in the order their declarations appear in the header.
+const CAPI_FILES: &[&str] = &[
+    "src/capi/status.rs",
+    "src/capi/options.rs",
+    "src/capi/request.rs",
+    "src/capi/address.rs",
+    "src/capi/message.rs",
+    "src/capi/constants.rs",
+    "src/capi/context.rs",
+];
+
 fn main() {
-    let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    println!("cargo:rerun-if-changed=src/ffi.rs");
+    let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     println!("cargo:rerun-if-changed=cbindgen.toml");
+    for file in CAPI_FILES {
+        println!("cargo:rerun-if-changed={file}");
+    }
     // Shared-object name carries the ABI major version.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmif.so.0");
 
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
-    let out_dir = crate_dir.join("target").join("include");
-    std::fs::create_dir_all(&out_dir).expect("create target/include");
-    // Only src/ffi.rs speaks C: parsing just that file keeps every other module's
-    // public items (constants of the netlink adapter, say) out of the header.
-    match cbindgen::Builder::new()
-        .with_src(crate_dir.join("src/ffi.rs"))
-        .with_config(config)
-        .generate()
-    {
+    // Only the C layer speaks C: parsing just its files keeps every other module's
+    // public items out of the header.
+    let mut builder = cbindgen::Builder::new().with_config(config);
+    for file in CAPI_FILES {
+        builder = builder.with_src(crate_dir.join(file));
+    }
+    match builder.generate() {
         Ok(bindings) => {
             bindings.write_to_file(out_dir.join("mif.h"));
         }

@@ -1,22 +1,24 @@
 //! libmif: the IETF MIF API (draft-ietf-mif-api-extension-05) on Linux, as a C library.
 //!
-//! Layout: `model` is the pure host model (kernel facts in, the draft's announcements
-//! out); `netlink` turns rtnetlink messages into facts; `engine` is the mio thread;
-//! `outbox` is the message queue with its eventfd; `context` ties them together;
-//! `ffi` is the only module that speaks C.
+//! Four layers, each using only the ones below it (docs/architecture.md):
+//! - `capi`: the only code that speaks C (`include/mif.h` is generated from it);
+//! - `engine`: threads, locks, the message queue, the resolver and the connector;
+//! - `os`: kernel adapters (rtnetlink, files and inotify, sockets) and `os::sys`, the
+//!   one door for the remaining system calls;
+//! - `core`: pure rules and data (the host model, DNS, ND options, file formats),
+//!   tested without a kernel.
+//!
+//! `log` may be used by every layer. `make check-layers` enforces the direction.
 
-mod connect;
-mod context;
-pub mod dns;
+pub mod capi;
+mod core;
 mod engine;
-pub mod ffi;
 mod log;
-mod message;
-pub mod model;
-pub mod netlink;
-pub mod ndopt;
-mod outbox;
-mod pin;
-mod request;
-mod solicit;
-mod sources;
+mod os;
+
+/// Entry points for the fuzz targets (fuzz/): the parsers fed untrusted bytes.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::core::dns::fuzz_reply;
+    pub use crate::os::nduseropt::{assert_invariants, parse_nduseropt, parse_nlmsg};
+}

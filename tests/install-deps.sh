@@ -19,6 +19,13 @@ if ! command -v cargo >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cargo rustc || true
 fi
+# make test runs clippy and rustfmt: Debian packages them apart from cargo.
+for tool in clippy:rust-clippy fmt:rustfmt; do
+  if ! cargo "${tool%%:*}" --version >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${tool##*:}" || true
+  fi
+done
 need="1.82"
 have=$(rustc --version 2>/dev/null | awk '{print $2}')
 if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1)" != "$need" ]; then

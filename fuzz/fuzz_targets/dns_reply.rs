@@ -1,5 +1,5 @@
 //! Fuzz target: arbitrary bytes as the UDP reply to a pending DNS query (A and AAAA
-//! for a fixed name, random IDs). `mif::dns::fuzz_reply` runs the library's reply
+//! for a fixed name, random IDs). `mif::fuzzing::fuzz_reply` runs the library's reply
 //! validation and, for what it accepts, the answer extraction (CNAME chains included);
 //! it must never panic, and (debug assertions, on under cargo fuzz) only addresses of
 //! the asked family may come out.
@@ -8,5 +8,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    mif::dns::fuzz_reply(data);
+    mif::fuzzing::fuzz_reply(data);
 });

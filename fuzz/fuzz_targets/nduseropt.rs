@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mif::ndopt::{assert_invariants, parse_nduseropt, parse_nlmsg};
+use mif::fuzzing::{assert_invariants, parse_nduseropt, parse_nlmsg};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(m) = parse_nduseropt(data) {

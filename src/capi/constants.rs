@@ -1,0 +1,226 @@
+//! The other constant families of the C API (translation status, name source,
+//! element types, information identifiers, lifetimes, address and link flags,
+//! scopes, name sizes), their names, and the maps between them and the core's values.
+
+use std::ffi::c_char;
+
+use crate::core::dns::{NameSource, Status};
+use crate::core::model::{AddrFlags, ElementKind, Family, InfoId, LinkFlags, Scope};
+
+use super::address::{MIF_FAMILY_IPV4, MIF_FAMILY_IPV6};
+
+/// `translation_status`: at least one address was found.
+pub const MIF_TRANSLATION_DONE: u32 = 1;
+/// `translation_status`: the name does not exist (NXDOMAIN), with every search domain.
+pub const MIF_TRANSLATION_NO_SUCH_NAME: u32 = 2;
+/// `translation_status`: the name exists but has no A or AAAA record.
+pub const MIF_TRANSLATION_NO_DATA: u32 = 3;
+/// `translation_status`: no server answered in time.
+pub const MIF_TRANSLATION_TIMEOUT: u32 = 4;
+/// `translation_status`: the servers answered with errors (SERVFAIL, REFUSED, an ICMP
+/// unreachable) or could not be sent to. A reply that does not parse or does not match
+/// the query is ignored like a forgery, so junk alone ends in `MIF_TRANSLATION_TIMEOUT`.
+pub const MIF_TRANSLATION_SERVER_FAILURE: u32 = 5;
+/// `translation_status`: the provisioning domain has no DNS server, or went away
+/// before or during the translation.
+pub const MIF_TRANSLATION_NO_SERVERS: u32 = 6;
+/// `translation_status`: stopped by `MIF_REQ_STOP_TRANSLATING_NAME`.
+pub const MIF_TRANSLATION_CANCELLED: u32 = 7;
+/// `name_source`: the hosts file (`<root_dir>/etc/hosts`).
+pub const MIF_NAME_SOURCE_HOSTS: u32 = 1;
+/// `name_source`: DNS, through the provisioning domain's own servers.
+pub const MIF_NAME_SOURCE_DNS: u32 = 2;
+
+/// Configuration element type: any (only in `MIF_REQ_GET_CONFIGURATION_DATA`).
+pub const MIF_ELEMENT_ANY: u32 = 0;
+/// Configuration element type: an IPv6 Router Advertisement (RDNSS, DNSSL, default router).
+pub const MIF_ELEMENT_RA: u32 = 1;
+/// Configuration element type: a DHCPv4 lease.
+pub const MIF_ELEMENT_DHCPV4: u32 = 2;
+/// Configuration element type: a DHCPv6 lease.
+pub const MIF_ELEMENT_DHCPV6: u32 = 3;
+/// Configuration element type: declared by the operator or a network manager (static).
+pub const MIF_ELEMENT_STATIC: u32 = 4;
+/// Configuration element type: the host-wide /etc/resolv.conf, attached to the
+/// provisioning domain(s) holding the default route.
+pub const MIF_ELEMENT_SYSTEM: u32 = 5;
+/// Configuration information identifier: every list at once.
+pub const MIF_INFO_ALL: u32 = 0;
+/// Configuration information identifier: DNS servers (`dns_servers`).
+pub const MIF_INFO_DNS_SERVERS: u32 = 1;
+/// Configuration information identifier: DNS search domains (`search_domains`).
+pub const MIF_INFO_SEARCH_DOMAINS: u32 = 2;
+/// Configuration information identifier: default routers (`routers`).
+pub const MIF_INFO_ROUTERS: u32 = 3;
+/// Configuration information identifier: link MTU (`mtu`).
+pub const MIF_INFO_MTU: u32 = 4;
+
+/// `mif_message.valid_lifetime` / `preferred_lifetime` value meaning "forever".
+pub const MIF_LIFETIME_INFINITE: u32 = 0xffff_ffff;
+
+/// Address flag: an IPv6 temporary (privacy) address, RFC 8981.
+pub const MIF_ADDRESS_TEMPORARY: u32 = 1;
+/// Address flag: its preferred lifetime is over; do not use for new connections.
+pub const MIF_ADDRESS_DEPRECATED: u32 = 2;
+/// Address flag: duplicate address detection is still running; not usable yet.
+pub const MIF_ADDRESS_TENTATIVE: u32 = 4;
+/// Address flag: duplicate address detection failed; never usable.
+pub const MIF_ADDRESS_DADFAILED: u32 = 8;
+/// Address flag: configured by the operator (static), not learned from the network.
+pub const MIF_ADDRESS_PERMANENT: u32 = 16;
+/// Address flag: optimistic DAD (RFC 4429): usable while DAD runs.
+pub const MIF_ADDRESS_OPTIMISTIC: u32 = 32;
+/// Address scope: global (includes IPv6 ULA and private IPv4).
+pub const MIF_SCOPE_GLOBAL: u8 = 0;
+/// Address scope: site (deprecated IPv6 site-local).
+pub const MIF_SCOPE_SITE: u8 = 1;
+/// Address scope: link.
+pub const MIF_SCOPE_LINK: u8 = 2;
+/// Address scope: host (loopback).
+pub const MIF_SCOPE_HOST: u8 = 3;
+/// Interface flag: administratively up.
+pub const MIF_LINK_UP: u32 = 1;
+/// Interface flag: operationally up (carrier present).
+pub const MIF_LINK_RUNNING: u32 = 2;
+/// Interface flag: a loopback interface.
+pub const MIF_LINK_LOOPBACK: u32 = 4;
+/// Interface flag: a point-to-point interface (tunnels, PPP).
+pub const MIF_LINK_POINTOPOINT: u32 = 8;
+
+/// Size of `mif_message.ifname` (IFNAMSIZ).
+pub const MIF_IFNAME_SIZE: usize = 16;
+/// Size of `mif_message.pvd_name`.
+pub const MIF_PVD_NAME_SIZE: usize = 32;
+
+/// The lowercase name of a configuration element type ("ra", "dhcpv4", "dhcpv6",
+/// "static", "system", "any"), static and NUL-terminated; "unknown" otherwise.
+#[no_mangle]
+pub extern "C" fn mif_element_type_name(element_type: u32) -> *const c_char {
+    ffi_guard!(c"unknown".as_ptr(), {
+        match element_type {
+            MIF_ELEMENT_ANY => c"any",
+            MIF_ELEMENT_RA => c"ra",
+            MIF_ELEMENT_DHCPV4 => c"dhcpv4",
+            MIF_ELEMENT_DHCPV6 => c"dhcpv6",
+            MIF_ELEMENT_STATIC => c"static",
+            MIF_ELEMENT_SYSTEM => c"system",
+            _ => c"unknown",
+        }
+        .as_ptr()
+    })
+}
+
+/// The lowercase name of a translation status ("done", "no_such_name", "no_data",
+/// "timeout", "server_failure", "no_servers", "cancelled"), static; "unknown" otherwise.
+#[no_mangle]
+pub extern "C" fn mif_translation_status_name(status: u32) -> *const c_char {
+    ffi_guard!(c"unknown".as_ptr(), {
+        match status {
+            MIF_TRANSLATION_DONE => c"done",
+            MIF_TRANSLATION_NO_SUCH_NAME => c"no_such_name",
+            MIF_TRANSLATION_NO_DATA => c"no_data",
+            MIF_TRANSLATION_TIMEOUT => c"timeout",
+            MIF_TRANSLATION_SERVER_FAILURE => c"server_failure",
+            MIF_TRANSLATION_NO_SERVERS => c"no_servers",
+            MIF_TRANSLATION_CANCELLED => c"cancelled",
+            _ => c"unknown",
+        }
+        .as_ptr()
+    })
+}
+
+/// Our stable C value of an element type to the core's kind.
+pub(crate) fn element_kind(value: u32) -> Option<ElementKind> {
+    match value {
+        MIF_ELEMENT_RA => Some(ElementKind::Ra),
+        MIF_ELEMENT_DHCPV4 => Some(ElementKind::Dhcpv4),
+        MIF_ELEMENT_DHCPV6 => Some(ElementKind::Dhcpv6),
+        MIF_ELEMENT_STATIC => Some(ElementKind::Static),
+        MIF_ELEMENT_SYSTEM => Some(ElementKind::System),
+        _ => None,
+    }
+}
+
+/// The core's kind to our stable C value.
+pub(crate) fn element_value(kind: ElementKind) -> u32 {
+    match kind {
+        ElementKind::Ra => MIF_ELEMENT_RA,
+        ElementKind::Dhcpv4 => MIF_ELEMENT_DHCPV4,
+        ElementKind::Dhcpv6 => MIF_ELEMENT_DHCPV6,
+        ElementKind::Static => MIF_ELEMENT_STATIC,
+        ElementKind::System => MIF_ELEMENT_SYSTEM,
+    }
+}
+
+/// Our stable C value of an information identifier to the core's.
+pub(crate) fn info_id(value: u32) -> Option<InfoId> {
+    match value {
+        MIF_INFO_ALL => Some(InfoId::All),
+        MIF_INFO_DNS_SERVERS => Some(InfoId::DnsServers),
+        MIF_INFO_SEARCH_DOMAINS => Some(InfoId::SearchDomains),
+        MIF_INFO_ROUTERS => Some(InfoId::Routers),
+        MIF_INFO_MTU => Some(InfoId::Mtu),
+        _ => None,
+    }
+}
+
+pub(crate) fn info_value(info: InfoId) -> u32 {
+    match info {
+        InfoId::All => MIF_INFO_ALL,
+        InfoId::DnsServers => MIF_INFO_DNS_SERVERS,
+        InfoId::SearchDomains => MIF_INFO_SEARCH_DOMAINS,
+        InfoId::Routers => MIF_INFO_ROUTERS,
+        InfoId::Mtu => MIF_INFO_MTU,
+    }
+}
+
+pub(crate) fn name_source_value(source: NameSource) -> u32 {
+    match source {
+        NameSource::Hosts => MIF_NAME_SOURCE_HOSTS,
+        NameSource::Dns => MIF_NAME_SOURCE_DNS,
+    }
+}
+
+pub(crate) fn translation_status(status: Status) -> u32 {
+    match status {
+        Status::Done => MIF_TRANSLATION_DONE,
+        Status::NoSuchName => MIF_TRANSLATION_NO_SUCH_NAME,
+        Status::NoData => MIF_TRANSLATION_NO_DATA,
+        Status::Timeout => MIF_TRANSLATION_TIMEOUT,
+        Status::ServerFailure => MIF_TRANSLATION_SERVER_FAILURE,
+        Status::NoServers => MIF_TRANSLATION_NO_SERVERS,
+        Status::Cancelled => MIF_TRANSLATION_CANCELLED,
+    }
+}
+
+pub(crate) fn link_flags(f: LinkFlags) -> u32 {
+    (if f.up { MIF_LINK_UP } else { 0 })
+        | (if f.running { MIF_LINK_RUNNING } else { 0 })
+        | (if f.loopback { MIF_LINK_LOOPBACK } else { 0 })
+        | (if f.pointopoint { MIF_LINK_POINTOPOINT } else { 0 })
+}
+
+pub(crate) fn address_flags(f: AddrFlags) -> u32 {
+    (if f.temporary { MIF_ADDRESS_TEMPORARY } else { 0 })
+        | (if f.deprecated { MIF_ADDRESS_DEPRECATED } else { 0 })
+        | (if f.tentative { MIF_ADDRESS_TENTATIVE } else { 0 })
+        | (if f.dadfailed { MIF_ADDRESS_DADFAILED } else { 0 })
+        | (if f.permanent { MIF_ADDRESS_PERMANENT } else { 0 })
+        | (if f.optimistic { MIF_ADDRESS_OPTIMISTIC } else { 0 })
+}
+
+pub(crate) fn family(f: Family) -> u8 {
+    match f {
+        Family::V4 => MIF_FAMILY_IPV4,
+        Family::V6 => MIF_FAMILY_IPV6,
+    }
+}
+
+pub(crate) fn scope(s: Scope) -> u8 {
+    match s {
+        Scope::Global | Scope::Other(_) => MIF_SCOPE_GLOBAL,
+        Scope::Site => MIF_SCOPE_SITE,
+        Scope::Link => MIF_SCOPE_LINK,
+        Scope::Host => MIF_SCOPE_HOST,
+    }
+}

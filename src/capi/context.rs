@@ -1,0 +1,202 @@
+//! `mif_ctx`: the context's functions (open, close, the fd, post, check, get, bind a
+//! socket) and the library's version.
+
+use std::ffi::{c_char, c_int, CStr};
+use std::os::fd::BorrowedFd;
+
+use super::message::{mif_message, OwnedMessage};
+use super::options::{config_from_c, mif_options};
+use super::request::{mif_request, request_from_c};
+use super::status::*;
+
+use crate::engine::Context;
+
+/// An opaque library context: one subscriber, one engine thread, one message queue.
+pub struct mif_ctx {
+    pub(crate) inner: Context,
+}
+
+/// Opens a context: reads the host's interfaces and addresses (an rtnetlink dump) and
+/// starts the context's engine thread, which follows changes from then on.
+///
+/// `opts` may be NULL for the defaults; otherwise it must have been filled by
+/// `mif_options_init`. On success `*ctx_out` receives the context, which the caller
+/// owns and must close with `mif_close`; on failure `*ctx_out` is left untouched.
+///
+/// Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT` (ctx_out NULL); `MIF_E_BAD_SIZE`;
+/// `MIF_E_INVALID_ARGUMENT` (reserved bits set, negative rcvbuf); `MIF_E_PERMISSION`;
+/// `MIF_E_SYSTEM` (a socket, eventfd, dump or thread could not be made).
+/// Thread safety: may be called from any thread.
+#[no_mangle]
+pub extern "C" fn mif_open(opts: *const mif_options, ctx_out: *mut *mut mif_ctx) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        if ctx_out.is_null() {
+            return MIF_E_NULL_ARGUMENT;
+        }
+        // SAFETY: `opts` is NULL or was filled by `mif_options_init` (the API's contract).
+        let config = match unsafe { config_from_c(opts) } {
+            Ok(c) => c,
+            Err(e) => return code_of(e),
+        };
+        match Context::open(config) {
+            Ok(inner) => {
+                let boxed = Box::new(mif_ctx { inner });
+                // SAFETY: `ctx_out` is non-NULL and points to writable storage for a
+                // pointer (the API's contract).
+                unsafe { *ctx_out = Box::into_raw(boxed) };
+                MIF_OK
+            }
+            Err(e) => code_of(e),
+        }
+    })
+}
+
+/// Closes a context: stops its engine thread, frees every message still queued and
+/// closes every descriptor the context owns (including the one `mif_fd` returned).
+/// Messages already taken with `mif_get_message` stay valid until freed.
+///
+/// `ctx` may be NULL (no effect). No other thread may use `ctx` during or after this call.
+#[no_mangle]
+pub extern "C" fn mif_close(ctx: *mut mif_ctx) {
+    ffi_guard!((), {
+        if !ctx.is_null() {
+            // SAFETY: a context from `mif_open`, closed once, used by no other thread
+            // (the API's contract).
+            let boxed = unsafe { Box::from_raw(ctx) };
+            drop(boxed);
+        }
+    })
+}
+
+/// The context's notification descriptor: an eventfd (CLOEXEC, NONBLOCK) that polls
+/// readable exactly while at least one message waits. Put it in poll()/epoll (level
+/// triggered) and call `mif_get_message` when it is readable. Never read, write or
+/// close it: the library owns it and closes it in `mif_close`.
+///
+/// Returns the descriptor, or -1 if `ctx` is NULL. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn mif_fd(ctx: *const mif_ctx) -> c_int {
+    ffi_guard!(-1, {
+        // SAFETY: NULL or a live context from `mif_open` (the API's contract).
+        match unsafe { ctx.as_ref() } {
+            Some(ctx) => ctx.inner.notify_fd(),
+            None => -1,
+        }
+    })
+}
+
+/// Posts a request (draft 3.2.6.1). Returns at once: subscription requests are applied
+/// before the call returns (their first announcements are queued by then); work that
+/// waits on the network reports later, as messages.
+///
+/// Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT`; `MIF_E_BAD_SIZE` (`req->size` too small for
+/// the request's fields or larger than this library's `mif_request`);
+/// `MIF_E_UNKNOWN_REQUEST_TYPE`; `MIF_E_INVALID_ARGUMENT` (reserved field not 0);
+/// `MIF_E_UNKNOWN_INTERFACE`; `MIF_E_UNKNOWN_PVD`; `MIF_E_NOT_SUBSCRIBED` (a Stop
+/// without a matching start); `MIF_E_ENGINE_FAILED`.
+/// The request is only read during the call. Thread safety: any number of threads may
+/// post, check and get on one context at once.
+#[no_mangle]
+pub extern "C" fn mif_post_message(ctx: *mut mif_ctx, req: *const mif_request) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        let ctx = try_ref!(ctx);
+        if req.is_null() {
+            return MIF_E_NULL_ARGUMENT;
+        }
+        // SAFETY: non-NULL and filled by `mif_request_init` (the API's contract).
+        match unsafe { request_from_c(req) } {
+            Ok(request) => result_of(ctx.inner.post(request)),
+            Err(e) => code_of(e),
+        }
+    })
+}
+
+/// Checks for a waiting message (draft 3.2.6.2), like poll() on `mif_fd`.
+///
+/// `timeout_ms`: 0 = probe without blocking; > 0 = wait at most that many
+/// milliseconds; -1 = wait until a message arrives.
+/// Returns `MIF_OK` when a message waits, `MIF_NO_MESSAGE` when the time ran out,
+/// `MIF_E_INTERRUPTED` when a signal handler ran during the wait (EINTR: the call is
+/// not restarted, so a SIGINT handler can stop a loop; call again to go on waiting),
+/// `MIF_E_INVALID_ARGUMENT` for a timeout below -1, `MIF_E_NULL_ARGUMENT`.
+/// With several threads waiting, all may wake for one message and all but one then
+/// get `MIF_NO_MESSAGE` from `mif_get_message`. A failed engine queues a final
+/// `MIF_MSG_ENGINE_FAILED` message, so a wait never hangs on a dead engine.
+/// While a few (up to 4) name translations are outstanding, the waiting thread reads their DNS
+/// answers itself instead of waiting for the engine thread to hand them over: the
+/// messages are the same, they only arrive sooner. No application code runs.
+#[no_mangle]
+pub extern "C" fn mif_check_message(ctx: *mut mif_ctx, timeout_ms: c_int) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        let ctx = try_ref!(ctx);
+        if timeout_ms < -1 {
+            return MIF_E_INVALID_ARGUMENT;
+        }
+        match ctx.inner.check(timeout_ms) {
+            Ok(true) => MIF_OK,
+            Ok(false) => MIF_NO_MESSAGE,
+            Err(e) => code_of(e),
+        }
+    })
+}
+
+/// Takes the oldest waiting message (draft 3.2.6.3) without blocking.
+///
+/// On `MIF_OK`, `*msg_out` receives a message the caller owns and must free with
+/// `mif_message_free`. Returns `MIF_NO_MESSAGE` (not an error; `*msg_out` untouched)
+/// when none waits, `MIF_E_NULL_ARGUMENT`. Thread safety: any thread; each message is
+/// delivered to exactly one caller.
+#[no_mangle]
+pub extern "C" fn mif_get_message(ctx: *mut mif_ctx, msg_out: *mut *mut mif_message) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        let ctx = try_ref!(ctx);
+        if msg_out.is_null() {
+            return MIF_E_NULL_ARGUMENT;
+        }
+        match ctx.inner.take() {
+            Some(message) => {
+                // SAFETY: `msg_out` is non-NULL and points to writable storage for a
+                // pointer (the API's contract).
+                unsafe { *msg_out = OwnedMessage::into_raw(message) };
+                MIF_OK
+            }
+            None => MIF_NO_MESSAGE,
+        }
+    })
+}
+
+/// Our addition: pins the application's own socket `fd` (TCP or UDP, not yet bound or
+/// connected) to provisioning domain `pvd` (0: the default PvD) with the rules the
+/// library uses for its own sockets: SO_BINDTODEVICE when permitted (Linux 5.7 and
+/// later permit it on a fresh socket without privileges), else, for UDP only,
+/// IP_UNICAST_IF / IPV6_UNICAST_IF (they do not steer TCP, so a TCP socket that cannot
+/// be bound to the device gets `MIF_E_PERMISSION`); and, when `bind_source` is
+/// non-zero, binds it to the PvD's preferred source address of the socket's family.
+///
+/// Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT`; `MIF_E_UNKNOWN_PVD`; `MIF_E_NO_DEFAULT_PVD`;
+/// `MIF_E_BAD_SOURCE` (the PvD has no usable address of the socket's family);
+/// `MIF_E_BAD_ADDRESS` (the socket is not of the PvD's family, or not an IP socket);
+/// `MIF_E_INVALID_ARGUMENT` (fd negative or not a socket); `MIF_E_PERMISSION` / `MIF_E_SYSTEM` (the
+/// kernel refused; errno is left set). The fd stays the application's.
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn mif_bind_socket(ctx: *mut mif_ctx, fd: c_int, pvd: u64, bind_source: c_int) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        let ctx = try_ref!(ctx);
+        // SAFETY: the application's descriptor, open for the duration of this call (the
+        // API's contract); only borrowed, never closed.
+        let socket = (fd >= 0).then(|| unsafe { BorrowedFd::borrow_raw(fd) });
+        result_of(ctx.inner.bind_socket(socket, pvd, bind_source != 0))
+    })
+}
+
+/// The library's version, such as "0.1.0": static, NUL-terminated.
+#[no_mangle]
+pub extern "C" fn mif_version() -> *const c_char {
+    ffi_guard!(c"unknown".as_ptr(), { VERSION.as_ptr() })
+}
+
+const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+    Ok(v) => v,
+    Err(_) => c"unknown",
+};

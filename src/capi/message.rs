@@ -1,0 +1,466 @@
+//! `mif_message`: message types, the struct the application takes, and the conversion
+//! of the runtime's messages into it (owned allocation, strings and lists inside).
+
+use std::ffi::{c_char, CStr, CString};
+use std::net::IpAddr;
+use std::os::fd::IntoRawFd;
+
+use super::address::{c_address_on, mif_address, socket_address};
+use super::constants::*;
+
+use super::status::*;
+use crate::core::model::{AddrInfo, Announcement, ConfigData, PvdInfo};
+use crate::engine::connector::ConnectEvent;
+use crate::engine::resolver::DnsEvent;
+use crate::engine::Message;
+
+/// Type of a message the library sends to the application (`mif_message.msg_type`).
+pub type mif_message_type = u32;
+/// Draft 3.2.7.3: an interface exists (also re-sent, as an update, when it is renamed).
+pub const MIF_MSG_INTERFACE_ANNOUNCEMENT: mif_message_type = 1;
+/// Draft 3.2.7.4: a previously announced interface is gone.
+pub const MIF_MSG_NO_INTERFACE_ANNOUNCEMENT: mif_message_type = 2;
+/// Draft 3.2.7.7: a provisioning domain is present on an interface.
+pub const MIF_MSG_PVD_ANNOUNCEMENT: mif_message_type = 3;
+/// Draft 3.2.7.8: a previously announced provisioning domain is gone.
+pub const MIF_MSG_NO_PVD_ANNOUNCEMENT: mif_message_type = 4;
+/// Draft 3.2.7.14: a valid address of a provisioning domain (also re-sent, as an update,
+/// when its flags, scope or lifetimes change).
+pub const MIF_MSG_ADDRESS_ANNOUNCEMENT: mif_message_type = 5;
+/// Draft 3.2.7.16: a previously announced address is no longer valid.
+pub const MIF_MSG_NO_ADDRESS_ANNOUNCEMENT: mif_message_type = 6;
+/// Draft 3.2.7.10: a configuration element of a provisioning domain, with its data
+/// (also re-sent, as an update, when its data or lifetime changes).
+pub const MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT: mif_message_type = 7;
+/// Draft 3.2.7.11: a previously announced configuration element is no longer valid.
+pub const MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT: mif_message_type = 8;
+/// Draft 3.2.7.17: the answer to `MIF_REQ_GET_CONFIGURATION_DATA`.
+pub const MIF_MSG_CONFIGURATION_DATA: mif_message_type = 9;
+/// Draft 3.2.7.17: no configuration data of the asked kind.
+pub const MIF_MSG_NO_CONFIGURATION_DATA: mif_message_type = 10;
+/// Draft 3.2.7.20: one address found for a Translate Name request (one message per address).
+pub const MIF_MSG_NAME_TRANSLATION: mif_message_type = 11;
+/// Our addition: the translation is over; `translation_status` says how. Always the
+/// last message of a translation.
+pub const MIF_MSG_NAME_TRANSLATION_DONE: mif_message_type = 12;
+/// Draft 3.2.7.24: a connection is established; `fd` is the connected socket, now the
+/// application's.
+pub const MIF_MSG_CONNECTED: mif_message_type = 13;
+/// Draft 3.2.7.25: the connection could not be established; `error` (an errno value)
+/// and `text` say why.
+pub const MIF_MSG_NOT_CONNECTED: mif_message_type = 14;
+/// Our addition: the engine thread failed. `status` and `text` say why. This is the
+/// last message the context ever delivers; later posts fail with `MIF_E_ENGINE_FAILED`.
+pub const MIF_MSG_ENGINE_FAILED: mif_message_type = 100;
+
+/// A message from the library. Allocated by the library and owned by the application
+/// from `mif_get_message` until `mif_message_free`. Fields not used by a message type
+/// are zero. The library may add fields at the end in later versions.
+#[repr(C)]
+pub struct mif_message {
+    /// One of `MIF_MSG_*`.
+    pub msg_type: mif_message_type,
+    /// `MIF_OK`, or the error for `MIF_MSG_ENGINE_FAILED`.
+    pub status: mif_result,
+    /// Interface index (all announcement messages).
+    pub ifindex: u32,
+    /// `MIF_LINK_*` bits as the interface was when the message was made (interface messages).
+    pub link_flags: u32,
+    /// Interface name, NUL-terminated (all announcement messages).
+    pub ifname: [c_char; 16],
+    /// Provisioning domain id (PvD and address messages); ids are never reused within a context.
+    pub pvd: u64,
+    /// Provisioning domain name such as "eth0/ipv6", NUL-terminated (PvD and address messages).
+    pub pvd_name: [c_char; 32],
+    /// `MIF_FAMILY_*` of the provisioning domain (PvD and address messages).
+    pub family: u8,
+    /// Prefix length of the address (address messages).
+    pub prefix_len: u8,
+    /// `MIF_SCOPE_*` of the address (address messages).
+    pub scope: u8,
+    /// Reserved, 0.
+    pub reserved: u8,
+    /// `MIF_ADDRESS_*` bits (address messages).
+    pub address_flags: u32,
+    /// The address (address messages).
+    pub address: mif_address,
+    /// Seconds of valid lifetime left when the message was made; `MIF_LIFETIME_INFINITE` = forever.
+    pub valid_lifetime: u32,
+    /// Seconds of preferred lifetime left when the message was made; `MIF_LIFETIME_INFINITE` = forever.
+    pub preferred_lifetime: u32,
+    /// A readable detail (for `MIF_MSG_ENGINE_FAILED`), NUL-terminated, owned by the
+    /// message; NULL when there is none.
+    pub text: *const c_char,
+    /// `MIF_ELEMENT_*` (configuration element and data messages).
+    pub element_type: u32,
+    /// `MIF_INFO_*` asked for (configuration data messages).
+    pub info_id: u32,
+    /// Configuration element id (element messages): kept by the same element while its
+    /// interface exists, never given to another element.
+    pub element_id: u64,
+    /// The router or server the element came from; family 0 when unknown (element messages).
+    pub source: mif_address,
+    /// Where the library read the element: "rtnetlink" or a file path, NUL-terminated,
+    /// owned by the message; NULL for other messages.
+    pub origin: *const c_char,
+    /// Seconds the element stays valid; `MIF_LIFETIME_INFINITE` = until withdrawn.
+    pub lifetime: u32,
+    /// Link MTU in bytes; 0 = unknown.
+    pub mtu: u32,
+    /// DNS servers: `dns_server_count` entries owned by the message (NULL when 0).
+    pub dns_servers: *const mif_address,
+    /// Number of `dns_servers`.
+    pub dns_server_count: usize,
+    /// DNS search domains: `search_domain_count` NUL-terminated strings owned by the message.
+    pub search_domains: *const *const c_char,
+    /// Number of `search_domains`.
+    pub search_domain_count: usize,
+    /// Default routers: `router_count` entries owned by the message (NULL when 0).
+    pub routers: *const mif_address,
+    /// Number of `routers`.
+    pub router_count: usize,
+    /// The application's translation id (name translation messages).
+    pub translation_id: u64,
+    /// `MIF_TRANSLATION_*` (`MIF_MSG_NAME_TRANSLATION_DONE`).
+    pub translation_status: u32,
+    /// `MIF_NAME_SOURCE_*` that gave the address (`MIF_MSG_NAME_TRANSLATION`).
+    pub name_source: u32,
+    /// Seconds the address may be cached (DNS TTL; hosts file entries: 0).
+    pub ttl: u32,
+    /// Reserved, 0.
+    pub reserved2: u32,
+    /// The name that was answered, NUL-terminated, owned by the message: the asked
+    /// name in ASCII (IDNA) form, with the search domain that matched if one did.
+    pub name: *const c_char,
+    /// The application's connection id (connection messages).
+    pub connection_id: u64,
+    /// The connected socket (`MIF_MSG_CONNECTED`), else -1. CLOEXEC and in blocking
+    /// mode. It is the application's once `mif_get_message` returned the message:
+    /// `mif_message_free` does not close it. The library keeps no reference; if the
+    /// context closes before the message is taken, the library closes it.
+    pub fd: i32,
+    /// errno value of the failure (`MIF_MSG_NOT_CONNECTED`): ECONNREFUSED, ETIMEDOUT,
+    /// EHOSTUNREACH, ENETDOWN (the PvD went away), ECANCELED, EADDRNOTAVAIL, ...
+    pub error: i32,
+    /// Local address and port of the connection (`MIF_MSG_CONNECTED`).
+    pub local: mif_address,
+    /// Local port.
+    pub local_port: u16,
+    /// Remote port.
+    pub remote_port: u16,
+    /// Reserved, 0.
+    pub reserved3: u32,
+    /// Remote address (connection messages).
+    pub remote: mif_address,
+    /// Microseconds from the request to the connection (`MIF_MSG_CONNECTED`) or to the failure.
+    pub elapsed_us: u64,
+}
+
+/// The allocation behind a `mif_message*`: the public struct first, so a pointer to
+/// the whole is a pointer to the public part, then what the public part points into.
+#[repr(C)]
+pub(crate) struct OwnedMessage {
+    public: mif_message,
+    text: Option<CString>,
+    origin: Option<CString>,
+    name: Option<CString>,
+    dns_servers: Vec<mif_address>,
+    routers: Vec<mif_address>,
+    domains: Vec<CString>,
+    domain_ptrs: Vec<*const c_char>,
+}
+
+impl OwnedMessage {
+    pub(crate) fn into_raw(message: Message) -> *mut mif_message {
+        let owned = Box::new(to_c(message));
+        Box::into_raw(owned).cast::<mif_message>()
+    }
+
+    /// # Safety
+    /// `msg` must come from `into_raw` and not have been freed.
+    pub(crate) unsafe fn from_raw(msg: *mut mif_message) {
+        // SAFETY: `msg` came from `into_raw` (a boxed `OwnedMessage`, whose first field
+        // is the public struct) and was not freed (the caller's guarantee).
+        drop(unsafe { Box::from_raw(msg.cast::<OwnedMessage>()) });
+    }
+}
+
+fn empty() -> mif_message {
+    mif_message {
+        msg_type: 0,
+        status: MIF_OK,
+        ifindex: 0,
+        link_flags: 0,
+        ifname: [0; 16],
+        pvd: 0,
+        pvd_name: [0; 32],
+        family: 0,
+        prefix_len: 0,
+        scope: 0,
+        reserved: 0,
+        address_flags: 0,
+        address: mif_address::default(),
+        valid_lifetime: 0,
+        preferred_lifetime: 0,
+        text: std::ptr::null(),
+        element_type: 0,
+        info_id: 0,
+        element_id: 0,
+        source: mif_address::default(),
+        origin: std::ptr::null(),
+        lifetime: 0,
+        mtu: 0,
+        dns_servers: std::ptr::null(),
+        dns_server_count: 0,
+        search_domains: std::ptr::null(),
+        search_domain_count: 0,
+        routers: std::ptr::null(),
+        router_count: 0,
+        translation_id: 0,
+        translation_status: 0,
+        name_source: 0,
+        ttl: 0,
+        reserved2: 0,
+        name: std::ptr::null(),
+        connection_id: 0,
+        fd: -1,
+        error: 0,
+        local: mif_address::default(),
+        local_port: 0,
+        remote_port: 0,
+        reserved3: 0,
+        remote: mif_address::default(),
+        elapsed_us: 0,
+    }
+}
+
+fn copy_name<const N: usize>(dst: &mut [c_char; N], src: &str) {
+    for (d, s) in dst.iter_mut().zip(src.bytes().take(N - 1)) {
+        *d = s as c_char;
+    }
+}
+
+fn fill_pvd(m: &mut mif_message, pvd: &PvdInfo) {
+    m.ifindex = pvd.ifindex;
+    copy_name(&mut m.ifname, &pvd.ifname);
+    m.pvd = pvd.id;
+    copy_name(&mut m.pvd_name, &pvd.name);
+    m.family = family(pvd.family);
+}
+
+fn fill_addr(m: &mut mif_message, pvd: &PvdInfo, a: &AddrInfo) {
+    fill_pvd(m, pvd);
+    m.address = c_address_on(&a.addr, pvd.ifindex);
+    m.prefix_len = a.prefix_len;
+    m.scope = scope(a.scope);
+    m.address_flags = address_flags(a.flags);
+    m.valid_lifetime = a.valid.unwrap_or(MIF_LIFETIME_INFINITE);
+    m.preferred_lifetime = a.preferred.unwrap_or(MIF_LIFETIME_INFINITE);
+}
+
+fn cstring(s: &str) -> CString {
+    CString::new(s.replace('\0', " ")).unwrap_or_default()
+}
+
+/// Lists of configuration data, owned next to the public struct that points at them.
+struct Lists {
+    dns_servers: Vec<mif_address>,
+    routers: Vec<mif_address>,
+    domains: Vec<CString>,
+}
+
+/// Link-local addresses in the lists are only usable with their interface as scope.
+fn lists_of(data: &ConfigData, ifindex: u32) -> Lists {
+    let addr = |a: &IpAddr| c_address_on(a, ifindex);
+    Lists {
+        dns_servers: data.dns_servers.iter().map(addr).collect(),
+        routers: data.routers.iter().map(addr).collect(),
+        domains: data.search_domains.iter().map(|d| cstring(d)).collect(),
+    }
+}
+
+fn to_c(message: Message) -> OwnedMessage {
+    let mut m = empty();
+    let mut text = None;
+    let mut origin = None;
+    let mut name = None;
+    let mut lists = Lists { dns_servers: Vec::new(), routers: Vec::new(), domains: Vec::new() };
+    match message {
+        Message::Announcement(a) => match a {
+            Announcement::Interface { ifindex, ref name, flags }
+            | Announcement::NoInterface { ifindex, ref name, flags } => {
+                m.msg_type = if matches!(a, Announcement::Interface { .. }) {
+                    MIF_MSG_INTERFACE_ANNOUNCEMENT
+                } else {
+                    MIF_MSG_NO_INTERFACE_ANNOUNCEMENT
+                };
+                m.ifindex = ifindex;
+                copy_name(&mut m.ifname, name);
+                m.link_flags = link_flags(flags);
+            }
+            Announcement::Pvd(ref pvd) => {
+                m.msg_type = MIF_MSG_PVD_ANNOUNCEMENT;
+                fill_pvd(&mut m, pvd);
+            }
+            Announcement::NoPvd(ref pvd) => {
+                m.msg_type = MIF_MSG_NO_PVD_ANNOUNCEMENT;
+                fill_pvd(&mut m, pvd);
+            }
+            Announcement::Address { ref pvd, ref addr } => {
+                m.msg_type = MIF_MSG_ADDRESS_ANNOUNCEMENT;
+                fill_addr(&mut m, pvd, addr);
+            }
+            Announcement::NoAddress { ref pvd, ref addr } => {
+                m.msg_type = MIF_MSG_NO_ADDRESS_ANNOUNCEMENT;
+                fill_addr(&mut m, pvd, addr);
+            }
+            Announcement::Element { ref pvd, ref element } | Announcement::NoElement { ref pvd, ref element } => {
+                m.msg_type = if matches!(a, Announcement::Element { .. }) {
+                    MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT
+                } else {
+                    MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT
+                };
+                fill_pvd(&mut m, pvd);
+                m.element_type = element_value(element.kind);
+                m.element_id = element.id;
+                if let Some(server) = &element.server {
+                    m.source = c_address_on(server, pvd.ifindex);
+                }
+                origin = Some(cstring(&element.origin));
+                m.lifetime = element.lifetime.unwrap_or(MIF_LIFETIME_INFINITE);
+                m.mtu = element.data.mtu.unwrap_or(0);
+                lists = lists_of(&element.data, pvd.ifindex);
+            }
+            Announcement::ConfigData { ref pvd, kind, info, ref data } => {
+                m.msg_type = MIF_MSG_CONFIGURATION_DATA;
+                fill_pvd(&mut m, pvd);
+                m.element_type = kind.map_or(MIF_ELEMENT_ANY, element_value);
+                m.info_id = info_value(info);
+                m.mtu = data.mtu.unwrap_or(0);
+                lists = lists_of(data, pvd.ifindex);
+            }
+            Announcement::NoConfigData { ref pvd, kind, info } => {
+                m.msg_type = MIF_MSG_NO_CONFIGURATION_DATA;
+                fill_pvd(&mut m, pvd);
+                m.element_type = kind.map_or(MIF_ELEMENT_ANY, element_value);
+                m.info_id = info_value(info);
+            }
+        },
+        Message::Dns(DnsEvent::Address { translation_id, ref pvd, addr, ttl, source, name: ref n, .. }) => {
+            m.msg_type = MIF_MSG_NAME_TRANSLATION;
+            fill_pvd(&mut m, pvd);
+            m.translation_id = translation_id;
+            m.address = c_address_on(&addr, pvd.ifindex);
+            m.ttl = ttl;
+            m.name_source = name_source_value(source);
+            name = Some(cstring(n));
+        }
+        Message::Dns(DnsEvent::Done { translation_id, ref pvd, status, name: ref n, .. }) => {
+            m.msg_type = MIF_MSG_NAME_TRANSLATION_DONE;
+            fill_pvd(&mut m, pvd);
+            m.translation_id = translation_id;
+            m.translation_status = translation_status(status);
+            name = Some(cstring(n));
+        }
+        Message::Connect(ConnectEvent::Connected { connection_id, pvd, fd, local, remote, elapsed, .. }) => {
+            m.msg_type = MIF_MSG_CONNECTED;
+            fill_pvd(&mut m, &pvd);
+            m.connection_id = connection_id;
+            (m.local, m.local_port) = socket_address(&local);
+            (m.remote, m.remote_port) = socket_address(&remote);
+            m.elapsed_us = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
+            // From here on the descriptor is the application's.
+            m.fd = fd.into_raw_fd();
+        }
+        Message::Connect(ConnectEvent::NotConnected {
+            connection_id, pvd, remote, error, text: t, elapsed, ..
+        }) => {
+            m.msg_type = MIF_MSG_NOT_CONNECTED;
+            fill_pvd(&mut m, &pvd);
+            m.connection_id = connection_id;
+            (m.remote, m.remote_port) = socket_address(&remote);
+            m.error = error;
+            m.elapsed_us = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
+            text = Some(cstring(&t));
+        }
+        Message::EngineFailed { error, text: t } => {
+            m.msg_type = MIF_MSG_ENGINE_FAILED;
+            m.status = code_of(error);
+            text = Some(cstring(&t));
+        }
+    }
+    let domain_ptrs: Vec<*const c_char> = lists.domains.iter().map(|d| d.as_ptr()).collect();
+    let mut owned = OwnedMessage {
+        public: m,
+        text,
+        origin,
+        name,
+        dns_servers: lists.dns_servers,
+        routers: lists.routers,
+        domains: lists.domains,
+        domain_ptrs,
+    };
+    // The vectors' heap buffers do not move when `owned` is boxed, so these stay valid.
+    if let Some(t) = &owned.text {
+        owned.public.text = t.as_ptr();
+    }
+    if let Some(o) = &owned.origin {
+        owned.public.origin = o.as_ptr();
+    }
+    if let Some(n) = &owned.name {
+        owned.public.name = n.as_ptr();
+    }
+    if !owned.dns_servers.is_empty() {
+        owned.public.dns_servers = owned.dns_servers.as_ptr();
+        owned.public.dns_server_count = owned.dns_servers.len();
+    }
+    if !owned.routers.is_empty() {
+        owned.public.routers = owned.routers.as_ptr();
+        owned.public.router_count = owned.routers.len();
+    }
+    if !owned.domain_ptrs.is_empty() {
+        owned.public.search_domains = owned.domain_ptrs.as_ptr();
+        owned.public.search_domain_count = owned.domain_ptrs.len();
+    }
+    owned
+}
+
+/// Frees a message from `mif_get_message`. NULL is fine. Any thread; the message must
+/// not be used afterwards.
+#[no_mangle]
+pub extern "C" fn mif_message_free(msg: *mut mif_message) {
+    ffi_guard!((), {
+        if !msg.is_null() {
+            // SAFETY: a message from `mif_get_message`, not yet freed (the API's contract).
+            unsafe { OwnedMessage::from_raw(msg) };
+        }
+    })
+}
+
+/// The snake_case name of a message type ("interface_announcement", ...), static and
+/// NUL-terminated; "unknown" for numbers this library does not define.
+#[no_mangle]
+pub extern "C" fn mif_message_type_name(msg_type: mif_message_type) -> *const c_char {
+    ffi_guard!(c"unknown".as_ptr(), { message_type_name(msg_type).as_ptr() })
+}
+
+fn message_type_name(msg_type: mif_message_type) -> &'static CStr {
+    match msg_type {
+        MIF_MSG_INTERFACE_ANNOUNCEMENT => c"interface_announcement",
+        MIF_MSG_NO_INTERFACE_ANNOUNCEMENT => c"no_interface_announcement",
+        MIF_MSG_PVD_ANNOUNCEMENT => c"pvd_announcement",
+        MIF_MSG_NO_PVD_ANNOUNCEMENT => c"no_pvd_announcement",
+        MIF_MSG_ADDRESS_ANNOUNCEMENT => c"address_announcement",
+        MIF_MSG_NO_ADDRESS_ANNOUNCEMENT => c"no_address_announcement",
+        MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT => c"config_element_announcement",
+        MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT => c"no_config_element_announcement",
+        MIF_MSG_CONFIGURATION_DATA => c"configuration_data",
+        MIF_MSG_NO_CONFIGURATION_DATA => c"no_configuration_data",
+        MIF_MSG_NAME_TRANSLATION => c"name_translation",
+        MIF_MSG_NAME_TRANSLATION_DONE => c"name_translation_done",
+        MIF_MSG_CONNECTED => c"connected",
+        MIF_MSG_NOT_CONNECTED => c"not_connected",
+        MIF_MSG_ENGINE_FAILED => c"engine_failed",
+        _ => c"unknown",
+    }
+}

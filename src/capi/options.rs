@@ -1,0 +1,167 @@
+//! `mif_options`: what `mif_open` reads, its init function, the test-only flags, and
+//! their decoding into the runtime's `Config`.
+
+use std::ffi::{c_char, CStr};
+use std::path::PathBuf;
+use std::ptr;
+use std::time::Duration;
+
+use super::status::*;
+use super::{read_sized, write_prefix};
+use crate::core::Error;
+use crate::engine::{Config, TestHooks};
+
+/// Test-only `mif_options.test_flags` bit: the engine thread panics right after its
+/// start, to exercise the engine-failure path. Never set it in production.
+pub const MIF_TEST_PANIC_ENGINE: u32 = 1;
+
+/// Test-only `mif_options.test_flags` bit: never use SO_BINDTODEVICE, as on a kernel
+/// that refuses it: UDP (DNS) is then pinned with IP_UNICAST_IF / IPV6_UNICAST_IF, and
+/// TCP connects fail with EPERM because nothing else pins TCP to a link.
+pub const MIF_TEST_NO_BINDTODEVICE: u32 = 2;
+
+/// Test-only `mif_options.test_flags` bit: a `MIF_REQ_TRANSLATE_NAME` post panics in
+/// the resolver work it does on the calling thread, once the translation started, to
+/// exercise that failure path (the context ends as after an engine panic). Never set
+/// it in production.
+pub const MIF_TEST_PANIC_TRANSLATE: u32 = 8;
+
+/// Test flag bits this library knows. Bit 4 (value 4) was never assigned and stays
+/// refused: never reuse it.
+const KNOWN_TEST_FLAGS: u32 = MIF_TEST_PANIC_ENGINE | MIF_TEST_NO_BINDTODEVICE | MIF_TEST_PANIC_TRANSLATE;
+
+/// Options for `mif_open`. Fill with `mif_options_init` first, then change fields.
+#[repr(C)]
+pub struct mif_options {
+    /// `sizeof(mif_options)` as the application was compiled; set by `mif_options_init`.
+    pub size: u32,
+    /// Reserved: must be 0.
+    pub flags: u32,
+    /// Directory under which every configuration and state file is looked up
+    /// (/etc/resolv.conf, /run/...): NULL means "/". Tests point it at their own tree.
+    /// The string is copied.
+    pub root_dir: *const c_char,
+    /// Test-only: SO_RCVBUF of the rtnetlink event socket in bytes; 0 = the library's default.
+    pub netlink_rcvbuf: i32,
+    /// Test-only: `MIF_TEST_*` bits; 0 in production.
+    pub test_flags: u32,
+    /// The static configuration file (docs/configuration.md); NULL means the
+    /// environment variable MIF_CONFIG if set, else /etc/mif.conf. Like every path the
+    /// library reads, it is taken under `root_dir`, whether absolute or relative. The
+    /// string is copied.
+    pub config_file: *const c_char,
+    /// DNS: how long to wait for one server's answer, in milliseconds; 0 = 1000.
+    pub dns_timeout_ms: u32,
+    /// DNS: how many rounds over the provisioning domain's servers; 0 = 2.
+    pub dns_tries: u32,
+    /// Connections: Connection Attempt Delay between racing source addresses (RFC 8305),
+    /// in milliseconds, 10 to 2000; 0 = 250.
+    pub connect_attempt_delay_ms: u32,
+    /// Connections: overall time limit of one connect request, in milliseconds; 0 = 10000.
+    pub connect_timeout_ms: u32,
+}
+
+/// All fields zero, pointers NULL: what `mif_options_init` writes (besides `size`),
+/// and what a field an older program does not know of reads as.
+impl Default for mif_options {
+    fn default() -> Self {
+        mif_options {
+            size: 0,
+            flags: 0,
+            root_dir: ptr::null(),
+            netlink_rcvbuf: 0,
+            test_flags: 0,
+            config_file: ptr::null(),
+            dns_timeout_ms: 0,
+            dns_tries: 0,
+            connect_attempt_delay_ms: 0,
+            connect_timeout_ms: 0,
+        }
+    }
+}
+
+/// Fills `opts` with the defaults and sets `opts->size`. Call it through the header's
+/// macro `mif_options_init(opts)`, which passes `sizeof(mif_options)` as the program was
+/// compiled: the library then never writes past a struct from an older header.
+///
+/// `size` must cover at least the `size` field. Returns `MIF_OK`, `MIF_E_NULL_ARGUMENT`
+/// (opts NULL) or `MIF_E_BAD_SIZE`. Thread safety: touches only `*opts`.
+#[no_mangle]
+pub extern "C" fn mif_options_init_sized(opts: *mut mif_options, size: usize) -> mif_result {
+    ffi_guard!(MIF_E_INTERNAL, {
+        if opts.is_null() {
+            return MIF_E_NULL_ARGUMENT;
+        }
+        if size < std::mem::size_of::<u32>() || size > u32::MAX as usize {
+            return MIF_E_BAD_SIZE;
+        }
+        let defaults = mif_options { size: size as u32, ..mif_options::default() };
+        // SAFETY: `opts` is non-NULL and the application's struct has `size` bytes (the
+        // macro passes its sizeof).
+        unsafe { write_prefix(opts.cast::<u8>(), size, &defaults) };
+        MIF_OK
+    })
+}
+
+/// Reads the application's options into the runtime's settings.
+///
+/// # Safety
+/// `opts` is NULL or points to at least `opts->size` readable bytes, and its string
+/// pointers are NULL or point to NUL-terminated strings.
+pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, Error> {
+    let mut config = Config::default();
+    if opts.is_null() {
+        return Ok(config);
+    }
+    // SAFETY: non-NULL, and at least `size` readable bytes (the caller's guarantee).
+    let (copy, _) = unsafe { read_sized(opts, std::mem::size_of::<u32>()) }?;
+    if copy.flags != 0 || copy.netlink_rcvbuf < 0 || copy.test_flags & !KNOWN_TEST_FLAGS != 0 {
+        return Err(Error::InvalidArgument);
+    }
+    // SAFETY: the string pointers are NULL or NUL-terminated (the caller's guarantee).
+    if let Some(dir) = unsafe { path_of(copy.root_dir) }? {
+        config.root_dir = dir;
+    }
+    // SAFETY: as above.
+    config.config_file = unsafe { path_of(copy.config_file) }?;
+    if copy.netlink_rcvbuf > 0 {
+        config.netlink_rcvbuf = Some(copy.netlink_rcvbuf as usize);
+    }
+    config.test = TestHooks {
+        panic_engine: copy.test_flags & MIF_TEST_PANIC_ENGINE != 0,
+        panic_translate: copy.test_flags & MIF_TEST_PANIC_TRANSLATE != 0,
+        no_bindtodevice: copy.test_flags & MIF_TEST_NO_BINDTODEVICE != 0,
+    };
+    if copy.dns_timeout_ms > 0 {
+        config.dns.timeout = Duration::from_millis(u64::from(copy.dns_timeout_ms));
+    }
+    if copy.connect_attempt_delay_ms > 0 {
+        if !(10..=2000).contains(&copy.connect_attempt_delay_ms) {
+            return Err(Error::InvalidArgument);
+        }
+        config.connect.attempt_delay = Duration::from_millis(u64::from(copy.connect_attempt_delay_ms));
+    }
+    if copy.connect_timeout_ms > 0 {
+        config.connect.timeout = Duration::from_millis(u64::from(copy.connect_timeout_ms));
+    }
+    if copy.dns_tries > 0 {
+        config.dns.tries = copy.dns_tries.min(16);
+    }
+    Ok(config)
+}
+
+/// A path option: NULL is `None`; empty or not UTF-8 is refused.
+///
+/// # Safety
+/// `text` is NULL or points to a NUL-terminated string.
+unsafe fn path_of(text: *const c_char) -> Result<Option<PathBuf>, Error> {
+    if text.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL and NUL-terminated (the caller's guarantee).
+    let text = unsafe { CStr::from_ptr(text) }.to_str().map_err(|_| Error::InvalidArgument)?;
+    if text.is_empty() {
+        return Err(Error::InvalidArgument);
+    }
+    Ok(Some(PathBuf::from(text)))
+}

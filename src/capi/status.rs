@@ -1,0 +1,141 @@
+//! Status codes: `mif_result` and its numbers, the one map from the runtime's
+//! `Error` to them, and their texts.
+//!
+//! Retired numbers, never to be reused: none yet. When a code is retired, its line
+//! moves here as a comment with the version that retired it.
+
+use std::ffi::{c_char, CStr};
+
+use crate::core::Error;
+
+/// Status code returned by every fallible function. `MIF_OK` (0) is success,
+/// `MIF_NO_MESSAGE` (1) is "nothing waiting" and not an error; every other
+/// value is an error. Numbers are stable and never reused.
+pub type mif_result = i32;
+
+/// Success.
+pub const MIF_OK: mif_result = 0;
+/// No message is waiting (from `mif_check_message` and `mif_get_message`). Not an error.
+pub const MIF_NO_MESSAGE: mif_result = 1;
+
+// 100-199: the caller passed something wrong on its face.
+/// A required pointer argument was NULL.
+pub const MIF_E_NULL_ARGUMENT: mif_result = 100;
+/// A struct's `size` field is smaller than the fields this call needs, or larger than this library knows.
+pub const MIF_E_BAD_SIZE: mif_result = 101;
+/// The request type is not one this library knows.
+pub const MIF_E_UNKNOWN_REQUEST_TYPE: mif_result = 102;
+/// An argument is out of range (a timeout below -1, reserved fields not zero, an unknown option flag).
+pub const MIF_E_INVALID_ARGUMENT: mif_result = 103;
+/// A name to translate is empty, not UTF-8, or too long after IDNA (a label over 63
+/// octets, the name over 253).
+pub const MIF_E_BAD_NAME: mif_result = 104;
+
+// 200-299: the request does not fit the current state.
+/// The interface index names no interface the context currently knows.
+pub const MIF_E_UNKNOWN_INTERFACE: mif_result = 200;
+/// The provisioning domain id names no provisioning domain currently present.
+pub const MIF_E_UNKNOWN_PVD: mif_result = 201;
+/// A Stop request for a subscription that is not active.
+pub const MIF_E_NOT_SUBSCRIBED: mif_result = 202;
+/// The configuration element type is not one of `MIF_ELEMENT_*`.
+pub const MIF_E_UNKNOWN_ELEMENT_TYPE: mif_result = 203;
+/// The configuration information identifier is not one of `MIF_INFO_*`.
+pub const MIF_E_UNKNOWN_INFO_ID: mif_result = 204;
+/// The translation id is already used by an outstanding translation.
+pub const MIF_E_DUPLICATE_ID: mif_result = 205;
+/// No outstanding translation has this id.
+pub const MIF_E_UNKNOWN_TRANSLATION: mif_result = 206;
+/// No outstanding connection attempt has this id.
+pub const MIF_E_UNKNOWN_CONNECTION: mif_result = 207;
+/// The source address is not a valid address of the provisioning domain.
+pub const MIF_E_BAD_SOURCE: mif_result = 208;
+/// The request names no provisioning domain (pvd 0) and no default was chosen with
+/// `MIF_REQ_CONNECT_TO_PVD`.
+pub const MIF_E_NO_DEFAULT_PVD: mif_result = 209;
+/// The address is unusable here: wrong family for the provisioning domain, port 0,
+/// unspecified or multicast.
+pub const MIF_E_BAD_ADDRESS: mif_result = 105;
+
+// 300-399: the library or the system failed.
+/// The engine thread has stopped after a failure; the context can only be closed.
+pub const MIF_E_ENGINE_FAILED: mif_result = 300;
+/// A wait was interrupted by a signal (EINTR).
+pub const MIF_E_INTERRUPTED: mif_result = 301;
+/// A system call failed (socket, eventfd, thread creation, netlink dump).
+pub const MIF_E_SYSTEM: mif_result = 302;
+/// An internal error: a panic was caught at the API boundary.
+pub const MIF_E_INTERNAL: mif_result = 303;
+/// The system denied an operation the library needs (EPERM/EACCES).
+pub const MIF_E_PERMISSION: mif_result = 304;
+
+/// The one map from the runtime's error to its stable number.
+pub(crate) fn code_of(error: Error) -> mif_result {
+    match error {
+        Error::NullArgument => MIF_E_NULL_ARGUMENT,
+        Error::BadSize => MIF_E_BAD_SIZE,
+        Error::UnknownRequestType => MIF_E_UNKNOWN_REQUEST_TYPE,
+        Error::InvalidArgument => MIF_E_INVALID_ARGUMENT,
+        Error::BadName => MIF_E_BAD_NAME,
+        Error::BadAddress => MIF_E_BAD_ADDRESS,
+        Error::UnknownInterface => MIF_E_UNKNOWN_INTERFACE,
+        Error::UnknownPvd => MIF_E_UNKNOWN_PVD,
+        Error::NotSubscribed => MIF_E_NOT_SUBSCRIBED,
+        Error::UnknownElementType => MIF_E_UNKNOWN_ELEMENT_TYPE,
+        Error::UnknownInfoId => MIF_E_UNKNOWN_INFO_ID,
+        Error::DuplicateId => MIF_E_DUPLICATE_ID,
+        Error::UnknownTranslation => MIF_E_UNKNOWN_TRANSLATION,
+        Error::UnknownConnection => MIF_E_UNKNOWN_CONNECTION,
+        Error::BadSource => MIF_E_BAD_SOURCE,
+        Error::NoDefaultPvd => MIF_E_NO_DEFAULT_PVD,
+        Error::EngineFailed => MIF_E_ENGINE_FAILED,
+        Error::Interrupted => MIF_E_INTERRUPTED,
+        Error::System => MIF_E_SYSTEM,
+        Error::Permission => MIF_E_PERMISSION,
+        Error::Internal => MIF_E_INTERNAL,
+    }
+}
+
+/// `MIF_OK` or the error's number.
+pub(crate) fn result_of(result: Result<(), Error>) -> mif_result {
+    match result {
+        Ok(()) => MIF_OK,
+        Err(e) => code_of(e),
+    }
+}
+
+/// A static, NUL-terminated description of a `mif_result` ("unknown status" for
+/// numbers this library does not define). Never NULL; never free it.
+#[no_mangle]
+pub extern "C" fn mif_strerror(code: mif_result) -> *const c_char {
+    ffi_guard!(c"internal error".as_ptr(), { status_text(code).as_ptr() })
+}
+
+fn status_text(code: mif_result) -> &'static CStr {
+    match code {
+        MIF_OK => c"success",
+        MIF_NO_MESSAGE => c"no message waiting",
+        MIF_E_NULL_ARGUMENT => c"a required pointer argument was NULL",
+        MIF_E_BAD_SIZE => c"the struct's size field does not match this library",
+        MIF_E_UNKNOWN_REQUEST_TYPE => c"unknown request type",
+        MIF_E_INVALID_ARGUMENT => c"invalid argument",
+        MIF_E_UNKNOWN_INTERFACE => c"unknown interface index",
+        MIF_E_UNKNOWN_PVD => c"unknown provisioning domain id",
+        MIF_E_NOT_SUBSCRIBED => c"stop request without an active subscription",
+        MIF_E_UNKNOWN_ELEMENT_TYPE => c"unknown configuration element type",
+        MIF_E_UNKNOWN_INFO_ID => c"unknown configuration information identifier",
+        MIF_E_DUPLICATE_ID => c"the id is already used by an outstanding request",
+        MIF_E_UNKNOWN_TRANSLATION => c"no outstanding translation has this id",
+        MIF_E_BAD_NAME => c"the name is empty, not UTF-8, or too long",
+        MIF_E_UNKNOWN_CONNECTION => c"no outstanding connection attempt has this id",
+        MIF_E_BAD_SOURCE => c"the source address is not a valid address of the provisioning domain",
+        MIF_E_NO_DEFAULT_PVD => c"no provisioning domain given and no default chosen",
+        MIF_E_BAD_ADDRESS => c"the address is unusable here",
+        MIF_E_ENGINE_FAILED => c"the engine thread has failed; close the context",
+        MIF_E_INTERRUPTED => c"interrupted by a signal",
+        MIF_E_SYSTEM => c"a system call failed",
+        MIF_E_INTERNAL => c"internal error",
+        MIF_E_PERMISSION => c"permission denied",
+        _ => c"unknown status",
+    }
+}

@@ -1,0 +1,290 @@
+//! Configuration files as text: the state files link managers keep per interface
+//! (systemd-networkd, systemd-resolved, resolvconf fragments, dhcpcd), the operator's
+//! static file and /etc/resolv.conf, parsed into configuration elements. Pure
+//! functions, tested without files; `os::files` reads and watches the files.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::core::model::{ConfigData, ElementKind, LinkRef, SourcedElement};
+use crate::log::log_at;
+
+/// Caps on what one file may contribute.
+const MAX_SERVERS: usize = 32;
+const MAX_DOMAINS: usize = 64;
+
+/// Which format a directory's files have and what they mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirKind {
+    /// systemd-networkd `/run/systemd/netif/links/<ifindex>`.
+    NetworkdLink,
+    /// systemd-networkd `/run/systemd/netif/leases/<ifindex>` (DHCPv4 leases).
+    NetworkdLease,
+    /// systemd-resolved per-link state `/run/systemd/resolve/netif/<ifindex>`.
+    ResolvedLink,
+    /// resolv.conf fragments named `<ifname>.<protocol>` (openresolv, Debian
+    /// resolvconf, dhcpcd's hook state).
+    ResolvconfFragments,
+}
+
+/// Directories under the root, with what their files mean (docs/configuration.md).
+pub const STATE_DIRS: &[(&str, DirKind)] = &[
+    ("run/systemd/netif/links", DirKind::NetworkdLink),
+    ("run/systemd/netif/leases", DirKind::NetworkdLease),
+    ("run/systemd/resolve/netif", DirKind::ResolvedLink),
+    ("run/resolvconf/interfaces", DirKind::ResolvconfFragments),
+    ("run/resolvconf/interface", DirKind::ResolvconfFragments),
+    ("run/dhcpcd/hook-state/resolv.conf", DirKind::ResolvconfFragments),
+];
+
+/// A DNS server as written in state files: `198.51.100.1`, `fd6d::1%eth0`,
+/// `[fd6d::1]:53`, `198.51.100.1:53`, `198.51.100.1#dns.example`.
+fn parse_server(word: &str) -> Option<IpAddr> {
+    let word = word.split('#').next()?;
+    let word = word.split('%').next()?;
+    if let Some(rest) = word.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    if let Ok(ip) = word.parse() {
+        return Some(ip);
+    }
+    // IPv4 with a port.
+    let (host, port) = word.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+/// A search domain, lowercased, without a trailing dot; `None` for anything that is
+/// not a plausible domain name (RFC 1035 lengths, printable, no spaces).
+fn parse_domain(word: &str) -> Option<String> {
+    let d = word.trim_end_matches('.');
+    if d.is_empty() || d.len() > 253 || d == "~" {
+        return None;
+    }
+    if d.split('.').any(|l| l.is_empty() || l.len() > 63) {
+        return None;
+    }
+    if !d.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') || !c.is_ascii()) {
+        return None;
+    }
+    Some(d.to_ascii_lowercase())
+}
+
+fn push_server(data: &mut ConfigData, word: &str) {
+    match parse_server(word) {
+        Some(ip) if data.dns_servers.len() < MAX_SERVERS && !data.dns_servers.contains(&ip) => {
+            data.dns_servers.push(ip)
+        }
+        Some(_) => {}
+        None => log_at!(Debug, "ignored DNS server {word:?}"),
+    }
+}
+
+fn push_domain(data: &mut ConfigData, word: &str) {
+    match parse_domain(word) {
+        Some(d) if data.search_domains.len() < MAX_DOMAINS && !data.search_domains.contains(&d) => {
+            data.search_domains.push(d)
+        }
+        Some(_) => {}
+        None => log_at!(Debug, "ignored search domain {word:?}"),
+    }
+}
+
+/// resolv.conf(5): `nameserver`, `search`, `domain`; everything else is ignored.
+pub fn parse_resolv_conf(text: &str) -> ConfigData {
+    let mut data = ConfigData::default();
+    for line in text.lines() {
+        let line = line.split(['#', ';']).next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("nameserver") => {
+                if let Some(w) = words.next() {
+                    push_server(&mut data, w);
+                }
+            }
+            // The last search/domain line wins, as in the resolver.
+            Some("search") | Some("domain") => {
+                data.search_domains.clear();
+                for w in words {
+                    push_domain(&mut data, w);
+                }
+            }
+            _ => {}
+        }
+    }
+    data
+}
+
+/// `KEY=VALUE` lines, as systemd writes its state files.
+fn env_lines(text: &str) -> BTreeMap<&str, &str> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect()
+}
+
+/// systemd-networkd's per-link state: `DNS=`, `DOMAINS=`.
+pub fn parse_networkd_link(text: &str) -> ConfigData {
+    let vars = env_lines(text);
+    let mut data = ConfigData::default();
+    for w in vars.get("DNS").copied().unwrap_or("").split_whitespace() {
+        push_server(&mut data, w);
+    }
+    for w in vars.get("DOMAINS").copied().unwrap_or("").split_whitespace() {
+        push_domain(&mut data, w);
+    }
+    data
+}
+
+/// systemd-networkd's DHCPv4 lease: `DNS=`, `DOMAINNAME=`, `DOMAIN_SEARCH_LIST=`,
+/// `ROUTER=`, `MTU=`, `SERVER_ADDRESS=`.
+pub fn parse_networkd_lease(text: &str) -> (ConfigData, Option<IpAddr>) {
+    let vars = env_lines(text);
+    let mut data = ConfigData::default();
+    for w in vars.get("DNS").copied().unwrap_or("").split_whitespace() {
+        push_server(&mut data, w);
+    }
+    for key in ["DOMAIN_SEARCH_LIST", "DOMAINNAME"] {
+        for w in vars.get(key).copied().unwrap_or("").split_whitespace() {
+            push_domain(&mut data, w);
+        }
+    }
+    for w in vars.get("ROUTER").copied().unwrap_or("").split_whitespace() {
+        if let Ok(ip) = w.parse::<IpAddr>() {
+            if !data.routers.contains(&ip) {
+                data.routers.push(ip);
+            }
+        }
+    }
+    data.mtu = vars.get("MTU").and_then(|m| m.parse().ok()).filter(|m| *m >= 68);
+    let server = vars.get("SERVER_ADDRESS").and_then(|s| s.parse().ok());
+    (data, server)
+}
+
+/// systemd-resolved's per-link state: `SERVERS=`, `DOMAINS=` (routing-only `~domains`
+/// are not search domains and are skipped).
+pub fn parse_resolved_link(text: &str) -> ConfigData {
+    let vars = env_lines(text);
+    let mut data = ConfigData::default();
+    for w in vars.get("SERVERS").copied().unwrap_or("").split_whitespace() {
+        push_server(&mut data, w);
+    }
+    for w in vars.get("DOMAINS").copied().unwrap_or("").split_whitespace() {
+        if !w.starts_with('~') {
+            push_domain(&mut data, w);
+        }
+    }
+    data
+}
+
+/// The element type a resolv.conf fragment's protocol suffix means.
+pub fn fragment_kind(protocol: &str) -> ElementKind {
+    match protocol {
+        "dhcp" | "dhcp4" | "dhclient" | "udhcpc" => ElementKind::Dhcpv4,
+        "dhcp6" | "dhclient6" => ElementKind::Dhcpv6,
+        "ra" | "slaac" => ElementKind::Ra,
+        _ => ElementKind::Static,
+    }
+}
+
+/// The operator's static file (docs/configuration.md):
+/// ```text
+/// [eth0]
+/// dns = 198.51.100.53 fd6d:6966:a::53
+/// search = a.example
+/// routers = 198.51.100.1
+/// mtu = 1400
+/// ```
+pub fn parse_static_config(text: &str) -> Vec<SourcedElement> {
+    let mut out: Vec<SourcedElement> = Vec::new();
+    // Whether keys belong to the last pushed section (false after a bad header).
+    let mut in_section = false;
+    for (number, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let name = name.trim();
+            if name.is_empty() || name.len() > 15 || name.contains(['/', ' ']) {
+                log_at!(Warn, "static config line {}: bad interface name {name:?}", number + 1);
+                in_section = false;
+                continue;
+            }
+            in_section = true;
+            out.push(SourcedElement {
+                link: LinkRef::Name(name.to_string()),
+                kind: ElementKind::Static,
+                server: None,
+                data: ConfigData::default(),
+                lifetime: None,
+            });
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            log_at!(Warn, "static config line {}: expected key = value", number + 1);
+            continue;
+        };
+        let Some(current) = out.last_mut().filter(|_| in_section) else {
+            log_at!(Warn, "static config line {}: outside an [interface] section", number + 1);
+            continue;
+        };
+        let data = &mut current.data;
+        match key.trim() {
+            "dns" => value.split_whitespace().for_each(|w| push_server(data, w)),
+            "search" => value.split_whitespace().for_each(|w| push_domain(data, w)),
+            "routers" => {
+                for w in value.split_whitespace() {
+                    match w.parse::<IpAddr>() {
+                        Ok(ip) if !data.routers.contains(&ip) => data.routers.push(ip),
+                        Ok(_) => {}
+                        Err(_) => log_at!(Warn, "static config line {}: bad router {w:?}", number + 1),
+                    }
+                }
+            }
+            "mtu" => data.mtu = value.trim().parse().ok().filter(|m| (68..=65535).contains(m)),
+            other => log_at!(Warn, "static config line {}: unknown key {other:?}", number + 1),
+        }
+    }
+    out.retain(|e| !e.data.is_empty());
+    out
+}
+
+/// What a file in a state directory says, as elements.
+pub fn dir_file_elements(kind: DirKind, name: &str, text: &str) -> Vec<SourcedElement> {
+    let by_index = || name.parse::<u32>().ok().map(LinkRef::Index);
+    let element = |link, kind, server, data: ConfigData| {
+        if data.is_empty() {
+            vec![]
+        } else {
+            vec![SourcedElement { link, kind, server, data, lifetime: None }]
+        }
+    };
+    match kind {
+        DirKind::NetworkdLink => match by_index() {
+            Some(link) => element(link, ElementKind::Static, None, parse_networkd_link(text)),
+            None => vec![],
+        },
+        DirKind::NetworkdLease => match by_index() {
+            Some(link) => {
+                let (data, server) = parse_networkd_lease(text);
+                element(link, ElementKind::Dhcpv4, server, data)
+            }
+            None => vec![],
+        },
+        DirKind::ResolvedLink => match by_index() {
+            Some(link) => element(link, ElementKind::Static, None, parse_resolved_link(text)),
+            None => vec![],
+        },
+        DirKind::ResolvconfFragments => match name.rsplit_once('.') {
+            Some((ifname, protocol)) if !ifname.is_empty() => {
+                element(LinkRef::Name(ifname.to_string()), fragment_kind(protocol), None, parse_resolv_conf(text))
+            }
+            _ => vec![],
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,89 @@
+//! Parser tests on the formats real hosts write.
+use super::*;
+
+fn ips(list: &[&str]) -> Vec<IpAddr> {
+    list.iter().map(|s| s.parse().unwrap()).collect()
+}
+
+#[test]
+fn resolv_conf_servers_search_and_garbage() {
+    let text = "# generated\nnameserver 198.51.100.1\nnameserver fe80::1%eth0\nnameserver not-an-ip\n\
+                options edns0\ndomain old.example\nsearch A.example b.example. bad..name\nnameserver 198.51.100.1 ; dup\n";
+    let d = parse_resolv_conf(text);
+    assert_eq!(d.dns_servers, ips(&["198.51.100.1", "fe80::1"]));
+    assert_eq!(d.search_domains, vec!["a.example", "b.example"]);
+}
+
+#[test]
+fn networkd_link_and_lease() {
+    let link = "# This is private data. Do not parse.\nADMIN_STATE=configured\nDNS=198.51.100.53 fd6d:6966:a::53\nDOMAINS=a.example\n";
+    let d = parse_networkd_link(link);
+    assert_eq!(d.dns_servers, ips(&["198.51.100.53", "fd6d:6966:a::53"]));
+    assert_eq!(d.search_domains, vec!["a.example"]);
+    let lease = "ADDRESS=198.51.100.150\nNETMASK=255.255.255.0\nROUTER=198.51.100.1\nSERVER_ADDRESS=198.51.100.1\n\
+                 DNS=198.51.100.1\nDOMAINNAME=a.example\nMTU=1400\nLIFETIME=600\n";
+    let (d, server) = parse_networkd_lease(lease);
+    assert_eq!(server, Some("198.51.100.1".parse().unwrap()));
+    assert_eq!(d.dns_servers, ips(&["198.51.100.1"]));
+    assert_eq!(d.routers, ips(&["198.51.100.1"]));
+    assert_eq!(d.mtu, Some(1400));
+    assert_eq!(d.search_domains, vec!["a.example"]);
+}
+
+#[test]
+fn resolved_link_skips_routing_only_domains_and_reads_ports() {
+    let text = "LLMNR=yes\nSERVERS=198.51.100.1:53 [fd6d:6966:a::1]:53 198.51.100.2#dns.example\nDOMAINS=~. ~corp.example a.example\n";
+    let d = parse_resolved_link(text);
+    assert_eq!(d.dns_servers, ips(&["198.51.100.1", "fd6d:6966:a::1", "198.51.100.2"]));
+    assert_eq!(d.search_domains, vec!["a.example"]);
+}
+
+#[test]
+fn fragment_names_decide_the_element_type() {
+    assert_eq!(fragment_kind("dhcp"), ElementKind::Dhcpv4);
+    assert_eq!(fragment_kind("dhcp6"), ElementKind::Dhcpv6);
+    assert_eq!(fragment_kind("ra"), ElementKind::Ra);
+    assert_eq!(fragment_kind("inet"), ElementKind::Static);
+    let e = dir_file_elements(DirKind::ResolvconfFragments, "eth0.100.dhcp", "nameserver 198.51.100.1\n");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].link, LinkRef::Name("eth0.100".into()));
+    assert_eq!(e[0].kind, ElementKind::Dhcpv4);
+    assert!(dir_file_elements(DirKind::ResolvconfFragments, "noproto", "nameserver 198.51.100.1\n").is_empty());
+    assert!(
+        dir_file_elements(DirKind::NetworkdLink, "eth0", "DNS=198.51.100.1\n").is_empty(),
+        "networkd names files by index"
+    );
+}
+
+#[test]
+fn static_config_sections_and_errors() {
+    let text = "dns = 198.51.100.9   # before any section: ignored\n[mif0]\ndns = 198.51.100.53 fd6d:6966:a::53\nsearch = a.example\n\
+                routers = 198.51.100.1 nonsense\nmtu = 1400\ncolour = blue\n[bad name]\ndns = 198.51.100.1\n[mif1]\n[mif2]\nmtu = 9\n";
+    let e = parse_static_config(text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].link, LinkRef::Name("mif0".into()));
+    assert_eq!(e[0].data.dns_servers, ips(&["198.51.100.53", "fd6d:6966:a::53"]));
+    assert_eq!(e[0].data.routers, ips(&["198.51.100.1"]));
+    assert_eq!(e[0].data.mtu, Some(1400));
+}
+
+#[test]
+fn garbage_never_panics() {
+    let mut seed: u32 = 12345;
+    for len in [0usize, 1, 7, 100, 5000] {
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                seed = seed.wrapping_mul(1103515245).wrapping_add(12345);
+                (seed >> 16) as u8
+            })
+            .collect();
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = parse_resolv_conf(&text);
+        let _ = parse_networkd_link(&text);
+        let _ = parse_networkd_lease(&text);
+        let _ = parse_resolved_link(&text);
+        let _ = parse_static_config(&text);
+    }
+    let long = format!("search {}\n", "a".repeat(300));
+    assert!(parse_resolv_conf(&long).search_domains.is_empty());
+}

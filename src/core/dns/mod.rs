@@ -1,0 +1,184 @@
+//! DNS as data (draft 3.2.7.18–3.2.7.20): names accepted for translation, the hosts
+//! file, queries and the checks a reply must pass (RFC 5452: ID, QR, opcode,
+//! question), answers with their CNAME chains. Wire format from hickory-proto. The
+//! sockets that carry all this live in the engine's resolver.
+
+use std::io;
+use std::net::IpAddr;
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::rr::{Name, RData, RecordType};
+
+/// EDNS0 UDP payload size (DNS flag day 2020).
+pub const EDNS_UDP_SIZE: u16 = 1232;
+/// CNAME hops followed inside one answer.
+const MAX_CNAME_HOPS: usize = 16;
+
+/// A name accepted for translation: IDNA applied, lengths checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryName {
+    /// ASCII form without the trailing dot.
+    pub ascii: String,
+    /// Written with a trailing dot: never tried with search domains.
+    pub absolute: bool,
+}
+
+impl QueryName {
+    /// `None` for an empty name, a label over 63 octets or a name over 253 octets
+    /// after IDNA, or anything IDNA refuses.
+    pub fn parse(text: &str) -> Option<QueryName> {
+        let trimmed = text.strip_suffix('.').unwrap_or(text);
+        if trimmed.is_empty() || trimmed.starts_with('.') || trimmed.ends_with('.') || trimmed.contains("..") {
+            return None;
+        }
+        let name = Name::from_utf8(trimmed).ok()?;
+        let ascii = name.to_ascii();
+        let ascii = ascii.strip_suffix('.').unwrap_or(&ascii).to_string();
+        if ascii.is_empty() || ascii.len() > 253 || ascii.split('.').any(|l| l.is_empty() || l.len() > 63) {
+            return None;
+        }
+        Some(QueryName { ascii, absolute: text.ends_with('.') })
+    }
+
+    /// The names to try, in order (docs/name-translation.md): a name with a dot as
+    /// given first, then with each search domain; a single label only with the search
+    /// domains (as given if there are none).
+    pub fn candidates(&self, search: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        let dotted = self.ascii.contains('.');
+        if self.absolute || dotted || search.is_empty() {
+            out.push(self.ascii.clone());
+        }
+        if !self.absolute {
+            for domain in search {
+                let full = format!("{}.{}", self.ascii, domain.trim_end_matches('.'));
+                if full.len() <= 253 && !out.contains(&full) {
+                    out.push(full);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Which system answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameSource {
+    Hosts,
+    Dns,
+}
+
+/// How a translation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Done,
+    NoSuchName,
+    NoData,
+    ServerFailure,
+    Timeout,
+    NoServers,
+    Cancelled,
+}
+
+/// Hosts-file lookup: every address whose line names `name` (case-insensitive).
+pub fn hosts_lookup(text: &str, name: &str) -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let Some(addr) = words.next().and_then(|w| w.split('%').next()).and_then(|w| w.parse::<IpAddr>().ok()) else {
+            continue;
+        };
+        if words.any(|w| w.trim_end_matches('.').eq_ignore_ascii_case(name)) && !out.contains(&addr) {
+            out.push(addr);
+        }
+    }
+    out
+}
+
+/// Addresses of type `qtype` answering `qname`, following CNAMEs inside the answer,
+/// with their TTLs.
+pub fn answer_addresses(msg: &Message, qname: &Name, qtype: RecordType) -> Vec<(IpAddr, u32)> {
+    let mut current = qname.clone();
+    let mut out = Vec::new();
+    for _ in 0..=MAX_CNAME_HOPS {
+        let mut next = None;
+        for record in &msg.answers {
+            if record.name != current {
+                continue;
+            }
+            match (&record.data, qtype) {
+                (RData::A(a), RecordType::A) => out.push((IpAddr::V4(a.0), record.ttl)),
+                (RData::AAAA(a), RecordType::AAAA) => out.push((IpAddr::V6(a.0), record.ttl)),
+                (RData::CNAME(c), _) => next = Some(c.0.clone()),
+                _ => {}
+            }
+        }
+        match next {
+            Some(n) if out.is_empty() => current = n,
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Whether `bytes` is the answer to our query: ID, QR, opcode and question match.
+pub fn validate(bytes: &[u8], id: u16, qname: &Name, qtype: RecordType) -> Option<Message> {
+    let msg = Message::from_vec(bytes).ok()?;
+    if msg.metadata.id != id
+        || msg.metadata.message_type != MessageType::Response
+        || msg.metadata.op_code != OpCode::Query
+    {
+        return None;
+    }
+    match msg.queries.as_slice() {
+        [q] if q.name() == qname && q.query_type() == qtype => Some(msg),
+        _ => None,
+    }
+}
+
+pub fn build_query(id: u16, qname: &Name, qtype: RecordType) -> io::Result<Vec<u8>> {
+    let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
+    msg.metadata.recursion_desired = true;
+    msg.add_query(Query::query(qname.clone(), qtype));
+    let mut edns = Edns::new();
+    edns.set_max_payload(EDNS_UDP_SIZE);
+    msg.set_edns(edns);
+    msg.to_vec().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+}
+
+/// Fuzzing entry point (fuzz/fuzz_targets/dns_reply.rs): `bytes` arrive as the reply
+/// to a pending query for a fixed name, once for A and once for AAAA. Each query gets
+/// an ID the spoofer does not know; `validate` runs with it, then also with the ID the
+/// bytes carry (what an off-path spoofer who guessed the ID would send), so that the
+/// checks after the ID and `answer_addresses` are reached. Never panics.
+#[doc(hidden)]
+pub fn fuzz_reply(bytes: &[u8]) {
+    let Ok(mut qname) = Name::from_ascii("host.example.com") else { return };
+    qname.set_fqdn(true);
+    for qtype in [RecordType::A, RecordType::AAAA] {
+        // Any ID will do for the pending query; derive one from the input so that runs
+        // are reproducible.
+        let id = bytes.iter().fold(0x5a5au16, |h, b| h.rotate_left(5) ^ u16::from(*b));
+        let _ = build_query(id, &qname, qtype);
+        let mut ids = vec![id];
+        if let [a, b, ..] = bytes {
+            let guessed = u16::from_be_bytes([*a, *b]);
+            if guessed != id {
+                ids.push(guessed);
+            }
+        }
+        for id in ids {
+            if let Some(msg) = validate(bytes, id, &qname, qtype) {
+                for (addr, _ttl) in answer_addresses(&msg, &qname, qtype) {
+                    // Only addresses of the asked family may come out (checked when
+                    // built with debug assertions, as cargo fuzz does).
+                    debug_assert_eq!(addr.is_ipv4(), qtype == RecordType::A, "{addr} answered a {qtype:?} query");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,99 @@
+//! Unit tests of the DNS pieces that need no network: names, hosts file, answers.
+use super::*;
+use hickory_proto::rr::rdata::{A, AAAA, CNAME};
+use hickory_proto::rr::Record;
+
+#[test]
+fn names_are_checked_and_idna_encoded() {
+    assert_eq!(QueryName::parse("host.example.com").unwrap().ascii, "host.example.com");
+    assert_eq!(QueryName::parse("bücher.example").unwrap().ascii, "xn--bcher-kva.example");
+    assert!(QueryName::parse("example.com.").unwrap().absolute);
+    assert!(QueryName::parse("").is_none());
+    assert!(QueryName::parse(".").is_none());
+    assert!(QueryName::parse("a..b").is_none());
+    assert!(QueryName::parse("a.example..").is_none());
+    assert!(QueryName::parse(&format!("{}.example", "a".repeat(64))).is_none());
+    assert!(QueryName::parse(&format!("{}.example", "a".repeat(63))).is_some());
+    let long = vec!["abcdefghi"; 26].join(".");
+    assert!(long.len() > 253);
+    assert!(QueryName::parse(&long).is_none());
+}
+
+#[test]
+fn search_domains_for_single_labels_and_dotted_names() {
+    let search = vec!["a.example".to_string(), "b.example".to_string()];
+    assert_eq!(QueryName::parse("host").unwrap().candidates(&search), vec!["host.a.example", "host.b.example"]);
+    assert_eq!(QueryName::parse("host").unwrap().candidates(&[]), vec!["host"]);
+    assert_eq!(
+        QueryName::parse("www.corp").unwrap().candidates(&search),
+        vec!["www.corp", "www.corp.a.example", "www.corp.b.example"]
+    );
+    assert_eq!(QueryName::parse("www.corp.").unwrap().candidates(&search), vec!["www.corp"]);
+}
+
+#[test]
+fn hosts_file_lookup() {
+    let hosts =
+        "127.0.0.1 localhost\n# comment\n198.51.100.7  printer.example printer # office\nfe80::1%eth0 router.lan\n\
+                 198.51.100.8 PRINTER.example\nnot-an-address printer.example\n";
+    assert_eq!(
+        hosts_lookup(hosts, "printer.example"),
+        vec!["198.51.100.7".parse::<IpAddr>().unwrap(), "198.51.100.8".parse().unwrap()]
+    );
+    assert_eq!(hosts_lookup(hosts, "router.lan"), vec!["fe80::1".parse::<IpAddr>().unwrap()]);
+    assert!(hosts_lookup(hosts, "nothing.example").is_empty());
+}
+
+fn name(s: &str) -> Name {
+    let mut n = Name::from_ascii(s).unwrap();
+    n.set_fqdn(true);
+    n
+}
+
+fn response(id: u16, q: &str, qtype: RecordType) -> Message {
+    let mut m = Message::new(id, MessageType::Response, OpCode::Query);
+    m.add_query(Query::query(name(q), qtype));
+    m
+}
+
+#[test]
+fn cname_chains_are_followed_inside_the_answer() {
+    let mut m = response(7, "www.example.com", RecordType::A);
+    m.add_answer(Record::from_rdata(name("www.example.com"), 300, RData::CNAME(CNAME(name("edge.example.net")))));
+    m.add_answer(Record::from_rdata(name("edge.example.net"), 60, RData::A(A("198.51.100.5".parse().unwrap()))));
+    m.add_answer(Record::from_rdata(name("unrelated.example"), 60, RData::A(A("198.51.100.6".parse().unwrap()))));
+    let got = answer_addresses(&m, &name("WWW.example.com"), RecordType::A);
+    assert_eq!(got, vec![("198.51.100.5".parse().unwrap(), 60)]);
+    // AAAA asked: A records do not count.
+    assert!(answer_addresses(&m, &name("www.example.com"), RecordType::AAAA).is_empty());
+    let mut m6 = response(8, "host.example.com", RecordType::AAAA);
+    m6.add_answer(Record::from_rdata(
+        name("host.example.com"),
+        30,
+        RData::AAAA(AAAA("2001:192:321::1".parse().unwrap())),
+    ));
+    assert_eq!(answer_addresses(&m6, &name("host.example.com"), RecordType::AAAA).len(), 1);
+}
+
+#[test]
+fn only_the_matching_reply_is_accepted() {
+    let q = name("host.example.com");
+    let good = response(0x1234, "host.example.com", RecordType::A).to_vec().unwrap();
+    assert!(validate(&good, 0x1234, &q, RecordType::A).is_some());
+    assert!(validate(&good, 0x1235, &q, RecordType::A).is_none(), "wrong ID");
+    assert!(validate(&good, 0x1234, &q, RecordType::AAAA).is_none(), "wrong type");
+    assert!(validate(&good, 0x1234, &name("other.example.com"), RecordType::A).is_none(), "wrong name");
+    let query = build_query(0x1234, &q, RecordType::A).unwrap();
+    assert!(validate(&query, 0x1234, &q, RecordType::A).is_none(), "QR bit clear: a query, not a reply");
+    assert!(validate(&good[..good.len() - 3], 0x1234, &q, RecordType::A).is_none(), "truncated");
+    assert!(validate(&[], 0x1234, &q, RecordType::A).is_none());
+}
+
+#[test]
+fn queries_carry_edns_with_1232_bytes_and_rd() {
+    let bytes = build_query(42, &name("a.example"), RecordType::AAAA).unwrap();
+    let m = Message::from_vec(&bytes).unwrap();
+    assert!(m.metadata.recursion_desired);
+    assert_eq!(m.edns.as_ref().map(|e| e.max_payload()), Some(1232));
+    assert_eq!(m.queries.len(), 1);
+}

@@ -1,0 +1,57 @@
+//! The one error type the runtime returns. The C layer maps each value to its stable
+//! `MIF_E_*` number in one place (`capi::status`); nothing below it knows the numbers.
+
+use std::fmt;
+
+/// Why a call failed. New values may be added; match with a wildcard arm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    // The caller passed something wrong on its face.
+    /// A required pointer was NULL.
+    NullArgument,
+    /// A struct's size does not fit this library.
+    BadSize,
+    /// The request type is unknown.
+    UnknownRequestType,
+    /// An argument is out of range or a reserved field is set.
+    InvalidArgument,
+    /// A name to translate is empty, not UTF-8 or too long.
+    BadName,
+    /// An address is unusable for the request (family, port 0, unspecified, multicast).
+    BadAddress,
+    // The request does not fit the current state.
+    UnknownInterface,
+    UnknownPvd,
+    /// A Stop request without its start.
+    NotSubscribed,
+    UnknownElementType,
+    UnknownInfoId,
+    /// The application's id is in use by an outstanding operation.
+    DuplicateId,
+    UnknownTranslation,
+    UnknownConnection,
+    /// The source address is not a valid address of the PvD.
+    BadSource,
+    /// The request names no PvD and no default was chosen.
+    NoDefaultPvd,
+    // The library or the system failed.
+    /// The context ended after a failure; it can only be closed.
+    EngineFailed,
+    /// A wait was interrupted by a signal.
+    Interrupted,
+    /// A system call failed.
+    System,
+    /// The system denied an operation (EPERM, EACCES).
+    Permission,
+    /// A bug: a panic was caught.
+    Internal,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl std::error::Error for Error {}

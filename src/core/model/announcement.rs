@@ -1,0 +1,54 @@
+//! What comes out of the model: the draft's announcements, in plain Rust values.
+
+use std::net::IpAddr;
+
+use super::facts::{AddrFlags, ConfigData, ElementKind, Family, InfoId, LifetimeSecs, LinkFlags, Scope};
+
+/// Public description of a PvD, carried by announcements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PvdInfo {
+    pub id: u64,
+    pub ifindex: u32,
+    pub ifname: String,
+    pub family: Family,
+    pub name: String,
+}
+
+/// An address as announced, lifetimes already turned into seconds remaining.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddrInfo {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    pub scope: Scope,
+    pub flags: AddrFlags,
+    pub valid: LifetimeSecs,
+    pub preferred: LifetimeSecs,
+}
+
+/// A message for the subscriber, in the draft's terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Announcement {
+    Interface { ifindex: u32, name: String, flags: LinkFlags },
+    NoInterface { ifindex: u32, name: String, flags: LinkFlags },
+    Pvd(PvdInfo),
+    NoPvd(PvdInfo),
+    Address { pvd: PvdInfo, addr: AddrInfo },
+    NoAddress { pvd: PvdInfo, addr: AddrInfo },
+    Element { pvd: PvdInfo, element: ElementInfo },
+    NoElement { pvd: PvdInfo, element: ElementInfo },
+    ConfigData { pvd: PvdInfo, kind: Option<ElementKind>, info: InfoId, data: ConfigData },
+    NoConfigData { pvd: PvdInfo, kind: Option<ElementKind>, info: InfoId },
+}
+
+/// A configuration element as announced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ElementInfo {
+    pub id: u64,
+    pub kind: ElementKind,
+    /// "rtnetlink" or the path of the file it was read from.
+    pub origin: String,
+    pub server: Option<IpAddr>,
+    pub data: ConfigData,
+    /// Seconds left; `None` = until withdrawn.
+    pub lifetime: LifetimeSecs,
+}

@@ -1,0 +1,226 @@
+//! The mirror of kernel and file truth: facts in, the mirror updated, the interfaces
+//! they touch refreshed; expiry of what carries a lifetime; re-reading after an overrun.
+
+use super::*;
+
+impl HostModel {
+    /// Applies one fact and appends the announcements it implies.
+    pub fn apply(&mut self, fact: Fact, now: Instant, out: &mut Vec<Announcement>) {
+        let touched: Vec<u32> = match fact {
+            Fact::Link(link) => {
+                let ifindex = link.ifindex;
+                self.links.insert(ifindex, Link { name: link.name, flags: link.flags, mtu: link.mtu });
+                // Elements from files may name the interface: all its views may change.
+                vec![ifindex]
+            }
+            Fact::LinkRemoved { ifindex } => {
+                self.links.remove(&ifindex);
+                self.addrs.remove(&ifindex);
+                self.ra.retain(|(i, _), _| *i != ifindex);
+                self.routes.retain(|(_, i, _, _), _| *i != ifindex);
+                vec![ifindex]
+            }
+            Fact::Addr(a) => {
+                if !self.links.contains_key(&a.ifindex) {
+                    // The kernel announces a link before its addresses; an address for
+                    // an unknown link belongs to one already deleted.
+                    return;
+                }
+                let state = AddrState::from_fact(&a, now);
+                self.addrs.entry(a.ifindex).or_default().insert((a.addr, a.prefix_len), state);
+                vec![a.ifindex]
+            }
+            Fact::AddrRemoved { ifindex, addr, prefix_len } => {
+                if let Some(map) = self.addrs.get_mut(&ifindex) {
+                    map.remove(&(addr, prefix_len));
+                }
+                vec![ifindex]
+            }
+            Fact::Ra { ifindex, router, option } => {
+                if !self.links.contains_key(&ifindex) {
+                    return;
+                }
+                self.apply_ra(ifindex, router, option, now);
+                vec![ifindex]
+            }
+            Fact::Route(r) => {
+                // The default route decides where the System element goes: any interface may change.
+                self.routes
+                    .insert((r.family, r.ifindex, r.gateway, r.metric), (r.from_ra, deadline_after(now, r.lifetime)));
+                self.links.keys().copied().collect()
+            }
+            Fact::RouteRemoved(r) => {
+                self.routes.remove(&(r.family, r.ifindex, r.gateway, r.metric));
+                self.links.keys().copied().collect()
+            }
+            Fact::Routes { family, routes } => {
+                self.routes.retain(|(f, _, _, _), _| *f != family);
+                for r in routes {
+                    self.routes.insert(
+                        (r.family, r.ifindex, r.gateway, r.metric),
+                        (r.from_ra, deadline_after(now, r.lifetime)),
+                    );
+                }
+                self.links.keys().copied().collect()
+            }
+            Fact::Sourced { origin, elements } => {
+                if elements.is_empty() {
+                    self.sourced.remove(&origin);
+                } else {
+                    let timed = elements.into_iter().map(|e| {
+                        let until = deadline_after(now, e.lifetime);
+                        (e, until)
+                    });
+                    self.sourced.insert(origin, timed.collect());
+                }
+                self.links.keys().copied().collect()
+            }
+            Fact::System { origin, data } => {
+                self.system = data.map(|d| (origin, d));
+                self.links.keys().copied().collect()
+            }
+        };
+        for ifindex in touched {
+            self.refresh(ifindex, now, out);
+        }
+    }
+
+    pub(super) fn apply_ra(
+        &mut self,
+        ifindex: u32,
+        router: Option<std::net::Ipv6Addr>,
+        option: RaOption,
+        now: Instant,
+    ) {
+        let state = self.ra.entry((ifindex, router)).or_default();
+        // RFC 8106: 0xffffffff is infinity, 0 withdraws the listed entries at once.
+        let until = |lifetime: u32| {
+            if lifetime == u32::MAX {
+                None
+            } else {
+                Some(now + Duration::from_secs(u64::from(lifetime)))
+            }
+        };
+        match option {
+            RaOption::Rdnss { lifetime, servers } => {
+                for server in servers {
+                    if lifetime == 0 {
+                        state.servers.remove(&server);
+                    } else {
+                        state.servers.insert(server, until(lifetime));
+                    }
+                }
+            }
+            RaOption::Dnssl { lifetime, domains } => {
+                for domain in domains {
+                    let domain = domain.to_ascii_lowercase();
+                    if lifetime == 0 {
+                        state.domains.remove(&domain);
+                    } else {
+                        state.domains.insert(domain, until(lifetime));
+                    }
+                }
+            }
+        }
+        if state.servers.is_empty() && state.domains.is_empty() {
+            self.ra.remove(&(ifindex, router));
+        }
+    }
+
+    /// The earliest moment at which something expires by itself (an RA DNS entry, a
+    /// lease): the engine sleeps until then, and no longer when nothing can expire.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let ra = self.ra.values().flat_map(|s| s.servers.values().chain(s.domains.values())).flatten().copied();
+        let sourced = self.sourced.values().flatten().filter_map(|(_, until)| *until);
+        ra.chain(sourced).min()
+    }
+
+    /// Drops what expired by `now` and announces the consequences.
+    pub fn expire(&mut self, now: Instant, out: &mut Vec<Announcement>) {
+        let alive = |d: &Option<Instant>| d.is_none_or(|d| d > now);
+        for state in self.ra.values_mut() {
+            state.servers.retain(|_, d| alive(d));
+            state.domains.retain(|_, d| alive(d));
+        }
+        self.ra.retain(|_, s| !(s.servers.is_empty() && s.domains.is_empty()));
+        for elements in self.sourced.values_mut() {
+            elements.retain(|(_, d)| alive(d));
+        }
+        self.sourced.retain(|_, e| !e.is_empty());
+        let all: Vec<u32> = self.views.keys().copied().collect();
+        for ifindex in all {
+            self.refresh(ifindex, now, out);
+        }
+    }
+
+    /// Replaces the mirror with a fresh dump (after lost events) and announces exactly
+    /// the differences between what subscribers were told and the dump.
+    pub fn resync(&mut self, snapshot: Snapshot, now: Instant, out: &mut Vec<Announcement>) {
+        let mut touched: BTreeSet<u32> = self.views.keys().copied().collect();
+        self.links.clear();
+        self.addrs.clear();
+        for link in snapshot.links {
+            touched.insert(link.ifindex);
+            self.links.insert(link.ifindex, Link { name: link.name, flags: link.flags, mtu: link.mtu });
+        }
+        for a in snapshot.addrs {
+            if !self.links.contains_key(&a.ifindex) {
+                continue;
+            }
+            // Deadlines recomputed from the dump match the old ones within a second
+            // (AddrState::same_as), so lifetimes that merely counted down are not re-announced.
+            let state = AddrState::from_fact(&a, now);
+            self.addrs.entry(a.ifindex).or_default().insert((a.addr, a.prefix_len), state);
+        }
+        self.routes.clear();
+        for r in snapshot.routes {
+            self.routes
+                .insert((r.family, r.ifindex, r.gateway, r.metric), (r.from_ra, deadline_after(now, r.lifetime)));
+        }
+        let links = &self.links;
+        self.ra.retain(|(i, _), _| links.contains_key(i));
+        self.routes.retain(|(_, i, _, _), _| links.contains_key(i));
+        for ifindex in touched {
+            self.refresh(ifindex, now, out);
+        }
+    }
+
+    /// Whether `fact` may have made the kernel drop IPv4 default routes silently: a
+    /// link holding one changed its up/running state or lost an IPv4 address (the
+    /// kernel sends no RTM_DELROUTE then). Call before applying the fact.
+    pub fn may_drop_ipv4_routes(&self, fact: &Fact) -> bool {
+        let holds = |ifindex: u32| self.routes.keys().any(|(f, i, _, _)| *f == Family::V4 && *i == ifindex);
+        match fact {
+            Fact::Link(l) => {
+                let changed = self
+                    .links
+                    .get(&l.ifindex)
+                    .is_none_or(|old| (old.flags.up, old.flags.running) != (l.flags.up, l.flags.running));
+                changed && holds(l.ifindex)
+            }
+            Fact::AddrRemoved { ifindex, addr, .. } => addr.is_ipv4() && holds(*ifindex),
+            _ => false,
+        }
+    }
+
+    /// Every (ifindex, address, prefix) currently mirrored, for comparisons with the kernel.
+    #[cfg(test)]
+    pub fn mirrored_addresses(&self) -> Vec<(u32, IpAddr, u8)> {
+        self.addrs.iter().flat_map(|(i, m)| m.keys().map(move |k| (*i, k.0, k.1))).collect()
+    }
+
+    /// Interfaces that are up and running, not loopback, with an IPv6 address: where a
+    /// Router Solicitation makes sense.
+    pub fn ipv6_links(&self) -> Vec<u32> {
+        self.links
+            .iter()
+            .filter(|(i, l)| {
+                l.flags.up
+                    && l.flags.running
+                    && !l.flags.loopback
+                    && self.addrs.get(i).is_some_and(|m| m.keys().any(|k| k.0.is_ipv6()))
+            })
+            .map(|(i, _)| *i)
+            .collect()
+    }
+}

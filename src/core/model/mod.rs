@@ -1,0 +1,222 @@
+//! The host model: a mirror of the host's interfaces and addresses, the implicit
+//! provisioning domains (PvDs) derived from them, and one subscriber's subscriptions.
+//!
+//! Pure: kernel facts and requests go in, the draft's announcements come out in the
+//! draft's order. No sockets, no clock reads (the caller passes `now`), so every rule
+//! here is unit-tested without a kernel.
+//!
+//! The PvD rule (docs/provisioning-domains.md): an interface has one implicit PvD per
+//! address family while it is up and running (IFF_UP and IFF_RUNNING) and holds at
+//! least one address of that family whose scope is not link-local. The PvD's addresses
+//! are exactly those non-link-local addresses. A PvD id is allocated the first time the
+//! (interface, family) pair has a PvD and stays the same for as long as the interface
+//! exists, also across the PvD going and coming back; ids are never reused.
+//!
+//! Configuration elements (docs/configuration.md) attach to present PvDs: RA
+//! elements (per router, from RDNSS/DNSSL options and RA default routes) to the IPv6
+//! PvD, DHCPv4 to the IPv4 PvD, DHCPv6 to the IPv6 PvD, Static and System to both,
+//! each keeping the servers and routers of the PvD's family.
+
+mod announcement;
+mod facts;
+mod mirror;
+mod pvd;
+mod subscriptions;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+pub use announcement::{AddrInfo, Announcement, ElementInfo, PvdInfo};
+pub use facts::{
+    AddrFact, AddrFlags, ConfigData, ElementKind, Fact, Family, InfoId, LifetimeSecs, LinkFact, LinkFlags, LinkRef,
+    RaOption, RouteFact, Scope, Snapshot, SourcedElement,
+};
+
+pub use crate::core::error::Error;
+pub use crate::core::link::PvdLink;
+
+/// Origin of elements learnt from Router Advertisements.
+pub const RA_ORIGIN: &str = "rtnetlink";
+
+/// Deadlines computed from whole seconds at different moments may differ by up to a
+/// second without anything having changed; past deadlines all mean "0 s left".
+fn deadlines_close(a: Option<Instant>, b: Option<Instant>, now: Instant) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) if a <= now && b <= now => true,
+        (Some(a), Some(b)) => {
+            let d = if a > b { a - b } else { b - a };
+            d <= Duration::from_millis(1500)
+        }
+        _ => false,
+    }
+}
+
+fn remaining(deadline: Option<Instant>, now: Instant) -> LifetimeSecs {
+    deadline.map(|d| d.saturating_duration_since(now).as_secs().min(u64::from(u32::MAX - 1)) as u32)
+}
+
+fn deadline_after(now: Instant, lifetime: LifetimeSecs) -> Option<Instant> {
+    lifetime.map(|s| now + Duration::from_secs(u64::from(s)))
+}
+
+/// Identity of an element on one interface.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct ElementIdent {
+    kind: ElementKind,
+    origin: String,
+    server: Option<IpAddr>,
+}
+
+#[derive(Clone, Debug)]
+struct ElementView {
+    id: u64,
+    data: ConfigData,
+    until: Option<Instant>,
+}
+
+impl ElementView {
+    fn info(&self, ident: &ElementIdent, now: Instant) -> ElementInfo {
+        ElementInfo {
+            id: self.id,
+            kind: ident.kind,
+            origin: ident.origin.clone(),
+            server: ident.server,
+            data: self.data.clone(),
+            lifetime: remaining(self.until, now),
+        }
+    }
+}
+
+/// DNS options learnt from one router on one interface; each entry expires on its own.
+#[derive(Clone, Debug, Default)]
+struct RaState {
+    servers: BTreeMap<std::net::Ipv6Addr, Option<Instant>>,
+    domains: BTreeMap<String, Option<Instant>>,
+}
+
+type RouteKey = (Family, u32, Option<IpAddr>, u32);
+
+/// Addresses are keyed as the kernel keys them closely enough: by address and prefix.
+type AddrKey = (IpAddr, u8);
+
+/// Mirrored state of one address; lifetimes are absolute deadlines so that a re-dump
+/// later does not look like a change just because time passed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct AddrState {
+    scope: Scope,
+    flags: AddrFlags,
+    valid_until: Option<Instant>,
+    preferred_until: Option<Instant>,
+}
+
+impl AddrState {
+    fn from_fact(f: &AddrFact, now: Instant) -> AddrState {
+        AddrState {
+            scope: f.scope,
+            flags: f.flags,
+            valid_until: deadline_after(now, f.valid),
+            preferred_until: deadline_after(now, f.preferred),
+        }
+    }
+
+    /// The kernel reports whole seconds, so deadlines computed at different moments
+    /// may differ by up to a second without anything having changed.
+    fn same_as(&self, other: &AddrState, now: Instant) -> bool {
+        self.scope == other.scope
+            && self.flags == other.flags
+            && deadlines_close(self.valid_until, other.valid_until, now)
+            && deadlines_close(self.preferred_until, other.preferred_until, now)
+    }
+
+    fn info(&self, key: &AddrKey, now: Instant) -> AddrInfo {
+        AddrInfo {
+            addr: key.0,
+            prefix_len: key.1,
+            scope: self.scope,
+            flags: self.flags,
+            valid: remaining(self.valid_until, now),
+            preferred: remaining(self.preferred_until, now),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Link {
+    name: String,
+    flags: LinkFlags,
+    mtu: Option<u32>,
+}
+
+/// What subscribers may see of one PvD.
+#[derive(Clone, Debug)]
+struct PvdView {
+    id: u64,
+    name: String,
+    addrs: BTreeMap<AddrKey, AddrState>,
+    elements: BTreeMap<ElementIdent, ElementView>,
+}
+
+/// What subscribers may see of one interface.
+#[derive(Clone, Debug)]
+struct LinkView {
+    name: String,
+    flags: LinkFlags,
+    pvds: [Option<PvdView>; 2],
+}
+
+#[derive(Default, Debug)]
+struct Subscriptions {
+    interfaces: bool,
+    pvds: BTreeSet<u32>,
+    addresses: BTreeSet<u64>,
+    elements: BTreeSet<u64>,
+}
+
+/// The host model of one context.
+#[derive(Debug)]
+pub struct HostModel {
+    links: BTreeMap<u32, Link>,
+    addrs: BTreeMap<u32, BTreeMap<AddrKey, AddrState>>,
+    /// The last state subscribers were told about, per interface.
+    views: BTreeMap<u32, LinkView>,
+    pvd_ids: HashMap<(u32, Family), u64>,
+    next_pvd_id: u64,
+    subs: Subscriptions,
+    ra: BTreeMap<(u32, Option<std::net::Ipv6Addr>), RaState>,
+    /// Default routes: installed from an RA, and when they expire.
+    routes: BTreeMap<RouteKey, (bool, Option<Instant>)>,
+    sourced: BTreeMap<String, Vec<(SourcedElement, Option<Instant>)>>,
+    system: Option<(String, ConfigData)>,
+    element_ids: HashMap<(u32, Family, ElementIdent), u64>,
+    next_element_id: u64,
+}
+
+impl Default for HostModel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HostModel {
+    pub fn new() -> HostModel {
+        HostModel {
+            links: BTreeMap::new(),
+            addrs: BTreeMap::new(),
+            views: BTreeMap::new(),
+            pvd_ids: HashMap::new(),
+            next_pvd_id: 1,
+            subs: Subscriptions::default(),
+            ra: BTreeMap::new(),
+            routes: BTreeMap::new(),
+            sourced: BTreeMap::new(),
+            system: None,
+            element_ids: HashMap::new(),
+            next_element_id: 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,200 @@
+//! PvD derivation: which implicit PvDs an interface has, their ids, their
+//! configuration elements, and what name translation and connections see of a PvD.
+
+use super::*;
+
+impl HostModel {
+    pub(super) fn compute_view(&mut self, ifindex: u32, now: Instant) -> Option<LinkView> {
+        let link = self.links.get(&ifindex)?;
+        let mut pvds: [Option<PvdView>; 2] = [None, None];
+        if link.flags.up && link.flags.running {
+            for family in Family::ALL {
+                let addrs: BTreeMap<AddrKey, AddrState> = self
+                    .addrs
+                    .get(&ifindex)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, s)| Family::of(&k.0) == family && !matches!(s.scope, Scope::Link | Scope::Other(_)))
+                    .map(|(k, s)| (*k, s.clone()))
+                    .collect();
+                if addrs.is_empty() {
+                    continue;
+                }
+                let next = &mut self.next_pvd_id;
+                let id = *self.pvd_ids.entry((ifindex, family)).or_insert_with(|| {
+                    let id = *next;
+                    *next += 1;
+                    id
+                });
+                let name = format!("{}/{}", link.name, family.suffix());
+                pvds[family.index()] = Some(PvdView { id, name, addrs, elements: BTreeMap::new() });
+            }
+        }
+        let name = link.name.clone();
+        let flags = link.flags;
+        for family in Family::ALL {
+            if pvds[family.index()].is_none() {
+                continue;
+            }
+            let elements = self.elements_of(ifindex, &name, family, now);
+            let mut with_ids = BTreeMap::new();
+            for (ident, (data, until)) in elements {
+                let next = &mut self.next_element_id;
+                let id = *self.element_ids.entry((ifindex, family, ident.clone())).or_insert_with(|| {
+                    let id = *next;
+                    *next += 1;
+                    id
+                });
+                with_ids.insert(ident, ElementView { id, data, until });
+            }
+            if let Some(pvd) = pvds[family.index()].as_mut() {
+                pvd.elements = with_ids;
+            }
+        }
+        Some(LinkView { name, flags, pvds })
+    }
+
+    /// The configuration elements of the PvD (ifindex, family), from every source.
+    pub(super) fn elements_of(
+        &self,
+        ifindex: u32,
+        ifname: &str,
+        family: Family,
+        now: Instant,
+    ) -> BTreeMap<ElementIdent, (ConfigData, Option<Instant>)> {
+        let mut out = BTreeMap::new();
+        let alive = |d: &Option<Instant>| d.is_none_or(|d| d > now);
+        if family == Family::V6 {
+            // One RA element per router: its DNS options and the default route it gave.
+            let mut routers: BTreeSet<Option<std::net::Ipv6Addr>> =
+                self.ra.keys().filter(|(i, _)| *i == ifindex).map(|(_, r)| *r).collect();
+            for ((f, i, gw, _), (from_ra, _)) in &self.routes {
+                if *f == Family::V6 && *i == ifindex && *from_ra {
+                    if let Some(IpAddr::V6(gw)) = gw {
+                        routers.insert(Some(*gw));
+                    }
+                }
+            }
+            for router in routers {
+                let mut data = ConfigData::default();
+                let mut until: Option<Option<Instant>> = None; // None: no entry yet
+                let mut extend = |d: Option<Instant>| {
+                    until = Some(match (until, d) {
+                        (None, d) => d,
+                        (Some(None), _) | (_, None) => None,
+                        (Some(Some(a)), Some(b)) => Some(a.max(b)),
+                    })
+                };
+                if let Some(state) = self.ra.get(&(ifindex, router)) {
+                    for (server, d) in state.servers.iter().filter(|(_, d)| alive(d)) {
+                        data.dns_servers.push(IpAddr::V6(*server));
+                        extend(*d);
+                    }
+                    for (domain, d) in state.domains.iter().filter(|(_, d)| alive(d)) {
+                        data.search_domains.push(domain.clone());
+                        extend(*d);
+                    }
+                }
+                if let Some(r) = router {
+                    let gw = Some(IpAddr::V6(r));
+                    let route = self
+                        .routes
+                        .iter()
+                        .find(|((f, i, g, _), (ra, _))| *f == Family::V6 && *i == ifindex && *g == gw && *ra);
+                    if let Some((_, (_, route_until))) = route {
+                        data.routers.push(IpAddr::V6(r));
+                        // The kernel removes the route when the router lifetime ends.
+                        extend(*route_until);
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                let ident = ElementIdent {
+                    kind: ElementKind::Ra,
+                    origin: RA_ORIGIN.to_string(),
+                    server: router.map(IpAddr::V6),
+                };
+                out.insert(ident, (data, until.flatten()));
+            }
+        }
+        for (origin, elements) in &self.sourced {
+            for (e, until) in elements {
+                let matches_link = match &e.link {
+                    LinkRef::Index(i) => *i == ifindex,
+                    LinkRef::Name(n) => n == ifname,
+                };
+                let family_ok = match e.kind {
+                    ElementKind::Dhcpv4 => family == Family::V4,
+                    ElementKind::Dhcpv6 | ElementKind::Ra => family == Family::V6,
+                    ElementKind::Static | ElementKind::System => true,
+                };
+                if !matches_link || !family_ok || !alive(until) {
+                    continue;
+                }
+                let data = e.data.for_family(family);
+                if data.is_empty() {
+                    continue;
+                }
+                let ident = ElementIdent { kind: e.kind, origin: origin.clone(), server: e.server };
+                match out.get_mut(&ident) {
+                    Some((d, _)) => ConfigData::merge(d, &data),
+                    None => {
+                        out.insert(ident, (data, *until));
+                    }
+                }
+            }
+        }
+        if let Some((origin, data)) = &self.system {
+            if self.holds_default_route(ifindex, family) {
+                let data = data.for_family(family);
+                if !data.is_empty() {
+                    out.insert(
+                        ElementIdent { kind: ElementKind::System, origin: origin.clone(), server: None },
+                        (data, None),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the interface has a default route of this family with the lowest metric.
+    pub(super) fn holds_default_route(&self, ifindex: u32, family: Family) -> bool {
+        let best = self.routes.keys().filter(|(f, _, _, _)| *f == family).map(|(_, _, _, m)| *m).min();
+        best.is_some_and(|best| self.routes.keys().any(|(f, i, _, m)| *f == family && *i == ifindex && *m == best))
+    }
+
+    /// What name translation and connections need of a PvD: its link, its usable
+    /// addresses and its DNS servers and search domains (every element's, merged in
+    /// element order).
+    pub fn pvd_link(&self, pvd: u64) -> Option<PvdLink> {
+        let (info, pvd_view) = self.find_pvd(pvd)?;
+        let mut data = ConfigData::default();
+        for e in pvd_view.elements.values() {
+            data.merge(&e.data);
+        }
+        Some(PvdLink {
+            info,
+            addrs: pvd_view.addrs.iter().map(|(k, s)| (k.0, k.1, s.flags)).collect(),
+            dns_servers: data.dns_servers,
+            search_domains: data.search_domains,
+        })
+    }
+
+    /// Whether a PvD is present now.
+    pub fn has_pvd(&self, pvd: u64) -> bool {
+        self.find_pvd(pvd).is_some()
+    }
+
+    /// A present PvD: its public description and its view.
+    pub(super) fn find_pvd(&self, pvd: u64) -> Option<(PvdInfo, &PvdView)> {
+        self.views.iter().find_map(|(ifindex, view)| {
+            Family::ALL.into_iter().find_map(|family| {
+                view.pvds[family.index()].as_ref().filter(|p| p.id == pvd).map(|p| {
+                    (PvdInfo { id: pvd, ifindex: *ifindex, ifname: view.name.clone(), family, name: p.name.clone() }, p)
+                })
+            })
+        })
+    }
+}

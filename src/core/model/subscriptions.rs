@@ -1,0 +1,277 @@
+//! One subscriber's subscriptions and the draft's announcement order: what a
+//! subscriber was told, the difference to announce, and the requests (3.2.7.1–3.2.7.17).
+
+use super::*;
+
+impl HostModel {
+    /// Recomputes what subscribers should see of one interface and announces the difference.
+    pub(super) fn refresh(&mut self, ifindex: u32, now: Instant, out: &mut Vec<Announcement>) {
+        let new = self.compute_view(ifindex, now);
+        let old = self.views.remove(&ifindex);
+        self.announce_diff(ifindex, old.as_ref(), new.as_ref(), now, out);
+        match new {
+            Some(view) => {
+                self.views.insert(ifindex, view);
+            }
+            None => {
+                self.pvd_ids.retain(|(i, _), _| *i != ifindex);
+                self.element_ids.retain(|(i, _, _), _| *i != ifindex);
+            }
+        }
+    }
+
+    /// The draft's order: No Address for every address that went (of every PvD), No
+    /// Configuration Element for every element that went, No PvD for every PvD that
+    /// went, then No Interface; then Interface, PvD, Configuration Element and Address
+    /// announcements for what is new or changed.
+    pub(super) fn announce_diff(
+        &mut self,
+        ifindex: u32,
+        old: Option<&LinkView>,
+        new: Option<&LinkView>,
+        now: Instant,
+        out: &mut Vec<Announcement>,
+    ) {
+        let pvd_info = |view: &LinkView, pvd: &PvdView, family: Family| PvdInfo {
+            id: pvd.id,
+            ifindex,
+            ifname: view.name.clone(),
+            family,
+            name: pvd.name.clone(),
+        };
+
+        // Removals.
+        if let Some(old_view) = old {
+            let mut gone_pvds = Vec::new();
+            for family in Family::ALL {
+                let Some(old_pvd) = &old_view.pvds[family.index()] else { continue };
+                let new_pvd = new.and_then(|n| n.pvds[family.index()].as_ref()).filter(|p| p.id == old_pvd.id);
+                if self.subs.addresses.contains(&old_pvd.id) {
+                    for (key, state) in &old_pvd.addrs {
+                        if new_pvd.is_none_or(|p| !p.addrs.contains_key(key)) {
+                            out.push(Announcement::NoAddress {
+                                pvd: pvd_info(old_view, old_pvd, family),
+                                addr: state.info(key, now),
+                            });
+                        }
+                    }
+                }
+                if new_pvd.is_none() {
+                    gone_pvds.push((family, old_pvd));
+                }
+            }
+            for family in Family::ALL {
+                let Some(old_pvd) = &old_view.pvds[family.index()] else { continue };
+                let new_pvd = new.and_then(|n| n.pvds[family.index()].as_ref()).filter(|p| p.id == old_pvd.id);
+                if self.subs.elements.contains(&old_pvd.id) {
+                    for (ident, e) in &old_pvd.elements {
+                        if new_pvd.is_none_or(|p| !p.elements.contains_key(ident)) {
+                            out.push(Announcement::NoElement {
+                                pvd: pvd_info(old_view, old_pvd, family),
+                                element: e.info(ident, now),
+                            });
+                        }
+                    }
+                }
+            }
+            for (family, old_pvd) in gone_pvds {
+                // Subscriptions to a PvD's addresses and elements end with the PvD.
+                self.subs.addresses.remove(&old_pvd.id);
+                self.subs.elements.remove(&old_pvd.id);
+                if self.subs.pvds.contains(&ifindex) {
+                    out.push(Announcement::NoPvd(pvd_info(old_view, old_pvd, family)));
+                }
+            }
+            if new.is_none() {
+                // PvD subscriptions of a vanished interface end by themselves (3.2.7.5).
+                self.subs.pvds.remove(&ifindex);
+                if self.subs.interfaces {
+                    out.push(Announcement::NoInterface { ifindex, name: old_view.name.clone(), flags: old_view.flags });
+                }
+            }
+        }
+
+        // Additions and updates.
+        let Some(new_view) = new else { return };
+        let renamed = old.is_some_and(|o| o.name != new_view.name);
+        if (old.is_none() || renamed) && self.subs.interfaces {
+            out.push(Announcement::Interface { ifindex, name: new_view.name.clone(), flags: new_view.flags });
+        }
+        for family in Family::ALL {
+            let Some(new_pvd) = &new_view.pvds[family.index()] else { continue };
+            let old_pvd = old.and_then(|o| o.pvds[family.index()].as_ref()).filter(|p| p.id == new_pvd.id);
+            // A renamed interface renames its PvDs: announced again, as an update.
+            let renamed_pvd = old_pvd.is_some_and(|p| p.name != new_pvd.name);
+            if (old_pvd.is_none() || renamed_pvd) && self.subs.pvds.contains(&ifindex) {
+                out.push(Announcement::Pvd(pvd_info(new_view, new_pvd, family)));
+            }
+        }
+        for family in Family::ALL {
+            let Some(new_pvd) = &new_view.pvds[family.index()] else { continue };
+            let old_pvd = old.and_then(|o| o.pvds[family.index()].as_ref()).filter(|p| p.id == new_pvd.id);
+            if self.subs.elements.contains(&new_pvd.id) {
+                for (ident, e) in &new_pvd.elements {
+                    let unchanged = old_pvd
+                        .and_then(|p| p.elements.get(ident))
+                        .is_some_and(|o| o.data == e.data && deadlines_close(o.until, e.until, now));
+                    if !unchanged {
+                        out.push(Announcement::Element {
+                            pvd: pvd_info(new_view, new_pvd, family),
+                            element: e.info(ident, now),
+                        });
+                    }
+                }
+            }
+        }
+        for family in Family::ALL {
+            let Some(new_pvd) = &new_view.pvds[family.index()] else { continue };
+            let old_pvd = old.and_then(|o| o.pvds[family.index()].as_ref()).filter(|p| p.id == new_pvd.id);
+            if self.subs.addresses.contains(&new_pvd.id) {
+                for (key, state) in &new_pvd.addrs {
+                    let unchanged = old_pvd.and_then(|p| p.addrs.get(key)).is_some_and(|s| s.same_as(state, now));
+                    if !unchanged {
+                        out.push(Announcement::Address {
+                            pvd: pvd_info(new_view, new_pvd, family),
+                            addr: state.info(key, now),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Announce Interfaces: every known interface now, then changes.
+    pub fn announce_interfaces(&mut self, out: &mut Vec<Announcement>) {
+        self.subs.interfaces = true;
+        for (ifindex, view) in &self.views {
+            out.push(Announcement::Interface { ifindex: *ifindex, name: view.name.clone(), flags: view.flags });
+        }
+    }
+
+    pub fn stop_announcing_interfaces(&mut self) -> Result<(), Error> {
+        if !std::mem::replace(&mut self.subs.interfaces, false) {
+            return Err(Error::NotSubscribed);
+        }
+        Ok(())
+    }
+
+    /// Announce Provisioning Domains of one interface.
+    pub fn announce_pvds(&mut self, ifindex: u32, out: &mut Vec<Announcement>) -> Result<(), Error> {
+        let view = self.views.get(&ifindex).ok_or(Error::UnknownInterface)?;
+        self.subs.pvds.insert(ifindex);
+        for family in Family::ALL {
+            if let Some(pvd) = &view.pvds[family.index()] {
+                out.push(Announcement::Pvd(PvdInfo {
+                    id: pvd.id,
+                    ifindex,
+                    ifname: view.name.clone(),
+                    family,
+                    name: pvd.name.clone(),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn stop_announcing_pvds(&mut self, ifindex: u32) -> Result<(), Error> {
+        if !self.views.contains_key(&ifindex) {
+            return Err(Error::UnknownInterface);
+        }
+        if !self.subs.pvds.remove(&ifindex) {
+            return Err(Error::NotSubscribed);
+        }
+        Ok(())
+    }
+
+    /// Announce Address for one PvD.
+    pub fn announce_addresses(&mut self, pvd: u64, now: Instant, out: &mut Vec<Announcement>) -> Result<(), Error> {
+        let (info, pvd_view) = self.find_pvd(pvd).ok_or(Error::UnknownPvd)?;
+        for (key, state) in &pvd_view.addrs {
+            out.push(Announcement::Address { pvd: info.clone(), addr: state.info(key, now) });
+        }
+        self.subs.addresses.insert(pvd);
+        Ok(())
+    }
+
+    pub fn stop_announcing_addresses(&mut self, pvd: u64) -> Result<(), Error> {
+        self.stop_pvd_subscription(pvd, |s| &mut s.addresses)
+    }
+
+    /// Announce Configuration Element for one PvD (3.2.7.9).
+    pub fn announce_elements(&mut self, pvd: u64, now: Instant, out: &mut Vec<Announcement>) -> Result<(), Error> {
+        let (info, pvd_view) = self.find_pvd(pvd).ok_or(Error::UnknownPvd)?;
+        for (ident, e) in &pvd_view.elements {
+            out.push(Announcement::Element { pvd: info.clone(), element: e.info(ident, now) });
+        }
+        self.subs.elements.insert(pvd);
+        Ok(())
+    }
+
+    /// Stop Announce Configuration Element (3.2.7.12).
+    pub fn stop_announcing_elements(&mut self, pvd: u64) -> Result<(), Error> {
+        self.stop_pvd_subscription(pvd, |s| &mut s.elements)
+    }
+
+    /// Get Configuration Data (3.2.7.17): merges the PvD's elements of `kind` (all when
+    /// `None`) and answers with the lists `info` asks for, or No Configuration Data.
+    /// With `kind == None`, default routers also come from the kernel's default routes
+    /// and the MTU from the interface, so that what the host uses is always listed.
+    pub fn get_configuration_data(
+        &self,
+        pvd: u64,
+        kind: Option<ElementKind>,
+        info: InfoId,
+        out: &mut Vec<Announcement>,
+    ) -> Result<(), Error> {
+        let (pvd_info, pvd_view) = self.find_pvd(pvd).ok_or(Error::UnknownPvd)?;
+        let (ifindex, family) = (pvd_info.ifindex, pvd_info.family);
+        let mut data = ConfigData::default();
+        for (ident, e) in &pvd_view.elements {
+            if kind.is_none_or(|k| k == ident.kind) {
+                data.merge(&e.data);
+            }
+        }
+        if kind.is_none() {
+            for (f, i, gw, _) in self.routes.keys() {
+                if *f == family && *i == ifindex {
+                    if let Some(gw) = gw {
+                        if !data.routers.contains(gw) {
+                            data.routers.push(*gw);
+                        }
+                    }
+                }
+            }
+            if data.mtu.is_none() {
+                data.mtu = self.links.get(&ifindex).and_then(|l| l.mtu);
+            }
+        }
+        let selected = match info {
+            InfoId::All => data,
+            InfoId::DnsServers => ConfigData { dns_servers: data.dns_servers, ..ConfigData::default() },
+            InfoId::SearchDomains => ConfigData { search_domains: data.search_domains, ..ConfigData::default() },
+            InfoId::Routers => ConfigData { routers: data.routers, ..ConfigData::default() },
+            InfoId::Mtu => ConfigData { mtu: data.mtu, ..ConfigData::default() },
+        };
+        if selected.is_empty() {
+            out.push(Announcement::NoConfigData { pvd: pvd_info, kind, info });
+        } else {
+            out.push(Announcement::ConfigData { pvd: pvd_info, kind, info, data: selected });
+        }
+        Ok(())
+    }
+
+    /// Ends a subscription to one PvD's addresses or elements.
+    pub(super) fn stop_pvd_subscription(
+        &mut self,
+        pvd: u64,
+        set: fn(&mut Subscriptions) -> &mut BTreeSet<u64>,
+    ) -> Result<(), Error> {
+        if self.find_pvd(pvd).is_none() {
+            return Err(Error::UnknownPvd);
+        }
+        if !set(&mut self.subs).remove(&pvd) {
+            return Err(Error::NotSubscribed);
+        }
+        Ok(())
+    }
+}

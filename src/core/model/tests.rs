@@ -1,0 +1,629 @@
+//! Unit tests of the host model: kernel facts in, announcements out, no kernel.
+use super::*;
+use std::net::IpAddr;
+
+fn up() -> LinkFlags {
+    LinkFlags { up: true, running: true, ..LinkFlags::default() }
+}
+
+fn link(ifindex: u32, name: &str, flags: LinkFlags) -> Fact {
+    Fact::Link(LinkFact { ifindex, name: name.into(), flags, mtu: None })
+}
+
+fn addr_fact(ifindex: u32, addr: &str, prefix_len: u8, scope: Scope) -> AddrFact {
+    AddrFact {
+        ifindex,
+        addr: addr.parse().unwrap(),
+        prefix_len,
+        scope,
+        flags: AddrFlags { permanent: true, ..AddrFlags::default() },
+        valid: None,
+        preferred: None,
+    }
+}
+
+fn addr(ifindex: u32, a: &str, prefix_len: u8) -> Fact {
+    let scope = if a.starts_with("fe80") { Scope::Link } else { Scope::Global };
+    Fact::Addr(addr_fact(ifindex, a, prefix_len, scope))
+}
+
+fn del_addr(ifindex: u32, a: &str, prefix_len: u8) -> Fact {
+    Fact::AddrRemoved { ifindex, addr: a.parse().unwrap(), prefix_len }
+}
+
+/// A compact, comparable rendering of an announcement.
+fn show(a: &Announcement) -> String {
+    match a {
+        Announcement::Interface { ifindex, name, .. } => format!("+if {ifindex} {name}"),
+        Announcement::NoInterface { ifindex, name, .. } => format!("-if {ifindex} {name}"),
+        Announcement::Pvd(p) => format!("+pvd {} {}", p.id, p.name),
+        Announcement::NoPvd(p) => format!("-pvd {} {}", p.id, p.name),
+        Announcement::Address { pvd, addr } => format!("+addr {} {}/{}", pvd.id, addr.addr, addr.prefix_len),
+        Announcement::NoAddress { pvd, addr } => format!("-addr {} {}/{}", pvd.id, addr.addr, addr.prefix_len),
+        Announcement::Element { pvd, element } => {
+            format!("+elem {} {:?} {}", pvd.id, element.kind, data(&element.data))
+        }
+        Announcement::NoElement { pvd, element } => {
+            format!("-elem {} {:?} {}", pvd.id, element.kind, data(&element.data))
+        }
+        Announcement::ConfigData { pvd, data: d, .. } => format!("data {} {}", pvd.id, data(d)),
+        Announcement::NoConfigData { pvd, .. } => format!("nodata {}", pvd.id),
+    }
+}
+
+fn data(d: &ConfigData) -> String {
+    let mut parts: Vec<String> = d.dns_servers.iter().map(|a| a.to_string()).collect();
+    parts.extend(d.search_domains.iter().cloned());
+    parts.extend(d.routers.iter().map(|r| format!("gw:{r}")));
+    if let Some(m) = d.mtu {
+        parts.push(format!("mtu:{m}"));
+    }
+    parts.join(",")
+}
+
+struct Harness {
+    model: HostModel,
+    now: Instant,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness { model: HostModel::new(), now: Instant::now() }
+    }
+    fn apply(&mut self, facts: Vec<Fact>) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in facts {
+            self.model.apply(f, self.now, &mut out);
+        }
+        out.iter().map(show).collect()
+    }
+    fn subscribe_all(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.model.announce_interfaces(&mut out);
+        self.follow(&mut out);
+        out.iter().map(show).collect()
+    }
+    /// Subscribes to the PvDs, elements and addresses of what `out` announces, as mifctl does.
+    fn follow(&mut self, out: &mut Vec<Announcement>) {
+        let mut i = 0;
+        // Subscribe to what is announced, as mifctl does.
+        while i < out.len() {
+            match out[i].clone() {
+                Announcement::Interface { ifindex, .. } => {
+                    let mut more = Vec::new();
+                    self.model.announce_pvds(ifindex, &mut more).unwrap();
+                    out.extend(more);
+                }
+                Announcement::Pvd(p) => {
+                    let mut more = Vec::new();
+                    self.model.announce_elements(p.id, self.now, &mut more).unwrap();
+                    self.model.announce_addresses(p.id, self.now, &mut more).unwrap();
+                    out.extend(more);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    /// Applies facts and follows new PvDs like a subscriber would.
+    fn apply_following(&mut self, facts: Vec<Fact>) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in facts {
+            self.model.apply(f, self.now, &mut out);
+        }
+        self.follow(&mut out);
+        out.iter().map(show).collect()
+    }
+}
+
+/// A host with lo and eth0 (IPv4 + IPv6 + link-local).
+fn two_links() -> Harness {
+    let mut h = Harness::new();
+    h.apply(vec![
+        link(1, "lo", LinkFlags { loopback: true, ..up() }),
+        addr(1, "127.0.0.1", 8),
+        link(2, "eth0", up()),
+        addr(2, "198.51.100.2", 24),
+        addr(2, "fe80::1", 64),
+        addr(2, "fd6d:6966:a::2", 64),
+    ]);
+    h
+}
+
+#[test]
+fn nothing_is_announced_without_a_subscription() {
+    let mut h = Harness::new();
+    assert!(h.apply(vec![link(2, "eth0", up()), addr(2, "198.51.100.2", 24)]).is_empty());
+}
+
+#[test]
+fn initial_iteration_in_order_and_without_link_local() {
+    let mut h = two_links();
+    assert_eq!(
+        h.subscribe_all(),
+        vec![
+            "+if 1 lo",
+            "+if 2 eth0",
+            "+pvd 1 lo/ipv4",
+            "+pvd 2 eth0/ipv4",
+            "+pvd 3 eth0/ipv6",
+            "+addr 1 127.0.0.1/8",
+            "+addr 2 198.51.100.2/24",
+            "+addr 3 fd6d:6966:a::2/64",
+        ]
+    );
+}
+
+#[test]
+fn link_local_alone_makes_no_pvd() {
+    let mut h = Harness::new();
+    h.apply(vec![link(3, "mif0", up()), addr(3, "fe80::2", 64)]);
+    assert_eq!(h.subscribe_all(), vec!["+if 3 mif0"]);
+}
+
+#[test]
+fn live_changes_follow_the_draft_order() {
+    let mut h = Harness::new();
+    h.subscribe_all();
+    assert_eq!(h.apply(vec![link(5, "mif1", up())]), vec!["+if 5 mif1"]);
+    let mut out = Vec::new();
+    h.model.announce_pvds(5, &mut out).unwrap();
+    assert!(out.is_empty());
+    assert_eq!(h.apply(vec![addr(5, "203.0.113.2", 24)]), vec!["+pvd 1 mif1/ipv4"]);
+    h.model.announce_addresses(1, h.now, &mut out).unwrap();
+    assert_eq!(out.iter().map(show).collect::<Vec<_>>(), vec!["+addr 1 203.0.113.2/24"]);
+    assert_eq!(h.apply(vec![addr(5, "203.0.113.3", 24)]), vec!["+addr 1 203.0.113.3/24"]);
+    assert_eq!(h.apply(vec![del_addr(5, "203.0.113.3", 24)]), vec!["-addr 1 203.0.113.3/24"]);
+}
+
+#[test]
+fn interface_removal_order_addresses_then_pvds_then_interface() {
+    let mut h = two_links();
+    h.subscribe_all();
+    assert_eq!(
+        h.apply(vec![Fact::LinkRemoved { ifindex: 2 }]),
+        vec![
+            "-addr 2 198.51.100.2/24",
+            "-addr 3 fd6d:6966:a::2/64",
+            "-pvd 2 eth0/ipv4",
+            "-pvd 3 eth0/ipv6",
+            "-if 2 eth0"
+        ]
+    );
+    // Its subscriptions ended with it.
+    assert_eq!(h.model.stop_announcing_pvds(2), Err(Error::UnknownInterface));
+    assert_eq!(h.model.stop_announcing_addresses(2), Err(Error::UnknownPvd));
+    // Nothing more about that index.
+    assert!(h.apply(vec![addr(2, "198.51.100.9", 24)]).is_empty());
+}
+
+#[test]
+fn link_down_removes_pvds_but_not_the_interface_and_ids_come_back() {
+    let mut h = two_links();
+    h.subscribe_all();
+    let down = LinkFlags { up: true, running: false, ..LinkFlags::default() };
+    assert_eq!(
+        h.apply(vec![link(2, "eth0", down)]),
+        vec!["-addr 2 198.51.100.2/24", "-addr 3 fd6d:6966:a::2/64", "-pvd 2 eth0/ipv4", "-pvd 3 eth0/ipv6"]
+    );
+    // Address subscriptions ended with the PvDs; the PvD subscription stays.
+    assert_eq!(h.model.stop_announcing_addresses(2), Err(Error::UnknownPvd));
+    assert_eq!(h.apply(vec![link(2, "eth0", up())]), vec!["+pvd 2 eth0/ipv4", "+pvd 3 eth0/ipv6"]);
+}
+
+#[test]
+fn ids_are_never_reused_after_an_interface_goes() {
+    let mut h = two_links();
+    h.subscribe_all();
+    h.apply(vec![Fact::LinkRemoved { ifindex: 2 }]);
+    let out = h.apply(vec![link(2, "eth0", up()), addr(2, "198.51.100.2", 24)]);
+    assert_eq!(out, vec!["+if 2 eth0"]);
+    let mut more = Vec::new();
+    h.model.announce_pvds(2, &mut more).unwrap();
+    assert_eq!(more.iter().map(show).collect::<Vec<_>>(), vec!["+pvd 4 eth0/ipv4"]);
+}
+
+#[test]
+fn last_address_of_a_family_takes_the_pvd_with_it() {
+    let mut h = two_links();
+    h.subscribe_all();
+    assert_eq!(h.apply(vec![del_addr(2, "198.51.100.2", 24)]), vec!["-addr 2 198.51.100.2/24", "-pvd 2 eth0/ipv4"]);
+    assert_eq!(h.apply(vec![addr(2, "198.51.100.7", 24)]), vec!["+pvd 2 eth0/ipv4"]);
+}
+
+#[test]
+fn stop_means_no_more_messages_of_that_kind() {
+    let mut h = two_links();
+    h.subscribe_all();
+    h.model.stop_announcing_addresses(2).unwrap();
+    h.model.stop_announcing_addresses(3).unwrap();
+    assert!(h.apply(vec![addr(2, "198.51.100.3", 24)]).is_empty());
+    h.model.stop_announcing_pvds(2).unwrap();
+    h.model.stop_announcing_interfaces().unwrap();
+    assert!(h.apply(vec![Fact::LinkRemoved { ifindex: 2 }, link(9, "x", up())]).is_empty());
+    assert_eq!(h.model.stop_announcing_interfaces(), Err(Error::NotSubscribed));
+}
+
+#[test]
+fn stop_without_start_and_unknown_objects_are_refused() {
+    let mut h = two_links();
+    let mut out = Vec::new();
+    assert_eq!(h.model.stop_announcing_interfaces(), Err(Error::NotSubscribed));
+    assert_eq!(h.model.stop_announcing_pvds(2), Err(Error::NotSubscribed));
+    assert_eq!(h.model.stop_announcing_pvds(77), Err(Error::UnknownInterface));
+    assert_eq!(h.model.announce_pvds(77, &mut out), Err(Error::UnknownInterface));
+    assert_eq!(h.model.announce_addresses(99, h.now, &mut out), Err(Error::UnknownPvd));
+    h.model.announce_pvds(2, &mut out).unwrap();
+    assert_eq!(h.model.stop_announcing_addresses(2), Err(Error::NotSubscribed));
+}
+
+#[test]
+fn attribute_changes_are_updates_and_lifetimes_count_down() {
+    let mut h = Harness::new();
+    let mut f = addr_fact(2, "fd6d:6966:a::5", 64, Scope::Global);
+    f.valid = Some(300);
+    f.preferred = Some(200);
+    h.apply(vec![link(2, "eth0", up()), Fact::Addr(f.clone())]);
+    h.subscribe_all();
+    // Same fact again: nothing changed.
+    assert!(h.apply(vec![Fact::Addr(f.clone())]).is_empty());
+    // Deprecated: an update.
+    let mut dep = f.clone();
+    dep.flags.deprecated = true;
+    dep.preferred = Some(0);
+    let mut out = Vec::new();
+    h.model.apply(Fact::Addr(dep.clone()), h.now, &mut out);
+    match &out[..] {
+        [Announcement::Address { addr, .. }] => {
+            assert!(addr.flags.deprecated);
+            assert_eq!(addr.preferred, Some(0));
+            assert_eq!(addr.valid, Some(300));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // 100 s later a fresh subscription reports what is left.
+    h.now += Duration::from_secs(100);
+    h.model.stop_announcing_addresses(1).unwrap();
+    out.clear();
+    h.model.announce_addresses(1, h.now, &mut out).unwrap();
+    match &out[..] {
+        [Announcement::Address { addr, .. }] => assert_eq!(addr.valid, Some(200)),
+        other => panic!("unexpected {other:?}"),
+    }
+    // The kernel reporting the same deadline 100 s later is not a change.
+    let mut later = dep;
+    later.valid = Some(200);
+    assert!(h.apply(vec![Fact::Addr(later)]).is_empty());
+}
+
+#[test]
+fn rename_is_reannounced() {
+    let mut h = two_links();
+    h.subscribe_all();
+    assert_eq!(h.apply(vec![link(2, "wan0", up())]), vec!["+if 2 wan0", "+pvd 2 wan0/ipv4", "+pvd 3 wan0/ipv6"]);
+}
+
+#[test]
+fn resync_announces_exactly_the_difference() {
+    let mut h = two_links();
+    h.subscribe_all();
+    let now = h.now;
+    // The truth after lost events: eth0 lost its IPv4 address and got another IPv6 one,
+    // lo is unchanged, and a new interface appeared.
+    let snapshot = Snapshot {
+        links: vec![
+            LinkFact { ifindex: 1, name: "lo".into(), flags: LinkFlags { loopback: true, ..up() }, mtu: None },
+            LinkFact { ifindex: 2, name: "eth0".into(), flags: up(), mtu: None },
+            LinkFact { ifindex: 7, name: "mif7".into(), flags: up(), mtu: None },
+        ],
+        addrs: vec![
+            addr_fact(1, "127.0.0.1", 8, Scope::Global),
+            addr_fact(2, "fd6d:6966:a::2", 64, Scope::Global),
+            addr_fact(2, "fd6d:6966:a::3", 64, Scope::Global),
+            addr_fact(7, "198.18.0.1", 24, Scope::Global),
+        ],
+        routes: vec![],
+    };
+    let mut out = Vec::new();
+    h.model.resync(snapshot.clone(), now, &mut out);
+    let shown: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(shown, vec!["-addr 2 198.51.100.2/24", "-pvd 2 eth0/ipv4", "+addr 3 fd6d:6966:a::3/64", "+if 7 mif7"]);
+    // A second resync with the same truth announces nothing.
+    out.clear();
+    h.model.resync(snapshot, now + Duration::from_millis(700), &mut out);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn resync_removes_vanished_interfaces_in_order() {
+    let mut h = two_links();
+    h.subscribe_all();
+    let snapshot = Snapshot {
+        links: vec![LinkFact { ifindex: 1, name: "lo".into(), flags: LinkFlags { loopback: true, ..up() }, mtu: None }],
+        addrs: vec![addr_fact(1, "127.0.0.1", 8, Scope::Global)],
+        routes: vec![],
+    };
+    let mut out = Vec::new();
+    h.model.resync(snapshot, h.now, &mut out);
+    let shown: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(
+        shown,
+        vec![
+            "-addr 2 198.51.100.2/24",
+            "-addr 3 fd6d:6966:a::2/64",
+            "-pvd 2 eth0/ipv4",
+            "-pvd 3 eth0/ipv6",
+            "-if 2 eth0"
+        ]
+    );
+}
+
+#[test]
+fn addresses_of_unknown_links_are_ignored() {
+    let mut h = Harness::new();
+    h.subscribe_all();
+    assert!(h.apply(vec![addr(42, "198.51.100.2", 24)]).is_empty());
+    assert!(h.model.mirrored_addresses().is_empty());
+    let ip: IpAddr = "198.51.100.2".parse().unwrap();
+    h.apply(vec![link(42, "x", up()), addr(42, "198.51.100.2", 24)]);
+    assert_eq!(h.model.mirrored_addresses(), vec![(42, ip, 24)]);
+}
+
+// ---- Configuration elements ----
+
+fn rdnss(ifindex: u32, router: &str, lifetime: u32, servers: &[&str]) -> Fact {
+    Fact::Ra {
+        ifindex,
+        router: Some(router.parse().unwrap()),
+        option: RaOption::Rdnss { lifetime, servers: servers.iter().map(|s| s.parse().unwrap()).collect() },
+    }
+}
+
+fn dnssl(ifindex: u32, router: &str, lifetime: u32, domains: &[&str]) -> Fact {
+    Fact::Ra {
+        ifindex,
+        router: Some(router.parse().unwrap()),
+        option: RaOption::Dnssl { lifetime, domains: domains.iter().map(|s| s.to_string()).collect() },
+    }
+}
+
+fn ips(list: &[&str]) -> Vec<IpAddr> {
+    list.iter().map(|s| s.parse().unwrap()).collect()
+}
+
+#[test]
+fn ra_dns_options_make_one_element_per_router_and_updates_follow() {
+    let mut h = two_links();
+    h.subscribe_all();
+    assert_eq!(h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]), vec!["+elem 3 Ra fd6d:6966:a::1"]);
+    assert_eq!(h.apply(vec![dnssl(2, "fe80::1", 30, &["A.Example"])]), vec!["+elem 3 Ra fd6d:6966:a::1,a.example"]);
+    // The same RA again within a second: no change.
+    assert!(h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]).is_empty());
+    // A second router: a second element.
+    assert_eq!(h.apply(vec![rdnss(2, "fe80::2", 60, &["fd6d:6966:a::53"])]), vec!["+elem 3 Ra fd6d:6966:a::53"]);
+    // Lifetime 0 withdraws at once.
+    assert_eq!(h.apply(vec![rdnss(2, "fe80::2", 0, &["fd6d:6966:a::53"])]), vec!["-elem 3 Ra fd6d:6966:a::53"]);
+}
+
+#[test]
+fn ra_entries_expire_by_themselves() {
+    let mut h = two_links();
+    h.subscribe_all();
+    h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"]), dnssl(2, "fe80::1", 10, &["a.example"])]);
+    assert_eq!(h.model.next_deadline(), Some(h.now + Duration::from_secs(10)));
+    let mut out = Vec::new();
+    h.model.expire(h.now + Duration::from_secs(11), &mut out);
+    let shown: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(shown, vec!["+elem 3 Ra fd6d:6966:a::1"], "the domain expired: an update");
+    out.clear();
+    h.model.expire(h.now + Duration::from_secs(31), &mut out);
+    assert_eq!(out.iter().map(show).collect::<Vec<_>>(), vec!["-elem 3 Ra fd6d:6966:a::1"]);
+    assert_eq!(h.model.next_deadline(), None, "nothing left to wake up for");
+}
+
+#[test]
+fn ra_before_the_address_attaches_when_the_pvd_appears() {
+    let mut h = Harness::new();
+    h.subscribe_all();
+    let out = h.apply_following(vec![
+        link(4, "mif0", up()),
+        addr(4, "fe80::2", 64),
+        rdnss(4, "fe80::1", 30, &["fd6d:6966:a::1"]),
+    ]);
+    assert_eq!(out, vec!["+if 4 mif0"]);
+    let out = h.apply_following(vec![addr(4, "fd6d:6966:a::2", 64)]);
+    assert_eq!(out, vec!["+pvd 1 mif0/ipv6", "+elem 1 Ra fd6d:6966:a::1", "+addr 1 fd6d:6966:a::2/64"]);
+}
+
+#[test]
+fn removal_order_addresses_elements_pvds_interface() {
+    let mut h = two_links();
+    h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]);
+    h.subscribe_all();
+    assert_eq!(
+        h.apply(vec![Fact::LinkRemoved { ifindex: 2 }]),
+        vec![
+            "-addr 2 198.51.100.2/24",
+            "-addr 3 fd6d:6966:a::2/64",
+            "-elem 3 Ra fd6d:6966:a::1",
+            "-pvd 2 eth0/ipv4",
+            "-pvd 3 eth0/ipv6",
+            "-if 2 eth0"
+        ]
+    );
+    // The RA state went with the interface: nothing to expire.
+    assert_eq!(h.model.next_deadline(), None);
+}
+
+#[test]
+fn ra_default_route_gives_the_element_its_router() {
+    let mut h = two_links();
+    h.subscribe_all();
+    let route = RouteFact {
+        family: Family::V6,
+        ifindex: 2,
+        gateway: Some("fe80::1".parse().unwrap()),
+        metric: 1024,
+        from_ra: true,
+        lifetime: Some(1800),
+    };
+    assert_eq!(h.apply(vec![Fact::Route(route.clone())]), vec!["+elem 3 Ra gw:fe80::1"]);
+    assert_eq!(
+        h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]),
+        vec!["+elem 3 Ra fd6d:6966:a::1,gw:fe80::1"]
+    );
+    assert_eq!(h.apply(vec![Fact::RouteRemoved(route)]), vec!["+elem 3 Ra fd6d:6966:a::1"]);
+}
+
+#[test]
+fn file_elements_attach_by_name_and_family_and_go_with_the_file() {
+    let mut h = two_links();
+    h.subscribe_all();
+    let lease = SourcedElement {
+        link: LinkRef::Name("eth0".into()),
+        kind: ElementKind::Dhcpv4,
+        server: Some("198.51.100.1".parse().unwrap()),
+        data: ConfigData {
+            dns_servers: ips(&["198.51.100.1"]),
+            search_domains: vec!["a.example".into()],
+            ..Default::default()
+        },
+        lifetime: None,
+    };
+    let origin = "/run/resolvconf/interface/eth0.dhcp".to_string();
+    assert_eq!(
+        h.apply(vec![Fact::Sourced { origin: origin.clone(), elements: vec![lease] }]),
+        vec!["+elem 2 Dhcpv4 198.51.100.1,a.example"]
+    );
+    // A static element splits by family.
+    let stat = SourcedElement {
+        link: LinkRef::Index(2),
+        kind: ElementKind::Static,
+        server: None,
+        data: ConfigData { dns_servers: ips(&["198.51.100.53", "fd6d:6966:a::53"]), ..Default::default() },
+        lifetime: None,
+    };
+    assert_eq!(
+        h.apply(vec![Fact::Sourced { origin: "/etc/mif.conf".into(), elements: vec![stat] }]),
+        vec!["+elem 2 Static 198.51.100.53", "+elem 3 Static fd6d:6966:a::53"]
+    );
+    assert_eq!(
+        h.apply(vec![Fact::Sourced { origin, elements: vec![] }]),
+        vec!["-elem 2 Dhcpv4 198.51.100.1,a.example"]
+    );
+}
+
+#[test]
+fn file_elements_with_a_lifetime_expire() {
+    let mut h = two_links();
+    h.subscribe_all();
+    let lease = SourcedElement {
+        link: LinkRef::Index(2),
+        kind: ElementKind::Dhcpv4,
+        server: None,
+        data: ConfigData { dns_servers: ips(&["198.51.100.1"]), ..Default::default() },
+        lifetime: Some(600),
+    };
+    h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]);
+    assert_eq!(h.model.next_deadline(), Some(h.now + Duration::from_secs(600)));
+    let mut out = Vec::new();
+    h.model.expire(h.now + Duration::from_secs(601), &mut out);
+    assert_eq!(out.iter().map(show).collect::<Vec<_>>(), vec!["-elem 2 Dhcpv4 198.51.100.1"]);
+}
+
+#[test]
+fn system_element_follows_the_default_route() {
+    let mut h = two_links();
+    h.apply(vec![link(5, "mif1", up()), addr(5, "203.0.113.2", 24)]);
+    h.subscribe_all();
+    let resolv = ConfigData {
+        dns_servers: ips(&["203.0.113.1"]),
+        search_domains: vec!["b.example".into()],
+        ..Default::default()
+    };
+    assert!(
+        h.apply(vec![Fact::System { origin: "/etc/resolv.conf".into(), data: Some(resolv) }]).is_empty(),
+        "no default route yet"
+    );
+    let via_eth0 = RouteFact {
+        family: Family::V4,
+        ifindex: 2,
+        gateway: Some("198.51.100.1".parse().unwrap()),
+        metric: 100,
+        from_ra: false,
+        lifetime: None,
+    };
+    assert_eq!(h.apply(vec![Fact::Route(via_eth0.clone())]), vec!["+elem 2 System 203.0.113.1,b.example"]);
+    // A better default route through mif1 moves the element there.
+    let via_mif1 = RouteFact {
+        family: Family::V4,
+        ifindex: 5,
+        gateway: Some("203.0.113.1".parse().unwrap()),
+        metric: 50,
+        from_ra: false,
+        lifetime: None,
+    };
+    assert_eq!(
+        h.apply(vec![Fact::Route(via_mif1)]),
+        vec!["-elem 2 System 203.0.113.1,b.example", "+elem 4 System 203.0.113.1,b.example"]
+    );
+}
+
+#[test]
+fn get_configuration_data_merges_selects_and_says_when_there_is_none() {
+    let mut h = two_links();
+    h.apply(vec![
+        rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"]),
+        dnssl(2, "fe80::1", 30, &["a.example"]),
+        Fact::Route(RouteFact {
+            family: Family::V6,
+            ifindex: 2,
+            gateway: Some("fe80::1".parse().unwrap()),
+            metric: 1024,
+            from_ra: true,
+            lifetime: Some(1800),
+        }),
+    ]);
+    let mut out = Vec::new();
+    h.model.get_configuration_data(3, None, InfoId::All, &mut out).unwrap();
+    h.model.get_configuration_data(3, None, InfoId::DnsServers, &mut out).unwrap();
+    h.model.get_configuration_data(3, Some(ElementKind::Dhcpv6), InfoId::All, &mut out).unwrap();
+    h.model.get_configuration_data(2, None, InfoId::DnsServers, &mut out).unwrap();
+    assert_eq!(
+        out.iter().map(show).collect::<Vec<_>>(),
+        vec!["data 3 fd6d:6966:a::1,a.example,gw:fe80::1", "data 3 fd6d:6966:a::1", "nodata 3", "nodata 2"]
+    );
+    assert_eq!(h.model.get_configuration_data(99, None, InfoId::All, &mut out), Err(Error::UnknownPvd));
+}
+
+#[test]
+fn element_subscription_ends_with_its_pvd_and_stop_is_checked() {
+    let mut h = two_links();
+    h.subscribe_all();
+    assert_eq!(h.model.stop_announcing_elements(3), Ok(()));
+    assert_eq!(h.model.stop_announcing_elements(3), Err(Error::NotSubscribed));
+    assert!(h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]).is_empty());
+    assert_eq!(h.model.stop_announcing_elements(42), Err(Error::UnknownPvd));
+}
+
+#[test]
+fn ipv4_route_reread_only_when_a_default_route_holder_changes() {
+    let mut h = two_links();
+    let route = RouteFact {
+        family: Family::V4,
+        ifindex: 2,
+        gateway: Some("198.51.100.1".parse().unwrap()),
+        metric: 0,
+        from_ra: false,
+        lifetime: None,
+    };
+    let down = link(2, "eth0", LinkFlags { up: false, ..LinkFlags::default() });
+    let del_v4 = del_addr(2, "198.51.100.2", 24);
+    assert!(!h.model.may_drop_ipv4_routes(&down), "no default route on eth0 yet");
+    h.apply(vec![Fact::Route(route)]);
+    assert!(h.model.may_drop_ipv4_routes(&down));
+    assert!(h.model.may_drop_ipv4_routes(&del_v4));
+    assert!(!h.model.may_drop_ipv4_routes(&link(2, "eth0", up())), "flags unchanged");
+    assert!(!h.model.may_drop_ipv4_routes(&del_addr(2, "fd6d:6966:a::2", 64)), "IPv6 address");
+    assert!(!h.model.may_drop_ipv4_routes(&del_addr(1, "127.0.0.1", 8)), "another link");
+}

@@ -1,0 +1,414 @@
+//! Connections per provisioning domain (draft 3.2.7.21–3.2.7.25): nonblocking TCP
+//! connects from the PvD's source addresses, pinned to its link, racing with RFC 8305
+//! pacing, bounded by an overall timeout. Runs inside the engine's mio loop.
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+use mio::{Interest, Registry, Token};
+use socket2::{Protocol, Type};
+
+use super::tokens;
+use crate::core::link::{is_link_local, on_link};
+use crate::core::model::{Family, PvdInfo, PvdLink};
+use crate::log::log_at;
+use crate::os::errno_of;
+use crate::os::pin::pinned_socket;
+
+/// Pacing and limits, from the options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectConfig {
+    /// RFC 8305 Connection Attempt Delay.
+    pub attempt_delay: Duration,
+    /// Overall limit of one request.
+    pub timeout: Duration,
+}
+
+impl Default for ConnectConfig {
+    fn default() -> Self {
+        ConnectConfig { attempt_delay: Duration::from_millis(250), timeout: Duration::from_millis(10_000) }
+    }
+}
+
+/// A connect request as the engine receives it.
+#[derive(Debug)]
+pub(crate) struct ConnectRequest {
+    pub connection_id: u64,
+    pub generation: u64,
+    pub pvd: u64,
+    pub remote: SocketAddr,
+    /// Connect to Address From Address: this source only.
+    pub local: Option<IpAddr>,
+    pub started: Instant,
+}
+
+/// What the connector reports; the engine turns these into messages.
+#[derive(Debug)]
+pub(crate) enum ConnectEvent {
+    Connected {
+        connection_id: u64,
+        generation: u64,
+        pvd: PvdInfo,
+        fd: OwnedFd,
+        local: SocketAddr,
+        remote: SocketAddr,
+        elapsed: Duration,
+    },
+    NotConnected {
+        connection_id: u64,
+        generation: u64,
+        pvd: PvdInfo,
+        remote: SocketAddr,
+        error: i32,
+        text: String,
+        elapsed: Duration,
+    },
+}
+
+impl ConnectEvent {
+    pub(crate) fn ids(&self) -> (u64, u64) {
+        match self {
+            ConnectEvent::Connected { connection_id, generation, .. }
+            | ConnectEvent::NotConnected { connection_id, generation, .. } => (*connection_id, *generation),
+        }
+    }
+}
+
+struct Connection {
+    connection_id: u64,
+    link: PvdLink,
+    remote: SocketAddr,
+    /// Source addresses in RFC 6724 order; `None` lets the kernel choose (link-local).
+    candidates: Vec<Option<IpAddr>>,
+    next_candidate: usize,
+    /// When the next candidate starts if the running ones have not finished.
+    next_start: Option<Instant>,
+    deadline: Instant,
+    started: Instant,
+    running: Vec<usize>,
+    failures: Vec<String>,
+    last_error: i32,
+}
+
+struct Attempt {
+    generation: u64,
+    source: Option<IpAddr>,
+    stream: mio::net::TcpStream,
+}
+
+/// All connection attempts of one context.
+pub(crate) struct Connector {
+    config: ConnectConfig,
+    use_bindtodevice: bool,
+    connections: HashMap<u64, Connection>,
+    attempts: HashMap<usize, Attempt>,
+    next_token: usize,
+}
+
+/// The sources to race towards `remote`, best first (`core::link::source_order`);
+/// `None` lets the kernel choose (a link-local destination).
+fn source_candidates(link: &PvdLink, remote: &IpAddr) -> Vec<Option<IpAddr>> {
+    if is_link_local(remote) {
+        return vec![None];
+    }
+    link.sources_for(remote).into_iter().map(Some).collect()
+}
+
+impl Connector {
+    pub(crate) fn new(config: ConnectConfig, use_bindtodevice: bool) -> Connector {
+        Connector {
+            config,
+            use_bindtodevice,
+            connections: HashMap::new(),
+            attempts: HashMap::new(),
+            next_token: tokens::FIRST_CONNECT,
+        }
+    }
+
+    pub(crate) fn owns(token: Token) -> bool {
+        token.0 >= tokens::FIRST_CONNECT
+    }
+
+    /// Starts a connect. `link` is the PvD as the model sees it now (`None`: gone).
+    pub(crate) fn start(
+        &mut self,
+        req: ConnectRequest,
+        link: Option<PvdLink>,
+        registry: &Registry,
+        now: Instant,
+        out: &mut Vec<ConnectEvent>,
+    ) {
+        let Some(link) = link else {
+            let pvd =
+                PvdInfo { id: req.pvd, ifindex: 0, ifname: String::new(), family: Family::V4, name: String::new() };
+            out.push(ConnectEvent::NotConnected {
+                connection_id: req.connection_id,
+                generation: req.generation,
+                pvd,
+                remote: req.remote,
+                error: libc::ENETDOWN,
+                text: "the provisioning domain went away".into(),
+                elapsed: now.saturating_duration_since(req.started),
+            });
+            return;
+        };
+        let remote = on_link(req.remote, link.info.ifindex);
+        let candidates = match req.local {
+            Some(local) => vec![Some(local)],
+            None => source_candidates(&link, &remote.ip()),
+        };
+        let connection = Connection {
+            connection_id: req.connection_id,
+            link,
+            remote,
+            candidates,
+            next_candidate: 0,
+            next_start: None,
+            deadline: req.started + self.config.timeout,
+            started: req.started,
+            running: Vec::new(),
+            failures: Vec::new(),
+            last_error: libc::EADDRNOTAVAIL,
+        };
+        if connection.candidates.is_empty() {
+            let c = connection;
+            out.push(ConnectEvent::NotConnected {
+                connection_id: c.connection_id,
+                generation: req.generation,
+                pvd: c.link.info,
+                remote: c.remote,
+                error: libc::EADDRNOTAVAIL,
+                text: "the provisioning domain has no usable source address of that family".into(),
+                elapsed: now.saturating_duration_since(req.started),
+            });
+            return;
+        }
+        self.connections.insert(req.generation, connection);
+        self.start_next(req.generation, registry, now, out);
+    }
+
+    /// Starts the next candidate (and, if it fails at once, the ones after it).
+    fn start_next(&mut self, generation: u64, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
+        loop {
+            let Some(c) = self.connections.get_mut(&generation) else { return };
+            let Some(source) = c.candidates.get(c.next_candidate).copied() else {
+                c.next_start = None;
+                if c.running.is_empty() {
+                    self.fail(generation, None, now, out);
+                }
+                return;
+            };
+            c.next_candidate += 1;
+            let made = pinned_socket(
+                Type::STREAM,
+                Protocol::TCP,
+                c.remote,
+                source,
+                c.link.info.ifindex,
+                &c.link.info.ifname,
+                self.use_bindtodevice,
+            );
+            match made {
+                Ok(socket) => {
+                    let mut stream = mio::net::TcpStream::from_std(std::net::TcpStream::from(socket));
+                    let token = self.next_token;
+                    self.next_token += 1;
+                    if let Err(e) = registry.register(&mut stream, Token(token), Interest::WRITABLE) {
+                        c.failures.push(format!("{}: {e}", show_source(source)));
+                        c.last_error = errno_of(&e);
+                        continue;
+                    }
+                    c.running.push(token);
+                    // RFC 8305: the next source after the attempt delay, or at once when this one fails.
+                    c.next_start = (c.next_candidate < c.candidates.len()).then(|| now + self.config.attempt_delay);
+                    self.attempts.insert(token, Attempt { generation, source, stream });
+                    return;
+                }
+                Err(e) => {
+                    log_at!(Debug, "connect {} from {}: {e}", c.remote, show_source(source));
+                    c.failures.push(format!("{}: {e}", show_source(source)));
+                    c.last_error = errno_of(&e);
+                }
+            }
+        }
+    }
+
+    /// The connect's final failure (every attempt failed, the deadline passed, the PvD went).
+    fn fail(&mut self, generation: u64, forced: Option<(i32, String)>, now: Instant, out: &mut Vec<ConnectEvent>) {
+        let Some(c) = self.connections.remove(&generation) else { return };
+        for token in &c.running {
+            self.attempts.remove(token);
+        }
+        let (error, text) = forced.unwrap_or_else(|| (c.last_error, c.failures.join("; ")));
+        out.push(ConnectEvent::NotConnected {
+            connection_id: c.connection_id,
+            generation,
+            pvd: c.link.info,
+            remote: c.remote,
+            error,
+            text,
+            elapsed: now.saturating_duration_since(c.started),
+        });
+    }
+
+    /// Drops a connect and its sockets; no event follows for it.
+    pub(crate) fn cancel(&mut self, generation: u64, registry: &Registry) {
+        if let Some(c) = self.connections.remove(&generation) {
+            for token in c.running {
+                if let Some(mut a) = self.attempts.remove(&token) {
+                    let _ = registry.deregister(&mut a.stream);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.connections.values().flat_map(|c| [Some(c.deadline), c.next_start]).flatten().min()
+    }
+
+    /// Starts delayed attempts and ends connects whose time is up.
+    pub(crate) fn tick(&mut self, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
+        let due: Vec<u64> =
+            self.connections.iter().filter(|(_, c)| c.next_start.is_some_and(|t| t <= now)).map(|(g, _)| *g).collect();
+        for generation in due {
+            self.start_next(generation, registry, now, out);
+        }
+        let expired: Vec<u64> = self.connections.iter().filter(|(_, c)| c.deadline <= now).map(|(g, _)| *g).collect();
+        for generation in expired {
+            let ms = self.config.timeout.as_millis();
+            self.close_attempts(generation, registry);
+            self.fail(generation, Some((libc::ETIMEDOUT, format!("no connection within {ms} ms"))), now, out);
+        }
+    }
+
+    fn close_attempts(&mut self, generation: u64, registry: &Registry) {
+        if let Some(c) = self.connections.get_mut(&generation) {
+            for token in c.running.drain(..) {
+                if let Some(mut a) = self.attempts.remove(&token) {
+                    let _ = registry.deregister(&mut a.stream);
+                }
+            }
+        }
+    }
+
+    /// After kernel changes: a connect whose PvD went fails at once; an attempt whose
+    /// source address went fails and the next source starts.
+    pub(crate) fn links_changed(
+        &mut self,
+        lookup: impl Fn(u64) -> Option<PvdLink>,
+        registry: &Registry,
+        now: Instant,
+        out: &mut Vec<ConnectEvent>,
+    ) {
+        let generations: Vec<u64> = self.connections.keys().copied().collect();
+        for generation in generations {
+            let pvd = self.connections[&generation].link.info.id;
+            match lookup(pvd) {
+                None => {
+                    self.close_attempts(generation, registry);
+                    self.fail(generation, Some((libc::ENETDOWN, "the provisioning domain went away".into())), now, out);
+                }
+                Some(link) => {
+                    let c = self.connections.get_mut(&generation).expect("present");
+                    let gone: Vec<usize> = c
+                        .running
+                        .iter()
+                        .copied()
+                        .filter(|t| {
+                            self.attempts
+                                .get(t)
+                                .and_then(|a| a.source)
+                                .is_some_and(|src| !link.addrs.iter().any(|(a, _, _)| *a == src))
+                        })
+                        .collect();
+                    for token in gone {
+                        self.attempt_failed(
+                            token,
+                            libc::EADDRNOTAVAIL,
+                            "source address removed".into(),
+                            registry,
+                            now,
+                            out,
+                        );
+                    }
+                    if let Some(c) = self.connections.get_mut(&generation) {
+                        c.link.addrs = link.addrs;
+                    }
+                }
+            }
+        }
+    }
+
+    fn attempt_failed(
+        &mut self,
+        token: usize,
+        error: i32,
+        why: String,
+        registry: &Registry,
+        now: Instant,
+        out: &mut Vec<ConnectEvent>,
+    ) {
+        let Some(mut a) = self.attempts.remove(&token) else { return };
+        let _ = registry.deregister(&mut a.stream);
+        let generation = a.generation;
+        let Some(c) = self.connections.get_mut(&generation) else { return };
+        c.running.retain(|t| *t != token);
+        c.failures.push(format!("{}: {why}", show_source(a.source)));
+        c.last_error = error;
+        // A failure starts the next source at once (RFC 8305).
+        self.start_next(generation, registry, now, out);
+    }
+
+    /// An attempt's socket is writable: connected or failed.
+    pub(crate) fn ready(&mut self, token: Token, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
+        let Some(a) = self.attempts.get(&token.0) else { return };
+        // A nonblocking connect is finished when writable: take_error, then peer_addr.
+        let result = match a.stream.take_error() {
+            Ok(Some(e)) | Err(e) => Err(e),
+            Ok(None) => a.stream.peer_addr().map(|_| ()),
+        };
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+            Err(e) => self.attempt_failed(token.0, errno_of(&e), e.to_string(), registry, now, out),
+            Ok(()) => self.won(token.0, registry, now, out),
+        }
+    }
+
+    fn won(&mut self, token: usize, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
+        let Some(mut a) = self.attempts.remove(&token) else { return };
+        let _ = registry.deregister(&mut a.stream);
+        let generation = a.generation;
+        self.close_attempts(generation, registry);
+        let Some(c) = self.connections.remove(&generation) else { return };
+        let local = a.stream.local_addr();
+        let std_stream = std::net::TcpStream::from(OwnedFd::from(a.stream));
+        // Handed over in blocking mode: what a plain connect() gives.
+        let handed = std_stream.set_nonblocking(false).map(|()| OwnedFd::from(std_stream));
+        match (handed, local) {
+            (Ok(fd), Ok(local)) => out.push(ConnectEvent::Connected {
+                connection_id: c.connection_id,
+                generation,
+                pvd: c.link.info,
+                fd,
+                local,
+                remote: c.remote,
+                elapsed: now.saturating_duration_since(c.started),
+            }),
+            (Err(e), _) | (_, Err(e)) => out.push(ConnectEvent::NotConnected {
+                connection_id: c.connection_id,
+                generation,
+                pvd: c.link.info,
+                remote: c.remote,
+                error: errno_of(&e),
+                text: e.to_string(),
+                elapsed: now.saturating_duration_since(c.started),
+            }),
+        }
+    }
+}
+
+fn show_source(source: Option<IpAddr>) -> String {
+    source.map_or_else(|| "kernel-chosen source".to_string(), |s| s.to_string())
+}

@@ -1,0 +1,338 @@
+//! A context: one subscriber with its engine thread. Opening it, and the requests an
+//! application thread carries out itself (subscriptions, Get Configuration Data, the
+//! first DNS queries) or hands to the engine (connects).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::BorrowedFd;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use super::config::{Config, TestHooks};
+use super::connector::{ConnectEvent, ConnectRequest};
+use super::event_loop::{Engine, EngineRequest, StopHandle};
+use super::helping::{Helping, HELP_MAX_TRANSLATIONS};
+use super::message::Message;
+use super::operations::{Kind, Operations, Subject};
+use super::outbox::Outbox;
+use super::request::Request;
+use super::resolver::{DnsEvent, DnsShared, Job, Resolver};
+use super::shared::Shared;
+use crate::core::dns::{QueryName, Status};
+use crate::core::model::{Announcement, Family, HostModel};
+use crate::core::Error;
+use crate::log::log_at;
+use crate::os::files::{FileSources, SourcePaths};
+use crate::os::rtnetlink::{DumpError, DumpSocket, EventSocket, Patience};
+use crate::os::{error_of, pin};
+
+pub struct Context {
+    pub(super) shared: Arc<Shared>,
+    stop: StopHandle,
+    thread: Option<JoinHandle<()>>,
+    requests: crossbeam_channel::Sender<EngineRequest>,
+    test: TestHooks,
+    /// Connect to PvD (3.2.7.21): the PvD used by requests that name pvd 0.
+    default_pvd: Mutex<Option<u64>>,
+}
+
+impl Context {
+    pub fn open(config: Config) -> Result<Context, Error> {
+        let fail = |what: &str, e: io::Error| {
+            log_at!(Warn, "opening a context: {what}: {e}");
+            error_of(&e)
+        };
+        let outbox = Outbox::new().map_err(|e| fail("eventfd", e))?;
+        // Subscribe before dumping so that no change falls between dump and events.
+        let events = EventSocket::open(config.netlink_rcvbuf).map_err(|e| fail("rtnetlink event socket", e))?;
+        let mut dumper = DumpSocket::open().map_err(|e| fail("rtnetlink dump socket", e))?;
+        let snapshot = dumper.snapshot(Patience::Wait).map_err(|e| match e {
+            DumpError::Io(e) => fail("rtnetlink dump", e),
+            DumpError::Interrupted => {
+                log_at!(Warn, "opening a context: {e}");
+                Error::System
+            }
+        })?;
+        let mut files = FileSources::open(SourcePaths::new(&config.root_dir, config.config_file.as_deref()))
+            .map_err(|e| fail("inotify", e))?;
+        let mut model = HostModel::new();
+        let mut nothing = Vec::new();
+        let now = Instant::now();
+        model.resync(snapshot, now, &mut nothing);
+        for fact in files.scan_all() {
+            model.apply(fact, now, &mut nothing);
+        }
+        let poll = mio::Poll::new().map_err(|e| fail("mio poll", e))?;
+        let resolver = Resolver::new(config.dns, &config.root_dir, config.test.use_bindtodevice());
+        let registry = poll.registry().try_clone().map_err(|e| fail("mio registry", e))?;
+        let dns = DnsShared::new(resolver, registry).map_err(|e| fail("timerfd", e))?;
+        let shared = Arc::new(Shared {
+            model: Mutex::new(model),
+            dns: Mutex::new(dns),
+            operations: Mutex::new(Operations::default()),
+            outbox,
+        });
+        let (requests, request_rx) = crossbeam_channel::unbounded();
+        let engine = Engine::new(Arc::clone(&shared), poll, events, dumper, files, request_rx, &config)
+            .map_err(|e| fail("mio poll", e))?;
+        let stop = engine.stop_handle();
+        let thread = std::thread::Builder::new()
+            .name("mif-engine".into())
+            .spawn(move || engine.run())
+            .map_err(|e| fail("engine thread", e))?;
+        Ok(Context { shared, stop, thread: Some(thread), requests, test: config.test, default_pvd: Mutex::new(None) })
+    }
+
+    /// The descriptor that polls readable while a message waits.
+    pub fn notify_fd(&self) -> i32 {
+        self.shared.outbox.fd()
+    }
+
+    /// Takes the oldest waiting message.
+    pub fn take(&self) -> Option<Message> {
+        self.shared.outbox.pop()
+    }
+
+    pub fn post(&self, request: Request) -> Result<(), Error> {
+        if self.shared.outbox.is_closed() {
+            return Err(Error::EngineFailed);
+        }
+        match request {
+            Request::TranslateName { pvd, translation_id, name } => self.translate(pvd, translation_id, name),
+            Request::StopTranslatingName { translation_id } => self.stop_translating(translation_id),
+            Request::Connect { pvd, connection_id, remote, local } => self.connect(pvd, connection_id, remote, local),
+            Request::ConnectToPvd { pvd } => {
+                if !self.shared.model.lock().has_pvd(pvd) {
+                    return Err(Error::UnknownPvd);
+                }
+                *self.default_pvd.lock() = Some(pvd);
+                Ok(())
+            }
+            Request::CancelConnect { connection_id } => self.cancel_connect(connection_id),
+            subscription => self.subscription(subscription),
+        }
+    }
+
+    /// The model's requests: subscriptions and Get Configuration Data. Their messages
+    /// are queued before this returns.
+    fn subscription(&self, request: Request) -> Result<(), Error> {
+        let mut model = self.shared.model.lock();
+        let mut out = Vec::new();
+        let now = Instant::now();
+        let result = match request {
+            Request::AnnounceInterfaces => {
+                model.announce_interfaces(&mut out);
+                Ok(())
+            }
+            Request::StopAnnouncingInterfaces => model.stop_announcing_interfaces(),
+            Request::AnnouncePvds { ifindex } => model.announce_pvds(ifindex, &mut out),
+            Request::StopAnnouncingPvds { ifindex } => model.stop_announcing_pvds(ifindex),
+            Request::AnnounceAddresses { pvd } => model.announce_addresses(pvd, now, &mut out),
+            Request::StopAnnouncingAddresses { pvd } => model.stop_announcing_addresses(pvd),
+            Request::AnnounceElements { pvd } => model.announce_elements(pvd, now, &mut out),
+            Request::StopAnnouncingElements { pvd } => model.stop_announcing_elements(pvd),
+            Request::GetConfigurationData { pvd, kind, info } => {
+                model.get_configuration_data(pvd, kind, info, &mut out)
+            }
+            other => unreachable!("not a model request: {other:?}"),
+        };
+        // Queue while still holding the model lock, so these messages keep their place
+        // relative to the engine's.
+        self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+        if result.is_ok() {
+            if let Some(withdrawn) = withdrawn_by(&request) {
+                self.shared.outbox.retain(|m| !withdrawn(m));
+            }
+        }
+        result
+    }
+
+    /// Translate Name: checked here; the hosts file is read and the queries are sent
+    /// from this thread (the engine reads the replies).
+    fn translate(&self, pvd: u64, translation_id: u64, name: QueryName) -> Result<(), Error> {
+        let model = self.shared.model.lock();
+        let link = model.pvd_link(pvd).ok_or(Error::UnknownPvd)?;
+        // The resolver is locked before the id is registered and before the model is
+        // let go: a Stop for this id (it takes the resolver's lock to cancel) and a link
+        // change the engine applies both come after the queries are out, and find them.
+        let dns = self.shared.dns.lock();
+        let mut operations = self.shared.operations.lock();
+        let subject = Subject::Name(name.ascii.clone());
+        let generation =
+            operations.start(Kind::Translation, translation_id, link.info.clone(), subject, Instant::now())?;
+        let help = operations.translations() <= HELP_MAX_TRANSLATIONS;
+        drop(operations);
+        drop(model);
+        let shared = &self.shared;
+        let done = shared.fail_on_panic(|| {
+            // The first answer often arrives while the second query is being sent: this
+            // thread reads it (below) instead of the engine waking up for it and waiting
+            // for this lock.
+            let mut dns = Helping::begin(dns, help, shared);
+            let mut out = Vec::new();
+            dns.start(Job { translation_id, generation, pvd, name }, Some(link), Instant::now(), &mut out);
+            if self.test.panic_translate {
+                panic!("test-requested panic in a translate post (the panic_translate test hook)");
+            }
+            shared.emit_dns_locked(out);
+            let finished = if help { dns.process(|events| shared.emit_dns_locked(events)) } else { Vec::new() };
+            drop(dns);
+            drop(finished);
+        });
+        done.ok_or(Error::Internal)
+    }
+
+    /// Stop Translating Name: the final "cancelled" message is queued before this
+    /// returns and waiting results of the translation are withdrawn.
+    fn stop_translating(&self, translation_id: u64) -> Result<(), Error> {
+        let mut operations = self.shared.operations.lock();
+        let op = operations.cancel(Kind::Translation, translation_id).ok_or(Error::UnknownTranslation)?;
+        let generation = op.generation;
+        self.shared
+            .outbox
+            .retain(|m| !matches!(m, Message::Dns(DnsEvent::Address { generation: g, .. }) if *g == generation));
+        let name = match op.subject {
+            Subject::Name(name) => name,
+            Subject::Remote(_) => String::new(),
+        };
+        self.shared.outbox.push_all([Message::Dns(DnsEvent::Done {
+            translation_id,
+            generation,
+            pvd: op.pvd,
+            status: Status::Cancelled,
+            name,
+        })]);
+        drop(operations);
+        self.shared.dns.lock().cancel(generation);
+        Ok(())
+    }
+
+    /// The PvD a request means: its own, or the default for pvd 0.
+    fn pvd_or_default(&self, pvd: u64) -> Result<u64, Error> {
+        if pvd != 0 {
+            return Ok(pvd);
+        }
+        self.default_pvd.lock().ok_or(Error::NoDefaultPvd)
+    }
+
+    /// Connect to Address (From Address): checked here, carried out by the engine.
+    fn connect(&self, pvd: u64, connection_id: u64, remote: SocketAddr, local: Option<IpAddr>) -> Result<(), Error> {
+        let pvd = self.pvd_or_default(pvd)?;
+        let model = self.shared.model.lock();
+        let link = model.pvd_link(pvd).ok_or(Error::UnknownPvd)?;
+        let family_ok = match link.info.family {
+            Family::V4 => remote.is_ipv4(),
+            Family::V6 => remote.is_ipv6(),
+        };
+        if !family_ok {
+            return Err(Error::BadAddress);
+        }
+        if let Some(local) = local {
+            let valid = link.addrs.iter().any(|(a, _, f)| *a == local && !f.tentative && !f.dadfailed);
+            if !valid {
+                return Err(Error::BadSource);
+            }
+        }
+        let started = Instant::now();
+        let generation = self.shared.operations.lock().start(
+            Kind::Connect,
+            connection_id,
+            link.info,
+            Subject::Remote(remote),
+            started,
+        )?;
+        drop(model);
+        let request = ConnectRequest { connection_id, generation, pvd, remote, local, started };
+        if self.requests.send(EngineRequest::Connect(request)).is_err() {
+            self.shared.operations.lock().cancel(Kind::Connect, connection_id);
+            return Err(Error::EngineFailed);
+        }
+        self.stop.wake();
+        Ok(())
+    }
+
+    /// Cancel: the final Not Connected (ECANCELED) is queued before this returns. Once
+    /// the engine has queued the result the id is no longer outstanding: the cancel is
+    /// refused (`UnknownConnection`) and that result stands.
+    fn cancel_connect(&self, connection_id: u64) -> Result<(), Error> {
+        let mut operations = self.shared.operations.lock();
+        let op = operations.cancel(Kind::Connect, connection_id).ok_or(Error::UnknownConnection)?;
+        let remote = match op.subject {
+            Subject::Remote(remote) => remote,
+            Subject::Name(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
+        };
+        self.shared.outbox.push_all([Message::Connect(ConnectEvent::NotConnected {
+            connection_id,
+            generation: op.generation,
+            pvd: op.pvd,
+            remote,
+            error: libc::ECANCELED,
+            text: "cancelled by the application".into(),
+            elapsed: op.started.elapsed(),
+        })]);
+        drop(operations);
+        let _ = self.requests.send(EngineRequest::CancelConnect { generation: op.generation });
+        self.stop.wake();
+        Ok(())
+    }
+
+    /// mif_bind_socket: pins the application's socket to a PvD. `socket` is `None` for
+    /// a negative descriptor, refused after the PvD is checked.
+    pub fn bind_socket(&self, socket: Option<BorrowedFd<'_>>, pvd: u64, bind_source: bool) -> Result<(), Error> {
+        let pvd = self.pvd_or_default(pvd)?;
+        let link = self.shared.model.lock().pvd_link(pvd).ok_or(Error::UnknownPvd)?;
+        let socket = socket.ok_or(Error::InvalidArgument)?;
+        let socket = socket2::SockRef::from(&socket);
+        let domain = socket.domain().map_err(|_| Error::InvalidArgument)?;
+        let v4 = domain == socket2::Domain::IPV4;
+        let family_ok = match link.info.family {
+            Family::V4 => domain == socket2::Domain::IPV4,
+            Family::V6 => domain == socket2::Domain::IPV6,
+        };
+        if !family_ok {
+            return Err(Error::BadAddress);
+        }
+        pin::pin_to_link(&socket, v4, link.info.ifindex, &link.info.ifname, self.test.use_bindtodevice())
+            .map_err(|e| error_of(&e))?;
+        if bind_source {
+            let src = link.preferred_source(v4).ok_or(Error::BadSource)?;
+            socket.bind(&SocketAddr::new(src, 0).into()).map_err(|e| error_of(&e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Which queued messages a Stop request withdraws.
+type MessageFilter = Box<dyn Fn(&Message) -> bool>;
+
+/// For a Stop request: which waiting messages belong to the subscription it ends.
+fn withdrawn_by(request: &Request) -> Option<MessageFilter> {
+    use Announcement as A;
+    match *request {
+        Request::StopAnnouncingInterfaces => {
+            Some(Box::new(|m| matches!(m, Message::Announcement(A::Interface { .. } | A::NoInterface { .. }))))
+        }
+        Request::StopAnnouncingPvds { ifindex } => {
+            Some(Box::new(move |m| matches!(m, Message::Announcement(A::Pvd(p) | A::NoPvd(p)) if p.ifindex == ifindex)))
+        }
+        Request::StopAnnouncingAddresses { pvd } => Some(Box::new(
+            move |m| matches!(m, Message::Announcement(A::Address { pvd: p, .. } | A::NoAddress { pvd: p, .. }) if p.id == pvd),
+        )),
+        Request::StopAnnouncingElements { pvd } => Some(Box::new(
+            move |m| matches!(m, Message::Announcement(A::Element { pvd: p, .. } | A::NoElement { pvd: p, .. }) if p.id == pvd),
+        )),
+        _ => None,
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        self.stop.stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

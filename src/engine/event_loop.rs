@@ -1,0 +1,338 @@
+//! The engine thread: one mio `Poll` per context, in the shape of c-ares' event
+//! thread: wait, process what is ready, apply it to the model under its lock,
+//! queue the announcements. It never calls the application. No timer runs while
+//! nothing happens, so an idle engine does not wake up.
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Waker};
+use parking_lot::MutexGuard;
+
+use super::config::Config;
+use super::connector::{ConnectRequest, Connector};
+use super::message::Message;
+use super::shared::Shared;
+use super::tokens::{DNS_SOCKETS, DNS_TIMER, FILES, NETLINK, WAKER};
+use crate::core::model::{Fact, Family, HostModel};
+use crate::core::Error;
+use crate::log::{log_at, panic_text};
+use crate::os::files::FileSources;
+use crate::os::rtnetlink::{parse_datagram, DumpError, DumpSocket, EventSocket, Patience, RECV_BUFFER_SIZE};
+use crate::os::solicit::solicit_routers;
+use crate::os::sys;
+
+/// Work the application's threads hand to the engine.
+#[derive(Debug)]
+pub(crate) enum EngineRequest {
+    Connect(ConnectRequest),
+    CancelConnect { generation: u64 },
+}
+
+/// Wakes the engine and asks it to finish.
+pub(crate) struct StopHandle {
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+}
+
+impl StopHandle {
+    /// Wakes the engine to pick up queued requests.
+    pub(crate) fn wake(&self) {
+        if let Err(e) = self.waker.wake() {
+            log_at!(Error, "cannot wake the engine thread: {e}");
+        }
+    }
+
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        if let Err(e) = self.waker.wake() {
+            log_at!(Error, "cannot wake the engine thread: {e}");
+        }
+    }
+}
+
+pub(crate) struct Engine {
+    shared: Arc<Shared>,
+    poll: Poll,
+    waker: Arc<Waker>,
+    stop: Arc<AtomicBool>,
+    events: EventSocket,
+    dumper: DumpSocket,
+    files: FileSources,
+    requests: crossbeam_channel::Receiver<EngineRequest>,
+    connector: Connector,
+    panic_at_start: bool,
+    buf: Vec<u8>,
+    /// A re-dump that could not complete (the kernel kept interrupting it) is tried
+    /// again at this moment instead of failing the engine.
+    resync_due: Option<Instant>,
+}
+
+impl Engine {
+    /// `poll` is the one whose registry `shared.dns` holds.
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        poll: Poll,
+        events: EventSocket,
+        dumper: DumpSocket,
+        files: FileSources,
+        requests: crossbeam_channel::Receiver<EngineRequest>,
+        config: &Config,
+    ) -> io::Result<Engine> {
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        poll.registry().register(&mut SourceFd(&events.raw_fd()), NETLINK, Interest::READABLE)?;
+        poll.registry().register(&mut SourceFd(&files.raw_fd()), FILES, Interest::READABLE)?;
+        let timer_fd = shared.dns.lock().timer_fd();
+        poll.registry().register(&mut SourceFd(&timer_fd), DNS_TIMER, Interest::READABLE)?;
+        Ok(Engine {
+            shared,
+            poll,
+            waker,
+            stop: Arc::new(AtomicBool::new(false)),
+            events,
+            dumper,
+            files,
+            requests,
+            connector: Connector::new(config.connect, config.test.use_bindtodevice()),
+            panic_at_start: config.test.panic_engine,
+            buf: Vec::with_capacity(RECV_BUFFER_SIZE),
+            resync_due: None,
+        })
+    }
+
+    pub(crate) fn stop_handle(&self) -> StopHandle {
+        StopHandle { stop: Arc::clone(&self.stop), waker: Arc::clone(&self.waker) }
+    }
+
+    /// The thread's body. A panic or a fatal error becomes the context's final
+    /// message, so the application sees `mif_fd` readable instead of a hang.
+    pub(crate) fn run(mut self) {
+        // Signals are the application's: a handler must run on its threads, where it
+        // interrupts its waits (EINTR), never on ours.
+        if let Err(e) = sys::block_all_signals() {
+            log_at!(Warn, "cannot block signals in the engine thread: {e}");
+        }
+        let shared = Arc::clone(&self.shared);
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.event_loop()));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => shared.fail(Error::System, format!("engine stopped: {e}")),
+            Err(panic) => shared.fail(Error::Internal, format!("engine thread panicked: {}", panic_text(&*panic))),
+        }
+    }
+
+    fn event_loop(&mut self) -> io::Result<()> {
+        if self.panic_at_start {
+            panic!("test-requested engine panic (the panic_engine test hook)");
+        }
+        // Changes that happened while mif_open dumped are already waiting.
+        self.drain_netlink()?;
+        self.solicit();
+        let facts = self.files.drain();
+        self.apply(facts);
+        let mut events = Events::with_capacity(256);
+        loop {
+            if self.stop.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            // Sleep until the next expiry (an RA DNS entry, a lease, a DNS query) or forever.
+            let model_deadline = self.shared.model.lock().next_deadline();
+            let (deadline, dns_deadline) = {
+                let mut dns = self.shared.dns.lock();
+                let dns_deadline = dns.next_wake();
+                let deadline = [model_deadline, dns_deadline, self.connector.next_deadline(), self.resync_due]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                // From here a post arms the timer if its queries expire earlier.
+                dns.engine_wake_at = deadline;
+                (deadline, dns_deadline)
+            };
+            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            // Ready DNS sockets are read together, under one hold of the resolver's lock.
+            let mut dns_ready = false;
+            for event in events.iter() {
+                match event.token() {
+                    NETLINK => self.drain_netlink()?,
+                    FILES => {
+                        let facts = self.files.drain();
+                        self.apply(facts);
+                    }
+                    WAKER => self.take_requests(),
+                    DNS_TIMER => {
+                        self.shared.dns.lock().timer_fired();
+                        dns_ready = true;
+                    }
+                    DNS_SOCKETS => dns_ready = true,
+                    token if Connector::owns(token) => {
+                        let mut out = Vec::new();
+                        self.connector.ready(token, self.poll.registry(), Instant::now(), &mut out);
+                        self.shared.emit_connect(out);
+                    }
+                    _ => {}
+                }
+            }
+            // Queries posted while this thread slept expire later than dns_deadline; the
+            // timer (above) covers those.
+            if dns_ready || dns_deadline.is_some_and(|d| d <= Instant::now()) {
+                self.shared.process_dns();
+            }
+            self.expire();
+            if self.resync_due.is_some_and(|d| d <= Instant::now()) {
+                self.resync_due = None;
+                self.resync()?;
+            }
+            let mut out = Vec::new();
+            self.connector.tick(self.poll.registry(), Instant::now(), &mut out);
+            self.shared.emit_connect(out);
+        }
+    }
+
+    /// Reads the event socket until it would block (mio is edge-triggered). An
+    /// ENOBUFS means the kernel dropped events: finish draining, then re-dump and
+    /// let the model announce exactly the difference.
+    fn drain_netlink(&mut self) -> io::Result<()> {
+        let mut lost_events = false;
+        let mut reread_ipv4_routes = false;
+        loop {
+            match self.events.recv(&mut self.buf) {
+                Ok(_) => {
+                    let parsed = parse_datagram(&self.buf);
+                    lost_events |= parsed.overrun;
+                    if parsed.undecodable > 0 {
+                        log_at!(Debug, "skipped {} undecodable rtnetlink messages", parsed.undecodable);
+                    }
+                    // The kernel drops IPv4 routes of a link that goes down or loses its
+                    // address without RTM_DELROUTE: re-read them after such changes.
+                    reread_ipv4_routes |= self.apply(parsed.facts);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    lost_events = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if reread_ipv4_routes && !lost_events {
+            match self.dumper.routes(Family::V4, Patience::Brief) {
+                Ok(routes) => {
+                    self.apply(vec![Fact::Routes { family: Family::V4, routes }]);
+                }
+                // Still changing: a full re-read a little later covers the routes too.
+                Err(DumpError::Interrupted) => self.postpone_resync(&DumpError::Interrupted),
+                Err(DumpError::Io(e)) => return Err(e),
+            }
+        }
+        if lost_events {
+            log_at!(Info, "rtnetlink overrun (ENOBUFS): events lost, re-dumping");
+            self.resync()?;
+            // RA options lost with the overrun cannot be dumped: ask the routers again.
+            self.solicit();
+        }
+        Ok(())
+    }
+
+    /// Asks the routers of every up IPv6 interface for a fresh RA (when permitted).
+    fn solicit(&self) {
+        let links = self.shared.model.lock().ipv6_links();
+        let sent = solicit_routers(&links);
+        log_at!(Debug, "sent {sent} router solicitations");
+    }
+
+    /// The kernel kept interrupting a dump: try again in 100 ms rather than sleep here.
+    fn postpone_resync(&mut self, why: &DumpError) {
+        log_at!(Info, "resync postponed: {why}");
+        self.resync_due.get_or_insert(Instant::now() + std::time::Duration::from_millis(100));
+    }
+
+    /// Re-reads the kernel's state and announces the difference. A dump that keeps
+    /// being interrupted by a burst of changes is retried a little later.
+    fn resync(&mut self) -> io::Result<()> {
+        let snapshot = match self.dumper.snapshot(Patience::Brief) {
+            Ok(s) => s,
+            Err(DumpError::Interrupted) => {
+                self.postpone_resync(&DumpError::Interrupted);
+                return Ok(());
+            }
+            Err(DumpError::Io(e)) => return Err(e),
+        };
+        let now = Instant::now();
+        let shared = Arc::clone(&self.shared);
+        let mut model = shared.model.lock();
+        let mut out = Vec::new();
+        model.resync(snapshot, now, &mut out);
+        log_at!(Info, "resync after overrun: {} announcements", out.len());
+        self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+        self.links_changed(model, now);
+        Ok(())
+    }
+
+    /// After the model changed: connects and translations in flight whose PvD (or
+    /// source address) went end at once. Takes the model's lock guard and lets it go.
+    fn links_changed(&mut self, model: MutexGuard<'_, HostModel>, now: Instant) {
+        let mut events = Vec::new();
+        self.connector.links_changed(|pvd| model.pvd_link(pvd), self.poll.registry(), now, &mut events);
+        {
+            let mut dns = self.shared.dns.lock();
+            let mut dns_events = Vec::new();
+            dns.links_changed(|pvd| model.has_pvd(pvd), &mut dns_events);
+            self.shared.emit_dns_locked(dns_events);
+        }
+        drop(model);
+        self.shared.emit_connect(events);
+    }
+
+    /// Applies the requests the application's threads queued.
+    fn take_requests(&mut self) {
+        while let Ok(request) = self.requests.try_recv() {
+            match request {
+                EngineRequest::Connect(request) => {
+                    let link = self.shared.model.lock().pvd_link(request.pvd);
+                    let mut events = Vec::new();
+                    self.connector.start(request, link, self.poll.registry(), Instant::now(), &mut events);
+                    self.shared.emit_connect(events);
+                }
+                EngineRequest::CancelConnect { generation } => self.connector.cancel(generation, self.poll.registry()),
+            }
+        }
+    }
+
+    /// Lets the model drop what expired (RA DNS entries, leases) and announce it.
+    fn expire(&self) {
+        let now = Instant::now();
+        let mut model = self.shared.model.lock();
+        if model.next_deadline().is_some_and(|d| d <= now) {
+            let mut out = Vec::new();
+            model.expire(now, &mut out);
+            self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+        }
+    }
+
+    /// Applies facts; says whether IPv4 default routes may have been dropped silently.
+    fn apply(&mut self, facts: Vec<Fact>) -> bool {
+        if facts.is_empty() {
+            return false;
+        }
+        let now = Instant::now();
+        let shared = Arc::clone(&self.shared);
+        let mut model = shared.model.lock();
+        let mut out = Vec::new();
+        let mut routes_stale = false;
+        for fact in facts {
+            routes_stale |= model.may_drop_ipv4_routes(&fact);
+            model.apply(fact, now, &mut out);
+        }
+        self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+        self.links_changed(model, now);
+        routes_stale
+    }
+}

@@ -1,0 +1,31 @@
+//! The runtime: threads, locks and the message queue, in Rust terms only (no C
+//! types, no result numbers).
+//!
+//! - `context`: opening a context and carrying out requests on the posting thread;
+//! - `wait`: the wait for a message; `helping`: application threads reading DNS
+//!   answers themselves;
+//! - `event_loop`: the engine thread (c-ares' event thread shape);
+//! - `shared`: the state both sides share, with the lock order;
+//! - `operations`: the one registry of outstanding translations and connects;
+//! - `resolver`, `connector`: the DNS client and the connection racer;
+//! - `outbox`: the message queue and its eventfd; `message`, `request`, `config`:
+//!   the vocabulary the C layer translates to and from; `tokens`: every mio token.
+
+pub mod config;
+pub mod connector;
+pub mod context;
+mod event_loop;
+mod helping;
+pub mod message;
+mod operations;
+mod outbox;
+pub mod request;
+pub mod resolver;
+mod shared;
+mod tokens;
+mod wait;
+
+pub use config::{Config, TestHooks};
+pub use context::Context;
+pub use message::Message;
+pub use request::Request;

@@ -1,0 +1,903 @@
+//! Name translation per provisioning domain (draft 3.2.7.18–3.2.7.20): the hosts
+//! file, then DNS through that PvD's own servers only, over that PvD's link.
+//!
+//! The DNS client lives in the engine's mio loop: no thread per query, no
+//! getaddrinfo. A Translate Name post reads the hosts file and sends the first
+//! queries from the posting thread (one thread hand-off fewer on the way to the
+//! server). The replies are read by a thread waiting in `mif_check_message` while
+//! the application has few translations outstanding, else by the engine, which also
+//! keeps the timeouts (see `DnsShared`).
+//! Wire format comes from hickory-proto. Every query:
+//! - leaves through the PvD's link: SO_BINDTODEVICE when permitted, else
+//!   IP_UNICAST_IF / IPV6_UNICAST_IF, and from the PvD's own source address;
+//! - uses a fresh UDP socket on a kernel-chosen random port, connected to the server,
+//!   so the kernel drops datagrams from any other address or port, and a random
+//!   16-bit ID from getrandom, fetched 128 at a time (RFC 5452);
+//! - accepts only a reply whose ID, QR bit and question match, reading at most
+//!   `MAX_DATAGRAMS_PER_QUERY` datagrams;
+//! - carries EDNS0 with a 1232-byte UDP size; a truncated reply is asked again over TCP,
+//!   pinned the same way.
+//!
+//! A and AAAA are asked in parallel; servers are tried in order, `tries` rounds, each
+//! attempt bounded by `timeout`; an ICMP unreachable moves on at once.
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, RecordType};
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+use socket2::{Protocol, Type};
+
+use super::tokens;
+use crate::core::dns::{answer_addresses, build_query, hosts_lookup, validate, NameSource, QueryName, Status};
+use crate::core::link::on_link;
+use crate::core::model::{Family, PvdInfo, PvdLink};
+use crate::log::log_at;
+use crate::os::hosts_file::HostsCache;
+use crate::os::pin::pinned_socket;
+use crate::os::sys::{self, OneShotTimer};
+
+/// Datagrams read for one query before it is given up as flooded.
+const MAX_DATAGRAMS_PER_QUERY: u32 = 32;
+/// Largest TCP answer accepted.
+const MAX_TCP_ANSWER: usize = 65535;
+
+/// Timeouts and retries, from the options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DnsConfig {
+    /// How long one server gets to answer one query.
+    pub timeout: Duration,
+    /// Rounds over the PvD's servers.
+    pub tries: u32,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig { timeout: Duration::from_millis(1000), tries: 2 }
+    }
+}
+
+/// The resolver, shared by the application's threads and the engine (in
+/// `Shared::dns`). A Translate Name request sends its queries from the posting
+/// thread, so no thread hand-off sits between the post and the first datagram.
+///
+/// The query sockets live in their own mio poll set (`sockets`), nested in the
+/// engine's poll. Whoever holds this lock reads the ready ones (`process`): the
+/// engine, or an application thread waiting in `mif_check_message`.
+///
+/// The helping invariant: while at least one application thread helps
+/// (`helpers > 0`), the socket set is out of the engine's poll exactly when the first
+/// helper took it out (`taken`), and the last helper puts back exactly what was taken;
+/// at every other moment the engine watches the set.
+///
+/// Timekeeping without waking the engine at every post: the engine records, under
+/// this lock, when it will wake by itself (`engine_wake_at`); a post whose queries
+/// expire before that arms `timer`, a timerfd in the engine's poll set, and the
+/// engine, once awake, keeps every deadline itself. `next_wake` is the one place that
+/// says when the resolver next needs attention.
+pub(crate) struct DnsShared {
+    pub resolver: Resolver,
+    sockets: mio::Poll,
+    ready: mio::Events,
+    /// The engine's registry, to take the socket set out of its poll and back.
+    engine_registry: Registry,
+    helpers: usize,
+    /// Whether the first helper took the set out of the engine's poll.
+    taken: bool,
+    /// When the sleeping engine wakes by itself; `None`: not before some event.
+    pub engine_wake_at: Option<Instant>,
+    timer: OneShotTimer,
+    timer_armed_at: Option<Instant>,
+}
+
+impl DnsShared {
+    pub(crate) fn new(resolver: Resolver, engine_registry: Registry) -> io::Result<DnsShared> {
+        let timer = OneShotTimer::new()?;
+        let sockets = mio::Poll::new()?;
+        engine_registry.register(&mut SourceFd(&sockets.as_raw_fd()), tokens::DNS_SOCKETS, Interest::READABLE)?;
+        Ok(DnsShared {
+            resolver,
+            sockets,
+            ready: mio::Events::with_capacity(256),
+            engine_registry,
+            helpers: 0,
+            taken: false,
+            engine_wake_at: None,
+            timer,
+            timer_armed_at: None,
+        })
+    }
+
+    pub(crate) fn timer_fd(&self) -> RawFd {
+        self.timer.raw_fd()
+    }
+
+    /// The socket set's descriptor: readable while a query socket is ready.
+    pub(crate) fn sockets_fd(&self) -> RawFd {
+        self.sockets.as_raw_fd()
+    }
+
+    pub(crate) fn has_queries(&self) -> bool {
+        !self.resolver.queries.is_empty()
+    }
+
+    /// When the resolver next needs attention by itself (its earliest query deadline).
+    pub(crate) fn next_wake(&self) -> Option<Instant> {
+        self.resolver.next_deadline()
+    }
+
+    /// Reads every ready query socket and times out what expired; the results go to
+    /// `emit` (still under the lock, so they keep their order). Returns the finished
+    /// queries, whose sockets the caller closes once the lock is released.
+    pub(crate) fn process(&mut self, emit: impl FnOnce(Vec<DnsEvent>)) -> Vec<QueryIo> {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        loop {
+            match self.sockets.poll(&mut self.ready, Some(Duration::ZERO)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log_at!(Error, "dns: cannot poll the query sockets: {e}");
+                    break;
+                }
+            }
+            let tokens: Vec<Token> = self.ready.iter().map(|e| e.token()).collect();
+            for &token in &tokens {
+                self.resolver.ready(token, self.sockets.registry(), now, &mut out);
+            }
+            // A full batch may leave more behind.
+            if tokens.len() < self.ready.capacity() {
+                break;
+            }
+        }
+        self.resolver.expire(self.sockets.registry(), now, &mut out);
+        emit(out);
+        self.resolver.take_finished()
+    }
+
+    /// An application thread starts waiting for messages and will read the query
+    /// sockets itself: the first one takes the set out of the engine's poll. Should
+    /// that fail, the engine merely keeps watching too, and nothing is put back later.
+    pub(crate) fn begin_helping(&mut self) {
+        self.helpers += 1;
+        if self.helpers == 1 {
+            match self.engine_registry.deregister(&mut SourceFd(&self.sockets.as_raw_fd())) {
+                Ok(()) => self.taken = true,
+                Err(e) => log_at!(Warn, "dns: the engine keeps watching the query sockets: {e}"),
+            }
+        }
+    }
+
+    /// The last waiting thread gives back what the first took; answers that arrived
+    /// meanwhile and were not read wake the engine at once (registering a ready set
+    /// reports it).
+    pub(crate) fn end_helping(&mut self) -> io::Result<()> {
+        self.helpers -= 1;
+        if self.helpers == 0 && std::mem::take(&mut self.taken) {
+            self.engine_registry.register(
+                &mut SourceFd(&self.sockets.as_raw_fd()),
+                tokens::DNS_SOCKETS,
+                Interest::READABLE,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Stops a translation's queries (Stop Translating Name).
+    pub(crate) fn cancel(&mut self, generation: u64) {
+        self.resolver.cancel(generation, self.sockets.registry());
+    }
+
+    /// After kernel changes (see `Resolver::links_changed`).
+    pub(crate) fn links_changed(&mut self, present: impl Fn(u64) -> bool, out: &mut Vec<DnsEvent>) {
+        self.resolver.links_changed(present, self.sockets.registry(), out);
+    }
+
+    /// Starts a translation from the posting thread (see `Resolver::start`) and makes
+    /// sure the engine wakes in time for its deadline.
+    pub(crate) fn start(&mut self, job: Job, link: Option<PvdLink>, now: Instant, out: &mut Vec<DnsEvent>) {
+        let before = self.resolver.queries.len();
+        self.resolver.start(job, link, self.sockets.registry(), now, out);
+        if self.resolver.queries.len() == before {
+            return; // answered from the hosts file, or nothing could be sent
+        }
+        let deadline = now + self.resolver.config.timeout;
+        if self.engine_wake_at.is_some_and(|w| w <= deadline) || self.timer_armed_at.is_some_and(|t| t <= deadline) {
+            return;
+        }
+        match self.timer.arm(deadline.saturating_duration_since(Instant::now())) {
+            Ok(()) => self.timer_armed_at = Some(deadline),
+            Err(e) => log_at!(Error, "dns: cannot arm the engine's timer: {e}"),
+        }
+    }
+
+    /// The engine saw the timer expire: it keeps the deadlines from here on.
+    pub(crate) fn timer_fired(&mut self) {
+        self.timer.acknowledge();
+        self.timer_armed_at = None;
+    }
+}
+
+/// A translation as the resolver starts it.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub translation_id: u64,
+    pub generation: u64,
+    pub pvd: u64,
+    pub name: QueryName,
+}
+
+/// What the resolver reports; the engine turns these into messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum DnsEvent {
+    Address {
+        translation_id: u64,
+        generation: u64,
+        pvd: PvdInfo,
+        addr: IpAddr,
+        ttl: u32,
+        source: NameSource,
+        name: String,
+    },
+    Done {
+        translation_id: u64,
+        generation: u64,
+        pvd: PvdInfo,
+        status: Status,
+        name: String,
+    },
+}
+
+/// The result of one lookup (one record type for one candidate name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Addresses,
+    NxDomain,
+    NoData,
+    ServFail,
+    Timeout,
+}
+
+#[derive(Debug)]
+struct Lookup {
+    qtype: RecordType,
+    outcome: Option<Outcome>,
+    /// Index into the servers, and the round.
+    server: usize,
+    round: u32,
+    token: Option<usize>,
+    /// Why the last server failed (decides Timeout or ServFail when all fail).
+    last_failure: Outcome,
+}
+
+impl Lookup {
+    fn new(qtype: RecordType) -> Lookup {
+        Lookup { qtype, outcome: None, server: 0, round: 0, token: None, last_failure: Outcome::Timeout }
+    }
+}
+
+#[derive(Debug)]
+struct Translation {
+    translation_id: u64,
+    link: PvdLink,
+    candidates: Vec<String>,
+    candidate: usize,
+    lookups: [Lookup; 2],
+    /// The worst negative outcome of the candidates tried so far.
+    outcomes: Vec<Outcome>,
+}
+
+enum Transport {
+    Udp(mio::net::UdpSocket),
+    Tcp { stream: mio::net::TcpStream, out: Vec<u8>, written: usize, inbuf: Vec<u8>, connected: bool },
+}
+
+pub(crate) struct QueryIo {
+    generation: u64,
+    which: usize,
+    id: u16,
+    qname: Name,
+    qtype: RecordType,
+    server: SocketAddr,
+    deadline: Instant,
+    datagrams: u32,
+    transport: Transport,
+}
+
+/// All name translations of one context.
+pub(crate) struct Resolver {
+    config: DnsConfig,
+    hosts_file: PathBuf,
+    hosts: HostsCache,
+    use_bindtodevice: bool,
+    translations: HashMap<u64, Translation>,
+    queries: HashMap<usize, QueryIo>,
+    next_token: usize,
+    ids: IdSource,
+    /// Answered queries whose sockets are closed after the results are queued
+    /// (closing a socket takes microseconds; the application waits for the results).
+    finished: Vec<QueryIo>,
+}
+
+/// Query IDs from getrandom(2), fetched 128 at a time: one system call per 128
+/// queries instead of one per query, with the same unpredictability (RFC 5452).
+pub(crate) struct IdSource {
+    pool: [u8; 256],
+    used: usize,
+}
+
+impl Default for IdSource {
+    fn default() -> Self {
+        IdSource { pool: [0; 256], used: 256 }
+    }
+}
+
+impl IdSource {
+    pub(crate) fn next(&mut self) -> u16 {
+        if self.used + 2 > self.pool.len() {
+            if !sys::fill_random(&mut self.pool) {
+                // Never expected; fall back to the clock rather than a fixed ID.
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.subsec_nanos())
+                    .unwrap_or(0);
+                return (nanos ^ (nanos >> 16)) as u16;
+            }
+            self.used = 0;
+        }
+        let id = u16::from_ne_bytes([self.pool[self.used], self.pool[self.used + 1]]);
+        // Each ID is used once: wipe it from the pool.
+        self.pool[self.used..self.used + 2].fill(0);
+        self.used += 2;
+        id
+    }
+}
+
+impl Resolver {
+    pub(crate) fn new(config: DnsConfig, root: &Path, use_bindtodevice: bool) -> Resolver {
+        Resolver {
+            config,
+            hosts_file: root.join("etc/hosts"),
+            hosts: HostsCache::default(),
+            use_bindtodevice,
+            translations: HashMap::new(),
+            queries: HashMap::new(),
+            next_token: tokens::FIRST_QUERY,
+            ids: IdSource::default(),
+            finished: Vec::new(),
+        }
+    }
+
+    /// Starts a translation. `link` is the PvD as the model sees it now (`None`: gone).
+    pub(crate) fn start(
+        &mut self,
+        job: Job,
+        link: Option<PvdLink>,
+        registry: &Registry,
+        now: Instant,
+        out: &mut Vec<DnsEvent>,
+    ) {
+        let Job { translation_id, generation, pvd, name } = job;
+        let Some(link) = link else {
+            let pvd = PvdInfo { id: pvd, ifindex: 0, ifname: String::new(), family: Family::V4, name: String::new() };
+            out.push(DnsEvent::Done { translation_id, generation, pvd, status: Status::NoServers, name: name.ascii });
+            return;
+        };
+        // 1. The hosts file.
+        let found = hosts_lookup(self.hosts.text(&self.hosts_file), &name.ascii);
+        if !found.is_empty() {
+            for addr in found {
+                out.push(DnsEvent::Address {
+                    translation_id,
+                    generation,
+                    pvd: link.info.clone(),
+                    addr,
+                    ttl: 0,
+                    source: NameSource::Hosts,
+                    name: name.ascii.clone(),
+                });
+            }
+            out.push(DnsEvent::Done {
+                translation_id,
+                generation,
+                pvd: link.info,
+                status: Status::Done,
+                name: name.ascii,
+            });
+            return;
+        }
+        // 2. DNS through this PvD's servers only.
+        if link.dns_servers.is_empty() {
+            out.push(DnsEvent::Done {
+                translation_id,
+                generation,
+                pvd: link.info,
+                status: Status::NoServers,
+                name: name.ascii,
+            });
+            return;
+        }
+        let candidates = name.candidates(&link.search_domains);
+        let translation = Translation {
+            translation_id,
+            link,
+            candidates,
+            candidate: 0,
+            lookups: [Lookup::new(RecordType::A), Lookup::new(RecordType::AAAA)],
+            outcomes: Vec::new(),
+        };
+        self.translations.insert(generation, translation);
+        for which in 0..2 {
+            self.launch(generation, which, registry, now, out);
+        }
+    }
+
+    /// Drops a translation and its sockets; no event follows for it.
+    pub(crate) fn cancel(&mut self, generation: u64, registry: &Registry) {
+        if let Some(t) = self.translations.remove(&generation) {
+            for lookup in &t.lookups {
+                if let Some(token) = lookup.token {
+                    self.close(token, registry);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.queries.values().map(|q| q.deadline).min()
+    }
+
+    /// Queries done with, for the caller to drop (close) once no lock is held.
+    pub(crate) fn take_finished(&mut self) -> Vec<QueryIo> {
+        std::mem::take(&mut self.finished)
+    }
+
+    fn take_token(&mut self) -> usize {
+        let token = self.next_token;
+        self.next_token = self.next_token.wrapping_add(1).max(tokens::FIRST_QUERY);
+        token
+    }
+
+    /// Times out every query whose deadline passed.
+    pub(crate) fn expire(&mut self, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        let expired: Vec<usize> = self.queries.iter().filter(|(_, q)| q.deadline <= now).map(|(t, _)| *t).collect();
+        for token in expired {
+            if let Some(q) = self.close(token, registry) {
+                log_at!(Debug, "dns: {} {:?} to {} timed out", q.qname, q.qtype, q.server);
+                self.fail_attempt(q.generation, q.which, Outcome::Timeout, registry, now, out);
+            }
+        }
+    }
+
+    /// A query socket is ready.
+    pub(crate) fn ready(&mut self, token: Token, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        let Some(q) = self.queries.get_mut(&token.0) else { return };
+        let result = match &mut q.transport {
+            Transport::Udp(socket) => read_udp(socket, q.id, &q.qname, q.qtype, &mut q.datagrams),
+            Transport::Tcp { stream, out: wbuf, written, inbuf, connected } => {
+                drive_tcp(stream, wbuf, written, inbuf, connected, q.id, &q.qname, q.qtype)
+            }
+        };
+        match result {
+            Progress::Pending => {}
+            Progress::Answer(msg) => {
+                let q = self.close(token.0, registry).expect("query present");
+                self.answer(q, msg, registry, now, out);
+            }
+            Progress::Failed(outcome, why) => {
+                let q = self.close(token.0, registry).expect("query present");
+                log_at!(Debug, "dns: {} {:?} to {}: {why}", q.qname, q.qtype, q.server);
+                self.fail_attempt(q.generation, q.which, outcome, registry, now, out);
+                self.finished.push(q);
+            }
+        }
+    }
+
+    fn close(&mut self, token: usize, registry: &Registry) -> Option<QueryIo> {
+        // No epoll_ctl(DEL): closing the socket (when the QueryIo drops) removes it
+        // from the epoll set, and a query costs two system calls fewer.
+        let _ = registry;
+        let q = self.queries.remove(&token)?;
+        if let Some(t) = self.translations.get_mut(&q.generation) {
+            if t.lookups[q.which].token == Some(token) {
+                t.lookups[q.which].token = None;
+            }
+        }
+        Some(q)
+    }
+
+    /// Sends the current lookup's query to its current server, moving on past servers
+    /// that cannot even be reached.
+    fn launch(&mut self, generation: u64, which: usize, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        loop {
+            let Some(t) = self.translations.get(&generation) else { return };
+            let lookup = &t.lookups[which];
+            if lookup.outcome.is_some() {
+                return;
+            }
+            let server_ip = t.link.dns_servers[lookup.server];
+            let server = on_link(SocketAddr::new(server_ip, 53), t.link.info.ifindex);
+            let qname = match Name::from_ascii(&t.candidates[t.candidate]) {
+                Ok(mut n) => {
+                    n.set_fqdn(true);
+                    n
+                }
+                Err(_) => {
+                    self.finish_lookup(generation, which, Outcome::NxDomain, registry, now, out);
+                    return;
+                }
+            };
+            let qtype = lookup.qtype;
+            let id = self.ids.next();
+            let source = t.link.source_for(&server_ip);
+            let token = self.next_token;
+            let sent = build_query(id, &qname, qtype).and_then(|bytes| {
+                let mut socket = open_query_socket(&t.link, server, source, self.use_bindtodevice)?;
+                socket.send(&bytes)?;
+                registry.register(&mut socket, Token(token), Interest::READABLE)?;
+                Ok(socket)
+            });
+            match sent {
+                Ok(socket) => {
+                    self.take_token();
+                    let deadline = now + self.config.timeout;
+                    let transport = Transport::Udp(socket);
+                    self.queries.insert(
+                        token,
+                        QueryIo { generation, which, id, qname, qtype, server, deadline, datagrams: 0, transport },
+                    );
+                    if let Some(t) = self.translations.get_mut(&generation) {
+                        t.lookups[which].token = Some(token);
+                    }
+                    return;
+                }
+                Err(e) => log_at!(Debug, "dns: cannot send to {server}: {e}"),
+            }
+            // Could not send at all: the next server, at once.
+            if !self.advance(generation, which, Outcome::ServFail) {
+                let last =
+                    self.translations.get(&generation).map_or(Outcome::ServFail, |t| t.lookups[which].last_failure);
+                self.finish_lookup(generation, which, last, registry, now, out);
+                return;
+            }
+        }
+    }
+
+    /// Moves a lookup to its next server; false when every round is used up.
+    fn advance(&mut self, generation: u64, which: usize, failure: Outcome) -> bool {
+        let tries = self.config.tries;
+        let Some(t) = self.translations.get_mut(&generation) else { return false };
+        let servers = t.link.dns_servers.len();
+        let lookup = &mut t.lookups[which];
+        lookup.last_failure = failure;
+        lookup.server += 1;
+        if lookup.server >= servers {
+            lookup.server = 0;
+            lookup.round += 1;
+        }
+        lookup.round < tries
+    }
+
+    fn fail_attempt(
+        &mut self,
+        generation: u64,
+        which: usize,
+        failure: Outcome,
+        registry: &Registry,
+        now: Instant,
+        out: &mut Vec<DnsEvent>,
+    ) {
+        if self.advance(generation, which, failure) {
+            self.launch(generation, which, registry, now, out);
+        } else {
+            self.finish_lookup(generation, which, failure, registry, now, out);
+        }
+    }
+
+    fn answer(&mut self, q: QueryIo, msg: Message, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        if msg.metadata.truncation {
+            if let Transport::Udp(_) = q.transport {
+                self.retry_over_tcp(q, registry, now, out);
+                return;
+            }
+        }
+        self.answer_with(&q, msg, registry, now, out);
+        self.finished.push(q);
+    }
+
+    fn answer_with(&mut self, q: &QueryIo, msg: Message, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        match msg.metadata.response_code {
+            ResponseCode::NoError => {
+                let addresses = answer_addresses(&msg, &q.qname, q.qtype);
+                if addresses.is_empty() {
+                    self.finish_lookup(q.generation, q.which, Outcome::NoData, registry, now, out);
+                    return;
+                }
+                if let Some(t) = self.translations.get(&q.generation) {
+                    let name = t.candidates[t.candidate].clone();
+                    for (addr, ttl) in addresses {
+                        out.push(DnsEvent::Address {
+                            translation_id: t.translation_id,
+                            generation: q.generation,
+                            pvd: t.link.info.clone(),
+                            addr,
+                            ttl,
+                            source: NameSource::Dns,
+                            name: name.clone(),
+                        });
+                    }
+                }
+                self.finish_lookup(q.generation, q.which, Outcome::Addresses, registry, now, out);
+            }
+            ResponseCode::NXDomain => self.finish_lookup(q.generation, q.which, Outcome::NxDomain, registry, now, out),
+            other => {
+                log_at!(Debug, "dns: {} {:?} from {}: {other:?}", q.qname, q.qtype, q.server);
+                self.fail_attempt(q.generation, q.which, Outcome::ServFail, registry, now, out);
+            }
+        }
+    }
+
+    fn retry_over_tcp(&mut self, q: QueryIo, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        let Some(t) = self.translations.get(&q.generation) else { return };
+        let source = t.link.source_for(&q.server.ip());
+        let made = build_query(q.id, &q.qname, q.qtype).and_then(|bytes| {
+            let socket = pinned_socket(
+                Type::STREAM,
+                Protocol::TCP,
+                q.server,
+                source,
+                t.link.info.ifindex,
+                &t.link.info.ifname,
+                self.use_bindtodevice,
+            )?;
+            let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
+            framed.extend_from_slice(&bytes);
+            Ok((mio::net::TcpStream::from_std(std::net::TcpStream::from(socket)), framed))
+        });
+        match made {
+            Ok((mut stream, framed)) => {
+                let token = self.take_token();
+                if registry.register(&mut stream, Token(token), Interest::READABLE | Interest::WRITABLE).is_ok() {
+                    log_at!(Debug, "dns: {} {:?} truncated, asking {} over TCP", q.qname, q.qtype, q.server);
+                    let generation = q.generation;
+                    let which = q.which;
+                    self.queries.insert(
+                        token,
+                        QueryIo {
+                            deadline: now + self.config.timeout,
+                            datagrams: 0,
+                            transport: Transport::Tcp {
+                                stream,
+                                out: framed,
+                                written: 0,
+                                inbuf: Vec::new(),
+                                connected: false,
+                            },
+                            ..q
+                        },
+                    );
+                    if let Some(t) = self.translations.get_mut(&generation) {
+                        t.lookups[which].token = Some(token);
+                    }
+                    return;
+                }
+                self.fail_attempt(q.generation, q.which, Outcome::ServFail, registry, now, out);
+            }
+            Err(e) => {
+                log_at!(Debug, "dns: TCP to {}: {e}", q.server);
+                self.fail_attempt(q.generation, q.which, Outcome::ServFail, registry, now, out);
+            }
+        }
+    }
+
+    /// Records a lookup's outcome; when both lookups of the candidate are over,
+    /// finishes the translation or moves to the next candidate.
+    fn finish_lookup(
+        &mut self,
+        generation: u64,
+        which: usize,
+        outcome: Outcome,
+        registry: &Registry,
+        now: Instant,
+        out: &mut Vec<DnsEvent>,
+    ) {
+        let Some(t) = self.translations.get_mut(&generation) else { return };
+        t.lookups[which].outcome = Some(outcome);
+        let (Some(a), Some(b)) = (t.lookups[0].outcome, t.lookups[1].outcome) else { return };
+        let negative = |o: Outcome| matches!(o, Outcome::NxDomain | Outcome::NoData);
+        if a == Outcome::Addresses || b == Outcome::Addresses {
+            self.done(generation, Status::Done, out);
+            return;
+        }
+        t.outcomes.push(a);
+        t.outcomes.push(b);
+        if negative(a) && negative(b) && t.candidate + 1 < t.candidates.len() {
+            t.candidate += 1;
+            t.lookups = [Lookup::new(RecordType::A), Lookup::new(RecordType::AAAA)];
+            for which in 0..2 {
+                self.launch(generation, which, registry, now, out);
+            }
+            return;
+        }
+        // Timeouts and failures mean "could not tell", which outranks a negative answer.
+        let status = if t.outcomes.contains(&Outcome::Timeout) {
+            Status::Timeout
+        } else if t.outcomes.contains(&Outcome::ServFail) {
+            Status::ServerFailure
+        } else if t.outcomes.contains(&Outcome::NoData) {
+            Status::NoData
+        } else {
+            Status::NoSuchName
+        };
+        self.done(generation, status, out);
+    }
+
+    fn done(&mut self, generation: u64, status: Status, out: &mut Vec<DnsEvent>) {
+        if let Some(t) = self.translations.remove(&generation) {
+            let name = t.candidates.get(t.candidate).cloned().unwrap_or_default();
+            out.push(DnsEvent::Done { translation_id: t.translation_id, generation, pvd: t.link.info, status, name });
+        }
+    }
+
+    /// After kernel changes: a translation whose PvD went away ends at once with
+    /// `NoServers` (its link and servers are gone).
+    pub(crate) fn links_changed(
+        &mut self,
+        present: impl Fn(u64) -> bool,
+        registry: &Registry,
+        out: &mut Vec<DnsEvent>,
+    ) {
+        let gone: Vec<u64> =
+            self.translations.iter().filter(|(_, t)| !present(t.link.info.id)).map(|(g, _)| *g).collect();
+        for generation in gone {
+            if let Some(t) = self.translations.get(&generation) {
+                let tokens: Vec<usize> = t.lookups.iter().filter_map(|l| l.token).collect();
+                for token in tokens {
+                    self.close(token, registry);
+                }
+            }
+            self.done(generation, Status::NoServers, out);
+        }
+    }
+}
+
+/// Opens a UDP socket for one query: pinned to the PvD's link, bound to its source
+/// address on a kernel-chosen random port, connected to the server (so the kernel
+/// drops datagrams from anywhere else), nonblocking, CLOEXEC.
+fn open_query_socket(
+    link: &PvdLink,
+    server: SocketAddr,
+    source: Option<IpAddr>,
+    use_bindtodevice: bool,
+) -> io::Result<mio::net::UdpSocket> {
+    let socket = pinned_socket(
+        Type::DGRAM,
+        Protocol::UDP,
+        server,
+        source,
+        link.info.ifindex,
+        &link.info.ifname,
+        use_bindtodevice,
+    )?;
+    Ok(mio::net::UdpSocket::from_std(std::net::UdpSocket::from(socket)))
+}
+
+enum Progress {
+    Pending,
+    Answer(Message),
+    Failed(Outcome, String),
+}
+
+fn read_udp(
+    socket: &mut mio::net::UdpSocket,
+    id: u16,
+    qname: &Name,
+    qtype: RecordType,
+    datagrams: &mut u32,
+) -> Progress {
+    let mut buf = [0u8; 4096];
+    loop {
+        if *datagrams >= MAX_DATAGRAMS_PER_QUERY {
+            return Progress::Failed(Outcome::ServFail, "too many unmatched datagrams".into());
+        }
+        match socket.recv(&mut buf) {
+            Ok(n) => {
+                *datagrams += 1;
+                if let Some(msg) = validate(&buf[..n], id, qname, qtype) {
+                    return Progress::Answer(msg);
+                }
+                // Not ours (wrong ID or question): ignore and keep waiting.
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::Pending,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // ICMP port/host unreachable reported on the connected socket.
+            Err(e) => return Progress::Failed(Outcome::ServFail, e.to_string()),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive_tcp(
+    stream: &mut mio::net::TcpStream,
+    wbuf: &mut [u8],
+    written: &mut usize,
+    inbuf: &mut Vec<u8>,
+    connected: &mut bool,
+    id: u16,
+    qname: &Name,
+    qtype: RecordType,
+) -> Progress {
+    if !*connected {
+        // A nonblocking connect is finished when writable: take_error, then peer_addr.
+        match stream.take_error() {
+            Ok(Some(e)) | Err(e) => return Progress::Failed(Outcome::ServFail, e.to_string()),
+            Ok(None) => {}
+        }
+        match stream.peer_addr() {
+            Ok(_) => *connected = true,
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return Progress::Pending,
+            Err(e) => return Progress::Failed(Outcome::ServFail, e.to_string()),
+        }
+    }
+    while *written < wbuf.len() {
+        match stream.write(&wbuf[*written..]) {
+            Ok(0) => return Progress::Failed(Outcome::ServFail, "connection closed".into()),
+            Ok(n) => *written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::Pending,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Progress::Failed(Outcome::ServFail, e.to_string()),
+        }
+    }
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Progress::Failed(Outcome::ServFail, "connection closed before the answer".into()),
+            Ok(n) => {
+                inbuf.extend_from_slice(&buf[..n]);
+                if inbuf.len() > MAX_TCP_ANSWER + 2 {
+                    return Progress::Failed(Outcome::ServFail, "answer too large".into());
+                }
+                if inbuf.len() >= 2 {
+                    let len = usize::from(u16::from_be_bytes([inbuf[0], inbuf[1]]));
+                    if inbuf.len() >= len + 2 {
+                        return match validate(&inbuf[2..len + 2], id, qname, qtype) {
+                            Some(msg) => Progress::Answer(msg),
+                            None => Progress::Failed(Outcome::ServFail, "TCP answer does not match the query".into()),
+                        };
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::Pending,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Progress::Failed(Outcome::ServFail, e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_ids_vary() {
+        let ids: std::collections::HashSet<u16> = (0..64).map(|_| IdSource::default().next()).collect();
+        assert!(ids.len() > 32);
+    }
+
+    #[test]
+    fn pooled_ids_vary_across_refills() {
+        // 1000 IDs span eight getrandom refills of 128; 16 random bits give about 992
+        // distinct values in 1000 draws, and a refill that failed or repeated the pool
+        // would give at most ~128.
+        let mut ids = IdSource::default();
+        let drawn: Vec<u16> = (0..1000).map(|_| ids.next()).collect();
+        let distinct: std::collections::HashSet<u16> = drawn.iter().copied().collect();
+        assert!(distinct.len() > 900, "{} distinct IDs in 1000", distinct.len());
+        assert_ne!(drawn[..128], drawn[128..256], "the second refill repeated the first");
+    }
+}

@@ -1,0 +1,99 @@
+//! State shared by the application's threads and the engine thread.
+//!
+//! Lock order (take them in this order, never the other way round):
+//! `model` → `dns` (the resolver) → `operations` → the outbox's queue.
+//! A function whose name ends in `_locked` expects the lock named in its comment to
+//! be held by its caller.
+
+use parking_lot::Mutex;
+
+use super::connector::ConnectEvent;
+use super::message::Message;
+use super::operations::{Kind, Operations};
+use super::outbox::Outbox;
+use super::resolver::{DnsEvent, DnsShared};
+use crate::core::model::HostModel;
+use crate::core::Error;
+use crate::log::{log_at, panic_text};
+
+pub(crate) struct Shared {
+    pub model: Mutex<HostModel>,
+    /// The resolver (its queries and the sockets they use).
+    pub dns: Mutex<DnsShared>,
+    /// Every outstanding translation and connect (`operations`).
+    pub operations: Mutex<Operations>,
+    pub outbox: Outbox,
+}
+
+impl Shared {
+    /// Reads the ready DNS sockets, times out what expired and queues the results as
+    /// one batch (one lock of the queue, at most one eventfd write). The engine calls
+    /// it, and so does an application thread waiting in `mif_check_message`.
+    pub(crate) fn process_dns(&self) {
+        let mut dns = self.dns.lock();
+        let finished = dns.process(|events| self.emit_dns_locked(events));
+        drop(dns);
+        // Closing sockets takes microseconds: after the results are out, and unlocked.
+        drop(finished);
+    }
+
+    /// Runs resolver work on an application thread. A panic there leaves the shared
+    /// state unknown, as one in the engine does, so it ends the context the same way:
+    /// a final `MIF_MSG_ENGINE_FAILED` message, and later posts fail.
+    pub(crate) fn fail_on_panic<R>(&self, work: impl FnOnce() -> R) -> Option<R> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+            Ok(r) => Some(r),
+            Err(panic) => {
+                self.fail(Error::Internal, format!("name translation panicked: {}", panic_text(&*panic)));
+                None
+            }
+        }
+    }
+
+    /// Ends the context: the final message, after which posts fail.
+    pub(crate) fn fail(&self, error: Error, text: String) {
+        log_at!(Error, "{text}");
+        self.outbox.close_with(Message::EngineFailed { error, text });
+    }
+
+    /// Queues the resolver's results, unless their translation was stopped meanwhile.
+    /// Called with `dns` locked, so that results keep their order.
+    pub(crate) fn emit_dns_locked(&self, events: Vec<DnsEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut operations = self.operations.lock();
+        let mut messages = Vec::with_capacity(events.len());
+        for event in events {
+            let (translation_id, generation, done) = match &event {
+                DnsEvent::Address { translation_id, generation, .. } => (*translation_id, *generation, false),
+                DnsEvent::Done { translation_id, generation, .. } => (*translation_id, *generation, true),
+            };
+            let wanted = if done {
+                operations.finish(Kind::Translation, translation_id, generation)
+            } else {
+                operations.is_current(Kind::Translation, translation_id, generation)
+            };
+            if wanted {
+                messages.push(Message::Dns(event));
+            }
+        }
+        // One lock and at most one wake-up of the application for the whole batch.
+        self.outbox.push_all(messages);
+    }
+
+    /// Queues connection results unless the connect was cancelled meanwhile (then the
+    /// socket of a late success is simply closed with the event).
+    pub(crate) fn emit_connect(&self, events: Vec<ConnectEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut operations = self.operations.lock();
+        for event in events {
+            let (connection_id, generation) = event.ids();
+            if operations.finish(Kind::Connect, connection_id, generation) {
+                self.outbox.push_all([Message::Connect(event)]);
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Waiting for a message (`mif_check_message`), and the DNS helping path.
+//!
+//! While name translations are out, a thread waiting here reads their answers itself
+//! (see `DnsShared`): the answer then wakes this thread directly, where the engine
+//! would have to wake first and then wake it. While it does that work, the thread's
+//! asynchronous signals are held back and let in only inside ppoll(), so that a
+//! handler running at any moment of the call still ends it with `Interrupted`, as
+//! the single poll() would.
+
+use std::time::{Duration, Instant};
+
+use super::context::Context;
+use super::helping::{Helping, HELP_MAX_TRANSLATIONS};
+use crate::core::Error;
+use crate::os::error_of;
+use crate::os::sys::SignalsHeld;
+
+impl Context {
+    /// Waits for a message: `Ok(true)` when one waits, `Ok(false)` when `timeout_ms`
+    /// ran out (0 probes, -1 waits forever).
+    pub fn check(&self, timeout_ms: i32) -> Result<bool, Error> {
+        let outbox = &self.shared.outbox;
+        let as_error = |e: std::io::Error| error_of(&e);
+        if timeout_ms == 0 {
+            return outbox.wait(0).map_err(as_error);
+        }
+        let until = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+        let mut signals: Option<SignalsHeld> = None;
+        loop {
+            if outbox.has_messages() {
+                return Ok(true);
+            }
+            let now = Instant::now();
+            let left_ms = |t: Instant| -> i32 {
+                let d = t.saturating_duration_since(now);
+                // Round up: never wake before the moment.
+                d.as_millis().saturating_add(u128::from(d.subsec_nanos() % 1_000_000 != 0)).min(i32::MAX as u128) as i32
+            };
+            let user_ms = until.map_or(-1, left_ms);
+            let dns = self.shared.dns.lock();
+            if !dns.has_queries() || self.shared.operations.lock().translations() > HELP_MAX_TRANSLATIONS {
+                drop(dns);
+                return match &signals {
+                    None => outbox.wait(user_ms).map_err(as_error),
+                    Some(held) => held.poll(&[outbox.fd()], user_ms).map(|ready| ready[0]).map_err(as_error),
+                };
+            }
+            let held = signals.get_or_insert_with(SignalsHeld::hold);
+            let dns_due = dns.next_wake();
+            let sockets_fd = dns.sockets_fd();
+            let helping = Helping::begin(dns, true, &self.shared).unlock();
+            let wait_ms = match dns_due.map(left_ms) {
+                Some(d) if user_ms < 0 || d < user_ms => d,
+                _ => user_ms,
+            };
+            let polled = held.poll(&[outbox.fd(), sockets_fd], wait_ms);
+            let answers = polled.as_ref().is_ok_and(|ready| ready[1]);
+            let answers_or_due = answers || dns_due.is_some_and(|d| d <= Instant::now());
+            if answers_or_due && self.shared.fail_on_panic(|| self.shared.process_dns()).is_none() {
+                return Ok(true); // the final ENGINE_FAILED message waits
+            }
+            drop(helping);
+            polled.map_err(as_error)?;
+            if outbox.has_messages() {
+                return Ok(true);
+            }
+            if until.is_some_and(|t| t <= Instant::now()) {
+                return Ok(false);
+            }
+        }
+    }
+}

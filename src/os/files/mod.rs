@@ -1,0 +1,314 @@
+//! Configuration files as sources of configuration elements: the state files that
+//! link managers keep per interface, the operator's static file, and /etc/resolv.conf.
+//! Every path lives under the context's root directory. Files are watched with
+//! inotify; directories that do not exist yet are waited for through their nearest
+//! existing ancestor. The formats are parsed by `core::config_files`.
+use std::collections::{BTreeSet, HashMap};
+use std::ffi::OsStr;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
+
+use crate::core::config_files::{dir_file_elements, parse_resolv_conf, parse_static_config, DirKind, STATE_DIRS};
+use crate::core::model::{Fact, SourcedElement};
+use crate::log::log_at;
+
+/// Larger files are not configuration: ignored with a log line.
+const MAX_FILE_SIZE: u64 = 64 * 1024;
+
+/// A single file we follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FileKind {
+    StaticConfig,
+    ResolvConf,
+}
+
+/// Where the files are, resolved against the root directory.
+#[derive(Clone, Debug)]
+pub struct SourcePaths {
+    dirs: Vec<(PathBuf, DirKind)>,
+    files: Vec<(PathBuf, FileKind)>,
+}
+
+impl SourcePaths {
+    /// `config_file`: from the options; else MIF_CONFIG; else `/etc/mif.conf`. Every
+    /// path, absolute or relative, is taken under the root directory.
+    pub fn new(root: &Path, config_file: Option<&Path>) -> SourcePaths {
+        let config = config_file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("MIF_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("/etc/mif.conf"));
+        let under_root = |p: &Path| root.join(p.strip_prefix("/").unwrap_or(p));
+        SourcePaths {
+            dirs: STATE_DIRS.iter().map(|(d, k)| (root.join(d), *k)).collect(),
+            files: vec![
+                (under_root(&config), FileKind::StaticConfig),
+                (root.join("etc/resolv.conf"), FileKind::ResolvConf),
+            ],
+        }
+    }
+}
+
+// ---------------------------------------------------------------- files and inotify
+
+fn read_small(path: &Path) -> io::Result<Option<String>> {
+    // O_NONBLOCK: opening a FIFO someone left there must not block the engine.
+    let file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        log_at!(Warn, "{}: not a regular file, ignored", path.display());
+        return Ok(None);
+    }
+    let mut buf = Vec::new();
+    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_FILE_SIZE {
+        log_at!(Warn, "{}: larger than {MAX_FILE_SIZE} bytes, ignored", path.display());
+        return Ok(None);
+    }
+    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+}
+
+/// Names that editors and atomic writers use for temporary files.
+fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') || name.ends_with('~') || name.ends_with(".tmp") || name.ends_with(".new")
+}
+
+/// The file sources of one context.
+pub struct FileSources {
+    paths: SourcePaths,
+    inotify: Inotify,
+    /// Watched directories by descriptor (targets and the ancestors we wait on).
+    watched: HashMap<WatchDescriptor, PathBuf>,
+    watched_paths: BTreeSet<PathBuf>,
+    /// Origins that currently contribute something, so that their withdrawal is announced.
+    reported: BTreeSet<String>,
+}
+
+const WATCH_MASK: AddWatchFlags = AddWatchFlags::IN_CLOSE_WRITE
+    .union(AddWatchFlags::IN_MOVED_TO)
+    .union(AddWatchFlags::IN_MOVED_FROM)
+    .union(AddWatchFlags::IN_CREATE)
+    .union(AddWatchFlags::IN_DELETE)
+    .union(AddWatchFlags::IN_DELETE_SELF)
+    .union(AddWatchFlags::IN_MOVE_SELF)
+    .union(AddWatchFlags::IN_ATTRIB)
+    .union(AddWatchFlags::IN_ONLYDIR);
+
+impl FileSources {
+    pub fn open(paths: SourcePaths) -> io::Result<FileSources> {
+        let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK).map_err(io::Error::from)?;
+        Ok(FileSources {
+            paths,
+            inotify,
+            watched: HashMap::new(),
+            watched_paths: BTreeSet::new(),
+            reported: BTreeSet::new(),
+        })
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.inotify.as_fd().as_raw_fd()
+    }
+
+    /// Arms the watches and reads every file: the facts for the initial state.
+    pub fn scan_all(&mut self) -> Vec<Fact> {
+        self.arm();
+        let mut facts = Vec::new();
+        let dirs = self.paths.dirs.clone();
+        let mut present = BTreeSet::new();
+        for (dir, kind) in &dirs {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    present.insert(path.to_string_lossy().into_owned());
+                    facts.extend(self.read_dir_file(&path, *kind));
+                }
+            }
+        }
+        let files = self.paths.files.clone();
+        for (file, kind) in &files {
+            present.insert(file.to_string_lossy().into_owned());
+            facts.extend(self.read_single(file, *kind));
+        }
+        // Whatever we reported before and is gone now is withdrawn.
+        let gone: Vec<String> = self.reported.iter().filter(|o| !present.contains(*o)).cloned().collect();
+        for origin in gone {
+            self.reported.remove(&origin);
+            facts.push(Fact::Sourced { origin, elements: vec![] });
+        }
+        facts
+    }
+
+    /// Watches every target directory that exists, and for the others their nearest
+    /// existing ancestor, so that their creation is noticed. A directory created just
+    /// before a new watch on its parent took effect sends no event, so after adding a
+    /// watch we look again, until a pass adds none.
+    fn arm(&mut self) {
+        for _ in 0..64 {
+            if !self.arm_once() {
+                return;
+            }
+        }
+    }
+
+    /// One pass of `arm`; says whether it added a watch.
+    fn arm_once(&mut self) -> bool {
+        let mut added = false;
+        let mut wanted: Vec<PathBuf> = self.paths.dirs.iter().map(|(d, _)| d.clone()).collect();
+        wanted.extend(self.paths.files.iter().filter_map(|(f, _)| f.parent().map(Path::to_path_buf)));
+        for target in wanted {
+            let mut dir = target.as_path();
+            loop {
+                if dir.is_dir() {
+                    if !self.watched_paths.contains(dir) {
+                        match self.inotify.add_watch(dir, WATCH_MASK) {
+                            Ok(wd) => {
+                                self.watched.insert(wd, dir.to_path_buf());
+                                self.watched_paths.insert(dir.to_path_buf());
+                                added = true;
+                            }
+                            Err(e) => log_at!(Debug, "cannot watch {}: {e}", dir.display()),
+                        }
+                    }
+                    break;
+                }
+                match dir.parent() {
+                    Some(p) => dir = p,
+                    None => break,
+                }
+            }
+        }
+        added
+    }
+
+    fn read_dir_file(&mut self, path: &Path, kind: DirKind) -> Option<Fact> {
+        let name = path.file_name().and_then(OsStr::to_str)?;
+        if is_temporary(name) {
+            return None;
+        }
+        let elements = match read_small(path) {
+            Ok(Some(text)) => dir_file_elements(kind, name, &text),
+            Ok(None) => vec![],
+            Err(e) => {
+                log_at!(Warn, "{}: {e}", path.display());
+                vec![]
+            }
+        };
+        self.report(path, elements)
+    }
+
+    fn read_single(&mut self, path: &Path, kind: FileKind) -> Option<Fact> {
+        let text = match read_small(path) {
+            Ok(t) => t,
+            Err(e) => {
+                log_at!(Warn, "{}: {e}", path.display());
+                None
+            }
+        };
+        let origin = path.to_string_lossy().into_owned();
+        match kind {
+            FileKind::StaticConfig => self.report(path, text.map(|t| parse_static_config(&t)).unwrap_or_default()),
+            FileKind::ResolvConf => {
+                let data = text.map(|t| parse_resolv_conf(&t)).filter(|d| !d.is_empty());
+                let known = self.reported.contains(&origin);
+                if data.is_none() && !known {
+                    return None;
+                }
+                if data.is_some() {
+                    self.reported.insert(origin.clone());
+                } else {
+                    self.reported.remove(&origin);
+                }
+                Some(Fact::System { origin, data })
+            }
+        }
+    }
+
+    /// A fact for a file's elements, or nothing when an unknown file says nothing.
+    fn report(&mut self, path: &Path, elements: Vec<SourcedElement>) -> Option<Fact> {
+        let origin = path.to_string_lossy().into_owned();
+        if elements.is_empty() && !self.reported.remove(&origin) {
+            return None;
+        }
+        if !elements.is_empty() {
+            self.reported.insert(origin.clone());
+        }
+        Some(Fact::Sourced { origin, elements })
+    }
+
+    /// Reads pending inotify events and returns the facts they lead to.
+    pub fn drain(&mut self) -> Vec<Fact> {
+        let mut changed: BTreeSet<PathBuf> = BTreeSet::new();
+        let mut rescan = false;
+        loop {
+            match self.inotify.read_events() {
+                Ok(events) => {
+                    for ev in events {
+                        if ev.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {
+                            rescan = true;
+                            continue;
+                        }
+                        if ev.mask.intersects(
+                            AddWatchFlags::IN_IGNORED | AddWatchFlags::IN_DELETE_SELF | AddWatchFlags::IN_MOVE_SELF,
+                        ) {
+                            if let Some(dir) = self.watched.remove(&ev.wd) {
+                                self.watched_paths.remove(&dir);
+                            }
+                            rescan = true;
+                            continue;
+                        }
+                        let Some(dir) = self.watched.get(&ev.wd) else { continue };
+                        let Some(name) = ev.name.as_ref() else { continue };
+                        let path = dir.join(name);
+                        if ev.mask.contains(AddWatchFlags::IN_ISDIR) {
+                            // A directory we wait for (or one on the way to it) appeared or went.
+                            rescan = true;
+                        } else {
+                            changed.insert(path);
+                        }
+                    }
+                }
+                Err(Errno::EAGAIN) => break,
+                Err(Errno::EINTR) => continue,
+                Err(e) => {
+                    log_at!(Warn, "inotify: {e}");
+                    break;
+                }
+            }
+        }
+        if rescan {
+            return self.scan_all();
+        }
+        let mut facts = Vec::new();
+        for path in changed {
+            if let Some(fact) = self.fact_for(&path) {
+                facts.push(fact);
+            }
+        }
+        facts
+    }
+
+    fn fact_for(&mut self, path: &Path) -> Option<Fact> {
+        let dir = path.parent()?;
+        if let Some((_, kind)) = self.paths.dirs.iter().find(|(d, _)| d == dir) {
+            let kind = *kind;
+            return self.read_dir_file(path, kind);
+        }
+        if let Some((_, kind)) = self.paths.files.iter().find(|(f, _)| f == path) {
+            let kind = *kind;
+            return self.read_single(path, kind);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,618 @@
+//! rtnetlink adapter: the event socket, dumps, and the translation of
+//! netlink-packet-route messages into the host model's facts. Thin on purpose.
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, RawFd};
+
+use netlink_packet_core::{
+    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NlasIterator, NLM_F_DUMP, NLM_F_DUMP_INTR,
+    NLM_F_REQUEST,
+};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags as KernelLinkFlags, LinkMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteType};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+use super::nduseropt::{self as ndopt, NdOption, RTM_NEWNDUSEROPT, RTNLGRP_ND_USEROPT};
+use crate::core::model::{
+    AddrFact, AddrFlags, Fact, Family, LinkFact, LinkFlags, RaOption, RouteFact, Scope, Snapshot,
+};
+
+/// Multicast groups of the event socket (linux/rtnetlink.h, enum rtnetlink_groups).
+const RTNLGRP_LINK: u32 = 1;
+const RTNLGRP_IPV4_IFADDR: u32 = 5;
+const RTNLGRP_IPV6_IFADDR: u32 = 9;
+const RTNLGRP_IPV4_ROUTE: u32 = 7;
+const RTNLGRP_IPV6_ROUTE: u32 = 11;
+/// The main routing table (RT_TABLE_MAIN).
+const RT_TABLE_MAIN: u32 = 254;
+
+/// Default receive buffer of the event socket: large enough that a burst of a few
+/// thousand changes does not overrun; an overrun is survived anyway (re-dump).
+const DEFAULT_RCVBUF: usize = 4 << 20;
+
+/// Large enough for any rtnetlink datagram the kernel sends to a listener.
+pub const RECV_BUFFER_SIZE: usize = 64 * 1024;
+
+/// Why a dump gave no answer.
+#[derive(Debug)]
+pub enum DumpError {
+    /// The kernel kept flagging the dump as interrupted by concurrent changes
+    /// (NLM_F_DUMP_INTR) more often than `Patience` allows: try again later.
+    Interrupted,
+    /// The socket failed or the kernel answered with an error.
+    Io(io::Error),
+}
+
+impl From<io::Error> for DumpError {
+    fn from(e: io::Error) -> DumpError {
+        DumpError::Io(e)
+    }
+}
+
+impl std::fmt::Display for DumpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DumpError::Interrupted => f.write_str("rtnetlink dump interrupted by changes too often"),
+            DumpError::Io(e) => write!(f, "rtnetlink dump: {e}"),
+        }
+    }
+}
+
+/// How hard to try when the kernel flags a dump as interrupted by concurrent changes
+/// (NLM_F_DUMP_INTR).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Patience {
+    /// For mif_open, in the caller's thread: up to 60 attempts with a pause doubling
+    /// from 1 to 64 ms (about 3 s), so that a burst of changes can end.
+    Wait,
+    /// For the engine thread, which must not sleep: 3 attempts back to back; the
+    /// caller retries later.
+    Brief,
+}
+
+impl Patience {
+    fn attempts(self) -> usize {
+        match self {
+            Patience::Wait => 60,
+            Patience::Brief => 3,
+        }
+    }
+
+    fn pause(self, attempt: usize) {
+        if self == Patience::Wait && attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1 << attempt.min(6)));
+        }
+    }
+}
+
+/// The nonblocking socket subscribed to link and address changes.
+pub struct EventSocket {
+    socket: Socket,
+}
+
+impl EventSocket {
+    /// Opens, binds and subscribes; `rcvbuf` (bytes) overrides the default buffer size.
+    pub fn open(rcvbuf: Option<usize>) -> io::Result<EventSocket> {
+        let mut socket = Socket::new(NETLINK_ROUTE)?;
+        socket.bind_auto()?;
+        match rcvbuf {
+            Some(size) => socket.set_rx_buf_sz(size)?,
+            None => {
+                // SO_RCVBUFFORCE passes the rmem_max cap when we have CAP_NET_ADMIN.
+                if super::sys::set_rcvbuf_force(&socket, DEFAULT_RCVBUF).is_err() {
+                    socket.set_rx_buf_sz(DEFAULT_RCVBUF)?;
+                }
+            }
+        }
+        for group in [
+            RTNLGRP_LINK,
+            RTNLGRP_IPV4_IFADDR,
+            RTNLGRP_IPV6_IFADDR,
+            RTNLGRP_IPV4_ROUTE,
+            RTNLGRP_IPV6_ROUTE,
+            RTNLGRP_ND_USEROPT,
+        ] {
+            socket.add_membership(group)?;
+        }
+        socket.set_non_blocking(true)?;
+        Ok(EventSocket { socket })
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    /// Receives one datagram. `Err` with `WouldBlock` when drained; `ENOBUFS` when the
+    /// kernel dropped events because the buffer was full.
+    pub fn recv(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        buf.clear();
+        let n = self.socket.recv(buf, 0)?;
+        Ok(n)
+    }
+}
+
+/// What one datagram held.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub facts: Vec<Fact>,
+    /// The kernel reported an overrun inside the stream (NLMSG_OVERRUN).
+    pub overrun: bool,
+    /// A dump reply carried NLM_F_DUMP_INTR: the dump is inconsistent.
+    pub dump_interrupted: bool,
+    /// NLMSG_DONE was seen (end of a dump).
+    pub done: bool,
+    /// An NLMSG_ERROR with a non-zero code.
+    pub error: Option<i32>,
+    /// Messages that did not decode (skipped).
+    pub undecodable: usize,
+}
+
+/// Splits a datagram into netlink messages and turns the ones we follow into facts.
+/// Malformed messages are skipped and counted, never trusted.
+pub fn parse_datagram(mut buf: &[u8]) -> Parsed {
+    let mut parsed = Parsed::default();
+    while !buf.is_empty() {
+        let (len, flags) = match NetlinkBuffer::new_checked(buf) {
+            Ok(b) => (b.length() as usize, b.flags()),
+            Err(_) => {
+                parsed.undecodable += 1;
+                break;
+            }
+        };
+        if len == 0 || len > buf.len() {
+            parsed.undecodable += 1;
+            break;
+        }
+        if flags & NLM_F_DUMP_INTR != 0 {
+            parsed.dump_interrupted = true;
+        }
+        let message_type = NetlinkBuffer::new_checked(&buf[..len]).map(|b| b.message_type()).unwrap_or(0);
+        if message_type == RTM_NEWNDUSEROPT {
+            // netlink-packet-route does not know this message: our own parser.
+            match ndopt::parse_nlmsg(&buf[..len]) {
+                Ok(opt) => parsed.facts.extend(ra_fact(opt)),
+                Err(_) => parsed.undecodable += 1,
+            }
+        } else {
+            match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[..len]) {
+                Ok(message) => match message.payload {
+                    NetlinkPayload::InnerMessage(inner) => {
+                        if let Some(fact) = fact_of(inner) {
+                            parsed.facts.push(fact);
+                        }
+                    }
+                    NetlinkPayload::Done(_) => parsed.done = true,
+                    NetlinkPayload::Overrun(_) => parsed.overrun = true,
+                    NetlinkPayload::Error(e) => {
+                        if let Some(code) = e.code {
+                            parsed.error = Some(code.get());
+                        }
+                    }
+                    _ => {}
+                },
+                Err(_) => match fallback_link(message_type, &buf[..len]) {
+                    // netlink-packet-route refuses interface names that are not UTF-8.
+                    Some(fact) => parsed.facts.push(fact),
+                    None => parsed.undecodable += 1,
+                },
+            }
+        }
+        // Messages are 4-byte aligned within a datagram.
+        let advance = (len + 3) & !3;
+        buf = if advance >= buf.len() { &[] } else { &buf[advance..] };
+    }
+    parsed
+}
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MTU: u16 = 4;
+
+/// A minimal decoder for link messages that netlink-packet-route rejects (an interface
+/// name that is not UTF-8 is legal in Linux): the ifinfomsg header, IFLA_IFNAME taken
+/// lossily, IFLA_MTU.
+fn fallback_link(message_type: u16, msg: &[u8]) -> Option<Fact> {
+    if message_type != RTM_NEWLINK && message_type != RTM_DELLINK {
+        return None;
+    }
+    let payload = msg.get(16..)?;
+    let header = payload.get(..16)?;
+    let ifindex = u32::from_ne_bytes(header[4..8].try_into().ok()?);
+    let flags = u32::from_ne_bytes(header[8..12].try_into().ok()?);
+    if message_type == RTM_DELLINK {
+        return Some(Fact::LinkRemoved { ifindex });
+    }
+    let mut name = None;
+    let mut mtu = None;
+    for nla in NlasIterator::new(payload.get(16..)?) {
+        let nla = nla.ok()?;
+        match nla.kind() {
+            IFLA_IFNAME => {
+                let raw = nla.value();
+                let raw = raw.split(|b| *b == 0).next().unwrap_or(raw);
+                name = Some(String::from_utf8_lossy(raw).into_owned());
+            }
+            IFLA_MTU => mtu = nla.value().get(..4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes),
+            _ => {}
+        }
+    }
+    Some(Fact::Link(LinkFact {
+        ifindex,
+        name: name?,
+        mtu,
+        flags: link_flags(KernelLinkFlags::from_bits_retain(flags)),
+    }))
+}
+
+/// RA options that carry DNS configuration become facts; the rest (prefixes, captive
+/// portal, PREF64) the kernel or other code handles.
+fn ra_fact(opt: ndopt::NdUserOpt) -> Option<Fact> {
+    if opt.icmp_type != ndopt::ICMPV6_ROUTER_ADVERTISEMENT {
+        return None;
+    }
+    let option = match opt.option {
+        NdOption::Rdnss { lifetime, servers } => RaOption::Rdnss { lifetime, servers },
+        NdOption::Dnssl { lifetime, domains } => RaOption::Dnssl { lifetime, domains },
+        _ => return None,
+    };
+    Some(Fact::Ra { ifindex: opt.ifindex, router: opt.router, option })
+}
+
+/// A default route of the main table, or `None` for every other route.
+fn route_fact(msg: &RouteMessage) -> Option<RouteFact> {
+    if msg.header.destination_prefix_length != 0 || msg.header.kind != RouteType::Unicast {
+        return None;
+    }
+    let family = match msg.header.address_family {
+        AddressFamily::Inet => Family::V4,
+        AddressFamily::Inet6 => Family::V6,
+        _ => return None,
+    };
+    let mut table = u32::from(msg.header.table);
+    let mut ifindex = None;
+    let mut gateway = None;
+    let mut metric = 0;
+    let mut lifetime = None;
+    for attr in &msg.attributes {
+        match attr {
+            // rta_expires counts clock ticks (USER_HZ = 100 on Linux).
+            RouteAttribute::CacheInfo(c) if c.expires != 0 => lifetime = Some(c.expires / 100),
+            RouteAttribute::Table(t) => table = *t,
+            RouteAttribute::Oif(i) => ifindex = Some(*i),
+            RouteAttribute::Priority(p) => metric = *p,
+            RouteAttribute::Gateway(RouteAddress::Inet(a)) => gateway = Some(IpAddr::V4(*a)),
+            RouteAttribute::Gateway(RouteAddress::Inet6(a)) => gateway = Some(IpAddr::V6(*a)),
+            _ => {}
+        }
+    }
+    if table != RT_TABLE_MAIN {
+        return None;
+    }
+    Some(RouteFact {
+        family,
+        ifindex: ifindex?,
+        gateway,
+        metric,
+        from_ra: msg.header.protocol == RouteProtocol::Ra,
+        lifetime,
+    })
+}
+
+fn fact_of(message: RouteNetlinkMessage) -> Option<Fact> {
+    match message {
+        RouteNetlinkMessage::NewLink(link) => link_fact(&link).map(Fact::Link),
+        RouteNetlinkMessage::DelLink(link) => Some(Fact::LinkRemoved { ifindex: link.header.index }),
+        RouteNetlinkMessage::NewAddress(addr) => addr_fact(&addr).map(Fact::Addr),
+        RouteNetlinkMessage::DelAddress(addr) => {
+            addr_fact(&addr).map(|a| Fact::AddrRemoved { ifindex: a.ifindex, addr: a.addr, prefix_len: a.prefix_len })
+        }
+        RouteNetlinkMessage::NewRoute(route) => route_fact(&route).map(Fact::Route),
+        RouteNetlinkMessage::DelRoute(route) => route_fact(&route).map(Fact::RouteRemoved),
+        _ => None,
+    }
+}
+
+fn link_fact(link: &LinkMessage) -> Option<LinkFact> {
+    let name = link.attributes.iter().find_map(|a| match a {
+        LinkAttribute::IfName(n) => Some(n.clone()),
+        _ => None,
+    })?;
+    let mtu = link.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Mtu(m) => Some(*m),
+        _ => None,
+    });
+    Some(LinkFact { ifindex: link.header.index, name, mtu, flags: link_flags(link.header.flags) })
+}
+
+/// The kernel's IFF_* flags that the model uses.
+fn link_flags(f: KernelLinkFlags) -> LinkFlags {
+    LinkFlags {
+        up: f.contains(KernelLinkFlags::Up),
+        running: f.contains(KernelLinkFlags::Running),
+        loopback: f.contains(KernelLinkFlags::Loopback),
+        pointopoint: f.contains(KernelLinkFlags::Pointopoint),
+    }
+}
+
+fn addr_fact(msg: &AddressMessage) -> Option<AddrFact> {
+    // IFA_LOCAL is the interface's own address on point-to-point links, where
+    // IFA_ADDRESS is the peer; elsewhere they are equal or only IFA_ADDRESS is set.
+    let mut address: Option<IpAddr> = None;
+    let mut local: Option<IpAddr> = None;
+    let mut flags = u32::from(msg.header.flags.bits());
+    let mut cache = None;
+    for attr in &msg.attributes {
+        match attr {
+            AddressAttribute::Address(a) => address = Some(*a),
+            AddressAttribute::Local(a) => local = Some(*a),
+            AddressAttribute::Flags(f) => flags = f.bits(),
+            AddressAttribute::CacheInfo(c) => cache = Some(*c),
+            _ => {}
+        }
+    }
+    let addr = local.or(address)?;
+    let kernel = AddressFlags::from_bits_retain(flags);
+    let lifetime = |v: u32| if v == u32::MAX { None } else { Some(v) };
+    Some(AddrFact {
+        ifindex: msg.header.index,
+        addr,
+        prefix_len: msg.header.prefix_len,
+        scope: match msg.header.scope {
+            AddressScope::Universe => Scope::Global,
+            AddressScope::Site => Scope::Site,
+            AddressScope::Link => Scope::Link,
+            AddressScope::Host => Scope::Host,
+            AddressScope::Nowhere => Scope::Other(255),
+            AddressScope::Other(v) => Scope::Other(v),
+            _ => Scope::Other(u8::from(msg.header.scope)),
+        },
+        flags: AddrFlags {
+            // IFA_F_SECONDARY means "temporary" for IPv6 and "secondary" for IPv4.
+            temporary: addr.is_ipv6() && kernel.contains(AddressFlags::Secondary),
+            deprecated: kernel.contains(AddressFlags::Deprecated),
+            tentative: kernel.contains(AddressFlags::Tentative),
+            dadfailed: kernel.contains(AddressFlags::Dadfailed),
+            permanent: kernel.contains(AddressFlags::Permanent),
+            optimistic: kernel.contains(AddressFlags::Optimistic),
+        },
+        valid: cache.and_then(|c| lifetime(c.ifa_valid)),
+        preferred: cache.and_then(|c| lifetime(c.ifa_preferred)),
+    })
+}
+
+/// A blocking socket for dumps, separate from the event socket so that dump replies
+/// and events never interleave in one stream.
+pub struct DumpSocket {
+    socket: Socket,
+    seq: u32,
+}
+
+impl DumpSocket {
+    pub fn open() -> io::Result<DumpSocket> {
+        let mut socket = Socket::new(NETLINK_ROUTE)?;
+        socket.bind_auto()?;
+        socket.connect(&SocketAddr::new(0, 0))?;
+        Ok(DumpSocket { socket, seq: 0 })
+    }
+
+    /// Dumps the default routes of one family (the kernel removes IPv4 routes of a link
+    /// that goes down without telling listeners, so the engine re-reads them).
+    pub fn routes(&mut self, family: Family, patience: Patience) -> Result<Vec<RouteFact>, DumpError> {
+        let mut request = RouteMessage::default();
+        request.header.address_family = match family {
+            Family::V4 => AddressFamily::Inet,
+            Family::V6 => AddressFamily::Inet6,
+        };
+        for attempt in 0..patience.attempts() {
+            patience.pause(attempt);
+            let (facts, interrupted) = self.dump(RouteNetlinkMessage::GetRoute(request.clone()))?;
+            if interrupted {
+                continue;
+            }
+            return Ok(facts
+                .into_iter()
+                .filter_map(|f| match f {
+                    Fact::Route(r) if r.family == family => Some(r),
+                    _ => None,
+                })
+                .collect());
+        }
+        Err(DumpError::Interrupted)
+    }
+
+    /// Dumps links, addresses and default routes, retrying while the kernel flags the dump as
+    /// interrupted by concurrent changes.
+    pub fn snapshot(&mut self, patience: Patience) -> Result<Snapshot, DumpError> {
+        for attempt in 0..patience.attempts() {
+            patience.pause(attempt);
+            let (links, intr_links) = self.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
+            let (addrs, intr_addrs) = self.dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))?;
+            let (routes, intr_routes) = self.dump(RouteNetlinkMessage::GetRoute(RouteMessage::default()))?;
+            if intr_links || intr_addrs || intr_routes {
+                continue;
+            }
+            let mut snapshot = Snapshot::default();
+            for fact in links.into_iter().chain(addrs).chain(routes) {
+                match fact {
+                    Fact::Link(l) => snapshot.links.push(l),
+                    Fact::Addr(a) => snapshot.addrs.push(a),
+                    Fact::Route(r) => snapshot.routes.push(r),
+                    _ => {}
+                }
+            }
+            return Ok(snapshot);
+        }
+        Err(DumpError::Interrupted)
+    }
+
+    fn dump(&mut self, request: RouteNetlinkMessage) -> io::Result<(Vec<Fact>, bool)> {
+        self.seq = self.seq.wrapping_add(1);
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        header.sequence_number = self.seq;
+        let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request));
+        message.finalize();
+        let mut out = vec![0u8; message.buffer_len()];
+        message.serialize(&mut out);
+        self.socket.send(&out, 0)?;
+
+        let mut facts = Vec::new();
+        let mut interrupted = false;
+        let mut buf = Vec::with_capacity(RECV_BUFFER_SIZE);
+        loop {
+            buf.clear();
+            self.socket.recv(&mut buf, 0)?;
+            let parsed = parse_datagram(&buf);
+            facts.extend(parsed.facts);
+            interrupted |= parsed.dump_interrupted;
+            if let Some(code) = parsed.error {
+                return Err(io::Error::from_raw_os_error(-code));
+            }
+            if parsed.done {
+                return Ok((facts, interrupted));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Datagrams captured from a real kernel (see the file's header).
+    fn captured() -> Vec<Vec<u8>> {
+        include_str!("../../tests/data/rtnetlink-veth-session.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let hex = l.split_whitespace().nth(1).unwrap();
+                (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+            })
+            .collect()
+    }
+
+    fn all_facts() -> Vec<Fact> {
+        captured().iter().flat_map(|d| parse_datagram(d).facts).collect()
+    }
+
+    #[test]
+    fn captured_session_decodes_to_the_expected_facts() {
+        let facts = all_facts();
+        let t0 = facts.iter().find_map(|f| match f {
+            Fact::Link(l) if l.name == "t0" => Some(l.ifindex),
+            _ => None,
+        });
+        let t0 = t0.expect("a NEWLINK for t0");
+        let v4: IpAddr = "198.51.100.2".parse().unwrap();
+        let v6: IpAddr = "fd6d:6966:a::2".parse().unwrap();
+        let added_v4 = facts.iter().find_map(|f| match f {
+            Fact::Addr(a) if a.addr == v4 => Some(a.clone()),
+            _ => None,
+        });
+        let a = added_v4.expect("NEWADDR 198.51.100.2");
+        assert_eq!((a.ifindex, a.prefix_len, a.scope), (t0, 24, Scope::Global));
+        assert!(a.flags.permanent && !a.flags.temporary);
+        assert_eq!((a.valid, a.preferred), (None, None));
+        let a6 = facts
+            .iter()
+            .find_map(|f| match f {
+                Fact::Addr(a) if a.addr == v6 => Some(a.clone()),
+                _ => None,
+            })
+            .expect("NEWADDR fd6d:6966:a::2");
+        assert_eq!(a6.prefix_len, 64);
+        assert!(!a6.flags.permanent, "an address with finite lifetimes is not permanent");
+        assert!(a6.valid.is_some_and(|v| (290..=300).contains(&v)), "{:?}", a6.valid);
+        assert!(a6.preferred.is_some_and(|v| (190..=200).contains(&v)), "{:?}", a6.preferred);
+        assert!(facts.contains(&Fact::AddrRemoved { ifindex: t0, addr: v4, prefix_len: 24 }));
+        assert!(facts.contains(&Fact::LinkRemoved { ifindex: t0 }));
+        // Link up and carrier show in the flags of a later NEWLINK.
+        assert!(facts.iter().any(|f| matches!(f, Fact::Link(l) if l.ifindex == t0 && l.flags.up && l.flags.running)));
+        // The deletion comes last for t0.
+        let last_t0 = facts.iter().rposition(|f| match f {
+            Fact::Link(l) => l.ifindex == t0,
+            Fact::LinkRemoved { ifindex } => *ifindex == t0,
+            _ => false,
+        });
+        assert_eq!(facts[last_t0.unwrap()], Fact::LinkRemoved { ifindex: t0 });
+    }
+
+    #[test]
+    fn captured_session_replayed_into_the_model_leaves_nothing_of_t0() {
+        let mut model = crate::core::model::HostModel::new();
+        let mut out = Vec::new();
+        model.announce_interfaces(&mut out);
+        let now = std::time::Instant::now();
+        for f in all_facts() {
+            model.apply(f, now, &mut out);
+        }
+        assert!(model.mirrored_addresses().iter().all(|(_, a, _)| a.is_loopback()));
+        let names: Vec<String> = out
+            .iter()
+            .filter_map(|a| match a {
+                crate::core::model::Announcement::Interface { name, .. } => Some(format!("+{name}")),
+                crate::core::model::Announcement::NoInterface { name, .. } => Some(format!("-{name}")),
+                _ => None,
+            })
+            .collect();
+        assert!(names.contains(&"+t0".to_string()) && names.contains(&"-t0".to_string()), "{names:?}");
+    }
+
+    #[test]
+    fn truncated_and_garbled_datagrams_are_skipped_not_trusted() {
+        for d in captured() {
+            for cut in [0, 1, 4, 15, 16, 17, d.len() / 2, d.len() - 1] {
+                let _ = parse_datagram(&d[..cut.min(d.len())]);
+            }
+            let mut bad = d.clone();
+            // A length field larger than the datagram.
+            bad[0..4].copy_from_slice(&(d.len() as u32 + 100).to_ne_bytes());
+            let parsed = parse_datagram(&bad);
+            assert!(parsed.facts.is_empty());
+            assert_eq!(parsed.undecodable, 1);
+            // A length field of zero must not loop forever.
+            bad[0..4].copy_from_slice(&0u32.to_ne_bytes());
+            assert!(parse_datagram(&bad).facts.is_empty());
+        }
+        // Garbage bytes.
+        let noise: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let _ = parse_datagram(&noise);
+    }
+
+    #[test]
+    fn two_messages_in_one_datagram_are_both_read() {
+        let d = captured();
+        let v4_add = d.iter().find(|x| x[4] == 20 && x.len() == 76).unwrap();
+        let mut both = v4_add.clone();
+        both.extend_from_slice(v4_add);
+        assert_eq!(parse_datagram(&both).facts.len(), 2);
+    }
+}
+
+#[cfg(test)]
+mod fallback_tests {
+    use super::*;
+
+    #[test]
+    fn interface_names_that_are_not_utf8_still_make_a_link() {
+        let line = include_str!("../../tests/data/rtnetlink-veth-session.txt")
+            .lines()
+            .find(|l| l.starts_with("16 ") && l.contains("0700030074300000"))
+            .expect("a captured NEWLINK for t0");
+        let hex = line.split_whitespace().nth(1).unwrap().replacen("0700030074300000", "07000300ff300000", 1);
+        let bytes: Vec<u8> =
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        let parsed = parse_datagram(&bytes);
+        assert_eq!(parsed.undecodable, 0);
+        match &parsed.facts[..] {
+            [Fact::Link(l)] => {
+                assert_eq!(l.name, "\u{fffd}0");
+                assert!(l.mtu.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

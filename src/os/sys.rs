@@ -1,0 +1,173 @@
+//! The one door for system calls that no crate wraps safely for us. Every `unsafe`
+//! below the C layer lives here, each with its `// SAFETY:` line; everything else in
+//! the library calls these safe functions, nix, mio, socket2 or std.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::eventfd::{EfdFlags, EventFd};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
+
+/// An eventfd used as a level: non-zero while something waits (`engine::outbox`).
+pub struct Level {
+    fd: EventFd,
+}
+
+impl Level {
+    pub fn new() -> io::Result<Level> {
+        let fd = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
+        Ok(Level { fd })
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_fd().as_raw_fd()
+    }
+
+    /// Makes the descriptor readable. Cannot block: the counter is far below its
+    /// maximum and the descriptor is nonblocking.
+    pub fn raise(&self) {
+        let _ = self.fd.write(1);
+    }
+
+    /// Makes the descriptor unreadable again (reads the counter back to 0).
+    pub fn lower(&self) {
+        let _ = self.fd.read();
+    }
+}
+
+/// A one-shot monotonic timer descriptor, for a poll set.
+pub struct OneShotTimer {
+    fd: TimerFd,
+}
+
+impl OneShotTimer {
+    pub fn new() -> io::Result<OneShotTimer> {
+        let fd = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::TFD_CLOEXEC | TimerFlags::TFD_NONBLOCK)?;
+        Ok(OneShotTimer { fd })
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_fd().as_raw_fd()
+    }
+
+    /// Fires once, `after` from now (at least 1 ns: a zero would disarm it).
+    pub fn arm(&self, after: Duration) -> io::Result<()> {
+        let after = after.max(Duration::from_nanos(1));
+        self.fd.set(Expiration::OneShot(TimeSpec::from_duration(after)), TimerSetTimeFlags::empty())?;
+        Ok(())
+    }
+
+    /// Reads the expiration count so the descriptor stops being readable.
+    pub fn acknowledge(&self) {
+        let mut count = [0u8; 8];
+        let _ = nix::unistd::read(&self.fd, &mut count);
+    }
+}
+
+/// Borrows a descriptor the caller guarantees open for the borrow's lifetime.
+fn borrow(fd: RawFd) -> BorrowedFd<'static> {
+    // SAFETY: every caller passes a descriptor it owns (or that the application
+    // guarantees open) and uses the borrow only within its own call.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+fn poll_timeout(timeout_ms: i32) -> PollTimeout {
+    PollTimeout::try_from(timeout_ms).unwrap_or(PollTimeout::NONE)
+}
+
+/// Waits until `fd` is readable: `Ok(true)` readable, `Ok(false)` timed out; -1 waits
+/// forever. EINTR comes back as an error of kind `Interrupted`.
+pub fn wait_readable(fd: RawFd, timeout_ms: i32) -> io::Result<bool> {
+    let mut fds = [PollFd::new(borrow(fd), PollFlags::POLLIN)];
+    let n = nix::poll::poll(&mut fds, poll_timeout(timeout_ms))?;
+    Ok(n > 0)
+}
+
+/// The calling thread's asynchronous signals, blocked while it works inside
+/// `mif_check_message` and let in only while it waits (the pselect pattern).
+/// Synchronous signals (faults, SIGABRT) are never blocked.
+pub struct SignalsHeld {
+    saved: SigSet,
+}
+
+impl SignalsHeld {
+    pub fn hold() -> SignalsHeld {
+        let mut block = SigSet::all();
+        for sig in [
+            Signal::SIGSEGV,
+            Signal::SIGBUS,
+            Signal::SIGFPE,
+            Signal::SIGILL,
+            Signal::SIGTRAP,
+            Signal::SIGSYS,
+            Signal::SIGABRT,
+        ] {
+            block.remove(sig);
+        }
+        let mut saved = SigSet::empty();
+        // Cannot fail with a valid `how`; should it, nothing is held and `saved` is
+        // empty, which the drop then restores as "nothing blocked": log-free by design.
+        let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut saved));
+        SignalsHeld { saved }
+    }
+
+    /// ppoll() on `fds` (readable) with the thread's own mask, so a signal held back
+    /// meanwhile interrupts it (`Interrupted`). Returns which descriptors are readable.
+    pub fn poll(&self, fds: &[RawFd], timeout_ms: i32) -> io::Result<Vec<bool>> {
+        let mut polled: Vec<PollFd<'_>> = fds.iter().map(|&fd| PollFd::new(borrow(fd), PollFlags::POLLIN)).collect();
+        let timeout = (timeout_ms >= 0).then(|| TimeSpec::from_duration(Duration::from_millis(timeout_ms as u64)));
+        nix::poll::ppoll(&mut polled, timeout, Some(self.saved))?;
+        Ok(polled.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty())).collect())
+    }
+}
+
+impl Drop for SignalsHeld {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.saved), None);
+    }
+}
+
+/// Blocks every signal in the calling thread (the engine's: signals are the
+/// application's, and a handler must run on its threads).
+pub fn block_all_signals() -> io::Result<()> {
+    nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&SigSet::all()), None)?;
+    Ok(())
+}
+
+/// Fills `buf` from getrandom(2) (no flags: blocks only before the kernel's pool is
+/// initialised at boot). Returns false if it could not fill it whole.
+pub fn fill_random(buf: &mut [u8]) -> bool {
+    // SAFETY: the pointer and length describe `buf`, writable for its whole length.
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    usize::try_from(n).is_ok_and(|n| n == buf.len())
+}
+
+/// IP_UNICAST_IF and IPV6_UNICAST_IF (linux/in.h, linux/in6.h): the interface a
+/// datagram socket sends through. Neither nix nor socket2 wraps them.
+const IP_UNICAST_IF: libc::c_int = 50;
+const IPV6_UNICAST_IF: libc::c_int = 76;
+
+/// Sets IP_UNICAST_IF (or IPV6_UNICAST_IF) on `socket` to `ifindex`.
+pub fn set_unicast_if(socket: &impl AsFd, ipv4: bool, ifindex: u32) -> io::Result<()> {
+    // Both options take the index in network byte order.
+    let value = (ifindex as libc::c_int).to_be();
+    let (level, option) = if ipv4 { (libc::IPPROTO_IP, IP_UNICAST_IF) } else { (libc::IPPROTO_IPV6, IPV6_UNICAST_IF) };
+    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the descriptor is open (borrowed from `socket`); the value pointer and
+    // length describe a live c_int.
+    let rc = unsafe {
+        libc::setsockopt(socket.as_fd().as_raw_fd(), level, option, (&value as *const libc::c_int).cast(), len)
+    };
+    Errno::result(rc).map(drop).map_err(io::Error::from)
+}
+
+/// Sets SO_RCVBUFFORCE (needs CAP_NET_ADMIN).
+pub fn set_rcvbuf_force(socket: &impl AsFd, size: usize) -> io::Result<()> {
+    nix::sys::socket::setsockopt(socket, nix::sys::socket::sockopt::RcvBufForce, &size)?;
+    Ok(())
+}
