@@ -21,6 +21,8 @@ CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE
 LINK_MIF   := -L$(RELEASE) -lmif -Wl,-rpath,$(abspath $(RELEASE)) -lpthread
 
+MIFCTL_SRC := $(wildcard examples-c/mifctl/*.c)
+MIFCTL_HDR := $(wildcard examples-c/mifctl/*.h)
 C_TEST_SRC := $(wildcard c-tests/test_*.c)
 C_TESTS    := $(patsubst c-tests/%.c,build/c-tests/%,$(C_TEST_SRC))
 BENCH_SRC  := $(wildcard bench/*.c)
@@ -60,9 +62,9 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 
-build/mifctl: examples-c/mifctl.c include/mif.h lib
+build/mifctl: $(MIFCTL_SRC) $(MIFCTL_HDR) include/mif.h lib
 	@mkdir -p build
-	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ examples-c/mifctl.c $(LINK_MIF)
+	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ $(MIFCTL_SRC) $(LINK_MIF)
 
 build/c-tests/%: c-tests/%.c c-tests/check.h c-tests/driver.h include/mif.h lib
 	@mkdir -p build/c-tests
