@@ -1,0 +1,232 @@
+/*
+ * mifctl config: asks each PvD for its configuration data
+ * (MIF_REQ_GET_CONFIGURATION_DATA) once, prints the answers and exits. The smallest
+ * command that opens a context: a model for a new one.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mifctl.h"
+
+struct config_run {
+    struct session s;
+    long settle_ms;           /* --settle */
+    size_t answers;           /* configuration data messages printed */
+    struct id_set asked;      /* PvDs we posted MIF_REQ_GET_CONFIGURATION_DATA for */
+    struct id_set pending;    /* ... and whose answer has not been taken yet */
+};
+
+/* One block per PvD:
+ *
+ *   mif0/ipv4 (pvd 1 on mif0, ifindex 2)
+ *     dns servers     198.51.100.1
+ *     search domains  a.example
+ *     routers         198.51.100.1
+ *     mtu             1500
+ */
+static void print_config_text(const struct config_run *c, const mif_message *msg)
+{
+    if (c->answers > 0)
+        putchar('\n');
+    put_text(stdout, msg->pvd_name, FIELD_LEN(msg->pvd_name));
+    printf(" (pvd %" PRIu64 " on ", msg->pvd);
+    put_text(stdout, msg->ifname, FIELD_LEN(msg->ifname));
+    printf(", ifindex %" PRIu32 ")\n", msg->ifindex);
+    if (msg->msg_type == MIF_MSG_NO_CONFIGURATION_DATA) {
+        fputs("  no configuration data\n", stdout);
+        return;
+    }
+    fputs("  dns servers    ", stdout);
+    if (msg->dns_server_count == 0)
+        fputs(" -", stdout);
+    text_address_list(msg->dns_servers, msg->dns_server_count);
+    fputs("\n  search domains ", stdout);
+    if (msg->search_domain_count == 0)
+        fputs(" -", stdout);
+    text_string_list(msg->search_domains, msg->search_domain_count);
+    fputs("\n  routers        ", stdout);
+    if (msg->router_count == 0)
+        fputs(" -", stdout);
+    text_address_list(msg->routers, msg->router_count);
+    fputs("\n  mtu            ", stdout);
+    if (msg->mtu == 0)
+        fputs(" unknown\n", stdout);
+    else
+        printf(" %" PRIu32 "\n", msg->mtu);
+}
+
+/* Handles one message. Returns false when the command must end with status 1. */
+static bool config_message(void *run, mif_message *msg, bool *keep)
+{
+    struct config_run *c = run;
+    mif_request req;
+    bool ok;
+
+    (void)keep;
+    switch (msg->msg_type) {
+    case MIF_MSG_INTERFACE_ANNOUNCEMENT:
+    case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
+        return follow_interface(&c->s, msg);
+    case MIF_MSG_PVD_ANNOUNCEMENT:
+        /* Once per PvD (a rename or a link flap announces it again). */
+        if (id_set_has(&c->asked, msg->pvd))
+            return true;
+        mif_request_init(&req, MIF_REQ_GET_CONFIGURATION_DATA);
+        req.pvd = msg->pvd;
+        req.element_type = MIF_ELEMENT_ANY;
+        req.info_id = MIF_INFO_ALL;
+        if (!post_request(&c->s, &req, &ok) || !ok)
+            return true; /* gone meanwhile, or the engine failed (its message follows) */
+        if (!id_set_add(&c->asked, msg->pvd) || !id_set_add(&c->pending, msg->pvd))
+            return out_of_memory();
+        return true;
+    case MIF_MSG_CONFIGURATION_DATA:
+    case MIF_MSG_NO_CONFIGURATION_DATA:
+        id_set_remove(&c->pending, msg->pvd);
+        if (c->s.json)
+            print_json(msg);
+        else
+            print_config_text(c, msg);
+        c->answers++;
+        return true;
+    default:
+        return true; /* No PvD...: nothing to do */
+    }
+}
+
+/* After each round of messages. Handling an interface posts MIF_REQ_ANNOUNCE_PVDS,
+ * handling a PvD posts MIF_REQ_GET_CONFIGURATION_DATA, and the library queues each
+ * one's whole answer (the interfaces, that interface's PvDs, that PvD's data) before
+ * the post returns. So once a round ends with nothing waiting after all these posts,
+ * the initial iteration is complete and every PvD present has been answered: no
+ * timer, no guessing. */
+static int config_progress(void *run)
+{
+    struct config_run *c = run;
+
+    /* `pending` is empty here with this library; waiting for it anyway keeps the
+     * tool correct with one that answers Get Configuration Data later. */
+    if (c->pending.len > 0)
+        return KEEP_GOING;
+    if (interface_missing(&c->s))
+        return 1;
+    if (c->answers == 0 && !c->s.json)
+        fprintf(stderr, PROG " config: no provisioning domain%s%s\n",
+                c->s.only_ifname ? " on " : "", c->s.only_ifname ? c->s.only_ifname : "");
+    return 0;
+}
+
+static int config_on_signal(void *run)
+{
+    (void)run;
+    return 1;
+}
+
+static int run_config(struct config_run *c)
+{
+    static const struct message_loop loop = {
+        .handle = config_message,
+        .batch = 0,
+        .progress = config_progress,
+        .on_signal = config_on_signal,
+    };
+
+    if (!announce_interfaces(&c->s))
+        return 1;
+    return run_message_loop(&c->s, &loop, c);
+}
+
+/* --settle: waits `ms` milliseconds. Signals are blocked except inside ppoll, so
+ * Ctrl-C ends the wait: returns false then. */
+static bool settle(const struct session *s, long ms)
+{
+    struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+    return !(ppoll(NULL, 0, &t, &s->wait_mask) < 0 && errno == EINTR);
+}
+
+static void usage_config(FILE *out)
+{
+    fprintf(out,
+        "usage: " PROG " config [--interface IF] [--json] [--verbose] [LIBRARY OPTIONS]\n"
+        "\n"
+        "Prints the configuration data of every provisioning domain (PvD) present:\n"
+        "DNS servers, search domains, default routers and MTU, merged from all its\n"
+        "configuration elements (Get Configuration Data, element type 'any', all\n"
+        "information), then exits. Exit status 0, 1 on errors (also when --interface\n"
+        "names no interface), 2 on bad usage.\n"
+        "\n"
+        "The kernel keeps no Router Advertisement DNS options to read back: a new\n"
+        "context learns them from the next RA. The library asks routers for one at\n"
+        "open (a Router Solicitation, when it may open a raw ICMPv6 socket), so config\n"
+        "first waits --settle milliseconds for the answers.\n"
+        "\n"
+        "options:\n"
+        "  -i, --interface IF      only the PvDs of the interface named IF\n"
+        "  -s, --settle MS         wait MS ms after opening before asking (default 1000)\n"
+        "  -j, --json              one JSON object per PvD and line:\n"
+        "                          configuration_data or no_configuration_data\n"
+        "  -v, --verbose           debug lines on stderr\n"
+        "  -h, --help              this help\n"
+        "\n");
+    usage_library_options(out);
+}
+
+/* config's own option, -s/--settle MS. */
+static int config_option(void *run, int opt, const char *value)
+{
+    struct config_run *c = run;
+    char *end;
+
+    if (opt != 's')
+        return 0;
+    errno = 0;
+    c->settle_ms = strtol(value, &end, 10);
+    if (errno != 0 || *value == '\0' || *end != '\0' || c->settle_ms < 0 || c->settle_ms > 60000) {
+        fprintf(stderr, PROG " config: --settle takes milliseconds from 0 to 60000\n");
+        return -1;
+    }
+    return 1;
+}
+
+static const struct option config_long_options[] = {
+    JSON_INTERFACE_LONG_OPTIONS,
+    { "settle", required_argument, NULL, 's' },
+    VERBOSE_HELP_LONG_OPTIONS,
+    LIBRARY_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+static const struct command_line config_command_line = {
+    .short_options = "ji:s:vh",
+    .long_options = config_long_options,
+    .operands = { NULL },
+    .usage = usage_config,
+    .option = config_option,
+};
+
+int cmd_config(int argc, char **argv)
+{
+    struct config_run c;
+    int status;
+
+    memset(&c, 0, sizeof c);
+    c.settle_ms = 1000;
+    if (!parse_command_line(&config_command_line, argc, argv, &c.s, &c, &status))
+        return status;
+    if (!session_open(&c.s))
+        return 1;
+    if (c.settle_ms > 0 && !settle(&c.s, c.settle_ms))
+        status = 1;
+    else
+        status = run_config(&c);
+    id_set_free(&c.asked);
+    id_set_free(&c.pending);
+    return session_close(&c.s, status);
+}
