@@ -66,7 +66,7 @@ build/mifctl: $(MIFCTL_SRC) $(MIFCTL_HDR) include/mif.h lib
 	@mkdir -p build
 	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ $(MIFCTL_SRC) $(LINK_MIF)
 
-build/c-tests/%: c-tests/%.c c-tests/check.h c-tests/driver.h include/mif.h lib
+build/c-tests/%: c-tests/%.c c-tests/check.h c-tests/bed.h c-tests/driver.h include/mif.h lib
 	@mkdir -p build/c-tests
 	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ $< $(LINK_MIF)
 

@@ -15,6 +15,7 @@
  */
 #include "mif.h"
 #include "check.h"
+#include "bed.h"
 
 #include <stddef.h>
 

@@ -5,6 +5,7 @@
  */
 #include "mif.h"
 #include "check.h"
+#include "bed.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -7,13 +7,15 @@
  *
  * Needs `lo` (up, with 127.0.0.1 and ::1: run.sh brings it up) and, for the rows
  * that need a translation or a connect to stay outstanding, the blackhole bed of
- * check.h (veth mt0 with a DNS server / destination that never answers), made once
+ * bed.h (veth mt0 with a DNS server / destination that never answers), made once
  * inside the private namespace run.sh gives this binary.  Those rows open their
  * context on a scratch root directory whose etc/mif.conf gives mt0 that DNS server.
  */
 #include "mif.h"
 #include "check.h"
+#include "bed.h"
 
+#include <fcntl.h>
 #include <limits.h>
 
 enum call { POST, OPEN, CHECKMSG, GET, BIND };

@@ -17,13 +17,15 @@
  * cancelled request could only be a bug.
  *
  * Uses, inside the private namespace run.sh makes: lo (127.0.0.1, a TCP listener), a
- * scratch hosts file, and the blackhole bed of check.h (veth mt0 whose DNS server and
+ * scratch hosts file, and the blackhole bed of bed.h (veth mt0 whose DNS server and
  * destination 198.51.100.77 never answer, so requests stay outstanding).
  */
+#include <poll.h>
 #include <sys/time.h>
 
 #include "mif.h"
 #include "check.h"
+#include "bed.h"
 #include "driver.h"
 
 static char root[256];   /* scratch root: etc/hosts, and etc/mif.conf for mt0 */

@@ -16,6 +16,7 @@
  */
 #include "mif.h"
 #include "check.h"
+#include "bed.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -11,6 +11,7 @@
  */
 #include "mif.h"
 #include "check.h"
+#include "bed.h"
 
 #include <poll.h>
 

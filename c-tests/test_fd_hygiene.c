@@ -8,6 +8,7 @@
  */
 #include "mif.h"
 #include "check.h"
+#include "bed.h"
 
 #include <fcntl.h>
 

@@ -16,9 +16,12 @@
  */
 #include "mif.h"
 #include "check.h"
+#include "bed.h"
 #include "driver.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 
 #define MAX_MSGS 64
 

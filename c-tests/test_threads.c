@@ -15,6 +15,7 @@
  */
 #include "mif.h"
 #include "check.h"
+#include "bed.h"
 
 #define WORKERS 4
 #define MAX_OPS 20000

@@ -7,6 +7,7 @@
  */
 #include "mif.h"
 #include "check.h"
+#include "bed.h"
 
 #include <sys/time.h>
 
