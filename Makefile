@@ -38,7 +38,7 @@ all: lib build/mifctl
 lib:
 	@mkdir -p target
 	{ $(CARGO) build --release --locked --message-format=json-render-diagnostics; echo $$? > target/cargo.rc; } | \
-	  python3 tests/out-dir.py mif > target/mif.h.path.new
+	  python3 tests/out-dir.py "$(CURDIR)" > target/mif.h.path.new
 	@rc=$$(cat target/cargo.rc); [ "$$rc" = 0 ] || exit $$rc
 	mv target/mif.h.path.new target/mif.h.path
 	ln -sf libmif.so $(RELEASE)/libmif.so.0

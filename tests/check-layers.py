@@ -87,6 +87,24 @@ def referenced_top_modules(code, path):
     own = module_path(path)
     # A file's own `super` is its parent module; mod.rs files are their directory's module.
     tops = set()
+    # Grouped paths (`crate::{engine::X, os}`) name each of their first segments.
+    for m in re.finditer(r"\bcrate::\{", code):
+        depth, j = 1, m.end()
+        while j < len(code) and depth:
+            depth += {"{": 1, "}": -1}.get(code[j], 0)
+            j += 1
+        inner = code[m.end():j - 1]
+        level, start = 0, 0
+        for k, ch in enumerate(inner + ","):
+            if ch == "{":
+                level += 1
+            elif ch == "}":
+                level -= 1
+            elif ch == "," and level == 0:
+                name = re.match(r"\s*(\w+)", inner[start:k])
+                if name:
+                    tops.add((name.group(1), m.start()))
+                start = k + 1
     for m in re.finditer(r"\b(crate|super)((?:::super)*)::(\w+)", code):
         if m.group(1) == "crate":
             tops.add((m.group(3), m.start()))

@@ -56,7 +56,9 @@ use crate::core::Error;
 /// below `min` or above our own struct.
 ///
 /// # Safety
-/// `ptr` is non-NULL and points to at least `(*ptr).size` readable bytes.
+/// `ptr` is non-NULL and points to at least `(*ptr).size` readable bytes, and `T` is a
+/// `repr(C)` struct that accepts any bit pattern of its integer fields and NULL or
+/// application-owned pointers (true of `mif_options` and `mif_request`).
 pub(crate) unsafe fn read_sized<T: Default>(ptr: *const T, min: usize) -> Result<(T, usize), Error> {
     // SAFETY: the size field comes first and the caller guarantees at least that much;
     // read it alone, unaligned, before trusting anything else.

@@ -10,7 +10,8 @@ use super::model::{AddrFlags, PvdInfo};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PvdLink {
     pub info: PvdInfo,
-    /// (address, prefix length, flags) of the PvD's addresses, in the kernel's order.
+    /// (address, prefix length, flags) of the PvD's addresses, in the mirror's order
+    /// (by address).
     pub addrs: Vec<(IpAddr, u8, AddrFlags)>,
     pub dns_servers: Vec<IpAddr>,
     pub search_domains: Vec<String>,
@@ -45,7 +46,7 @@ impl PvdLink {
 /// - rule 3: deprecated addresses only when no other candidate exists;
 /// - rule 2 (scope): an address of the destination's kind (loopback or not) first;
 /// - rule 9: then the longest prefix in common with the destination;
-/// - ties keep the kernel's order.
+/// - ties keep the given order (the mirror's: by address).
 pub fn source_order(addrs: &[(IpAddr, u8, AddrFlags)], ipv4: bool, remote: Option<&IpAddr>) -> Vec<IpAddr> {
     let usable: Vec<(IpAddr, AddrFlags)> = addrs
         .iter()
@@ -140,7 +141,7 @@ mod tests {
         assert_eq!(l.sources_for(&ip("fd6d:6966:a::1")), vec![ip("fd6d:6966:a::2"), ip("fd6d:6966:b::2")]);
         assert_eq!(l.sources_for(&ip("198.51.100.1")), vec![ip("198.51.100.2")]);
         assert_eq!(l.source_for(&ip("fe80::1")), None, "link-local destinations: the kernel chooses");
-        assert_eq!(l.preferred_source(false), Some(ip("fd6d:6966:b::2")), "no destination: the kernel's order");
+        assert_eq!(l.preferred_source(false), Some(ip("fd6d:6966:b::2")), "no destination: the mirror's order");
     }
 
     #[test]

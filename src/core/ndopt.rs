@@ -25,20 +25,20 @@ pub const ICMPV6_ROUTER_ADVERTISEMENT: u8 = 134;
 // Option types and the infinite lifetime are named here, with the wire format, even
 // where only the tests use them yet.
 /// ND option type: Prefix Information (RFC 4861).
-#[allow(dead_code)]
+#[cfg_attr(not(test), allow(dead_code))]
 pub const ND_OPT_PREFIX_INFORMATION: u8 = 3;
 /// ND option type: Recursive DNS Server (RFC 8106).
 pub const ND_OPT_RDNSS: u8 = 25;
 /// ND option type: DNS Search List (RFC 8106).
 pub const ND_OPT_DNSSL: u8 = 31;
 /// ND option type: Captive Portal (RFC 8910).
-#[allow(dead_code)]
+#[cfg_attr(not(test), allow(dead_code))]
 pub const ND_OPT_CAPTIVE_PORTAL: u8 = 37;
 /// ND option type: PREF64 (RFC 8781).
-#[allow(dead_code)]
+#[cfg_attr(not(test), allow(dead_code))]
 pub const ND_OPT_PREF64: u8 = 38;
 /// Option lifetime meaning "forever" (RFC 8106).
-#[allow(dead_code)]
+#[cfg_attr(not(test), allow(dead_code))]
 pub const LIFETIME_INFINITE: u32 = u32::MAX;
 
 /// Size of the fixed part of an RDNSS or DNSSL option: type, length, reserved (2), lifetime (4).

@@ -42,7 +42,7 @@ pub struct Context {
 impl Context {
     pub fn open(config: Config) -> Result<Context, Error> {
         let fail = |what: &str, e: io::Error| {
-            log_at!(Warn, "opening a context: {what}: {e}");
+            log_at!(Warn, "mif_open: {what}: {e}");
             error_of(&e)
         };
         let outbox = Outbox::new().map_err(|e| fail("eventfd", e))?;
@@ -51,8 +51,8 @@ impl Context {
         let mut dumper = DumpSocket::open().map_err(|e| fail("rtnetlink dump socket", e))?;
         let snapshot = dumper.snapshot(Patience::Wait).map_err(|e| match e {
             DumpError::Io(e) => fail("rtnetlink dump", e),
-            DumpError::Interrupted => {
-                log_at!(Warn, "opening a context: {e}");
+            DumpError::Interrupted { .. } => {
+                log_at!(Warn, "mif_open: {e}");
                 Error::System
             }
         })?;
@@ -69,9 +69,11 @@ impl Context {
         let resolver = Resolver::new(config.dns, &config.root_dir, config.test.use_bindtodevice());
         let registry = poll.registry().try_clone().map_err(|e| fail("mio registry", e))?;
         let dns = DnsShared::new(resolver, registry).map_err(|e| fail("timerfd", e))?;
+        let dns_sockets = dns.duplicate_sockets_fd().map_err(|e| fail("dup", e))?;
         let shared = Arc::new(Shared {
             model: Mutex::new(model),
             dns: Mutex::new(dns),
+            dns_sockets,
             operations: Mutex::new(Operations::default()),
             outbox,
         });
@@ -175,7 +177,7 @@ impl Context {
             let mut out = Vec::new();
             dns.start(Job { translation_id, generation, pvd, name }, Some(link), Instant::now(), &mut out);
             if self.test.panic_translate {
-                panic!("test-requested panic in a translate post (the panic_translate test hook)");
+                panic!("test-requested panic in a translate post (MIF_TEST_PANIC_TRANSLATE)");
             }
             shared.emit_dns_locked(out);
             let finished = if help { dns.process(|events| shared.emit_dns_locked(events)) } else { Vec::new() };

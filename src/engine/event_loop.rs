@@ -126,7 +126,7 @@ impl Engine {
 
     fn event_loop(&mut self) -> io::Result<()> {
         if self.panic_at_start {
-            panic!("test-requested engine panic (the panic_engine test hook)");
+            panic!("test-requested engine panic (MIF_TEST_PANIC_ENGINE)");
         }
         // Changes that happened while mif_open dumped are already waiting.
         self.drain_netlink()?;
@@ -228,7 +228,7 @@ impl Engine {
                     self.apply(vec![Fact::Routes { family: Family::V4, routes }]);
                 }
                 // Still changing: a full re-read a little later covers the routes too.
-                Err(DumpError::Interrupted) => self.postpone_resync(&DumpError::Interrupted),
+                Err(e @ DumpError::Interrupted { .. }) => self.postpone_resync(&e),
                 Err(DumpError::Io(e)) => return Err(e),
             }
         }
@@ -259,8 +259,8 @@ impl Engine {
     fn resync(&mut self) -> io::Result<()> {
         let snapshot = match self.dumper.snapshot(Patience::Brief) {
             Ok(s) => s,
-            Err(DumpError::Interrupted) => {
-                self.postpone_resync(&DumpError::Interrupted);
+            Err(e @ DumpError::Interrupted { .. }) => {
+                self.postpone_resync(&e);
                 return Ok(());
             }
             Err(DumpError::Io(e)) => return Err(e),

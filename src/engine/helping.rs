@@ -12,7 +12,7 @@ use crate::core::Error;
 /// most this many translations outstanding: then it waits for them and the answer
 /// should wake it directly. With more, it has other work (posting, taking results)
 /// and the engine reading answers on its own CPU in parallel is faster
-/// (BENCHMARKS.md, "DNS, concurrency 256").
+/// (BENCHMARKS.md, "The layers change": the measurement behind the 4).
 pub(crate) const HELP_MAX_TRANSLATIONS: usize = 4;
 
 /// An application thread reading DNS answers itself (see `DnsShared`), with the

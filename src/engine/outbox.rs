@@ -6,7 +6,7 @@
 //! level-triggered: readable while a message waits, also after a partial drain.
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use parking_lot::Mutex;
 
@@ -29,8 +29,14 @@ impl Outbox {
         Ok(Outbox { queue: Mutex::new(State { messages: VecDeque::new(), closed: false }), level: Level::new()? })
     }
 
+    /// The descriptor's number, for `mif_fd`.
     pub(crate) fn fd(&self) -> RawFd {
-        self.level.raw_fd()
+        self.level.as_fd().as_raw_fd()
+    }
+
+    /// The descriptor, for a wait.
+    pub(crate) fn borrow_fd(&self) -> BorrowedFd<'_> {
+        self.level.as_fd()
     }
 
     /// Queues messages in order. Ignored once the outbox is closed.
@@ -91,7 +97,7 @@ impl Outbox {
     /// Waits until a message waits, like poll() on the eventfd: `Ok(true)` when one
     /// does, `Ok(false)` when the time ran out; -1 waits forever.
     pub(crate) fn wait(&self, timeout_ms: i32) -> io::Result<bool> {
-        sys::wait_readable(self.fd(), timeout_ms)
+        sys::wait_readable(self.level.as_fd(), timeout_ms)
     }
 
     fn signal(&self) {

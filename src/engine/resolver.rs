@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -117,9 +117,10 @@ impl DnsShared {
         self.timer.raw_fd()
     }
 
-    /// The socket set's descriptor: readable while a query socket is ready.
-    pub(crate) fn sockets_fd(&self) -> RawFd {
-        self.sockets.as_raw_fd()
+    /// A second descriptor of the socket set, readable while a query socket is ready:
+    /// a waiting thread polls it without holding this lock (`Shared::dns_sockets`).
+    pub(crate) fn duplicate_sockets_fd(&self) -> io::Result<OwnedFd> {
+        sys::duplicate_poll_fd(&self.sockets)
     }
 
     pub(crate) fn has_queries(&self) -> bool {

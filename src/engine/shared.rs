@@ -5,6 +5,8 @@
 //! A function whose name ends in `_locked` expects the lock named in its comment to
 //! be held by its caller.
 
+use std::os::fd::OwnedFd;
+
 use parking_lot::Mutex;
 
 use super::connector::ConnectEvent;
@@ -20,6 +22,9 @@ pub(crate) struct Shared {
     pub model: Mutex<HostModel>,
     /// The resolver (its queries and the sockets they use).
     pub dns: Mutex<DnsShared>,
+    /// A second descriptor of the resolver's socket set, for a thread that waits for
+    /// answers with the resolver's lock released (`wait.rs`).
+    pub dns_sockets: OwnedFd,
     /// Every outstanding translation and connect (`operations`).
     pub operations: Mutex<Operations>,
     pub outbox: Outbox,

@@ -7,20 +7,21 @@
 //! handler running at any moment of the call still ends it with `Interrupted`, as
 //! the single poll() would.
 
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use super::context::Context;
 use super::helping::{Helping, HELP_MAX_TRANSLATIONS};
 use crate::core::Error;
-use crate::os::error_of;
 use crate::os::sys::SignalsHeld;
+use crate::os::wait_error_of;
 
 impl Context {
     /// Waits for a message: `Ok(true)` when one waits, `Ok(false)` when `timeout_ms`
     /// ran out (0 probes, -1 waits forever).
     pub fn check(&self, timeout_ms: i32) -> Result<bool, Error> {
         let outbox = &self.shared.outbox;
-        let as_error = |e: std::io::Error| error_of(&e);
+        let as_error = |e: std::io::Error| wait_error_of(&e);
         if timeout_ms == 0 {
             return outbox.wait(0).map_err(as_error);
         }
@@ -42,18 +43,17 @@ impl Context {
                 drop(dns);
                 return match &signals {
                     None => outbox.wait(user_ms).map_err(as_error),
-                    Some(held) => held.poll(&[outbox.fd()], user_ms).map(|ready| ready[0]).map_err(as_error),
+                    Some(held) => held.poll([outbox.borrow_fd()], user_ms).map(|[ready]| ready).map_err(as_error),
                 };
             }
             let held = signals.get_or_insert_with(SignalsHeld::hold);
             let dns_due = dns.next_wake();
-            let sockets_fd = dns.sockets_fd();
             let helping = Helping::begin(dns, true, &self.shared).unlock();
             let wait_ms = match dns_due.map(left_ms) {
                 Some(d) if user_ms < 0 || d < user_ms => d,
                 _ => user_ms,
             };
-            let polled = held.poll(&[outbox.fd(), sockets_fd], wait_ms);
+            let polled = held.poll([outbox.borrow_fd(), self.shared.dns_sockets.as_fd()], wait_ms);
             let answers = polled.as_ref().is_ok_and(|ready| ready[1]);
             let answers_or_due = answers || dns_due.is_some_and(|d| d <= Instant::now());
             if answers_or_due && self.shared.fail_on_panic(|| self.shared.process_dns()).is_none() {

@@ -19,14 +19,22 @@ use std::io;
 use crate::core::Error;
 
 /// The one map from a system error to the runtime's error: a refusal (EPERM, EACCES)
-/// is `Permission`, an interrupted wait `Interrupted`, anything else `System`.
+/// is `Permission`, anything else `System`.
 pub fn error_of(e: &io::Error) -> Error {
     match e.raw_os_error() {
         Some(libc::EPERM) | Some(libc::EACCES) => Error::Permission,
-        Some(libc::EINTR) => Error::Interrupted,
         None if e.kind() == io::ErrorKind::PermissionDenied => Error::Permission,
-        None if e.kind() == io::ErrorKind::Interrupted => Error::Interrupted,
         _ => Error::System,
+    }
+}
+
+/// The same for a wait (`mif_check_message`): a signal handler that ran during it ends
+/// it with `Interrupted`, as poll() returns EINTR; anything else is `System`.
+pub fn wait_error_of(e: &io::Error) -> Error {
+    if e.raw_os_error() == Some(libc::EINTR) || e.kind() == io::ErrorKind::Interrupted {
+        Error::Interrupted
+    } else {
+        Error::System
     }
 }
 

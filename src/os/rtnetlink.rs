@@ -40,7 +40,7 @@ pub const RECV_BUFFER_SIZE: usize = 64 * 1024;
 pub enum DumpError {
     /// The kernel kept flagging the dump as interrupted by concurrent changes
     /// (NLM_F_DUMP_INTR) more often than `Patience` allows: try again later.
-    Interrupted,
+    Interrupted { what: &'static str },
     /// The socket failed or the kernel answered with an error.
     Io(io::Error),
 }
@@ -54,7 +54,7 @@ impl From<io::Error> for DumpError {
 impl std::fmt::Display for DumpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DumpError::Interrupted => f.write_str("rtnetlink dump interrupted by changes too often"),
+            DumpError::Interrupted { what } => write!(f, "rtnetlink {what} interrupted too often"),
             DumpError::Io(e) => write!(f, "rtnetlink dump: {e}"),
         }
     }
@@ -420,7 +420,7 @@ impl DumpSocket {
                 })
                 .collect());
         }
-        Err(DumpError::Interrupted)
+        Err(DumpError::Interrupted { what: "route dump" })
     }
 
     /// Dumps links, addresses and default routes, retrying while the kernel flags the dump as
@@ -445,7 +445,7 @@ impl DumpSocket {
             }
             return Ok(snapshot);
         }
-        Err(DumpError::Interrupted)
+        Err(DumpError::Interrupted { what: "dump" })
     }
 
     fn dump(&mut self, request: RouteNetlinkMessage) -> io::Result<(Vec<Fact>, bool)> {

@@ -3,10 +3,11 @@
 //! the library calls these safe functions, nix, mio, socket2 or std.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg};
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
@@ -18,14 +19,16 @@ pub struct Level {
     fd: EventFd,
 }
 
+impl AsFd for Level {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 impl Level {
     pub fn new() -> io::Result<Level> {
         let fd = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
         Ok(Level { fd })
-    }
-
-    pub fn raw_fd(&self) -> RawFd {
-        self.fd.as_fd().as_raw_fd()
     }
 
     /// Makes the descriptor readable. Cannot block: the counter is far below its
@@ -69,11 +72,16 @@ impl OneShotTimer {
     }
 }
 
-/// Borrows a descriptor the caller guarantees open for the borrow's lifetime.
-fn borrow(fd: RawFd) -> BorrowedFd<'static> {
-    // SAFETY: every caller passes a descriptor it owns (or that the application
-    // guarantees open) and uses the borrow only within its own call.
-    unsafe { BorrowedFd::borrow_raw(fd) }
+/// A second descriptor (CLOEXEC) of a mio poll set's epoll instance: readable exactly
+/// when the set has a ready source, so another thread can wait on it without holding
+/// whatever guards the `Poll` itself.
+pub fn duplicate_poll_fd(poll: &mio::Poll) -> io::Result<OwnedFd> {
+    // SAFETY: a `mio::Poll` owns its epoll descriptor for as long as it lives, and the
+    // borrow ends within this call.
+    let epoll = unsafe { BorrowedFd::borrow_raw(poll.as_raw_fd()) };
+    let fd = fcntl(epoll, FcntlArg::F_DUPFD_CLOEXEC(0))?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
 }
 
 fn poll_timeout(timeout_ms: i32) -> PollTimeout {
@@ -82,8 +90,8 @@ fn poll_timeout(timeout_ms: i32) -> PollTimeout {
 
 /// Waits until `fd` is readable: `Ok(true)` readable, `Ok(false)` timed out; -1 waits
 /// forever. EINTR comes back as an error of kind `Interrupted`.
-pub fn wait_readable(fd: RawFd, timeout_ms: i32) -> io::Result<bool> {
-    let mut fds = [PollFd::new(borrow(fd), PollFlags::POLLIN)];
+pub fn wait_readable(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
+    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
     let n = nix::poll::poll(&mut fds, poll_timeout(timeout_ms))?;
     Ok(n > 0)
 }
@@ -92,7 +100,8 @@ pub fn wait_readable(fd: RawFd, timeout_ms: i32) -> io::Result<bool> {
 /// `mif_check_message` and let in only while it waits (the pselect pattern).
 /// Synchronous signals (faults, SIGABRT) are never blocked.
 pub struct SignalsHeld {
-    saved: SigSet,
+    /// The mask to restore; `None` if blocking failed (then nothing is restored).
+    saved: Option<SigSet>,
 }
 
 impl SignalsHeld {
@@ -110,25 +119,27 @@ impl SignalsHeld {
             block.remove(sig);
         }
         let mut saved = SigSet::empty();
-        // Cannot fail with a valid `how`; should it, nothing is held and `saved` is
-        // empty, which the drop then restores as "nothing blocked": log-free by design.
-        let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut saved));
-        SignalsHeld { saved }
+        // Cannot fail with a valid `how`; should it, nothing was blocked and nothing is
+        // restored later.
+        let held = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut saved));
+        SignalsHeld { saved: held.ok().map(|()| saved) }
     }
 
     /// ppoll() on `fds` (readable) with the thread's own mask, so a signal held back
     /// meanwhile interrupts it (`Interrupted`). Returns which descriptors are readable.
-    pub fn poll(&self, fds: &[RawFd], timeout_ms: i32) -> io::Result<Vec<bool>> {
-        let mut polled: Vec<PollFd<'_>> = fds.iter().map(|&fd| PollFd::new(borrow(fd), PollFlags::POLLIN)).collect();
+    pub fn poll<const N: usize>(&self, fds: [BorrowedFd<'_>; N], timeout_ms: i32) -> io::Result<[bool; N]> {
+        let mut polled = fds.map(|fd| PollFd::new(fd, PollFlags::POLLIN));
         let timeout = (timeout_ms >= 0).then(|| TimeSpec::from_duration(Duration::from_millis(timeout_ms as u64)));
-        nix::poll::ppoll(&mut polled, timeout, Some(self.saved))?;
-        Ok(polled.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty())).collect())
+        nix::poll::ppoll(&mut polled, timeout, self.saved)?;
+        Ok(polled.map(|p| p.revents().is_some_and(|r| !r.is_empty())))
     }
 }
 
 impl Drop for SignalsHeld {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.saved), None);
+        if let Some(saved) = &self.saved {
+            let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(saved), None);
+        }
     }
 }
 
