@@ -228,6 +228,7 @@ static inline int check_message_well_formed(const mif_message *m)
     case MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT:
     case MIF_MSG_CONFIGURATION_DATA:
     case MIF_MSG_NO_CONFIGURATION_DATA:
+    case MIF_MSG_CONFIGURATION_LEARNING:
         config = 1;
         break;
     default:
@@ -283,7 +284,9 @@ static inline int check_message_well_formed(const mif_message *m)
     case MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT:
     case MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT:
     case MIF_MSG_CONFIGURATION_DATA:
-    case MIF_MSG_NO_CONFIGURATION_DATA: {
+    case MIF_MSG_NO_CONFIGURATION_DATA:
+    case MIF_MSG_CONFIGURATION_LEARNING:
+    case MIF_MSG_PVD_CONFIGURATION_COMPLETE: {
         char want[64];
         ok &= CHECK_EQ_INT(m->status, MIF_OK);
         ok &= CHECK(m->ifindex != 0);
@@ -308,10 +311,21 @@ static inline int check_message_well_formed(const mif_message *m)
             ok &= CHECK(m->element_id != 0);
             ok &= CHECK(m->origin != NULL && m->origin[0] != '\0');
         }
-        if (m->msg_type == MIF_MSG_CONFIGURATION_DATA || m->msg_type == MIF_MSG_NO_CONFIGURATION_DATA) {
+        if (m->msg_type == MIF_MSG_CONFIGURATION_DATA || m->msg_type == MIF_MSG_NO_CONFIGURATION_DATA ||
+            m->msg_type == MIF_MSG_CONFIGURATION_LEARNING) {
             ok &= CHECK(m->element_type <= MIF_ELEMENT_SYSTEM);
-            ok &= CHECK(m->info_id <= MIF_INFO_MTU);
+            ok &= CHECK(m->info_id <= MIF_INFO_PREF64);
+            ok &= CHECK_EQ_INT(m->config_state, m->msg_type == MIF_MSG_CONFIGURATION_LEARNING
+                                                    ? MIF_CONFIG_STATE_LEARNING : MIF_CONFIG_STATE_COMPLETE);
         }
+        if (m->msg_type == MIF_MSG_PVD_ANNOUNCEMENT)
+            ok &= CHECK(m->config_state == MIF_CONFIG_STATE_LEARNING || m->config_state == MIF_CONFIG_STATE_COMPLETE);
+        if (m->msg_type == MIF_MSG_PVD_CONFIGURATION_COMPLETE)
+            ok &= CHECK_EQ_INT(m->config_state, MIF_CONFIG_STATE_COMPLETE);
+        /* The RA extras: a prefix length only with a NAT64 prefix, a URI only in data. */
+        ok &= CHECK((m->pref64_len == 0) == (m->pref64.family == 0));
+        ok &= CHECK(m->pref64_len == 0 || m->pref64.family == MIF_FAMILY_IPV6);
+        ok &= CHECK(m->captive_portal == NULL || (config && m->captive_portal[0] != '\0'));
         break;
     }
     case MIF_MSG_NAME_TRANSLATION:

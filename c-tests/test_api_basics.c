@@ -209,9 +209,11 @@ static void message_type_names(void)
         { MIF_MSG_NAME_TRANSLATION_DONE, "name_translation_done" },
         { MIF_MSG_CONNECTED, "connected" },
         { MIF_MSG_NOT_CONNECTED, "not_connected" },
+        { MIF_MSG_PVD_CONFIGURATION_COMPLETE, "pvd_configuration_complete" },
+        { MIF_MSG_CONFIGURATION_LEARNING, "configuration_learning" },
         { MIF_MSG_ENGINE_FAILED, "engine_failed" },
     };
-    static const mif_message_type unknown[] = { 0, 15, 99, 101, 1000, 0xffffffffu };
+    static const mif_message_type unknown[] = { 0, 17, 99, 101, 1000, 0xffffffffu };
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
         CHECK_EQ_STR(mif_message_type_name(names[i].t), names[i].name);

@@ -167,6 +167,37 @@
 #define MIF_INFO_MTU 4
 
 /**
+ * Configuration information identifier (our addition): the captive portal API URI of
+ * RFC 8910 (`captive_portal`), from Router Advertisements.
+ */
+#define MIF_INFO_CAPTIVE_PORTAL 5
+
+/**
+ * Configuration information identifier (our addition): the NAT64 prefix of RFC 8781
+ * (`pref64`, `pref64_len`), from Router Advertisements.
+ */
+#define MIF_INFO_PREF64 6
+
+/**
+ * `mif_message.config_state` (our addition): the message does not say.
+ */
+#define MIF_CONFIG_STATE_NONE 0
+
+/**
+ * `config_state`: the provisioning domain's configuration is complete: its routers
+ * answered, or it is configured by DHCP, a link manager or static configuration, or
+ * the learning window passed (docs/configuration.md, "Readiness").
+ */
+#define MIF_CONFIG_STATE_COMPLETE 1
+
+/**
+ * `config_state`: the provisioning domain's configuration is still being learned
+ * (after the context opened, its link came up, or a Router Solicitation); a
+ * `MIF_MSG_PVD_CONFIGURATION_COMPLETE` follows for PvD subscribers.
+ */
+#define MIF_CONFIG_STATE_LEARNING 2
+
+/**
  * `mif_message.valid_lifetime` / `preferred_lifetime` value meaning "forever".
  */
 #define MIF_LIFETIME_INFINITE 4294967295
@@ -313,6 +344,18 @@ typedef struct mif_options {
    * Connections: overall time limit of one connect request, in milliseconds; 0 = 10000.
    */
   uint32_t connect_timeout_ms;
+  /**
+   * Our addition: how long a provisioning domain's configuration may still be
+   * arriving after the context opens, its link comes up or a Router Solicitation is
+   * sent, in milliseconds, 10 to 60000; 0 = 4000 (RFC 4861's RTR_SOLICITATION_INTERVAL).
+   * Translations on a learning PvD wait for it at most this long
+   * (docs/configuration.md, "Readiness").
+   */
+  uint32_t config_learning_ms;
+  /**
+   * Reserved: must be 0 (keeps the struct free of padding).
+   */
+  uint32_t reserved;
 } mif_options;
 
 /**
@@ -605,6 +648,25 @@ typedef struct mif_message {
    * Microseconds from the request to the connection (`MIF_MSG_CONNECTED`) or to the failure.
    */
   uint64_t elapsed_us;
+  /**
+   * Our addition: `MIF_CONFIG_STATE_*` of the provisioning domain
+   * (`MIF_MSG_PVD_ANNOUNCEMENT`, the configuration data messages); else 0.
+   */
+  uint32_t config_state;
+  /**
+   * Prefix length of `pref64`; 0 when there is none (configuration data and element
+   * messages).
+   */
+  uint32_t pref64_len;
+  /**
+   * The NAT64 prefix (RFC 8781) of the data (configuration data and element messages).
+   */
+  struct mif_address pref64;
+  /**
+   * The captive portal API URI (RFC 8910), NUL-terminated, owned by the message; NULL
+   * when there is none (configuration data and element messages).
+   */
+  const char *captive_portal;
 } mif_message;
 
 /**
@@ -891,6 +953,21 @@ typedef struct mif_message {
  * last message the context ever delivers; later posts fail with `MIF_E_ENGINE_FAILED`.
  */
 #define MIF_MSG_ENGINE_FAILED 100
+
+/**
+ * Our addition (extends 3.2.7.7): the provisioning domain's configuration is no longer
+ * being learned (`config_state` was `MIF_CONFIG_STATE_LEARNING` in its PvD
+ * announcement). Sent to subscribers of the PvD's interface (`MIF_REQ_ANNOUNCE_PVDS`).
+ */
+#define MIF_MSG_PVD_CONFIGURATION_COMPLETE 15
+
+/**
+ * Our addition (extends 3.2.7.17): the answer to `MIF_REQ_GET_CONFIGURATION_DATA`
+ * while the provisioning domain's configuration is still being learned: the lists
+ * hold what is known so far (maybe nothing). Ask again after
+ * `MIF_MSG_PVD_CONFIGURATION_COMPLETE` for the settled answer.
+ */
+#define MIF_MSG_CONFIGURATION_LEARNING 16
 
 #ifdef __cplusplus
 extern "C" {

@@ -34,6 +34,8 @@
  *   --linger-ms N         after the last translation is done, keep reading (and printing)
  *                         messages for N ms more, so that a message that must not come
  *                         has had its chance
+ *   --learning-ms N       mif_options.config_learning_ms (how long a PvD's configuration
+ *                         may still be arriving; translations wait for it)
  *   --wait-ms N           give up (exit 3) if not all done after N ms (default 30000);
  *                         a guard against hanging, not a timing assertion
  *   --id-base N           first translation id (default 1)
@@ -337,6 +339,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: mifresolve --pvd-of IF[/ipv4|/ipv6] [--root DIR] [--timeout-ms N] [--tries N]\n"
                     "       [--no-bindtodevice] [--wait-fd] [--stop-after-ms N] [--stop-when-file P] [--linger-ms N] [--wait-ms N]\n"
+                    "       [--learning-ms N]\n"
                     "       [--id-base N] [--pvd-id N] (--self-test | NAME...)\n");
 }
 
@@ -354,6 +357,7 @@ int main(int argc, char **argv)
         {"linger-ms", required_argument, 0, 'l'},
         {"stop-when-file", required_argument, 0, 'f'},
         {"wait-ms", required_argument, 0, 'w'},
+        {"learning-ms", required_argument, 0, 'L'},
         {"id-base", required_argument, 0, 'i'},
         {"self-test", no_argument, 0, 'S'},
         {"help", no_argument, 0, 'h'},
@@ -361,6 +365,7 @@ int main(int argc, char **argv)
     };
     const char *root = NULL, *pvd_of = NULL, *stop_file = NULL;
     uint64_t timeout_ms = 0, tries = 0, stop_after = 0, linger = 0, wait_ms = 30000, id_base = 1, pvd_id = 0;
+    uint64_t learning_ms = 0;
     bool no_btd = false, self = false, have_stop = false, have_pvd_id = false, wait_fd = false;
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -377,6 +382,7 @@ int main(int argc, char **argv)
         case 'l': target = &linger; break;
         case 'f': stop_file = optarg; break;
         case 'w': target = &wait_ms; break;
+        case 'L': target = &learning_ms; break;
         case 'i': target = &id_base; break;
         case 'S': self = true; break;
         case 'h': usage(); return 0;
@@ -388,7 +394,7 @@ int main(int argc, char **argv)
         }
     }
     if ((!pvd_of && !have_pvd_id) || (!self && optind >= argc) || argc - optind > MAX_NAMES
-        || timeout_ms > UINT32_MAX || tries > UINT32_MAX) {
+        || timeout_ms > UINT32_MAX || tries > UINT32_MAX || learning_ms > UINT32_MAX) {
         usage();
         return 2;
     }
@@ -398,6 +404,7 @@ int main(int argc, char **argv)
     opts.root_dir = root;
     opts.dns_timeout_ms = (uint32_t)timeout_ms;
     opts.dns_tries = (uint32_t)tries;
+    opts.config_learning_ms = (uint32_t)learning_ms;
     mif_ctx *ctx = driver_open(&opts, no_btd, "msg");
     if (!ctx)
         return 2;

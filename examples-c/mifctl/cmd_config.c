@@ -1,7 +1,7 @@
 /*
  * mifctl config: asks each PvD for its configuration data
- * (MIF_REQ_GET_CONFIGURATION_DATA) once, prints the answers and exits. The smallest
- * command that opens a context: a model for a new one.
+ * (MIF_REQ_GET_CONFIGURATION_DATA) once its configuration is learned, prints the
+ * answers and exits. The smallest command that opens a context: a model for a new one.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,8 +16,8 @@
 
 struct config_run {
     struct session s;
-    long settle_ms;           /* --settle */
     size_t answers;           /* configuration data messages printed */
+    struct id_set learning;   /* PvDs whose configuration is still being learned */
     struct id_set asked;      /* PvDs we posted MIF_REQ_GET_CONFIGURATION_DATA for */
     struct id_set pending;    /* ... and whose answer has not been taken yet */
 };
@@ -61,12 +61,29 @@ static void print_config_text(const struct config_run *c, const mif_message *msg
         printf(" %" PRIu32 "\n", msg->mtu);
 }
 
+/* Asks a PvD for its configuration data, once. */
+static bool ask(struct config_run *c, uint64_t pvd)
+{
+    mif_request req;
+    bool ok;
+
+    if (id_set_has(&c->asked, pvd))
+        return true;
+    mif_request_init(&req, MIF_REQ_GET_CONFIGURATION_DATA);
+    req.pvd = pvd;
+    req.element_type = MIF_ELEMENT_ANY;
+    req.info_id = MIF_INFO_ALL;
+    if (!post_request(&c->s, &req, &ok) || !ok)
+        return true; /* gone meanwhile, or the engine failed (its message follows) */
+    if (!id_set_add(&c->asked, pvd) || !id_set_add(&c->pending, pvd))
+        return out_of_memory();
+    return true;
+}
+
 /* Handles one message. Returns false when the command must end with status 1. */
 static bool config_message(void *run, mif_message *msg, bool *keep)
 {
     struct config_run *c = run;
-    mif_request req;
-    bool ok;
 
     (void)keep;
     switch (msg->msg_type) {
@@ -74,16 +91,27 @@ static bool config_message(void *run, mif_message *msg, bool *keep)
     case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
         return follow_interface(&c->s, msg);
     case MIF_MSG_PVD_ANNOUNCEMENT:
-        /* Once per PvD (a rename or a link flap announces it again). */
-        if (id_set_has(&c->asked, msg->pvd))
+        /* A PvD still learning its configuration (a fresh context awaits its routers'
+         * answer; a link just came up) is asked once it is complete. */
+        if (msg->config_state == MIF_CONFIG_STATE_LEARNING) {
+            if (!id_set_has(&c->asked, msg->pvd) && !id_set_add(&c->learning, msg->pvd))
+                return out_of_memory();
             return true;
-        mif_request_init(&req, MIF_REQ_GET_CONFIGURATION_DATA);
-        req.pvd = msg->pvd;
-        req.element_type = MIF_ELEMENT_ANY;
-        req.info_id = MIF_INFO_ALL;
-        if (!post_request(&c->s, &req, &ok) || !ok)
-            return true; /* gone meanwhile, or the engine failed (its message follows) */
-        if (!id_set_add(&c->asked, msg->pvd) || !id_set_add(&c->pending, msg->pvd))
+        }
+        return ask(c, msg->pvd); /* once per PvD (a rename or a link flap announces it again) */
+    case MIF_MSG_PVD_CONFIGURATION_COMPLETE:
+        if (!id_set_has(&c->learning, msg->pvd))
+            return true;
+        id_set_remove(&c->learning, msg->pvd);
+        return ask(c, msg->pvd);
+    case MIF_MSG_NO_PVD_ANNOUNCEMENT:
+        id_set_remove(&c->learning, msg->pvd);
+        return true;
+    case MIF_MSG_CONFIGURATION_LEARNING:
+        /* Learning again since we asked (its link came up again): ask once complete. */
+        id_set_remove(&c->pending, msg->pvd);
+        id_set_remove(&c->asked, msg->pvd);
+        if (!id_set_add(&c->learning, msg->pvd))
             return out_of_memory();
         return true;
     case MIF_MSG_CONFIGURATION_DATA:
@@ -101,18 +129,19 @@ static bool config_message(void *run, mif_message *msg, bool *keep)
 }
 
 /* After each round of messages. Handling an interface posts MIF_REQ_ANNOUNCE_PVDS,
- * handling a PvD posts MIF_REQ_GET_CONFIGURATION_DATA, and the library queues each
- * one's whole answer (the interfaces, that interface's PvDs, that PvD's data) before
- * the post returns. So once a round ends with nothing waiting after all these posts,
- * the initial iteration is complete and every PvD present has been answered: no
- * timer, no guessing. */
+ * handling a complete PvD posts MIF_REQ_GET_CONFIGURATION_DATA, and the library queues
+ * each one's whole answer (the interfaces, that interface's PvDs, that PvD's data)
+ * before the post returns. A PvD still learning its configuration is asked when the
+ * library says it is complete (its routers answered, or the learning window passed).
+ * So once a round ends with nothing learning and nothing waiting, every PvD present
+ * has been answered: no timer, no guessing. */
 static int config_progress(void *run)
 {
     struct config_run *c = run;
 
     /* `pending` is empty here with this library; waiting for it anyway keeps the
      * tool correct with one that answers Get Configuration Data later. */
-    if (c->pending.len > 0)
+    if (c->pending.len > 0 || c->learning.len > 0)
         return KEEP_GOING;
     if (interface_missing(&c->s))
         return 1;
@@ -142,15 +171,6 @@ static int run_config(struct config_run *c)
     return run_message_loop(&c->s, &loop, c);
 }
 
-/* --settle: waits `ms` milliseconds. Signals are blocked except inside ppoll, so
- * Ctrl-C ends the wait: returns false then. */
-static bool settle(const struct session *s, long ms)
-{
-    struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-    return !(ppoll(NULL, 0, &t, &s->wait_mask) < 0 && errno == EINTR);
-}
-
 static void usage_config(FILE *out)
 {
     fprintf(out,
@@ -164,12 +184,13 @@ static void usage_config(FILE *out)
         "\n"
         "The kernel keeps no Router Advertisement DNS options to read back: a new\n"
         "context learns them from the next RA. The library asks routers for one at\n"
-        "open (a Router Solicitation, when it may open a raw ICMPv6 socket), so config\n"
-        "first waits --settle milliseconds for the answers.\n"
+        "open (a Router Solicitation, when it may open a raw ICMPv6 socket) and says\n"
+        "when each PvD's configuration is complete (its routers answered, or the\n"
+        "--learning window passed): config asks each PvD then, and waits no longer.\n"
         "\n"
         "options:\n"
         "  -i, --interface IF      only the PvDs of the interface named IF\n"
-        "  -s, --settle MS         wait MS ms after opening before asking (default 1000)\n"
+        "  -s, --settle MS         the same as --learning MS (an older name)\n"
         "  -j, --json              one JSON object per PvD and line:\n"
         "                          configuration_data or no_configuration_data\n"
         "  -v, --verbose           debug lines on stderr\n"
@@ -178,20 +199,17 @@ static void usage_config(FILE *out)
     usage_library_options(out);
 }
 
-/* config's own option, -s/--settle MS. */
+/* config's own option, -s/--settle MS: the library's learning window. */
 static int config_option(void *run, int opt, const char *value)
 {
     struct config_run *c = run;
-    char *end;
+    unsigned long long v;
 
     if (opt != 's')
         return 0;
-    errno = 0;
-    c->settle_ms = strtol(value, &end, 10);
-    if (errno != 0 || *value == '\0' || *end != '\0' || c->settle_ms < 0 || c->settle_ms > 60000) {
-        fprintf(stderr, PROG " config: --settle takes milliseconds from 0 to 60000\n");
+    if (!parse_number_arg(PROG " config", "--settle", "not milliseconds from 10 to 60000", value, 10, 60000, &v))
         return -1;
-    }
+    c->s.lib.learning_ms = (uint32_t)v;
     return 1;
 }
 
@@ -217,15 +235,12 @@ int cmd_config(int argc, char **argv)
     int status;
 
     memset(&c, 0, sizeof c);
-    c.settle_ms = 1000;
     if (!parse_command_line(&config_command_line, argc, argv, &c.s, &c, &status))
         return status;
     if (!session_open(&c.s))
         return 1;
-    if (c.settle_ms > 0 && !settle(&c.s, c.settle_ms))
-        status = 1;
-    else
-        status = run_config(&c);
+    status = run_config(&c);
+    id_set_free(&c.learning);
     id_set_free(&c.asked);
     id_set_free(&c.pending);
     return session_close(&c.s, status);

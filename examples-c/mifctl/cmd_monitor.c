@@ -129,7 +129,16 @@ static void print_text(const struct monitor *m, const mif_message *msg)
         put_text(stdout, msg->pvd_name, FIELD_LEN(msg->pvd_name));
         fputs(" on ", stdout);
         put_text(stdout, msg->ifname, FIELD_LEN(msg->ifname));
+        if (added && msg->config_state == MIF_CONFIG_STATE_LEARNING)
+            fputs("  (configuration: learning)", stdout);
         putchar('\n');
+        break;
+    case MIF_MSG_PVD_CONFIGURATION_COMPLETE:
+        /* "  pvd        7 mif0/ipv6: configuration complete" */
+        snprintf(number, sizeof number, "%" PRIu64, msg->pvd);
+        text_head(m, true, "pvd", number);
+        put_text(stdout, msg->pvd_name, FIELD_LEN(msg->pvd_name));
+        fputs(": configuration complete\n", stdout);
         break;
     case MIF_MSG_NO_ADDRESS_ANNOUNCEMENT:
         added = false;

@@ -177,6 +177,24 @@ static void json_config_lists(struct json_line *j, const mif_message *msg)
         json_null(j, "mtu");
     else
         json_uint(j, "mtu", msg->mtu);
+    json_str_or_null(j, "captive_portal", msg->captive_portal);
+    if (msg->pref64_len == 0) {
+        json_null(j, "pref64");
+    } else {
+        char text[MIF_ADDRESS_TEXT_SIZE + 8];
+        format_address(&msg->pref64, text);
+        snprintf(text + strlen(text), sizeof text - strlen(text), "/%" PRIu32, msg->pref64_len);
+        json_str(j, "pref64", text, strlen(text));
+    }
+}
+
+/* "config_state": "learning" or "complete" (PvD and configuration data messages). */
+static void json_config_state(struct json_line *j, const mif_message *msg)
+{
+    if (msg->config_state == MIF_CONFIG_STATE_LEARNING)
+        json_str(j, "config_state", "learning", strlen("learning"));
+    else if (msg->config_state == MIF_CONFIG_STATE_COMPLETE)
+        json_str(j, "config_state", "complete", strlen("complete"));
 }
 
 /* Every line starts with the message type's name: {"msg":"pvd_announcement" */
@@ -239,9 +257,11 @@ static void json_announcement(struct json_line *j, const mif_message *msg)
     case MIF_MSG_NO_ADDRESS_ANNOUNCEMENT:
     case MIF_MSG_PVD_ANNOUNCEMENT:
     case MIF_MSG_NO_PVD_ANNOUNCEMENT:
+    case MIF_MSG_PVD_CONFIGURATION_COMPLETE:
         json_pvd(j, msg);
         json_family(j, "family", msg->family);
-        if (msg->msg_type == MIF_MSG_PVD_ANNOUNCEMENT || msg->msg_type == MIF_MSG_NO_PVD_ANNOUNCEMENT)
+        json_config_state(j, msg);
+        if (msg->msg_type != MIF_MSG_ADDRESS_ANNOUNCEMENT && msg->msg_type != MIF_MSG_NO_ADDRESS_ANNOUNCEMENT)
             break;
         json_address(j, "address", &msg->address);
         json_uint(j, "prefix_len", msg->prefix_len);
@@ -254,9 +274,11 @@ static void json_announcement(struct json_line *j, const mif_message *msg)
     case MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT:
     case MIF_MSG_CONFIGURATION_DATA:
     case MIF_MSG_NO_CONFIGURATION_DATA:
+    case MIF_MSG_CONFIGURATION_LEARNING:
         json_pvd(j, msg);
         json_family(j, "family", msg->family);
         json_element_type(j, "element", msg->element_type);
+        json_config_state(j, msg);
         if (msg->msg_type == MIF_MSG_CONFIG_ELEMENT_ANNOUNCEMENT ||
             msg->msg_type == MIF_MSG_NO_CONFIG_ELEMENT_ANNOUNCEMENT) {
             json_uint(j, "element_id", msg->element_id);

@@ -87,6 +87,7 @@ enum {
     OPT_CONFIG,
     OPT_DNS_TIMEOUT,
     OPT_DNS_TRIES,
+    OPT_LEARNING,
     OPT_ATTEMPT_DELAY, /* connect's own options, not library options for every command */
     OPT_CONNECT_TIMEOUT,
 };
@@ -97,6 +98,7 @@ enum {
     { "config", required_argument, NULL, OPT_CONFIG },               \
     { "dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT },     \
     { "dns-tries", required_argument, NULL, OPT_DNS_TRIES },         \
+    { "learning", required_argument, NULL, OPT_LEARNING },           \
     { "test-rcvbuf", required_argument, NULL, OPT_TEST_RCVBUF }
 
 /* What the library options set; zero means "the library's default" throughout. */
@@ -105,6 +107,7 @@ struct library_options {
     const char *config_file; /* --config */
     uint32_t dns_timeout_ms; /* --dns-timeout */
     uint32_t dns_tries;      /* --dns-tries */
+    uint32_t learning_ms;    /* --learning (config --settle) */
     int32_t netlink_rcvbuf;  /* --test-rcvbuf */
     uint32_t connect_attempt_delay_ms; /* connect --attempt-delay */
     uint32_t connect_timeout_ms;       /* connect --timeout */

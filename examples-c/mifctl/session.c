@@ -130,6 +130,11 @@ static int library_option(struct library_options *lo, int c, const char *arg, co
             return -1;
         lo->dns_tries = (uint32_t)v;
         return 1;
+    case OPT_LEARNING:
+        if (!parse_number_arg(cmd, "--learning", "not milliseconds from 10 to 60000", arg, 10, 60000, &v))
+            return -1;
+        lo->learning_ms = (uint32_t)v;
+        return 1;
     case OPT_TEST_RCVBUF:
         if (!parse_number_arg(cmd, "--test-rcvbuf", "not a byte count", arg, 0, INT32_MAX, &v))
             return -1;
@@ -154,6 +159,9 @@ void usage_library_options(FILE *out)
         "      --dns-timeout MS    wait at most MS milliseconds for one DNS server's\n"
         "                          answer (default 1000)\n"
         "      --dns-tries N       go N times over a PvD's DNS servers (default 2)\n"
+        "      --learning MS       how long a PvD's configuration may still be arriving\n"
+        "                          after the context opens or a link comes up (default\n"
+        "                          4000); translations on a PvD wait for it that long\n"
         "      --test-rcvbuf BYTES (testing) tiny rtnetlink receive buffer, to force\n"
         "                          ENOBUFS overruns and resyncs\n");
 }
@@ -169,6 +177,7 @@ static bool open_context(const struct library_options *lo, mif_ctx **ctx)
     opts.config_file = lo->config_file;
     opts.dns_timeout_ms = lo->dns_timeout_ms;
     opts.dns_tries = lo->dns_tries;
+    opts.config_learning_ms = lo->learning_ms;
     opts.netlink_rcvbuf = lo->netlink_rcvbuf;
     opts.connect_attempt_delay_ms = lo->connect_attempt_delay_ms;
     opts.connect_timeout_ms = lo->connect_timeout_ms;

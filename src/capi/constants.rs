@@ -54,6 +54,23 @@ pub const MIF_INFO_SEARCH_DOMAINS: u32 = 2;
 pub const MIF_INFO_ROUTERS: u32 = 3;
 /// Configuration information identifier: link MTU (`mtu`).
 pub const MIF_INFO_MTU: u32 = 4;
+/// Configuration information identifier (our addition): the captive portal API URI of
+/// RFC 8910 (`captive_portal`), from Router Advertisements.
+pub const MIF_INFO_CAPTIVE_PORTAL: u32 = 5;
+/// Configuration information identifier (our addition): the NAT64 prefix of RFC 8781
+/// (`pref64`, `pref64_len`), from Router Advertisements.
+pub const MIF_INFO_PREF64: u32 = 6;
+
+/// `mif_message.config_state` (our addition): the message does not say.
+pub const MIF_CONFIG_STATE_NONE: u32 = 0;
+/// `config_state`: the provisioning domain's configuration is complete: its routers
+/// answered, or it is configured by DHCP, a link manager or static configuration, or
+/// the learning window passed (docs/configuration.md, "Readiness").
+pub const MIF_CONFIG_STATE_COMPLETE: u32 = 1;
+/// `config_state`: the provisioning domain's configuration is still being learned
+/// (after the context opened, its link came up, or a Router Solicitation); a
+/// `MIF_MSG_PVD_CONFIGURATION_COMPLETE` follows for PvD subscribers.
+pub const MIF_CONFIG_STATE_LEARNING: u32 = 2;
 
 /// `mif_message.valid_lifetime` / `preferred_lifetime` value meaning "forever".
 pub const MIF_LIFETIME_INFINITE: u32 = 0xffff_ffff;
@@ -160,6 +177,8 @@ pub(crate) fn info_id(value: u32) -> Option<InfoId> {
         MIF_INFO_SEARCH_DOMAINS => Some(InfoId::SearchDomains),
         MIF_INFO_ROUTERS => Some(InfoId::Routers),
         MIF_INFO_MTU => Some(InfoId::Mtu),
+        MIF_INFO_CAPTIVE_PORTAL => Some(InfoId::CaptivePortal),
+        MIF_INFO_PREF64 => Some(InfoId::Pref64),
         _ => None,
     }
 }
@@ -171,6 +190,8 @@ pub(crate) fn info_value(info: InfoId) -> u32 {
         InfoId::SearchDomains => MIF_INFO_SEARCH_DOMAINS,
         InfoId::Routers => MIF_INFO_ROUTERS,
         InfoId::Mtu => MIF_INFO_MTU,
+        InfoId::CaptivePortal => MIF_INFO_CAPTIVE_PORTAL,
+        InfoId::Pref64 => MIF_INFO_PREF64,
     }
 }
 

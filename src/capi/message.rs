@@ -5,7 +5,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::net::IpAddr;
 use std::os::fd::IntoRawFd;
 
-use super::address::{c_address_on, mif_address, socket_address};
+use super::address::{c_address, c_address_on, mif_address, socket_address};
 use super::constants::*;
 
 use super::status::*;
@@ -52,6 +52,15 @@ pub const MIF_MSG_NOT_CONNECTED: mif_message_type = 14;
 /// Our addition: the engine thread failed. `status` and `text` say why. This is the
 /// last message the context ever delivers; later posts fail with `MIF_E_ENGINE_FAILED`.
 pub const MIF_MSG_ENGINE_FAILED: mif_message_type = 100;
+/// Our addition (extends 3.2.7.7): the provisioning domain's configuration is no longer
+/// being learned (`config_state` was `MIF_CONFIG_STATE_LEARNING` in its PvD
+/// announcement). Sent to subscribers of the PvD's interface (`MIF_REQ_ANNOUNCE_PVDS`).
+pub const MIF_MSG_PVD_CONFIGURATION_COMPLETE: mif_message_type = 15;
+/// Our addition (extends 3.2.7.17): the answer to `MIF_REQ_GET_CONFIGURATION_DATA`
+/// while the provisioning domain's configuration is still being learned: the lists
+/// hold what is known so far (maybe nothing). Ask again after
+/// `MIF_MSG_PVD_CONFIGURATION_COMPLETE` for the settled answer.
+pub const MIF_MSG_CONFIGURATION_LEARNING: mif_message_type = 16;
 
 /// A message from the library. Allocated by the library and owned by the application
 /// from `mif_get_message` until `mif_message_free`. Fields not used by a message type
@@ -154,6 +163,17 @@ pub struct mif_message {
     pub remote: mif_address,
     /// Microseconds from the request to the connection (`MIF_MSG_CONNECTED`) or to the failure.
     pub elapsed_us: u64,
+    /// Our addition: `MIF_CONFIG_STATE_*` of the provisioning domain
+    /// (`MIF_MSG_PVD_ANNOUNCEMENT`, the configuration data messages); else 0.
+    pub config_state: u32,
+    /// Prefix length of `pref64`; 0 when there is none (configuration data and element
+    /// messages).
+    pub pref64_len: u32,
+    /// The NAT64 prefix (RFC 8781) of the data (configuration data and element messages).
+    pub pref64: mif_address,
+    /// The captive portal API URI (RFC 8910), NUL-terminated, owned by the message; NULL
+    /// when there is none (configuration data and element messages).
+    pub captive_portal: *const c_char,
 }
 
 /// The allocation behind a `mif_message*`: the public struct first, so a pointer to
@@ -168,6 +188,7 @@ pub(crate) struct OwnedMessage {
     routers: Vec<mif_address>,
     domains: Vec<CString>,
     domain_ptrs: Vec<*const c_char>,
+    captive_portal: Option<CString>,
 }
 
 impl OwnedMessage {
@@ -231,6 +252,10 @@ fn empty() -> mif_message {
         reserved3: 0,
         remote: mif_address::default(),
         elapsed_us: 0,
+        config_state: MIF_CONFIG_STATE_NONE,
+        pref64_len: 0,
+        pref64: mif_address::default(),
+        captive_portal: std::ptr::null(),
     }
 }
 
@@ -263,19 +288,28 @@ fn cstring(s: &str) -> CString {
 }
 
 /// Lists of configuration data, owned next to the public struct that points at them.
+#[derive(Default)]
 struct Lists {
     dns_servers: Vec<mif_address>,
     routers: Vec<mif_address>,
     domains: Vec<CString>,
+    captive_portal: Option<CString>,
 }
 
-/// Link-local addresses in the lists are only usable with their interface as scope.
-fn lists_of(data: &ConfigData, ifindex: u32) -> Lists {
+/// Configuration data into `m` and the lists it points into. Link-local addresses in
+/// the lists are only usable with their interface as scope.
+fn fill_data(m: &mut mif_message, data: &ConfigData, ifindex: u32) -> Lists {
     let addr = |a: &IpAddr| c_address_on(a, ifindex);
+    m.mtu = data.mtu.unwrap_or(0);
+    if let Some((prefix, len)) = data.pref64 {
+        m.pref64 = c_address(&IpAddr::V6(prefix), 0);
+        m.pref64_len = u32::from(len);
+    }
     Lists {
         dns_servers: data.dns_servers.iter().map(addr).collect(),
         routers: data.routers.iter().map(addr).collect(),
         domains: data.search_domains.iter().map(|d| cstring(d)).collect(),
+        captive_portal: data.captive_portal.as_deref().map(cstring),
     }
 }
 
@@ -284,7 +318,7 @@ fn to_c(message: Message) -> OwnedMessage {
     let mut text = None;
     let mut origin = None;
     let mut name = None;
-    let mut lists = Lists { dns_servers: Vec::new(), routers: Vec::new(), domains: Vec::new() };
+    let mut lists = Lists::default();
     match message {
         Message::Announcement(a) => match a {
             Announcement::Interface { ifindex, ref name, flags }
@@ -298,9 +332,15 @@ fn to_c(message: Message) -> OwnedMessage {
                 copy_name(&mut m.ifname, name);
                 m.link_flags = link_flags(flags);
             }
-            Announcement::Pvd(ref pvd) => {
+            Announcement::Pvd { ref pvd, learning } => {
                 m.msg_type = MIF_MSG_PVD_ANNOUNCEMENT;
                 fill_pvd(&mut m, pvd);
+                m.config_state = config_state(learning);
+            }
+            Announcement::PvdConfigComplete(ref pvd) => {
+                m.msg_type = MIF_MSG_PVD_CONFIGURATION_COMPLETE;
+                fill_pvd(&mut m, pvd);
+                m.config_state = MIF_CONFIG_STATE_COMPLETE;
             }
             Announcement::NoPvd(ref pvd) => {
                 m.msg_type = MIF_MSG_NO_PVD_ANNOUNCEMENT;
@@ -328,22 +368,24 @@ fn to_c(message: Message) -> OwnedMessage {
                 }
                 origin = Some(cstring(&element.origin));
                 m.lifetime = element.lifetime.unwrap_or(MIF_LIFETIME_INFINITE);
-                m.mtu = element.data.mtu.unwrap_or(0);
-                lists = lists_of(&element.data, pvd.ifindex);
+                lists = fill_data(&mut m, &element.data, pvd.ifindex);
             }
-            Announcement::ConfigData { ref pvd, kind, info, ref data } => {
-                m.msg_type = MIF_MSG_CONFIGURATION_DATA;
+            Announcement::ConfigData { ref pvd, kind, info, ref data }
+            | Announcement::ConfigLearning { ref pvd, kind, info, ref data } => {
+                let learning = matches!(a, Announcement::ConfigLearning { .. });
+                m.msg_type = if learning { MIF_MSG_CONFIGURATION_LEARNING } else { MIF_MSG_CONFIGURATION_DATA };
                 fill_pvd(&mut m, pvd);
                 m.element_type = kind.map_or(MIF_ELEMENT_ANY, element_value);
                 m.info_id = info_value(info);
-                m.mtu = data.mtu.unwrap_or(0);
-                lists = lists_of(data, pvd.ifindex);
+                m.config_state = config_state(learning);
+                lists = fill_data(&mut m, data, pvd.ifindex);
             }
             Announcement::NoConfigData { ref pvd, kind, info } => {
                 m.msg_type = MIF_MSG_NO_CONFIGURATION_DATA;
                 fill_pvd(&mut m, pvd);
                 m.element_type = kind.map_or(MIF_ELEMENT_ANY, element_value);
                 m.info_id = info_value(info);
+                m.config_state = MIF_CONFIG_STATE_COMPLETE;
             }
         },
         Message::Dns(DnsEvent::Address { translation_id, ref pvd, addr, ttl, source, name: ref n, .. }) => {
@@ -399,6 +441,7 @@ fn to_c(message: Message) -> OwnedMessage {
         routers: lists.routers,
         domains: lists.domains,
         domain_ptrs,
+        captive_portal: lists.captive_portal,
     };
     // The vectors' heap buffers do not move when `owned` is boxed, so these stay valid.
     if let Some(t) = &owned.text {
@@ -422,7 +465,18 @@ fn to_c(message: Message) -> OwnedMessage {
         owned.public.search_domains = owned.domain_ptrs.as_ptr();
         owned.public.search_domain_count = owned.domain_ptrs.len();
     }
+    if let Some(c) = &owned.captive_portal {
+        owned.public.captive_portal = c.as_ptr();
+    }
     owned
+}
+
+fn config_state(learning: bool) -> u32 {
+    if learning {
+        MIF_CONFIG_STATE_LEARNING
+    } else {
+        MIF_CONFIG_STATE_COMPLETE
+    }
 }
 
 /// Frees a message from `mif_get_message`. NULL is fine. Any thread; the message must
@@ -460,6 +514,8 @@ fn message_type_name(msg_type: mif_message_type) -> &'static CStr {
         MIF_MSG_NAME_TRANSLATION_DONE => c"name_translation_done",
         MIF_MSG_CONNECTED => c"connected",
         MIF_MSG_NOT_CONNECTED => c"not_connected",
+        MIF_MSG_PVD_CONFIGURATION_COMPLETE => c"pvd_configuration_complete",
+        MIF_MSG_CONFIGURATION_LEARNING => c"configuration_learning",
         MIF_MSG_ENGINE_FAILED => c"engine_failed",
         _ => c"unknown",
     }

@@ -59,6 +59,14 @@ pub struct mif_options {
     pub connect_attempt_delay_ms: u32,
     /// Connections: overall time limit of one connect request, in milliseconds; 0 = 10000.
     pub connect_timeout_ms: u32,
+    /// Our addition: how long a provisioning domain's configuration may still be
+    /// arriving after the context opens, its link comes up or a Router Solicitation is
+    /// sent, in milliseconds, 10 to 60000; 0 = 4000 (RFC 4861's RTR_SOLICITATION_INTERVAL).
+    /// Translations on a learning PvD wait for it at most this long
+    /// (docs/configuration.md, "Readiness").
+    pub config_learning_ms: u32,
+    /// Reserved: must be 0 (keeps the struct free of padding).
+    pub reserved: u32,
 }
 
 /// All fields zero, pointers NULL: what `mif_options_init` writes (besides `size`),
@@ -76,6 +84,8 @@ impl Default for mif_options {
             dns_tries: 0,
             connect_attempt_delay_ms: 0,
             connect_timeout_ms: 0,
+            config_learning_ms: 0,
+            reserved: 0,
         }
     }
 }
@@ -115,7 +125,7 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
     }
     // SAFETY: non-NULL, and at least `size` readable bytes (the caller's guarantee).
     let (copy, _) = unsafe { read_sized(opts, std::mem::size_of::<u32>()) }?;
-    if copy.flags != 0 || copy.netlink_rcvbuf < 0 || copy.test_flags & !KNOWN_TEST_FLAGS != 0 {
+    if copy.flags != 0 || copy.reserved != 0 || copy.netlink_rcvbuf < 0 || copy.test_flags & !KNOWN_TEST_FLAGS != 0 {
         return Err(Error::InvalidArgument);
     }
     // SAFETY: the string pointers are NULL or NUL-terminated (the caller's guarantee).
@@ -143,6 +153,12 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
     }
     if copy.connect_timeout_ms > 0 {
         config.connect.timeout = Duration::from_millis(u64::from(copy.connect_timeout_ms));
+    }
+    if copy.config_learning_ms > 0 {
+        if !(10..=60_000).contains(&copy.config_learning_ms) {
+            return Err(Error::InvalidArgument);
+        }
+        config.learning_window = Duration::from_millis(u64::from(copy.config_learning_ms));
     }
     if copy.dns_tries > 0 {
         config.dns.tries = copy.dns_tries.min(16);

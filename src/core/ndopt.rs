@@ -32,10 +32,8 @@ pub const ND_OPT_RDNSS: u8 = 25;
 /// ND option type: DNS Search List (RFC 8106).
 pub const ND_OPT_DNSSL: u8 = 31;
 /// ND option type: Captive Portal (RFC 8910).
-#[cfg_attr(not(test), allow(dead_code))]
 pub const ND_OPT_CAPTIVE_PORTAL: u8 = 37;
 /// ND option type: PREF64 (RFC 8781).
-#[cfg_attr(not(test), allow(dead_code))]
 pub const ND_OPT_PREF64: u8 = 38;
 /// Option lifetime meaning "forever" (RFC 8106).
 #[cfg_attr(not(test), allow(dead_code))]
@@ -336,6 +334,48 @@ fn ends_in_pointer(buf: &[u8]) -> bool {
     false
 }
 
+/// The URI of an RFC 8910 Captive Portal option (the whole option, type and length
+/// included, as `NdOption::Other` holds it): NUL padding removed; `None` when empty,
+/// longer than the option, not UTF-8, or holding control characters or spaces.
+pub fn captive_portal_uri(option: &[u8]) -> Option<String> {
+    if option.first() != Some(&ND_OPT_CAPTIVE_PORTAL) {
+        return None;
+    }
+    let body = option.get(2..)?;
+    let end = body.iter().rposition(|&b| b != 0).map_or(0, |i| i.saturating_add(1));
+    let uri = std::str::from_utf8(body.get(..end)?).ok()?;
+    if uri.is_empty() || uri.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return None;
+    }
+    Some(uri.to_string())
+}
+
+/// The prefix, its length and the lifetime in seconds of an RFC 8781 PREF64 option (the
+/// whole option, as `NdOption::Other` holds it); `None` when malformed (not 16 bytes,
+/// or a prefix length code other than 0–5).
+pub fn pref64(option: &[u8]) -> Option<(Ipv6Addr, u8, u32)> {
+    if option.first() != Some(&ND_OPT_PREF64) || option.len() != 16 {
+        return None;
+    }
+    let field = u16::from_be_bytes([*option.get(2)?, *option.get(3)?]);
+    // Scaled lifetime: 13 bits in units of 8 seconds; the prefix length code: 3 bits.
+    let lifetime = u32::from(field >> 3).checked_mul(8)?;
+    let prefix_len = match field & 0x7 {
+        0 => 96,
+        1 => 64,
+        2 => 56,
+        3 => 48,
+        4 => 40,
+        5 => 32,
+        _ => return None,
+    };
+    let mut octets = [0u8; 16];
+    octets.get_mut(..12)?.copy_from_slice(option.get(4..16)?);
+    // Bits past the prefix length are ignored (RFC 8781 section 4).
+    let bits = u128::from_be_bytes(octets) & (!0u128).checked_shl(128u32.checked_sub(u32::from(prefix_len))?)?;
+    Some((Ipv6Addr::from(bits), prefix_len, lifetime))
+}
+
 /// The promises `os::nduseropt::parse_nduseropt` makes on success, as assertions: for the unit tests
 /// and the fuzz target (fuzz/fuzz_targets/nduseropt.rs). Panics when one is broken.
 #[doc(hidden)]
@@ -358,5 +398,43 @@ pub fn assert_invariants(m: &NdUserOpt) {
             assert_eq!(data.first(), Some(kind));
             assert_eq!(Some(data.len()), data.get(1).map(|&len8| usize::from(len8) * 8));
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captive_portal_uri_without_padding() {
+        let mut opt = vec![ND_OPT_CAPTIVE_PORTAL, 4];
+        opt.extend_from_slice(b"https://portal.example/api");
+        opt.resize(32, 0);
+        assert_eq!(captive_portal_uri(&opt).as_deref(), Some("https://portal.example/api"));
+        assert_eq!(captive_portal_uri(&[ND_OPT_CAPTIVE_PORTAL, 1, 0, 0, 0, 0, 0, 0]), None, "empty");
+        let mut spaced = vec![ND_OPT_CAPTIVE_PORTAL, 1];
+        spaced.extend_from_slice(b"a b\0\0\0");
+        assert_eq!(captive_portal_uri(&spaced), None, "a space");
+        assert_eq!(captive_portal_uri(&[ND_OPT_CAPTIVE_PORTAL, 1, 0xff, 0xfe, 0, 0, 0, 0]), None, "not UTF-8");
+        assert_eq!(captive_portal_uri(&[ND_OPT_PREF64, 1, b'a', 0, 0, 0, 0, 0]), None, "another option");
+    }
+
+    #[test]
+    fn pref64_lengths_lifetime_and_junk() {
+        // 64:ff9b::/96 for 600 s: scaled lifetime 75, PLC 0.
+        let mut opt = vec![ND_OPT_PREF64, 2];
+        opt.extend_from_slice(&(75u16 << 3).to_be_bytes()); // length code 0: /96
+        opt.extend_from_slice(&[0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(pref64(&opt), Some(("64:ff9b::".parse().unwrap(), 96, 600)));
+        // /56 (PLC 2): bits past the length are ignored.
+        let mut short = opt.clone();
+        short[2..4].copy_from_slice(&((1u16 << 3) | 2).to_be_bytes());
+        short[11] = 0xaa;
+        assert_eq!(pref64(&short), Some(("64:ff9b::".parse().unwrap(), 56, 8)));
+        let mut bad = opt.clone();
+        bad[3] |= 7;
+        assert_eq!(pref64(&bad), None, "length code 7");
+        assert_eq!(pref64(&opt[..8]), None, "truncated");
     }
 }

@@ -1,9 +1,11 @@
 //! A context's settings in Rust terms; the C layer fills them from `mif_options`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::connector::ConnectConfig;
 use super::resolver::DnsConfig;
+use crate::core::model::DEFAULT_LEARNING_WINDOW;
 
 /// Options of one context.
 #[derive(Clone, Debug)]
@@ -16,6 +18,9 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     pub dns: DnsConfig,
     pub connect: ConnectConfig,
+    /// How long a PvD's configuration may still be arriving after a trigger
+    /// (`core::model` readiness).
+    pub learning_window: Duration,
     pub test: TestHooks,
 }
 
@@ -27,6 +32,7 @@ impl Default for Config {
             config_file: None,
             dns: DnsConfig::default(),
             connect: ConnectConfig::default(),
+            learning_window: DEFAULT_LEARNING_WINDOW,
             test: TestHooks::default(),
         }
     }

@@ -65,6 +65,14 @@ impl Context {
         for fact in files.scan_all() {
             model.apply(fact, now, &mut nothing);
         }
+        // RA options cannot be dumped: a new context learns them from the answer to its
+        // Router Solicitation (the engine sends it) or the next RA. Marked here, before
+        // the first post can ask.
+        model.set_learning_window(config.learning_window);
+        for ifindex in model.ipv6_links() {
+            model.learn(ifindex, Family::V6, now);
+        }
+        model.expire(now, &mut nothing);
         let poll = mio::Poll::new().map_err(|e| fail("mio poll", e))?;
         let resolver = Resolver::new(config.dns, &config.root_dir, config.test.use_bindtodevice());
         let registry = poll.registry().try_clone().map_err(|e| fail("mio registry", e))?;
@@ -167,6 +175,7 @@ impl Context {
             operations.start(Kind::Translation, translation_id, link.info.clone(), subject, Instant::now())?;
         let help = operations.translations() <= HELP_MAX_TRANSLATIONS;
         drop(operations);
+        let learning_until = model.learning_until(pvd);
         drop(model);
         let shared = &self.shared;
         let done = shared.fail_on_panic(|| {
@@ -175,7 +184,12 @@ impl Context {
             // for this lock.
             let mut dns = Helping::begin(dns, help, shared);
             let mut out = Vec::new();
-            dns.start(Job { translation_id, generation, pvd, name }, Some(link), Instant::now(), &mut out);
+            let job = Job { translation_id, generation, pvd, name };
+            match learning_until {
+                // The engine starts it once the PvD's configuration is learned.
+                Some(until) => dns.wait_for_learning(job, until),
+                None => dns.start(job, Some(link), Instant::now(), &mut out),
+            }
             if self.test.panic_translate {
                 panic!("test-requested panic in a translate post (MIF_TEST_PANIC_TRANSLATE)");
             }
@@ -317,9 +331,9 @@ fn withdrawn_by(request: &Request) -> Option<MessageFilter> {
         Request::StopAnnouncingInterfaces => {
             Some(Box::new(|m| matches!(m, Message::Announcement(A::Interface { .. } | A::NoInterface { .. }))))
         }
-        Request::StopAnnouncingPvds { ifindex } => {
-            Some(Box::new(move |m| matches!(m, Message::Announcement(A::Pvd(p) | A::NoPvd(p)) if p.ifindex == ifindex)))
-        }
+        Request::StopAnnouncingPvds { ifindex } => Some(Box::new(
+            move |m| matches!(m, Message::Announcement(A::Pvd { pvd: p, .. } | A::NoPvd(p) | A::PvdConfigComplete(p)) if p.ifindex == ifindex),
+        )),
         Request::StopAnnouncingAddresses { pvd } => Some(Box::new(
             move |m| matches!(m, Message::Announcement(A::Address { pvd: p, .. } | A::NoAddress { pvd: p, .. }) if p.id == pvd),
         )),

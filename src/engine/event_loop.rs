@@ -241,11 +241,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Asks the routers of every up IPv6 interface for a fresh RA (when permitted).
+    /// Asks the routers of every up IPv6 interface for a fresh RA (when permitted),
+    /// and marks their IPv6 configuration as being learned: RA options cannot be
+    /// dumped, so they are awaited (without the capability, the next periodic RA).
     fn solicit(&self) {
         let links = self.shared.model.lock().ipv6_links();
         let sent = solicit_routers(&links);
         log_at!(Debug, "sent {sent} router solicitations");
+        let now = Instant::now();
+        let mut model = self.shared.model.lock();
+        for ifindex in links {
+            model.learn(ifindex, Family::V6, now);
+        }
     }
 
     /// The kernel kept interrupting a dump: try again in 100 ms rather than sleep here.
@@ -277,7 +284,9 @@ impl Engine {
     }
 
     /// After the model changed: connects and translations in flight whose PvD (or
-    /// source address) went end at once. Takes the model's lock guard and lets it go.
+    /// source address) went end at once; translations that waited for their PvD's
+    /// configuration start once it is learned. Takes the model's lock guard and lets
+    /// it go.
     fn links_changed(&mut self, model: MutexGuard<'_, HostModel>, now: Instant) {
         let mut events = Vec::new();
         self.connector.links_changed(|pvd| model.pvd_link(pvd), self.poll.registry(), now, &mut events);
@@ -285,6 +294,7 @@ impl Engine {
             let mut dns = self.shared.dns.lock();
             let mut dns_events = Vec::new();
             dns.links_changed(|pvd| model.has_pvd(pvd), &mut dns_events);
+            dns.release_waiting(|pvd| (model.is_learning(pvd), model.pvd_link(pvd)), now, &mut dns_events);
             self.shared.emit_dns_locked(dns_events);
         }
         drop(model);
@@ -306,14 +316,20 @@ impl Engine {
         }
     }
 
-    /// Lets the model drop what expired (RA DNS entries, leases) and announce it.
-    fn expire(&self) {
+    /// Lets the model drop what expired (RA DNS entries, leases, learning periods) and
+    /// announce it; then what waited for it goes on.
+    fn expire(&mut self) {
         let now = Instant::now();
-        let mut model = self.shared.model.lock();
-        if model.next_deadline().is_some_and(|d| d <= now) {
+        let shared = Arc::clone(&self.shared);
+        let mut model = shared.model.lock();
+        let model_due = model.next_deadline().is_some_and(|d| d <= now);
+        if model_due {
             let mut out = Vec::new();
             model.expire(now, &mut out);
             self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
+        }
+        if model_due || self.shared.dns.lock().waiting_due(now) {
+            self.links_changed(model, now);
         }
     }
 

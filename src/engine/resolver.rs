@@ -93,6 +93,9 @@ pub(crate) struct DnsShared {
     pub engine_wake_at: Option<Instant>,
     timer: OneShotTimer,
     timer_armed_at: Option<Instant>,
+    /// Translations waiting for their PvD's configuration to be learned, each until a
+    /// moment fixed when it was posted (a later trigger does not extend the wait).
+    waiting: Vec<(Job, Instant)>,
 }
 
 impl DnsShared {
@@ -110,6 +113,7 @@ impl DnsShared {
             engine_wake_at: None,
             timer,
             timer_armed_at: None,
+            waiting: Vec::new(),
         })
     }
 
@@ -127,9 +131,46 @@ impl DnsShared {
         !self.resolver.queries.is_empty()
     }
 
-    /// When the resolver next needs attention by itself (its earliest query deadline).
+    /// When the resolver next needs attention by itself: its earliest query deadline,
+    /// or the end of a translation's wait for its PvD's configuration.
     pub(crate) fn next_wake(&self) -> Option<Instant> {
-        self.resolver.next_deadline()
+        let waiting = self.waiting.iter().map(|(_, until)| *until).min();
+        self.resolver.next_deadline().into_iter().chain(waiting).min()
+    }
+
+    /// Holds a translation until its PvD's configuration is learned, at most `until`
+    /// (the engine starts it: `release_waiting`).
+    pub(crate) fn wait_for_learning(&mut self, job: Job, until: Instant) {
+        self.waiting.push((job, until));
+    }
+
+    /// Whether a held translation's wait has run out.
+    pub(crate) fn waiting_due(&self, now: Instant) -> bool {
+        self.waiting.iter().any(|(_, until)| *until <= now)
+    }
+
+    /// Starts the held translations whose PvD is no longer learning, or whose wait ran
+    /// out. `state(pvd)` says whether the PvD is learning and what it is now (`None`:
+    /// gone, and the translation ends with no servers).
+    pub(crate) fn release_waiting(
+        &mut self,
+        state: impl Fn(u64) -> (bool, Option<PvdLink>),
+        now: Instant,
+        out: &mut Vec<DnsEvent>,
+    ) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        let mut still = Vec::new();
+        for (job, until) in std::mem::take(&mut self.waiting) {
+            let (learning, link) = state(job.pvd);
+            if learning && link.is_some() && until > now {
+                still.push((job, until));
+            } else {
+                self.start(job, link, now, out);
+            }
+        }
+        self.waiting.extend(still);
     }
 
     /// Reads every ready query socket and times out what expired; the results go to
@@ -189,8 +230,9 @@ impl DnsShared {
         Ok(())
     }
 
-    /// Stops a translation's queries (Stop Translating Name).
+    /// Stops a translation's queries, or its wait (Stop Translating Name).
     pub(crate) fn cancel(&mut self, generation: u64) {
+        self.waiting.retain(|(job, _)| job.generation != generation);
         self.resolver.cancel(generation, self.sockets.registry());
     }
 

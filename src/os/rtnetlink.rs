@@ -18,6 +18,7 @@ use super::nduseropt::{self as ndopt, NdOption, RTM_NEWNDUSEROPT, RTNLGRP_ND_USE
 use crate::core::model::{
     AddrFact, AddrFlags, Fact, Family, LinkFact, LinkFlags, RaOption, RouteFact, Scope, Snapshot,
 };
+use crate::core::ndopt::{captive_portal_uri, pref64, ND_OPT_CAPTIVE_PORTAL, ND_OPT_PREF64};
 
 /// Multicast groups of the event socket (linux/rtnetlink.h, enum rtnetlink_groups).
 const RTNLGRP_LINK: u32 = 1;
@@ -247,8 +248,10 @@ fn fallback_link(message_type: u16, msg: &[u8]) -> Option<Fact> {
     }))
 }
 
-/// RA options that carry DNS configuration become facts; the rest (prefixes, captive
-/// portal, PREF64) the kernel or other code handles.
+/// Every RA option becomes a fact: DNS options, the captive portal URI and the NAT64
+/// prefix with their content, any other (a prefix, say) as the sign that a router
+/// advertised (readiness). A malformed captive portal or PREF64 option counts as
+/// such a sign only.
 fn ra_fact(opt: ndopt::NdUserOpt) -> Option<Fact> {
     if opt.icmp_type != ndopt::ICMPV6_ROUTER_ADVERTISEMENT {
         return None;
@@ -256,7 +259,17 @@ fn ra_fact(opt: ndopt::NdUserOpt) -> Option<Fact> {
     let option = match opt.option {
         NdOption::Rdnss { lifetime, servers } => RaOption::Rdnss { lifetime, servers },
         NdOption::Dnssl { lifetime, domains } => RaOption::Dnssl { lifetime, domains },
-        _ => return None,
+        NdOption::Other { kind, data } => match kind {
+            ND_OPT_CAPTIVE_PORTAL => match captive_portal_uri(&data) {
+                Some(uri) => RaOption::CaptivePortal { uri },
+                None => RaOption::Other { kind },
+            },
+            ND_OPT_PREF64 => match pref64(&data) {
+                Some((prefix, prefix_len, lifetime)) => RaOption::Pref64 { prefix, prefix_len, lifetime },
+                None => RaOption::Other { kind },
+            },
+            _ => RaOption::Other { kind },
+        },
     };
     Some(Fact::Ra { ifindex: opt.ifindex, router: opt.router, option })
 }

@@ -310,6 +310,10 @@ def stream_problems(msgs):
       of an element with an infinite lifetime must change its data; No Configuration
       Element only for a standing element (same id, same PvD); No PvD only after its
       elements are gone;
+    - readiness: a PvD announcement says "learning" or "complete"; Configuration
+      Complete only for an announced PvD (a PvD announced learning gets one; learning
+      may also restart silently, after an overrun, and end with one: see
+      docs/configuration.md, "Readiness");
     - no engine_failed, no unparsable lines, no message of another kind."""
     probs = []
     ifaces = {}        # ifindex -> name
@@ -321,6 +325,7 @@ def stream_problems(msgs):
     elems = {}         # element id -> (ident, data, lifetime) of standing elements
     elem_owner = {}    # element id -> ident, over the whole stream
     elem_live = {}     # ident -> id of the standing element
+    learning = set()   # announced PvDs whose configuration is being learned
 
     for i, m in enumerate(msgs):
         t = m.get("msg")
@@ -364,6 +369,9 @@ def stream_problems(msgs):
                 if p in pvds and pvds[p][2] == m.get("pvd_name"):
                     probs.append(f"{where}: PvD announced again with the same name")
                 pvds[p] = (idx, m.get("family"), m.get("pvd_name"))
+                if m.get("config_state") not in ("learning", "complete"):
+                    probs.append(f"{where}: config_state neither learning nor complete")
+                (learning.add if m.get("config_state") == "learning" else learning.discard)(p)
             else:
                 if p not in pvds:
                     probs.append(f"{where}: No PvD for a PvD not announced")
@@ -374,6 +382,11 @@ def stream_problems(msgs):
                 if left:
                     probs.append(f"{where}: No PvD while elements {left} are still announced")
                 pvds.pop(p, None)
+                learning.discard(p)
+        elif t == "pvd_configuration_complete":
+            if p not in pvds:
+                probs.append(f"{where}: Configuration Complete for a PvD not announced")
+            learning.discard(p)
         elif t in ADDR_MSGS:
             p = m.get("pvd")
             key = (p, norm_addr(m.get("address")))
@@ -1078,6 +1091,8 @@ class Bed:
         self.procs = []
         self.daemons = []
         self.root = None
+        # Readiness messages are noise unless a test asks for them (is_noise).
+        self.readiness_messages = False
         self._barrier = 0
         self._closed = False
         self.tmp = None
@@ -1365,7 +1380,11 @@ class Bed:
         return str(BARRIER_NET.network_address + self._barrier)
 
     def is_noise(self, m):
-        """A barrier message (see Mifctl.sync)."""
+        """A barrier message (see Mifctl.sync), or a readiness message (the library says
+        when a PvD's configuration is complete, seconds after open or a link coming up)
+        in tests that do not ask for them (`bed.readiness_messages = True`)."""
+        if m.get("msg") == "pvd_configuration_complete" and not self.readiness_messages:
+            return True
         if m.get("msg") in ELEM_MSGS and m.get("ifname") == "lo" and self.root:
             return str(m.get("origin")).startswith(os.path.join(self.root, FILE_BARRIER_DIR, "lo.sync"))
         if m.get("msg") not in ADDR_MSGS or m.get("ifname") != "lo":

@@ -458,13 +458,15 @@ class DnsBed:
 
     # -- the driver
     def _argv(self, pvd_of, names, root=True, timeout_ms=None, tries=None, no_bindtodevice=False,
-              stop_after_ms=None, stop_when_file=None, linger_ms=None, self_test=False, valgrind=False):
+              stop_after_ms=None, stop_when_file=None, linger_ms=None, self_test=False, valgrind=False,
+              learning_ms=None, drop_net_raw=False):
         from bed import TIMEOUT, VALGRIND
         args = [self.driver, "--pvd-of", pvd_of, "--wait-ms", str(int(TIMEOUT * 3000))]
         if root:
             args += ["--root", self.bed.root]
         for opt, val in (("--timeout-ms", timeout_ms), ("--tries", tries), ("--stop-after-ms", stop_after_ms),
-                         ("--stop-when-file", stop_when_file), ("--linger-ms", linger_ms)):
+                         ("--stop-when-file", stop_when_file), ("--linger-ms", linger_ms),
+                         ("--learning-ms", learning_ms)):
             if val is not None:
                 args += [opt, str(val)]
         if no_bindtodevice:
@@ -474,7 +476,10 @@ class DnsBed:
         if self_test:
             args.append("--self-test")
         args += list(names)
-        argv = ["ip", "netns", "exec", self.bed.ns["host"]] + (list(VALGRIND) if valgrind else []) + args
+        # Without CAP_NET_RAW (as an unprivileged application): out of the bounding set,
+        # so the driver runs without it although started by root.
+        drop = ["setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw"] if drop_net_raw else []
+        argv = ["ip", "netns", "exec", self.bed.ns["host"]] + drop + (list(VALGRIND) if valgrind else []) + args
         self.bed.guard(argv)
         return argv
 

@@ -291,13 +291,15 @@ def test_config_static_file_option(bed):
 @bed_options(nets=2)
 def test_config_system_element(bed):
     """etc/resolv.conf is a "system" element on the PvD(s) holding the default route of
-    their family (lowest metric), each with the servers of its family. Moving the
+    their family (lowest metric), each with the servers of its family that no link's
+    subnet holds (198.18.0.0/15 and fd6d:6966:ff::/64 are on neither network here: see
+    test_config_system_server_on_link for the others). Moving the
     default route moves it: No Configuration Element on the old PvD, then the element
     on the new one. A link going down drops its IPv4 routes without RTM_DELROUTE: the
     element goes back to the remaining default route anyway."""
     bed.require_elements()
     i0, i1 = bed.ifindex("mif0"), bed.ifindex("mif1")
-    path = bed.write("etc/resolv.conf", "# test resolver\nnameserver 198.51.100.99\nnameserver fd6d:6966:a::99\n"
+    path = bed.write("etc/resolv.conf", "# test resolver\nnameserver 198.18.0.99\nnameserver fd6d:6966:ff::99\n"
                      "search sys.example\noptions ndots:1\n")
     m = bed.start_mifctl()
     m.expect_initial(elements=[])      # no default route yet: no system element
@@ -306,25 +308,25 @@ def test_config_system_element(bed):
         return file_element(idx, ifname, family, "system", path, [dns], ["sys.example"], **kw)
 
     bed.ip("host", "route", "add", "default", "via", "198.51.100.1", "dev", "mif0", "metric", 200)
-    s0 = m.expect(system(i0, "mif0", "ipv4", "198.51.100.99"))
+    s0 = m.expect(system(i0, "mif0", "ipv4", "198.18.0.99"))
     m.expect_quiet()
 
     # A better default route on mif1: the element moves.
     bed.ip("host", "route", "add", "default", "via", "203.0.113.1", "dev", "mif1", "metric", 100)
-    got = m.expect_sequence([gone(s0), system(i1, "mif1", "ipv4", "198.51.100.99")],
+    got = m.expect_sequence([gone(s0), system(i1, "mif1", "ipv4", "198.18.0.99")],
                             what="system element moving from mif0/ipv4 to mif1/ipv4")
     s1 = got[1]
     m.expect_quiet()
 
     # An IPv6 default route: the IPv6 server goes to mif0/ipv6.
     bed.ip("host", "-6", "route", "add", "default", "via", "fd6d:6966:a::1", "dev", "mif0")
-    s6 = m.expect(system(i0, "mif0", "ipv6", "fd6d:6966:a::99"))
+    s6 = m.expect(system(i0, "mif0", "ipv6", "fd6d:6966:ff::99"))
     m.expect_quiet()
 
     # Changed (renamed into place): both re-announced with their ids.
-    bed.write("etc/resolv.conf", "nameserver 198.51.100.98\nnameserver fd6d:6966:a::98\nsearch sys.example\n")
-    m.expect_phase([system(i1, "mif1", "ipv4", "198.51.100.98", element_id=s1["element_id"]),
-                    system(i0, "mif0", "ipv6", "fd6d:6966:a::98", element_id=s6["element_id"])])
+    bed.write("etc/resolv.conf", "nameserver 198.18.0.98\nnameserver fd6d:6966:ff::98\nsearch sys.example\n")
+    m.expect_phase([system(i1, "mif1", "ipv4", "198.18.0.98", element_id=s1["element_id"]),
+                    system(i0, "mif0", "ipv6", "fd6d:6966:ff::98", element_id=s6["element_id"])])
     m.expect_quiet()
 
     # mif1 goes down: its PvDs go (No Address, No Configuration Element, No PvD; the
@@ -337,7 +339,7 @@ def test_config_system_element(bed):
         dict(gone(s1), element_id=s1["element_id"]),
         dict(msg="no_pvd_announcement", ifindex=i1, pvd=p41),
         dict(msg="no_pvd_announcement", ifindex=i1, pvd=p61),
-        system(i0, "mif0", "ipv4", "198.51.100.98"),
+        system(i0, "mif0", "ipv4", "198.18.0.98"),
     ], what="mif1 down")
     order = [x["msg"] for x in m.msgs if x["ifindex"] == i1 and any(x is y for y in got)]
     check(order == ["no_address_announcement"] * 2 + ["no_config_element_announcement"] +
@@ -347,6 +349,35 @@ def test_config_system_element(bed):
     bed.remove("etc/resolv.conf")
     m.expect_phase([gone(got[5]), gone(s6)])
     m.expect_quiet()
+
+
+@bed_options(nets=2)
+def test_config_system_server_on_link(bed):
+    """A resolv.conf server on network B's subnet belongs to mif1's PvD even while mif0
+    holds the default route: the system element on mif0/ipv4 keeps only the server the
+    default route reaches (and the search domain), mif1/ipv4 gets B's server, and a
+    translation on mif0/ipv4 never asks B's server (its dnsmasq logs no query from
+    mif0's address). A loopback stub (127.0.0.53) is no PvD's server."""
+    from dnsbed import DnsBed
+    bed.require_elements()
+    i0, i1 = bed.ifindex("mif0"), bed.ifindex("mif1")
+    dns = DnsBed(bed)
+    b = dns.dnsmasq("b", ["203.0.113.1"], hosts={"host.example.com": ["203.0.113.7"]})
+    path = bed.write("etc/resolv.conf", "nameserver 127.0.0.53\nnameserver 203.0.113.1\nnameserver 198.18.0.99\n"
+                     "search sys.example\n")
+    bed.ip("host", "route", "add", "default", "via", "198.51.100.1", "dev", "mif0", "metric", 100)
+    m = bed.start_mifctl()
+    m.expect_initial(elements=[
+        file_element(i0, "mif0", "ipv4", "system", path, ["198.18.0.99"], ["sys.example"]),
+        file_element(i1, "mif1", "ipv4", "system", path, ["203.0.113.1"], []),
+    ])
+    r = dns.resolve("mif1", "host.example.com")
+    check(r.done(1)["status"] == "done" and r.addresses(1) == {"203.0.113.7"},
+          "mif1/ipv4 translates through B's server\n" + r.describe())
+    r = dns.resolve("mif0", "host.example.com", timeout_ms=200, tries=1)
+    check(r.done(1)["status"] in ("timeout", "server_failure"),
+          "mif0/ipv4 asks only 198.18.0.99 (which nobody serves)\n" + r.describe())
+    check(all(q[2] != "198.51.100.2" for q in b.queries()), f"B's server saw mif0's queries: {b.queries()}")
 
 
 # ---------------------------------------------------------------- Get Configuration Data

@@ -28,16 +28,58 @@ pub struct AddrInfo {
 /// A message for the subscriber, in the draft's terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Announcement {
-    Interface { ifindex: u32, name: String, flags: LinkFlags },
-    NoInterface { ifindex: u32, name: String, flags: LinkFlags },
-    Pvd(PvdInfo),
+    Interface {
+        ifindex: u32,
+        name: String,
+        flags: LinkFlags,
+    },
+    NoInterface {
+        ifindex: u32,
+        name: String,
+        flags: LinkFlags,
+    },
+    /// `learning`: its configuration is still being learned (`readiness.rs`).
+    Pvd {
+        pvd: PvdInfo,
+        learning: bool,
+    },
     NoPvd(PvdInfo),
-    Address { pvd: PvdInfo, addr: AddrInfo },
-    NoAddress { pvd: PvdInfo, addr: AddrInfo },
-    Element { pvd: PvdInfo, element: ElementInfo },
-    NoElement { pvd: PvdInfo, element: ElementInfo },
-    ConfigData { pvd: PvdInfo, kind: Option<ElementKind>, info: InfoId, data: ConfigData },
-    NoConfigData { pvd: PvdInfo, kind: Option<ElementKind>, info: InfoId },
+    /// Our addition: the PvD's configuration is no longer being learned.
+    PvdConfigComplete(PvdInfo),
+    Address {
+        pvd: PvdInfo,
+        addr: AddrInfo,
+    },
+    NoAddress {
+        pvd: PvdInfo,
+        addr: AddrInfo,
+    },
+    Element {
+        pvd: PvdInfo,
+        element: ElementInfo,
+    },
+    NoElement {
+        pvd: PvdInfo,
+        element: ElementInfo,
+    },
+    ConfigData {
+        pvd: PvdInfo,
+        kind: Option<ElementKind>,
+        info: InfoId,
+        data: ConfigData,
+    },
+    NoConfigData {
+        pvd: PvdInfo,
+        kind: Option<ElementKind>,
+        info: InfoId,
+    },
+    /// Get Configuration Data while the PvD is learning: what is known so far.
+    ConfigLearning {
+        pvd: PvdInfo,
+        kind: Option<ElementKind>,
+        info: InfoId,
+        data: ConfigData,
+    },
 }
 
 /// A configuration element as announced.

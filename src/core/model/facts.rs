@@ -129,10 +129,10 @@ pub enum Fact {
     },
 }
 
-/// The DNS options of Router Advertisements (RFC 8106).
+/// The Router Advertisement options the kernel forwards (RTM_NEWNDUSEROPT).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RaOption {
-    /// Lifetime in seconds (`u32::MAX` = infinite, 0 = withdraw).
+    /// RFC 8106. Lifetime in seconds (`u32::MAX` = infinite, 0 = withdraw).
     Rdnss {
         lifetime: u32,
         servers: Vec<std::net::Ipv6Addr>,
@@ -140,6 +140,20 @@ pub enum RaOption {
     Dnssl {
         lifetime: u32,
         domains: Vec<String>,
+    },
+    /// RFC 8910: the captive portal API's URI (kept while the router's RA state is).
+    CaptivePortal {
+        uri: String,
+    },
+    /// RFC 8781: the NAT64 prefix; lifetime in seconds, 0 = withdraw.
+    Pref64 {
+        prefix: std::net::Ipv6Addr,
+        prefix_len: u8,
+        lifetime: u32,
+    },
+    /// Any other option (a prefix, say): it only tells that the router advertised.
+    Other {
+        kind: u8,
     },
 }
 
@@ -173,11 +187,20 @@ pub struct ConfigData {
     pub search_domains: Vec<String>,
     pub routers: Vec<IpAddr>,
     pub mtu: Option<u32>,
+    /// RFC 8910 captive portal API URI (RA elements).
+    pub captive_portal: Option<String>,
+    /// RFC 8781 NAT64 prefix and its length (RA elements).
+    pub pref64: Option<(std::net::Ipv6Addr, u8)>,
 }
 
 impl ConfigData {
     pub fn is_empty(&self) -> bool {
-        self.dns_servers.is_empty() && self.search_domains.is_empty() && self.routers.is_empty() && self.mtu.is_none()
+        self.dns_servers.is_empty()
+            && self.search_domains.is_empty()
+            && self.routers.is_empty()
+            && self.mtu.is_none()
+            && self.captive_portal.is_none()
+            && self.pref64.is_none()
     }
 
     /// The part of this data that belongs to a PvD of `family`.
@@ -187,6 +210,8 @@ impl ConfigData {
             search_domains: self.search_domains.clone(),
             routers: self.routers.iter().filter(|a| Family::of(a) == family).copied().collect(),
             mtu: self.mtu,
+            captive_portal: self.captive_portal.clone(),
+            pref64: self.pref64,
         }
     }
 
@@ -207,6 +232,10 @@ impl ConfigData {
             }
         }
         self.mtu = self.mtu.or(other.mtu);
+        if self.captive_portal.is_none() {
+            self.captive_portal.clone_from(&other.captive_portal);
+        }
+        self.pref64 = self.pref64.or(other.pref64);
     }
 }
 
@@ -237,6 +266,8 @@ pub enum InfoId {
     SearchDomains,
     Routers,
     Mtu,
+    CaptivePortal,
+    Pref64,
 }
 
 /// Everything a dump returned: the whole truth at one moment.

@@ -9,7 +9,14 @@ impl HostModel {
         let touched: Vec<u32> = match fact {
             Fact::Link(link) => {
                 let ifindex = link.ifindex;
+                let usable = |f: &LinkFlags| f.up && f.running;
+                let came_up = usable(&link.flags) && self.links.get(&ifindex).is_none_or(|old| !usable(&old.flags));
                 self.links.insert(ifindex, Link { name: link.name, flags: link.flags, mtu: link.mtu });
+                if came_up {
+                    // Routers and DHCP servers answer a link that just came up.
+                    self.learn(ifindex, Family::V4, now);
+                    self.learn(ifindex, Family::V6, now);
+                }
                 // Elements from files may name the interface: all its views may change.
                 vec![ifindex]
             }
@@ -41,9 +48,13 @@ impl HostModel {
                     return;
                 }
                 self.apply_ra(ifindex, router, option, now);
+                self.heard_router(ifindex, now);
                 vec![ifindex]
             }
             Fact::Route(r) => {
+                if r.from_ra && r.family == Family::V6 {
+                    self.heard_router(r.ifindex, now);
+                }
                 // The default route decides where the System element goes: any interface may change.
                 self.routes
                     .insert((r.family, r.ifindex, r.gateway, r.metric), (r.from_ra, deadline_after(now, r.lifetime)));
@@ -83,6 +94,7 @@ impl HostModel {
         for ifindex in touched {
             self.refresh(ifindex, now, out);
         }
+        self.settle_learning(now, out);
     }
 
     pub(super) fn apply_ra(
@@ -121,18 +133,26 @@ impl HostModel {
                     }
                 }
             }
+            RaOption::CaptivePortal { uri } => state.captive_portal = Some(uri),
+            RaOption::Pref64 { prefix, prefix_len, lifetime } => {
+                state.pref64 =
+                    (lifetime > 0).then(|| (prefix, prefix_len, now + Duration::from_secs(u64::from(lifetime))));
+            }
+            RaOption::Other { .. } => {}
         }
-        if state.servers.is_empty() && state.domains.is_empty() {
+        if state.is_empty() {
             self.ra.remove(&(ifindex, router));
         }
     }
 
     /// The earliest moment at which something expires by itself (an RA DNS entry, a
-    /// lease): the engine sleeps until then, and no longer when nothing can expire.
+    /// lease, a learning period): the engine sleeps until then, and no longer when
+    /// nothing can expire.
     pub fn next_deadline(&self) -> Option<Instant> {
         let ra = self.ra.values().flat_map(|s| s.servers.values().chain(s.domains.values())).flatten().copied();
         let sourced = self.sourced.values().flatten().filter_map(|(_, until)| *until);
-        ra.chain(sourced).min()
+        let pref64 = self.ra.values().filter_map(|s| s.pref64.map(|(_, _, until)| until));
+        ra.chain(sourced).chain(pref64).chain(self.learning_deadline()).min()
     }
 
     /// Drops what expired by `now` and announces the consequences.
@@ -142,7 +162,12 @@ impl HostModel {
             state.servers.retain(|_, d| alive(d));
             state.domains.retain(|_, d| alive(d));
         }
-        self.ra.retain(|_, s| !(s.servers.is_empty() && s.domains.is_empty()));
+        for state in self.ra.values_mut() {
+            if state.pref64.is_some_and(|(_, _, until)| until <= now) {
+                state.pref64 = None;
+            }
+        }
+        self.ra.retain(|_, s| !s.is_empty());
         for elements in self.sourced.values_mut() {
             elements.retain(|(_, d)| alive(d));
         }
@@ -151,6 +176,7 @@ impl HostModel {
         for ifindex in all {
             self.refresh(ifindex, now, out);
         }
+        self.settle_learning(now, out);
     }
 
     /// Replaces the mirror with a fresh dump (after lost events) and announces exactly
@@ -183,6 +209,7 @@ impl HostModel {
         for ifindex in touched {
             self.refresh(ifindex, now, out);
         }
+        self.settle_learning(now, out);
     }
 
     /// Whether `fact` may have made the kernel drop IPv4 default routes silently: a

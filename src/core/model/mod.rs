@@ -21,6 +21,7 @@ mod announcement;
 mod facts;
 mod mirror;
 mod pvd;
+mod readiness;
 mod subscriptions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -32,6 +33,8 @@ pub use facts::{
     AddrFact, AddrFlags, ConfigData, ElementKind, Fact, Family, InfoId, LifetimeSecs, LinkFact, LinkFlags, LinkRef,
     RaOption, RouteFact, Scope, Snapshot, SourcedElement,
 };
+
+pub use readiness::DEFAULT_LEARNING_WINDOW;
 
 pub use crate::core::error::Error;
 pub use crate::core::link::PvdLink;
@@ -94,6 +97,16 @@ impl ElementView {
 struct RaState {
     servers: BTreeMap<std::net::Ipv6Addr, Option<Instant>>,
     domains: BTreeMap<String, Option<Instant>>,
+    /// RFC 8910 captive portal URI: no lifetime of its own.
+    captive_portal: Option<String>,
+    /// RFC 8781 NAT64 prefix, its length, and when it expires.
+    pref64: Option<(std::net::Ipv6Addr, u8, Instant)>,
+}
+
+impl RaState {
+    fn is_empty(&self) -> bool {
+        self.servers.is_empty() && self.domains.is_empty() && self.captive_portal.is_none() && self.pref64.is_none()
+    }
 }
 
 type RouteKey = (Family, u32, Option<IpAddr>, u32);
@@ -191,6 +204,10 @@ pub struct HostModel {
     system: Option<(String, ConfigData)>,
     element_ids: HashMap<(u32, Family, ElementIdent), u64>,
     next_element_id: u64,
+    /// (interface, family) whose configuration is being learned, until when
+    /// (`readiness.rs`).
+    learning: BTreeMap<(u32, Family), Instant>,
+    learning_window: Duration,
 }
 
 impl Default for HostModel {
@@ -214,6 +231,8 @@ impl HostModel {
             system: None,
             element_ids: HashMap::new(),
             next_element_id: 1,
+            learning: BTreeMap::new(),
+            learning_window: Duration::ZERO,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! configuration elements, and what name translation and connections see of a PvD.
 
 use super::*;
+use crate::core::link::is_link_local;
 
 impl HostModel {
     pub(super) fn compute_view(&mut self, ifindex: u32, now: Instant) -> Option<LinkView> {
@@ -94,6 +95,13 @@ impl HostModel {
                         data.search_domains.push(domain.clone());
                         extend(*d);
                     }
+                    if let Some(uri) = &state.captive_portal {
+                        data.captive_portal = Some(uri.clone());
+                    }
+                    if let Some((prefix, len, d)) = state.pref64.filter(|(_, _, d)| *d > now) {
+                        data.pref64 = Some((prefix, len));
+                        extend(Some(d));
+                    }
                 }
                 if let Some(r) = router {
                     let gw = Some(IpAddr::V6(r));
@@ -146,20 +154,52 @@ impl HostModel {
             }
         }
         if let Some((origin, data)) = &self.system {
-            if self.holds_default_route(ifindex, family) {
-                let data = data.for_family(family);
-                if !data.is_empty() {
-                    out.insert(
-                        ElementIdent { kind: ElementKind::System, origin: origin.clone(), server: None },
-                        (data, None),
-                    );
-                }
+            let holds_default = self.holds_default_route(ifindex, family);
+            let mut data = data.for_family(family);
+            // Each server goes where it is reached (`system_server_place`).
+            data.dns_servers.retain(|s| match self.system_server_place(s) {
+                ServerPlace::OnLink(i) => i == ifindex,
+                ServerPlace::DefaultRoute => holds_default,
+                ServerPlace::Nowhere => false,
+            });
+            if !holds_default {
+                data = ConfigData { dns_servers: data.dns_servers, ..ConfigData::default() };
+            }
+            if !data.is_empty() {
+                out.insert(
+                    ElementIdent { kind: ElementKind::System, origin: origin.clone(), server: None },
+                    (data, None),
+                );
             }
         }
         out
     }
 
-    /// Whether the interface has a default route of this family with the lowest metric.
+    /// Where a server of /etc/resolv.conf (the System element) belongs: to the PvD of
+    /// the interface whose addresses' subnet holds it (on-link; the longest prefix
+    /// wins), else to the PvDs holding the default route of its family (lowest metric),
+    /// as every server did before. A loopback server (a local stub such as
+    /// systemd-resolved's 127.0.0.53 or a local dnsmasq) belongs to no PvD: it cannot
+    /// be reached over any link, and the stub's own per-link state
+    /// (systemd-resolved's, read as its own source) names the real servers.
+    pub(super) fn system_server_place(&self, server: &IpAddr) -> ServerPlace {
+        if server.is_loopback() || server.is_unspecified() {
+            return ServerPlace::Nowhere;
+        }
+        let family = Family::of(server);
+        let on_link = self
+            .addrs
+            .iter()
+            .filter(|(ifindex, _)| self.links.get(ifindex).is_some_and(|l| l.flags.up && l.flags.running))
+            .flat_map(|(ifindex, addrs)| addrs.keys().map(move |(a, len)| (*ifindex, *a, *len)))
+            .filter(|(_, a, len)| Family::of(a) == family && !is_link_local(a) && in_subnet(server, a, *len))
+            .max_by_key(|(_, _, len)| *len);
+        match on_link {
+            Some((ifindex, _, _)) => ServerPlace::OnLink(ifindex),
+            None => ServerPlace::DefaultRoute,
+        }
+    }
+
     pub(super) fn holds_default_route(&self, ifindex: u32, family: Family) -> bool {
         let best = self.routes.keys().filter(|(f, _, _, _)| *f == family).map(|(_, _, _, m)| *m).min();
         best.is_some_and(|best| self.routes.keys().any(|(f, i, _, m)| *f == family && *i == ifindex && *m == best))
@@ -197,4 +237,27 @@ impl HostModel {
             })
         })
     }
+}
+
+/// Whether `addr` lies in the subnet `net`/`len`.
+fn in_subnet(addr: &IpAddr, net: &IpAddr, len: u8) -> bool {
+    match (addr, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0);
+            u32::from(*a) & mask == u32::from(*n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(len.min(128))).unwrap_or(0);
+            u128::from(*a) & mask == u128::from(*n) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Where a server of /etc/resolv.conf belongs (`HostModel::system_server_place`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ServerPlace {
+    OnLink(u32),
+    DefaultRoute,
+    Nowhere,
 }

@@ -7,8 +7,18 @@ impl HostModel {
     /// Recomputes what subscribers should see of one interface and announces the difference.
     pub(super) fn refresh(&mut self, ifindex: u32, now: Instant, out: &mut Vec<Announcement>) {
         let new = self.compute_view(ifindex, now);
+        let completed = self.settle_configured(ifindex, new.as_ref());
         let old = self.views.remove(&ifindex);
         self.announce_diff(ifindex, old.as_ref(), new.as_ref(), now, out);
+        if let Some(view) = new.as_ref().filter(|_| self.subs.pvds.contains(&ifindex)) {
+            for family in completed {
+                if let Some(pvd) = &view.pvds[family.index()] {
+                    let info =
+                        PvdInfo { id: pvd.id, ifindex, ifname: view.name.clone(), family, name: pvd.name.clone() };
+                    out.push(Announcement::PvdConfigComplete(info));
+                }
+            }
+        }
         match new {
             Some(view) => {
                 self.views.insert(ifindex, view);
@@ -103,7 +113,8 @@ impl HostModel {
             // A renamed interface renames its PvDs: announced again, as an update.
             let renamed_pvd = old_pvd.is_some_and(|p| p.name != new_pvd.name);
             if (old_pvd.is_none() || renamed_pvd) && self.subs.pvds.contains(&ifindex) {
-                out.push(Announcement::Pvd(pvd_info(new_view, new_pvd, family)));
+                let learning = self.learning_of(ifindex, family);
+                out.push(Announcement::Pvd { pvd: pvd_info(new_view, new_pvd, family), learning });
             }
         }
         for family in Family::ALL {
@@ -161,13 +172,8 @@ impl HostModel {
         self.subs.pvds.insert(ifindex);
         for family in Family::ALL {
             if let Some(pvd) = &view.pvds[family.index()] {
-                out.push(Announcement::Pvd(PvdInfo {
-                    id: pvd.id,
-                    ifindex,
-                    ifname: view.name.clone(),
-                    family,
-                    name: pvd.name.clone(),
-                }));
+                let info = PvdInfo { id: pvd.id, ifindex, ifname: view.name.clone(), family, name: pvd.name.clone() };
+                out.push(Announcement::Pvd { pvd: info, learning: self.learning_of(ifindex, family) });
             }
         }
         Ok(())
@@ -213,7 +219,8 @@ impl HostModel {
     }
 
     /// Get Configuration Data (3.2.7.17): merges the PvD's elements of `kind` (all when
-    /// `None`) and answers with the lists `info` asks for, or No Configuration Data.
+    /// `None`) and answers with the lists `info` asks for, or No Configuration Data; while
+    /// the PvD is learning (`readiness.rs`), with what is known so far, marked as such.
     /// With `kind == None`, default routers also come from the kernel's default routes
     /// and the MTU from the interface, so that what the host uses is always listed.
     pub fn get_configuration_data(
@@ -251,8 +258,13 @@ impl HostModel {
             InfoId::SearchDomains => ConfigData { search_domains: data.search_domains, ..ConfigData::default() },
             InfoId::Routers => ConfigData { routers: data.routers, ..ConfigData::default() },
             InfoId::Mtu => ConfigData { mtu: data.mtu, ..ConfigData::default() },
+            InfoId::CaptivePortal => ConfigData { captive_portal: data.captive_portal, ..ConfigData::default() },
+            InfoId::Pref64 => ConfigData { pref64: data.pref64, ..ConfigData::default() },
         };
-        if selected.is_empty() {
+        if self.learning_of(ifindex, family) {
+            // Distinct from No Configuration Data: more may be on its way.
+            out.push(Announcement::ConfigLearning { pvd: pvd_info, kind, info, data: selected });
+        } else if selected.is_empty() {
             out.push(Announcement::NoConfigData { pvd: pvd_info, kind, info });
         } else {
             out.push(Announcement::ConfigData { pvd: pvd_info, kind, info, data: selected });

@@ -2,6 +2,8 @@
 use super::*;
 use std::net::IpAddr;
 
+use super::readiness::RA_GRACE;
+
 fn up() -> LinkFlags {
     LinkFlags { up: true, running: true, ..LinkFlags::default() }
 }
@@ -36,7 +38,8 @@ fn show(a: &Announcement) -> String {
     match a {
         Announcement::Interface { ifindex, name, .. } => format!("+if {ifindex} {name}"),
         Announcement::NoInterface { ifindex, name, .. } => format!("-if {ifindex} {name}"),
-        Announcement::Pvd(p) => format!("+pvd {} {}", p.id, p.name),
+        Announcement::Pvd { pvd: p, .. } => format!("+pvd {} {}", p.id, p.name),
+        Announcement::PvdConfigComplete(p) => format!("complete {} {}", p.id, p.name),
         Announcement::NoPvd(p) => format!("-pvd {} {}", p.id, p.name),
         Announcement::Address { pvd, addr } => format!("+addr {} {}/{}", pvd.id, addr.addr, addr.prefix_len),
         Announcement::NoAddress { pvd, addr } => format!("-addr {} {}/{}", pvd.id, addr.addr, addr.prefix_len),
@@ -48,6 +51,7 @@ fn show(a: &Announcement) -> String {
         }
         Announcement::ConfigData { pvd, data: d, .. } => format!("data {} {}", pvd.id, data(d)),
         Announcement::NoConfigData { pvd, .. } => format!("nodata {}", pvd.id),
+        Announcement::ConfigLearning { pvd, data: d, .. } => format!("learning {} {}", pvd.id, data(d)),
     }
 }
 
@@ -94,7 +98,7 @@ impl Harness {
                     self.model.announce_pvds(ifindex, &mut more).unwrap();
                     out.extend(more);
                 }
-                Announcement::Pvd(p) => {
+                Announcement::Pvd { pvd: p, .. } => {
                     let mut more = Vec::new();
                     self.model.announce_elements(p.id, self.now, &mut more).unwrap();
                     self.model.announce_addresses(p.id, self.now, &mut more).unwrap();
@@ -533,11 +537,12 @@ fn file_elements_with_a_lifetime_expire() {
 
 #[test]
 fn system_element_follows_the_default_route() {
+    // A server on no link's subnet: reached through the default route.
     let mut h = two_links();
     h.apply(vec![link(5, "mif1", up()), addr(5, "203.0.113.2", 24)]);
     h.subscribe_all();
     let resolv = ConfigData {
-        dns_servers: ips(&["203.0.113.1"]),
+        dns_servers: ips(&["198.18.0.53"]),
         search_domains: vec!["b.example".into()],
         ..Default::default()
     };
@@ -553,7 +558,7 @@ fn system_element_follows_the_default_route() {
         from_ra: false,
         lifetime: None,
     };
-    assert_eq!(h.apply(vec![Fact::Route(via_eth0.clone())]), vec!["+elem 2 System 203.0.113.1,b.example"]);
+    assert_eq!(h.apply(vec![Fact::Route(via_eth0.clone())]), vec!["+elem 2 System 198.18.0.53,b.example"]);
     // A better default route through mif1 moves the element there.
     let via_mif1 = RouteFact {
         family: Family::V4,
@@ -565,7 +570,42 @@ fn system_element_follows_the_default_route() {
     };
     assert_eq!(
         h.apply(vec![Fact::Route(via_mif1)]),
-        vec!["-elem 2 System 203.0.113.1,b.example", "+elem 4 System 203.0.113.1,b.example"]
+        vec!["-elem 2 System 198.18.0.53,b.example", "+elem 4 System 198.18.0.53,b.example"]
+    );
+}
+
+#[test]
+fn resolv_conf_servers_go_to_the_link_that_reaches_them() {
+    let mut h = two_links();
+    h.apply(vec![link(5, "mif1", up()), addr(5, "203.0.113.2", 24)]);
+    let via_eth0 = RouteFact {
+        family: Family::V4,
+        ifindex: 2,
+        gateway: Some("198.51.100.1".parse().unwrap()),
+        metric: 100,
+        from_ra: false,
+        lifetime: None,
+    };
+    h.apply(vec![Fact::Route(via_eth0)]);
+    h.subscribe_all();
+    // mif1's server on mif1's subnet, one reached only by the default route, a stub.
+    let resolv = ConfigData {
+        dns_servers: ips(&["203.0.113.1", "198.18.0.53", "127.0.0.53"]),
+        search_domains: vec!["b.example".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        h.apply(vec![Fact::System { origin: "/etc/resolv.conf".into(), data: Some(resolv) }]),
+        vec!["+elem 2 System 198.18.0.53,b.example", "+elem 4 System 203.0.113.1"]
+    );
+    let link4 = |pvd| h.model.pvd_link(pvd).unwrap().dns_servers;
+    assert_eq!(link4(2), ips(&["198.18.0.53"]), "eth0/ipv4 never asks mif1's server");
+    assert_eq!(link4(4), ips(&["203.0.113.1"]));
+    // Only a loopback stub (systemd-resolved): no PvD gets it.
+    let stub = ConfigData { dns_servers: ips(&["127.0.0.53"]), ..Default::default() };
+    assert_eq!(
+        h.apply(vec![Fact::System { origin: "/etc/resolv.conf".into(), data: Some(stub) }]),
+        vec!["-elem 2 System 198.18.0.53,b.example", "-elem 4 System 203.0.113.1"]
     );
 }
 
@@ -626,4 +666,126 @@ fn ipv4_route_reread_only_when_a_default_route_holder_changes() {
     assert!(!h.model.may_drop_ipv4_routes(&link(2, "eth0", up())), "flags unchanged");
     assert!(!h.model.may_drop_ipv4_routes(&del_addr(2, "fd6d:6966:a::2", 64)), "IPv6 address");
     assert!(!h.model.may_drop_ipv4_routes(&del_addr(1, "127.0.0.1", 8)), "another link");
+}
+
+// ---- Readiness (our addition: docs/configuration.md, "Readiness") ----
+
+fn ra_other(ifindex: u32, router: &str, kind: u8) -> Fact {
+    Fact::Ra { ifindex, router: Some(router.parse().unwrap()), option: RaOption::Other { kind } }
+}
+
+/// eth0 with a static ULA and IPv4 address, a 4 s learning window, everything subscribed.
+fn learning_host() -> Harness {
+    let mut h = Harness::new();
+    h.model.set_learning_window(Duration::from_secs(4));
+    h.apply(vec![link(2, "eth0", LinkFlags::default()), addr(2, "198.51.100.2", 24), addr(2, "fd6d:6966:a::2", 64)]);
+    h.subscribe_all();
+    h
+}
+
+fn expire_at(h: &mut Harness, after: Duration) -> Vec<String> {
+    h.now += after;
+    let mut out = Vec::new();
+    h.model.expire(h.now, &mut out);
+    out.iter().map(show).collect()
+}
+
+#[test]
+fn a_link_coming_up_learns_until_its_router_answers() {
+    let mut h = learning_host();
+    // Up with carrier: both PvDs appear, learning.
+    let out = h.apply_following(vec![link(2, "eth0", up())]);
+    assert!(out.contains(&"+pvd 1 eth0/ipv4".to_string()) && out.contains(&"+pvd 2 eth0/ipv6".to_string()), "{out:?}");
+    assert!(h.model.is_learning(1) && h.model.is_learning(2));
+    let mut data = Vec::new();
+    h.model.get_configuration_data(2, None, InfoId::DnsServers, &mut data).unwrap();
+    assert_eq!(data.iter().map(show).collect::<Vec<_>>(), vec!["learning 2 "]);
+    // The RA's first option: its other options are awaited for RA_GRACE.
+    h.now += Duration::from_millis(300);
+    assert_eq!(h.apply(vec![ra_other(2, "fe80::1", 3)]), Vec::<String>::new());
+    assert!(h.model.is_learning(2));
+    assert_eq!(h.apply(vec![rdnss(2, "fe80::1", 600, &["fd6d:6966:a::53"])]), vec!["+elem 2 Ra fd6d:6966:a::53"]);
+    assert_eq!(expire_at(&mut h, RA_GRACE), vec!["complete 2 eth0/ipv6"]);
+    assert!(!h.model.is_learning(2) && h.model.is_learning(1), "IPv4 waits for DHCP or the window");
+    assert_eq!(expire_at(&mut h, Duration::from_secs(4)), vec!["complete 1 eth0/ipv4"]);
+    let mut data = Vec::new();
+    h.model.get_configuration_data(2, None, InfoId::DnsServers, &mut data).unwrap();
+    assert_eq!(data.iter().map(show).collect::<Vec<_>>(), vec!["data 2 fd6d:6966:a::53"]);
+}
+
+#[test]
+fn learning_ends_with_the_window_when_nobody_answers() {
+    let mut h = learning_host();
+    h.apply_following(vec![link(2, "eth0", up())]);
+    assert_eq!(h.model.next_deadline(), Some(h.now + Duration::from_secs(4)));
+    assert_eq!(expire_at(&mut h, Duration::from_millis(3999)), Vec::<String>::new());
+    assert_eq!(expire_at(&mut h, Duration::from_millis(1)), vec!["complete 1 eth0/ipv4", "complete 2 eth0/ipv6"]);
+    assert_eq!(h.model.next_deadline(), None, "an idle model sleeps");
+    // A trigger while up (a Router Solicitation) starts learning again, IPv6 only.
+    h.model.learn(2, Family::V6, h.now);
+    assert!(h.model.is_learning(2) && !h.model.is_learning(1));
+}
+
+#[test]
+fn a_pvd_configured_by_dhcp_or_files_is_complete_at_once() {
+    let mut h = learning_host();
+    h.apply_following(vec![link(2, "eth0", up())]);
+    let lease = SourcedElement {
+        link: LinkRef::Index(2),
+        kind: ElementKind::Dhcpv4,
+        server: Some("198.51.100.1".parse().unwrap()),
+        data: ConfigData { dns_servers: ips(&["198.51.100.1"]), ..Default::default() },
+        lifetime: Some(600),
+    };
+    assert_eq!(
+        h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]),
+        vec!["+elem 1 Dhcpv4 198.51.100.1", "complete 1 eth0/ipv4"]
+    );
+    assert!(h.model.is_learning(2), "IPv6 still waits for its router");
+}
+
+#[test]
+fn a_new_model_learns_nothing_without_a_window() {
+    let mut h = Harness::new();
+    h.apply(vec![link(2, "eth0", up()), addr(2, "fd6d:6966:a::2", 64)]);
+    h.model.learn(2, Family::V6, h.now);
+    assert!(!h.model.is_learning(1));
+    assert_eq!(h.model.next_deadline(), None);
+}
+
+#[test]
+fn captive_portal_and_pref64_ride_the_ra_element() {
+    let mut h = two_links();
+    h.subscribe_all();
+    let router = "fe80::1";
+    let portal = Fact::Ra {
+        ifindex: 2,
+        router: Some(router.parse().unwrap()),
+        option: RaOption::CaptivePortal { uri: "https://portal.example/api".into() },
+    };
+    let prefix = Fact::Ra {
+        ifindex: 2,
+        router: Some(router.parse().unwrap()),
+        option: RaOption::Pref64 { prefix: "64:ff9b::".parse().unwrap(), prefix_len: 96, lifetime: 600 },
+    };
+    assert_eq!(h.apply(vec![portal]).len(), 1);
+    h.apply(vec![prefix]);
+    let mut out = Vec::new();
+    h.model.get_configuration_data(3, None, InfoId::CaptivePortal, &mut out).unwrap();
+    h.model.get_configuration_data(3, None, InfoId::Pref64, &mut out).unwrap();
+    match &out[..] {
+        [Announcement::ConfigData { data: a, .. }, Announcement::ConfigData { data: b, .. }] => {
+            assert_eq!(a.captive_portal.as_deref(), Some("https://portal.example/api"));
+            assert_eq!(a.pref64, None);
+            assert_eq!(b.pref64, Some(("64:ff9b::".parse().unwrap(), 96)));
+        }
+        other => panic!("{other:?}"),
+    }
+    // The NAT64 prefix expires with its lifetime; the portal URI stays with the router.
+    h.now += Duration::from_secs(601);
+    let mut gone = Vec::new();
+    h.model.expire(h.now, &mut gone);
+    let mut out = Vec::new();
+    h.model.get_configuration_data(3, None, InfoId::Pref64, &mut out).unwrap();
+    assert_eq!(out.iter().map(show).collect::<Vec<_>>(), vec!["nodata 3"]);
 }
