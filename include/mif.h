@@ -798,7 +798,8 @@ typedef struct mif_message {
 #define MIF_REQ_STOP_ANNOUNCING_INTERFACES 2
 
 /**
- * Draft 3.2.7.5: announce the provisioning domains of interface `ifindex`.
+ * Draft 3.2.7.5: announce the provisioning domains of interface `ifindex`, and (our
+ * addition) `MIF_MSG_PVD_CONFIGURATION_COMPLETE` when a PvD's configuration is learned.
  */
 #define MIF_REQ_ANNOUNCE_PVDS 3
 
@@ -830,14 +831,17 @@ typedef struct mif_message {
 /**
  * Draft 3.2.7.17: configuration data of `pvd`, from elements of `element_type`
  * (`MIF_ELEMENT_ANY` for all), for `info_id` (`MIF_INFO_ALL` for every list).
- * Answered by one `MIF_MSG_CONFIGURATION_DATA` or `MIF_MSG_NO_CONFIGURATION_DATA`,
+ * Answered by one `MIF_MSG_CONFIGURATION_DATA` or `MIF_MSG_NO_CONFIGURATION_DATA`
+ * (while the PvD's configuration is still being learned: `MIF_MSG_CONFIGURATION_LEARNING`),
  * queued before the post returns.
  */
 #define MIF_REQ_GET_CONFIGURATION_DATA 9
 
 /**
  * Draft 3.2.7.18: translate `name` on provisioning domain `pvd`; `translation_id` is
- * the application's and must not be in use by an outstanding translation.
+ * the application's and must not be in use by an outstanding translation. On a PvD
+ * whose configuration is still being learned the translation waits for it (at most
+ * `mif_options.config_learning_ms`) before its queries leave.
  */
 #define MIF_REQ_TRANSLATE_NAME 10
 

@@ -20,7 +20,8 @@ pub type mif_request_type = u32;
 pub const MIF_REQ_ANNOUNCE_INTERFACES: mif_request_type = 1;
 /// Draft 3.2.7.2.
 pub const MIF_REQ_STOP_ANNOUNCING_INTERFACES: mif_request_type = 2;
-/// Draft 3.2.7.5: announce the provisioning domains of interface `ifindex`.
+/// Draft 3.2.7.5: announce the provisioning domains of interface `ifindex`, and (our
+/// addition) `MIF_MSG_PVD_CONFIGURATION_COMPLETE` when a PvD's configuration is learned.
 pub const MIF_REQ_ANNOUNCE_PVDS: mif_request_type = 3;
 /// Draft 3.2.7.6: for interface `ifindex`.
 pub const MIF_REQ_STOP_ANNOUNCING_PVDS: mif_request_type = 4;
@@ -34,11 +35,14 @@ pub const MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS: mif_request_type = 7;
 pub const MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS: mif_request_type = 8;
 /// Draft 3.2.7.17: configuration data of `pvd`, from elements of `element_type`
 /// (`MIF_ELEMENT_ANY` for all), for `info_id` (`MIF_INFO_ALL` for every list).
-/// Answered by one `MIF_MSG_CONFIGURATION_DATA` or `MIF_MSG_NO_CONFIGURATION_DATA`,
+/// Answered by one `MIF_MSG_CONFIGURATION_DATA` or `MIF_MSG_NO_CONFIGURATION_DATA`
+/// (while the PvD's configuration is still being learned: `MIF_MSG_CONFIGURATION_LEARNING`),
 /// queued before the post returns.
 pub const MIF_REQ_GET_CONFIGURATION_DATA: mif_request_type = 9;
 /// Draft 3.2.7.18: translate `name` on provisioning domain `pvd`; `translation_id` is
-/// the application's and must not be in use by an outstanding translation.
+/// the application's and must not be in use by an outstanding translation. On a PvD
+/// whose configuration is still being learned the translation waits for it (at most
+/// `mif_options.config_learning_ms`) before its queries leave.
 pub const MIF_REQ_TRANSLATE_NAME: mif_request_type = 10;
 /// Draft 3.2.7.19: stop translation `translation_id`. A final
 /// `MIF_MSG_NAME_TRANSLATION_DONE` with `MIF_TRANSLATION_CANCELLED` is queued before the
