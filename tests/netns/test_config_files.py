@@ -91,8 +91,8 @@ def test_config_networkd_link(bed):
 
 def test_config_networkd_lease(bed):
     """run/systemd/netif/leases/<ifindex>: a dhcpv4 element on the IPv4 PvD only, with
-    servers, search domains (DOMAIN_SEARCH_LIST then DOMAINNAME), router, MTU and the
-    DHCP server as source."""
+    servers, search domains (DOMAIN_SEARCH_LIST then DOMAINNAME), router, MTU, the
+    DHCP server as source, and the lease's LIFETIME counted from the file's time."""
     bed.require_elements()
     idx = bed.ifindex("mif0")
     rel = f"run/systemd/netif/leases/{idx}"
@@ -101,8 +101,16 @@ def test_config_networkd_lease(bed):
              "DNS=198.51.100.1 198.51.100.2\nDOMAINNAME=a.example\nDOMAIN_SEARCH_LIST=b.example\n"
              "CLIENTID=ffaabbccdd\n")
     path = bed.write(rel, lease + "MTU=1400\n")
-    want = file_element(idx, "mif0", "ipv4", "dhcpv4", path, ["198.51.100.1", "198.51.100.2"],
-                        ["b.example", "a.example"], ["198.51.100.1"], 1400, source="198.51.100.1")
+    plain = file_element(idx, "mif0", "ipv4", "dhcpv4", path, ["198.51.100.1", "198.51.100.2"],
+                         ["b.example", "a.example"], ["198.51.100.1"], 1400, source="198.51.100.1")
+    del plain["lifetime"]
+
+    def leased(**kw):
+        """The element, with the lease's 600 s less the file's age (a few seconds at most)."""
+        want = dict(plain, **kw)
+        return lambda x: matches(x, want) and isinstance(x.get("lifetime"), int) and 590 <= x["lifetime"] <= 600
+
+    want = leased()
     m = bed.start_mifctl()
     m.expect_initial(elements=[want])
     e = m.elements(element="dhcpv4")[0]
@@ -113,7 +121,7 @@ def test_config_networkd_lease(bed):
     check_data(config_of(data, "mif0/ipv6"), [], [], [], 1500)
 
     bed.write(rel, lease + "MTU=1380\n")
-    m.expect(dict(want, mtu=1380, element_id=e["element_id"]))
+    m.expect(leased(mtu=1380, element_id=e["element_id"]))
     m.expect_quiet()
     bed.remove(rel)
     m.expect(gone(e))

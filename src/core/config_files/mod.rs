@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use crate::core::model::{ConfigData, ElementKind, LinkRef, SourcedElement};
 use crate::log::log_at;
@@ -251,8 +252,24 @@ pub fn parse_static_config(text: &str) -> Vec<SourcedElement> {
     out
 }
 
-/// What a file in a state directory says, as elements.
-pub fn dir_file_elements(kind: DirKind, name: &str, text: &str) -> Vec<SourcedElement> {
+/// Seconds left of a systemd-networkd DHCPv4 lease: its `LIFETIME=` (seconds from when
+/// networkd wrote the file, which it rewrites at every renewal) less the file's age;
+/// 0 once over (the element is then withdrawn). `None` (until withdrawn) without a
+/// `LIFETIME=` or with one that is not a number; values past `u32` are clamped to the
+/// longest finite lifetime.
+pub fn networkd_lease_lifetime(text: &str, age: Duration) -> Option<u32> {
+    let raw = env_lines(text).get("LIFETIME").copied()?;
+    let Ok(lifetime) = raw.trim().parse::<u64>() else {
+        log_at!(Warn, "networkd lease: LIFETIME={raw:?} is not a number of seconds, ignored");
+        return None;
+    };
+    let left = lifetime.saturating_sub(age.as_secs());
+    Some(u32::try_from(left).unwrap_or(u32::MAX - 1).min(u32::MAX - 1))
+}
+
+/// What a file in a state directory says, as elements. `age`: how long ago the file
+/// was written (a lease's lifetime counts from then).
+pub fn dir_file_elements(kind: DirKind, name: &str, text: &str, age: Duration) -> Vec<SourcedElement> {
     let by_index = || name.parse::<u32>().ok().map(LinkRef::Index);
     let element = |link, kind, server, data: ConfigData| {
         if data.is_empty() {
@@ -269,7 +286,11 @@ pub fn dir_file_elements(kind: DirKind, name: &str, text: &str) -> Vec<SourcedEl
         DirKind::NetworkdLease => match by_index() {
             Some(link) => {
                 let (data, server) = parse_networkd_lease(text);
-                element(link, ElementKind::Dhcpv4, server, data)
+                let mut elements = element(link, ElementKind::Dhcpv4, server, data);
+                if let Some(e) = elements.first_mut() {
+                    e.lifetime = networkd_lease_lifetime(text, age);
+                }
+                elements
             }
             None => vec![],
         },

@@ -44,13 +44,15 @@ fn fragment_names_decide_the_element_type() {
     assert_eq!(fragment_kind("dhcp6"), ElementKind::Dhcpv6);
     assert_eq!(fragment_kind("ra"), ElementKind::Ra);
     assert_eq!(fragment_kind("inet"), ElementKind::Static);
-    let e = dir_file_elements(DirKind::ResolvconfFragments, "eth0.100.dhcp", "nameserver 198.51.100.1\n");
+    let e =
+        dir_file_elements(DirKind::ResolvconfFragments, "eth0.100.dhcp", "nameserver 198.51.100.1\n", Duration::ZERO);
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].link, LinkRef::Name("eth0.100".into()));
     assert_eq!(e[0].kind, ElementKind::Dhcpv4);
-    assert!(dir_file_elements(DirKind::ResolvconfFragments, "noproto", "nameserver 198.51.100.1\n").is_empty());
+    assert!(dir_file_elements(DirKind::ResolvconfFragments, "noproto", "nameserver 198.51.100.1\n", Duration::ZERO)
+        .is_empty());
     assert!(
-        dir_file_elements(DirKind::NetworkdLink, "eth0", "DNS=198.51.100.1\n").is_empty(),
+        dir_file_elements(DirKind::NetworkdLink, "eth0", "DNS=198.51.100.1\n", Duration::ZERO).is_empty(),
         "networkd names files by index"
     );
 }
@@ -86,4 +88,21 @@ fn garbage_never_panics() {
     }
     let long = format!("search {}\n", "a".repeat(300));
     assert!(parse_resolv_conf(&long).search_domains.is_empty());
+}
+
+#[test]
+fn networkd_lease_lifetime_counts_from_the_file() {
+    let lease = "ADDRESS=198.51.100.150\nSERVER_ADDRESS=198.51.100.1\nDNS=198.51.100.53\nLIFETIME=600\nT1=300\n";
+    let age = |s| Duration::from_secs(s);
+    assert_eq!(networkd_lease_lifetime(lease, age(0)), Some(600));
+    assert_eq!(networkd_lease_lifetime(lease, age(100)), Some(500));
+    assert_eq!(networkd_lease_lifetime(lease, age(601)), Some(0), "over: withdrawn");
+    assert_eq!(networkd_lease_lifetime("DNS=198.51.100.53\n", age(5)), None, "no LIFETIME: until withdrawn");
+    assert_eq!(networkd_lease_lifetime("LIFETIME=-5\n", age(0)), None, "not a number");
+    assert_eq!(networkd_lease_lifetime("LIFETIME=abc\n", age(0)), None);
+    assert_eq!(networkd_lease_lifetime("LIFETIME=99999999999999\n", age(0)), Some(u32::MAX - 1), "clamped");
+    let elements = dir_file_elements(DirKind::NetworkdLease, "2", lease, age(10));
+    assert_eq!(elements.len(), 1);
+    assert_eq!(elements[0].lifetime, Some(590));
+    assert_eq!(elements[0].kind, ElementKind::Dhcpv4);
 }

@@ -55,7 +55,13 @@ impl SourcePaths {
 
 // ---------------------------------------------------------------- files and inotify
 
-fn read_small(path: &Path) -> io::Result<Option<String>> {
+/// A configuration file's text and how long ago it was written.
+struct Small {
+    text: String,
+    age: std::time::Duration,
+}
+
+fn read_small(path: &Path) -> io::Result<Option<Small>> {
     // O_NONBLOCK: opening a FIFO someone left there must not block the engine.
     let file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
         Ok(f) => f,
@@ -73,7 +79,10 @@ fn read_small(path: &Path) -> io::Result<Option<String>> {
         log_at!(Warn, "{}: larger than {MAX_FILE_SIZE} bytes, ignored", path.display());
         return Ok(None);
     }
-    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+    // A modification time in the future (a clock step) counts as "just written".
+    let age =
+        meta.modified().ok().and_then(|m| std::time::SystemTime::now().duration_since(m).ok()).unwrap_or_default();
+    Ok(Some(Small { text: String::from_utf8_lossy(&buf).into_owned(), age }))
 }
 
 /// Names that editors and atomic writers use for temporary files.
@@ -195,7 +204,7 @@ impl FileSources {
             return None;
         }
         let elements = match read_small(path) {
-            Ok(Some(text)) => dir_file_elements(kind, name, &text),
+            Ok(Some(file)) => dir_file_elements(kind, name, &file.text, file.age),
             Ok(None) => vec![],
             Err(e) => {
                 log_at!(Warn, "{}: {e}", path.display());
@@ -207,7 +216,7 @@ impl FileSources {
 
     fn read_single(&mut self, path: &Path, kind: FileKind) -> Option<Fact> {
         let text = match read_small(path) {
-            Ok(t) => t,
+            Ok(t) => t.map(|file| file.text),
             Err(e) => {
                 log_at!(Warn, "{}: {e}", path.display());
                 None
