@@ -14,12 +14,29 @@
 
 #include "mifctl.h"
 
+/* Element types asked one by one for each PvD's DNS servers (their provenance). */
+static const uint32_t source_types[] = {
+    MIF_ELEMENT_RA, MIF_ELEMENT_DHCPV4, MIF_ELEMENT_DHCPV6, MIF_ELEMENT_STATIC, MIF_ELEMENT_SYSTEM,
+};
+#define SOURCE_TYPES (sizeof source_types / sizeof source_types[0])
+#define MAX_SOURCED 64
+
+/* Which element types gave each DNS server of the answer being completed. */
+struct server_sources {
+    size_t n;
+    mif_address addr[MAX_SOURCED];
+    unsigned types[MAX_SOURCED]; /* bit i: source_types[i] */
+};
+
 struct config_run {
     struct session s;
     size_t answers;           /* configuration data messages printed */
     struct id_set learning;   /* PvDs whose configuration is still being learned */
     struct id_set asked;      /* PvDs we posted MIF_REQ_GET_CONFIGURATION_DATA for */
     struct id_set pending;    /* ... and whose answer has not been taken yet */
+    mif_message *held;        /* the merged answer, printed once its sources are in */
+    size_t sources_left;      /* typed answers still to come for `held` */
+    struct server_sources sources;
 };
 
 /* One block per PvD:
@@ -30,6 +47,30 @@ struct config_run {
  *     routers         198.51.100.1
  *     mtu             1500
  */
+/* "198.51.100.1 (dhcpv4, static)" for each DNS server. */
+static void text_servers_with_sources(const struct server_sources *src, const mif_message *msg)
+{
+    size_t i, k, t;
+    for (i = 0; i < msg->dns_server_count; i++) {
+        char text[MIF_ADDRESS_TEXT_SIZE];
+        const char *sep = " (";
+        format_address(&msg->dns_servers[i], text);
+        printf(" %s", text);
+        for (k = 0; k < src->n; k++) {
+            if (memcmp(&src->addr[k], &msg->dns_servers[i], sizeof(mif_address)) != 0)
+                continue;
+            for (t = 0; t < SOURCE_TYPES; t++) {
+                if (src->types[k] & (1u << t)) {
+                    printf("%s%s", sep, mif_element_type_name(source_types[t]));
+                    sep = ", ";
+                }
+            }
+        }
+        if (strcmp(sep, ", ") == 0)
+            putchar(')');
+    }
+}
+
 static void print_config_text(const struct config_run *c, const mif_message *msg)
 {
     if (c->answers > 0)
@@ -42,10 +83,12 @@ static void print_config_text(const struct config_run *c, const mif_message *msg
         fputs("  no configuration data\n", stdout);
         return;
     }
-    fputs("  dns servers    ", stdout);
+    fputs("  configuration  ", stdout);
+    fputs(msg->config_state == MIF_CONFIG_STATE_LEARNING ? " learning" : " complete", stdout);
+    fputs("\n  dns servers    ", stdout);
     if (msg->dns_server_count == 0)
         fputs(" -", stdout);
-    text_address_list(msg->dns_servers, msg->dns_server_count);
+    text_servers_with_sources(&c->sources, msg);
     fputs("\n  search domains ", stdout);
     if (msg->search_domain_count == 0)
         fputs(" -", stdout);
@@ -59,6 +102,73 @@ static void print_config_text(const struct config_run *c, const mif_message *msg
         fputs(" unknown\n", stdout);
     else
         printf(" %" PRIu32 "\n", msg->mtu);
+    if (msg->captive_portal)
+        printf("  captive portal  %s\n", msg->captive_portal);
+    if (msg->pref64_len != 0) {
+        char text[MIF_ADDRESS_TEXT_SIZE];
+        format_address(&msg->pref64, text);
+        printf("  nat64 prefix    %s/%" PRIu32 "\n", text, msg->pref64_len);
+    }
+}
+
+/* JSON: "dns_server_sources":{"198.51.100.1":["dhcpv4","static"],...} */
+static void json_server_sources(struct json_line *j, const void *arg)
+{
+    const struct config_run *c = arg;
+    const mif_message *msg = c->held;
+    size_t i, k, t;
+    json_key(j, "dns_server_sources");
+    putchar('{');
+    for (i = 0; i < msg->dns_server_count; i++) {
+        char text[MIF_ADDRESS_TEXT_SIZE];
+        int n = 0;
+        format_address(&msg->dns_servers[i], text);
+        printf("%s\"%s\":[", i ? "," : "", text);
+        for (k = 0; k < c->sources.n; k++) {
+            if (memcmp(&c->sources.addr[k], &msg->dns_servers[i], sizeof(mif_address)) != 0)
+                continue;
+            for (t = 0; t < SOURCE_TYPES; t++)
+                if (c->sources.types[k] & (1u << t))
+                    printf("%s\"%s\"", n++ ? "," : "", mif_element_type_name(source_types[t]));
+        }
+        putchar(']');
+    }
+    putchar('}');
+}
+
+/* Prints the held merged answer with its servers' sources, and lets it go. */
+static void print_held(struct config_run *c)
+{
+    if (c->s.json)
+        print_json_with(c->held, json_server_sources, c);
+    else
+        print_config_text(c, c->held);
+    c->answers++;
+    mif_message_free(c->held);
+    c->held = NULL;
+}
+
+/* One typed answer (MIF_INFO_DNS_SERVERS of one element type): its servers' source. */
+static void note_sources(struct config_run *c, const mif_message *msg)
+{
+    size_t t, i, k;
+    for (t = 0; t < SOURCE_TYPES && source_types[t] != msg->element_type; t++)
+        ;
+    if (t == SOURCE_TYPES || msg->msg_type != MIF_MSG_CONFIGURATION_DATA)
+        return;
+    for (i = 0; i < msg->dns_server_count; i++) {
+        for (k = 0; k < c->sources.n; k++)
+            if (memcmp(&c->sources.addr[k], &msg->dns_servers[i], sizeof(mif_address)) == 0)
+                break;
+        if (k == c->sources.n) {
+            if (k == MAX_SOURCED)
+                continue;
+            c->sources.addr[k] = msg->dns_servers[i];
+            c->sources.types[k] = 0;
+            c->sources.n++;
+        }
+        c->sources.types[k] |= 1u << t;
+    }
 }
 
 /* Asks a PvD for its configuration data, once. */
@@ -66,6 +176,8 @@ static bool ask(struct config_run *c, uint64_t pvd)
 {
     mif_request req;
     bool ok;
+
+    size_t t;
 
     if (id_set_has(&c->asked, pvd))
         return true;
@@ -77,6 +189,16 @@ static bool ask(struct config_run *c, uint64_t pvd)
         return true; /* gone meanwhile, or the engine failed (its message follows) */
     if (!id_set_add(&c->asked, pvd) || !id_set_add(&c->pending, pvd))
         return out_of_memory();
+    /* Then each element type's DNS servers: where each server came from. Every answer
+     * is queued before its post returns, so they follow the merged one in this order. */
+    for (t = 0; t < SOURCE_TYPES; t++) {
+        mif_request_init(&req, MIF_REQ_GET_CONFIGURATION_DATA);
+        req.pvd = pvd;
+        req.element_type = source_types[t];
+        req.info_id = MIF_INFO_DNS_SERVERS;
+        if (!post_request(&c->s, &req, &ok) || !ok)
+            return true;
+    }
     return true;
 }
 
@@ -85,7 +207,6 @@ static bool config_message(void *run, mif_message *msg, bool *keep)
 {
     struct config_run *c = run;
 
-    (void)keep;
     switch (msg->msg_type) {
     case MIF_MSG_INTERFACE_ANNOUNCEMENT:
     case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
@@ -108,6 +229,8 @@ static bool config_message(void *run, mif_message *msg, bool *keep)
         id_set_remove(&c->learning, msg->pvd);
         return true;
     case MIF_MSG_CONFIGURATION_LEARNING:
+        if (msg->element_type != MIF_ELEMENT_ANY)
+            return true; /* a typed answer of the same round: the merged one decides */
         /* Learning again since we asked (its link came up again): ask once complete. */
         id_set_remove(&c->pending, msg->pvd);
         id_set_remove(&c->asked, msg->pvd);
@@ -116,12 +239,23 @@ static bool config_message(void *run, mif_message *msg, bool *keep)
         return true;
     case MIF_MSG_CONFIGURATION_DATA:
     case MIF_MSG_NO_CONFIGURATION_DATA:
-        id_set_remove(&c->pending, msg->pvd);
-        if (c->s.json)
-            print_json(msg);
-        else
-            print_config_text(c, msg);
-        c->answers++;
+        if (msg->element_type == MIF_ELEMENT_ANY) {
+            /* The merged answer: held until the typed ones (its servers' sources) are in. */
+            if (c->held)
+                print_held(c);
+            c->held = msg;
+            *keep = true;
+            c->sources_left = SOURCE_TYPES;
+            c->sources.n = 0;
+            return true;
+        }
+        if (c->held == NULL || c->held->pvd != msg->pvd)
+            return true;
+        note_sources(c, msg);
+        if (--c->sources_left == 0) {
+            id_set_remove(&c->pending, msg->pvd);
+            print_held(c);
+        }
         return true;
     default:
         return true; /* No PvD...: nothing to do */
@@ -139,6 +273,12 @@ static int config_progress(void *run)
 {
     struct config_run *c = run;
 
+    /* A merged answer whose typed answers did not all come (its PvD went between the
+     * posts): printed with the sources that came. */
+    if (c->held) {
+        id_set_remove(&c->pending, c->held->pvd);
+        print_held(c);
+    }
     /* `pending` is empty here with this library; waiting for it anyway keeps the
      * tool correct with one that answers Get Configuration Data later. */
     if (c->pending.len > 0 || c->learning.len > 0)
@@ -192,7 +332,8 @@ static void usage_config(FILE *out)
         "  -i, --interface IF      only the PvDs of the interface named IF\n"
         "  -s, --settle MS         the same as --learning MS (an older name)\n"
         "  -j, --json              one JSON object per PvD and line:\n"
-        "                          configuration_data or no_configuration_data\n"
+        "                          configuration_data or no_configuration_data, with\n"
+        "                          dns_server_sources: each server's element types\n"
         "  -v, --verbose           debug lines on stderr\n"
         "  -h, --help              this help\n"
         "\n");
@@ -240,6 +381,7 @@ int cmd_config(int argc, char **argv)
     if (!session_open(&c.s))
         return 1;
     status = run_config(&c);
+    mif_message_free(c.held);
     id_set_free(&c.learning);
     id_set_free(&c.asked);
     id_set_free(&c.pending);

@@ -300,6 +300,12 @@ static void json_announcement(struct json_line *j, const mif_message *msg)
  * print_connect_json). */
 void print_json(const mif_message *msg)
 {
+    print_json_with(msg, NULL, NULL);
+}
+
+/* print_json, with `extra` adding fields at the end of the object. */
+void print_json_with(const mif_message *msg, void (*extra)(struct json_line *, const void *), const void *arg)
+{
     struct json_line j = { stdout, 0 };
 
     json_msg_type(&j, msg);
@@ -313,5 +319,7 @@ void print_json(const mif_message *msg)
     } else {
         json_announcement(&j, msg);
     }
+    if (extra)
+        extra(&j, arg);
     json_end(&j);
 }

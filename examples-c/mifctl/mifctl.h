@@ -239,6 +239,7 @@ void json_msg_type(struct json_line *j, const mif_message *msg);
 void json_pvd(struct json_line *j, const mif_message *msg);
 void json_end(struct json_line *j);
 void print_json(const mif_message *msg);
+void print_json_with(const mif_message *msg, void (*extra)(struct json_line *, const void *), const void *arg);
 
 /* ------------------------------------------------------------------------- */
 /* The commands, one file each (cmd_NAME.c)                                   */

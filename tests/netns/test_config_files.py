@@ -379,6 +379,10 @@ def test_config_system_server_on_link(bed):
         file_element(i0, "mif0", "ipv4", "system", path, ["198.18.0.99"], ["sys.example"]),
         file_element(i1, "mif1", "ipv4", "system", path, ["203.0.113.1"], []),
     ])
+    conf = {x["pvd_name"]: x for x in bed.mifctl_config()}
+    check(conf["mif1/ipv4"]["dns_server_sources"] == {"203.0.113.1": ["system"]}
+          and conf["mif0/ipv4"]["dns_server_sources"] == {"198.18.0.99": ["system"]},
+          f"mifctl config: each server with its element type: {conf}")
     r = dns.resolve("mif1", "host.example.com")
     check(r.done(1)["status"] == "done" and r.addresses(1) == {"203.0.113.7"},
           "mif1/ipv4 translates through B's server\n" + r.describe())

@@ -73,6 +73,8 @@ def test_readiness_fresh_context_translates_at_once(bed):
     check(len(data) == 1 and data[0]["msg"] == "configuration_data" and data[0]["config_state"] == "complete"
           and norm_addrs(data[0]["dns_servers"]) == [S1],
           f"mifctl config (no fixed wait) for mif0/ipv6: the RA's server {S1}, complete: {data}")
+    sources = {norm_addrs([a])[0]: v for a, v in data[0]["dns_server_sources"].items()}
+    check(sources == {S1: ["ra"]}, f"mifctl config: the server's provenance is the RA: {data[0]}")
 
 
 def test_readiness_link_up_translates_at_once(bed):
