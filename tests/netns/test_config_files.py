@@ -128,6 +128,31 @@ def test_config_networkd_lease(bed):
     m.expect_quiet()
 
 
+def test_config_networkd_lease_absurd_lifetimes(bed):
+    """Lease files with lifetimes no real lease has: a non-number (the element stays
+    until withdrawn, with a log line), one far past 32 bits (the longest finite
+    lifetime), 0 (a lease already over: no element at all, and a later valid one
+    appears)."""
+    bed.require_elements()
+    idx = bed.ifindex("mif0")
+    rel = f"run/systemd/netif/leases/{idx}"
+    base = PRIVATE + "ADDRESS=198.51.100.150\nSERVER_ADDRESS=198.51.100.1\nDNS=198.51.100.1\n"
+    path = bed.write(rel, base + "LIFETIME=soon\n")
+    want = file_element(idx, "mif0", "ipv4", "dhcpv4", path, ["198.51.100.1"], source="198.51.100.1")
+    m = bed.start_mifctl()
+    m.expect_initial(elements=[want])
+    e = m.elements(element="dhcpv4")[0]
+    bed.write(rel, base + "LIFETIME=99999999999999\n")
+    m.expect(dict(want, lifetime=2 ** 32 - 2, element_id=e["element_id"]))
+    bed.write(rel, base + "LIFETIME=0\n")
+    m.expect(gone(e))
+    m.expect_quiet()
+    bed.write(rel, base + "LIFETIME=600\n")
+    m.expect(lambda x: matches(x, {k: v for k, v in want.items() if k != "lifetime"})
+             and isinstance(x.get("lifetime"), int) and 590 <= x["lifetime"] <= 600)
+    m.expect_quiet()
+
+
 # ---------------------------------------------------------------- systemd-resolved
 
 def test_config_resolved_dir_created_later(bed):
