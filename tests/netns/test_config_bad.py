@@ -33,6 +33,9 @@ dns = 198.51.100.67
 def bad_input(bed, prefix=()):
     bed.require_elements()
     idx = bed.ifindex("mif0")
+    # The address the lease files below name, on the link as networkd would put it (a
+    # lease lives with its address).
+    bed.ip("host", "addr", "add", "198.51.100.150/24", "dev", "mif0")
     m = bed.start_mifctl(prefix=prefix, label="mifctl-valgrind" if prefix else None)
     m.expect_initial(elements=[])
     # With a default route, a resolv.conf parsed by mistake would show up as "system".

@@ -92,9 +92,12 @@ def test_config_networkd_link(bed):
 def test_config_networkd_lease(bed):
     """run/systemd/netif/leases/<ifindex>: a dhcpv4 element on the IPv4 PvD only, with
     servers, search domains (DOMAIN_SEARCH_LIST then DOMAINNAME), router, MTU, the
-    DHCP server as source, and the lease's LIFETIME counted from the file's time."""
+    DHCP server as source; it lives with the leased address (ADDRESS=, which networkd
+    puts on the link with the lease's valid lifetime), and its lifetime is that
+    address's. (A real networkd: test_config_networkd_real.)"""
     bed.require_elements()
     idx = bed.ifindex("mif0")
+    bed.ip("host", "addr", "add", "198.51.100.150/24", "dev", "mif0", "valid_lft", "600", "preferred_lft", "600")
     rel = f"run/systemd/netif/leases/{idx}"
     lease = (PRIVATE + "ADDRESS=198.51.100.150\nNETMASK=255.255.255.0\nROUTER=198.51.100.1\n"
              "SERVER_ADDRESS=198.51.100.1\nT1=300\nT2=525\nLIFETIME=600\n"
@@ -129,14 +132,14 @@ def test_config_networkd_lease(bed):
 
 
 def test_config_networkd_lease_absurd_lifetimes(bed):
-    """Lease files with lifetimes no real lease has: a non-number (the element stays
-    until withdrawn, with a log line), one far past 32 bits (the longest finite
-    lifetime), 0 (a lease already over: no element at all, and a later valid one
-    appears)."""
+    """Lease files naming no address (then LIFETIME less the file's age counts) with
+    lifetimes no real lease has: a non-number (the element stays until withdrawn, with
+    a log line), one far past 32 bits (the longest finite lifetime), 0 (a lease already
+    over: no element at all, and a later valid one appears)."""
     bed.require_elements()
     idx = bed.ifindex("mif0")
     rel = f"run/systemd/netif/leases/{idx}"
-    base = PRIVATE + "ADDRESS=198.51.100.150\nSERVER_ADDRESS=198.51.100.1\nDNS=198.51.100.1\n"
+    base = PRIVATE + "SERVER_ADDRESS=198.51.100.1\nDNS=198.51.100.1\n"
     path = bed.write(rel, base + "LIFETIME=soon\n")
     want = file_element(idx, "mif0", "ipv4", "dhcpv4", path, ["198.51.100.1"], source="198.51.100.1")
     m = bed.start_mifctl()
@@ -427,6 +430,7 @@ def test_config_data_merge(bed):
     merged the same way, say the same."""
     bed.require_elements()
     idx = bed.ifindex("mif0")
+    bed.ip("host", "addr", "add", "198.51.100.150/24", "dev", "mif0")   # the lease's address
     bed.write(f"run/systemd/netif/leases/{idx}",
               PRIVATE + "ADDRESS=198.51.100.150\nROUTER=198.51.100.1\nSERVER_ADDRESS=198.51.100.1\n"
               "DNS=198.51.100.1\nDOMAIN_SEARCH_LIST=lease.example\nMTU=1400\n")

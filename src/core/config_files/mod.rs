@@ -220,6 +220,7 @@ pub fn parse_static_config(text: &str) -> Vec<SourcedElement> {
                 server: None,
                 data: ConfigData::default(),
                 lifetime: None,
+                lease_address: None,
             });
             continue;
         }
@@ -252,8 +253,10 @@ pub fn parse_static_config(text: &str) -> Vec<SourcedElement> {
     out
 }
 
-/// Seconds left of a systemd-networkd DHCPv4 lease: its `LIFETIME=` (seconds from when
-/// networkd wrote the file, which it rewrites at every renewal) less the file's age;
+/// Seconds left of a systemd-networkd DHCPv4 lease whose file names no address: its
+/// `LIFETIME=` (the lease's whole time, from when networkd wrote the file) less the
+/// file's age (networkd may renew without rewriting an unchanged file, so this is a
+/// lower bound);
 /// 0 once over (the element is then withdrawn). `None` (until withdrawn) without a
 /// `LIFETIME=` or with one that is not a number; values past `u32` are clamped to the
 /// longest finite lifetime.
@@ -267,20 +270,104 @@ pub fn networkd_lease_lifetime(text: &str, age: Duration) -> Option<u32> {
     Some(u32::try_from(left).unwrap_or(u32::MAX - 1).min(u32::MAX - 1))
 }
 
+/// Reads another file that a state file names (by the path written in it); the OS
+/// layer reads it under the root directory. `None`: no such file, or unreadable.
+pub type Related<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The DNS servers and search domains a systemd `.network` file declares in its
+/// `[Network]` section (`DNS=` and `Domains=` lines, each repeatable; routing-only
+/// `~domains` skipped).
+pub fn parse_network_file(text: &str) -> ConfigData {
+    let mut data = ConfigData::default();
+    let mut in_network = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_network = line.eq_ignore_ascii_case("[Network]");
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=').filter(|_| in_network && !line.starts_with(['#', ';'])) else {
+            continue;
+        };
+        match key.trim() {
+            "DNS" => value.split_whitespace().for_each(|w| push_server(&mut data, w)),
+            "Domains" => {
+                value.split_whitespace().filter(|w| !w.starts_with('~')).for_each(|w| push_domain(&mut data, w))
+            }
+            _ => {}
+        }
+    }
+    data
+}
+
+/// The elements of a systemd-networkd per-link state file. Its `DNS=` merges every
+/// source, so the sources are worked out from the other files it names: what the
+/// `.network` file (`NETWORK_FILE=`) declares is `static`; what the DHCPv4 lease
+/// (`DHCP_LEASE=`) gives belongs to the lease's own `dhcpv4` element and is left out
+/// here; the IPv6 servers and domains left are what networkd learned from the network
+/// itself, as `ra` (networkd handles RAs; its files do not tell an RA's servers from
+/// stateful DHCPv6's, which 252 lists there too). Without a readable `.network` file,
+/// everything not from the lease is `static`, as before.
+fn networkd_link_elements(link: LinkRef, text: &str, related: Related) -> Vec<SourcedElement> {
+    let vars = env_lines(text);
+    let all = parse_networkd_link(text);
+    let declared = vars.get("NETWORK_FILE").and_then(|p| related(p)).map(|t| parse_network_file(&t));
+    let leased =
+        vars.get("DHCP_LEASE").and_then(|p| related(p)).map(|t| parse_networkd_lease(&t).0).unwrap_or_default();
+    let mut stat = ConfigData::default();
+    let mut ra = ConfigData::default();
+    for server in all.dns_servers {
+        match &declared {
+            Some(d) if d.dns_servers.contains(&server) => stat.dns_servers.push(server),
+            _ if leased.dns_servers.contains(&server) => {} // the lease element's
+            None => stat.dns_servers.push(server),
+            // networkd learns IPv4 servers only by DHCPv4: one in neither file is the
+            // operator's somehow (a drop-in, say).
+            Some(_) if server.is_ipv4() => stat.dns_servers.push(server),
+            Some(_) => ra.dns_servers.push(server),
+        }
+    }
+    for domain in all.search_domains {
+        match &declared {
+            Some(d) if d.search_domains.contains(&domain) => stat.search_domains.push(domain),
+            _ if leased.search_domains.contains(&domain) => {}
+            None => stat.search_domains.push(domain),
+            Some(_) => ra.search_domains.push(domain),
+        }
+    }
+    let element = |kind, data: ConfigData| SourcedElement {
+        link: link.clone(),
+        kind,
+        server: None,
+        data,
+        lifetime: None,
+        lease_address: None,
+    };
+    [element(ElementKind::Static, stat), element(ElementKind::Ra, ra)]
+        .into_iter()
+        .filter(|e| !e.data.is_empty())
+        .collect()
+}
+
 /// What a file in a state directory says, as elements. `age`: how long ago the file
-/// was written (a lease's lifetime counts from then).
-pub fn dir_file_elements(kind: DirKind, name: &str, text: &str, age: Duration) -> Vec<SourcedElement> {
+/// was written (a lease's lifetime counts from then); `related` reads the files it names.
+pub fn dir_file_elements(
+    kind: DirKind,
+    name: &str,
+    text: &str,
+    age: Duration,
+    related: Related,
+) -> Vec<SourcedElement> {
     let by_index = || name.parse::<u32>().ok().map(LinkRef::Index);
     let element = |link, kind, server, data: ConfigData| {
         if data.is_empty() {
             vec![]
         } else {
-            vec![SourcedElement { link, kind, server, data, lifetime: None }]
+            vec![SourcedElement { link, kind, server, data, lifetime: None, lease_address: None }]
         }
     };
     match kind {
         DirKind::NetworkdLink => match by_index() {
-            Some(link) => element(link, ElementKind::Static, None, parse_networkd_link(text)),
+            Some(link) => networkd_link_elements(link, text, related),
             None => vec![],
         },
         DirKind::NetworkdLease => match by_index() {
@@ -288,7 +375,13 @@ pub fn dir_file_elements(kind: DirKind, name: &str, text: &str, age: Duration) -
                 let (data, server) = parse_networkd_lease(text);
                 let mut elements = element(link, ElementKind::Dhcpv4, server, data);
                 if let Some(e) = elements.first_mut() {
-                    e.lifetime = networkd_lease_lifetime(text, age);
+                    // The leased address carries the lease's true remaining time (networkd
+                    // renews it in the kernel even when it leaves the file untouched);
+                    // LIFETIME less the file's age only when the file names no address.
+                    e.lease_address = env_lines(text).get("ADDRESS").and_then(|a| a.parse().ok());
+                    if e.lease_address.is_none() {
+                        e.lifetime = networkd_lease_lifetime(text, age);
+                    }
                 }
                 elements
             }

@@ -44,15 +44,26 @@ fn fragment_names_decide_the_element_type() {
     assert_eq!(fragment_kind("dhcp6"), ElementKind::Dhcpv6);
     assert_eq!(fragment_kind("ra"), ElementKind::Ra);
     assert_eq!(fragment_kind("inet"), ElementKind::Static);
-    let e =
-        dir_file_elements(DirKind::ResolvconfFragments, "eth0.100.dhcp", "nameserver 198.51.100.1\n", Duration::ZERO);
+    let e = dir_file_elements(
+        DirKind::ResolvconfFragments,
+        "eth0.100.dhcp",
+        "nameserver 198.51.100.1\n",
+        Duration::ZERO,
+        &|_| None,
+    );
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].link, LinkRef::Name("eth0.100".into()));
     assert_eq!(e[0].kind, ElementKind::Dhcpv4);
-    assert!(dir_file_elements(DirKind::ResolvconfFragments, "noproto", "nameserver 198.51.100.1\n", Duration::ZERO)
-        .is_empty());
+    assert!(dir_file_elements(
+        DirKind::ResolvconfFragments,
+        "noproto",
+        "nameserver 198.51.100.1\n",
+        Duration::ZERO,
+        &|_| None
+    )
+    .is_empty());
     assert!(
-        dir_file_elements(DirKind::NetworkdLink, "eth0", "DNS=198.51.100.1\n", Duration::ZERO).is_empty(),
+        dir_file_elements(DirKind::NetworkdLink, "eth0", "DNS=198.51.100.1\n", Duration::ZERO, &|_| None).is_empty(),
         "networkd names files by index"
     );
 }
@@ -101,8 +112,47 @@ fn networkd_lease_lifetime_counts_from_the_file() {
     assert_eq!(networkd_lease_lifetime("LIFETIME=-5\n", age(0)), None, "not a number");
     assert_eq!(networkd_lease_lifetime("LIFETIME=abc\n", age(0)), None);
     assert_eq!(networkd_lease_lifetime("LIFETIME=99999999999999\n", age(0)), Some(u32::MAX - 1), "clamped");
-    let elements = dir_file_elements(DirKind::NetworkdLease, "2", lease, age(10));
+    // A lease naming its address lives with that address; one without, by LIFETIME.
+    let elements = dir_file_elements(DirKind::NetworkdLease, "2", lease, age(10), &|_| None);
     assert_eq!(elements.len(), 1);
-    assert_eq!(elements[0].lifetime, Some(590));
+    assert_eq!((elements[0].lifetime, elements[0].lease_address), (None, Some("198.51.100.150".parse().unwrap())));
     assert_eq!(elements[0].kind, ElementKind::Dhcpv4);
+    let no_address = lease.replace("ADDRESS=198.51.100.150\n", "");
+    let elements = dir_file_elements(DirKind::NetworkdLease, "2", &no_address, age(10), &|_| None);
+    assert_eq!((elements[0].lifetime, elements[0].lease_address), (Some(590), None));
+}
+
+#[test]
+fn networkd_link_sources_from_the_files_it_names() {
+    // What systemd-networkd 252 wrote for DHCP=yes, IPv6AcceptRA=yes and two static
+    // servers (RA RDNSS fd6d:6966:a::54, DHCPv4 198.51.100.53, stateful DHCPv6 ::53).
+    let link = "# This is private data. Do not parse.\nADMIN_STATE=configured\nOPER_STATE=routable\n\
+                NETWORK_FILE=/etc/systemd/network/10-eth0.network\n\
+                DNS=198.18.0.53 fd6d:6966:ff::53 198.51.100.53 fd6d:6966:a::53 fd6d:6966:a::54\n\
+                DOMAINS=static.example a4.example a6.example ra.example\nDHCP_LEASE=/run/systemd/netif/leases/2\n";
+    let network = "[Match]\nName=eth0\n\n[Network]\nDHCP=yes\nIPv6AcceptRA=yes\nDNS=198.18.0.53\n\
+                   DNS=fd6d:6966:ff::53\nDomains=static.example ~route.example\n[DHCPv4]\nUseDomains=yes\n";
+    let lease = "ADDRESS=198.51.100.166\nLIFETIME=120\nDNS=198.51.100.53\nDOMAINNAME=a4.example\n";
+    let related = |p: &str| match p {
+        "/etc/systemd/network/10-eth0.network" => Some(network.to_string()),
+        "/run/systemd/netif/leases/2" => Some(lease.to_string()),
+        _ => None,
+    };
+    let e = dir_file_elements(DirKind::NetworkdLink, "2", link, Duration::ZERO, &related);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!((e[0].kind, &e[0].data.dns_servers), (ElementKind::Static, &ips(&["198.18.0.53", "fd6d:6966:ff::53"])));
+    assert_eq!(e[0].data.search_domains, vec!["static.example"]);
+    assert_eq!((e[1].kind, &e[1].data.dns_servers), (ElementKind::Ra, &ips(&["fd6d:6966:a::53", "fd6d:6966:a::54"])));
+    assert_eq!(e[1].data.search_domains, vec!["a6.example", "ra.example"]);
+    // Without the .network file: everything but the lease's is static, as before.
+    let e = dir_file_elements(DirKind::NetworkdLink, "2", link, Duration::ZERO, &|p| {
+        (p == "/run/systemd/netif/leases/2").then(|| lease.to_string())
+    });
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].data.dns_servers, ips(&["198.18.0.53", "fd6d:6966:ff::53", "fd6d:6966:a::53", "fd6d:6966:a::54"]));
+    // Garbled .network files and leases change nothing but what they can say.
+    for junk in ["", "[Network", "DNS=", "[Network]\nDNS=not-an-ip ::::\nDomains=..\n", "\u{0}\u{1}[Network]\nDNS"] {
+        let _ = parse_network_file(junk);
+        let _ = dir_file_elements(DirKind::NetworkdLink, "2", link, Duration::ZERO, &|_| Some(junk.to_string()));
+    }
 }

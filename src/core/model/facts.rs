@@ -256,6 +256,11 @@ pub struct SourcedElement {
     pub data: ConfigData,
     /// Seconds it stays valid from now; `None` = until the source withdraws it.
     pub lifetime: LifetimeSecs,
+    /// The address the lease gave (DHCP). While set, the element lives exactly as long
+    /// as that address on its link, and counts down with the address's valid lifetime:
+    /// the DHCP client sets it from the lease and renews it, and the kernel or the
+    /// client removes the address when the lease ends (`pvd.rs`, `elements_of`).
+    pub lease_address: Option<IpAddr>,
 }
 
 /// Which lists a Get Configuration Data asks for.

@@ -137,7 +137,20 @@ impl HostModel {
                     ElementKind::Dhcpv6 | ElementKind::Ra => family == Family::V6,
                     ElementKind::Static | ElementKind::System => true,
                 };
-                if !matches_link || !family_ok || !alive(until) {
+                if !matches_link || !family_ok {
+                    continue;
+                }
+                // A lease lives as long as the address it gave (see `lease_address`).
+                let until = match e.lease_address {
+                    None => *until,
+                    Some(lease) => {
+                        match self.addrs.get(&ifindex).and_then(|a| a.iter().find(|((a, _), _)| *a == lease)) {
+                            Some((_, state)) => state.valid_until,
+                            None => continue,
+                        }
+                    }
+                };
+                if !alive(&until) {
                     continue;
                 }
                 let data = e.data.for_family(family);
@@ -148,7 +161,7 @@ impl HostModel {
                 match out.get_mut(&ident) {
                     Some((d, _)) => ConfigData::merge(d, &data),
                     None => {
-                        out.insert(ident, (data, *until));
+                        out.insert(ident, (data, until));
                     }
                 }
             }

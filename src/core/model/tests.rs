@@ -493,6 +493,7 @@ fn file_elements_attach_by_name_and_family_and_go_with_the_file() {
             ..Default::default()
         },
         lifetime: None,
+        lease_address: None,
     };
     let origin = "/run/resolvconf/interface/eth0.dhcp".to_string();
     assert_eq!(
@@ -506,6 +507,7 @@ fn file_elements_attach_by_name_and_family_and_go_with_the_file() {
         server: None,
         data: ConfigData { dns_servers: ips(&["198.51.100.53", "fd6d:6966:a::53"]), ..Default::default() },
         lifetime: None,
+        lease_address: None,
     };
     assert_eq!(
         h.apply(vec![Fact::Sourced { origin: "/etc/mif.conf".into(), elements: vec![stat] }]),
@@ -527,6 +529,7 @@ fn file_elements_with_a_lifetime_expire() {
         server: None,
         data: ConfigData { dns_servers: ips(&["198.51.100.1"]), ..Default::default() },
         lifetime: Some(600),
+        lease_address: None,
     };
     h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]);
     assert_eq!(h.model.next_deadline(), Some(h.now + Duration::from_secs(600)));
@@ -736,6 +739,7 @@ fn a_pvd_configured_by_dhcp_or_files_is_complete_at_once() {
         server: Some("198.51.100.1".parse().unwrap()),
         data: ConfigData { dns_servers: ips(&["198.51.100.1"]), ..Default::default() },
         lifetime: Some(600),
+        lease_address: None,
     };
     assert_eq!(
         h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]),
@@ -788,4 +792,46 @@ fn captive_portal_and_pref64_ride_the_ra_element() {
     let mut out = Vec::new();
     h.model.get_configuration_data(3, None, InfoId::Pref64, &mut out).unwrap();
     assert_eq!(out.iter().map(show).collect::<Vec<_>>(), vec!["nodata 3"]);
+}
+
+#[test]
+fn a_lease_lives_and_counts_down_with_its_address() {
+    let mut h = two_links();
+    h.subscribe_all();
+    let lease = SourcedElement {
+        link: LinkRef::Index(2),
+        kind: ElementKind::Dhcpv4,
+        server: Some("198.51.100.1".parse().unwrap()),
+        data: ConfigData { dns_servers: ips(&["198.51.100.53"]), ..Default::default() },
+        lifetime: None,
+        lease_address: Some("198.51.100.150".parse().unwrap()),
+    };
+    // The address is not there yet: neither is the lease.
+    assert!(h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]).is_empty());
+    let leased = |valid| {
+        Fact::Addr(AddrFact {
+            ifindex: 2,
+            addr: "198.51.100.150".parse().unwrap(),
+            prefix_len: 24,
+            scope: Scope::Global,
+            flags: AddrFlags::default(),
+            valid: Some(valid),
+            preferred: Some(valid),
+        })
+    };
+    let out = h.apply(vec![leased(120)]);
+    assert!(out.contains(&"+elem 2 Dhcpv4 198.51.100.53".to_string()), "{out:?}");
+    let mut data = Vec::new();
+    h.model.announce_elements(2, h.now, &mut data).unwrap();
+    match &data[..] {
+        [Announcement::Element { element, .. }] => assert_eq!(element.lifetime, Some(120)),
+        other => panic!("{other:?}"),
+    }
+    // A renewal (the client sets a fresh valid lifetime): the element follows.
+    h.now += Duration::from_secs(60);
+    let out = h.apply(vec![leased(120)]);
+    assert!(out.contains(&"+elem 2 Dhcpv4 198.51.100.53".to_string()), "re-announced with its new lifetime: {out:?}");
+    // The lease ends: its address goes, and so does the element.
+    let out = h.apply(vec![del_addr(2, "198.51.100.150", 24)]);
+    assert!(out.contains(&"-elem 2 Dhcpv4 198.51.100.53".to_string()), "{out:?}");
 }

@@ -30,6 +30,7 @@ enum FileKind {
 /// Where the files are, resolved against the root directory.
 #[derive(Clone, Debug)]
 pub struct SourcePaths {
+    root: PathBuf,
     dirs: Vec<(PathBuf, DirKind)>,
     files: Vec<(PathBuf, FileKind)>,
 }
@@ -44,6 +45,7 @@ impl SourcePaths {
             .unwrap_or_else(|| PathBuf::from("/etc/mif.conf"));
         let under_root = |p: &Path| root.join(p.strip_prefix("/").unwrap_or(p));
         SourcePaths {
+            root: root.to_path_buf(),
             dirs: STATE_DIRS.iter().map(|(d, k)| (root.join(d), *k)).collect(),
             files: vec![
                 (under_root(&config), FileKind::StaticConfig),
@@ -204,7 +206,16 @@ impl FileSources {
             return None;
         }
         let elements = match read_small(path) {
-            Ok(Some(file)) => dir_file_elements(kind, name, &file.text, file.age),
+            Ok(Some(file)) => {
+                // Files a state file names (networkd's .network file and lease) are read
+                // under the root too, with the same limits.
+                let root = &self.paths.root;
+                let related = |named: &str| {
+                    let named = Path::new(named);
+                    read_small(&root.join(named.strip_prefix("/").unwrap_or(named))).ok().flatten().map(|f| f.text)
+                };
+                dir_file_elements(kind, name, &file.text, file.age, &related)
+            }
             Ok(None) => vec![],
             Err(e) => {
                 log_at!(Warn, "{}: {e}", path.display());

@@ -1,0 +1,124 @@
+"""The real systemd-networkd (not a hand-written file) as a source of configuration
+elements (docs/configuration.md, source 2): it manages mif0 in a private mount
+namespace (/sys read-only, so it does not wait for udev; its state directory is the
+bed's ROOT/run/systemd, so the library reads it under its root), with dnsmasq serving
+DHCPv4 and radvd advertising on net A. Its per-link file merges every DNS server into
+one line; the library works out the sources from the files it names: the .network
+file's servers are "static", the lease's are the lease's own "dhcpv4" element (which
+lives and counts down with the leased address), the IPv6 servers networkd learned
+from the RA are "ra"."""
+
+import os
+import pwd
+import signal
+import time
+
+from bed import TIMEOUT, Failure, check, norm_addr
+from test_config_ra import S1, radvd_body
+
+NETWORKD = "/lib/systemd/systemd-networkd"
+NETWORK_FILE = """[Match]
+Name=mif0
+
+[Network]
+DHCP=ipv4
+IPv6AcceptRA=yes
+DNS=198.18.0.53
+DNS=fd6d:6966:ff::53
+Domains=static.example
+
+[DHCPv4]
+UseHostname=no
+"""
+
+# What `mifctl config` must say once networkd has configured mif0: each PvD's servers,
+# each with the element type it comes from.
+WANT = {
+    "mif0/ipv4": {"198.18.0.53": ["static"], "198.51.100.1": ["dhcpv4"]},
+    "mif0/ipv6": {"fd6d:6966:ff::53": ["static"], S1: ["ra"]},
+}
+
+
+def start_networkd(bed):
+    """systemd-networkd in the host namespace, in a private mount namespace whose
+    /run/systemd is the bed's ROOT/run/systemd and whose /etc/systemd/network is the
+    bed's ROOT/etc/systemd/network (holding NETWORK_FILE only): the paths networkd
+    writes in its files name what the library reads under ROOT."""
+    if not os.access(NETWORKD, os.X_OK):
+        raise Failure(f"{NETWORKD} is not installed (Debian package systemd)")
+    netconf = bed.path("etc/systemd/network")
+    os.makedirs(netconf, exist_ok=True)
+    with open(os.path.join(netconf, "10-mif0.network"), "w") as f:
+        f.write(NETWORK_FILE)
+    state = bed.path("run/systemd")
+    os.makedirs(os.path.join(state, "netif"), exist_ok=True)
+    user = pwd.getpwnam("systemd-network")
+    os.chown(os.path.join(state, "netif"), user.pw_uid, user.pw_gid)
+    resolv = os.path.join(bed.tmp, "resolv.networkd")
+    open(resolv, "w").close()
+    script = f"""set -e
+mount --make-rprivate /
+mount --bind {state} /run/systemd
+mount --bind {netconf} /etc/systemd/network
+mount --bind {resolv} /etc/resolv.conf
+umount -l /sys
+mount -t sysfs -o ro sysfs /sys
+exec {NETWORKD}
+"""
+    env = dict(os.environ, SYSTEMD_LOG_TARGET="console", SYSTEMD_LOG_LEVEL="info")
+    return bed.spawn("host", ["unshare", "--mount", "--uts", "sh", "-c", script], label="networkd", env=env)
+
+
+def sources(bed):
+    """{pvd_name: {server: [element types]}} from `mifctl config --interface mif0`."""
+    out = {}
+    for x in bed.mifctl_config("--interface", "mif0", "--learning", "500"):
+        out[x["pvd_name"]] = {norm_addr(k): v for k, v in x.get("dns_server_sources", {}).items()}
+    return out
+
+
+def wait_sources(bed, want, what, daemon):
+    """Asks `mifctl config` again until it says `want` (networkd writes its files
+    several times while it configures a link); TIMEOUT * 2 at most."""
+    deadline = time.monotonic() + TIMEOUT * 2
+    got = None
+    while time.monotonic() < deadline:
+        got = sources(bed)
+        if all(got.get(p) == w for p, w in want.items()):
+            return got
+        time.sleep(0.2)
+    raise Failure(f"{what}: mifctl config says {got}, expected {want}\nnetworkd:\n{daemon.output()}")
+
+
+def test_config_networkd_real(bed):
+    """networkd configures mif0 by DHCPv4 and the RA: mifctl config lists each server
+    with its true source (static from the .network file, dhcpv4 from the lease, ra from
+    the RA networkd processed); the dhcpv4 element's lifetime is the leased address's
+    valid lifetime; networkd restarting (its files deleted, then written again several
+    times) withdraws and restores the elements with no duplicate announcement (the
+    stream checker holds that) and ends in the same state."""
+    bed.require_elements()
+    # networkd handles RAs itself and turns the kernel's RA processing off: off from
+    # the start, so no context ever hears an RA through the kernel here.
+    bed.ns_exec("host", "sysctl", "-qw", "net.ipv6.conf.mif0.accept_ra=0")
+    bed.start_radvd(radvd_body(max_interval=10, min_interval=3))
+    bed.start_dhcp_server()
+    m = bed.start_mifctl()
+    m.expect_initial()
+    daemon = start_networkd(bed)
+    wait_sources(bed, WANT, "networkd configured mif0", daemon)
+    lease = [e for e in m.elements(element="dhcpv4") if e.get("ifname") == "mif0"]
+    check(len(lease) == 1 and isinstance(lease[0]["lifetime"], int) and 0 < lease[0]["lifetime"] <= 600
+          and lease[0]["origin"].endswith(f"/run/systemd/netif/leases/{bed.ifindex('mif0')}"),
+          f"the lease element: finite lifetime (the leased address's), origin the lease file: {lease}")
+
+    daemon.proc.send_signal(signal.SIGTERM)
+    daemon.proc.wait(timeout=TIMEOUT)
+    # networkd deletes its files on exit: the elements they gave go.
+    deadline = time.monotonic() + TIMEOUT
+    while m.elements(ifname="mif0", element="static") or m.elements(ifname="mif0", element="dhcpv4"):
+        if time.monotonic() > deadline:
+            raise Failure(f"networkd stopped: its elements stay {m.elements(ifname='mif0')}")
+        time.sleep(0.1)
+    daemon = start_networkd(bed)
+    wait_sources(bed, WANT, "networkd restarted", daemon)
