@@ -58,6 +58,9 @@ struct row {
     uint64_t connection_id;
     const char *remote;    /* connect: remote address text (NULL: family 0) */
     int remote_family;     /* non-zero: overrides remote.family */
+    uint32_t remote_scope; /* non-zero: overrides remote.scope_id */
+    uint8_t remote_reserved; /* non-zero: remote.reserved[1] */
+    uint8_t local_reserved;  /* non-zero: local.reserved[2] */
     uint16_t remote_port;
     const char *local;     /* connect from: local address text (NULL: family 0) */
     uint16_t reserved2;
@@ -222,6 +225,10 @@ static const struct row rows[] = {
     { .name = "connect: remote 239.255.255.250 (multicast)", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "239.255.255.250", .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
     { .name = "connect: remote ff02::1 (multicast)", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO6, .connection_id = 1, .remote = "ff02::1", .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
     { .name = "connect: IPv6 remote on an IPv4 PvD", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "::1", .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: remote 255.255.255.255 (broadcast)", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "255.255.255.255", .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: IPv4 remote with a scope id", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_scope = 1, .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
+    { .name = "connect: remote reserved byte set", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_reserved = 1, .remote_port = 9, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "connect_from: local reserved byte set", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 9, .local = "127.0.0.1", .local_reserved = 0x80, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "connect: IPv4 remote on an IPv6 PvD", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO6, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 9, .want = MIF_E_BAD_ADDRESS },
     { .name = "control: connect lo/ipv6 -> [::1]:9", .call = POST, .type = MIF_REQ_CONNECT_TO_ADDRESS, .pvd_kind = PVD_LO6, .connection_id = 1, .remote = "::1", .remote_port = 9, .want = MIF_OK },
     { .name = "connect_from: port 0", .call = POST, .type = MIF_REQ_CONNECT_FROM_ADDRESS, .pvd_kind = PVD_LO, .connection_id = 1, .remote = "127.0.0.1", .remote_port = 0, .local = "127.0.0.1", .want = MIF_E_BAD_ADDRESS },
@@ -445,9 +452,13 @@ static void run_row(void)
         buf.req.remote = check_address(r->remote);
     if (r->remote_family != 0)
         buf.req.remote.family = (uint8_t)r->remote_family;
+    if (r->remote_scope != 0)
+        buf.req.remote.scope_id = r->remote_scope;
+    buf.req.remote.reserved[1] = r->remote_reserved;
     buf.req.remote_port = r->remote_port;
     if (r->local != NULL)
         buf.req.local = check_address(r->local);
+    buf.req.local.reserved[2] = r->local_reserved;
     buf.req.reserved2 = r->reserved2;
     buf.req.reserved3 = r->reserved3;
 

@@ -372,11 +372,12 @@ typedef struct mif_address {
    */
   uint8_t family;
   /**
-   * Reserved, 0.
+   * Reserved: 0 (a request with a non-zero byte here gets `MIF_E_INVALID_ARGUMENT`).
    */
   uint8_t reserved[3];
   /**
-   * IPv6 scope (interface index) for link-local addresses, else 0.
+   * IPv6 scope (interface index) for link-local addresses, else 0 (an IPv4 address
+   * with a scope id in a request gets `MIF_E_BAD_ADDRESS`).
    */
   uint32_t scope_id;
   /**
@@ -758,7 +759,8 @@ typedef struct mif_message {
 
 /**
  * The address is unusable here: wrong family for the provisioning domain, port 0,
- * unspecified or multicast.
+ * unspecified, multicast or the IPv4 broadcast address, or an IPv4 address with a
+ * scope id.
  */
 #define MIF_E_BAD_ADDRESS 105
 

@@ -22,9 +22,10 @@ pub const MIF_ADDRESS_TEXT_SIZE: usize = 64;
 pub struct mif_address {
     /// `MIF_FAMILY_IPV4` or `MIF_FAMILY_IPV6`; 0 when the field is unused.
     pub family: u8,
-    /// Reserved, 0.
+    /// Reserved: 0 (a request with a non-zero byte here gets `MIF_E_INVALID_ARGUMENT`).
     pub reserved: [u8; 3],
-    /// IPv6 scope (interface index) for link-local addresses, else 0.
+    /// IPv6 scope (interface index) for link-local addresses, else 0 (an IPv4 address
+    /// with a scope id in a request gets `MIF_E_BAD_ADDRESS`).
     pub scope_id: u32,
     /// The address in network byte order; IPv4 uses the first 4 bytes.
     pub bytes: [u8; 16],

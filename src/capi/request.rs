@@ -150,6 +150,20 @@ pub extern "C" fn mif_request_init_sized(
     })
 }
 
+/// An address the application passed, checked: its reserved bytes must be 0
+/// (`InvalidArgument`, as for every reserved field); an unknown family or an IPv4
+/// address with a scope id is `bad` (IPv4 has no scope ids).
+fn checked_ip(a: &mif_address, bad: Error) -> Result<(IpAddr, u32), Error> {
+    if a.reserved != [0; 3] {
+        return Err(Error::InvalidArgument);
+    }
+    let (ip, scope) = ip_of(a).ok_or(bad)?;
+    if ip.is_ipv4() && a.scope_id != 0 {
+        return Err(bad);
+    }
+    Ok((ip, scope))
+}
+
 /// Reads a `mif_request` whose `size` the application set.
 ///
 /// # Safety
@@ -171,8 +185,9 @@ pub(crate) unsafe fn request_from_c(req: *const mif_request) -> Result<Request, 
         return Err(Error::InvalidArgument);
     }
     let remote = || -> Result<SocketAddr, Error> {
-        let (ip, scope) = ip_of(&copy.remote).ok_or(Error::BadAddress)?;
-        if copy.remote_port == 0 || ip.is_unspecified() || ip.is_multicast() {
+        let (ip, scope) = checked_ip(&copy.remote, Error::BadAddress)?;
+        let broadcast = ip == IpAddr::from([255, 255, 255, 255]);
+        if copy.remote_port == 0 || ip.is_unspecified() || ip.is_multicast() || broadcast {
             return Err(Error::BadAddress);
         }
         Ok(match ip {
@@ -240,7 +255,7 @@ pub(crate) unsafe fn request_from_c(req: *const mif_request) -> Result<Request, 
         }
         MIF_REQ_CONNECT_FROM_ADDRESS => {
             needs(local_end)?;
-            let (local, _) = ip_of(&copy.local).ok_or(Error::BadSource)?;
+            let (local, _) = checked_ip(&copy.local, Error::BadSource)?;
             Request::Connect { pvd: copy.pvd, connection_id: copy.connection_id, remote: remote()?, local: Some(local) }
         }
         MIF_REQ_CONNECT_TO_PVD => {

@@ -54,7 +54,8 @@ pub const MIF_E_BAD_SOURCE: mif_result = 208;
 /// `MIF_REQ_CONNECT_TO_PVD`.
 pub const MIF_E_NO_DEFAULT_PVD: mif_result = 209;
 /// The address is unusable here: wrong family for the provisioning domain, port 0,
-/// unspecified or multicast.
+/// unspecified, multicast or the IPv4 broadcast address, or an IPv4 address with a
+/// scope id.
 pub const MIF_E_BAD_ADDRESS: mif_result = 105;
 
 // 300-399: the library or the system failed.

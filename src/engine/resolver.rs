@@ -46,6 +46,8 @@ use crate::os::sys::{self, OneShotTimer};
 const MAX_DATAGRAMS_PER_QUERY: u32 = 32;
 /// Largest TCP answer accepted.
 const MAX_TCP_ANSWER: usize = 65535;
+/// The largest UDP payload there can be.
+const MAX_UDP_ANSWER: usize = 65535;
 
 /// Timeouts and retries, from the options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -365,6 +367,9 @@ pub(crate) struct Resolver {
     /// Answered queries whose sockets are closed after the results are queued
     /// (closing a socket takes microseconds; the application waits for the results).
     finished: Vec<QueryIo>,
+    /// One receive buffer for every UDP answer: as large as a datagram can be, so that
+    /// a server ignoring our EDNS size is read whole, not cut (and then ignored).
+    recv_buf: Vec<u8>,
 }
 
 /// Query IDs from getrandom(2), fetched 128 at a time: one system call per 128
@@ -413,6 +418,7 @@ impl Resolver {
             next_token: tokens::FIRST_QUERY,
             ids: IdSource::default(),
             finished: Vec::new(),
+            recv_buf: vec![0; MAX_UDP_ANSWER],
         }
     }
 
@@ -521,7 +527,7 @@ impl Resolver {
     pub(crate) fn ready(&mut self, token: Token, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
         let Some(q) = self.queries.get_mut(&token.0) else { return };
         let result = match &mut q.transport {
-            Transport::Udp(socket) => read_udp(socket, q.id, &q.qname, q.qtype, &mut q.datagrams),
+            Transport::Udp(socket) => read_udp(socket, q.id, &q.qname, q.qtype, &mut q.datagrams, &mut self.recv_buf),
             Transport::Tcp { stream, out: wbuf, written, inbuf, connected } => {
                 drive_tcp(stream, wbuf, written, inbuf, connected, q.id, &q.qname, q.qtype)
             }
@@ -842,13 +848,13 @@ fn read_udp(
     qname: &Name,
     qtype: RecordType,
     datagrams: &mut u32,
+    buf: &mut [u8],
 ) -> Progress {
-    let mut buf = [0u8; 4096];
     loop {
         if *datagrams >= MAX_DATAGRAMS_PER_QUERY {
             return Progress::Failed(Outcome::ServFail, "too many unmatched datagrams".into());
         }
-        match socket.recv(&mut buf) {
+        match socket.recv(buf) {
             Ok(n) => {
                 *datagrams += 1;
                 if let Some(msg) = validate(&buf[..n], id, qname, qtype) {
@@ -942,5 +948,38 @@ mod tests {
         let distinct: std::collections::HashSet<u16> = drawn.iter().copied().collect();
         assert!(distinct.len() > 900, "{} distinct IDs in 1000", distinct.len());
         assert_ne!(drawn[..128], drawn[128..256], "the second refill repeated the first");
+    }
+
+    #[test]
+    fn a_udp_answer_larger_than_4096_bytes_is_read_whole() {
+        // A server that ignores our EDNS size: 300 A records, about 4.8 kB.
+        let mut qname = Name::from_ascii("big.example.com").unwrap();
+        qname.set_fqdn(true);
+        let mut answer =
+            Message::new(0x4242, hickory_proto::op::MessageType::Response, hickory_proto::op::OpCode::Query);
+        answer.add_query(hickory_proto::op::Query::query(qname.clone(), RecordType::A));
+        for i in 0..300u32 {
+            let a = std::net::Ipv4Addr::from(0xc612_0000 + i); // 198.18.x.y
+            answer.add_answer(hickory_proto::rr::Record::from_rdata(
+                qname.clone(),
+                60,
+                hickory_proto::rr::RData::A(hickory_proto::rr::rdata::A(a)),
+            ));
+        }
+        let bytes = answer.to_vec().unwrap();
+        assert!(bytes.len() > 4096, "{} bytes", bytes.len());
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        client.connect(server.local_addr().unwrap()).unwrap();
+        server.send_to(&bytes, client.local_addr().unwrap()).unwrap();
+        client.set_nonblocking(true).unwrap();
+        let mut client = mio::net::UdpSocket::from_std(client);
+        let mut buf = vec![0; MAX_UDP_ANSWER];
+        let mut datagrams = 0;
+        match read_udp(&mut client, 0x4242, &qname, RecordType::A, &mut datagrams, &mut buf) {
+            Progress::Answer(msg) => assert_eq!(msg.answers.len(), 300),
+            Progress::Pending => panic!("the answer was not read whole (cut, then ignored)"),
+            Progress::Failed(_, why) => panic!("{why}"),
+        }
     }
 }

@@ -31,6 +31,11 @@ impl QueryName {
         if trimmed.is_empty() || trimmed.starts_with('.') || trimmed.ends_with('.') || trimmed.contains("..") {
             return None;
         }
+        // A backslash would be a presentation-format escape (`a\.b` is one label with a
+        // dot in it): not a host name an application means.
+        if trimmed.contains('\\') {
+            return None;
+        }
         let name = Name::from_utf8(trimmed).ok()?;
         let ascii = name.to_ascii();
         let ascii = ascii.strip_suffix('.').unwrap_or(&ascii).to_string();
@@ -108,8 +113,8 @@ pub fn answer_addresses(msg: &Message, qname: &Name, qtype: RecordType) -> Vec<(
                 continue;
             }
             match (&record.data, qtype) {
-                (RData::A(a), RecordType::A) => out.push((IpAddr::V4(a.0), record.ttl)),
-                (RData::AAAA(a), RecordType::AAAA) => out.push((IpAddr::V6(a.0), record.ttl)),
+                (RData::A(a), RecordType::A) => out.push((IpAddr::V4(a.0), ttl_of(record.ttl))),
+                (RData::AAAA(a), RecordType::AAAA) => out.push((IpAddr::V6(a.0), ttl_of(record.ttl))),
                 (RData::CNAME(c), _) => next = Some(c.0.clone()),
                 _ => {}
             }
@@ -120,6 +125,15 @@ pub fn answer_addresses(msg: &Message, qname: &Name, qtype: RecordType) -> Vec<(
         }
     }
     out
+}
+
+/// A TTL as RFC 2181 section 8 reads it: a value with the top bit set is treated as 0.
+fn ttl_of(ttl: u32) -> u32 {
+    if ttl > i32::MAX as u32 {
+        0
+    } else {
+        ttl
+    }
 }
 
 /// Whether `bytes` is the answer to our query: ID, QR, opcode and question match.

@@ -97,3 +97,27 @@ fn queries_carry_edns_with_1232_bytes_and_rd() {
     assert_eq!(m.edns.as_ref().map(|e| e.max_payload()), Some(1232));
     assert_eq!(m.queries.len(), 1);
 }
+
+#[test]
+fn escaped_dots_and_backslashes_are_refused() {
+    assert!(QueryName::parse("a\\.b.example").is_none());
+    assert!(QueryName::parse("host\\065.example").is_none());
+    assert!(QueryName::parse("a.b.example").is_some());
+}
+
+#[test]
+fn ttls_with_the_top_bit_set_read_as_zero() {
+    let mut m = response(9, "host.example.com", RecordType::A);
+    m.add_answer(Record::from_rdata(
+        name("host.example.com"),
+        0x8000_0001,
+        RData::A(A("198.51.100.5".parse().unwrap())),
+    ));
+    m.add_answer(Record::from_rdata(
+        name("host.example.com"),
+        0x7fff_ffff,
+        RData::A(A("198.51.100.6".parse().unwrap())),
+    ));
+    let got = answer_addresses(&m, &name("host.example.com"), RecordType::A);
+    assert_eq!(got, vec![("198.51.100.5".parse().unwrap(), 0), ("198.51.100.6".parse().unwrap(), 0x7fff_ffff)]);
+}
