@@ -2,6 +2,15 @@
 //! they touch refreshed; expiry of what carries a lifetime; re-reading after an overrun.
 
 use super::*;
+use crate::log::log_at;
+
+/// At most this many routers' RA options are kept per link, ...
+pub const MAX_RA_ROUTERS_PER_LINK: usize = 16;
+/// ... this many RDNSS servers per router ...
+pub const MAX_RA_SERVERS_PER_ROUTER: usize = 32;
+/// ... and this many DNSSL domains per router (the limits of a state file). More are
+/// ignored with a log line (docs/configuration.md).
+pub const MAX_RA_DOMAINS_PER_ROUTER: usize = 64;
 
 impl HostModel {
     /// Applies one fact and appends the announcements it implies.
@@ -104,6 +113,13 @@ impl HostModel {
         option: RaOption,
         now: Instant,
     ) {
+        // A hostile router (or many) must not grow the model without bound: every
+        // lookup merges these lists under the model lock.
+        let known = self.ra.contains_key(&(ifindex, router));
+        if !known && self.ra.keys().filter(|(i, _)| *i == ifindex).count() >= MAX_RA_ROUTERS_PER_LINK {
+            log_at!(Warn, "ifindex {ifindex}: RA from {router:?} ignored: {MAX_RA_ROUTERS_PER_LINK} routers already");
+            return;
+        }
         let state = self.ra.entry((ifindex, router)).or_default();
         // RFC 8106: 0xffffffff is infinity, 0 withdraws the listed entries at once.
         let until = |lifetime: u32| {
@@ -118,8 +134,13 @@ impl HostModel {
                 for server in servers {
                     if lifetime == 0 {
                         state.servers.remove(&server);
-                    } else {
+                    } else if state.servers.len() < MAX_RA_SERVERS_PER_ROUTER || state.servers.contains_key(&server) {
                         state.servers.insert(server, until(lifetime));
+                    } else {
+                        log_at!(
+                            Debug,
+                            "ifindex {ifindex}: RDNSS {server} ignored: {MAX_RA_SERVERS_PER_ROUTER} servers already"
+                        );
                     }
                 }
             }
@@ -128,8 +149,13 @@ impl HostModel {
                     let domain = domain.to_ascii_lowercase();
                     if lifetime == 0 {
                         state.domains.remove(&domain);
-                    } else {
+                    } else if state.domains.len() < MAX_RA_DOMAINS_PER_ROUTER || state.domains.contains_key(&domain) {
                         state.domains.insert(domain, until(lifetime));
+                    } else {
+                        log_at!(
+                            Debug,
+                            "ifindex {ifindex}: DNSSL {domain} ignored: {MAX_RA_DOMAINS_PER_ROUTER} domains already"
+                        );
                     }
                 }
             }

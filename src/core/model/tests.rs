@@ -835,3 +835,27 @@ fn a_lease_lives_and_counts_down_with_its_address() {
     let out = h.apply(vec![del_addr(2, "198.51.100.150", 24)]);
     assert!(out.contains(&"-elem 2 Dhcpv4 198.51.100.53".to_string()), "{out:?}");
 }
+
+#[test]
+fn a_flood_of_router_advertisements_is_bounded() {
+    let mut h = two_links();
+    // 600 RAs from one router, each with a new server and a new domain.
+    for i in 0..600u32 {
+        h.apply(vec![
+            rdnss(2, "fe80::1", 600, &[&format!("fd6d:6966:a::{:x}", 0x1000 + i)]),
+            dnssl(2, "fe80::1", 600, &[&format!("d{i}.example")]),
+        ]);
+    }
+    let link = h.model.pvd_link(3).unwrap();
+    assert_eq!(link.dns_servers.len(), super::mirror::MAX_RA_SERVERS_PER_ROUTER);
+    assert_eq!(link.search_domains.len(), super::mirror::MAX_RA_DOMAINS_PER_ROUTER);
+    // 40 routers: 16 kept (the first), one server each, besides fe80::1's.
+    for r in 2..42u32 {
+        h.apply(vec![rdnss(2, &format!("fe80::{r:x}"), 600, &[&format!("fd6d:6966:b::{r:x}")])]);
+    }
+    let link = h.model.pvd_link(3).unwrap();
+    assert_eq!(link.dns_servers.len(), super::mirror::MAX_RA_SERVERS_PER_ROUTER + 15);
+    // A known server is refreshed, a withdrawal still works.
+    h.apply(vec![rdnss(2, "fe80::1", 0, &["fd6d:6966:a::1000"])]);
+    assert_eq!(h.model.pvd_link(3).unwrap().dns_servers.len(), super::mirror::MAX_RA_SERVERS_PER_ROUTER + 14);
+}
