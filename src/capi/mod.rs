@@ -20,12 +20,14 @@
 
 /// Runs `$body`, turning a panic into `$fallback`: no unwinding crosses the ABI.
 macro_rules! ffi_guard {
-    ($fallback:expr, $body:block) => {
+    ($fallback:expr, $body:block) => {{
+        // A panic caught here prints nothing (the library's panic hook knows).
+        let _inside = $crate::log::InLibrary::enter();
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $body)) {
             Ok(value) => value,
             Err(_) => $fallback,
         }
-    };
+    }};
 }
 
 /// Turns a possibly-NULL pointer into a reference or returns `MIF_E_NULL_ARGUMENT`.

@@ -110,6 +110,8 @@ impl Engine {
     /// The thread's body. A panic or a fatal error becomes the context's final
     /// message, so the application sees `mif_fd` readable instead of a hang.
     pub(crate) fn run(mut self) {
+        // The whole thread is library code: a panic in it is reported as a message.
+        let _inside = crate::log::InLibrary::enter();
         // Signals are the application's: a handler must run on its threads, where it
         // interrupts its waits (EINTR), never on ours.
         if let Err(e) = sys::block_all_signals() {
