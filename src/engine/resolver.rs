@@ -460,7 +460,9 @@ impl Resolver {
             });
             return;
         }
-        // 2. DNS through this PvD's servers only.
+        // 2. DNS through this PvD's servers only. The DNS timeout starts now, when the
+        // queries leave: the time the hosts file took is not the server's.
+        let now = now.max(Instant::now());
         if link.dns_servers.is_empty() {
             out.push(DnsEvent::Done {
                 translation_id,

@@ -376,6 +376,23 @@ def test_dns_hosts_file(bed):
     check(not [q for q in a.queries() if "hosted" in q[1]], f"a hosts-file name reached DNS: {a.queries()}")
 
 
+def test_dns_hosts_file_not_a_file(bed):
+    """ROOT/etc/hosts as a FIFO (no writer ever comes) and as a symlink to /dev/zero:
+    the translate post does not block on it, memory does not run away, and DNS
+    answers as if there were no hosts file."""
+    dns = DnsBed(bed)
+    dns.dnsmasq("a", ["198.51.100.1"], hosts=HOST_A)
+    dns.conf({"mif0": {"dns": "198.51.100.1"}})
+    hosts = bed.path("etc/hosts")
+    os.mkfifo(hosts)
+    r = dns.resolve("mif0", "host.example.com")
+    check_answers(r, 1, A_ANSWERS, source="dns")
+    os.remove(hosts)
+    os.symlink("/dev/zero", hosts)
+    r = dns.resolve("mif0", "host.example.com")
+    check_answers(r, 1, A_ANSWERS, source="dns")
+
+
 def test_dns_idna(bed):
     """bücher.example (and BÜCHER.EXAMPLE) is asked as xn--bcher-kva.example."""
     dns = DnsBed(bed)
