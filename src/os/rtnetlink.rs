@@ -19,6 +19,7 @@ use crate::core::model::{
     AddrFact, AddrFlags, Fact, Family, LinkFact, LinkFlags, RaOption, RouteFact, Scope, Snapshot,
 };
 use crate::core::ndopt::{captive_portal_uri, pref64, ND_OPT_CAPTIVE_PORTAL, ND_OPT_PREF64};
+use crate::log::log_at;
 
 /// Multicast groups of the event socket (linux/rtnetlink.h, enum rtnetlink_groups).
 const RTNLGRP_LINK: u32 = 1;
@@ -125,12 +126,19 @@ impl EventSocket {
         self.socket.as_raw_fd()
     }
 
-    /// Receives one datagram. `Err` with `WouldBlock` when drained; `ENOBUFS` when the
-    /// kernel dropped events because the buffer was full.
+    /// Receives one datagram from the kernel. `Err` with `WouldBlock` when drained;
+    /// `ENOBUFS` when the kernel dropped events because the buffer was full. A datagram
+    /// another process sent to this socket (any sender port but 0, the kernel's) is
+    /// dropped: only the kernel's word is a fact.
     pub fn recv(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        buf.clear();
-        let n = self.socket.recv(buf, 0)?;
-        Ok(n)
+        loop {
+            buf.clear();
+            let (n, from) = self.socket.recv_from(buf, 0)?;
+            if from.port_number() == 0 {
+                return Ok(n);
+            }
+            log_at!(Warn, "rtnetlink: a datagram from port {} (not the kernel) dropped", from.port_number());
+        }
     }
 }
 
@@ -477,7 +485,11 @@ impl DumpSocket {
         let mut buf = Vec::with_capacity(RECV_BUFFER_SIZE);
         loop {
             buf.clear();
-            self.socket.recv(&mut buf, 0)?;
+            let (_, from) = self.socket.recv_from(&mut buf, 0)?;
+            if from.port_number() != 0 {
+                log_at!(Warn, "rtnetlink: a dump reply from port {} (not the kernel) dropped", from.port_number());
+                continue;
+            }
             let parsed = parse_datagram(&buf);
             facts.extend(parsed.facts);
             interrupted |= parsed.dump_interrupted;
