@@ -7,6 +7,7 @@
 //! - `dns`: names, queries and the checks a reply must pass;
 //! - `ndopt`: Router Advertisement options (RDNSS, DNSSL);
 //! - `config_files`: the text of configuration and state files;
+//! - `solicitation`: how often Router Solicitations may go;
 //! - `error`: the one error type the runtime returns.
 
 pub mod config_files;
@@ -15,5 +16,6 @@ pub mod error;
 pub mod link;
 pub mod model;
 pub mod ndopt;
+pub mod solicitation;
 
 pub use error::Error;

@@ -18,6 +18,7 @@ use super::message::Message;
 use super::shared::Shared;
 use super::tokens::{DNS_SOCKETS, DNS_TIMER, FILES, NETLINK, WAKER};
 use crate::core::model::{Fact, Family, HostModel};
+use crate::core::solicitation::SolicitationPacer;
 use crate::core::Error;
 use crate::log::{log_at, panic_text};
 use crate::os::files::FileSources;
@@ -69,6 +70,8 @@ pub(crate) struct Engine {
     /// A re-dump that could not complete (the kernel kept interrupting it) is tried
     /// again at this moment instead of failing the engine.
     resync_due: Option<Instant>,
+    /// How often Router Solicitations may go, per link.
+    pacer: SolicitationPacer,
 }
 
 impl Engine {
@@ -100,6 +103,7 @@ impl Engine {
             panic_at_start: config.test.panic_engine,
             buf: Vec::with_capacity(RECV_BUFFER_SIZE),
             resync_due: None,
+            pacer: SolicitationPacer::default(),
         })
     }
 
@@ -243,16 +247,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Asks the routers of every up IPv6 interface for a fresh RA (when permitted),
-    /// and marks their IPv6 configuration as being learned: RA options cannot be
-    /// dumped, so they are awaited (without the capability, the next periodic RA).
-    fn solicit(&self) {
-        let links = self.shared.model.lock().ipv6_links();
-        let sent = solicit_routers(&links);
-        log_at!(Debug, "sent {sent} router solicitations");
+    /// Asks the routers of every up IPv6 interface for a fresh RA (when permitted and
+    /// not too often: `core::solicitation`), and marks the IPv6 configuration of the
+    /// links asked as being learned: RA options cannot be dumped, so they are awaited.
+    fn solicit(&mut self) {
         let now = Instant::now();
+        let links = self.shared.model.lock().ipv6_links();
+        self.pacer.retain_links(|i| links.contains(&i));
+        let allowed: Vec<u32> = links.iter().copied().filter(|i| self.pacer.allow(*i, now)).collect();
+        let sent = solicit_routers(&allowed);
+        log_at!(Debug, "sent {} router solicitations ({} links, {} allowed)", sent.len(), links.len(), allowed.len());
         let mut model = self.shared.model.lock();
-        for ifindex in links {
+        for ifindex in sent {
             model.learn(ifindex, Family::V6, now);
         }
     }

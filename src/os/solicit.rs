@@ -13,23 +13,23 @@ use crate::log::log_at;
 const ROUTER_SOLICITATION: [u8; 8] = [133, 0, 0, 0, 0, 0, 0, 0];
 const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
 
-/// Sends one RS on each interface; returns how many were sent.
-pub(crate) fn solicit_routers(ifindexes: &[u32]) -> usize {
+/// Sends one RS on each interface; returns the interfaces it went on.
+pub(crate) fn solicit_routers(ifindexes: &[u32]) -> Vec<u32> {
     if ifindexes.is_empty() {
-        return 0;
+        return Vec::new();
     }
     let socket = match open() {
         Ok(s) => s,
         Err(e) => {
             log_at!(Debug, "no router solicitation: {e}");
-            return 0;
+            return Vec::new();
         }
     };
-    let mut sent = 0;
+    let mut sent = Vec::new();
     for &ifindex in ifindexes {
         let to = SocketAddrV6::new(ALL_ROUTERS, 0, 0, ifindex);
         match socket.send_to(&ROUTER_SOLICITATION, &to.into()) {
-            Ok(_) => sent += 1,
+            Ok(_) => sent.push(ifindex),
             Err(e) => log_at!(Debug, "router solicitation on ifindex {ifindex}: {e}"),
         }
     }

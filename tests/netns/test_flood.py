@@ -88,3 +88,30 @@ def test_enobufs_flood(bed):
         bed.ip("host", "addr", "del", f"{a}/{plen}", "dev", "mif0")
         m.expect(addr(idx, "mif0", a, plen, gone=True, pvd=p), what=f"{a} removed after the flood")
     m.expect_quiet()
+
+
+def test_enobufs_solicitations_paced(bed):
+    """Overrun after overrun (a 4096-byte buffer, mifctl stopped during bursts of address
+    changes): the library re-reads after each, but sends at most 3 Router
+    Solicitations on the link (RFC 4861's count, 4 s apart), counted by the router."""
+    from dnsbed import DnsBed
+    dns = DnsBed(bed)
+    dns.nft("a", """table ip6 rs {
+  chain in {
+    type filter hook input priority 0;
+    icmpv6 type nd-router-solicit counter comment "rs"
+  }
+}
+""")
+    m = bed.start_mifctl("--test-rcvbuf", "4096", env={"MIF_LOG": "info"})
+    m.expect_initial()
+    for burst in range(5):
+        v4 = [str(ipaddress.ip_address("198.18.0.0") + 256 + 1000 * burst + i) for i in range(600)]
+        m.pause()
+        bed.ip_batch("host", [f"addr add {a}/32 dev mif0" for a in v4])
+        m.resume()
+        m.sync()
+    overruns = m.stderr_text().count("rtnetlink overrun")
+    check(overruns >= 3, f"the bursts overran the buffer ({overruns} overruns)")
+    rs = dns.nft_counters("a", "ip6", "rs").get("rs")
+    check(rs is not None and 1 <= rs <= 3, f"{overruns} overruns: {rs} Router Solicitations reached the router (1 to 3)")
