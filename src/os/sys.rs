@@ -182,3 +182,11 @@ pub fn set_rcvbuf_force(socket: &impl AsFd, size: usize) -> io::Result<()> {
     nix::sys::socket::setsockopt(socket, nix::sys::socket::sockopt::RcvBufForce, &size)?;
     Ok(())
 }
+
+/// Whether the process runs in secure-execution mode (the kernel's AT_SECURE: set-user-ID,
+/// set-group-ID, or capabilities gained at exec): its environment is then the caller's
+/// to choose, and no environment variable may steer what the library reads.
+pub fn secure_execution() -> bool {
+    // SAFETY: getauxval only reads the process's auxiliary vector; no pointer is passed.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}

@@ -3,6 +3,7 @@ rtnetlink sockets. Another local process (root can send to any netlink port) tha
 forges an RTM_NEWNDUSEROPT message with an RDNSS option must not make its server a
 PvD's DNS server."""
 
+import json
 import os
 import re
 import sys
@@ -67,3 +68,36 @@ def test_trust_forged_rtnetlink_ignored(bed):
     check(int(sent) >= 1, f"the forger reached one of {ports} (the event socket): {sent}")
     m.expect_quiet("nothing after forged rtnetlink messages")
     check(not m.elements(element="ra"), f"a forged RA element: {m.elements(element='ra')}")
+
+
+def test_trust_setuid_ignores_mif_config(bed):
+    """In a set-user-ID program (secure execution) the MIF_CONFIG environment variable,
+    chosen by whoever runs it, does not choose the static file: a set-user-ID copy of
+    mifctl run by user nobody with MIF_CONFIG pointing at another file reads the default
+    etc/mif.conf. (The same copy without the set-user-ID bit, run by root, honours it.)"""
+    import shutil
+    bed.require_elements()
+    bed.write("etc/mif.conf", "[mif0]\ndns = 198.51.100.53\n")
+    bed.write("srv/attack.conf", "[mif0]\ndns = 198.51.100.66\n")
+    here = os.path.join(bed.tmp, "suid")
+    os.makedirs(here)
+    os.chmod(bed.tmp, 0o711)
+    os.chmod(here, 0o755)
+    from bed import MIFCTL
+    plain, suid = os.path.join(here, "mifctl-plain"), os.path.join(here, "mifctl-suid")
+    shutil.copy(MIFCTL, plain)
+    shutil.copy(MIFCTL, suid)
+    os.chown(suid, 0, 0)
+    os.chmod(suid, 0o4755)
+
+    def servers(*argv):
+        out = bed.ns_exec("host", *argv, "config", "--json", "--root", bed.root, "--interface", "mif0",
+                          "--learning", "100").stdout
+        lines = [json.loads(x) for x in out.splitlines() if x.strip()]
+        return [x.get("dns_servers") for x in lines if x.get("pvd_name") == "mif0/ipv4"]
+
+    honoured = servers("env", "MIF_CONFIG=srv/attack.conf", plain)
+    check(honoured == [["198.51.100.66"]], f"an ordinary program honours MIF_CONFIG: {honoured}")
+    ignored = servers("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                      "env", "MIF_CONFIG=srv/attack.conf", suid)
+    check(ignored == [["198.51.100.53"]], f"a set-user-ID program ignores MIF_CONFIG: {ignored}")

@@ -36,12 +36,15 @@ pub struct SourcePaths {
 }
 
 impl SourcePaths {
-    /// `config_file`: from the options; else MIF_CONFIG; else `/etc/mif.conf`. Every
+    /// `config_file`: from the options; else MIF_CONFIG (ignored in a set-user-ID or
+    /// set-group-ID program: `sys::secure_execution`); else `/etc/mif.conf`. Every
     /// path, absolute or relative, is taken under the root directory.
     pub fn new(root: &Path, config_file: Option<&Path>) -> SourcePaths {
         let config = config_file
             .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("MIF_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                (!super::sys::secure_execution()).then(|| std::env::var_os("MIF_CONFIG")).flatten().map(PathBuf::from)
+            })
             .unwrap_or_else(|| PathBuf::from("/etc/mif.conf"));
         let under_root = |p: &Path| root.join(p.strip_prefix("/").unwrap_or(p));
         SourcePaths {
