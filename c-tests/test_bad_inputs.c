@@ -180,6 +180,8 @@ static const struct row rows[] = {
     /* configuration element types and information identifiers */
     { .name = "get_configuration_data: element_type 6", .call = POST, .type = MIF_REQ_GET_CONFIGURATION_DATA, .pvd_kind = PVD_LO, .element_type = 6, .want = MIF_E_UNKNOWN_ELEMENT_TYPE },
     { .name = "get_configuration_data: element_type 0xffffffff", .call = POST, .type = MIF_REQ_GET_CONFIGURATION_DATA, .pvd_kind = PVD_LO, .element_type = 0xffffffffu, .want = MIF_E_UNKNOWN_ELEMENT_TYPE },
+    { .name = "control: get_configuration_data: captive portal (5)", .call = POST, .type = MIF_REQ_GET_CONFIGURATION_DATA, .pvd_kind = PVD_LO, .info_id = MIF_INFO_CAPTIVE_PORTAL, .want = MIF_OK },
+    { .name = "control: get_configuration_data: NAT64 prefix (6)", .call = POST, .type = MIF_REQ_GET_CONFIGURATION_DATA, .pvd_kind = PVD_LO, .info_id = MIF_INFO_PREF64, .want = MIF_OK },
     { .name = "get_configuration_data: info_id 7", .call = POST, .type = MIF_REQ_GET_CONFIGURATION_DATA, .pvd_kind = PVD_LO, .info_id = 7, .want = MIF_E_UNKNOWN_INFO_ID },
     { .name = "get_configuration_data: info_id 0xffffffff", .call = POST, .type = MIF_REQ_GET_CONFIGURATION_DATA, .pvd_kind = PVD_LO, .info_id = 0xffffffffu, .want = MIF_E_UNKNOWN_INFO_ID },
     { .name = "control: get_configuration_data: any/all on lo/ipv4", .call = POST, .type = MIF_REQ_GET_CONFIGURATION_DATA, .pvd_kind = PVD_LO, .want = MIF_OK },

@@ -3,14 +3,9 @@
  * (MIF_REQ_GET_CONFIGURATION_DATA) once its configuration is learned, prints the
  * answers and exits. The smallest command that opens a context: a model for a new one.
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "mifctl.h"
 

@@ -72,7 +72,6 @@ impl Context {
         for ifindex in model.ipv6_links() {
             model.learn(ifindex, Family::V6, now);
         }
-        model.expire(now, &mut nothing);
         let poll = mio::Poll::new().map_err(|e| fail("mio poll", e))?;
         let resolver = Resolver::new(config.dns, &config.root_dir, config.test.use_bindtodevice());
         let registry = poll.registry().try_clone().map_err(|e| fail("mio registry", e))?;

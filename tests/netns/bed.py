@@ -280,7 +280,7 @@ def element_ident(m):
 def element_data(m):
     """The data of an element or configuration data message, comparable."""
     return (tuple(norm_addrs(m.get("dns_servers")) or ()), tuple(m.get("search_domains") or ()),
-            tuple(norm_addrs(m.get("routers")) or ()), m.get("mtu"))
+            tuple(norm_addrs(m.get("routers")) or ()), m.get("mtu"), m.get("captive_portal"), m.get("pref64"))
 
 
 def family_of(text):
@@ -423,7 +423,7 @@ def stream_problems(msgs):
                         if bad:
                             probs.append(f"{where}: {k} {bad} not of the PvD's family {fam}")
                 data = element_data(m)
-                if data == ((), (), (), None):
+                if data == ((), (), (), None, None, None):
                     probs.append(f"{where}: element announced without any data")
                 if elem_owner.setdefault(eid, ident) != ident:
                     probs.append(f"{where}: element id {eid} was first used for {elem_owner[eid]}")
@@ -1033,6 +1033,11 @@ if a.get("dnssl"):
     life, names = a["dnssl"]
     enc = b"".join(b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0" for n in names)
     opts += opt(31, struct.pack("!HI", 0, life) + enc)
+if a.get("pref64"):                      # RFC 8781: [prefix, length code, lifetime s]
+    prefix, plc, life = a["pref64"]
+    opts += struct.pack("!BBH", 38, 2, (life // 8) << 3 | plc) + socket.inet_pton(socket.AF_INET6, prefix)[:12]
+if a.get("portal"):                      # RFC 8910: the URI, NUL-padded
+    opts += opt(37, a["portal"].encode())
 ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, a["router_lifetime"], 0, 0) + opts
 s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
@@ -1330,13 +1335,16 @@ class Bed:
             f"--pid-file={os.path.join(self.tmp, label + '.pid')}", "--log-dhcp", "--log-facility=-",
             *extra], label)
 
-    def send_ra(self, ns="a", ifname="gw0", router_lifetime=0, rdnss=None, dnssl=None, mtu=None):
+    def send_ra(self, ns="a", ifname="gw0", router_lifetime=0, rdnss=None, dnssl=None, mtu=None,
+                pref64=None, portal=None):
         """Send one hand-made Router Advertisement from `ifname` in namespace `ns` to
         ff02::1: router lifetime (0 = not a default router), rdnss=(lifetime, [servers]),
-        dnssl=(lifetime, [domains]), mtu. Lifetime 0 withdraws (RFC 8106)."""
+        dnssl=(lifetime, [domains]), mtu, pref64=(prefix, length code, lifetime) (RFC
+        8781), portal=URI (RFC 8910). Lifetime 0 withdraws (RFC 8106)."""
         for x in (rdnss or (0, []))[1]:
             check_allowed(x)
-        args = dict(ifname=ifname, router_lifetime=router_lifetime, rdnss=rdnss, dnssl=dnssl, mtu=mtu)
+        args = dict(ifname=ifname, router_lifetime=router_lifetime, rdnss=rdnss, dnssl=dnssl, mtu=mtu,
+                    pref64=pref64, portal=portal)
         self.ns_exec(ns, sys.executable, "-c", _RA_SENDER, json.dumps(args))
 
     def path(self, rel):

@@ -5,6 +5,7 @@ and hand-made RAs (raw ICMPv6 socket in net A) as routers; expiry, lifetime-0
 withdrawal, and the draft's order when the link goes away."""
 
 import ipaddress
+import threading
 
 from bed import TIMEOUT, check, element, norm_addr, norm_addrs
 
@@ -282,3 +283,62 @@ def test_config_link_deleted(bed):
         [dict(msg="no_interface_announcement", ifindex=idx, ifname="mif0")],
     ], what="removal order")
     m.expect_quiet("nothing about mif0 after its No Interface")
+
+
+def test_config_ra_pref64_and_captive_portal(bed):
+    """A hand-made RA (the kernel forwards options 37 and 38; radvd 2.19 and networkd 252
+    send neither) with a NAT64 prefix (RFC 8781, /96, 600 s) and a captive portal URI
+    (RFC 8910): the router's RA element carries both, and mifctl config (Get
+    Configuration Data through mif.h, a fresh context that hears the router repeat its RA
+    while it learns) lists them for mif0/ipv6. A PREF64 option with lifetime 0 withdraws
+    the prefix, the URI stays, until the link goes (it has no lifetime)."""
+    bed.require_elements()
+    idx = bed.ifindex("mif0")
+    bed.accept_ra("mif0")
+    m = bed.start_mifctl()
+    m.expect_initial(elements=[])
+    ll = bed.router_ll()
+    uri = "https://portal.example/api"
+    bed.send_ra(router_lifetime=0, rdnss=(600, [S1]), pref64=("64:ff9b::", 0, 600), portal=uri)
+    m.collect_until(lambda g: any(x.get("captive_portal") == uri and x.get("pref64") == "64:ff9b::/96" for x in g),
+                    lambda x: ra_msg(x, idx, gone=False),
+                    "the RA element with the portal URI and the NAT64 prefix")
+    e = m.elements(element="ra")[0]
+    check(norm_addr(e["source"]) == ll and norm_addrs(e["dns_servers"]) == [S1], f"the RA element: {e}")
+
+    def config6(**ra):
+        # Nothing answers the fresh context's Router Solicitation: the router repeats
+        # its RA until mifctl config is done (its learning window is 3 s).
+        stop = threading.Event()
+
+        def advertise():
+            while not stop.is_set():
+                bed.send_ra(router_lifetime=0, portal=uri, **ra)
+                stop.wait(0.2)
+
+        t = threading.Thread(target=advertise, daemon=True)
+        t.start()
+        try:
+            data = [x for x in bed.mifctl_config("--interface", "mif0", "--learning", "3000")
+                    if x.get("pvd_name") == "mif0/ipv6"]
+        finally:
+            stop.set()
+            t.join(TIMEOUT)
+        check(len(data) == 1, f"mifctl config: one line for mif0/ipv6: {data}")
+        return data[0]
+
+    d = config6(pref64=("64:ff9b::", 0, 600))
+    check(d["captive_portal"] == uri and d["pref64"] == "64:ff9b::/96",
+          f"mifctl config for mif0/ipv6: portal {uri} and NAT64 prefix 64:ff9b::/96: {d}")
+    bed.send_ra(router_lifetime=0, pref64=("64:ff9b::", 0, 0))
+    m.expect(lambda x: ra_msg(x, idx, gone=False) and x.get("pref64") is None and x.get("captive_portal") == uri,
+             what="the RA element without the NAT64 prefix")
+    d = config6(pref64=("64:ff9b::", 0, 0))
+    check(d["captive_portal"] == uri and d["pref64"] is None, f"after the withdrawal: {d}")
+    bed.send_ra(router_lifetime=0, rdnss=(0, [S1]))
+    m.expect(lambda x: ra_msg(x, idx, gone=False) and x["dns_servers"] == [] and x.get("captive_portal") == uri,
+             what="the RA element without its server: the URI keeps it")
+    bed.ip("a", "link", "del", "gw0")
+    m.collect_until(lambda g: any(ra_msg(x, idx, gone=True) and x["element_id"] == e["element_id"] for x in g),
+                    lambda x: x.get("ifindex") == idx and x["msg"].startswith("no_"),
+                    "the RA element withdrawn with the link")

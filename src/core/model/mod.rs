@@ -179,6 +179,13 @@ struct LinkView {
     pvds: [Option<PvdView>; 2],
 }
 
+impl LinkView {
+    /// The public description of `pvd`, one of this interface's (`ifindex`) PvDs.
+    fn pvd_info(&self, ifindex: u32, family: Family, pvd: &PvdView) -> PvdInfo {
+        PvdInfo { id: pvd.id, ifindex, ifname: self.name.clone(), family, name: pvd.name.clone() }
+    }
+}
+
 #[derive(Default, Debug)]
 struct Subscriptions {
     interfaces: bool,

@@ -244,9 +244,10 @@ impl HostModel {
     pub(super) fn find_pvd(&self, pvd: u64) -> Option<(PvdInfo, &PvdView)> {
         self.views.iter().find_map(|(ifindex, view)| {
             Family::ALL.into_iter().find_map(|family| {
-                view.pvds[family.index()].as_ref().filter(|p| p.id == pvd).map(|p| {
-                    (PvdInfo { id: pvd, ifindex: *ifindex, ifname: view.name.clone(), family, name: p.name.clone() }, p)
-                })
+                view.pvds[family.index()]
+                    .as_ref()
+                    .filter(|p| p.id == pvd)
+                    .map(|p| (view.pvd_info(*ifindex, family, p), p))
             })
         })
     }

@@ -100,33 +100,18 @@ impl HostModel {
         self.learning.values().min().copied()
     }
 
-    /// Ends what stopped learning and tells the PvD's subscribers (Configuration
-    /// Complete). Runs after every change and at every expiry.
+    /// Ends the learning periods that ran out (or whose interface went) and tells the
+    /// PvD's subscribers (Configuration Complete). Runs after every change and at every
+    /// expiry. (A PvD that became configured ended its learning in `refresh` already:
+    /// `settle_configured`.)
     pub(super) fn settle_learning(&mut self, now: Instant, out: &mut Vec<Announcement>) {
-        let keys: Vec<(u32, Family)> = self.learning.keys().copied().collect();
-        for (ifindex, family) in keys {
-            let until = self.learning[&(ifindex, family)];
-            let view = self.views.get(&ifindex);
-            let pvd = view.and_then(|v| v.pvds[family.index()].as_ref());
-            let configured = pvd.is_some_and(configured_view);
-            if !self.links.contains_key(&ifindex) {
-                self.learning.remove(&(ifindex, family));
-                continue;
-            }
-            if until > now && !configured {
-                continue;
-            }
-            self.learning.remove(&(ifindex, family));
-            if let (Some(view), Some(pvd)) = (view, pvd) {
-                if self.subs.pvds.contains(&ifindex) {
-                    out.push(Announcement::PvdConfigComplete(PvdInfo {
-                        id: pvd.id,
-                        ifindex,
-                        ifname: view.name.clone(),
-                        family,
-                        name: pvd.name.clone(),
-                    }));
-                }
+        let over: Vec<(u32, Family)> =
+            self.learning.iter().filter(|(_, until)| **until <= now).map(|(key, _)| *key).collect();
+        self.learning.retain(|(ifindex, _), until| *until > now && self.links.contains_key(ifindex));
+        for (ifindex, family) in over {
+            let Some(view) = self.views.get(&ifindex).filter(|_| self.subs.pvds.contains(&ifindex)) else { continue };
+            if let Some(pvd) = &view.pvds[family.index()] {
+                out.push(Announcement::PvdConfigComplete(view.pvd_info(ifindex, family, pvd)));
             }
         }
     }

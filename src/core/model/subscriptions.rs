@@ -13,9 +13,7 @@ impl HostModel {
         if let Some(view) = new.as_ref().filter(|_| self.subs.pvds.contains(&ifindex)) {
             for family in completed {
                 if let Some(pvd) = &view.pvds[family.index()] {
-                    let info =
-                        PvdInfo { id: pvd.id, ifindex, ifname: view.name.clone(), family, name: pvd.name.clone() };
-                    out.push(Announcement::PvdConfigComplete(info));
+                    out.push(Announcement::PvdConfigComplete(view.pvd_info(ifindex, family, pvd)));
                 }
             }
         }
@@ -42,13 +40,7 @@ impl HostModel {
         now: Instant,
         out: &mut Vec<Announcement>,
     ) {
-        let pvd_info = |view: &LinkView, pvd: &PvdView, family: Family| PvdInfo {
-            id: pvd.id,
-            ifindex,
-            ifname: view.name.clone(),
-            family,
-            name: pvd.name.clone(),
-        };
+        let pvd_info = |view: &LinkView, pvd: &PvdView, family: Family| view.pvd_info(ifindex, family, pvd);
 
         // Removals.
         if let Some(old_view) = old {
@@ -172,7 +164,7 @@ impl HostModel {
         self.subs.pvds.insert(ifindex);
         for family in Family::ALL {
             if let Some(pvd) = &view.pvds[family.index()] {
-                let info = PvdInfo { id: pvd.id, ifindex, ifname: view.name.clone(), family, name: pvd.name.clone() };
+                let info = view.pvd_info(ifindex, family, pvd);
                 out.push(Announcement::Pvd { pvd: info, learning: self.learning_of(ifindex, family) });
             }
         }
