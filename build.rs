@@ -23,6 +23,9 @@ fn main() {
     }
     // Shared-object name carries the ABI major version.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmif.so.0");
+    // The library registers pthread_atfork handlers (src/capi/handles.rs), which cannot
+    // be unregistered: dlclose() must not unmap them.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
 
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     // Only the C layer speaks C: parsing just its files keeps every other module's

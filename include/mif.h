@@ -284,6 +284,16 @@
 
 /**
  * An opaque library context: one subscriber, one engine thread, one message queue.
+ * A `mif_ctx *` is a handle, not an address: the library never reads memory through
+ * it, a closed handle is never given out again, and a call with one returns
+ * `MIF_E_CLOSED` (for the API's pointer-typed functions that cannot return a status:
+ * -1 or no effect).
+ *
+ * Contexts do not cross fork(): in the child, every call on a context the parent
+ * opened returns `MIF_E_FORKED` (`mif_fd`: -1) without touching the parent's
+ * descriptors, queue or thread, and `mif_close` on it only forgets it (its memory and
+ * the child's copies of its descriptors, all CLOEXEC, stay until the child execs or
+ * exits). The child opens its own contexts. (Our addition.)
  */
 typedef struct mif_ctx mif_ctx;
 
@@ -758,6 +768,18 @@ typedef struct mif_message {
 #define MIF_E_NO_DEFAULT_PVD 209
 
 /**
+ * The context is closed: `mif_close` began while this call was in progress (a
+ * `mif_check_message` wait is woken with it), or the handle was closed before.
+ */
+#define MIF_E_CLOSED 210
+
+/**
+ * The context was opened by the parent of this process before fork(): contexts do not
+ * cross fork (see `mif_ctx`). Our addition.
+ */
+#define MIF_E_FORKED 211
+
+/**
  * The address is unusable here: wrong family for the provisioning domain, port 0,
  * unspecified, multicast or the IPv4 broadcast address, or an IPv4 address with a
  * scope id.
@@ -1057,6 +1079,7 @@ const char *mif_translation_status_name(uint32_t status);
  * `MIF_E_INVALID_ARGUMENT` (reserved bits set, negative rcvbuf); `MIF_E_PERMISSION`;
  * `MIF_E_SYSTEM` (a socket, eventfd, dump or thread could not be made).
  * Thread safety: may be called from any thread.
+ * Handles are not pointers to memory: never dereference one.
  */
 mif_result mif_open(const struct mif_options *opts, struct mif_ctx **ctx_out);
 
@@ -1065,7 +1088,12 @@ mif_result mif_open(const struct mif_options *opts, struct mif_ctx **ctx_out);
  * closes every descriptor the context owns (including the one `mif_fd` returned).
  * Messages already taken with `mif_get_message` stay valid until freed.
  *
- * `ctx` may be NULL (no effect). No other thread may use `ctx` during or after this call.
+ * Threads inside a call on `ctx` when it begins are woken and return `MIF_E_CLOSED`
+ * (a `mif_check_message` wait included); the context is freed after the last of them
+ * left, before `mif_close` returns. Calls made afterwards return `MIF_E_CLOSED`.
+ * `ctx` may be NULL, or already closed (no effect). In a child of fork(), closing a
+ * context the parent opened only forgets it (see `mif_ctx`).
+ * Thread safety: any thread; our addition beyond draft 3.2.6 (which has no close).
  */
 void mif_close(struct mif_ctx *ctx);
 
@@ -1075,7 +1103,8 @@ void mif_close(struct mif_ctx *ctx);
  * triggered) and call `mif_get_message` when it is readable. Never read, write or
  * close it: the library owns it and closes it in `mif_close`.
  *
- * Returns the descriptor, or -1 if `ctx` is NULL. Thread safety: any thread.
+ * Returns the descriptor, or -1 if `ctx` is NULL, closed, or inherited across
+ * fork(). Thread safety: any thread.
  */
 int mif_fd(const struct mif_ctx *ctx);
 
@@ -1088,7 +1117,7 @@ int mif_fd(const struct mif_ctx *ctx);
  * the request's fields or larger than this library's `mif_request`);
  * `MIF_E_UNKNOWN_REQUEST_TYPE`; `MIF_E_INVALID_ARGUMENT` (reserved field not 0);
  * `MIF_E_UNKNOWN_INTERFACE`; `MIF_E_UNKNOWN_PVD`; `MIF_E_NOT_SUBSCRIBED` (a Stop
- * without a matching start); `MIF_E_ENGINE_FAILED`.
+ * without a matching start); `MIF_E_ENGINE_FAILED`; `MIF_E_CLOSED`; `MIF_E_FORKED`.
  * The request is only read during the call. Thread safety: any number of threads may
  * post, check and get on one context at once.
  */
@@ -1102,7 +1131,9 @@ mif_result mif_post_message(struct mif_ctx *ctx, const struct mif_request *req);
  * Returns `MIF_OK` when a message waits, `MIF_NO_MESSAGE` when the time ran out,
  * `MIF_E_INTERRUPTED` when a signal handler ran during the wait (EINTR: the call is
  * not restarted, so a SIGINT handler can stop a loop; call again to go on waiting),
- * `MIF_E_INVALID_ARGUMENT` for a timeout below -1, `MIF_E_NULL_ARGUMENT`.
+ * `MIF_E_INVALID_ARGUMENT` for a timeout below -1, `MIF_E_NULL_ARGUMENT`,
+ * `MIF_E_CLOSED` (also when `mif_close` begins during the wait: it wakes the waiter),
+ * `MIF_E_FORKED`.
  * With several threads waiting, all may wake for one message and all but one then
  * get `MIF_NO_MESSAGE` from `mif_get_message`. A failed engine queues a final
  * `MIF_MSG_ENGINE_FAILED` message, so a wait never hangs on a dead engine.
@@ -1117,8 +1148,8 @@ mif_result mif_check_message(struct mif_ctx *ctx, int timeout_ms);
  *
  * On `MIF_OK`, `*msg_out` receives a message the caller owns and must free with
  * `mif_message_free`. Returns `MIF_NO_MESSAGE` (not an error; `*msg_out` untouched)
- * when none waits, `MIF_E_NULL_ARGUMENT`. Thread safety: any thread; each message is
- * delivered to exactly one caller.
+ * when none waits, `MIF_E_NULL_ARGUMENT`, `MIF_E_CLOSED`, `MIF_E_FORKED`. Thread
+ * safety: any thread; each message is delivered to exactly one caller.
  */
 mif_result mif_get_message(struct mif_ctx *ctx, struct mif_message **msg_out);
 
@@ -1135,7 +1166,7 @@ mif_result mif_get_message(struct mif_ctx *ctx, struct mif_message **msg_out);
  * `MIF_E_BAD_SOURCE` (the PvD has no usable address of the socket's family);
  * `MIF_E_BAD_ADDRESS` (the socket is not of the PvD's family, or not an IP socket);
  * `MIF_E_INVALID_ARGUMENT` (fd negative or not a socket); `MIF_E_PERMISSION` / `MIF_E_SYSTEM` (the
- * kernel refused; errno is left set). The fd stays the application's.
+ * kernel refused; errno is left set); `MIF_E_CLOSED`; `MIF_E_FORKED`. The fd stays the application's.
  * Thread safety: any thread.
  */
 mif_result mif_bind_socket(struct mif_ctx *ctx, int fd, uint64_t pvd, int bind_source);

@@ -4,6 +4,7 @@
 use std::ffi::{c_char, c_int, CStr};
 use std::os::fd::BorrowedFd;
 
+use super::handles;
 use super::message::{mif_message, OwnedMessage};
 use super::options::{config_from_c, mif_options};
 use super::request::{mif_request, request_from_c};
@@ -12,8 +13,28 @@ use super::status::*;
 use crate::engine::Context;
 
 /// An opaque library context: one subscriber, one engine thread, one message queue.
+/// A `mif_ctx *` is a handle, not an address: the library never reads memory through
+/// it, a closed handle is never given out again, and a call with one returns
+/// `MIF_E_CLOSED` (for the API's pointer-typed functions that cannot return a status:
+/// -1 or no effect).
+///
+/// Contexts do not cross fork(): in the child, every call on a context the parent
+/// opened returns `MIF_E_FORKED` (`mif_fd`: -1) without touching the parent's
+/// descriptors, queue or thread, and `mif_close` on it only forgets it (its memory and
+/// the child's copies of its descriptors, all CLOEXEC, stay until the child execs or
+/// exits). The child opens its own contexts. (Our addition.)
 pub struct mif_ctx {
-    pub(crate) inner: Context,
+    _opaque: [u8; 0],
+}
+
+/// Looks a handle up, or returns its status from the exported function.
+macro_rules! try_live {
+    ($ctx:expr) => {
+        match handles::find($ctx) {
+            Ok(live) => live,
+            Err(code) => return code,
+        }
+    };
 }
 
 /// Opens a context: reads the host's interfaces and addresses (an rtnetlink dump) and
@@ -27,6 +48,7 @@ pub struct mif_ctx {
 /// `MIF_E_INVALID_ARGUMENT` (reserved bits set, negative rcvbuf); `MIF_E_PERMISSION`;
 /// `MIF_E_SYSTEM` (a socket, eventfd, dump or thread could not be made).
 /// Thread safety: may be called from any thread.
+/// Handles are not pointers to memory: never dereference one.
 #[no_mangle]
 pub extern "C" fn mif_open(opts: *const mif_options, ctx_out: *mut *mut mif_ctx) -> mif_result {
     ffi_guard!(MIF_E_INTERNAL, {
@@ -39,11 +61,11 @@ pub extern "C" fn mif_open(opts: *const mif_options, ctx_out: *mut *mut mif_ctx)
             Err(e) => return code_of(e),
         };
         match Context::open(config) {
-            Ok(inner) => {
-                let boxed = Box::new(mif_ctx { inner });
+            Ok(context) => {
+                let handle = handles::register(context);
                 // SAFETY: `ctx_out` is non-NULL and points to writable storage for a
                 // pointer (the API's contract).
-                unsafe { *ctx_out = Box::into_raw(boxed) };
+                unsafe { *ctx_out = handle };
                 MIF_OK
             }
             Err(e) => code_of(e),
@@ -55,15 +77,17 @@ pub extern "C" fn mif_open(opts: *const mif_options, ctx_out: *mut *mut mif_ctx)
 /// closes every descriptor the context owns (including the one `mif_fd` returned).
 /// Messages already taken with `mif_get_message` stay valid until freed.
 ///
-/// `ctx` may be NULL (no effect). No other thread may use `ctx` during or after this call.
+/// Threads inside a call on `ctx` when it begins are woken and return `MIF_E_CLOSED`
+/// (a `mif_check_message` wait included); the context is freed after the last of them
+/// left, before `mif_close` returns. Calls made afterwards return `MIF_E_CLOSED`.
+/// `ctx` may be NULL, or already closed (no effect). In a child of fork(), closing a
+/// context the parent opened only forgets it (see `mif_ctx`).
+/// Thread safety: any thread; our addition beyond draft 3.2.6 (which has no close).
 #[no_mangle]
 pub extern "C" fn mif_close(ctx: *mut mif_ctx) {
     ffi_guard!((), {
         if !ctx.is_null() {
-            // SAFETY: a context from `mif_open`, closed once, used by no other thread
-            // (the API's contract).
-            let boxed = unsafe { Box::from_raw(ctx) };
-            drop(boxed);
+            handles::close(ctx);
         }
     })
 }
@@ -73,14 +97,14 @@ pub extern "C" fn mif_close(ctx: *mut mif_ctx) {
 /// triggered) and call `mif_get_message` when it is readable. Never read, write or
 /// close it: the library owns it and closes it in `mif_close`.
 ///
-/// Returns the descriptor, or -1 if `ctx` is NULL. Thread safety: any thread.
+/// Returns the descriptor, or -1 if `ctx` is NULL, closed, or inherited across
+/// fork(). Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn mif_fd(ctx: *const mif_ctx) -> c_int {
     ffi_guard!(-1, {
-        // SAFETY: NULL or a live context from `mif_open` (the API's contract).
-        match unsafe { ctx.as_ref() } {
-            Some(ctx) => ctx.inner.notify_fd(),
-            None => -1,
+        match handles::find(ctx) {
+            Ok(live) => live.context.notify_fd(),
+            Err(_) => -1,
         }
     })
 }
@@ -93,19 +117,19 @@ pub extern "C" fn mif_fd(ctx: *const mif_ctx) -> c_int {
 /// the request's fields or larger than this library's `mif_request`);
 /// `MIF_E_UNKNOWN_REQUEST_TYPE`; `MIF_E_INVALID_ARGUMENT` (reserved field not 0);
 /// `MIF_E_UNKNOWN_INTERFACE`; `MIF_E_UNKNOWN_PVD`; `MIF_E_NOT_SUBSCRIBED` (a Stop
-/// without a matching start); `MIF_E_ENGINE_FAILED`.
+/// without a matching start); `MIF_E_ENGINE_FAILED`; `MIF_E_CLOSED`; `MIF_E_FORKED`.
 /// The request is only read during the call. Thread safety: any number of threads may
 /// post, check and get on one context at once.
 #[no_mangle]
 pub extern "C" fn mif_post_message(ctx: *mut mif_ctx, req: *const mif_request) -> mif_result {
     ffi_guard!(MIF_E_INTERNAL, {
-        let ctx = try_ref!(ctx);
+        let live = try_live!(ctx);
         if req.is_null() {
             return MIF_E_NULL_ARGUMENT;
         }
         // SAFETY: non-NULL and filled by `mif_request_init` (the API's contract).
         match unsafe { request_from_c(req) } {
-            Ok(request) => result_of(ctx.inner.post(request)),
+            Ok(request) => result_of(live.context.post(request)),
             Err(e) => code_of(e),
         }
     })
@@ -118,7 +142,9 @@ pub extern "C" fn mif_post_message(ctx: *mut mif_ctx, req: *const mif_request) -
 /// Returns `MIF_OK` when a message waits, `MIF_NO_MESSAGE` when the time ran out,
 /// `MIF_E_INTERRUPTED` when a signal handler ran during the wait (EINTR: the call is
 /// not restarted, so a SIGINT handler can stop a loop; call again to go on waiting),
-/// `MIF_E_INVALID_ARGUMENT` for a timeout below -1, `MIF_E_NULL_ARGUMENT`.
+/// `MIF_E_INVALID_ARGUMENT` for a timeout below -1, `MIF_E_NULL_ARGUMENT`,
+/// `MIF_E_CLOSED` (also when `mif_close` begins during the wait: it wakes the waiter),
+/// `MIF_E_FORKED`.
 /// With several threads waiting, all may wake for one message and all but one then
 /// get `MIF_NO_MESSAGE` from `mif_get_message`. A failed engine queues a final
 /// `MIF_MSG_ENGINE_FAILED` message, so a wait never hangs on a dead engine.
@@ -128,11 +154,11 @@ pub extern "C" fn mif_post_message(ctx: *mut mif_ctx, req: *const mif_request) -
 #[no_mangle]
 pub extern "C" fn mif_check_message(ctx: *mut mif_ctx, timeout_ms: c_int) -> mif_result {
     ffi_guard!(MIF_E_INTERNAL, {
-        let ctx = try_ref!(ctx);
+        let live = try_live!(ctx);
         if timeout_ms < -1 {
             return MIF_E_INVALID_ARGUMENT;
         }
-        match ctx.inner.check(timeout_ms) {
+        match live.context.check(timeout_ms) {
             Ok(true) => MIF_OK,
             Ok(false) => MIF_NO_MESSAGE,
             Err(e) => code_of(e),
@@ -144,16 +170,16 @@ pub extern "C" fn mif_check_message(ctx: *mut mif_ctx, timeout_ms: c_int) -> mif
 ///
 /// On `MIF_OK`, `*msg_out` receives a message the caller owns and must free with
 /// `mif_message_free`. Returns `MIF_NO_MESSAGE` (not an error; `*msg_out` untouched)
-/// when none waits, `MIF_E_NULL_ARGUMENT`. Thread safety: any thread; each message is
-/// delivered to exactly one caller.
+/// when none waits, `MIF_E_NULL_ARGUMENT`, `MIF_E_CLOSED`, `MIF_E_FORKED`. Thread
+/// safety: any thread; each message is delivered to exactly one caller.
 #[no_mangle]
 pub extern "C" fn mif_get_message(ctx: *mut mif_ctx, msg_out: *mut *mut mif_message) -> mif_result {
     ffi_guard!(MIF_E_INTERNAL, {
-        let ctx = try_ref!(ctx);
+        let live = try_live!(ctx);
         if msg_out.is_null() {
             return MIF_E_NULL_ARGUMENT;
         }
-        match ctx.inner.take() {
+        match live.context.take() {
             Some(message) => {
                 // SAFETY: `msg_out` is non-NULL and points to writable storage for a
                 // pointer (the API's contract).
@@ -177,16 +203,16 @@ pub extern "C" fn mif_get_message(ctx: *mut mif_ctx, msg_out: *mut *mut mif_mess
 /// `MIF_E_BAD_SOURCE` (the PvD has no usable address of the socket's family);
 /// `MIF_E_BAD_ADDRESS` (the socket is not of the PvD's family, or not an IP socket);
 /// `MIF_E_INVALID_ARGUMENT` (fd negative or not a socket); `MIF_E_PERMISSION` / `MIF_E_SYSTEM` (the
-/// kernel refused; errno is left set). The fd stays the application's.
+/// kernel refused; errno is left set); `MIF_E_CLOSED`; `MIF_E_FORKED`. The fd stays the application's.
 /// Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn mif_bind_socket(ctx: *mut mif_ctx, fd: c_int, pvd: u64, bind_source: c_int) -> mif_result {
     ffi_guard!(MIF_E_INTERNAL, {
-        let ctx = try_ref!(ctx);
+        let live = try_live!(ctx);
         // SAFETY: the application's descriptor, open for the duration of this call (the
         // API's contract); only borrowed, never closed.
         let socket = (fd >= 0).then(|| unsafe { BorrowedFd::borrow_raw(fd) });
-        result_of(ctx.inner.bind_socket(socket, pvd, bind_source != 0))
+        result_of(live.context.bind_socket(socket, pvd, bind_source != 0))
     })
 }
 

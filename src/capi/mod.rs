@@ -45,6 +45,7 @@ macro_rules! try_ref {
 pub mod address;
 pub mod constants;
 pub mod context;
+mod handles;
 pub mod message;
 pub mod options;
 pub mod request;

@@ -53,6 +53,12 @@ pub const MIF_E_BAD_SOURCE: mif_result = 208;
 /// The request names no provisioning domain (pvd 0) and no default was chosen with
 /// `MIF_REQ_CONNECT_TO_PVD`.
 pub const MIF_E_NO_DEFAULT_PVD: mif_result = 209;
+/// The context is closed: `mif_close` began while this call was in progress (a
+/// `mif_check_message` wait is woken with it), or the handle was closed before.
+pub const MIF_E_CLOSED: mif_result = 210;
+/// The context was opened by the parent of this process before fork(): contexts do not
+/// cross fork (see `mif_ctx`). Our addition.
+pub const MIF_E_FORKED: mif_result = 211;
 /// The address is unusable here: wrong family for the provisioning domain, port 0,
 /// unspecified, multicast or the IPv4 broadcast address, or an IPv4 address with a
 /// scope id.
@@ -90,6 +96,7 @@ pub(crate) fn code_of(error: Error) -> mif_result {
         Error::BadSource => MIF_E_BAD_SOURCE,
         Error::NoDefaultPvd => MIF_E_NO_DEFAULT_PVD,
         Error::EngineFailed => MIF_E_ENGINE_FAILED,
+        Error::Closed => MIF_E_CLOSED,
         Error::Interrupted => MIF_E_INTERRUPTED,
         Error::System => MIF_E_SYSTEM,
         Error::Permission => MIF_E_PERMISSION,
@@ -132,6 +139,8 @@ fn status_text(code: mif_result) -> &'static CStr {
         MIF_E_BAD_SOURCE => c"the source address is not a valid address of the provisioning domain",
         MIF_E_NO_DEFAULT_PVD => c"no provisioning domain given and no default chosen",
         MIF_E_BAD_ADDRESS => c"the address is unusable here",
+        MIF_E_CLOSED => c"the context is closed",
+        MIF_E_FORKED => c"the context belongs to the parent process (contexts do not cross fork)",
         MIF_E_ENGINE_FAILED => c"the engine thread has failed; close the context",
         MIF_E_INTERRUPTED => c"interrupted by a signal",
         MIF_E_SYSTEM => c"a system call failed",

@@ -38,6 +38,8 @@ pub enum Error {
     // The library or the system failed.
     /// The context ended after a failure; it can only be closed.
     EngineFailed,
+    /// The context is being closed (a wait or call in progress when `close` began).
+    Closed,
     /// A wait was interrupted by a signal.
     Interrupted,
     /// A system call failed.

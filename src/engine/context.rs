@@ -105,7 +105,16 @@ impl Context {
         self.shared.outbox.pop()
     }
 
+    /// The application began to close the context: every thread waiting in `check`
+    /// wakes with `Closed`; the context is dropped once they have left.
+    pub fn begin_close(&self) {
+        self.shared.outbox.shut();
+    }
+
     pub fn post(&self, request: Request) -> Result<(), Error> {
+        if self.shared.outbox.is_shut() {
+            return Err(Error::Closed);
+        }
         if self.shared.outbox.is_closed() {
             return Err(Error::EngineFailed);
         }

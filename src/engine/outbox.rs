@@ -22,11 +22,16 @@ struct State {
     messages: VecDeque<Message>,
     /// Set once the final engine-failure message is queued: nothing may follow it.
     closed: bool,
+    /// Set when the application closes the context: waiters wake and leave.
+    shut: bool,
 }
 
 impl Outbox {
     pub(crate) fn new() -> io::Result<Outbox> {
-        Ok(Outbox { queue: Mutex::new(State { messages: VecDeque::new(), closed: false }), level: Level::new()? })
+        Ok(Outbox {
+            queue: Mutex::new(State { messages: VecDeque::new(), closed: false, shut: false }),
+            level: Level::new()?,
+        })
     }
 
     /// The descriptor's number, for `mif_fd`.
@@ -73,8 +78,21 @@ impl Outbox {
         let was_empty = state.messages.is_empty();
         state.messages.retain(|m| keep(m));
         if !was_empty && state.messages.is_empty() {
-            self.clear();
+            self.clear_locked(&state);
         }
+    }
+
+    /// The application is closing the context: the descriptor turns readable for good,
+    /// so that every thread waiting on it wakes (and, seeing `is_shut`, leaves).
+    pub(crate) fn shut(&self) {
+        let mut state = self.queue.lock();
+        state.shut = true;
+        state.closed = true;
+        self.signal();
+    }
+
+    pub(crate) fn is_shut(&self) -> bool {
+        self.queue.lock().shut
     }
 
     pub(crate) fn has_messages(&self) -> bool {
@@ -89,7 +107,7 @@ impl Outbox {
         let mut state = self.queue.lock();
         let message = state.messages.pop_front()?;
         if state.messages.is_empty() {
-            self.clear();
+            self.clear_locked(&state);
         }
         Some(message)
     }
@@ -104,7 +122,11 @@ impl Outbox {
         self.level.raise();
     }
 
-    fn clear(&self) {
-        self.level.lower();
+    /// Lowers the level once the queue is empty, but never after `shut`. Called with the
+    /// queue locked (`state`).
+    fn clear_locked(&self, state: &State) {
+        if !state.shut {
+            self.level.lower();
+        }
     }
 }

@@ -18,8 +18,17 @@ use crate::os::wait_error_of;
 
 impl Context {
     /// Waits for a message: `Ok(true)` when one waits, `Ok(false)` when `timeout_ms`
-    /// ran out (0 probes, -1 waits forever).
+    /// ran out (0 probes, -1 waits forever), `Closed` when the application began to
+    /// close the context meanwhile.
     pub fn check(&self, timeout_ms: i32) -> Result<bool, Error> {
+        let waited = self.wait_for_message(timeout_ms);
+        if self.shared.outbox.is_shut() {
+            return Err(Error::Closed);
+        }
+        waited
+    }
+
+    fn wait_for_message(&self, timeout_ms: i32) -> Result<bool, Error> {
         let outbox = &self.shared.outbox;
         let as_error = |e: std::io::Error| wait_error_of(&e);
         if timeout_ms == 0 {
@@ -28,7 +37,8 @@ impl Context {
         let until = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
         let mut signals: Option<SignalsHeld> = None;
         loop {
-            if outbox.has_messages() {
+            // Shut: the descriptor stays readable, `check` answers `Closed`.
+            if outbox.has_messages() || outbox.is_shut() {
                 return Ok(true);
             }
             let now = Instant::now();
