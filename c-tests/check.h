@@ -266,6 +266,8 @@ static inline int check_message_well_formed(const mif_message *m)
     }
     if (m->msg_type != MIF_MSG_CONNECTED)
         ok &= CHECK_EQ_INT(m->fd, -1);
+    if (m->msg_type != MIF_MSG_QUEUE_OVERFLOW)
+        ok &= CHECK(m->dropped_messages == 0);
     ok &= CHECK_EQ_INT(m->reserved, 0);
     ok &= CHECK_EQ_INT(m->reserved2, 0);
     ok &= CHECK_EQ_INT(m->reserved3, 0);
@@ -364,6 +366,11 @@ static inline int check_message_well_formed(const mif_message *m)
     case MIF_MSG_ENGINE_FAILED:
         ok &= CHECK(m->status != MIF_OK);
         ok &= CHECK(m->text != NULL);
+        break;
+    case MIF_MSG_QUEUE_OVERFLOW:
+        ok &= CHECK_EQ_INT(m->status, MIF_OK);
+        ok &= CHECK(m->dropped_messages > 0);
+        ok &= CHECK(m->text == NULL && m->ifindex == 0 && m->pvd == 0);
         break;
     default:
         check_note("unknown message type %u", m->msg_type);

@@ -159,6 +159,7 @@ static const mif_result all_codes[] = {
     MIF_E_UNKNOWN_ELEMENT_TYPE, MIF_E_UNKNOWN_INFO_ID,
     MIF_E_BAD_NAME, MIF_E_BAD_ADDRESS, MIF_E_DUPLICATE_ID, MIF_E_UNKNOWN_TRANSLATION,
     MIF_E_UNKNOWN_CONNECTION, MIF_E_BAD_SOURCE, MIF_E_NO_DEFAULT_PVD, MIF_E_CLOSED, MIF_E_FORKED,
+    MIF_E_BUSY, MIF_E_QUEUE_FULL,
     MIF_E_ENGINE_FAILED, MIF_E_INTERRUPTED, MIF_E_SYSTEM, MIF_E_INTERNAL, MIF_E_PERMISSION,
 };
 #define N_CODES (sizeof all_codes / sizeof all_codes[0])
@@ -183,7 +184,7 @@ static void strerror_every_code(void)
 
 static void strerror_unknown_codes(void)
 {
-    static const mif_result unknown[] = { -1, 2, 99, 106, 199, 212, 299, 305, 999, INT_MAX, INT_MIN };
+    static const mif_result unknown[] = { -1, 2, 99, 106, 199, 214, 299, 305, 999, INT_MAX, INT_MIN };
     size_t i;
     for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = mif_strerror(unknown[i]);
@@ -211,9 +212,10 @@ static void message_type_names(void)
         { MIF_MSG_NOT_CONNECTED, "not_connected" },
         { MIF_MSG_PVD_CONFIGURATION_COMPLETE, "pvd_configuration_complete" },
         { MIF_MSG_CONFIGURATION_LEARNING, "configuration_learning" },
+        { MIF_MSG_QUEUE_OVERFLOW, "queue_overflow" },
         { MIF_MSG_ENGINE_FAILED, "engine_failed" },
     };
-    static const mif_message_type unknown[] = { 0, 17, 99, 101, 1000, 0xffffffffu };
+    static const mif_message_type unknown[] = { 0, 18, 99, 101, 1000, 0xffffffffu };
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
         CHECK_EQ_STR(mif_message_type_name(names[i].t), names[i].name);

@@ -366,6 +366,20 @@ typedef struct mif_options {
    * Reserved: must be 0 (keeps the struct free of padding).
    */
   uint32_t reserved;
+  /**
+   * Our addition: messages the queue holds before subscription announcements are
+   * left out for one `MIF_MSG_QUEUE_OVERFLOW` (docs/limits.md), 16 to 10000000;
+   * 0 = 8192.
+   */
+  uint32_t max_queued_messages;
+  /**
+   * Our addition: sockets the context may hold for requests at once (a translation
+   * reserves 2, a connect 1 per source address it races, at most 4; a Connected
+   * message holds 1 until taken); beyond it posts return `MIF_E_BUSY`. 1 to 1000000;
+   * 0 = a quarter of the process's RLIMIT_NOFILE soft limit when the context opens,
+   * 16 to 4096.
+   */
+  uint32_t max_sockets;
 } mif_options;
 
 /**
@@ -678,6 +692,10 @@ typedef struct mif_message {
    * when there is none (configuration data and element messages).
    */
   const char *captive_portal;
+  /**
+   * Our addition: subscription announcements left out (`MIF_MSG_QUEUE_OVERFLOW`).
+   */
+  uint64_t dropped_messages;
 } mif_message;
 
 /**
@@ -778,6 +796,19 @@ typedef struct mif_message {
  * cross fork (see `mif_ctx`). Our addition.
  */
 #define MIF_E_FORKED 211
+
+/**
+ * Our addition: the context's socket budget (`mif_options.max_sockets`) is taken by
+ * outstanding translations and connects and by Connected messages not taken yet. Take
+ * messages, or wait for results, and post again.
+ */
+#define MIF_E_BUSY 212
+
+/**
+ * Our addition: the message queue is at `mif_options.max_queued_messages`; a request
+ * whose answer must be queued (Get Configuration Data) is refused. Take messages first.
+ */
+#define MIF_E_QUEUE_FULL 213
 
 /**
  * The address is unusable here: wrong family for the provisioning domain, port 0,
@@ -996,6 +1027,17 @@ typedef struct mif_message {
  * `MIF_MSG_PVD_CONFIGURATION_COMPLETE` for the settled answer.
  */
 #define MIF_MSG_CONFIGURATION_LEARNING 16
+
+/**
+ * Our addition: the message queue reached `mif_options.max_queued_messages`, and
+ * `dropped_messages` subscription announcements were left out since then. Right behind
+ * this message (when you take it) the library queues the complete current state of
+ * every subscription you hold, as their first announcements were: forget what the
+ * subscriptions told you before and rebuild from what follows (a few newer changes
+ * may come before it). Results of your requests (translations, connections,
+ * configuration data) are never left out.
+ */
+#define MIF_MSG_QUEUE_OVERFLOW 17
 
 #ifdef __cplusplus
 extern "C" {

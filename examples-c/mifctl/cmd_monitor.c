@@ -213,6 +213,11 @@ static void print_text(const struct monitor *m, const mif_message *msg)
         break;
     case MIF_MSG_ENGINE_FAILED:
         break; /* reported by drain_messages, on stderr */
+    case MIF_MSG_QUEUE_OVERFLOW:
+        /* The library re-announces everything subscribed right behind this message. */
+        printf("! overflow  %" PRIu64 " announcements left out; the complete state follows\n",
+               (uint64_t)msg->dropped_messages);
+        break;
     default:
         printf("? %-9s %2s (message type %" PRIu32 ", ifindex %" PRIu32 ")\n",
                mif_message_type_name(msg->msg_type), "", msg->msg_type, msg->ifindex);

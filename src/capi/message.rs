@@ -61,6 +61,14 @@ pub const MIF_MSG_PVD_CONFIGURATION_COMPLETE: mif_message_type = 15;
 /// hold what is known so far (maybe nothing). Ask again after
 /// `MIF_MSG_PVD_CONFIGURATION_COMPLETE` for the settled answer.
 pub const MIF_MSG_CONFIGURATION_LEARNING: mif_message_type = 16;
+/// Our addition: the message queue reached `mif_options.max_queued_messages`, and
+/// `dropped_messages` subscription announcements were left out since then. Right behind
+/// this message (when you take it) the library queues the complete current state of
+/// every subscription you hold, as their first announcements were: forget what the
+/// subscriptions told you before and rebuild from what follows (a few newer changes
+/// may come before it). Results of your requests (translations, connections,
+/// configuration data) are never left out.
+pub const MIF_MSG_QUEUE_OVERFLOW: mif_message_type = 17;
 
 /// A message from the library. Allocated by the library and owned by the application
 /// from `mif_get_message` until `mif_message_free`. Fields not used by a message type
@@ -174,6 +182,8 @@ pub struct mif_message {
     /// The captive portal API URI (RFC 8910), NUL-terminated, owned by the message; NULL
     /// when there is none (configuration data and element messages).
     pub captive_portal: *const c_char,
+    /// Our addition: subscription announcements left out (`MIF_MSG_QUEUE_OVERFLOW`).
+    pub dropped_messages: u64,
 }
 
 /// The allocation behind a `mif_message*`: the public struct first, so a pointer to
@@ -256,6 +266,7 @@ fn empty() -> mif_message {
         pref64_len: 0,
         pref64: mif_address::default(),
         captive_portal: std::ptr::null(),
+        dropped_messages: 0,
     }
 }
 
@@ -425,6 +436,10 @@ fn to_c(message: Message) -> OwnedMessage {
             m.elapsed_us = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
             text = Some(cstring(&t));
         }
+        Message::Overflow { dropped } => {
+            m.msg_type = MIF_MSG_QUEUE_OVERFLOW;
+            m.dropped_messages = dropped;
+        }
         Message::EngineFailed { error, text: t } => {
             m.msg_type = MIF_MSG_ENGINE_FAILED;
             m.status = code_of(error);
@@ -516,6 +531,7 @@ fn message_type_name(msg_type: mif_message_type) -> &'static CStr {
         MIF_MSG_NOT_CONNECTED => c"not_connected",
         MIF_MSG_PVD_CONFIGURATION_COMPLETE => c"pvd_configuration_complete",
         MIF_MSG_CONFIGURATION_LEARNING => c"configuration_learning",
+        MIF_MSG_QUEUE_OVERFLOW => c"queue_overflow",
         MIF_MSG_ENGINE_FAILED => c"engine_failed",
         _ => c"unknown",
     }

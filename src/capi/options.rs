@@ -67,6 +67,16 @@ pub struct mif_options {
     pub config_learning_ms: u32,
     /// Reserved: must be 0 (keeps the struct free of padding).
     pub reserved: u32,
+    /// Our addition: messages the queue holds before subscription announcements are
+    /// left out for one `MIF_MSG_QUEUE_OVERFLOW` (docs/limits.md), 16 to 10000000;
+    /// 0 = 8192.
+    pub max_queued_messages: u32,
+    /// Our addition: sockets the context may hold for requests at once (a translation
+    /// reserves 2, a connect 1 per source address it races, at most 4; a Connected
+    /// message holds 1 until taken); beyond it posts return `MIF_E_BUSY`. 1 to 1000000;
+    /// 0 = a quarter of the process's RLIMIT_NOFILE soft limit when the context opens,
+    /// 16 to 4096.
+    pub max_sockets: u32,
 }
 
 /// All fields zero, pointers NULL: what `mif_options_init` writes (besides `size`),
@@ -86,6 +96,8 @@ impl Default for mif_options {
             connect_timeout_ms: 0,
             config_learning_ms: 0,
             reserved: 0,
+            max_queued_messages: 0,
+            max_sockets: 0,
         }
     }
 }
@@ -162,6 +174,18 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
     }
     if copy.dns_tries > 0 {
         config.dns.tries = copy.dns_tries.min(16);
+    }
+    if copy.max_queued_messages > 0 {
+        if !(16..=10_000_000).contains(&copy.max_queued_messages) {
+            return Err(Error::InvalidArgument);
+        }
+        config.max_queued_messages = copy.max_queued_messages as usize;
+    }
+    if copy.max_sockets > 0 {
+        if copy.max_sockets > 1_000_000 {
+            return Err(Error::InvalidArgument);
+        }
+        config.max_sockets = Some(copy.max_sockets as usize);
     }
     Ok(config)
 }

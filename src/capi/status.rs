@@ -59,6 +59,13 @@ pub const MIF_E_CLOSED: mif_result = 210;
 /// The context was opened by the parent of this process before fork(): contexts do not
 /// cross fork (see `mif_ctx`). Our addition.
 pub const MIF_E_FORKED: mif_result = 211;
+/// Our addition: the context's socket budget (`mif_options.max_sockets`) is taken by
+/// outstanding translations and connects and by Connected messages not taken yet. Take
+/// messages, or wait for results, and post again.
+pub const MIF_E_BUSY: mif_result = 212;
+/// Our addition: the message queue is at `mif_options.max_queued_messages`; a request
+/// whose answer must be queued (Get Configuration Data) is refused. Take messages first.
+pub const MIF_E_QUEUE_FULL: mif_result = 213;
 /// The address is unusable here: wrong family for the provisioning domain, port 0,
 /// unspecified, multicast or the IPv4 broadcast address, or an IPv4 address with a
 /// scope id.
@@ -97,6 +104,8 @@ pub(crate) fn code_of(error: Error) -> mif_result {
         Error::NoDefaultPvd => MIF_E_NO_DEFAULT_PVD,
         Error::EngineFailed => MIF_E_ENGINE_FAILED,
         Error::Closed => MIF_E_CLOSED,
+        Error::Busy => MIF_E_BUSY,
+        Error::QueueFull => MIF_E_QUEUE_FULL,
         Error::Interrupted => MIF_E_INTERRUPTED,
         Error::System => MIF_E_SYSTEM,
         Error::Permission => MIF_E_PERMISSION,
@@ -140,6 +149,8 @@ fn status_text(code: mif_result) -> &'static CStr {
         MIF_E_NO_DEFAULT_PVD => c"no provisioning domain given and no default chosen",
         MIF_E_BAD_ADDRESS => c"the address is unusable here",
         MIF_E_CLOSED => c"the context is closed",
+        MIF_E_BUSY => c"the context's socket budget is taken by outstanding requests",
+        MIF_E_QUEUE_FULL => c"the message queue is full: take messages first",
         MIF_E_FORKED => c"the context belongs to the parent process (contexts do not cross fork)",
         MIF_E_ENGINE_FAILED => c"the engine thread has failed; close the context",
         MIF_E_INTERRUPTED => c"interrupted by a signal",

@@ -38,6 +38,11 @@ pub enum Error {
     // The library or the system failed.
     /// The context ended after a failure; it can only be closed.
     EngineFailed,
+    /// The context's socket budget is taken by outstanding requests and Connected
+    /// messages not taken yet.
+    Busy,
+    /// The message queue is at its limit: the application must take messages first.
+    QueueFull,
     /// The context is being closed (a wait or call in progress when `close` began).
     Closed,
     /// A wait was interrupted by a signal.

@@ -21,7 +21,28 @@ pub struct Config {
     /// How long a PvD's configuration may still be arriving after a trigger
     /// (`core::model` readiness).
     pub learning_window: Duration,
+    /// Messages the queue holds before subscription announcements are left out
+    /// (`outbox`).
+    pub max_queued_messages: usize,
+    /// Sockets the context may hold for requests (`operations`); `None`: a quarter of
+    /// the process's descriptor limit (`default_socket_budget`).
+    pub max_sockets: Option<usize>,
     pub test: TestHooks,
+}
+
+/// `max_queued_messages` unless the application sets it.
+pub const DEFAULT_MAX_QUEUED_MESSAGES: usize = 8192;
+/// Bounds of the default socket budget.
+pub const SOCKET_BUDGET_MIN: usize = 16;
+pub const SOCKET_BUDGET_MAX: usize = 4096;
+
+/// The socket budget of a context whose application set none: a quarter of the
+/// process's descriptor limit (the application keeps the rest), 16 to 4096.
+pub fn default_socket_budget(descriptor_limit: Option<u64>) -> usize {
+    match descriptor_limit {
+        Some(limit) => ((limit / 4) as usize).clamp(SOCKET_BUDGET_MIN, SOCKET_BUDGET_MAX),
+        None => SOCKET_BUDGET_MAX,
+    }
 }
 
 impl Default for Config {
@@ -33,6 +54,8 @@ impl Default for Config {
             dns: DnsConfig::default(),
             connect: ConnectConfig::default(),
             learning_window: DEFAULT_LEARNING_WINDOW,
+            max_queued_messages: DEFAULT_MAX_QUEUED_MESSAGES,
+            max_sockets: None,
             test: TestHooks::default(),
         }
     }

@@ -42,7 +42,13 @@ pub(crate) struct ConnectRequest {
     /// Connect to Address From Address: this source only.
     pub local: Option<IpAddr>,
     pub started: Instant,
+    /// Attempts that may run at once: the sockets the request reserved.
+    pub max_parallel: usize,
 }
+
+/// Source addresses one connect races at once (RFC 8305 §5 races them one after the
+/// other; more than a few in flight only costs descriptors).
+pub(crate) const MAX_RACING: usize = 4;
 
 /// What the connector reports; the engine turns these into messages.
 #[derive(Debug)]
@@ -88,6 +94,7 @@ struct Connection {
     deadline: Instant,
     started: Instant,
     running: Vec<usize>,
+    max_parallel: usize,
     failures: Vec<String>,
     last_error: i32,
 }
@@ -169,6 +176,7 @@ impl Connector {
             deadline: req.started + self.config.timeout,
             started: req.started,
             running: Vec::new(),
+            max_parallel: req.max_parallel.max(1),
             failures: Vec::new(),
             last_error: libc::EADDRNOTAVAIL,
         };
@@ -193,6 +201,11 @@ impl Connector {
     fn start_next(&mut self, generation: u64, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
         loop {
             let Some(c) = self.connections.get_mut(&generation) else { return };
+            if c.running.len() >= c.max_parallel {
+                // At the request's socket reservation: the next starts when one fails.
+                c.next_start = None;
+                return;
+            }
             let Some(source) = c.candidates.get(c.next_candidate).copied() else {
                 c.next_start = None;
                 if c.running.is_empty() {

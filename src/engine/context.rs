@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::config::{Config, TestHooks};
-use super::connector::{ConnectEvent, ConnectRequest};
+use super::config::{default_socket_budget, Config, TestHooks};
+use super::connector::{ConnectEvent, ConnectRequest, MAX_RACING};
 use super::event_loop::{Engine, EngineRequest, StopHandle};
 use super::helping::{Helping, HELP_MAX_TRANSLATIONS};
 use super::message::Message;
@@ -27,7 +27,7 @@ use crate::core::Error;
 use crate::log::log_at;
 use crate::os::files::{FileSources, SourcePaths};
 use crate::os::rtnetlink::{DumpError, DumpSocket, EventSocket, Patience};
-use crate::os::{error_of, pin};
+use crate::os::{error_of, pin, sys};
 
 pub struct Context {
     pub(super) shared: Arc<Shared>,
@@ -45,7 +45,8 @@ impl Context {
             log_at!(Warn, "mif_open: {what}: {e}");
             error_of(&e)
         };
-        let outbox = Outbox::new().map_err(|e| fail("eventfd", e))?;
+        let outbox = Outbox::new(config.max_queued_messages).map_err(|e| fail("eventfd", e))?;
+        let socket_budget = config.max_sockets.unwrap_or_else(|| default_socket_budget(sys::descriptor_limit()));
         // Subscribe before dumping so that no change falls between dump and events.
         let events = EventSocket::open(config.netlink_rcvbuf).map_err(|e| fail("rtnetlink event socket", e))?;
         let mut dumper = DumpSocket::open().map_err(|e| fail("rtnetlink dump socket", e))?;
@@ -81,7 +82,7 @@ impl Context {
             model: Mutex::new(model),
             dns: Mutex::new(dns),
             dns_sockets,
-            operations: Mutex::new(Operations::default()),
+            operations: Mutex::new(Operations::new(socket_budget)),
             outbox,
         });
         let (requests, request_rx) = crossbeam_channel::unbounded();
@@ -100,9 +101,22 @@ impl Context {
         self.shared.outbox.fd()
     }
 
-    /// Takes the oldest waiting message.
+    /// Takes the oldest waiting message. Taking the overflow message queues the
+    /// complete state of every subscription again; taking a Connected message gives
+    /// its socket to the application (it leaves the socket budget).
     pub fn take(&self) -> Option<Message> {
-        self.shared.outbox.pop()
+        let message = self.shared.outbox.pop()?;
+        match &message {
+            Message::Overflow { .. } => {
+                let mut model = self.shared.model.lock();
+                let mut out = Vec::new();
+                model.reannounce(Instant::now(), &mut out);
+                self.shared.outbox.push_state(out.into_iter().map(Message::Announcement));
+            }
+            Message::Connect(ConnectEvent::Connected { .. }) => self.shared.operations.lock().release_queued_socket(),
+            _ => {}
+        }
+        Some(message)
     }
 
     /// The application began to close the context: every thread waiting in `check`
@@ -152,6 +166,8 @@ impl Context {
             Request::StopAnnouncingAddresses { pvd } => model.stop_announcing_addresses(pvd),
             Request::AnnounceElements { pvd } => model.announce_elements(pvd, now, &mut out),
             Request::StopAnnouncingElements { pvd } => model.stop_announcing_elements(pvd),
+            // Its answer is always queued: refused while the queue is full.
+            Request::GetConfigurationData { .. } if self.shared.outbox.is_full() => Err(Error::QueueFull),
             Request::GetConfigurationData { pvd, kind, info } => {
                 model.get_configuration_data(pvd, kind, info, &mut out)
             }
@@ -179,8 +195,9 @@ impl Context {
         let dns = self.shared.dns.lock();
         let mut operations = self.shared.operations.lock();
         let subject = Subject::Name(name.ascii.clone());
+        // A translation's A and AAAA lookups each hold a socket at a time.
         let generation =
-            operations.start(Kind::Translation, translation_id, link.info.clone(), subject, Instant::now())?;
+            operations.start(Kind::Translation, translation_id, link.info.clone(), subject, Instant::now(), 2)?;
         let help = operations.translations() <= HELP_MAX_TRANSLATIONS;
         drop(operations);
         let learning_until = model.learning_until(pvd);
@@ -261,15 +278,21 @@ impl Context {
             }
         }
         let started = Instant::now();
+        // The attempts it may run at once, each a socket.
+        let max_parallel = match local {
+            Some(_) => 1,
+            None => link.sources_for(&remote.ip()).len().clamp(1, MAX_RACING),
+        };
         let generation = self.shared.operations.lock().start(
             Kind::Connect,
             connection_id,
             link.info,
             Subject::Remote(remote),
             started,
+            max_parallel,
         )?;
         drop(model);
-        let request = ConnectRequest { connection_id, generation, pvd, remote, local, started };
+        let request = ConnectRequest { connection_id, generation, pvd, remote, local, started, max_parallel };
         if self.requests.send(EngineRequest::Connect(request)).is_err() {
             self.shared.operations.lock().cancel(Kind::Connect, connection_id);
             return Err(Error::EngineFailed);

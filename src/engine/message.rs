@@ -8,6 +8,15 @@ use crate::core::Error;
 use super::connector::ConnectEvent;
 use super::resolver::DnsEvent;
 
+impl Message {
+    /// A subscription announcement: may be left out when the queue is full (the
+    /// overflow message and the re-announcement stand for it). Everything else answers
+    /// a request, is bounded by the requests in flight, and is always queued.
+    pub fn is_subscription_announcement(&self) -> bool {
+        matches!(self, Message::Announcement(a) if a.is_subscription())
+    }
+}
+
 /// A queued message.
 #[derive(Debug)]
 pub enum Message {
@@ -15,6 +24,11 @@ pub enum Message {
     Dns(DnsEvent),
     /// Owns the connected socket until the application takes the message.
     Connect(ConnectEvent),
+    /// The queue was full: `dropped` subscription announcements were left out. When the
+    /// application takes it, the complete state of its subscriptions is queued again.
+    Overflow {
+        dropped: u64,
+    },
     /// The context ended; nothing follows this message.
     EngineFailed {
         error: Error,

@@ -7,6 +7,10 @@
 //! its operation is still registered under that generation (`finish`), so a result
 //! that races a Stop or Cancel is dropped, and exactly one final message ends each
 //! operation. Lock order: after the model and the resolver, before the queue.
+//!
+//! It also keeps the context's socket budget: each operation reserves the sockets it
+//! may hold at once (a translation 2, a connect its racing attempts) from `start` to
+//! its end, and a Connected message keeps one until the application takes it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -38,6 +42,8 @@ pub struct Operation {
     pub pvd: PvdInfo,
     pub subject: Subject,
     pub started: Instant,
+    /// Sockets reserved from the budget.
+    pub sockets: usize,
 }
 
 /// Outstanding operations of one context.
@@ -46,15 +52,17 @@ pub struct Operations {
     by_id: HashMap<(Kind, u64), Operation>,
     next_generation: u64,
     translations: usize,
-}
-
-impl Default for Operations {
-    fn default() -> Self {
-        Operations { by_id: HashMap::new(), next_generation: 1, translations: 0 }
-    }
+    /// Sockets the context may hold for requests: reserved by outstanding operations
+    /// and held by Connected messages not taken yet.
+    budget: usize,
+    sockets: usize,
 }
 
 impl Operations {
+    pub fn new(budget: usize) -> Operations {
+        Operations { by_id: HashMap::new(), next_generation: 1, translations: 0, budget, sockets: 0 }
+    }
+
     /// Registers an operation under the application's id; returns its generation.
     pub fn start(
         &mut self,
@@ -63,13 +71,18 @@ impl Operations {
         pvd: PvdInfo,
         subject: Subject,
         started: Instant,
+        sockets: usize,
     ) -> Result<u64, Error> {
         if self.by_id.contains_key(&(kind, id)) {
             return Err(Error::DuplicateId);
         }
+        if self.sockets + sockets > self.budget {
+            return Err(Error::Busy);
+        }
+        self.sockets += sockets;
         let generation = self.next_generation;
         self.next_generation += 1;
-        self.by_id.insert((kind, id), Operation { generation, pvd, subject, started });
+        self.by_id.insert((kind, id), Operation { generation, pvd, subject, started, sockets });
         if kind == Kind::Translation {
             self.translations += 1;
         }
@@ -79,6 +92,7 @@ impl Operations {
     /// Ends an operation at the application's request (Stop, Cancel).
     pub fn cancel(&mut self, kind: Kind, id: u64) -> Option<Operation> {
         let op = self.by_id.remove(&(kind, id))?;
+        self.sockets -= op.sockets;
         if kind == Kind::Translation {
             self.translations -= 1;
         }
@@ -100,6 +114,22 @@ impl Operations {
         true
     }
 
+    /// A Connected message was queued: its socket counts until the application takes it.
+    pub fn hold_queued_socket(&mut self) {
+        self.sockets += 1;
+    }
+
+    /// The application took a Connected message (or it was dropped unread).
+    pub fn release_queued_socket(&mut self) {
+        self.sockets = self.sockets.saturating_sub(1);
+    }
+
+    /// Sockets reserved or held now, and the budget.
+    #[cfg(test)]
+    pub fn sockets(&self) -> (usize, usize) {
+        (self.sockets, self.budget)
+    }
+
     /// How many translations are outstanding.
     pub fn translations(&self) -> usize {
         self.translations
@@ -117,21 +147,41 @@ mod tests {
 
     #[test]
     fn ids_are_per_kind_and_generations_never_repeat() {
-        let mut ops = Operations::default();
+        let mut ops = Operations::new(64);
         let now = Instant::now();
-        let a = ops.start(Kind::Translation, 7, pvd(), Subject::Name("a.example".into()), now).unwrap();
+        let a = ops.start(Kind::Translation, 7, pvd(), Subject::Name("a.example".into()), now, 1).unwrap();
         let remote = "198.51.100.1:80".parse().unwrap();
-        let b = ops.start(Kind::Connect, 7, pvd(), Subject::Remote(remote), now).unwrap();
+        let b = ops.start(Kind::Connect, 7, pvd(), Subject::Remote(remote), now, 1).unwrap();
         assert_ne!(a, b);
-        assert_eq!(ops.start(Kind::Translation, 7, pvd(), Subject::Name("b".into()), now), Err(Error::DuplicateId));
+        assert_eq!(ops.start(Kind::Translation, 7, pvd(), Subject::Name("b".into()), now, 1), Err(Error::DuplicateId));
         assert_eq!(ops.translations(), 1);
         assert!(ops.cancel(Kind::Translation, 7).is_some());
-        let c = ops.start(Kind::Translation, 7, pvd(), Subject::Name("c".into()), now).unwrap();
+        let c = ops.start(Kind::Translation, 7, pvd(), Subject::Name("c".into()), now, 1).unwrap();
         assert!(c > b, "a reused id gets a new generation");
         assert!(!ops.finish(Kind::Translation, 7, a), "a result of the stopped run is dropped");
         assert!(ops.finish(Kind::Translation, 7, c));
         assert!(!ops.finish(Kind::Translation, 7, c), "exactly one final result");
         assert_eq!(ops.translations(), 0);
         assert_eq!(ops.cancel(Kind::Connect, 7).map(|op| op.subject), Some(Subject::Remote(remote)));
+    }
+
+    #[test]
+    fn the_socket_budget_is_reserved_until_the_end_and_held_by_a_queued_connected() {
+        let mut ops = Operations::new(5);
+        let now = Instant::now();
+        let remote: SocketAddr = "198.51.100.1:80".parse().unwrap();
+        let t = ops.start(Kind::Translation, 1, pvd(), Subject::Name("a.example".into()), now, 2).unwrap();
+        let c = ops.start(Kind::Connect, 1, pvd(), Subject::Remote(remote), now, 3).unwrap();
+        assert_eq!(ops.sockets(), (5, 5));
+        assert_eq!(ops.start(Kind::Connect, 2, pvd(), Subject::Remote(remote), now, 1), Err(Error::Busy));
+        assert!(ops.finish(Kind::Connect, 1, c));
+        ops.hold_queued_socket();
+        assert_eq!(ops.sockets(), (3, 5), "the winner's socket waits in the queue");
+        assert!(ops.cancel(Kind::Translation, 1).is_some());
+        assert!(!ops.finish(Kind::Translation, 1, t));
+        assert_eq!(ops.sockets(), (1, 5));
+        ops.release_queued_socket();
+        assert_eq!(ops.sockets(), (0, 5));
+        assert!(ops.start(Kind::Connect, 2, pvd(), Subject::Remote(remote), now, 5).is_ok());
     }
 }

@@ -97,6 +97,9 @@ impl Shared {
         for event in events {
             let (connection_id, generation) = event.ids();
             if operations.finish(Kind::Connect, connection_id, generation) {
+                if matches!(event, ConnectEvent::Connected { .. }) {
+                    operations.hold_queued_socket();
+                }
                 self.outbox.push_all([Message::Connect(event)]);
             }
         }

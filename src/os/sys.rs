@@ -186,6 +186,16 @@ pub fn set_rcvbuf_force(socket: &impl AsFd, size: usize) -> io::Result<()> {
 /// Whether the process runs in secure-execution mode (the kernel's AT_SECURE: set-user-ID,
 /// set-group-ID, or capabilities gained at exec): its environment is then the caller's
 /// to choose, and no environment variable may steer what the library reads.
+/// The soft limit on this process's open descriptors (RLIMIT_NOFILE); `None` when
+/// unlimited or unknown.
+pub fn descriptor_limit() -> Option<u64> {
+    use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, _)) if soft != RLIM_INFINITY => Some(soft),
+        _ => None,
+    }
+}
+
 pub fn secure_execution() -> bool {
     // SAFETY: getauxval only reads the process's auxiliary vector; no pointer is passed.
     unsafe { libc::getauxval(libc::AT_SECURE) != 0 }

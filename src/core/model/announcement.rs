@@ -82,6 +82,16 @@ pub enum Announcement {
     },
 }
 
+impl Announcement {
+    /// Sent to a subscription (rather than in answer to Get Configuration Data).
+    pub fn is_subscription(&self) -> bool {
+        !matches!(
+            self,
+            Announcement::ConfigData { .. } | Announcement::NoConfigData { .. } | Announcement::ConfigLearning { .. }
+        )
+    }
+}
+
 /// A configuration element as announced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ElementInfo {

@@ -195,6 +195,24 @@ impl HostModel {
         self.stop_pvd_subscription(pvd, |s| &mut s.addresses)
     }
 
+    /// After the application's queue overflowed: every active subscription's complete
+    /// current state, as its first announcements were. Subscriptions whose interface or
+    /// PvD is gone meanwhile stay as they are and announce nothing.
+    pub fn reannounce(&mut self, now: Instant, out: &mut Vec<Announcement>) {
+        if self.subs.interfaces {
+            self.announce_interfaces(out);
+        }
+        for ifindex in self.subs.pvds.clone() {
+            let _ = self.announce_pvds(ifindex, out);
+        }
+        for pvd in self.subs.addresses.clone() {
+            let _ = self.announce_addresses(pvd, now, out);
+        }
+        for pvd in self.subs.elements.clone() {
+            let _ = self.announce_elements(pvd, now, out);
+        }
+    }
+
     /// Announce Configuration Element for one PvD (3.2.7.9).
     pub fn announce_elements(&mut self, pvd: u64, now: Instant, out: &mut Vec<Announcement>) -> Result<(), Error> {
         let (info, pvd_view) = self.find_pvd(pvd).ok_or(Error::UnknownPvd)?;

@@ -159,6 +159,26 @@ fn initial_iteration_in_order_and_without_link_local() {
 }
 
 #[test]
+fn reannounce_gives_the_complete_state_of_every_active_subscription() {
+    let mut h = two_links();
+    h.subscribe_all();
+    // Changes the application never saw (its queue overflowed)...
+    h.apply(vec![del_addr(2, "198.51.100.2", 24), addr(2, "198.51.100.7", 24), addr(5, "203.0.113.9", 24)]);
+    h.apply(vec![Fact::LinkRemoved { ifindex: 1 }]);
+    let mut out = Vec::new();
+    let now = h.now;
+    h.model.reannounce(now, &mut out);
+    // ...and what it is told instead: the state now, in the first announcements' order.
+    // PvD 2 went and came back meanwhile: its address subscription ended with it, so
+    // its address comes once the application subscribes again, as after "+pvd 2".
+    assert_eq!(
+        out.iter().map(show).collect::<Vec<_>>(),
+        vec!["+if 2 eth0", "+pvd 2 eth0/ipv4", "+pvd 3 eth0/ipv6", "+addr 3 fd6d:6966:a::2/64"]
+    );
+    assert!(out.iter().all(Announcement::is_subscription));
+}
+
+#[test]
 fn link_local_alone_makes_no_pvd() {
     let mut h = Harness::new();
     h.apply(vec![link(3, "mif0", up()), addr(3, "fe80::2", 64)]);
