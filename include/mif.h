@@ -319,7 +319,9 @@ typedef struct mif_options {
   /**
    * Directory under which every configuration and state file is looked up
    * (/etc/resolv.conf, /run/...): NULL means "/". Tests point it at their own tree.
-   * The string is copied.
+   * Nothing read leaves it: paths resolve as if it were "/" (a `..` stops there, a
+   * symlink points inside it, as under chroot; Linux 5.6 and later). The string is
+   * copied.
    */
   const char *root_dir;
   /**

@@ -39,7 +39,9 @@ pub struct mif_options {
     pub flags: u32,
     /// Directory under which every configuration and state file is looked up
     /// (/etc/resolv.conf, /run/...): NULL means "/". Tests point it at their own tree.
-    /// The string is copied.
+    /// Nothing read leaves it: paths resolve as if it were "/" (a `..` stops there, a
+    /// symlink points inside it, as under chroot; Linux 5.6 and later). The string is
+    /// copied.
     pub root_dir: *const c_char,
     /// Test-only: SO_RCVBUF of the rtnetlink event socket in bytes; 0 = the library's default.
     pub netlink_rcvbuf: i32,

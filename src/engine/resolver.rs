@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, ResponseCode};
@@ -40,6 +40,7 @@ use crate::core::model::{Family, PvdInfo, PvdLink};
 use crate::log::log_at;
 use crate::os::hosts_file::HostsCache;
 use crate::os::pin::pinned_socket;
+use crate::os::root::Root;
 use crate::os::sys::{self, OneShotTimer};
 
 /// Datagrams read for one query before it is given up as flooded.
@@ -357,7 +358,8 @@ pub(crate) struct QueryIo {
 /// All name translations of one context.
 pub(crate) struct Resolver {
     config: DnsConfig,
-    hosts_file: PathBuf,
+    /// Where the hosts file (/etc/hosts) is looked up.
+    root: Root,
     hosts: HostsCache,
     use_bindtodevice: bool,
     translations: HashMap<u64, Translation>,
@@ -410,7 +412,7 @@ impl Resolver {
     pub(crate) fn new(config: DnsConfig, root: &Path, use_bindtodevice: bool) -> Resolver {
         Resolver {
             config,
-            hosts_file: root.join("etc/hosts"),
+            root: Root::new(root),
             hosts: HostsCache::default(),
             use_bindtodevice,
             translations: HashMap::new(),
@@ -438,7 +440,7 @@ impl Resolver {
             return;
         };
         // 1. The hosts file.
-        let found = hosts_lookup(self.hosts.text(&self.hosts_file), &name.ascii);
+        let found = hosts_lookup(self.hosts.text(&self.root, Path::new("/etc/hosts")), &name.ascii);
         if !found.is_empty() {
             for addr in found {
                 out.push(DnsEvent::Address {

@@ -4,10 +4,12 @@
 //! symlink to /dev/zero, counts as no file), opened without blocking, at most
 //! `MAX_HOSTS_FILE` bytes (a larger file counts as no file), each with a log line.
 
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use super::root::Root;
 use crate::log::log_at;
 
 /// The largest hosts file read (large ad-blocking lists fit; a runaway file does not).
@@ -16,22 +18,28 @@ pub const MAX_HOSTS_FILE: u64 = 16 << 20;
 /// The text of one hosts file.
 #[derive(Default)]
 pub struct HostsCache {
-    stamp: Option<(u64, u64, i64, i64)>,
+    stamp: Option<(u64, u64, u64, i64, i64)>,
     text: String,
 }
 
 impl HostsCache {
-    pub fn text(&mut self, path: &Path) -> &str {
-        use std::os::unix::fs::MetadataExt;
-        match std::fs::metadata(path) {
-            Ok(m) => {
-                let stamp = (m.ino(), m.size(), m.mtime(), m.mtime_nsec());
+    /// The hosts file's text: `inside` the root (`os::root`: it cannot lead out of it),
+    /// re-read only when the file opened is another one or changed.
+    pub fn text(&mut self, root: &Root, inside: &Path) -> &str {
+        let shown = root.display_path(inside);
+        let opened = root.open_read(inside).and_then(|f| f.metadata().map(|m| (f, m)));
+        match opened {
+            Ok((file, m)) => {
+                let stamp = (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec());
                 if self.stamp != Some(stamp) {
-                    self.text = read_hosts(path, &m);
+                    self.text = read_hosts(file, &m, &shown);
                     self.stamp = Some(stamp);
                 }
             }
-            Err(_) => {
+            Err(e) => {
+                if e.kind() != io::ErrorKind::NotFound {
+                    log_at!(Debug, "{}: {e}", shown.display());
+                }
                 self.stamp = None;
                 self.text.clear();
             }
@@ -42,27 +50,24 @@ impl HostsCache {
 
 /// The text of a hosts file, or "" for anything that is not a readable regular file
 /// of at most `MAX_HOSTS_FILE` bytes.
-fn read_hosts(path: &Path, meta: &std::fs::Metadata) -> String {
+fn read_hosts(file: File, meta: &std::fs::Metadata, shown: &Path) -> String {
     if !meta.is_file() {
-        log_at!(Warn, "{}: not a regular file, ignored", path.display());
+        log_at!(Warn, "{}: not a regular file, ignored", shown.display());
         return String::new();
     }
     if meta.len() > MAX_HOSTS_FILE {
-        log_at!(Warn, "{}: larger than {MAX_HOSTS_FILE} bytes, ignored", path.display());
+        log_at!(Warn, "{}: larger than {MAX_HOSTS_FILE} bytes, ignored", shown.display());
         return String::new();
     }
-    // O_NONBLOCK: should a FIFO have replaced the file since the check, opening it must
-    // not wait for a writer.
-    let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path);
     let mut bytes = Vec::new();
-    match opened.and_then(|f| f.take(MAX_HOSTS_FILE + 1).read_to_end(&mut bytes)) {
+    match file.take(MAX_HOSTS_FILE + 1).read_to_end(&mut bytes) {
         Ok(n) if n as u64 <= MAX_HOSTS_FILE => String::from_utf8_lossy(&bytes).into_owned(),
         Ok(_) => {
-            log_at!(Warn, "{}: grew past {MAX_HOSTS_FILE} bytes, ignored", path.display());
+            log_at!(Warn, "{}: grew past {MAX_HOSTS_FILE} bytes, ignored", shown.display());
             String::new()
         }
         Err(e) => {
-            log_at!(Warn, "{}: {e}", path.display());
+            log_at!(Warn, "{}: {e}", shown.display());
             String::new()
         }
     }
@@ -77,16 +82,17 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mif-hosts-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("hosts");
+        let slash = Root::new(Path::new("/"));
         let mut cache = HostsCache::default();
-        assert_eq!(cache.text(&path), "", "no file");
+        assert_eq!(cache.text(&slash, &path), "", "no file");
         std::fs::write(&path, "198.51.100.7 a.example\n").unwrap();
-        assert!(cache.text(&path).contains("a.example"));
+        assert!(cache.text(&slash, &path).contains("a.example"));
         // Same length, new content: the inode or modification time changes.
         std::fs::write(dir.join("hosts.new"), "198.51.100.8 b.example\n").unwrap();
         std::fs::rename(dir.join("hosts.new"), &path).unwrap();
-        assert!(cache.text(&path).contains("b.example"));
+        assert!(cache.text(&slash, &path).contains("b.example"));
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(cache.text(&path), "");
+        assert_eq!(cache.text(&slash, &path), "");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -96,11 +102,35 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let fifo = dir.join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let slash = Root::new(Path::new("/"));
         let mut cache = HostsCache::default();
-        assert_eq!(cache.text(&fifo), "", "a FIFO: no text, and no wait for a writer");
+        assert_eq!(cache.text(&slash, &fifo), "", "a FIFO: no text, and no wait for a writer");
         let zero = dir.join("zero");
         std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
-        assert_eq!(cache.text(&zero), "", "a device: not read at all");
+        assert_eq!(cache.text(&slash, &zero), "", "a device: not read at all");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn symlinks_and_dot_dots_stay_inside_the_root() {
+        let base = std::env::temp_dir().join(format!("mif-hosts-root-{}", std::process::id()));
+        let root_dir = base.join("root");
+        std::fs::create_dir_all(root_dir.join("etc")).unwrap();
+        std::fs::write(base.join("outside"), "198.51.100.9 secret.example\n").unwrap();
+        std::fs::write(root_dir.join("etc/real"), "198.51.100.7 inside.example\n").unwrap();
+        let root = Root::new(&root_dir);
+        let hosts = root_dir.join("etc/hosts");
+        let mut cache = HostsCache::default();
+        // An absolute symlink is taken inside the root, as under chroot.
+        std::os::unix::fs::symlink(base.join("outside"), &hosts).unwrap();
+        assert_eq!(cache.text(&root, Path::new("/etc/hosts")), "", "an absolute symlink out of the root");
+        std::fs::remove_file(&hosts).unwrap();
+        std::os::unix::fs::symlink("../../../../../../outside", &hosts).unwrap();
+        assert_eq!(cache.text(&root, Path::new("/etc/hosts")), "", "'..' stops at the root");
+        assert_eq!(cache.text(&root, Path::new("../outside")), "", "a '..' path");
+        std::fs::remove_file(&hosts).unwrap();
+        std::os::unix::fs::symlink("/etc/real", &hosts).unwrap();
+        assert!(cache.text(&root, Path::new("/etc/hosts")).contains("inside.example"), "a symlink inside the root");
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

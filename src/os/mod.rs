@@ -10,6 +10,7 @@ pub mod files;
 pub mod hosts_file;
 pub mod nduseropt;
 pub mod pin;
+pub mod root;
 pub mod rtnetlink;
 pub mod solicit;
 pub mod sys;

@@ -1,13 +1,13 @@
 //! Configuration files as sources of configuration elements: the state files that
 //! link managers keep per interface, the operator's static file, and /etc/resolv.conf.
-//! Every path lives under the context's root directory. Files are watched with
+//! Every path lives under the context's root directory and is opened through
+//! `os::root`, so that no `..` and no symlink leads out of it. Files are watched with
 //! inotify; directories that do not exist yet are waited for through their nearest
 //! existing ancestor. The formats are parsed by `core::config_files`.
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -16,6 +16,7 @@ use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 use crate::core::config_files::{dir_file_elements, parse_resolv_conf, parse_static_config, DirKind, STATE_DIRS};
 use crate::core::model::{Fact, SourcedElement};
 use crate::log::log_at;
+use crate::os::root::Root;
 
 /// Larger files are not configuration: ignored with a log line.
 const MAX_FILE_SIZE: u64 = 64 * 1024;
@@ -30,7 +31,7 @@ enum FileKind {
 /// Where the files are, resolved against the root directory.
 #[derive(Clone, Debug)]
 pub struct SourcePaths {
-    root: PathBuf,
+    root: Root,
     dirs: Vec<(PathBuf, DirKind)>,
     files: Vec<(PathBuf, FileKind)>,
 }
@@ -48,7 +49,7 @@ impl SourcePaths {
             .unwrap_or_else(|| PathBuf::from("/etc/mif.conf"));
         let under_root = |p: &Path| root.join(p.strip_prefix("/").unwrap_or(p));
         SourcePaths {
-            root: root.to_path_buf(),
+            root: Root::new(root),
             dirs: STATE_DIRS.iter().map(|(d, k)| (root.join(d), *k)).collect(),
             files: vec![
                 (under_root(&config), FileKind::StaticConfig),
@@ -66,9 +67,10 @@ struct Small {
     age: std::time::Duration,
 }
 
-fn read_small(path: &Path) -> io::Result<Option<Small>> {
-    // O_NONBLOCK: opening a FIFO someone left there must not block the engine.
-    let file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
+/// Reads a file shown as `path` (the root joined with the path inside it).
+fn read_small(root: &Root, path: &Path) -> io::Result<Option<Small>> {
+    // Opened without blocking: a FIFO someone left there must not block the engine.
+    let file = match root.open_read(root.inside(path)) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -139,9 +141,9 @@ impl FileSources {
         let dirs = self.paths.dirs.clone();
         let mut present = BTreeSet::new();
         for (dir, kind) in &dirs {
-            if let Ok(entries) = std::fs::read_dir(dir) {
-                for entry in entries.flatten() {
-                    let path = entry.path();
+            if let Ok(names) = self.paths.root.read_dir(self.paths.root.inside(dir)) {
+                for name in names {
+                    let path = dir.join(name);
                     present.insert(path.to_string_lossy().into_owned());
                     facts.extend(self.read_dir_file(&path, *kind));
                 }
@@ -208,15 +210,13 @@ impl FileSources {
         if is_temporary(name) {
             return None;
         }
-        let elements = match read_small(path) {
+        let root = &self.paths.root;
+        let elements = match read_small(root, path) {
             Ok(Some(file)) => {
                 // Files a state file names (networkd's .network file and lease) are read
                 // under the root too, with the same limits.
-                let root = &self.paths.root;
-                let related = |named: &str| {
-                    let named = Path::new(named);
-                    read_small(&root.join(named.strip_prefix("/").unwrap_or(named))).ok().flatten().map(|f| f.text)
-                };
+                let related =
+                    |named: &str| read_small(root, &root.display_path(Path::new(named))).ok().flatten().map(|f| f.text);
                 dir_file_elements(kind, name, &file.text, file.age, &related)
             }
             Ok(None) => vec![],
@@ -229,7 +229,7 @@ impl FileSources {
     }
 
     fn read_single(&mut self, path: &Path, kind: FileKind) -> Option<Fact> {
-        let text = match read_small(path) {
+        let text = match read_small(&self.paths.root, path) {
             Ok(t) => t.map(|file| file.text),
             Err(e) => {
                 log_at!(Warn, "{}: {e}", path.display());

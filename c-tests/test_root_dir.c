@@ -1,0 +1,160 @@
+/*
+ * test_root_dir: nothing the library reads leaves mif_options.root_dir.
+ *
+ * Every file is looked up as if the root were "/" (as under chroot): an absolute
+ * symlink points inside the root, a "..", in a symlink or in a path from the options,
+ * stops at the root. Checked through what the application sees:
+ * - the hosts file (etc/hosts) as a symlink to a file outside the root, absolute or
+ *   by "..": its names are not found; a symlink to another file inside the root is
+ *   read;
+ * - the static configuration file (mif_options.config_file) given as "../x" or as a
+ *   symlink out of the root: its DNS server is not taken; inside the root it is.
+ *
+ * Uses only lo in the private network namespace c-tests/run.sh gives it.
+ */
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "mif.h"
+#include "check.h"
+#include "bed.h"
+
+static char base[256];   /* holds root/ and the files outside it */
+static char root[300];
+
+static const char outside_hosts[] = "198.51.100.99 secret.example\n";
+static const char outside_conf[] = "[lo]\ndns = 198.51.100.53\n";
+
+static mif_ctx *open_ctx(const char *config_file)
+{
+    mif_options opts;
+    mif_ctx *ctx = NULL;
+    mif_options_init(&opts);
+    opts.root_dir = root;
+    opts.config_file = config_file;
+    if (!CHECK_RC(mif_open(&opts, &ctx), MIF_OK))
+        return NULL;
+    return ctx;
+}
+
+static int make_link(const char *target, const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    unlink(path);
+    if (symlink(target, path) != 0) {
+        check_note("symlink %s -> %s: %s", path, target, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+struct answer {
+    int addresses;
+    int done;
+};
+
+static int match_done(const mif_message *m, const void *arg)
+{
+    struct answer *a = (struct answer *)arg;
+    if (m->msg_type == MIF_MSG_NAME_TRANSLATION)
+        a->addresses++;
+    return m->msg_type == MIF_MSG_NAME_TRANSLATION_DONE;
+}
+
+/* Addresses lo's IPv4 PvD finds for `name` (lo has no DNS server: the hosts file only). */
+static int addresses_of(const char *name)
+{
+    struct answer a = { 0, 0 };
+    mif_ctx *ctx = open_ctx(NULL);
+    mif_request req;
+    mif_message *m;
+    if (ctx == NULL)
+        return -1;
+    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
+    req.pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
+    req.translation_id = 1;
+    req.name = name;
+    CHECK_RC(mif_post_message(ctx, &req), MIF_OK);
+    m = check_wait_for(ctx, match_done, &a, 30000);
+    CHECK(m != NULL);
+    mif_message_free(m);
+    mif_close(ctx);
+    return a.addresses;
+}
+
+static void hosts_symlinks_stay_inside(void)
+{
+    char target[600];
+    snprintf(target, sizeof target, "%s/outside-hosts", base);
+    REQUIRE(make_link(target, "etc/hosts"));
+    CHECK_EQ_INT(addresses_of("secret.example"), 0);
+    REQUIRE(make_link("../../../../../../../../outside-hosts", "etc/hosts"));
+    CHECK_EQ_INT(addresses_of("secret.example"), 0);
+    /* Control: the same name from a file inside the root, by an absolute symlink. */
+    REQUIRE(check_write_file(root, "etc/real-hosts", outside_hosts));
+    REQUIRE(make_link("/etc/real-hosts", "etc/hosts"));
+    CHECK_EQ_INT(addresses_of("secret.example"), 1);
+}
+
+/* DNS servers lo's IPv4 PvD has from the configuration files, with this config_file. */
+static int dns_servers_with(const char *config_file)
+{
+    mif_ctx *ctx = open_ctx(config_file);
+    mif_request req;
+    mif_message *m;
+    int n = -1;
+    if (ctx == NULL)
+        return -1;
+    mif_request_init(&req, MIF_REQ_GET_CONFIGURATION_DATA);
+    req.pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
+    req.info_id = MIF_INFO_DNS_SERVERS;
+    CHECK_RC(mif_post_message(ctx, &req), MIF_OK);
+    if (CHECK_RC(mif_get_message(ctx, &m), MIF_OK)) {
+        n = m->msg_type == MIF_MSG_CONFIGURATION_DATA ? (int)m->dns_server_count : 0;
+        mif_message_free(m);
+    }
+    mif_close(ctx);
+    return n;
+}
+
+static void config_file_stays_inside(void)
+{
+    char target[600];
+    CHECK_EQ_INT(dns_servers_with("../outside.conf"), 0);
+    CHECK_EQ_INT(dns_servers_with("/../../../outside.conf"), 0);
+    snprintf(target, sizeof target, "%s/outside.conf", base);
+    REQUIRE(make_link(target, "etc/mif.conf"));
+    CHECK_EQ_INT(dns_servers_with(NULL), 0);
+    /* Control: the same file inside the root is read. */
+    REQUIRE(check_write_file(root, "etc/inside.conf", outside_conf));
+    CHECK_EQ_INT(dns_servers_with("/etc/inside.conf"), 1);
+    REQUIRE(make_link("/etc/inside.conf", "etc/mif.conf"));
+    CHECK_EQ_INT(dns_servers_with(NULL), 1);
+}
+
+static int make_tree(void)
+{
+    snprintf(base, sizeof base, "/tmp/mif-rootdir-XXXXXX");
+    if (mkdtemp(base) == NULL)
+        return 0;
+    snprintf(root, sizeof root, "%s/root", base);
+    return mkdir(root, 0700) == 0 && check_write_file(root, "etc/resolv.conf", "# nothing\n") &&
+           check_write_file(base, "outside-hosts", outside_hosts) &&
+           check_write_file(base, "outside.conf", outside_conf);
+}
+
+int main(void)
+{
+    check_watchdog(280);
+    unsetenv("MIF_CONFIG");
+    check_require_private_netns();
+    if (!make_tree()) {
+        check_note("cannot make the scratch tree under /tmp: %s", strerror(errno));
+        return 1;
+    }
+    RUN_CASE(hosts_symlinks_stay_inside);
+    RUN_CASE(config_file_stays_inside);
+    check_sh("rm -rf '%s'", base);
+    return check_done();
+}
