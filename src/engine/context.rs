@@ -63,9 +63,7 @@ impl Context {
         let mut nothing = Vec::new();
         let now = Instant::now();
         model.resync(snapshot, now, &mut nothing);
-        for fact in files.scan_all() {
-            model.apply(fact, now, &mut nothing);
-        }
+        model.apply_all(files.scan_all(), now, &mut nothing);
         // RA options cannot be dumped: a new context learns them from the answer to its
         // Router Solicitation (the engine sends it) or the next RA. Marked here, before
         // the first post can ask.

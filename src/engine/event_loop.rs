@@ -351,10 +351,19 @@ impl Engine {
         let mut model = shared.model.lock();
         let mut out = Vec::new();
         let mut routes_stale = false;
+        // Runs of file facts are applied together (`apply_all`); a kernel fact is judged
+        // against the state the facts before it left.
+        let mut files = Vec::new();
         for fact in facts {
+            if fact.is_from_files() {
+                files.push(fact);
+                continue;
+            }
+            model.apply_all(files.drain(..), now, &mut out);
             routes_stale |= model.may_drop_ipv4_routes(&fact);
             model.apply(fact, now, &mut out);
         }
+        model.apply_all(files, now, &mut out);
         self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
         self.links_changed(model, now);
         routes_stale

@@ -88,7 +88,7 @@ pub struct AddrFact {
     pub preferred: LifetimeSecs,
 }
 
-/// One change the kernel reported.
+/// One change the kernel reported, or what a configuration file says now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fact {
@@ -127,6 +127,13 @@ pub enum Fact {
         origin: String,
         data: Option<ConfigData>,
     },
+}
+
+impl Fact {
+    /// A fact read from a file (rather than reported by the kernel).
+    pub fn is_from_files(&self) -> bool {
+        matches!(self, Fact::Sourced { .. } | Fact::System { .. })
+    }
 }
 
 /// The Router Advertisement options the kernel forwards (RTM_NEWNDUSEROPT).

@@ -215,6 +215,10 @@ pub struct HostModel {
     /// (`readiness.rs`).
     learning: BTreeMap<(u32, Family), Instant>,
     learning_window: Duration,
+    /// Interface refreshes so far: the tests count them (a refresh merges every file's
+    /// elements, so their number decides whether a scan is linear).
+    #[cfg(test)]
+    refreshes: usize,
 }
 
 impl Default for HostModel {
@@ -240,6 +244,8 @@ impl HostModel {
             next_element_id: 1,
             learning: BTreeMap::new(),
             learning_window: Duration::ZERO,
+            #[cfg(test)]
+            refreshes: 0,
         }
     }
 }

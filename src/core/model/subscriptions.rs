@@ -6,6 +6,10 @@ use super::*;
 impl HostModel {
     /// Recomputes what subscribers should see of one interface and announces the difference.
     pub(super) fn refresh(&mut self, ifindex: u32, now: Instant, out: &mut Vec<Announcement>) {
+        #[cfg(test)]
+        {
+            self.refreshes += 1;
+        }
         let new = self.compute_view(ifindex, now);
         let completed = self.settle_configured(ifindex, new.as_ref());
         let old = self.views.remove(&ifindex);

@@ -540,6 +540,39 @@ fn file_elements_attach_by_name_and_family_and_go_with_the_file() {
 }
 
 #[test]
+fn a_scan_of_many_files_refreshes_each_interface_once_and_announces_as_one_by_one() {
+    // 1,000 state files, one server each, for eth0 (one of them) and for interfaces
+    // that do not exist: a directory an attacker or a busy host filled.
+    let facts: Vec<Fact> = (0..1000)
+        .map(|i| {
+            let link = if i == 500 { LinkRef::Index(2) } else { LinkRef::Name(format!("gone{i}")) };
+            let element = SourcedElement {
+                link,
+                kind: ElementKind::Dhcpv4,
+                server: None,
+                data: ConfigData { dns_servers: ips(&["198.51.100.1"]), ..Default::default() },
+                lifetime: None,
+                lease_address: None,
+            };
+            Fact::Sourced { origin: format!("/run/resolvconf/interface/f{i}"), elements: vec![element] }
+        })
+        .collect();
+    let mut one_by_one = two_links();
+    one_by_one.subscribe_all();
+    let expected = one_by_one.apply(facts.clone());
+    let mut h = two_links();
+    h.subscribe_all();
+    let before = h.model.refreshes;
+    let mut out = Vec::new();
+    let now = h.now;
+    h.model.apply_all(facts, now, &mut out);
+    assert_eq!(out.iter().map(show).collect::<Vec<_>>(), expected);
+    assert_eq!(expected, vec!["+elem 2 Dhcpv4 198.51.100.1"]);
+    assert_eq!(h.model.refreshes - before, 2, "lo and eth0 once each, not once per file");
+    assert!(one_by_one.model.refreshes >= 2000, "what one fact at a time costs");
+}
+
+#[test]
 fn file_elements_with_a_lifetime_expire() {
     let mut h = two_links();
     h.subscribe_all();
