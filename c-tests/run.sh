@@ -4,7 +4,7 @@
 # Each binary runs in a fresh, empty network namespace (unshare --net, with lo brought up
 # first), so the `ip` commands the tests run change nothing outside it; the tests check
 # that they are in such a namespace before they change anything.  Each runs under
-#   valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
+#   valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --max-threads=1500
 # so a memory error or a definite/indirect leak fails it.
 #
 # Environment:
@@ -39,7 +39,7 @@ else
     echo "c-tests: valgrind not found (install it, or MIF_VALGRIND=0 for a quick run)" >&2
     exit 2
   fi
-  runner="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --track-fds=no --quiet"
+  runner="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --track-fds=no --max-threads=1500 --quiet"
   if [ -f "$here/valgrind.supp" ]; then
     runner="$runner --suppressions=$here/valgrind.supp"
   fi

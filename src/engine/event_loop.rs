@@ -21,7 +21,7 @@ use crate::core::model::{Fact, Family, HostModel};
 use crate::core::solicitation::SolicitationPacer;
 use crate::core::Error;
 use crate::log::{log_at, panic_text};
-use crate::os::files::FileSources;
+use crate::os::files::{FileSources, POLL_INTERVAL};
 use crate::os::rtnetlink::{parse_datagram, DumpError, DumpSocket, EventSocket, Patience, RECV_BUFFER_SIZE};
 use crate::os::solicit::solicit_routers;
 use crate::os::sys;
@@ -70,6 +70,8 @@ pub(crate) struct Engine {
     /// A re-dump that could not complete (the kernel kept interrupting it) is tried
     /// again at this moment instead of failing the engine.
     resync_due: Option<Instant>,
+    /// When the files are looked at next, if there is no inotify instance to follow them.
+    files_look_due: Option<Instant>,
     /// How often Router Solicitations may go, per link.
     pacer: SolicitationPacer,
 }
@@ -87,7 +89,11 @@ impl Engine {
     ) -> io::Result<Engine> {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         poll.registry().register(&mut SourceFd(&events.raw_fd()), NETLINK, Interest::READABLE)?;
-        poll.registry().register(&mut SourceFd(&files.raw_fd()), FILES, Interest::READABLE)?;
+        if let Some(fd) = files.raw_fd() {
+            poll.registry().register(&mut SourceFd(&fd), FILES, Interest::READABLE)?;
+        }
+        // Without inotify the files are looked at on a timer.
+        let files_look_due = files.raw_fd().is_none().then(|| Instant::now() + POLL_INTERVAL);
         let timer_fd = shared.dns.lock().timer_fd();
         poll.registry().register(&mut SourceFd(&timer_fd), DNS_TIMER, Interest::READABLE)?;
         Ok(Engine {
@@ -103,6 +109,7 @@ impl Engine {
             panic_at_start: config.test.panic_engine,
             buf: Vec::with_capacity(RECV_BUFFER_SIZE),
             resync_due: None,
+            files_look_due,
             pacer: SolicitationPacer::default(),
         })
     }
@@ -149,10 +156,16 @@ impl Engine {
             let (deadline, dns_deadline) = {
                 let mut dns = self.shared.dns.lock();
                 let dns_deadline = dns.next_wake();
-                let deadline = [model_deadline, dns_deadline, self.connector.next_deadline(), self.resync_due]
-                    .into_iter()
-                    .flatten()
-                    .min();
+                let deadline = [
+                    model_deadline,
+                    dns_deadline,
+                    self.connector.next_deadline(),
+                    self.resync_due,
+                    self.files_look_due,
+                ]
+                .into_iter()
+                .flatten()
+                .min();
                 // From here a post arms the timer if its queries expire earlier.
                 dns.engine_wake_at = deadline;
                 (deadline, dns_deadline)
@@ -195,6 +208,11 @@ impl Engine {
             if self.resync_due.is_some_and(|d| d <= Instant::now()) {
                 self.resync_due = None;
                 self.resync()?;
+            }
+            if self.files_look_due.is_some_and(|d| d <= Instant::now()) {
+                self.files_look_due = Some(Instant::now() + POLL_INTERVAL);
+                let facts = self.files.drain();
+                self.apply(facts);
             }
             let mut out = Vec::new();
             self.connector.tick(self.poll.registry(), Instant::now(), &mut out);

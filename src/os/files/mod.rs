@@ -97,10 +97,21 @@ fn is_temporary(name: &str) -> bool {
     name.starts_with('.') || name.ends_with('~') || name.ends_with(".tmp") || name.ends_with(".new")
 }
 
+/// How often files are looked at when no inotify instance could be had.
+pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What tells a file changed: device, inode, size, modification time.
+type Stamp = (u64, u64, u64, i64, i64);
+
 /// The file sources of one context.
 pub struct FileSources {
     paths: SourcePaths,
-    inotify: Inotify,
+    /// `None` when the user's inotify instances are exhausted
+    /// (fs.inotify.max_user_instances, 128 by default, shared by every program of the
+    /// user): the files are then polled every `POLL_INTERVAL` (`poll_changes`).
+    inotify: Option<Inotify>,
+    /// While polling: each file's stamp at the last look.
+    stamps: HashMap<PathBuf, Stamp>,
     /// Watched directories by descriptor (targets and the ancestors we wait on).
     watched: HashMap<WatchDescriptor, PathBuf>,
     watched_paths: BTreeSet<PathBuf>,
@@ -120,18 +131,43 @@ const WATCH_MASK: AddWatchFlags = AddWatchFlags::IN_CLOSE_WRITE
 
 impl FileSources {
     pub fn open(paths: SourcePaths) -> io::Result<FileSources> {
-        let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK).map_err(io::Error::from)?;
+        let inotify = match Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK) {
+            Ok(inotify) => Some(inotify),
+            Err(e @ (Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM)) => {
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| {
+                    log_at!(
+                        Warn,
+                        "no inotify instance ({e}: fs.inotify.max_user_instances): configuration files are looked \
+                         at every {} s instead of followed",
+                        POLL_INTERVAL.as_secs()
+                    )
+                });
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(FileSources {
             paths,
             inotify,
+            stamps: HashMap::new(),
             watched: HashMap::new(),
             watched_paths: BTreeSet::new(),
             reported: BTreeSet::new(),
         })
     }
 
-    pub fn raw_fd(&self) -> RawFd {
-        self.inotify.as_fd().as_raw_fd()
+    /// Sources that poll, as when no inotify instance can be had.
+    #[cfg(test)]
+    fn open_polling(paths: SourcePaths) -> FileSources {
+        let mut sources = FileSources::open(paths).unwrap();
+        sources.inotify = None;
+        sources
+    }
+
+    /// The inotify descriptor to wait on; `None`: poll (`poll_changes`).
+    pub fn raw_fd(&self) -> Option<RawFd> {
+        self.inotify.as_ref().map(|i| i.as_fd().as_raw_fd())
     }
 
     /// Arms the watches and reads every file: the facts for the initial state.
@@ -160,7 +196,46 @@ impl FileSources {
             self.reported.remove(&origin);
             facts.push(Fact::Sourced { origin, elements: vec![] });
         }
+        if self.inotify.is_none() {
+            self.stamps = self.stamps_now();
+        }
         facts
+    }
+
+    /// Without inotify: the facts for the files whose stamp changed since the last
+    /// look, that appeared or that went.
+    pub fn poll_changes(&mut self) -> Vec<Fact> {
+        let now = self.stamps_now();
+        let mut changed: BTreeSet<PathBuf> =
+            now.iter().filter(|(path, stamp)| self.stamps.get(*path) != Some(*stamp)).map(|(p, _)| p.clone()).collect();
+        changed.extend(self.stamps.keys().filter(|path| !now.contains_key(*path)).cloned());
+        self.stamps = now;
+        changed.iter().filter_map(|path| self.fact_for(path)).collect()
+    }
+
+    /// The stamp of every file of the sources that exists now.
+    fn stamps_now(&self) -> HashMap<PathBuf, Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let root = &self.paths.root;
+        let stamp = |path: &Path| {
+            let m = root.open_read(root.inside(path)).and_then(|f| f.metadata()).ok()?;
+            Some((m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+        };
+        let mut stamps = HashMap::new();
+        for (dir, _) in &self.paths.dirs {
+            for name in root.read_dir(root.inside(dir)).unwrap_or_default() {
+                let path = dir.join(name);
+                if let Some(s) = stamp(&path) {
+                    stamps.insert(path, s);
+                }
+            }
+        }
+        for (file, _) in &self.paths.files {
+            if let Some(s) = stamp(file) {
+                stamps.insert(file.clone(), s);
+            }
+        }
+        stamps
     }
 
     /// Watches every target directory that exists, and for the others their nearest
@@ -168,6 +243,9 @@ impl FileSources {
     /// before a new watch on its parent took effect sends no event, so after adding a
     /// watch we look again, until a pass adds none.
     fn arm(&mut self) {
+        if self.inotify.is_none() {
+            return;
+        }
         for _ in 0..64 {
             if !self.arm_once() {
                 return;
@@ -184,8 +262,8 @@ impl FileSources {
             let mut dir = target.as_path();
             loop {
                 if dir.is_dir() {
-                    if !self.watched_paths.contains(dir) {
-                        match self.inotify.add_watch(dir, WATCH_MASK) {
+                    if let Some(inotify) = self.inotify.as_ref().filter(|_| !self.watched_paths.contains(dir)) {
+                        match inotify.add_watch(dir, WATCH_MASK) {
                             Ok(wd) => {
                                 self.watched.insert(wd, dir.to_path_buf());
                                 self.watched_paths.insert(dir.to_path_buf());
@@ -267,12 +345,16 @@ impl FileSources {
         Some(Fact::Sourced { origin, elements })
     }
 
-    /// Reads pending inotify events and returns the facts they lead to.
+    /// Reads pending inotify events and returns the facts they lead to (polling: the
+    /// files that changed since the last look).
     pub fn drain(&mut self) -> Vec<Fact> {
+        let Some(inotify) = self.inotify.as_ref() else {
+            return self.poll_changes();
+        };
         let mut changed: BTreeSet<PathBuf> = BTreeSet::new();
         let mut rescan = false;
         loop {
-            match self.inotify.read_events() {
+            match inotify.read_events() {
                 Ok(events) => {
                     for ev in events {
                         if ev.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {

@@ -79,3 +79,38 @@ fn watcher_follows_files_and_directories_that_appear_later() {
     assert!(facts.iter().any(|f| matches!(f, Fact::System { data: None, .. })), "{facts:?}");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn without_inotify_the_files_are_polled_for_changes() {
+    let root = temp_root("poll");
+    let dir = root.join("run/resolvconf/interface");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut sources = FileSources::open_polling(SourcePaths::new(&root, None));
+    assert!(sources.raw_fd().is_none());
+    assert!(sources.scan_all().is_empty());
+    assert!(sources.drain().is_empty(), "nothing changed");
+    let file = dir.join("mif0.dhcp");
+    let origin = file.to_string_lossy().into_owned();
+    std::fs::write(&file, "nameserver 198.51.100.1\n").unwrap();
+    let servers = |facts: &[Fact]| -> Vec<Vec<IpAddr>> {
+        facts
+            .iter()
+            .map(|f| match f {
+                Fact::Sourced { origin: o, elements } if *o == origin => {
+                    elements.iter().flat_map(|e| e.data.dns_servers.clone()).collect()
+                }
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(servers(&sources.drain()), vec![ips(&["198.51.100.1"])], "a new file");
+    assert!(sources.drain().is_empty(), "read once");
+    // A rewrite by rename (another inode), as atomic writers do.
+    std::fs::write(dir.join(".tmp"), "nameserver 198.51.100.2\n").unwrap();
+    std::fs::rename(dir.join(".tmp"), &file).unwrap();
+    assert_eq!(servers(&sources.drain()), vec![ips(&["198.51.100.2"])], "a rewritten file");
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(servers(&sources.drain()), vec![Vec::<IpAddr>::new()], "a file gone is withdrawn");
+    assert!(sources.drain().is_empty());
+    std::fs::remove_dir_all(&root).unwrap();
+}
