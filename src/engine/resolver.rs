@@ -39,7 +39,7 @@ use crate::core::link::on_link;
 use crate::core::model::{Family, PvdInfo, PvdLink};
 use crate::log::log_at;
 use crate::os::hosts_file::HostsCache;
-use crate::os::pin::pinned_socket;
+use crate::os::pin::{pinned_query_socket, pinned_socket};
 use crate::os::root::Root;
 use crate::os::sys::{self, OneShotTimer};
 
@@ -343,6 +343,15 @@ enum Transport {
     Tcp { stream: mio::net::TcpStream, out: Vec<u8>, written: usize, inbuf: Vec<u8>, connected: bool },
 }
 
+/// Sockets of ended queries kept open per context at most; beyond, they close at once.
+const MAX_LINGERING: usize = 64;
+
+/// An ended query's socket, reading and dropping what still arrives until `until`.
+struct Lingering {
+    io: QueryIo,
+    until: Instant,
+}
+
 pub(crate) struct QueryIo {
     generation: u64,
     which: usize,
@@ -369,6 +378,8 @@ pub(crate) struct Resolver {
     /// Answered queries whose sockets are closed after the results are queued
     /// (closing a socket takes microseconds; the application waits for the results).
     finished: Vec<QueryIo>,
+    /// Sockets of ended queries kept open a while, by token (`retire`).
+    lingering: HashMap<usize, Lingering>,
     /// One receive buffer for every UDP answer: as large as a datagram can be, so that
     /// a server ignoring our EDNS size is read whole, not cut (and then ignored).
     recv_buf: Vec<u8>,
@@ -420,6 +431,7 @@ impl Resolver {
             next_token: tokens::FIRST_QUERY,
             ids: IdSource::default(),
             finished: Vec::new(),
+            lingering: HashMap::new(),
             recv_buf: vec![0; MAX_UDP_ANSWER],
         }
     }
@@ -493,16 +505,20 @@ impl Resolver {
     /// Drops a translation and its sockets; no event follows for it.
     pub(crate) fn cancel(&mut self, generation: u64, registry: &Registry) {
         if let Some(t) = self.translations.remove(&generation) {
+            let now = Instant::now();
             for lookup in &t.lookups {
                 if let Some(token) = lookup.token {
-                    self.close(token, registry);
+                    if let Some(q) = self.close(token, registry) {
+                        self.retire(token, q, now);
+                    }
                 }
             }
         }
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.queries.values().map(|q| q.deadline).min()
+        let lingering = self.lingering.values().map(|l| l.until);
+        self.queries.values().map(|q| q.deadline).chain(lingering).min()
     }
 
     /// Queries done with, for the caller to drop (close) once no lock is held.
@@ -523,15 +539,28 @@ impl Resolver {
             if let Some(q) = self.close(token, registry) {
                 log_at!(Debug, "dns: {} {:?} to {} timed out", q.qname, q.qtype, q.server);
                 self.fail_attempt(q.generation, q.which, Outcome::Timeout, registry, now, out);
+                self.retire(token, q, now);
+            }
+        }
+        let done: Vec<usize> = self.lingering.iter().filter(|(_, l)| l.until <= now).map(|(t, _)| *t).collect();
+        for token in done {
+            if let Some(l) = self.lingering.remove(&token) {
+                self.finished.push(l.io);
             }
         }
     }
 
     /// A query socket is ready.
     pub(crate) fn ready(&mut self, token: Token, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        if self.lingering.contains_key(&token.0) {
+            self.linger_ready(token.0);
+            return;
+        }
         let Some(q) = self.queries.get_mut(&token.0) else { return };
         let result = match &mut q.transport {
-            Transport::Udp(socket) => read_udp(socket, q.id, &q.qname, q.qtype, &mut q.datagrams, &mut self.recv_buf),
+            Transport::Udp(socket) => {
+                read_udp(socket, q.server, q.id, &q.qname, q.qtype, &mut q.datagrams, &mut self.recv_buf)
+            }
             Transport::Tcp { stream, out: wbuf, written, inbuf, connected } => {
                 drive_tcp(stream, wbuf, written, inbuf, connected, q.id, &q.qname, q.qtype)
             }
@@ -540,13 +569,62 @@ impl Resolver {
             Progress::Pending => {}
             Progress::Answer(msg) => {
                 let q = self.close(token.0, registry).expect("query present");
-                self.answer(q, msg, registry, now, out);
+                self.answer(token.0, q, msg, registry, now, out);
             }
             Progress::Failed(outcome, why) => {
                 let q = self.close(token.0, registry).expect("query present");
                 log_at!(Debug, "dns: {} {:?} to {}: {why}", q.qname, q.qtype, q.server);
                 self.fail_attempt(q.generation, q.which, outcome, registry, now, out);
-                self.finished.push(q);
+                self.retire(token.0, q, now);
+            }
+        }
+    }
+
+    /// A query ended: its socket stays open for one more DNS timeout, reading and
+    /// dropping whatever still arrives (a duplicate or late answer, a TCP server still
+    /// sending: its write side is shut), so that the kernel does not answer those with
+    /// ICMP port unreachable or a TCP reset. Those would be routed by the main table,
+    /// out of another PvD's link with this PvD's source address. At most
+    /// `MAX_LINGERING` at once; the rest close at once.
+    fn retire(&mut self, token: usize, io: QueryIo, now: Instant) {
+        if self.lingering.len() >= MAX_LINGERING {
+            self.finished.push(io);
+            return;
+        }
+        if let Transport::Tcp { stream, .. } = &io.transport {
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+        }
+        self.lingering.insert(token, Lingering { io, until: now + self.config.timeout });
+    }
+
+    /// A lingering socket is readable: drops what it holds; closes it at a TCP end.
+    fn linger_ready(&mut self, token: usize) {
+        let Some(l) = self.lingering.get_mut(&token) else { return };
+        let ended = match &mut l.io.transport {
+            Transport::Udp(socket) => {
+                // What waits is dropped (an error: a late ICMP, consumed). Bounded: a
+                // flood stays in the receive buffer, which the kernel bounds.
+                for _ in 0..MAX_DATAGRAMS_PER_QUERY {
+                    match socket.recv_from(&mut self.recv_buf) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Ok(_) | Err(_) => {}
+                    }
+                }
+                false
+            }
+            Transport::Tcp { stream, .. } => loop {
+                match std::io::Read::read(stream, &mut self.recv_buf) {
+                    Ok(0) => break true,
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => break true,
+                }
+            },
+        };
+        if ended {
+            if let Some(l) = self.lingering.remove(&token) {
+                self.finished.push(l.io);
             }
         }
     }
@@ -591,7 +669,7 @@ impl Resolver {
             let token = self.next_token;
             let sent = build_query(id, &qname, qtype).and_then(|bytes| {
                 let mut socket = open_query_socket(&t.link, server, source, self.use_bindtodevice)?;
-                socket.send(&bytes)?;
+                socket.send_to(&bytes, server)?;
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
                 Ok(socket)
             });
@@ -652,7 +730,15 @@ impl Resolver {
         }
     }
 
-    fn answer(&mut self, q: QueryIo, msg: Message, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+    fn answer(
+        &mut self,
+        token: usize,
+        q: QueryIo,
+        msg: Message,
+        registry: &Registry,
+        now: Instant,
+        out: &mut Vec<DnsEvent>,
+    ) {
         if msg.metadata.truncation {
             if let Transport::Udp(_) = q.transport {
                 self.retry_over_tcp(q, registry, now, out);
@@ -660,7 +746,7 @@ impl Resolver {
             }
         }
         self.answer_with(&q, msg, registry, now, out);
-        self.finished.push(q);
+        self.retire(token, q, now);
     }
 
     fn answer_with(&mut self, q: &QueryIo, msg: Message, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
@@ -820,23 +906,16 @@ impl Resolver {
 }
 
 /// Opens a UDP socket for one query: pinned to the PvD's link, bound to its source
-/// address on a kernel-chosen random port, connected to the server (so the kernel
-/// drops datagrams from anywhere else), nonblocking, CLOEXEC.
+/// address on a kernel-chosen random port, not connected (`pin::pinned_query_socket`:
+/// what comes from elsewhere is read and dropped here, not answered by the kernel),
+/// nonblocking, CLOEXEC.
 fn open_query_socket(
     link: &PvdLink,
     server: SocketAddr,
     source: Option<IpAddr>,
     use_bindtodevice: bool,
 ) -> io::Result<mio::net::UdpSocket> {
-    let socket = pinned_socket(
-        Type::DGRAM,
-        Protocol::UDP,
-        server,
-        source,
-        link.info.ifindex,
-        &link.info.ifname,
-        use_bindtodevice,
-    )?;
+    let socket = pinned_query_socket(server, source, link.info.ifindex, &link.info.ifname, use_bindtodevice)?;
     Ok(mio::net::UdpSocket::from_std(std::net::UdpSocket::from(socket)))
 }
 
@@ -846,8 +925,10 @@ enum Progress {
     Failed(Outcome, String),
 }
 
+#[allow(clippy::too_many_arguments)]
 fn read_udp(
     socket: &mut mio::net::UdpSocket,
+    server: SocketAddr,
     id: u16,
     qname: &Name,
     qtype: RecordType,
@@ -858,17 +939,18 @@ fn read_udp(
         if *datagrams >= MAX_DATAGRAMS_PER_QUERY {
             return Progress::Failed(Outcome::ServFail, "too many unmatched datagrams".into());
         }
-        match socket.recv(buf) {
-            Ok(n) => {
+        match socket.recv_from(buf) {
+            Ok((n, from)) => {
                 *datagrams += 1;
-                if let Some(msg) = validate(&buf[..n], id, qname, qtype) {
+                let from_server = from.ip() == server.ip() && from.port() == server.port();
+                if let Some(msg) = validate(&buf[..n], id, qname, qtype).filter(|_| from_server) {
                     return Progress::Answer(msg);
                 }
-                // Not ours (wrong ID or question): ignore and keep waiting.
+                // Not ours (another sender, wrong ID or question): dropped; keep waiting.
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::Pending,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // ICMP port/host unreachable reported on the connected socket.
+            // ICMP port/host unreachable from the server (IP_RECVERR).
             Err(e) => return Progress::Failed(Outcome::ServFail, e.to_string()),
         }
     }
@@ -973,15 +1055,21 @@ mod tests {
         let bytes = answer.to_vec().unwrap();
         assert!(bytes.len() > 4096, "{} bytes", bytes.len());
         let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let stranger = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        client.connect(server.local_addr().unwrap()).unwrap();
+        // The same answer from another port first: read and dropped, not taken.
+        stranger.send_to(&bytes, client.local_addr().unwrap()).unwrap();
         server.send_to(&bytes, client.local_addr().unwrap()).unwrap();
         client.set_nonblocking(true).unwrap();
         let mut client = mio::net::UdpSocket::from_std(client);
         let mut buf = vec![0; MAX_UDP_ANSWER];
         let mut datagrams = 0;
-        match read_udp(&mut client, 0x4242, &qname, RecordType::A, &mut datagrams, &mut buf) {
-            Progress::Answer(msg) => assert_eq!(msg.answers.len(), 300),
+        let from = server.local_addr().unwrap();
+        match read_udp(&mut client, from, 0x4242, &qname, RecordType::A, &mut datagrams, &mut buf) {
+            Progress::Answer(msg) => {
+                assert_eq!(msg.answers.len(), 300);
+                assert_eq!(datagrams, 2, "the stranger's copy was read and dropped first");
+            }
             Progress::Pending => panic!("the answer was not read whole (cut, then ignored)"),
             Progress::Failed(_, why) => panic!("{why}"),
         }

@@ -27,6 +27,28 @@ pub fn pin_to_link(socket: &Socket, ipv4: bool, ifindex: u32, ifname: &str, use_
     super::sys::set_unicast_if(socket, ipv4, ifindex)
 }
 
+/// A nonblocking, CLOEXEC UDP socket for DNS queries to `server`'s family, pinned to
+/// the link and bound to `source` (or any address) on a kernel-chosen port, and *not*
+/// connected: a datagram from another address or port is then received (and dropped
+/// by the caller) instead of answered by the kernel with ICMP port unreachable, which
+/// would leave by the main routing table, not this link. IP_RECVERR / IPV6_RECVERR
+/// keep what a connected socket gives: an ICMP error from the server (port
+/// unreachable) fails the next receive at once.
+pub fn pinned_query_socket(
+    server: SocketAddr,
+    source: Option<IpAddr>,
+    ifindex: u32,
+    ifname: &str,
+    use_bindtodevice: bool,
+) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(server), Type::DGRAM.nonblocking().cloexec(), Some(Protocol::UDP))?;
+    pin_to_link(&socket, server.is_ipv4(), ifindex, ifname, use_bindtodevice)?;
+    super::sys::set_recv_errors(&socket, server.is_ipv4())?;
+    let any: IpAddr = if server.is_ipv4() { [0, 0, 0, 0].into() } else { [0u16; 8].into() };
+    socket.bind(&SocketAddr::new(source.unwrap_or(any), 0).into())?;
+    Ok(socket)
+}
+
 /// A nonblocking, CLOEXEC socket pinned to the link and bound to `source`, connected
 /// (UDP) or connecting (TCP) to `server`.
 pub fn pinned_socket(

@@ -186,6 +186,18 @@ pub fn set_rcvbuf_force(socket: &impl AsFd, size: usize) -> io::Result<()> {
 /// Whether the process runs in secure-execution mode (the kernel's AT_SECURE: set-user-ID,
 /// set-group-ID, or capabilities gained at exec): its environment is then the caller's
 /// to choose, and no environment variable may steer what the library reads.
+/// IP_RECVERR / IPV6_RECVERR: ICMP errors reach an unconnected UDP socket (its next
+/// receive fails with them).
+pub fn set_recv_errors(socket: &impl AsFd, ipv4: bool) -> io::Result<()> {
+    use nix::sys::socket::{setsockopt, sockopt};
+    let done = if ipv4 {
+        setsockopt(socket, sockopt::Ipv4RecvErr, &true)
+    } else {
+        setsockopt(socket, sockopt::Ipv6RecvErr, &true)
+    };
+    done.map_err(io::Error::from)
+}
+
 /// The soft limit on this process's open descriptors (RLIMIT_NOFILE); `None` when
 /// unlimited or unknown.
 pub fn descriptor_limit() -> Option<u64> {

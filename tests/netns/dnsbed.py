@@ -19,6 +19,9 @@ bed.spawn() inside a network namespace (they refuse to run in the initial one):
     python3 dnsbed.py --refuse-netns INODE rcode-server --listen ADDR --rcode N
         answers every query with rcode N (2 SERVFAIL, 5 REFUSED) and no records
         (--garbage: only the 12-byte header, unparsable);
+    python3 dnsbed.py --refuse-netns INODE late-server --listen ADDR --answer-a A --delay-ms N [--copies K]
+        answers every query at once, then K more times N ms later from port 53 and from
+        another port (late duplicates: the client has closed its query by then);
     python3 dnsbed.py --refuse-netns INODE racer --iface gw0 --server S --client C --upstream U --name NAME
             --answer-a A --answer-aaaa AAAA
         an on-path spoofer racing the real server: an AF_PACKET socket on IFACE sees each
@@ -163,6 +166,42 @@ def rcode_server(listen, rcode, garbage=False):
         udp.sendto(reply, peer)
 
 
+def late_server(listen, answer_a, delay_ms, copies):
+    """Answers every A query with answer_a (other types: no records) at once, then
+    `copies` more times after delay_ms: the same answer again from port 53 (a late
+    duplicate) and from another port of the same address."""
+    fam = socket.AF_INET6 if ":" in listen else socket.AF_INET
+    udp = socket.socket(fam, socket.SOCK_DGRAM)
+    udp.bind((listen, 53))
+    other = socket.socket(fam, socket.SOCK_DGRAM)
+    other.bind((listen, 0))
+    _emit(event="ready", listen=listen, other_port=other.getsockname()[1])
+    late = []  # (when, reply, peer)
+    while True:
+        wait = max(0.0, min(w for w, _, _ in late) - time.monotonic()) if late else None
+        ready, _, _ = select.select([udp], [], [], wait)
+        now = time.monotonic()
+        for item in [x for x in late if x[0] <= now]:
+            late.remove(item)
+            _, reply, peer = item
+            for _ in range(copies):
+                udp.sendto(reply, peer)
+                other.sendto(reply, peer)
+            _emit(event="late", client=peer[0], port=peer[1], copies=copies)
+        if not ready:
+            continue
+        data, peer = udp.recvfrom(4096)
+        q = parse_query(data)
+        if q is None:
+            continue
+        qid, flags, qname, qtype = q
+        answers = [rr(qname, 1, rdata_of(1, answer_a))] if qtype == 1 else []
+        reply = message(qid, RESPONSE | (flags & 0x0100), [(qname, qtype)], answers)
+        udp.sendto(reply, peer)
+        _emit(event="query", name=qname, qtype=QTYPES.get(qtype, qtype), client=peer[0], port=peer[1])
+        late.append((now + delay_ms / 1000.0, reply, peer))
+
+
 # The forgeries sent for each query, in this order; each carries a record of its own
 # (198.18.66.K / fd6d:6966:66::K) so a leak would show which one got through.
 FORGERIES = ("wrong_id", "wrong_port", "wrong_question_name", "wrong_question_type",
@@ -254,6 +293,11 @@ def main(argv):
     p.add_argument("--listen", required=True)
     p.add_argument("--rcode", type=int, required=True)
     p.add_argument("--garbage", action="store_true", help="send only the 12-byte header (unparsable)")
+    p = sub.add_parser("late-server")
+    p.add_argument("--listen", required=True)
+    p.add_argument("--answer-a", required=True)
+    p.add_argument("--delay-ms", type=int, required=True)
+    p.add_argument("--copies", type=int, default=2)
     p = sub.add_parser("racer")
     for opt in ("iface", "server", "client", "upstream", "name", "answer-a", "answer-aaaa"):
         p.add_argument(f"--{opt}", required=True)
@@ -261,6 +305,8 @@ def main(argv):
     _refuse_outside_test_namespace(a.refuse_netns)
     if a.cmd == "rcode-server":
         rcode_server(a.listen, a.rcode, a.garbage)
+    elif a.cmd == "late-server":
+        late_server(a.listen, a.answer_a, a.delay_ms, a.copies)
     else:
         racer(a.iface, a.server, a.client, a.upstream, a.name, a.answer_a, a.answer_aaaa)
 

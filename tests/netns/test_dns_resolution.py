@@ -117,6 +117,38 @@ def _shared_server(bed, no_bindtodevice):
 
 
 @bed_options(nets=2)
+def test_dns_late_answers_leave_nothing_on_another_link(bed):
+    """mif0's server (198.18.0.53, behind net A's router) answers each query at once, and
+    twice more 300 ms later from port 53 and from another port; the host's default route
+    is through net B (mif1). Nothing of mif0's may leave through mif1 (counted in net B).
+    Before, each late datagram found its query socket closed, and one from another port
+    found a socket connected to port 53: the kernel answered both with ICMP port
+    unreachable, routed by the main table out of mif1 with mif0's address. Now the
+    socket is not connected (what comes from elsewhere is read and dropped) and stays
+    open one DNS timeout after its query ended; the application (--linger-ms) keeps the
+    context open meanwhile."""
+    dns = DnsBed(bed)
+    dns.lo_addr("a", "198.18.0.53/32")
+    bed.ip("host", "route", "add", "default", "via", "203.0.113.1", "dev", "mif1", "metric", "100")
+    bed.ip("host", "route", "add", "default", "via", "198.51.100.1", "dev", "mif0", "metric", "200")
+    bed.ns_exec("host", "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
+                "net.ipv4.conf.mif0.rp_filter=0", "net.ipv4.conf.mif1.rp_filter=0")
+    route = bed.ip_json("host", "route", "get", "198.18.0.53")
+    check(route and route[0].get("dev") == "mif1", f"unpinned traffic must go through mif1: {route}")
+    dns.nft("b", "table inet leak {\n  chain pre {\n    type filter hook prerouting priority -300; policy accept;\n"
+                 "    ip saddr 198.51.100.0/24 counter comment \"from mif0\"\n  }\n}\n")
+    late = dns.helper("a", "late-server", "--listen", "198.18.0.53", "--answer-a", "198.18.7.7",
+                      "--delay-ms", "300", label="late")
+    dns.conf({"mif0": {"dns": "198.18.0.53"}})
+    r = dns.resolve("mif0", "host.example.com", timeout_ms=8000, tries=1, linger_ms=5000)
+    check_answers(r, 1, {"198.18.7.7"})
+    sent = late.output().count('"event": "late"')
+    check(sent >= 2, f"the late answers (A and AAAA) were not all sent while the context was open:\n{late.output()}")
+    counts = dns.nft_counters("b", "inet", "leak")
+    check(counts.get("from mif0") == 0, f"packets from mif0's address left through mif1: {counts}")
+
+
+@bed_options(nets=2)
 def test_dns_shared_server_bindtodevice(bed):
     """One server address in both networks, SO_BINDTODEVICE (root): each PvD reaches its
     own network's server. Control: an unpinned query from mif1's address (dig -b)
