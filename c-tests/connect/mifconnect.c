@@ -58,6 +58,9 @@
  *                           bind_source 1) sends TEXT ("udp_sent" lines)
  *   --udp-control TEXT      after --udp-send: an unpinned UDP socket sends TEXT to each target
  *   --read-timeout-ms N     SO_RCVTIMEO on handed-over sockets (default 10000)
+ *   --hold-ms N             after the last result, keep the context open N ms more
+ *                           (taking messages) before mif_close, so that what the library
+ *                           still holds (attempts given up) has its chance
  *   --wait-ms N             give up (exit 3) after N ms (default 60000): a guard against
  *                           hanging, not a timing assertion
  *
@@ -541,6 +544,7 @@ int main(int argc, char **argv)
         {"udp-control", required_argument, 0, 'U'},
         {"read-timeout-ms", required_argument, 0, 'R'},
         {"wait-ms", required_argument, 0, 'w'},
+        {"hold-ms", required_argument, 0, 'H'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -548,7 +552,7 @@ int main(int argc, char **argv)
     int fds_before = count_fds();
 
     const char *root = NULL, *pvd_of = NULL, *from_text = NULL, *udp_text = NULL, *udp_control = NULL;
-    uint64_t delay = 0, timeout = 0, count = 1, cancel_after = 0, wait_ms = 60000, rto = 10000;
+    uint64_t delay = 0, timeout = 0, count = 1, cancel_after = 0, wait_ms = 60000, rto = 10000, hold_ms = 0;
     bool no_btd = false, default_pvd = false, have_cancel = false, have_sentinel = false;
     bool cancel_when_queued = false, close_when_queued = false;
     struct target sentinel_target;
@@ -565,6 +569,7 @@ int main(int argc, char **argv)
         case 'n': num = &count; break;
         case 'D': default_pvd = true; break;
         case 'c': num = &cancel_after; have_cancel = true; break;
+        case 'H': num = &hold_ms; break;
         case 's':
             if (optind >= argc || !parse_target(optarg, argv[optind], &sentinel_target)) {
                 usage();
@@ -741,6 +746,14 @@ int main(int argc, char **argv)
     /* Whatever is queued already (a message that should not exist would be here). */
     if (status == 0 && !drain_with(ctx, handle))
         status = 2;
+    if (status == 0 && hold_ms > 0) {
+        int64_t hold_until = now_ms() + (int64_t)hold_ms;
+        while (status == 0 && now_ms() < hold_until) {
+            mif_check_message(ctx, (int)(hold_until - now_ms()));
+            if (!drain_with(ctx, handle))
+                status = 2;
+        }
+    }
 out:
     printf("{\"event\":\"end\",\"connected\":%zu,\"not_connected\":%zu,\"outstanding\":%zu,\"extra\":%zu}\n",
            n_connected, n_not_connected, outstanding(), n_extra);

@@ -111,8 +111,17 @@ pub(crate) struct Connector {
     use_bindtodevice: bool,
     connections: HashMap<u64, Connection>,
     attempts: HashMap<usize, Attempt>,
+    /// Attempts given up while still connecting, kept until `abandon`'s deadline.
+    abandoned: HashMap<usize, (Attempt, Instant)>,
     next_token: usize,
 }
+
+/// How long an attempt given up while connecting stays open: a server retransmits its
+/// SYN-ACK about 1 s and 3 s after the first (Linux), and a SYN-ACK that finds no socket
+/// is answered with a reset routed by the main table, out of another PvD's link.
+const ABANDONED_LINGER: Duration = Duration::from_secs(4);
+/// Attempts kept that way per context at most; the rest close at once.
+const MAX_ABANDONED: usize = 64;
 
 /// The sources to race towards `remote`, best first (`core::link::source_order`);
 /// `None` lets the kernel choose (a link-local destination).
@@ -130,6 +139,7 @@ impl Connector {
             use_bindtodevice,
             connections: HashMap::new(),
             attempts: HashMap::new(),
+            abandoned: HashMap::new(),
             next_token: tokens::FIRST_CONNECT,
         }
     }
@@ -269,20 +279,42 @@ impl Connector {
     /// Drops a connect and its sockets; no event follows for it.
     pub(crate) fn cancel(&mut self, generation: u64, registry: &Registry) {
         if let Some(c) = self.connections.remove(&generation) {
+            let now = Instant::now();
             for token in c.running {
-                if let Some(mut a) = self.attempts.remove(&token) {
-                    let _ = registry.deregister(&mut a.stream);
+                if let Some(a) = self.attempts.remove(&token) {
+                    self.abandon(token, a, registry, now);
                 }
             }
         }
     }
 
+    /// An attempt given up (another won, the connect ended) while its SYN may still be
+    /// answered: its socket stays open, registered, until it connects or fails (then it
+    /// is closed: an orderly FIN through its own link) or `ABANDONED_LINGER` passed.
+    /// Closed at once, the late SYN-ACK would find no socket and the kernel would
+    /// answer with a reset through the default route's link.
+    fn abandon(&mut self, token: usize, mut a: Attempt, registry: &Registry, now: Instant) {
+        if self.abandoned.len() >= MAX_ABANDONED {
+            let _ = registry.deregister(&mut a.stream);
+            return;
+        }
+        self.abandoned.insert(token, (a, now + ABANDONED_LINGER));
+    }
+
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.connections.values().flat_map(|c| [Some(c.deadline), c.next_start]).flatten().min()
+        let abandoned = self.abandoned.values().map(|(_, until)| *until);
+        self.connections.values().flat_map(|c| [Some(c.deadline), c.next_start]).flatten().chain(abandoned).min()
     }
 
     /// Starts delayed attempts and ends connects whose time is up.
     pub(crate) fn tick(&mut self, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
+        self.abandoned.retain(|_, (a, until)| {
+            let keep = *until > now;
+            if !keep {
+                let _ = registry.deregister(&mut a.stream);
+            }
+            keep
+        });
         let due: Vec<u64> =
             self.connections.iter().filter(|(_, c)| c.next_start.is_some_and(|t| t <= now)).map(|(g, _)| *g).collect();
         for generation in due {
@@ -291,17 +323,17 @@ impl Connector {
         let expired: Vec<u64> = self.connections.iter().filter(|(_, c)| c.deadline <= now).map(|(g, _)| *g).collect();
         for generation in expired {
             let ms = self.config.timeout.as_millis();
-            self.close_attempts(generation, registry);
+            self.close_attempts(generation, registry, now);
             self.fail(generation, Some((libc::ETIMEDOUT, format!("no connection within {ms} ms"))), now, out);
         }
     }
 
-    fn close_attempts(&mut self, generation: u64, registry: &Registry) {
-        if let Some(c) = self.connections.get_mut(&generation) {
-            for token in c.running.drain(..) {
-                if let Some(mut a) = self.attempts.remove(&token) {
-                    let _ = registry.deregister(&mut a.stream);
-                }
+    fn close_attempts(&mut self, generation: u64, registry: &Registry, now: Instant) {
+        let Some(c) = self.connections.get_mut(&generation) else { return };
+        let running: Vec<usize> = c.running.drain(..).collect();
+        for token in running {
+            if let Some(a) = self.attempts.remove(&token) {
+                self.abandon(token, a, registry, now);
             }
         }
     }
@@ -320,7 +352,7 @@ impl Connector {
             let pvd = self.connections[&generation].link.info.id;
             match lookup(pvd) {
                 None => {
-                    self.close_attempts(generation, registry);
+                    self.close_attempts(generation, registry, now);
                     self.fail(generation, Some((libc::ENETDOWN, "the provisioning domain went away".into())), now, out);
                 }
                 Some(link) => {
@@ -376,6 +408,11 @@ impl Connector {
 
     /// An attempt's socket is writable: connected or failed.
     pub(crate) fn ready(&mut self, token: Token, registry: &Registry, now: Instant, out: &mut Vec<ConnectEvent>) {
+        if let Some((mut a, _)) = self.abandoned.remove(&token.0) {
+            // Connected or failed: it can be closed now (a FIN through its own link).
+            let _ = registry.deregister(&mut a.stream);
+            return;
+        }
         let Some(a) = self.attempts.get(&token.0) else { return };
         // A nonblocking connect is finished when writable: take_error, then peer_addr.
         let result = match a.stream.take_error() {
@@ -393,7 +430,7 @@ impl Connector {
         let Some(mut a) = self.attempts.remove(&token) else { return };
         let _ = registry.deregister(&mut a.stream);
         let generation = a.generation;
-        self.close_attempts(generation, registry);
+        self.close_attempts(generation, registry, now);
         let Some(c) = self.connections.remove(&generation) else { return };
         let local = a.stream.local_addr();
         let std_stream = std::net::TcpStream::from(OwnedFd::from(a.stream));

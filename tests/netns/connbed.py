@@ -417,14 +417,14 @@ class ConnBed:
     def start(self, pvd_of, *targets, attempt_delay_ms=None, timeout_ms=None, no_bindtodevice=False,
               source=None, count=None, cancel_after_ms=None, sentinel=None, default_pvd=False,
               udp_send=None, udp_control=None, valgrind=False, wait_ms=None,
-              cancel_when_queued=False, close_when_queued=False):
+              cancel_when_queued=False, close_when_queued=False, hold_ms=None):
         """Start mifconnect in the host namespace; targets are address, port, address, port..."""
         from bed import TIMEOUT
         args = [self.driver, "--pvd-of", pvd_of, "--root", self.bed.root,
                 "--wait-ms", str(int(wait_ms if wait_ms is not None else TIMEOUT * 6000))]
         for opt, val in (("--attempt-delay-ms", attempt_delay_ms), ("--timeout-ms", timeout_ms),
                          ("--from", source), ("--count", count), ("--cancel-after-ms", cancel_after_ms),
-                         ("--udp-send", udp_send), ("--udp-control", udp_control)):
+                         ("--udp-send", udp_send), ("--udp-control", udp_control), ("--hold-ms", hold_ms)):
             if val is not None:
                 args += [opt, str(val)]
         if sentinel is not None:
