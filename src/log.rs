@@ -1,6 +1,6 @@
 //! Minimal diagnostics on stderr, chosen by the MIF_LOG environment variable
-//! (`off`, `error`, `warn` (default), `info`, `debug`). A library must not print
-//! unless asked, but the tests need to see events such as a netlink overrun.
+//! (`off` (default), `error`, `warn`, `info`, `debug`). A library prints nothing unless
+//! asked; the tests ask to see events such as a netlink overrun.
 use std::cell::Cell;
 use std::sync::{Once, OnceLock};
 
@@ -15,11 +15,11 @@ pub(crate) enum Level {
 fn max_level() -> u8 {
     static LEVEL: OnceLock<u8> = OnceLock::new();
     *LEVEL.get_or_init(|| match std::env::var("MIF_LOG").as_deref() {
-        Ok("off") | Ok("0") => 0,
         Ok("error") => 1,
+        Ok("warn") => 2,
         Ok("info") => 3,
         Ok("debug") => 4,
-        _ => 2,
+        _ => 0,
     })
 }
 
