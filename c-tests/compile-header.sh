@@ -173,6 +173,7 @@ const char *mif_request_type_name(mif_request_type request_type);
 mif_result mif_address_format(const struct mif_address *addr, char *buf, size_t len);
 mif_result mif_bind_socket(struct mif_ctx *ctx, int fd, uint64_t pvd, int bind_source);
 const char *mif_version(void);
+uint32_t mif_version_num(void);
 }
 
 int mif_header_linkage(void);

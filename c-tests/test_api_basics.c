@@ -387,6 +387,22 @@ static void version_string(void)
     CHECK(mif_version() == v); /* static */
 }
 
+#if MIF_VERSION_NUM < 0x000100
+#error "MIF_VERSION_NUM must be usable in #if"
+#endif
+
+static void version_numbers(void)
+{
+    char want[32];
+    /* The header's numbers, the running library's number and its string agree (and
+     * the library's build checks them against Cargo.toml). */
+    CHECK_EQ_INT(mif_version_num(), MIF_VERSION_NUM);
+    CHECK_EQ_INT(MIF_VERSION_NUM, (MIF_VERSION_MAJOR << 16) | (MIF_VERSION_MINOR << 8) | MIF_VERSION_PATCH);
+    snprintf(want, sizeof want, "%u.%u.%u", (unsigned)MIF_VERSION_MAJOR, (unsigned)MIF_VERSION_MINOR,
+             (unsigned)MIF_VERSION_PATCH);
+    CHECK_EQ_STR(mif_version(), want);
+}
+
 static void null_free_and_close_are_harmless(void)
 {
     mif_message_free(NULL);
@@ -399,6 +415,7 @@ static void null_free_and_close_are_harmless(void)
 int main(void)
 {
     check_watchdog(120);
+    RUN_CASE(version_numbers);
     RUN_CASE(open_close_null_options);
     RUN_CASE(options_init_defaults);
     RUN_CASE(request_init_defaults);

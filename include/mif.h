@@ -283,6 +283,29 @@
 #define MIF_PVD_NAME_SIZE 32
 
 /**
+ * Our addition: the header's version, at compile time (`mif_version_num()` tells the
+ * library's at run time). The major number is the soname's (`libmif.so.0`).
+ */
+#define MIF_VERSION_MAJOR 0
+
+/**
+ * Minor version: grows with additions (new functions, constants, fields at the end of
+ * a struct); a program built against an older minor version runs unchanged.
+ */
+#define MIF_VERSION_MINOR 1
+
+/**
+ * Patch version: fixes only.
+ */
+#define MIF_VERSION_PATCH 0
+
+/**
+ * The three as one number to compare, 0xMMmmpp (like `LIBCURL_VERSION_NUM`):
+ * `#if MIF_VERSION_NUM >= 0x000200`.
+ */
+#define MIF_VERSION_NUM (((MIF_VERSION_MAJOR << 16) | (MIF_VERSION_MINOR << 8)) | MIF_VERSION_PATCH)
+
+/**
  * An opaque library context: one subscriber, one engine thread, one message queue.
  * A `mif_ctx *` is a handle, not an address: the library never reads memory through
  * it, a closed handle is never given out again, and a call with one returns
@@ -1219,6 +1242,13 @@ mif_result mif_bind_socket(struct mif_ctx *ctx, int fd, uint64_t pvd, int bind_s
  * The library's version, such as "0.1.0": static, NUL-terminated.
  */
 const char *mif_version(void);
+
+/**
+ * Our addition: the running library's `MIF_VERSION_NUM` (compare it with the header's
+ * to learn whether the library is at least as new as the program expects).
+ * Thread safety: any thread.
+ */
+uint32_t mif_version_num(void);
 
 #ifdef __cplusplus
 }  // extern "C"

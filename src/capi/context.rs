@@ -222,6 +222,44 @@ pub extern "C" fn mif_version() -> *const c_char {
     ffi_guard!(c"unknown".as_ptr(), { VERSION.as_ptr() })
 }
 
+/// Our addition: the header's version, at compile time (`mif_version_num()` tells the
+/// library's at run time). The major number is the soname's (`libmif.so.0`).
+pub const MIF_VERSION_MAJOR: u32 = 0;
+/// Minor version: grows with additions (new functions, constants, fields at the end of
+/// a struct); a program built against an older minor version runs unchanged.
+pub const MIF_VERSION_MINOR: u32 = 1;
+/// Patch version: fixes only.
+pub const MIF_VERSION_PATCH: u32 = 0;
+/// The three as one number to compare, 0xMMmmpp (like `LIBCURL_VERSION_NUM`):
+/// `#if MIF_VERSION_NUM >= 0x000200`.
+pub const MIF_VERSION_NUM: u32 = (MIF_VERSION_MAJOR << 16) | (MIF_VERSION_MINOR << 8) | MIF_VERSION_PATCH;
+
+/// Our addition: the running library's `MIF_VERSION_NUM` (compare it with the header's
+/// to learn whether the library is at least as new as the program expects).
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn mif_version_num() -> u32 {
+    MIF_VERSION_NUM
+}
+
+/// A decimal number at compile time (the version parts cargo passes).
+const fn parse_u32(text: &str) -> u32 {
+    let bytes = text.as_bytes();
+    let mut value = 0u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        assert!(bytes[i].is_ascii_digit(), "a version part is not a number");
+        value = value * 10 + (bytes[i] - b'0') as u32;
+        i += 1;
+    }
+    value
+}
+
+// The header's numbers are Cargo.toml's version: a build with one and not the other fails.
+const _: () = assert!(MIF_VERSION_MAJOR == parse_u32(env!("CARGO_PKG_VERSION_MAJOR")));
+const _: () = assert!(MIF_VERSION_MINOR == parse_u32(env!("CARGO_PKG_VERSION_MINOR")));
+const _: () = assert!(MIF_VERSION_PATCH == parse_u32(env!("CARGO_PKG_VERSION_PATCH")));
+
 const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
     Ok(v) => v,
     Err(_) => c"unknown",
