@@ -174,6 +174,7 @@ mif_result mif_address_format(const struct mif_address *addr, char *buf, size_t 
 mif_result mif_bind_socket(struct mif_ctx *ctx, int fd, uint64_t pvd, int bind_source);
 const char *mif_version(void);
 uint32_t mif_version_num(void);
+mif_result mif_address_parse(const char *text, struct mif_address *out);
 }
 
 int mif_header_linkage(void);

@@ -403,6 +403,48 @@ static void version_numbers(void)
     CHECK_EQ_STR(mif_version(), want);
 }
 
+static void address_parse(void)
+{
+    static const struct { const char *text; mif_result want; const char *formatted; } cases[] = {
+        { "198.51.100.7", MIF_OK, "198.51.100.7" },
+        { "fd6d:6966:a::53", MIF_OK, "fd6d:6966:a::53" },
+        { "FD6D:6966:A:0:0:0:0:53", MIF_OK, "fd6d:6966:a::53" },
+        { "fe80::1%3", MIF_OK, "fe80::1%3" },
+        { "fe80::1%lo", MIF_OK, "fe80::1%1" }, /* lo is ifindex 1 in every namespace */
+        { "::", MIF_OK, "::" },
+        { "", MIF_E_INVALID_ARGUMENT, NULL },
+        { "198.51.100", MIF_E_INVALID_ARGUMENT, NULL },
+        { "198.51.100.256", MIF_E_INVALID_ARGUMENT, NULL },
+        { " 198.51.100.7", MIF_E_INVALID_ARGUMENT, NULL },
+        { "198.51.100.7 ", MIF_E_INVALID_ARGUMENT, NULL },
+        { "198.51.100.7%1", MIF_E_INVALID_ARGUMENT, NULL },
+        { "fe80::1%", MIF_E_INVALID_ARGUMENT, NULL },
+        { "fe80::1%4294967296", MIF_E_INVALID_ARGUMENT, NULL },
+        { "fe80::1%no-such-if0", MIF_E_UNKNOWN_INTERFACE, NULL },
+        { "fd6d::1::2", MIF_E_INVALID_ARGUMENT, NULL },
+        { "example.com", MIF_E_INVALID_ARGUMENT, NULL },
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mif_address a;
+        char text[MIF_ADDRESS_TEXT_SIZE];
+        memset(&a, 0xAB, sizeof a);
+        if (!CHECK_RC(mif_address_parse(cases[i].text, &a), cases[i].want)) {
+            check_note("mif_address_parse(\"%s\")", cases[i].text);
+            continue;
+        }
+        if (cases[i].formatted == NULL) {
+            CHECK(a.family == 0xAB); /* untouched on failure */
+            continue;
+        }
+        CHECK(a.reserved[0] == 0 && a.reserved[1] == 0 && a.reserved[2] == 0);
+        CHECK_RC(mif_address_format(&a, text, sizeof text), MIF_OK);
+        CHECK_EQ_STR(text, cases[i].formatted);
+    }
+    CHECK_RC(mif_address_parse(NULL, NULL), MIF_E_NULL_ARGUMENT);
+    CHECK_RC(mif_address_parse("198.51.100.7", NULL), MIF_E_NULL_ARGUMENT);
+}
+
 static void null_free_and_close_are_harmless(void)
 {
     mif_message_free(NULL);
@@ -416,6 +458,7 @@ int main(void)
 {
     check_watchdog(120);
     RUN_CASE(version_numbers);
+    RUN_CASE(address_parse);
     RUN_CASE(open_close_null_options);
     RUN_CASE(options_init_defaults);
     RUN_CASE(request_init_defaults);

@@ -1111,6 +1111,18 @@ const char *mif_request_type_name(mif_request_type request_type);
 mif_result mif_address_format(const struct mif_address *addr, char *buf, size_t len);
 
 /**
+ * Our addition: reads the text form of an address into `*out`: "198.51.100.7",
+ * "fd6d:6966::1", and a link-local IPv6 address with its scope as an interface index
+ * or name ("fe80::1%3", "fe80::1%eth0"): what `mif_address_format` writes, and what
+ * `inet_pton` reads plus the scope. `*out` is written only on success.
+ *
+ * Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT`; `MIF_E_INVALID_ARGUMENT` (not an address,
+ * spaces included; a scope on an IPv4 address; an empty scope); `MIF_E_UNKNOWN_INTERFACE`
+ * (a scope naming no interface). Thread safety: any thread.
+ */
+mif_result mif_address_parse(const char *text, struct mif_address *out);
+
+/**
  * Frees a message from `mif_get_message`. NULL is fine. Any thread; the message must
  * not be used afterwards.
  */

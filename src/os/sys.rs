@@ -186,6 +186,11 @@ pub fn set_rcvbuf_force(socket: &impl AsFd, size: usize) -> io::Result<()> {
 /// Whether the process runs in secure-execution mode (the kernel's AT_SECURE: set-user-ID,
 /// set-group-ID, or capabilities gained at exec): its environment is then the caller's
 /// to choose, and no environment variable may steer what the library reads.
+/// The index of the interface named `name`, if there is one.
+pub fn interface_index(name: &str) -> Option<u32> {
+    nix::net::if_::if_nametoindex(name).ok().filter(|i| *i != 0)
+}
+
 /// IP_RECVERR / IPV6_RECVERR: ICMP errors reach an unconnected UDP socket (its next
 /// receive fails with them).
 pub fn set_recv_errors(socket: &impl AsFd, ipv4: bool) -> io::Result<()> {
