@@ -76,7 +76,7 @@ static void take(mif_message *m)
     case MIF_MSG_NAME_TRANSLATION_DONE:
         if (m->translation_id >= 1 && m->translation_id <= REQUESTS &&
             __atomic_load_n(&translation_state[m->translation_id], __ATOMIC_SEQ_CST) == 1) {
-            translation_ends[m->translation_id]++;
+            __atomic_add_fetch(&translation_ends[m->translation_id], 1, __ATOMIC_SEQ_CST);
             translations_done++;
         } else {
             stray++;
@@ -86,7 +86,7 @@ static void take(mif_message *m)
     case MIF_MSG_NOT_CONNECTED:
         if (m->connection_id >= 1 && m->connection_id <= REQUESTS &&
             __atomic_load_n(&connect_state[m->connection_id], __ATOMIC_SEQ_CST) == 1) {
-            connect_ends[m->connection_id]++;
+            __atomic_add_fetch(&connect_ends[m->connection_id], 1, __ATOMIC_SEQ_CST);
             if (m->msg_type == MIF_MSG_CONNECTED)
                 connected++;
             else
@@ -123,9 +123,11 @@ static int all_ended(void)
 {
     int id;
     for (id = 1; id <= REQUESTS; id++) {
-        if (__atomic_load_n(&translation_state[id], __ATOMIC_SEQ_CST) == 1 && translation_ends[id] == 0)
+        if (__atomic_load_n(&translation_state[id], __ATOMIC_SEQ_CST) == 1 &&
+            __atomic_load_n(&translation_ends[id], __ATOMIC_SEQ_CST) == 0)
             return 0;
-        if (__atomic_load_n(&connect_state[id], __ATOMIC_SEQ_CST) == 1 && connect_ends[id] == 0)
+        if (__atomic_load_n(&connect_state[id], __ATOMIC_SEQ_CST) == 1 &&
+            __atomic_load_n(&connect_ends[id], __ATOMIC_SEQ_CST) == 0)
             return 0;
     }
     return 1;
@@ -207,8 +209,16 @@ static void churn(void)
         check_accept_all(listener);
         check_sleep_ms(100);
     }
+    /* A second final message would come after the first: keep reading a while (the
+     * requests' own timeouts are 300 ms and 1 s), then take what is left. */
+    check_sleep_ms(3000);
     __atomic_store_n(&reading, 0, __ATOMIC_SEQ_CST);
     pthread_join(read, NULL);
+    {
+        mif_message *m = NULL;
+        while (mif_get_message(ctx, &m) == MIF_OK)
+            take(m);
+    }
     check_note("posted %d translations and %d connects (%d posts refused: PvD gone or busy); "
                "%ld translations done, %ld connected, %ld not connected",
                accepted_t, accepted_c, refused, translations_done, connected, not_connected);

@@ -54,6 +54,8 @@ struct caller {
     long calls;
 };
 
+static int waiting; /* WAIT_FOREVER callers about to enter their wait */
+
 static void *caller_main(void *arg)
 {
     struct caller *c = (struct caller *)arg;
@@ -62,6 +64,7 @@ static void *caller_main(void *arg)
         mif_message *m = NULL;
         switch (c->role) {
         case WAIT_FOREVER:
+            __atomic_add_fetch(&waiting, 1, __ATOMIC_SEQ_CST);
             rc = mif_check_message(c->ctx, -1);
             if (rc == MIF_OK && mif_get_message(c->ctx, &m) == MIF_OK)
                 check_discard(m);
@@ -116,8 +119,15 @@ static void close_wakes_every_caller(void)
         callers[i].calls = 0;
         REQUIRE(pthread_create(&threads[i], NULL, caller_main, &callers[i]) == 0);
     }
-    /* Not needed for correctness: a caller that starts after the close gets
-     * MIF_E_CLOSED as well. It only makes the close meet callers inside. */
+    /* The three waiters are at their wait (and, after a moment, inside it): a caller
+     * that started after the close would get MIF_E_CLOSED as well, without testing the
+     * wake-up. The messages drained first, the waits have nothing to return for. */
+    {
+        long long until = check_now_ms() + 30000;
+        while (__atomic_load_n(&waiting, __ATOMIC_SEQ_CST) < 3 && check_now_ms() < until)
+            check_sleep_ms(10);
+        CHECK(__atomic_load_n(&waiting, __ATOMIC_SEQ_CST) >= 3);
+    }
     check_sleep_ms(200);
     mif_close(ctx);
     for (i = 0; i < N; i++) {
@@ -161,12 +171,16 @@ static void calls_after_close_are_refused(void)
 #define CHILD_CHECK(cond) (void)((cond) || (printf("# child: %s:%d: %s failed\n", __FILE__, __LINE__, #cond), fflush(stdout), bad++))
 
 /* In the child: what the parent's context answers, then a context of its own. */
-static int child_checks(mif_ctx *inherited)
+static int child_checks(mif_ctx *inherited, int capture)
 {
     mif_message *m = NULL;
     mif_ctx *own = NULL;
     int bad = 0;
+    int saved = dup(2);
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    /* What the library prints about the inherited context goes to the parent's pipe
+     * (MIF_LOG=debug: everything it would print). */
+    dup2(capture, 2);
     CHILD_CHECK(mif_get_message(inherited, &m) == MIF_E_FORKED && m == NULL);
     CHILD_CHECK(mif_check_message(inherited, 0) == MIF_E_FORKED);
     CHILD_CHECK(mif_check_message(inherited, -1) == MIF_E_FORKED);
@@ -176,6 +190,9 @@ static int child_checks(mif_ctx *inherited)
     close(fd);
     mif_close(inherited);
     CHILD_CHECK(mif_check_message(inherited, 0) == MIF_E_FORKED); /* still the parent's */
+    dup2(saved, 2);
+    close(saved);
+    close(capture);
     CHILD_CHECK(mif_open(NULL, &own) == MIF_OK);
     if (own == NULL)
         return bad;
@@ -217,8 +234,8 @@ static void forked_child_is_refused(void)
     fflush(stdout);
     pid = fork();
     if (pid == 0) {
-        dup2(err[1], 2);
-        child_exit(child_checks(ctx));
+        close(err[0]);
+        child_exit(child_checks(ctx, err[1]));
     }
     close(err[1]);
     REQUIRE(pid > 0);
@@ -296,6 +313,9 @@ int main(void)
 {
     check_watchdog(280);
     unsetenv("MIF_CONFIG");
+    /* Everything the library could print is printed: the forked child's calls on the
+     * parent's context must still print nothing. */
+    setenv("MIF_LOG", "debug", 1);
     bed_ok = check_blackhole_bed() && check_make_root(root, sizeof root, "", "[" CHECK_BED_IF "]\ndns = " CHECK_BLACKHOLE "\n");
     if (!bed_ok)
         check_note("the blackhole bed could not be made");

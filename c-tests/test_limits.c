@@ -97,6 +97,22 @@ static void overflow_then_complete_state(void)
     while ((rc = get_config(ctx, pvd)) == MIF_OK && check_now_ms() < deadline)
         check_sleep_ms(20);
     CHECK_RC(rc, MIF_E_QUEUE_FULL);
+    /* Every request whose results would have to be queued is refused too: a hosts-file
+     * name answers inside the post, so nothing else would stop a loop of them. */
+    {
+        mif_request t;
+        mif_request_init(&t, MIF_REQ_TRANSLATE_NAME);
+        t.pvd = pvd;
+        t.translation_id = 1;
+        t.name = "localhost";
+        CHECK_RC(mif_post_message(ctx, &t), MIF_E_QUEUE_FULL);
+        mif_request_init(&t, MIF_REQ_CONNECT_TO_ADDRESS);
+        t.pvd = pvd;
+        t.connection_id = 1;
+        t.remote = check_address("198.18.0.1");
+        t.remote_port = 9;
+        CHECK_RC(mif_post_message(ctx, &t), MIF_E_QUEUE_FULL);
+    }
 
     /* Take everything, as an application does: at most the limit waits before the first
      * overflow message; at each overflow message the application forgets what it was
@@ -232,6 +248,25 @@ static int match_connected(const mif_message *m, const void *arg)
     return m->msg_type == MIF_MSG_CONNECTED || m->msg_type == MIF_MSG_NOT_CONNECTED;
 }
 
+static void option_bounds(void)
+{
+    static const struct { uint32_t queued, sockets; mif_result want; } rows[] = {
+        { 15, 0, MIF_E_INVALID_ARGUMENT }, { 16, 0, MIF_OK }, { 10000001, 0, MIF_E_INVALID_ARGUMENT },
+        { 0, 3, MIF_E_INVALID_ARGUMENT }, { 0, 4, MIF_OK }, { 0, 1000001, MIF_E_INVALID_ARGUMENT },
+    };
+    size_t i;
+    for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        mif_options opts;
+        mif_ctx *ctx = NULL;
+        mif_options_init(&opts);
+        opts.max_queued_messages = rows[i].queued;
+        opts.max_sockets = rows[i].sockets;
+        if (!CHECK_RC(mif_open(&opts, &ctx), rows[i].want))
+            check_note("max_queued_messages %u, max_sockets %u", rows[i].queued, rows[i].sockets);
+        mif_close(ctx);
+    }
+}
+
 static void queued_connected_holds_its_socket(void)
 {
     uint16_t port = 0;
@@ -240,27 +275,35 @@ static void queued_connected_holds_its_socket(void)
     uint64_t lo;
     mif_message *m;
     REQUIRE(listener >= 0);
-    ctx = open_with(0, 1);
+    uint64_t id;
+    ctx = open_with(0, 4); /* the smallest budget: 4 connects from lo's one source */
     if (ctx == NULL) {
         close(listener);
         return;
     }
     lo = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
-    CHECK_RC(connect_to(ctx, lo, 1, "127.0.0.1", port), MIF_OK);
-    /* The result waits, untaken: its socket is still the context's. */
+    for (id = 1; id <= 4; id++)
+        CHECK_RC(connect_to(ctx, lo, id, "127.0.0.1", port), MIF_OK);
+    /* The results wait, untaken (a connect on lo ends at once; one still in flight
+     * would hold its socket too): their sockets are still the context's. */
     CHECK_RC(mif_check_message(ctx, 30000), MIF_OK);
-    CHECK_RC(connect_to(ctx, lo, 2, "127.0.0.1", port), MIF_E_BUSY);
+    check_sleep_ms(500);
+    CHECK_RC(connect_to(ctx, lo, 5, "127.0.0.1", port), MIF_E_BUSY);
     m = check_wait_for(ctx, match_connected, NULL, 30000);
     if (CHECK(m != NULL)) {
         CHECK_EQ_INT(m->msg_type, MIF_MSG_CONNECTED);
         check_discard(m);
     }
-    /* Taken: the socket is the application's, the budget free again. */
-    CHECK_RC(connect_to(ctx, lo, 2, "127.0.0.1", port), MIF_OK);
-    m = check_wait_for(ctx, match_connected, NULL, 30000);
-    if (CHECK(m != NULL))
-        check_discard(m);
+    /* One taken: its socket is the application's, one place free again. */
+    CHECK_RC(connect_to(ctx, lo, 5, "127.0.0.1", port), MIF_OK);
+    CHECK_RC(connect_to(ctx, lo, 6, "127.0.0.1", port), MIF_E_BUSY);
+    for (id = 0; id < 4; id++) {
+        m = check_wait_for(ctx, match_connected, NULL, 30000);
+        if (CHECK(m != NULL))
+            check_discard(m);
+    }
     mif_close(ctx);
+    check_accept_all(listener);
     close(listener);
 }
 
@@ -272,6 +315,7 @@ int main(void)
              check_make_root(root, sizeof root, "", "[" CHECK_BED_IF "]\ndns = " CHECK_BLACKHOLE "\n");
     if (!bed_ok)
         check_note("the blackhole bed could not be made");
+    RUN_CASE(option_bounds);
     RUN_CASE(overflow_then_complete_state);
     RUN_CASE(budget_keeps_descriptors_for_the_application);
     RUN_CASE(queued_connected_holds_its_socket);

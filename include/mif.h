@@ -314,7 +314,7 @@
  *
  * Contexts do not cross fork(): in the child, every call on a context the parent
  * opened returns `MIF_E_FORKED` (`mif_fd`: -1) without touching the parent's
- * descriptors, queue or thread, and `mif_close` on it only forgets it (its memory and
+ * descriptors, queue or thread, and `mif_close` on it does nothing (its memory and
  * the child's copies of its descriptors, all CLOEXEC, stay until the child execs or
  * exits). The child opens its own contexts. (Our addition.)
  */
@@ -400,7 +400,7 @@ typedef struct mif_options {
   /**
    * Our addition: sockets the context may hold for requests at once (a translation
    * reserves 2, a connect 1 per source address it races, at most 4; a Connected
-   * message holds 1 until taken); beyond it posts return `MIF_E_BUSY`. 1 to 1000000;
+   * message holds 1 until taken); beyond it posts return `MIF_E_BUSY`. 4 to 1000000;
    * 0 = a quarter of the process's RLIMIT_NOFILE soft limit when the context opens,
    * 16 to 4096.
    */
@@ -825,13 +825,15 @@ typedef struct mif_message {
 /**
  * Our addition: the context's socket budget (`mif_options.max_sockets`) is taken by
  * outstanding translations and connects and by Connected messages not taken yet. Take
- * messages, or wait for results, and post again.
+ * messages, or wait for results, and post again (`mif_options.max_sockets` is at least
+ * 4, so every request fits an empty budget).
  */
 #define MIF_E_BUSY 212
 
 /**
  * Our addition: the message queue is at `mif_options.max_queued_messages`; a request
- * whose answer must be queued (Get Configuration Data) is refused. Take messages first.
+ * whose results must be queued (Translate Name, Connect, Get Configuration Data) is
+ * refused. Take messages first.
  */
 #define MIF_E_QUEUE_FULL 213
 
@@ -1167,11 +1169,15 @@ mif_result mif_open(const struct mif_options *opts, struct mif_ctx **ctx_out);
  * closes every descriptor the context owns (including the one `mif_fd` returned).
  * Messages already taken with `mif_get_message` stay valid until freed.
  *
- * Threads inside a call on `ctx` when it begins are woken and return `MIF_E_CLOSED`
- * (a `mif_check_message` wait included); the context is freed after the last of them
- * left, before `mif_close` returns. Calls made afterwards return `MIF_E_CLOSED`.
- * `ctx` may be NULL, or already closed (no effect). In a child of fork(), closing a
- * context the parent opened only forgets it (see `mif_ctx`).
+ * Threads waiting in `mif_check_message` on `ctx` when it begins are woken and return
+ * `MIF_E_CLOSED`; other calls in progress finish normally (a post may still succeed, a
+ * get still return a message). The context is freed after the last of them left,
+ * before `mif_close` returns. Calls made afterwards return `MIF_E_CLOSED`. `ctx` may
+ * be NULL, or already closed (no effect); when two threads close it at once, one
+ * does the work and the other returns at once. A thread that never leaves its call
+ * (it left a wait by siglongjmp, or was cancelled) keeps `mif_close` waiting. In a
+ * child of fork(), closing a context the parent opened leaves it alone (see
+ * `mif_ctx`).
  * Thread safety: any thread; our addition beyond draft 3.2.6 (which has no close).
  */
 void mif_close(struct mif_ctx *ctx);
@@ -1189,14 +1195,18 @@ int mif_fd(const struct mif_ctx *ctx);
 
 /**
  * Posts a request (draft 3.2.6.1). Returns at once: subscription requests are applied
- * before the call returns (their first announcements are queued by then); work that
- * waits on the network reports later, as messages.
+ * before the call returns (their first announcements are queued by then, unless a
+ * `MIF_MSG_QUEUE_OVERFLOW` is waiting: then they are counted in it, and come with the
+ * complete state once it is taken); work that waits on the network reports later, as
+ * messages.
  *
  * Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT`; `MIF_E_BAD_SIZE` (`req->size` too small for
  * the request's fields or larger than this library's `mif_request`);
  * `MIF_E_UNKNOWN_REQUEST_TYPE`; `MIF_E_INVALID_ARGUMENT` (reserved field not 0);
  * `MIF_E_UNKNOWN_INTERFACE`; `MIF_E_UNKNOWN_PVD`; `MIF_E_NOT_SUBSCRIBED` (a Stop
- * without a matching start); `MIF_E_ENGINE_FAILED`; `MIF_E_CLOSED`; `MIF_E_FORKED`.
+ * without a matching start); `MIF_E_BUSY` (the socket budget is taken);
+ * `MIF_E_QUEUE_FULL` (a translation, connect or Get Configuration Data while the
+ * message queue is at its limit); `MIF_E_ENGINE_FAILED`; `MIF_E_CLOSED`; `MIF_E_FORKED`.
  * The request is only read during the call. Thread safety: any number of threads may
  * post, check and get on one context at once.
  */

@@ -15,10 +15,8 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Once, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
-
-use parking_lot::{RwLock, RwLockWriteGuard};
 
 use super::context::mif_ctx;
 use super::status::{mif_result, MIF_E_CLOSED, MIF_E_FORKED, MIF_E_NULL_ARGUMENT};
@@ -33,7 +31,20 @@ pub(crate) struct Live {
 /// Open contexts by handle value.
 type Table = BTreeMap<usize, Arc<Live>>;
 
+/// std's lock, not parking_lot's: it is held across fork() and let go in the child,
+/// and std's unlock is one atomic and a futex wake, where parking_lot's slow path
+/// takes a global table's lock that a parent thread may have held at fork time.
 static CONTEXTS: RwLock<Table> = RwLock::new(BTreeMap::new());
+
+/// The table, read (a poisoned lock is still consistent: no code panics holding it).
+fn table() -> RwLockReadGuard<'static, Table> {
+    CONTEXTS.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The table, written.
+fn table_mut() -> RwLockWriteGuard<'static, Table> {
+    CONTEXTS.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 /// Handle values: multiples of 16 from 16 on, never reused (2^60 opens).
 static NEXT_HANDLE: AtomicUsize = AtomicUsize::new(1);
 /// Incremented in every child of fork().
@@ -52,7 +63,7 @@ pub(crate) fn register(context: Context) -> *mut mif_ctx {
     });
     let generation = FORK_GENERATION.load(Ordering::Acquire);
     let key = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed) << 4;
-    CONTEXTS.write().insert(key, Arc::new(Live { context, generation }));
+    table_mut().insert(key, Arc::new(Live { context, generation }));
     key as *mut mif_ctx
 }
 
@@ -61,7 +72,7 @@ pub(crate) fn find(ctx: *const mif_ctx) -> Result<Arc<Live>, mif_result> {
     if ctx.is_null() {
         return Err(MIF_E_NULL_ARGUMENT);
     }
-    let live = CONTEXTS.read().get(&(ctx as usize)).cloned().ok_or(MIF_E_CLOSED)?;
+    let live = table().get(&(ctx as usize)).cloned().ok_or(MIF_E_CLOSED)?;
     if live.generation != FORK_GENERATION.load(Ordering::Acquire) {
         return Err(MIF_E_FORKED);
     }
@@ -76,7 +87,7 @@ pub(crate) fn find(ctx: *const mif_ctx) -> Result<Arc<Live>, mif_result> {
 /// until the child execs or exits; later calls still answer `MIF_E_FORKED`).
 pub(crate) fn close(ctx: *mut mif_ctx) {
     let mut live = {
-        let mut table = CONTEXTS.write();
+        let mut table = table_mut();
         match table.get(&(ctx as usize)) {
             Some(live) if live.generation == FORK_GENERATION.load(Ordering::Acquire) => {}
             _ => return,
@@ -111,7 +122,7 @@ thread_local! {
 extern "C" fn before_fork() {
     // The child thus never inherits the table locked by a thread that does not exist
     // there (the child's one thread is the one that called fork()).
-    let guard = CONTEXTS.write();
+    let guard = table_mut();
     HELD_ACROSS_FORK.with(|held| *held.borrow_mut() = Some(guard));
 }
 

@@ -75,7 +75,7 @@ pub struct mif_options {
     pub max_queued_messages: u32,
     /// Our addition: sockets the context may hold for requests at once (a translation
     /// reserves 2, a connect 1 per source address it races, at most 4; a Connected
-    /// message holds 1 until taken); beyond it posts return `MIF_E_BUSY`. 1 to 1000000;
+    /// message holds 1 until taken); beyond it posts return `MIF_E_BUSY`. 4 to 1000000;
     /// 0 = a quarter of the process's RLIMIT_NOFILE soft limit when the context opens,
     /// 16 to 4096.
     pub max_sockets: u32,
@@ -184,7 +184,8 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
         config.max_queued_messages = copy.max_queued_messages as usize;
     }
     if copy.max_sockets > 0 {
-        if copy.max_sockets > 1_000_000 {
+        // Below 4 some requests could never be posted (a connect racing 4 sources).
+        if !(4..=1_000_000).contains(&copy.max_sockets) {
             return Err(Error::InvalidArgument);
         }
         config.max_sockets = Some(copy.max_sockets as usize);

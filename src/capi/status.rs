@@ -61,10 +61,12 @@ pub const MIF_E_CLOSED: mif_result = 210;
 pub const MIF_E_FORKED: mif_result = 211;
 /// Our addition: the context's socket budget (`mif_options.max_sockets`) is taken by
 /// outstanding translations and connects and by Connected messages not taken yet. Take
-/// messages, or wait for results, and post again.
+/// messages, or wait for results, and post again (`mif_options.max_sockets` is at least
+/// 4, so every request fits an empty budget).
 pub const MIF_E_BUSY: mif_result = 212;
 /// Our addition: the message queue is at `mif_options.max_queued_messages`; a request
-/// whose answer must be queued (Get Configuration Data) is refused. Take messages first.
+/// whose results must be queued (Translate Name, Connect, Get Configuration Data) is
+/// refused. Take messages first.
 pub const MIF_E_QUEUE_FULL: mif_result = 213;
 /// The address is unusable here: wrong family for the provisioning domain, port 0,
 /// unspecified, multicast or the IPv4 broadcast address, or an IPv4 address with a

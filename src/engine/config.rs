@@ -36,6 +36,13 @@ pub const DEFAULT_MAX_QUEUED_MESSAGES: usize = 8192;
 pub const SOCKET_BUDGET_MIN: usize = 16;
 pub const SOCKET_BUDGET_MAX: usize = 4096;
 
+/// Sockets kept open after their request ended (lingering DNS queries; connection
+/// attempts given up while connecting), each kind: a quarter of the budget, at most 64,
+/// so that with them the context stays within 1.5 budgets plus its own descriptors.
+pub fn lingering_cap(socket_budget: usize) -> usize {
+    (socket_budget / 4).min(64)
+}
+
 /// The socket budget of a context whose application set none: a quarter of the
 /// process's descriptor limit (the application keeps the rest), 16 to 4096.
 pub fn default_socket_budget(descriptor_limit: Option<u64>) -> usize {

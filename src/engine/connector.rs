@@ -113,6 +113,8 @@ pub(crate) struct Connector {
     attempts: HashMap<usize, Attempt>,
     /// Attempts given up while still connecting, kept until `abandon`'s deadline.
     abandoned: HashMap<usize, (Attempt, Instant)>,
+    /// How many at most (`config::lingering_cap`); the rest close at once.
+    max_abandoned: usize,
     next_token: usize,
 }
 
@@ -120,8 +122,6 @@ pub(crate) struct Connector {
 /// SYN-ACK about 1 s and 3 s after the first (Linux), and a SYN-ACK that finds no socket
 /// is answered with a reset routed by the main table, out of another PvD's link.
 const ABANDONED_LINGER: Duration = Duration::from_secs(4);
-/// Attempts kept that way per context at most; the rest close at once.
-const MAX_ABANDONED: usize = 64;
 
 /// The sources to race towards `remote`, best first (`core::link::source_order`);
 /// `None` lets the kernel choose (a link-local destination).
@@ -133,13 +133,14 @@ fn source_candidates(link: &PvdLink, remote: &IpAddr) -> Vec<Option<IpAddr>> {
 }
 
 impl Connector {
-    pub(crate) fn new(config: ConnectConfig, use_bindtodevice: bool) -> Connector {
+    pub(crate) fn new(config: ConnectConfig, use_bindtodevice: bool, max_abandoned: usize) -> Connector {
         Connector {
             config,
             use_bindtodevice,
             connections: HashMap::new(),
             attempts: HashMap::new(),
             abandoned: HashMap::new(),
+            max_abandoned,
             next_token: tokens::FIRST_CONNECT,
         }
     }
@@ -294,7 +295,7 @@ impl Connector {
     /// Closed at once, the late SYN-ACK would find no socket and the kernel would
     /// answer with a reset through the default route's link.
     fn abandon(&mut self, token: usize, mut a: Attempt, registry: &Registry, now: Instant) {
-        if self.abandoned.len() >= MAX_ABANDONED {
+        if self.abandoned.len() >= self.max_abandoned {
             let _ = registry.deregister(&mut a.stream);
             return;
         }

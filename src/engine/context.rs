@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::config::{default_socket_budget, Config, TestHooks};
+use super::config::{default_socket_budget, lingering_cap, Config, TestHooks};
 use super::connector::{ConnectEvent, ConnectRequest, MAX_RACING};
 use super::event_loop::{Engine, EngineRequest, StopHandle};
 use super::helping::{Helping, HELP_MAX_TRANSLATIONS};
@@ -47,6 +47,8 @@ impl Context {
         };
         let outbox = Outbox::new(config.max_queued_messages).map_err(|e| fail("eventfd", e))?;
         let socket_budget = config.max_sockets.unwrap_or_else(|| default_socket_budget(sys::descriptor_limit()));
+        let mut config = config;
+        config.max_sockets = Some(socket_budget);
         // Subscribe before dumping so that no change falls between dump and events.
         let events = EventSocket::open(config.netlink_rcvbuf).map_err(|e| fail("rtnetlink event socket", e))?;
         let mut dumper = DumpSocket::open().map_err(|e| fail("rtnetlink dump socket", e))?;
@@ -72,7 +74,8 @@ impl Context {
             model.learn(ifindex, Family::V6, now);
         }
         let poll = mio::Poll::new().map_err(|e| fail("mio poll", e))?;
-        let resolver = Resolver::new(config.dns, &config.root_dir, config.test.use_bindtodevice());
+        let resolver =
+            Resolver::new(config.dns, &config.root_dir, config.test.use_bindtodevice(), lingering_cap(socket_budget));
         let registry = poll.registry().try_clone().map_err(|e| fail("mio registry", e))?;
         let dns = DnsShared::new(resolver, registry).map_err(|e| fail("timerfd", e))?;
         let dns_sockets = dns.duplicate_sockets_fd().map_err(|e| fail("dup", e))?;
@@ -130,6 +133,15 @@ impl Context {
         if self.shared.outbox.is_closed() {
             return Err(Error::EngineFailed);
         }
+        // A request whose results must be queued is refused while the queue is full: the
+        // results are never left out, so this is what bounds them.
+        let answered = matches!(
+            request,
+            Request::TranslateName { .. } | Request::Connect { .. } | Request::GetConfigurationData { .. }
+        );
+        if answered && self.shared.outbox.is_full() {
+            return Err(Error::QueueFull);
+        }
         match request {
             Request::TranslateName { pvd, translation_id, name } => self.translate(pvd, translation_id, name),
             Request::StopTranslatingName { translation_id } => self.stop_translating(translation_id),
@@ -164,8 +176,6 @@ impl Context {
             Request::StopAnnouncingAddresses { pvd } => model.stop_announcing_addresses(pvd),
             Request::AnnounceElements { pvd } => model.announce_elements(pvd, now, &mut out),
             Request::StopAnnouncingElements { pvd } => model.stop_announcing_elements(pvd),
-            // Its answer is always queued: refused while the queue is full.
-            Request::GetConfigurationData { .. } if self.shared.outbox.is_full() => Err(Error::QueueFull),
             Request::GetConfigurationData { pvd, kind, info } => {
                 model.get_configuration_data(pvd, kind, info, &mut out)
             }

@@ -12,7 +12,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Waker};
 use parking_lot::MutexGuard;
 
-use super::config::Config;
+use super::config::{lingering_cap, Config, SOCKET_BUDGET_MAX};
 use super::connector::{ConnectRequest, Connector};
 use super::message::Message;
 use super::shared::Shared;
@@ -105,7 +105,11 @@ impl Engine {
             dumper,
             files,
             requests,
-            connector: Connector::new(config.connect, config.test.use_bindtodevice()),
+            connector: Connector::new(
+                config.connect,
+                config.test.use_bindtodevice(),
+                lingering_cap(config.max_sockets.unwrap_or(SOCKET_BUDGET_MAX)),
+            ),
             panic_at_start: config.test.panic_engine,
             buf: Vec::with_capacity(RECV_BUFFER_SIZE),
             resync_due: None,

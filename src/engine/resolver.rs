@@ -10,11 +10,14 @@
 //! Wire format comes from hickory-proto. Every query:
 //! - leaves through the PvD's link: SO_BINDTODEVICE when permitted, else
 //!   IP_UNICAST_IF / IPV6_UNICAST_IF, and from the PvD's own source address;
-//! - uses a fresh UDP socket on a kernel-chosen random port, connected to the server,
-//!   so the kernel drops datagrams from any other address or port, and a random
-//!   16-bit ID from getrandom, fetched 128 at a time (RFC 5452);
-//! - accepts only a reply whose ID, QR bit and question match, reading at most
-//!   `MAX_DATAGRAMS_PER_QUERY` datagrams;
+//! - uses a fresh UDP socket on a kernel-chosen random port, not connected: datagrams
+//!   from any other address or port are read and dropped (the kernel would answer them
+//!   with ICMP through the main routing table); IP_RECVERR reports the server's ICMP
+//!   errors; a random 16-bit ID from getrandom, fetched 128 at a time (RFC 5452);
+//! - accepts only a reply from the server whose ID, QR bit and question match, reading
+//!   at most `MAX_DATAGRAMS_PER_QUERY` of the server's datagrams;
+//! - keeps its socket open one DNS timeout after it ended, dropping what still arrives
+//!   (`retire`);
 //! - carries EDNS0 with a 1232-byte UDP size; a truncated reply is asked again over TCP,
 //!   pinned the same way.
 //!
@@ -343,8 +346,8 @@ enum Transport {
     Tcp { stream: mio::net::TcpStream, out: Vec<u8>, written: usize, inbuf: Vec<u8>, connected: bool },
 }
 
-/// Sockets of ended queries kept open per context at most; beyond, they close at once.
-const MAX_LINGERING: usize = 64;
+/// Datagrams from others than the server read and dropped in one call (`read_udp`).
+const MAX_STRAYS_PER_READ: u32 = 1024;
 
 /// An ended query's socket, reading and dropping what still arrives until `until`.
 struct Lingering {
@@ -380,6 +383,7 @@ pub(crate) struct Resolver {
     finished: Vec<QueryIo>,
     /// Sockets of ended queries kept open a while, by token (`retire`).
     lingering: HashMap<usize, Lingering>,
+    max_lingering: usize,
     /// One receive buffer for every UDP answer: as large as a datagram can be, so that
     /// a server ignoring our EDNS size is read whole, not cut (and then ignored).
     recv_buf: Vec<u8>,
@@ -420,7 +424,7 @@ impl IdSource {
 }
 
 impl Resolver {
-    pub(crate) fn new(config: DnsConfig, root: &Path, use_bindtodevice: bool) -> Resolver {
+    pub(crate) fn new(config: DnsConfig, root: &Path, use_bindtodevice: bool, max_lingering: usize) -> Resolver {
         Resolver {
             config,
             root: Root::new(root),
@@ -432,6 +436,7 @@ impl Resolver {
             ids: IdSource::default(),
             finished: Vec::new(),
             lingering: HashMap::new(),
+            max_lingering,
             recv_buf: vec![0; MAX_UDP_ANSWER],
         }
     }
@@ -585,9 +590,9 @@ impl Resolver {
     /// sending: its write side is shut), so that the kernel does not answer those with
     /// ICMP port unreachable or a TCP reset. Those would be routed by the main table,
     /// out of another PvD's link with this PvD's source address. At most
-    /// `MAX_LINGERING` at once; the rest close at once.
+    /// `max_lingering` at once (`config::lingering_cap`); the rest close at once.
     fn retire(&mut self, token: usize, io: QueryIo, now: Instant) {
-        if self.lingering.len() >= MAX_LINGERING {
+        if self.lingering.len() >= self.max_lingering {
             self.finished.push(io);
             return;
         }
@@ -741,7 +746,7 @@ impl Resolver {
     ) {
         if msg.metadata.truncation {
             if let Transport::Udp(_) = q.transport {
-                self.retry_over_tcp(q, registry, now, out);
+                self.retry_over_tcp(token, q, registry, now, out);
                 return;
             }
         }
@@ -781,8 +786,20 @@ impl Resolver {
         }
     }
 
-    fn retry_over_tcp(&mut self, q: QueryIo, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
-        let Some(t) = self.translations.get(&q.generation) else { return };
+    /// Asks a truncated query again over TCP; the UDP query's socket (`udp_token`)
+    /// lingers like any ended query's (`retire`).
+    fn retry_over_tcp(
+        &mut self,
+        udp_token: usize,
+        q: QueryIo,
+        registry: &Registry,
+        now: Instant,
+        out: &mut Vec<DnsEvent>,
+    ) {
+        let Some(t) = self.translations.get(&q.generation) else {
+            self.retire(udp_token, q, now);
+            return;
+        };
         let source = t.link.source_for(&q.server.ip());
         let made = build_query(q.id, &q.qname, q.qtype).and_then(|bytes| {
             let socket = pinned_socket(
@@ -805,24 +822,28 @@ impl Resolver {
                     log_at!(Debug, "dns: {} {:?} truncated, asking {} over TCP", q.qname, q.qtype, q.server);
                     let generation = q.generation;
                     let which = q.which;
-                    self.queries.insert(
-                        token,
-                        QueryIo {
-                            deadline: now + self.config.timeout,
-                            datagrams: 0,
-                            transport: Transport::Tcp {
-                                stream,
-                                out: framed,
-                                written: 0,
-                                inbuf: Vec::new(),
-                                connected: false,
-                            },
-                            ..q
+                    let tcp = QueryIo {
+                        generation,
+                        which,
+                        id: q.id,
+                        qname: q.qname.clone(),
+                        qtype: q.qtype,
+                        server: q.server,
+                        deadline: now + self.config.timeout,
+                        datagrams: 0,
+                        transport: Transport::Tcp {
+                            stream,
+                            out: framed,
+                            written: 0,
+                            inbuf: Vec::new(),
+                            connected: false,
                         },
-                    );
+                    };
+                    self.queries.insert(token, tcp);
                     if let Some(t) = self.translations.get_mut(&generation) {
                         t.lookups[which].token = Some(token);
                     }
+                    self.retire(udp_token, q, now);
                     return;
                 }
                 self.fail_attempt(q.generation, q.which, Outcome::ServFail, registry, now, out);
@@ -832,6 +853,7 @@ impl Resolver {
                 self.fail_attempt(q.generation, q.which, Outcome::ServFail, registry, now, out);
             }
         }
+        self.retire(udp_token, q, now);
     }
 
     /// Records a lookup's outcome; when both lookups of the candidate are over,
@@ -935,18 +957,28 @@ fn read_udp(
     datagrams: &mut u32,
     buf: &mut [u8],
 ) -> Progress {
+    // Datagrams from anyone but the server are dropped uncounted (a stranger must not
+    // use up the server's allowance), up to MAX_STRAYS_PER_READ per call: a receive
+    // buffer holds fewer, so only a flood still arriving stops the loop, and its next
+    // datagram is the next readiness edge.
+    let mut strays = 0;
     loop {
         if *datagrams >= MAX_DATAGRAMS_PER_QUERY {
             return Progress::Failed(Outcome::ServFail, "too many unmatched datagrams".into());
         }
         match socket.recv_from(buf) {
-            Ok((n, from)) => {
+            Ok((_, from)) if from.ip() != server.ip() || from.port() != server.port() => {
+                strays += 1;
+                if strays >= MAX_STRAYS_PER_READ {
+                    return Progress::Pending;
+                }
+            }
+            Ok((n, _)) => {
                 *datagrams += 1;
-                let from_server = from.ip() == server.ip() && from.port() == server.port();
-                if let Some(msg) = validate(&buf[..n], id, qname, qtype).filter(|_| from_server) {
+                if let Some(msg) = validate(&buf[..n], id, qname, qtype) {
                     return Progress::Answer(msg);
                 }
-                // Not ours (another sender, wrong ID or question): dropped; keep waiting.
+                // Not ours (wrong ID or question): ignore and keep waiting.
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::Pending,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -1068,7 +1100,7 @@ mod tests {
         match read_udp(&mut client, from, 0x4242, &qname, RecordType::A, &mut datagrams, &mut buf) {
             Progress::Answer(msg) => {
                 assert_eq!(msg.answers.len(), 300);
-                assert_eq!(datagrams, 2, "the stranger's copy was read and dropped first");
+                assert_eq!(datagrams, 1, "the stranger's copy was read and dropped first, uncounted");
             }
             Progress::Pending => panic!("the answer was not read whole (cut, then ignored)"),
             Progress::Failed(_, why) => panic!("{why}"),

@@ -75,9 +75,19 @@ impl Root {
             let root = open(&self.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
             let how =
                 OpenHow::new().flags(flags).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-            match openat2(&root, relative, how) {
-                Err(Errno::ENOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
-                done => return done.map_err(io::Error::from),
+            // EAGAIN: a rename or mount somewhere raced a `..` walk (openat2(2) says to
+            // retry); after a few, the walk below does the same without that check.
+            for _ in 0..4 {
+                match openat2(&root, relative, how) {
+                    Err(Errno::EAGAIN) => continue,
+                    // ENOSYS: no openat2 (Linux < 5.6, valgrind); EPERM: a seccomp filter
+                    // that refuses it.
+                    Err(Errno::ENOSYS | Errno::EPERM) => {
+                        NO_OPENAT2.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    done => return done.map_err(io::Error::from),
+                }
             }
         }
         Ok(resolve_in_root(&self.path, relative, flags)?)

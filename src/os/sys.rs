@@ -183,9 +183,6 @@ pub fn set_rcvbuf_force(socket: &impl AsFd, size: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// Whether the process runs in secure-execution mode (the kernel's AT_SECURE: set-user-ID,
-/// set-group-ID, or capabilities gained at exec): its environment is then the caller's
-/// to choose, and no environment variable may steer what the library reads.
 /// The index of the interface named `name`, if there is one.
 pub fn interface_index(name: &str) -> Option<u32> {
     nix::net::if_::if_nametoindex(name).ok().filter(|i| *i != 0)
@@ -213,6 +210,9 @@ pub fn descriptor_limit() -> Option<u64> {
     }
 }
 
+/// Whether the process runs in secure-execution mode (the kernel's AT_SECURE: set-user-ID,
+/// set-group-ID, or capabilities gained at exec): its environment is then the caller's
+/// to choose, and no environment variable may steer what the library reads.
 pub fn secure_execution() -> bool {
     // SAFETY: getauxval only reads the process's auxiliary vector; no pointer is passed.
     unsafe { libc::getauxval(libc::AT_SECURE) != 0 }

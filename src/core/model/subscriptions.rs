@@ -209,11 +209,12 @@ impl HostModel {
         for ifindex in self.subs.pvds.clone() {
             let _ = self.announce_pvds(ifindex, out);
         }
-        for pvd in self.subs.addresses.clone() {
-            let _ = self.announce_addresses(pvd, now, out);
-        }
+        // The draft's order, as in `announce_diff`: elements before addresses.
         for pvd in self.subs.elements.clone() {
             let _ = self.announce_elements(pvd, now, out);
+        }
+        for pvd in self.subs.addresses.clone() {
+            let _ = self.announce_addresses(pvd, now, out);
         }
     }
 

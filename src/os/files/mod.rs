@@ -173,6 +173,9 @@ impl FileSources {
     /// Arms the watches and reads every file: the facts for the initial state.
     pub fn scan_all(&mut self) -> Vec<Fact> {
         self.arm();
+        // Polling: the stamps are taken before the files are read, so that a change made
+        // while they are read shows as a change at the next look.
+        let stamps = self.inotify.is_none().then(|| self.stamps_now());
         let mut facts = Vec::new();
         let dirs = self.paths.dirs.clone();
         let mut present = BTreeSet::new();
@@ -196,8 +199,8 @@ impl FileSources {
             self.reported.remove(&origin);
             facts.push(Fact::Sourced { origin, elements: vec![] });
         }
-        if self.inotify.is_none() {
-            self.stamps = self.stamps_now();
+        if let Some(stamps) = stamps {
+            self.stamps = stamps;
         }
         facts
     }
@@ -205,6 +208,7 @@ impl FileSources {
     /// Without inotify: the facts for the files whose stamp changed since the last
     /// look, that appeared or that went.
     pub fn poll_changes(&mut self) -> Vec<Fact> {
+        // Stamps first, reads after (as in `scan_all`).
         let now = self.stamps_now();
         let mut changed: BTreeSet<PathBuf> =
             now.iter().filter(|(path, stamp)| self.stamps.get(*path) != Some(*stamp)).map(|(p, _)| p.clone()).collect();
