@@ -316,7 +316,10 @@
  * opened returns `MIF_E_FORKED` (`mif_fd`: -1) without touching the parent's
  * descriptors, queue or thread, and `mif_close` on it does nothing (its memory and
  * the child's copies of its descriptors, all CLOEXEC, stay until the child execs or
- * exits). The child opens its own contexts. (Our addition.)
+ * exits). The child opens contexts of its own after exec: between fork() and exec in a
+ * threaded program (and a program with a context is one) only calls on inherited
+ * contexts are defined, as POSIX allows only async-signal-safe work there.
+ * (Our addition.)
  */
 typedef struct mif_ctx mif_ctx;
 
