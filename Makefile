@@ -1,7 +1,7 @@
 # libmif — build, test and install.
 #   make            library (target/release) + build/mifctl
 #   make test       everything CI runs: layer check, clippy, rustfmt, Rust tests, header checks,
-#                   C tests (valgrind, then ASan+UBSan), netns tests
+#                   C tests (valgrind, then ASan+UBSan), fuzz smoke runs, netns tests
 #   make run        build/mifctl monitor on this host
 #   make bench      benchmarks (needs root; results go to BENCHMARKS.md by hand)
 #   make install    PREFIX=/usr/local DESTDIR=staging-root
@@ -32,7 +32,7 @@ C_SAN_TESTS := $(patsubst c-tests/%.c,build/c-tests-san/%,$(C_TEST_SRC))
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCHES    := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
-.PHONY: all lib header check-header check-layers lint deps test test-rust test-header test-readme test-c test-c-san test-netns run bench install clean
+.PHONY: all lib header check-header check-layers lint deps test test-rust test-header test-readme test-c test-c-san test-fuzz test-netns run bench install clean
 
 all: lib build/mifctl
 
@@ -85,9 +85,9 @@ build/bench/%: bench/%.c include/mif.h lib
 deps:
 	sh tests/install-deps.sh
 
-test: deps check-header check-layers lint test-rust test-header test-readme test-c test-c-san test-netns
-	@echo "make test: every suite passed (header, layers, lint, rust, header compile, readme, c-tests, c-tests-san, netns)"
-	@echo "suites: 9 passed, 0 failed"
+test: deps check-header check-layers lint test-rust test-header test-readme test-c test-c-san test-fuzz test-netns
+	@echo "make test: every suite passed (header, layers, lint, rust, header compile, readme, c-tests, c-tests-san, fuzz, netns)"
+	@echo "suites: 10 passed, 0 failed"
 
 test-rust:
 	$(CARGO) test --release --locked
@@ -108,6 +108,11 @@ test-c: all $(C_TESTS)
 
 test-c-san: all $(C_SAN_TESTS)
 	MIF_SANITIZERS=1 sh c-tests/run.sh $(C_SAN_TESTS)
+
+# Each fuzz target for a bounded time over its committed seeds (fuzz/README.md);
+# installs cargo-fuzz when missing.
+test-fuzz:
+	sh fuzz/smoke.sh
 
 test-netns: all
 	python3 tests/netns/run.py
