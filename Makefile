@@ -1,7 +1,7 @@
 # libmif — build, test and install.
 #   make            library (target/release) + build/mifctl
 #   make test       everything CI runs: layer check, clippy, rustfmt, Rust tests, header checks,
-#                   C tests (valgrind), netns tests
+#                   C tests (valgrind, then ASan+UBSan), fuzz smoke runs, netns tests
 #   make run        build/mifctl monitor on this host
 #   make bench      benchmarks (needs root; results go to BENCHMARKS.md by hand)
 #   make install    PREFIX=/usr/local DESTDIR=staging-root
@@ -25,10 +25,14 @@ MIFCTL_SRC := $(wildcard examples-c/mifctl/*.c)
 MIFCTL_HDR := $(wildcard examples-c/mifctl/*.h)
 C_TEST_SRC := $(wildcard c-tests/test_*.c)
 C_TESTS    := $(patsubst c-tests/%.c,build/c-tests/%,$(C_TEST_SRC))
+# The same C tests built with AddressSanitizer and UBSan (linked against the same
+# libmif.so); any finding ends the binary (c-tests/run.sh, MIF_SANITIZERS=1).
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+C_SAN_TESTS := $(patsubst c-tests/%.c,build/c-tests-san/%,$(C_TEST_SRC))
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCHES    := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
-.PHONY: all lib header check-header check-layers lint deps test test-rust test-header test-readme test-c test-netns run bench install clean
+.PHONY: all lib header check-header check-layers lint deps test test-rust test-header test-readme test-c test-c-san test-fuzz test-netns run bench install clean
 
 all: lib build/mifctl
 
@@ -70,6 +74,10 @@ build/c-tests/%: c-tests/%.c c-tests/check.h c-tests/bed.h c-tests/driver.h incl
 	@mkdir -p build/c-tests
 	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ $< $(LINK_MIF)
 
+build/c-tests-san/%: c-tests/%.c c-tests/check.h c-tests/bed.h c-tests/driver.h include/mif.h lib
+	@mkdir -p build/c-tests-san
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(WARN) -Iinclude -o $@ $< $(LINK_MIF)
+
 build/bench/%: bench/%.c include/mif.h lib
 	@mkdir -p build/bench
 	$(CC) -O2 -g $(WARN) -Iinclude -o $@ $< $(LINK_MIF) -lcares -lm
@@ -77,9 +85,9 @@ build/bench/%: bench/%.c include/mif.h lib
 deps:
 	sh tests/install-deps.sh
 
-test: deps check-header check-layers lint test-rust test-header test-readme test-c test-netns
-	@echo "make test: every suite passed (header, layers, lint, rust, header compile, readme, c-tests, netns)"
-	@echo "suites: 8 passed, 0 failed"
+test: deps check-header check-layers lint test-rust test-header test-readme test-c test-c-san test-fuzz test-netns
+	@echo "make test: every suite passed (header, layers, lint, rust, header compile, readme, c-tests, c-tests-san, fuzz, netns)"
+	@echo "suites: 10 passed, 0 failed"
 
 test-rust:
 	$(CARGO) test --release --locked
@@ -97,6 +105,14 @@ test-readme: lib
 
 test-c: all $(C_TESTS)
 	sh c-tests/run.sh $(C_TESTS)
+
+test-c-san: all $(C_SAN_TESTS)
+	MIF_SANITIZERS=1 sh c-tests/run.sh $(C_SAN_TESTS)
+
+# Each fuzz target for a bounded time over its committed seeds (fuzz/README.md);
+# installs cargo-fuzz when missing.
+test-fuzz:
+	sh fuzz/smoke.sh
 
 test-netns: all
 	python3 tests/netns/run.py

@@ -7,8 +7,18 @@
 #   valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --max-threads=1500
 # so a memory error or a definite/indirect leak fails it.
 #
+# With MIF_SANITIZERS=1 the binaries are the ones built with
+# -fsanitize=address,undefined (make test-c-san, build/c-tests-san/): they run without
+# valgrind (ASan and valgrind cannot be combined) and with ASAN_OPTIONS/UBSAN_OPTIONS
+# that make the first finding end the binary with a status of its own (98: ASan or
+# LeakSanitizer, 97: UBSan).  LeakSanitizer is on (detect_leaks=1); the Rust library is
+# not instrumented, but its allocations go through ASan's malloc, so they get red zones,
+# quarantine and the leak check too.  MIF_SANITIZERS=1 is passed on to the binary, which
+# skips only what ASan cannot run, saying so.
+#
 # Environment:
 #   MIF_VALGRIND=0        run without valgrind (quick local runs)
+#   MIF_SANITIZERS=1      sanitizer binaries: no valgrind, sanitizer options as above
 #   MIF_TEST_TIMEOUT=N    seconds before a binary is killed and counted as failed (300)
 #   MIF_VALGRIND_SUPP=F   extra valgrind suppression file
 #
@@ -32,7 +42,14 @@ else
   netns="unshare --user --map-root-user --net"
 fi
 
-if [ "${MIF_VALGRIND:-1}" = 0 ]; then
+if [ "${MIF_SANITIZERS:-0}" = 1 ]; then
+  runner=""
+  # Options of our own come last, so they win over anything in the caller's.
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}halt_on_error=1:exitcode=98:detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1"
+  UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=97:print_stacktrace=1"
+  LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}exitcode=98"
+  export ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS MIF_SANITIZERS
+elif [ "${MIF_VALGRIND:-1}" = 0 ]; then
   runner=""
 else
   if ! command -v valgrind >/dev/null 2>&1; then
@@ -75,6 +92,8 @@ for bin in "$@"; do
   case $rc in
     0) echo "PASS $name"; passed=$((passed + 1)); continue ;;
     99) why="valgrind found memory errors or leaks" ;;
+    98) why="AddressSanitizer or LeakSanitizer found an error (report above)" ;;
+    97) why="UndefinedBehaviorSanitizer found an error (report above)" ;;
     124|137) why="timed out after ${timeout_s} s" ;;
     *) why="exit status $rc" ;;
   esac

@@ -6,7 +6,7 @@ use std::mem::{offset_of, size_of};
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::ptr;
 
-use super::address::{ip_of, mif_address};
+use super::address::{ip_of, mif_address, MIF_FAMILY_IPV4, MIF_FAMILY_IPV6};
 use super::constants::*;
 use super::status::*;
 use super::{read_sized, write_prefix};
@@ -295,5 +295,249 @@ fn request_type_name(request_type: mif_request_type) -> &'static CStr {
         MIF_REQ_CONNECT_TO_PVD => c"connect_to_pvd",
         MIF_REQ_CANCEL_CONNECT => c"cancel_connect",
         _ => c"unknown",
+    }
+}
+
+/// For the fuzz target (fuzz/fuzz_targets/request.rs): decodes `req` as
+/// `mif_post_message` does (`request_from_c`) and checks the outcome against the raw
+/// bytes, field by field, from the struct's layout: only the first `size` bytes count
+/// (later fields read as 0 / NULL), a size outside `[8, sizeof(mif_request)]` or short
+/// of the fields a type reads is `BadSize`, a set reserved field is `InvalidArgument`,
+/// and a decoded request carries exactly the fields of its type. Panics when the
+/// decoding breaks one of these. Returns the outcome in words, so that the target can
+/// check that bytes past `size` change nothing.
+///
+/// # Safety
+/// As for `request_from_c`: `req` is non-NULL and points to at least `max(4, req->size)`
+/// readable bytes, and `req->name` is NULL or a NUL-terminated string when `size`
+/// reaches it.
+#[doc(hidden)]
+pub unsafe fn fuzz_request_from_c(req: *const mif_request) -> String {
+    // SAFETY: the caller's guarantee, passed on.
+    let decoded = unsafe { request_from_c(req) };
+    // SAFETY: the size field's 4 bytes are readable (the caller's guarantee).
+    let size = unsafe { ptr::read_unaligned(req.cast::<u32>()) } as usize;
+    let ours = size_of::<mif_request>();
+    if !(2 * size_of::<u32>()..=ours).contains(&size) {
+        assert_eq!(decoded, Err(Error::BadSize), "size {size}");
+        return format!("{decoded:?}");
+    }
+    // The application's bytes over zeroes: what the library may know of the request.
+    let mut raw = vec![0u8; ours];
+    // SAFETY: `size` bytes are readable at `req` (the caller's guarantee) and `raw`
+    // has room for them (size <= ours, checked above).
+    unsafe { ptr::copy_nonoverlapping(req.cast::<u8>(), raw.as_mut_ptr(), size) };
+    let bytes = |offset: usize, len: usize| raw.get(offset..offset + len).unwrap_or_default();
+    let u32_at = |offset| u32::from_ne_bytes(bytes(offset, 4).try_into().unwrap_or_default());
+    let u64_at = |offset| u64::from_ne_bytes(bytes(offset, 8).try_into().unwrap_or_default());
+    let field_end = |offset: usize, len: usize| offset + len;
+    let request_type = u32_at(offset_of!(mif_request, request_type));
+    let ifindex = u32_at(offset_of!(mif_request, ifindex));
+    let pvd = u64_at(offset_of!(mif_request, pvd));
+    let element_type = u32_at(offset_of!(mif_request, element_type));
+    let info = u32_at(offset_of!(mif_request, info_id));
+    let translation_id = u64_at(offset_of!(mif_request, translation_id));
+    let connection_id = u64_at(offset_of!(mif_request, connection_id));
+    let name_at = offset_of!(mif_request, name);
+    let remote_at = offset_of!(mif_request, remote);
+    let port_at = offset_of!(mif_request, remote_port);
+    let local_at = offset_of!(mif_request, local);
+    let port = u16::from_ne_bytes(bytes(port_at, 2).try_into().unwrap_or_default());
+    let reserved_set = u32_at(offset_of!(mif_request, reserved)) != 0
+        || bytes(offset_of!(mif_request, reserved2), 2) != [0, 0]
+        || u32_at(offset_of!(mif_request, reserved3)) != 0;
+    // The end of the last field each type reads.
+    let needs = match request_type {
+        MIF_REQ_ANNOUNCE_INTERFACES | MIF_REQ_STOP_ANNOUNCING_INTERFACES => 8,
+        MIF_REQ_ANNOUNCE_PVDS | MIF_REQ_STOP_ANNOUNCING_PVDS => field_end(offset_of!(mif_request, ifindex), 4),
+        MIF_REQ_ANNOUNCE_ADDRESSES
+        | MIF_REQ_STOP_ANNOUNCING_ADDRESSES
+        | MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS
+        | MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS
+        | MIF_REQ_CONNECT_TO_PVD => field_end(offset_of!(mif_request, pvd), 8),
+        MIF_REQ_GET_CONFIGURATION_DATA => field_end(offset_of!(mif_request, info_id), 4),
+        MIF_REQ_TRANSLATE_NAME => field_end(name_at, size_of::<*const c_char>()),
+        MIF_REQ_STOP_TRANSLATING_NAME => field_end(offset_of!(mif_request, translation_id), 8),
+        MIF_REQ_CONNECT_TO_ADDRESS => field_end(port_at, 2),
+        MIF_REQ_CONNECT_FROM_ADDRESS => field_end(local_at, size_of::<mif_address>()),
+        MIF_REQ_CANCEL_CONNECT => field_end(offset_of!(mif_request, connection_id), 8),
+        _ => {
+            let want = if reserved_set { Error::InvalidArgument } else { Error::UnknownRequestType };
+            assert_eq!(decoded, Err(want), "type {request_type}");
+            return format!("{decoded:?}");
+        }
+    };
+    if reserved_set {
+        assert_eq!(decoded, Err(Error::InvalidArgument), "a reserved field is set");
+        return format!("{decoded:?}");
+    }
+    if size < needs {
+        assert_eq!(decoded, Err(Error::BadSize), "type {request_type}, size {size} < {needs}");
+        return format!("{decoded:?}");
+    }
+    // An address field as the application wrote it: (family, reserved bytes, scope, 16 bytes).
+    let address =
+        |at: usize| (raw.get(at).copied().unwrap_or(0), bytes(at + 1, 3) != [0; 3], u32_at(at + 4), bytes(at + 8, 16));
+    let ip_of_field = |(family, _, _, b): (u8, bool, u32, &[u8])| -> Option<IpAddr> {
+        match family {
+            MIF_FAMILY_IPV4 => <[u8; 4]>::try_from(b.get(..4)?).ok().map(IpAddr::from),
+            MIF_FAMILY_IPV6 => <[u8; 16]>::try_from(b).ok().map(IpAddr::from),
+            _ => None,
+        }
+    };
+    match (request_type, &decoded) {
+        (MIF_REQ_ANNOUNCE_INTERFACES, Ok(Request::AnnounceInterfaces))
+        | (MIF_REQ_STOP_ANNOUNCING_INTERFACES, Ok(Request::StopAnnouncingInterfaces)) => {}
+        (MIF_REQ_ANNOUNCE_PVDS, Ok(Request::AnnouncePvds { ifindex: i }))
+        | (MIF_REQ_STOP_ANNOUNCING_PVDS, Ok(Request::StopAnnouncingPvds { ifindex: i })) => assert_eq!(*i, ifindex),
+        (MIF_REQ_ANNOUNCE_ADDRESSES, Ok(Request::AnnounceAddresses { pvd: p }))
+        | (MIF_REQ_STOP_ANNOUNCING_ADDRESSES, Ok(Request::StopAnnouncingAddresses { pvd: p }))
+        | (MIF_REQ_ANNOUNCE_CONFIG_ELEMENTS, Ok(Request::AnnounceElements { pvd: p }))
+        | (MIF_REQ_STOP_ANNOUNCING_CONFIG_ELEMENTS, Ok(Request::StopAnnouncingElements { pvd: p }))
+        | (MIF_REQ_CONNECT_TO_PVD, Ok(Request::ConnectToPvd { pvd: p })) => assert_eq!(*p, pvd),
+        (MIF_REQ_STOP_TRANSLATING_NAME, Ok(Request::StopTranslatingName { translation_id: t })) => {
+            assert_eq!(*t, translation_id)
+        }
+        (MIF_REQ_CANCEL_CONNECT, Ok(Request::CancelConnect { connection_id: c })) => assert_eq!(*c, connection_id),
+        (MIF_REQ_GET_CONFIGURATION_DATA, Ok(Request::GetConfigurationData { pvd: p, kind, info: i })) => {
+            assert_eq!(*p, pvd);
+            assert_eq!(kind.map_or(MIF_ELEMENT_ANY, element_value), element_type);
+            assert_eq!(info_value(*i), info);
+        }
+        (MIF_REQ_GET_CONFIGURATION_DATA, Err(Error::UnknownElementType)) => {
+            assert!(element_type != MIF_ELEMENT_ANY && element_kind(element_type).is_none())
+        }
+        (MIF_REQ_GET_CONFIGURATION_DATA, Err(Error::UnknownInfoId)) => assert!(info_id(info).is_none()),
+        (MIF_REQ_TRANSLATE_NAME, result) => {
+            let pointer = usize::from_ne_bytes(bytes(name_at, size_of::<usize>()).try_into().unwrap_or_default());
+            if pointer == 0 {
+                assert_eq!(*result, Err(Error::NullArgument));
+                return format!("{decoded:?}");
+            }
+            // SAFETY: non-NULL, and a NUL-terminated string (the caller's guarantee).
+            let text = unsafe { CStr::from_ptr(pointer as *const c_char) };
+            match (text.to_str().ok().and_then(QueryName::parse), result) {
+                (Some(want), Ok(Request::TranslateName { pvd: p, translation_id: t, name })) => {
+                    assert_eq!((*p, *t, name), (pvd, translation_id, &want));
+                    let ascii = &name.ascii;
+                    assert!(!ascii.is_empty() && ascii.len() <= 253 && ascii.is_ascii(), "{ascii:?}");
+                    assert!(ascii.split('.').all(|l| !l.is_empty() && l.len() <= 63), "{ascii:?}");
+                    assert_eq!(name.absolute, text.to_bytes().ends_with(b"."));
+                }
+                (None, Err(Error::BadName)) => {}
+                (want, got) => panic!("name {text:?}: expected {want:?}, decoded {got:?}"),
+            }
+        }
+        (MIF_REQ_CONNECT_TO_ADDRESS | MIF_REQ_CONNECT_FROM_ADDRESS, result) => {
+            let remote = address(remote_at);
+            let local = address(local_at);
+            let from = request_type == MIF_REQ_CONNECT_FROM_ADDRESS;
+            match result {
+                Ok(Request::Connect { pvd: p, connection_id: c, remote: r, local: l }) => {
+                    assert_eq!((*p, *c), (pvd, connection_id));
+                    assert!(!(remote.1 || (from && local.1)), "reserved address bytes accepted");
+                    assert_eq!((Some(r.ip()), r.port()), (ip_of_field(remote), port));
+                    assert!(port != 0 && !r.ip().is_unspecified() && !r.ip().is_multicast());
+                    assert_ne!(r.ip(), IpAddr::from([255, 255, 255, 255]));
+                    match r {
+                        SocketAddr::V6(v6) => assert_eq!(v6.scope_id(), remote.2),
+                        SocketAddr::V4(_) => assert_eq!(remote.2, 0),
+                    }
+                    if from {
+                        let want = ip_of_field(local);
+                        assert!(want.is_some() && *l == want, "local {l:?}, expected {want:?}");
+                        assert!(!(want.is_some_and(|ip| ip.is_ipv4()) && local.2 != 0));
+                    } else {
+                        assert_eq!(*l, None);
+                    }
+                }
+                Err(Error::InvalidArgument) => assert!(remote.1 || (from && local.1)),
+                Err(Error::BadAddress) => {
+                    let ip = ip_of_field(remote);
+                    let v4_scope = ip.is_some_and(|ip| ip.is_ipv4()) && remote.2 != 0;
+                    let bad = ip.is_none_or(|ip| {
+                        ip.is_unspecified() || ip.is_multicast() || ip == IpAddr::from([255, 255, 255, 255])
+                    });
+                    assert!(bad || v4_scope || port == 0, "remote {remote:?} port {port} refused");
+                }
+                Err(Error::BadSource) => {
+                    let ip = ip_of_field(local);
+                    assert!(from && (ip.is_none() || (ip.is_some_and(|ip| ip.is_ipv4()) && local.2 != 0)));
+                }
+                other => panic!("connect: unexpected {other:?}"),
+            }
+        }
+        (_, other) => panic!("type {request_type}, size {size}: unexpected {other:?}"),
+    }
+    format!("{decoded:?}")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// Runs `fuzz_request_from_c` as the fuzz target does, with `size` bytes backed: the
+    /// struct from `input`, zeroes after it, a non-zero `name` pointing to the rest.
+    fn decode(input: &[u8]) -> String {
+        let ours = size_of::<mif_request>();
+        let (head, tail) = input.split_at(input.len().min(ours));
+        let mut name: Vec<u8> = tail.iter().copied().take_while(|b| *b != 0).collect();
+        name.push(0);
+        let mut buf = vec![0u64; 64]; // 512 bytes, aligned
+                                      // SAFETY: 512 bytes, owned; viewed as bytes only here.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), 512) };
+        bytes[..head.len()].copy_from_slice(head);
+        let at = offset_of!(mif_request, name);
+        if bytes[at..at + 8].iter().any(|b| *b != 0) {
+            bytes[at..at + 8].copy_from_slice(&(name.as_ptr() as usize).to_ne_bytes());
+        }
+        let size = u32::from_ne_bytes(bytes[..4].try_into().unwrap());
+        assert!(size <= 512 || size as usize > ours, "the test backs at most 512 bytes");
+        // SAFETY: at least `size` readable bytes when size <= 512 (and no more are read
+        // past our struct, which the larger sizes are refused for); `name` is alive.
+        unsafe { fuzz_request_from_c(buf.as_ptr().cast::<mif_request>()) }
+    }
+
+    #[test]
+    fn fuzz_seeds_keep_the_promises() {
+        // The fuzz target's seeds: mif_request structs as a C program fills them
+        // (fuzz/tools/request_seeds.c).
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/request");
+        let mut outcomes = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            outcomes.push((name, decode(&std::fs::read(&path).unwrap())));
+        }
+        outcomes.sort();
+        let outcome = |file: &str| &outcomes.iter().find(|(n, _)| n == file).unwrap().1;
+        assert!(outcomes.len() >= 20);
+        assert_eq!(outcome("announce-interfaces.bin"), "Ok(AnnounceInterfaces)");
+        assert_eq!(outcome("announce-pvds.bin"), "Ok(AnnouncePvds { ifindex: 2 })");
+        assert!(outcome("translate-name-idna.bin").contains("xn--bcher-kva.example"));
+        assert_eq!(outcome("translate-name-null.bin"), "Err(NullArgument)");
+        assert_eq!(outcome("older-header-stop-translating.bin"), "Ok(StopTranslatingName { translation_id: 7 })");
+        assert_eq!(outcome("older-header-too-short.bin"), "Err(BadSize)");
+        assert_eq!(outcome("newer-header.bin"), "Err(BadSize)");
+        assert!(outcome("connect-to-address-v6-scoped.bin").contains("[fe80::1%2]:443"));
+    }
+
+    #[test]
+    fn fuzz_checks_small_sizes_and_reserved_fields() {
+        for size in 0u32..=16 {
+            let mut input = size.to_ne_bytes().to_vec();
+            input.extend_from_slice(&MIF_REQ_ANNOUNCE_PVDS.to_ne_bytes());
+            input.extend_from_slice(&[2, 0, 0, 0, 1, 0, 0, 0]); // ifindex 2, reserved 1
+            let want = match size {
+                0..=11 => "Err(BadSize)",
+                // The reserved field is past the size: not the application's.
+                12 => "Ok(AnnouncePvds { ifindex: 2 })",
+                _ => "Err(InvalidArgument)",
+            };
+            // Bytes past `size` are zeroes to the library (the reserved byte, too).
+            let truncated = &input[..(size as usize).clamp(4, input.len())];
+            assert_eq!(decode(truncated), want, "size {size}");
+        }
     }
 }

@@ -400,5 +400,8 @@ pub fn dir_file_elements(
     }
 }
 
+mod fuzz;
+pub use fuzz::fuzz_state_files;
+
 #[cfg(test)]
 mod tests;

@@ -156,3 +156,35 @@ fn networkd_link_sources_from_the_files_it_names() {
         let _ = dir_file_elements(DirKind::NetworkdLink, "2", link, Duration::ZERO, &|_| Some(junk.to_string()));
     }
 }
+
+#[test]
+fn fuzz_seeds_keep_the_promises() {
+    // The fuzz target's entry point (fuzz.rs) on its committed seeds (real files written
+    // by systemd-networkd 252, udhcpc and dhcpcd hook scripts, resolv.conf, the static
+    // file) and on this file's texts: every check it makes holds.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/state_files");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        fuzz_state_files(&std::fs::read(&path).unwrap());
+        seen += 1;
+    }
+    assert!(seen >= 10, "{seen} seeds in {}", dir.display());
+    for text in
+        ["", "\0", "\0\0\0\0", "DNS=198.51.100.1\0eth0.ra", "search A.EXAMPLE a.example.\nsearch ~", "[x]\nmtu=68"]
+    {
+        fuzz_state_files(text.as_bytes());
+    }
+    // The link file with the files it names, parted by NUL bytes as the target reads it.
+    let parted = std::fs::read(dir.join("networkd-252-link-with-related.bin")).unwrap();
+    let parts: Vec<&[u8]> = parted.splitn(4, |b| *b == 0).collect();
+    assert_eq!(parts.len(), 4);
+    let related = |p: &str| {
+        let i = if p.ends_with(".network") { 2 } else { 3 };
+        Some(String::from_utf8_lossy(parts[i]).into_owned())
+    };
+    let e = dir_file_elements(DirKind::NetworkdLink, "2", &String::from_utf8_lossy(parts[0]), Duration::ZERO, &related);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!((e[0].kind, &e[0].data.dns_servers), (ElementKind::Static, &ips(&["198.18.0.53", "fd6d:6966:ff::53"])));
+    assert_eq!((e[1].kind, &e[1].data.dns_servers), (ElementKind::Ra, &ips(&["fd6d:6966:a::1"])));
+}

@@ -121,3 +121,31 @@ fn ttls_with_the_top_bit_set_read_as_zero() {
     let got = answer_addresses(&m, &name("host.example.com"), RecordType::A);
     assert_eq!(got, vec![("198.51.100.5".parse().unwrap(), 0), ("198.51.100.6".parse().unwrap(), 0x7fff_ffff)]);
 }
+
+#[test]
+fn replies_captured_from_dnsmasq() {
+    // fuzz/seeds/dns_reply: dnsmasq's replies to A (ID 0x1234) and AAAA (ID 0x4321)
+    // queries for host.example.com, captured in a private network namespace.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/dns_reply");
+    let mut qname = Name::from_ascii("host.example.com").unwrap();
+    qname.set_fqdn(true);
+    let answers = |file: &str, id, qtype| {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        fuzz_reply(&bytes);
+        let msg = validate(&bytes, id, &qname, qtype).unwrap();
+        let mut got: Vec<String> = answer_addresses(&msg, &qname, qtype).iter().map(|(a, _)| a.to_string()).collect();
+        got.sort();
+        got
+    };
+    assert_eq!(answers("dnsmasq-host-a.bin", 0x1234, RecordType::A), ["198.51.100.7"]);
+    assert_eq!(answers("dnsmasq-host-aaaa.bin", 0x4321, RecordType::AAAA), ["fd6d:6966:a::7"]);
+    assert_eq!(answers("dnsmasq-two-a.bin", 0x1234, RecordType::A), ["198.51.100.7", "198.51.100.8"]);
+    assert_eq!(answers("dnsmasq-cname-a.bin", 0x1234, RecordType::A), ["198.51.100.9"]);
+    assert_eq!(answers("dnsmasq-cname-aaaa.bin", 0x4321, RecordType::AAAA), ["fd6d:6966:a::9"]);
+    assert!(answers("dnsmasq-nxdomain-a.bin", 0x1234, RecordType::A).is_empty());
+    assert!(answers("dnsmasq-v4only-aaaa.bin", 0x4321, RecordType::AAAA).is_empty());
+    // Not the pending query's: another ID, or the other type.
+    let bytes = std::fs::read(dir.join("dnsmasq-host-a.bin")).unwrap();
+    assert!(validate(&bytes, 0x1235, &qname, RecordType::A).is_none());
+    assert!(validate(&bytes, 0x1234, &qname, RecordType::AAAA).is_none());
+}
