@@ -32,7 +32,7 @@ C_SAN_TESTS := $(patsubst c-tests/%.c,build/c-tests-san/%,$(C_TEST_SRC))
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCHES    := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
-.PHONY: all lib header check-header check-layers lint deps test test-rust test-header test-readme test-c test-c-san test-fuzz test-netns run bench install clean
+.PHONY: suites-reset all lib header check-header check-layers lint deps test test-rust test-header test-readme test-c test-c-san test-fuzz test-netns run bench install clean
 
 all: lib build/mifctl
 
@@ -57,14 +57,17 @@ check-header: lib
 	  echo "include/mif.h is stale: run 'make header' and commit it"; \
 	  diff -u include/mif.h "$$generated" | head -40; exit 1; }
 	@echo "include/mif.h is up to date"
+	@$(RAN) header-current >> $(SUITES_RAN)
 
 # The layer rules (tests/check-layers.py says which), clippy and rustfmt.
 check-layers:
 	python3 tests/check-layers.py
+	@$(RAN) layers >> $(SUITES_RAN)
 
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
+	@$(RAN) lint >> $(SUITES_RAN)
 
 build/mifctl: $(MIFCTL_SRC) $(MIFCTL_HDR) include/mif.h lib
 	@mkdir -p build
@@ -85,16 +88,26 @@ build/bench/%: bench/%.c include/mif.h lib
 deps:
 	sh tests/install-deps.sh
 
-test: deps check-header check-layers lint test-rust test-header test-readme test-c test-c-san test-fuzz test-netns
-	@echo "make test: every suite passed (header, layers, lint, rust, header compile, readme, c-tests, c-tests-san, fuzz, netns)"
-	@echo "suites: 10 passed, 0 failed"
+# Each suite writes its name to $(SUITES_RAN) when it passed; the last line counts
+# them (a suite that failed stops make before it).
+SUITES_RAN := build/suites.ran
+RAN = mkdir -p build && echo
+
+test: suites-reset deps check-header check-layers lint test-rust test-header test-readme test-c test-c-san test-fuzz test-netns
+	@echo "make test: these suites ran and passed: $$(tr '\n' ' ' < $(SUITES_RAN))"
+	@echo "suites: $$(wc -l < $(SUITES_RAN)) passed, 0 failed"
+
+suites-reset:
+	@mkdir -p build && : > $(SUITES_RAN)
 
 test-rust:
 	$(CARGO) test --release --locked
+	@$(RAN) rust >> $(SUITES_RAN)
 
 # The header alone, as C99/C11 and C++11/C++17, warnings as errors.
 test-header: include/mif.h
 	sh c-tests/compile-header.sh
+	@$(RAN) header-compile >> $(SUITES_RAN)
 
 # The README's C example must compile and link as printed.
 test-readme: lib
@@ -102,20 +115,25 @@ test-readme: lib
 	awk '/^```c$$/{on=1;next} /^```$$/{if(on){exit}} on' README.md > build/readme_example.c
 	$(CC) $(CFLAGS) $(WARN) -Iinclude -o build/readme_example build/readme_example.c $(LINK_MIF)
 	@echo "README example compiles"
+	@$(RAN) readme >> $(SUITES_RAN)
 
 test-c: all $(C_TESTS)
 	sh c-tests/run.sh $(C_TESTS)
+	@$(RAN) c-tests >> $(SUITES_RAN)
 
 test-c-san: all $(C_SAN_TESTS)
 	MIF_SANITIZERS=1 sh c-tests/run.sh $(C_SAN_TESTS)
+	@$(RAN) c-tests-san >> $(SUITES_RAN)
 
 # Each fuzz target for a bounded time over its committed seeds (fuzz/README.md);
 # installs cargo-fuzz when missing.
 test-fuzz:
 	sh fuzz/smoke.sh
+	@$(RAN) fuzz >> $(SUITES_RAN)
 
 test-netns: all
 	python3 tests/netns/run.py
+	@$(RAN) netns >> $(SUITES_RAN)
 
 run: all
 	./build/mifctl monitor
