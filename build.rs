@@ -21,11 +21,8 @@ fn main() {
     for file in CAPI_FILES {
         println!("cargo:rerun-if-changed={file}");
     }
-    // Shared-object name carries the ABI major version.
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmif.so.0");
-    // The library registers pthread_atfork handlers (src/capi/handles.rs), which cannot
-    // be unregistered: dlclose() must not unmap them.
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
+    // libmif.so (soname, symbol versions, -z nodelete) is linked from the static
+    // archive by build-aux/link-lib.sh, not here.
 
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     // Only the C layer speaks C: parsing just its files keeps every other module's

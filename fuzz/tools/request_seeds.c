@@ -6,7 +6,7 @@
  * any non-zero pointer with one to the text after the struct.
  *
  *   cc -Iinclude -o build/request_seeds fuzz/tools/request_seeds.c \
- *      -Ltarget/release -lmif -Wl,-rpath,$PWD/target/release
+ *      -Lbuild/lib -lmif -Wl,-rpath,$PWD/build/lib
  *   build/request_seeds fuzz/seeds/request
  */
 #include <arpa/inet.h>

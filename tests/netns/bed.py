@@ -558,7 +558,7 @@ def read_json_lines(owner, stream, out, bad_key):
 # ---------------------------------------------------------------- C test drivers
 
 # How the Makefile compiles and links C programs (WARN, CFLAGS, LINK_MIF).
-LIBDIR = os.path.join(ROOT, "target", "release")
+LIBDIR = os.path.join(ROOT, "build", "lib")
 CFLAGS = ["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-std=c11", "-D_GNU_SOURCE"]
 # What every driver includes besides <mif.h> (as "../driver.h").
 DRIVER_H = os.path.join(ROOT, "c-tests", "driver.h")
