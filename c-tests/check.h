@@ -268,9 +268,17 @@ static inline int check_message_well_formed(const mif_message *m)
         ok &= CHECK_EQ_INT(m->fd, -1);
     if (m->msg_type != MIF_MSG_QUEUE_OVERFLOW)
         ok &= CHECK(m->dropped_messages == 0);
+    if (m->msg_type == MIF_MSG_LOG) {
+        ok &= CHECK(m->log_level >= MIF_LOG_ERROR && m->log_level <= MIF_LOG_DEBUG);
+        ok &= CHECK(m->text != NULL && m->text[0] != '\0' && strchr(m->text, '\n') == NULL);
+        ok &= CHECK(m->ifindex == 0 && m->pvd == 0);
+    } else {
+        ok &= CHECK_EQ_INT(m->log_level, 0);
+    }
     ok &= CHECK_EQ_INT(m->reserved, 0);
     ok &= CHECK_EQ_INT(m->reserved2, 0);
     ok &= CHECK_EQ_INT(m->reserved3, 0);
+    ok &= CHECK_EQ_INT(m->reserved4, 0);
     switch (m->msg_type) {
     case MIF_MSG_INTERFACE_ANNOUNCEMENT:
     case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
@@ -371,6 +379,9 @@ static inline int check_message_well_formed(const mif_message *m)
         ok &= CHECK_EQ_INT(m->status, MIF_OK);
         ok &= CHECK(m->dropped_messages > 0);
         ok &= CHECK(m->text == NULL && m->ifindex == 0 && m->pvd == 0);
+        break;
+    case MIF_MSG_LOG:
+        ok &= CHECK_EQ_INT(m->status, MIF_OK); /* the rest is checked above */
         break;
     default:
         check_note("unknown message type %u", m->msg_type);

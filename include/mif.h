@@ -331,6 +331,11 @@ typedef struct mif_ctx mif_ctx;
 typedef int32_t mif_result;
 
 /**
+ * A diagnostic's level (`mif_options.log_level`, `mif_message.log_level`).
+ */
+typedef uint32_t mif_log_level;
+
+/**
  * Options for `mif_open`. Fill with `mif_options_init` first, then change fields.
  */
 typedef struct mif_options {
@@ -408,6 +413,22 @@ typedef struct mif_options {
    * 16 to 4096.
    */
   uint32_t max_sockets;
+  /**
+   * Our addition: the context's diagnostics (bad lines in configuration files,
+   * refused router options, system errors it worked around...) up to this level
+   * come as `MIF_MSG_LOG` messages on its queue: `MIF_LOG_NONE` (0, the default),
+   * `MIF_LOG_ERROR`, `MIF_LOG_WARN`, `MIF_LOG_INFO` or `MIF_LOG_DEBUG`. Nothing runs on
+   * the library's threads for it, and it is independent of the MIF_LOG environment
+   * variable, which prints to stderr. Diagnostics count against
+   * `max_queued_messages` like subscription announcements (left out and counted in
+   * `MIF_MSG_QUEUE_OVERFLOW` when the queue is full); more than 256 made between two
+   * deliveries are left out and counted in one `MIF_LOG_WARN` message.
+   */
+  mif_log_level log_level;
+  /**
+   * Reserved: must be 0 (keeps the struct free of padding).
+   */
+  uint32_t reserved2;
 } mif_options;
 
 /**
@@ -724,6 +745,14 @@ typedef struct mif_message {
    * Our addition: subscription announcements left out (`MIF_MSG_QUEUE_OVERFLOW`).
    */
   uint64_t dropped_messages;
+  /**
+   * Our addition: `MIF_LOG_*` of a `MIF_MSG_LOG` message.
+   */
+  mif_log_level log_level;
+  /**
+   * Reserved, 0.
+   */
+  uint32_t reserved4;
 } mif_message;
 
 /**
@@ -871,6 +900,33 @@ typedef struct mif_message {
  * The system denied an operation the library needs (EPERM/EACCES).
  */
 #define MIF_E_PERMISSION 304
+
+/**
+ * Our addition: no diagnostics as messages (the default).
+ */
+#define MIF_LOG_NONE 0
+
+/**
+ * Our addition: errors: a context ending, a system call failing in a way the
+ * application will notice.
+ */
+#define MIF_LOG_ERROR 1
+
+/**
+ * Our addition: warnings: input refused or ignored (configuration file lines, state
+ * files, router options), resources the library did without.
+ */
+#define MIF_LOG_WARN 2
+
+/**
+ * Our addition: notable events (a netlink overrun and the re-read that followed).
+ */
+#define MIF_LOG_INFO 3
+
+/**
+ * Our addition: details for debugging the library (every ignored value).
+ */
+#define MIF_LOG_DEBUG 4
 
 /**
  * Draft 3.2.7.1: announce every interface now and as they come and go.
@@ -1068,6 +1124,13 @@ typedef struct mif_message {
  * configuration data) are never left out.
  */
 #define MIF_MSG_QUEUE_OVERFLOW 17
+
+/**
+ * Our addition: one of the context's diagnostics, asked for with
+ * `mif_options.log_level`: `text` (one line, no newline) at `log_level`. The
+ * library's own wording: for people, not for parsing.
+ */
+#define MIF_MSG_LOG 18
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,8 +1,11 @@
-//! Minimal diagnostics on stderr, chosen by the MIF_LOG environment variable
-//! (`off` (default), `error`, `warn`, `info`, `debug`). A library prints nothing unless
-//! asked; the tests ask to see events such as a netlink overrun.
-use std::cell::Cell;
-use std::sync::{Once, OnceLock};
+//! Diagnostics. On stderr when the MIF_LOG environment variable asks (`off` (default),
+//! `error`, `warn`, `info`, `debug`): a library prints nothing unless asked; the tests
+//! ask to see events such as a netlink overrun. And, for an application that wants
+//! them in its own log, to a `LogSink` a thread is routed to (`route_to`): a context's
+//! engine thread for its whole life, an application thread while it is inside a call on
+//! that context. The sink only queues the record; no application code runs.
+use std::cell::{Cell, RefCell};
+use std::sync::{Arc, Once, OnceLock};
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub(crate) enum Level {
@@ -23,13 +26,63 @@ fn max_level() -> u8 {
     })
 }
 
-pub(crate) fn enabled(level: Level) -> bool {
-    level as u8 <= max_level()
+impl Level {
+    /// `error`, `warn`, `info`, `debug`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+            Level::Debug => "debug",
+        }
+    }
+}
+
+/// Where a thread's diagnostics go besides stderr. `record` must not block or log.
+pub(crate) trait LogSink: Send + Sync {
+    /// The most verbose level wanted (1 = error ... 4 = debug).
+    fn max_level(&self) -> u8;
+    fn record(&self, level: Level, text: String);
+}
+
+thread_local! {
+    static SINK: RefCell<Option<Arc<dyn LogSink>>> = const { RefCell::new(None) };
+}
+
+/// Routes this thread's diagnostics to `sink` until the guard is dropped (then to
+/// whatever was routed before).
+pub(crate) fn route_to(sink: Arc<dyn LogSink>) -> Route {
+    Route(SINK.with(|s| s.replace(Some(sink))))
+}
+
+#[must_use]
+pub(crate) struct Route(Option<Arc<dyn LogSink>>);
+
+impl Drop for Route {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        SINK.with(|s| *s.borrow_mut() = previous);
+    }
+}
+
+/// The sink of this thread, unless `record` is running on it already (a sink that
+/// logged would otherwise recurse).
+fn current_sink() -> Option<Arc<dyn LogSink>> {
+    SINK.with(|s| s.try_borrow().ok().and_then(|s| s.clone()))
 }
 
 pub(crate) fn write(level: Level, args: std::fmt::Arguments<'_>) {
-    if enabled(level) {
-        eprintln!("libmif[{}]: {}", format!("{level:?}").to_lowercase(), args);
+    if level as u8 <= max_level() {
+        eprintln!("libmif[{}]: {}", level.name(), args);
+    }
+    if let Some(sink) = current_sink() {
+        if level as u8 <= sink.max_level() {
+            // Held borrowed while the sink runs: a record it logs itself is not routed.
+            SINK.with(|s| {
+                let _busy = s.borrow();
+                sink.record(level, args.to_string());
+            });
+        }
     }
 }
 
@@ -85,7 +138,7 @@ fn quiet_panics() {
         std::panic::set_hook(Box::new(move |info| {
             if IN_LIBRARY.with(Cell::get) == 0 {
                 previous(info);
-            } else if enabled(Level::Debug) {
+            } else if Level::Debug as u8 <= max_level() {
                 eprintln!("libmif[debug]: caught panic: {info}");
             }
         }));

@@ -7,6 +7,7 @@ use std::os::fd::IntoRawFd;
 
 use super::address::{c_address, c_address_on, mif_address, socket_address};
 use super::constants::*;
+use super::options::mif_log_level;
 
 use super::status::*;
 use crate::core::model::{AddrInfo, Announcement, ConfigData, PvdInfo};
@@ -69,6 +70,10 @@ pub const MIF_MSG_CONFIGURATION_LEARNING: mif_message_type = 16;
 /// may come before it). Results of your requests (translations, connections,
 /// configuration data) are never left out.
 pub const MIF_MSG_QUEUE_OVERFLOW: mif_message_type = 17;
+/// Our addition: one of the context's diagnostics, asked for with
+/// `mif_options.log_level`: `text` (one line, no newline) at `log_level`. The
+/// library's own wording: for people, not for parsing.
+pub const MIF_MSG_LOG: mif_message_type = 18;
 
 /// A message from the library. Allocated by the library and owned by the application
 /// from `mif_get_message` until `mif_message_free`. Fields not used by a message type
@@ -184,6 +189,10 @@ pub struct mif_message {
     pub captive_portal: *const c_char,
     /// Our addition: subscription announcements left out (`MIF_MSG_QUEUE_OVERFLOW`).
     pub dropped_messages: u64,
+    /// Our addition: `MIF_LOG_*` of a `MIF_MSG_LOG` message.
+    pub log_level: mif_log_level,
+    /// Reserved, 0.
+    pub reserved4: u32,
 }
 
 /// The allocation behind a `mif_message*`: the public struct first, so a pointer to
@@ -267,6 +276,8 @@ fn empty() -> mif_message {
         pref64: mif_address::default(),
         captive_portal: std::ptr::null(),
         dropped_messages: 0,
+        log_level: 0,
+        reserved4: 0,
     }
 }
 
@@ -440,6 +451,11 @@ fn to_c(message: Message) -> OwnedMessage {
             m.msg_type = MIF_MSG_QUEUE_OVERFLOW;
             m.dropped_messages = dropped;
         }
+        Message::Log { level, text: t } => {
+            m.msg_type = MIF_MSG_LOG;
+            m.log_level = mif_log_level::from(level);
+            text = Some(cstring(&t));
+        }
         Message::EngineFailed { error, text: t } => {
             m.msg_type = MIF_MSG_ENGINE_FAILED;
             m.status = code_of(error);
@@ -532,6 +548,7 @@ fn message_type_name(msg_type: mif_message_type) -> &'static CStr {
         MIF_MSG_PVD_CONFIGURATION_COMPLETE => c"pvd_configuration_complete",
         MIF_MSG_CONFIGURATION_LEARNING => c"configuration_learning",
         MIF_MSG_QUEUE_OVERFLOW => c"queue_overflow",
+        MIF_MSG_LOG => c"log",
         MIF_MSG_ENGINE_FAILED => c"engine_failed",
         _ => c"unknown",
     }

@@ -79,7 +79,34 @@ pub struct mif_options {
     /// 0 = a quarter of the process's RLIMIT_NOFILE soft limit when the context opens,
     /// 16 to 4096.
     pub max_sockets: u32,
+    /// Our addition: the context's diagnostics (bad lines in configuration files,
+    /// refused router options, system errors it worked around...) up to this level
+    /// come as `MIF_MSG_LOG` messages on its queue: `MIF_LOG_NONE` (0, the default),
+    /// `MIF_LOG_ERROR`, `MIF_LOG_WARN`, `MIF_LOG_INFO` or `MIF_LOG_DEBUG`. Nothing runs on
+    /// the library's threads for it, and it is independent of the MIF_LOG environment
+    /// variable, which prints to stderr. Diagnostics count against
+    /// `max_queued_messages` like subscription announcements (left out and counted in
+    /// `MIF_MSG_QUEUE_OVERFLOW` when the queue is full); more than 256 made between two
+    /// deliveries are left out and counted in one `MIF_LOG_WARN` message.
+    pub log_level: mif_log_level,
+    /// Reserved: must be 0 (keeps the struct free of padding).
+    pub reserved2: u32,
 }
+
+/// A diagnostic's level (`mif_options.log_level`, `mif_message.log_level`).
+pub type mif_log_level = u32;
+/// Our addition: no diagnostics as messages (the default).
+pub const MIF_LOG_NONE: mif_log_level = 0;
+/// Our addition: errors: a context ending, a system call failing in a way the
+/// application will notice.
+pub const MIF_LOG_ERROR: mif_log_level = 1;
+/// Our addition: warnings: input refused or ignored (configuration file lines, state
+/// files, router options), resources the library did without.
+pub const MIF_LOG_WARN: mif_log_level = 2;
+/// Our addition: notable events (a netlink overrun and the re-read that followed).
+pub const MIF_LOG_INFO: mif_log_level = 3;
+/// Our addition: details for debugging the library (every ignored value).
+pub const MIF_LOG_DEBUG: mif_log_level = 4;
 
 /// All fields zero, pointers NULL: what `mif_options_init` writes (besides `size`),
 /// and what a field an older program does not know of reads as.
@@ -100,6 +127,8 @@ impl Default for mif_options {
             reserved: 0,
             max_queued_messages: 0,
             max_sockets: 0,
+            log_level: MIF_LOG_NONE,
+            reserved2: 0,
         }
     }
 }
@@ -139,7 +168,13 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
     }
     // SAFETY: non-NULL, and at least `size` readable bytes (the caller's guarantee).
     let (copy, _) = unsafe { read_sized(opts, std::mem::size_of::<u32>()) }?;
-    if copy.flags != 0 || copy.reserved != 0 || copy.netlink_rcvbuf < 0 || copy.test_flags & !KNOWN_TEST_FLAGS != 0 {
+    if copy.flags != 0
+        || copy.reserved != 0
+        || copy.reserved2 != 0
+        || copy.log_level > MIF_LOG_DEBUG
+        || copy.netlink_rcvbuf < 0
+        || copy.test_flags & !KNOWN_TEST_FLAGS != 0
+    {
         return Err(Error::InvalidArgument);
     }
     // SAFETY: the string pointers are NULL or NUL-terminated (the caller's guarantee).
@@ -190,6 +225,7 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
         }
         config.max_sockets = Some(copy.max_sockets as usize);
     }
+    config.log_level = copy.log_level as u8;
     Ok(config)
 }
 

@@ -27,6 +27,9 @@ pub struct Config {
     /// Sockets the context may hold for requests (`operations`); `None`: a quarter of
     /// the process's descriptor limit (`default_socket_budget`).
     pub max_sockets: Option<usize>,
+    /// Diagnostics queued for the application as messages up to this level (1 = error
+    /// ... 4 = debug); 0: none (`logs`).
+    pub log_level: u8,
     pub test: TestHooks,
 }
 
@@ -63,6 +66,7 @@ impl Default for Config {
             learning_window: DEFAULT_LEARNING_WINDOW,
             max_queued_messages: DEFAULT_MAX_QUEUED_MESSAGES,
             max_sockets: None,
+            log_level: 0,
             test: TestHooks::default(),
         }
     }

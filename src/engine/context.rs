@@ -15,6 +15,7 @@ use super::config::{default_socket_budget, lingering_cap, Config, TestHooks};
 use super::connector::{ConnectEvent, ConnectRequest, MAX_RACING};
 use super::event_loop::{Engine, EngineRequest, StopHandle};
 use super::helping::{Helping, HELP_MAX_TRANSLATIONS};
+use super::logs::LogRecords;
 use super::message::Message;
 use super::operations::{Kind, Operations, Subject};
 use super::outbox::Outbox;
@@ -24,7 +25,7 @@ use super::shared::Shared;
 use crate::core::dns::{QueryName, Status};
 use crate::core::model::{Announcement, Family, HostModel};
 use crate::core::Error;
-use crate::log::log_at;
+use crate::log::{log_at, route_to, LogSink};
 use crate::os::files::{FileSources, SourcePaths};
 use crate::os::rtnetlink::{DumpError, DumpSocket, EventSocket, Patience};
 use crate::os::{error_of, pin, sys};
@@ -41,6 +42,8 @@ pub struct Context {
 
 impl Context {
     pub fn open(config: Config) -> Result<Context, Error> {
+        let logs = (config.log_level > 0).then(|| Arc::new(LogRecords::new(config.log_level)));
+        let route = logs.as_ref().map(|logs| route_to(Arc::clone(logs) as Arc<dyn LogSink>));
         let fail = |what: &str, e: io::Error| {
             log_at!(Warn, "mif_open: {what}: {e}");
             error_of(&e)
@@ -85,7 +88,10 @@ impl Context {
             dns_sockets,
             operations: Mutex::new(Operations::new(socket_budget)),
             outbox,
+            logs,
         });
+        drop(route);
+        shared.flush_logs();
         let (requests, request_rx) = crossbeam_channel::unbounded();
         let engine = Engine::new(Arc::clone(&shared), poll, events, dumper, files, request_rx, &config)
             .map_err(|e| fail("mio poll", e))?;
@@ -106,6 +112,7 @@ impl Context {
     /// complete state of every subscription again; taking a Connected message gives
     /// its socket to the application (it leaves the socket budget).
     pub fn take(&self) -> Option<Message> {
+        self.shared.flush_logs();
         let message = self.shared.outbox.pop()?;
         match &message {
             Message::Overflow { .. } => {
@@ -126,7 +133,21 @@ impl Context {
         self.shared.outbox.shut();
     }
 
+    /// Runs an application call on this context with its diagnostics routed here, then
+    /// queues them (`logs`).
+    fn routed<R>(&self, call: impl FnOnce() -> R) -> R {
+        let route = self.shared.route_logs();
+        let result = call();
+        drop(route);
+        self.shared.flush_logs();
+        result
+    }
+
     pub fn post(&self, request: Request) -> Result<(), Error> {
+        self.routed(|| self.post_routed(request))
+    }
+
+    fn post_routed(&self, request: Request) -> Result<(), Error> {
         if self.shared.outbox.is_shut() {
             return Err(Error::Closed);
         }
@@ -337,6 +358,10 @@ impl Context {
     /// mif_bind_socket: pins the application's socket to a PvD. `socket` is `None` for
     /// a negative descriptor, refused after the PvD is checked.
     pub fn bind_socket(&self, socket: Option<BorrowedFd<'_>>, pvd: u64, bind_source: bool) -> Result<(), Error> {
+        self.routed(|| self.bind_socket_routed(socket, pvd, bind_source))
+    }
+
+    fn bind_socket_routed(&self, socket: Option<BorrowedFd<'_>>, pvd: u64, bind_source: bool) -> Result<(), Error> {
         let pvd = self.pvd_or_default(pvd)?;
         let link = self.shared.model.lock().pvd_link(pvd).ok_or(Error::UnknownPvd)?;
         let socket = socket.ok_or(Error::InvalidArgument)?;

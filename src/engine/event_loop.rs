@@ -127,6 +127,8 @@ impl Engine {
     pub(crate) fn run(mut self) {
         // The whole thread is library code: a panic in it is reported as a message.
         let _inside = crate::log::InLibrary::enter();
+        // The application may want this thread's diagnostics as messages.
+        let _route = self.shared.route_logs();
         // Signals are the application's: a handler must run on its threads, where it
         // interrupts its waits (EINTR), never on ours.
         if let Err(e) = sys::block_all_signals() {
@@ -151,6 +153,7 @@ impl Engine {
         let facts = self.files.drain();
         self.apply(facts);
         let mut events = Events::with_capacity(256);
+        self.shared.flush_logs();
         loop {
             if self.stop.load(Ordering::Acquire) {
                 return Ok(());
@@ -221,6 +224,7 @@ impl Engine {
             let mut out = Vec::new();
             self.connector.tick(self.poll.registry(), Instant::now(), &mut out);
             self.shared.emit_connect(out);
+            self.shared.flush_logs();
         }
     }
 

@@ -12,8 +12,11 @@ impl Message {
     /// A subscription announcement: may be left out when the queue is full (the
     /// overflow message and the re-announcement stand for it). Everything else answers
     /// a request, is bounded by the requests in flight, and is always queued.
-    pub fn is_subscription_announcement(&self) -> bool {
-        matches!(self, Message::Announcement(a) if a.is_subscription())
+    /// Whether a full queue may leave it out (counted in the overflow message):
+    /// subscription announcements (queued again when the overflow message is taken)
+    /// and diagnostics.
+    pub fn is_droppable(&self) -> bool {
+        matches!(self, Message::Announcement(a) if a.is_subscription()) || matches!(self, Message::Log { .. })
     }
 }
 
@@ -28,6 +31,12 @@ pub enum Message {
     /// application takes it, the complete state of its subscriptions is queued again.
     Overflow {
         dropped: u64,
+    },
+    /// A diagnostic for the application (`mif_options.log_level`): level 1 = error,
+    /// 2 = warn, 3 = info, 4 = debug.
+    Log {
+        level: u8,
+        text: String,
     },
     /// The context ended; nothing follows this message.
     EngineFailed {

@@ -16,6 +16,7 @@ pub mod connector;
 pub mod context;
 mod event_loop;
 mod helping;
+mod logs;
 pub mod message;
 mod operations;
 mod outbox;

@@ -60,7 +60,7 @@ impl Outbox {
         }
         let was_empty = state.messages.is_empty();
         for message in messages {
-            if message.is_subscription_announcement() {
+            if message.is_droppable() {
                 if let Some(dropped) = state.overflow.as_mut() {
                     *dropped += 1;
                     continue;

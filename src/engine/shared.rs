@@ -6,17 +6,19 @@
 //! be held by its caller.
 
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use super::connector::ConnectEvent;
+use super::logs::LogRecords;
 use super::message::Message;
 use super::operations::{Kind, Operations};
 use super::outbox::Outbox;
 use super::resolver::{DnsEvent, DnsShared};
 use crate::core::model::HostModel;
 use crate::core::Error;
-use crate::log::{log_at, panic_text};
+use crate::log::{log_at, panic_text, route_to, LogSink, Route};
 
 pub(crate) struct Shared {
     pub model: Mutex<HostModel>,
@@ -28,9 +30,28 @@ pub(crate) struct Shared {
     /// Every outstanding translation and connect (`operations`).
     pub operations: Mutex<Operations>,
     pub outbox: Outbox,
+    /// Diagnostics for the application, when it asked for them (`logs`).
+    pub logs: Option<Arc<LogRecords>>,
 }
 
 impl Shared {
+    /// Routes the calling thread's diagnostics to this context until the guard drops
+    /// (nothing when the application did not ask for them).
+    pub(crate) fn route_logs(&self) -> Option<Route> {
+        self.logs.as_ref().map(|logs| route_to(Arc::clone(logs) as Arc<dyn LogSink>))
+    }
+
+    /// Moves pending diagnostics to the message queue. Called with no lock held.
+    pub(crate) fn flush_logs(&self) {
+        if let Some(logs) = &self.logs {
+            let records = logs.take();
+            if !records.is_empty() {
+                self.outbox
+                    .push_all(records.into_iter().map(|(level, text)| Message::Log { level: level as u8, text }));
+            }
+        }
+    }
+
     /// Reads the ready DNS sockets, times out what expired and queues the results as
     /// one batch (one lock of the queue, at most one eventfd write). The engine calls
     /// it, and so does an application thread waiting in `mif_check_message`.
@@ -58,6 +79,7 @@ impl Shared {
     /// Ends the context: the final message, after which posts fail.
     pub(crate) fn fail(&self, error: Error, text: String) {
         log_at!(Error, "{text}");
+        self.flush_logs();
         self.outbox.close_with(Message::EngineFailed { error, text });
     }
 

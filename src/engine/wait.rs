@@ -21,11 +21,18 @@ impl Context {
     /// ran out (0 probes, -1 waits forever), `Closed` when the application began to
     /// close the context meanwhile.
     pub fn check(&self, timeout_ms: i32) -> Result<bool, Error> {
+        let route = self.shared.route_logs();
         let waited = self.wait_for_message(timeout_ms);
+        drop(route);
+        // Diagnostics of this wait (DNS answers it read) are messages too.
+        self.shared.flush_logs();
         if self.shared.outbox.is_shut() {
             return Err(Error::Closed);
         }
-        waited
+        match waited {
+            Ok(false) if self.shared.outbox.has_messages() => Ok(true),
+            other => other,
+        }
     }
 
     fn wait_for_message(&self, timeout_ms: i32) -> Result<bool, Error> {
