@@ -213,9 +213,10 @@ static void message_type_names(void)
         { MIF_MSG_PVD_CONFIGURATION_COMPLETE, "pvd_configuration_complete" },
         { MIF_MSG_CONFIGURATION_LEARNING, "configuration_learning" },
         { MIF_MSG_QUEUE_OVERFLOW, "queue_overflow" },
+        { MIF_MSG_LOG, "log" },
         { MIF_MSG_ENGINE_FAILED, "engine_failed" },
     };
-    static const mif_message_type unknown[] = { 0, 18, 99, 101, 1000, 0xffffffffu };
+    static const mif_message_type unknown[] = { 0, 19, 99, 101, 1000, 0xffffffffu };
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
         CHECK_EQ_STR(mif_message_type_name(names[i].t), names[i].name);
@@ -445,6 +446,32 @@ static void address_parse(void)
     CHECK_RC(mif_address_parse("198.51.100.7", NULL), MIF_E_NULL_ARGUMENT);
 }
 
+/* After MIF_E_SYSTEM, errno is the failing system call's: binding a socket that is
+ * already bound fails in bind() with EINVAL. */
+static void errno_after_system_error(void)
+{
+    mif_ctx *ctx = NULL;
+    struct sockaddr_in sin;
+    int fd;
+    uint64_t pvd;
+    mif_result rc;
+    REQUIRE(CHECK_RC(mif_open(NULL, &ctx), MIF_OK));
+    pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (CHECK(pvd != 0 && fd >= 0) && CHECK(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0)) {
+        errno = 0;
+        rc = mif_bind_socket(ctx, fd, pvd, 1);
+        CHECK_RC(rc, MIF_E_SYSTEM);
+        CHECK_EQ_INT(errno, EINVAL);
+    }
+    if (fd >= 0)
+        close(fd);
+    mif_close(ctx);
+}
+
 static void null_free_and_close_are_harmless(void)
 {
     mif_message_free(NULL);
@@ -475,6 +502,7 @@ int main(void)
     RUN_CASE(address_format_ok);
     RUN_CASE(address_format_errors);
     RUN_CASE(version_string);
+    RUN_CASE(errno_after_system_error);
     RUN_CASE(null_free_and_close_are_harmless);
     return check_done();
 }

@@ -887,17 +887,22 @@ typedef struct mif_message {
 #define MIF_E_INTERRUPTED 301
 
 /**
- * A system call failed (socket, eventfd, thread creation, netlink dump).
+ * A system call failed (socket, eventfd, thread creation, netlink dump). After
+ * `mif_open`, `mif_check_message` and `mif_bind_socket` return it, errno holds the
+ * failing call's error (`strerror(errno)` says which); no other function returns it.
  */
 #define MIF_E_SYSTEM 302
 
 /**
- * An internal error: a panic was caught at the API boundary.
+ * An internal error: a panic was caught at the API boundary. Any function returning
+ * `mif_result` may return it (a bug in the library: please report it); the context
+ * stays usable unless a `MIF_MSG_ENGINE_FAILED` message says otherwise.
  */
 #define MIF_E_INTERNAL 303
 
 /**
- * The system denied an operation the library needs (EPERM/EACCES).
+ * The system denied an operation the library needs (EPERM/EACCES; errno holds which,
+ * as after `MIF_E_SYSTEM`).
  */
 #define MIF_E_PERMISSION 304
 
@@ -1223,8 +1228,11 @@ const char *mif_translation_status_name(uint32_t status);
  * owns and must close with `mif_close`; on failure `*ctx_out` is left untouched.
  *
  * Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT` (ctx_out NULL); `MIF_E_BAD_SIZE`;
- * `MIF_E_INVALID_ARGUMENT` (reserved bits set, negative rcvbuf); `MIF_E_PERMISSION`;
- * `MIF_E_SYSTEM` (a socket, eventfd, dump or thread could not be made).
+ * `MIF_E_INVALID_ARGUMENT` (reserved fields or unknown flag bits set, negative rcvbuf,
+ * a numeric option outside its documented range, `log_level` above `MIF_LOG_DEBUG`,
+ * an empty or non-UTF-8 `root_dir` or `config_file`); `MIF_E_PERMISSION`;
+ * `MIF_E_SYSTEM` (a socket, eventfd, dump or thread could not be made; errno says
+ * why); `MIF_E_INTERNAL`.
  * Thread safety: may be called from any thread.
  * Handles are not pointers to memory: never dereference one.
  */
@@ -1272,7 +1280,15 @@ int mif_fd(const struct mif_ctx *ctx);
  * `MIF_E_UNKNOWN_INTERFACE`; `MIF_E_UNKNOWN_PVD`; `MIF_E_NOT_SUBSCRIBED` (a Stop
  * without a matching start); `MIF_E_BUSY` (the socket budget is taken);
  * `MIF_E_QUEUE_FULL` (a translation, connect or Get Configuration Data while the
- * message queue is at its limit); `MIF_E_ENGINE_FAILED`; `MIF_E_CLOSED`; `MIF_E_FORKED`.
+ * message queue is at its limit); `MIF_E_BAD_NAME` (a name to translate);
+ * `MIF_E_BAD_ADDRESS` (a connect's address or port); `MIF_E_BAD_SOURCE` (a Connect
+ * From Address source the PvD does not have); `MIF_E_UNKNOWN_ELEMENT_TYPE` /
+ * `MIF_E_UNKNOWN_INFO_ID` (Get Configuration Data); `MIF_E_DUPLICATE_ID` (a
+ * translation or connection id already in use); `MIF_E_UNKNOWN_TRANSLATION` /
+ * `MIF_E_UNKNOWN_CONNECTION` (a Stop or Cancel naming none); `MIF_E_NO_DEFAULT_PVD`
+ * (pvd 0 with no default PvD); `MIF_E_ENGINE_FAILED`; `MIF_E_CLOSED`; `MIF_E_FORKED`;
+ * `MIF_E_INTERNAL`. Never `MIF_E_SYSTEM`: what fails in the network later is reported
+ * in the request's result message.
  * The request is only read during the call. Thread safety: any number of threads may
  * post, check and get on one context at once.
  */
@@ -1288,7 +1304,7 @@ mif_result mif_post_message(struct mif_ctx *ctx, const struct mif_request *req);
  * not restarted, so a SIGINT handler can stop a loop; call again to go on waiting),
  * `MIF_E_INVALID_ARGUMENT` for a timeout below -1, `MIF_E_NULL_ARGUMENT`,
  * `MIF_E_CLOSED` (also when `mif_close` begins during the wait: it wakes the waiter),
- * `MIF_E_FORKED`.
+ * `MIF_E_FORKED`, `MIF_E_SYSTEM` (poll failed; errno says why), `MIF_E_INTERNAL`.
  * With several threads waiting, all may wake for one message and all but one then
  * get `MIF_NO_MESSAGE` from `mif_get_message`. A failed engine queues a final
  * `MIF_MSG_ENGINE_FAILED` message, so a wait never hangs on a dead engine.
@@ -1321,7 +1337,8 @@ mif_result mif_get_message(struct mif_ctx *ctx, struct mif_message **msg_out);
  * `MIF_E_BAD_SOURCE` (the PvD has no usable address of the socket's family);
  * `MIF_E_BAD_ADDRESS` (the socket is not of the PvD's family, or not an IP socket);
  * `MIF_E_INVALID_ARGUMENT` (fd negative or not a socket); `MIF_E_PERMISSION` / `MIF_E_SYSTEM` (the
- * kernel refused; errno is left set); `MIF_E_CLOSED`; `MIF_E_FORKED`. The fd stays the application's.
+ * kernel refused; errno holds its error); `MIF_E_CLOSED`; `MIF_E_FORKED`; `MIF_E_INTERNAL`.
+ * The fd stays the application's.
  * Thread safety: any thread.
  */
 mif_result mif_bind_socket(struct mif_ctx *ctx, int fd, uint64_t pvd, int bind_source);

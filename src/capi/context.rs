@@ -48,8 +48,11 @@ macro_rules! try_live {
 /// owns and must close with `mif_close`; on failure `*ctx_out` is left untouched.
 ///
 /// Returns `MIF_OK`; `MIF_E_NULL_ARGUMENT` (ctx_out NULL); `MIF_E_BAD_SIZE`;
-/// `MIF_E_INVALID_ARGUMENT` (reserved bits set, negative rcvbuf); `MIF_E_PERMISSION`;
-/// `MIF_E_SYSTEM` (a socket, eventfd, dump or thread could not be made).
+/// `MIF_E_INVALID_ARGUMENT` (reserved fields or unknown flag bits set, negative rcvbuf,
+/// a numeric option outside its documented range, `log_level` above `MIF_LOG_DEBUG`,
+/// an empty or non-UTF-8 `root_dir` or `config_file`); `MIF_E_PERMISSION`;
+/// `MIF_E_SYSTEM` (a socket, eventfd, dump or thread could not be made; errno says
+/// why); `MIF_E_INTERNAL`.
 /// Thread safety: may be called from any thread.
 /// Handles are not pointers to memory: never dereference one.
 #[no_mangle]
@@ -63,7 +66,8 @@ pub extern "C" fn mif_open(opts: *const mif_options, ctx_out: *mut *mut mif_ctx)
             Ok(c) => c,
             Err(e) => return code_of(e),
         };
-        match Context::open(config) {
+        crate::engine::take_errno();
+        with_errno(match Context::open(config) {
             Ok(context) => {
                 let handle = handles::register(context);
                 // SAFETY: `ctx_out` is non-NULL and points to writable storage for a
@@ -72,7 +76,7 @@ pub extern "C" fn mif_open(opts: *const mif_options, ctx_out: *mut *mut mif_ctx)
                 MIF_OK
             }
             Err(e) => code_of(e),
-        }
+        })
     })
 }
 
@@ -128,7 +132,15 @@ pub extern "C" fn mif_fd(ctx: *const mif_ctx) -> c_int {
 /// `MIF_E_UNKNOWN_INTERFACE`; `MIF_E_UNKNOWN_PVD`; `MIF_E_NOT_SUBSCRIBED` (a Stop
 /// without a matching start); `MIF_E_BUSY` (the socket budget is taken);
 /// `MIF_E_QUEUE_FULL` (a translation, connect or Get Configuration Data while the
-/// message queue is at its limit); `MIF_E_ENGINE_FAILED`; `MIF_E_CLOSED`; `MIF_E_FORKED`.
+/// message queue is at its limit); `MIF_E_BAD_NAME` (a name to translate);
+/// `MIF_E_BAD_ADDRESS` (a connect's address or port); `MIF_E_BAD_SOURCE` (a Connect
+/// From Address source the PvD does not have); `MIF_E_UNKNOWN_ELEMENT_TYPE` /
+/// `MIF_E_UNKNOWN_INFO_ID` (Get Configuration Data); `MIF_E_DUPLICATE_ID` (a
+/// translation or connection id already in use); `MIF_E_UNKNOWN_TRANSLATION` /
+/// `MIF_E_UNKNOWN_CONNECTION` (a Stop or Cancel naming none); `MIF_E_NO_DEFAULT_PVD`
+/// (pvd 0 with no default PvD); `MIF_E_ENGINE_FAILED`; `MIF_E_CLOSED`; `MIF_E_FORKED`;
+/// `MIF_E_INTERNAL`. Never `MIF_E_SYSTEM`: what fails in the network later is reported
+/// in the request's result message.
 /// The request is only read during the call. Thread safety: any number of threads may
 /// post, check and get on one context at once.
 #[no_mangle]
@@ -155,7 +167,7 @@ pub extern "C" fn mif_post_message(ctx: *mut mif_ctx, req: *const mif_request) -
 /// not restarted, so a SIGINT handler can stop a loop; call again to go on waiting),
 /// `MIF_E_INVALID_ARGUMENT` for a timeout below -1, `MIF_E_NULL_ARGUMENT`,
 /// `MIF_E_CLOSED` (also when `mif_close` begins during the wait: it wakes the waiter),
-/// `MIF_E_FORKED`.
+/// `MIF_E_FORKED`, `MIF_E_SYSTEM` (poll failed; errno says why), `MIF_E_INTERNAL`.
 /// With several threads waiting, all may wake for one message and all but one then
 /// get `MIF_NO_MESSAGE` from `mif_get_message`. A failed engine queues a final
 /// `MIF_MSG_ENGINE_FAILED` message, so a wait never hangs on a dead engine.
@@ -169,11 +181,12 @@ pub extern "C" fn mif_check_message(ctx: *mut mif_ctx, timeout_ms: c_int) -> mif
         if timeout_ms < -1 {
             return MIF_E_INVALID_ARGUMENT;
         }
-        match live.context.check(timeout_ms) {
+        crate::engine::take_errno();
+        with_errno(match live.context.check(timeout_ms) {
             Ok(true) => MIF_OK,
             Ok(false) => MIF_NO_MESSAGE,
             Err(e) => code_of(e),
-        }
+        })
     })
 }
 
@@ -214,7 +227,8 @@ pub extern "C" fn mif_get_message(ctx: *mut mif_ctx, msg_out: *mut *mut mif_mess
 /// `MIF_E_BAD_SOURCE` (the PvD has no usable address of the socket's family);
 /// `MIF_E_BAD_ADDRESS` (the socket is not of the PvD's family, or not an IP socket);
 /// `MIF_E_INVALID_ARGUMENT` (fd negative or not a socket); `MIF_E_PERMISSION` / `MIF_E_SYSTEM` (the
-/// kernel refused; errno is left set); `MIF_E_CLOSED`; `MIF_E_FORKED`. The fd stays the application's.
+/// kernel refused; errno holds its error); `MIF_E_CLOSED`; `MIF_E_FORKED`; `MIF_E_INTERNAL`.
+/// The fd stays the application's.
 /// Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn mif_bind_socket(ctx: *mut mif_ctx, fd: c_int, pvd: u64, bind_source: c_int) -> mif_result {
@@ -223,7 +237,8 @@ pub extern "C" fn mif_bind_socket(ctx: *mut mif_ctx, fd: c_int, pvd: u64, bind_s
         // SAFETY: the application's descriptor, open for the duration of this call (the
         // API's contract); only borrowed, never closed.
         let socket = (fd >= 0).then(|| unsafe { BorrowedFd::borrow_raw(fd) });
-        result_of(live.context.bind_socket(socket, pvd, bind_source != 0))
+        crate::engine::take_errno();
+        with_errno(result_of(live.context.bind_socket(socket, pvd, bind_source != 0)))
     })
 }
 

@@ -78,11 +78,16 @@ pub const MIF_E_BAD_ADDRESS: mif_result = 105;
 pub const MIF_E_ENGINE_FAILED: mif_result = 300;
 /// A wait was interrupted by a signal (EINTR).
 pub const MIF_E_INTERRUPTED: mif_result = 301;
-/// A system call failed (socket, eventfd, thread creation, netlink dump).
+/// A system call failed (socket, eventfd, thread creation, netlink dump). After
+/// `mif_open`, `mif_check_message` and `mif_bind_socket` return it, errno holds the
+/// failing call's error (`strerror(errno)` says which); no other function returns it.
 pub const MIF_E_SYSTEM: mif_result = 302;
-/// An internal error: a panic was caught at the API boundary.
+/// An internal error: a panic was caught at the API boundary. Any function returning
+/// `mif_result` may return it (a bug in the library: please report it); the context
+/// stays usable unless a `MIF_MSG_ENGINE_FAILED` message says otherwise.
 pub const MIF_E_INTERNAL: mif_result = 303;
-/// The system denied an operation the library needs (EPERM/EACCES).
+/// The system denied an operation the library needs (EPERM/EACCES; errno holds which,
+/// as after `MIF_E_SYSTEM`).
 pub const MIF_E_PERMISSION: mif_result = 304;
 
 /// The one map from the runtime's error to its stable number.
@@ -113,6 +118,19 @@ pub(crate) fn code_of(error: Error) -> mif_result {
         Error::Permission => MIF_E_PERMISSION,
         Error::Internal => MIF_E_INTERNAL,
     }
+}
+
+/// The result of a call that may fail in a system call (`mif_open`, `mif_check_message`,
+/// `mif_bind_socket`): after `MIF_E_SYSTEM` or `MIF_E_PERMISSION`, errno is set back to
+/// what the failing system call left (when one was seen during the call; cleanup since
+/// may have changed it). Call it once, last, with the call's result.
+pub(crate) fn with_errno(rc: mif_result) -> mif_result {
+    let errno = crate::engine::take_errno();
+    if (rc == MIF_E_SYSTEM || rc == MIF_E_PERMISSION) && errno != 0 {
+        // SAFETY: __errno_location returns this thread's errno, always valid to write.
+        unsafe { *libc::__errno_location() = errno };
+    }
+    rc
 }
 
 /// `MIF_OK` or the error's number.

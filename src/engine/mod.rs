@@ -26,6 +26,8 @@ mod shared;
 mod tokens;
 mod wait;
 
+/// The errno behind the last `System` / `Permission` error of this thread's call.
+pub use crate::os::take_errno;
 pub use config::{Config, TestHooks};
 pub use context::Context;
 pub use message::Message;
