@@ -13,6 +13,10 @@ libdir=/usr/lib/$multiarch
 make -s install DESTDIR="$stage" PREFIX=/usr LIBDIR="$libdir" >/dev/null
 L=$stage$libdir
 
+# The CHANGELOG's newest entry is the version being built.
+newest=$(sed -n 's/^## \([0-9][0-9.]*\) .*/\1/p' CHANGELOG.md | head -n1)
+[ "$newest" = "$version" ] || fail "CHANGELOG.md's newest entry is ${newest:-none}, Cargo.toml says $version"
+
 # Files and links.
 for f in "$L/libmif.so.$version" "$L/libmif.a" "$L/pkgconfig/mif.pc" "$stage/usr/include/mif.h" \
          "$stage/usr/bin/mifctl"; do
