@@ -37,7 +37,7 @@ C_SAN_TESTS := $(patsubst c-tests/%.c,build/c-tests-san/%,$(C_TEST_SRC))
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCHES    := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
-.PHONY: suites-reset all lib header check-header check-layers lint deps test test-rust test-header test-readme test-c test-c-san test-fuzz test-netns run bench install test-install man test-man clean
+.PHONY: suites-reset all lib header check-header check-layers lint deps test test-rust test-header test-readme test-c test-c-san test-fuzz test-netns run bench install test-install man test-man test-bindings clean
 
 all: lib build/mifctl
 
@@ -109,7 +109,7 @@ RAN = mkdir -p build && echo
 # The namespace tests need root: run as is by root, through sudo otherwise.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
 
-test: suites-reset deps check-header check-layers lint test-rust test-header test-readme test-man test-install test-c test-c-san test-fuzz test-netns
+test: suites-reset deps check-header check-layers lint test-rust test-header test-readme test-man test-bindings test-install test-c test-c-san test-fuzz test-netns
 	@echo "make test: these suites ran and passed: $$(tr '\n' ' ' < $(SUITES_RAN))"
 	@if [ -s $(SUITES_SKIPPED) ]; then echo "make test: NOT RUN: $$(tr '\n' ' ' < $(SUITES_SKIPPED))"; fi
 	@echo "suites: $$(wc -l < $(SUITES_RAN)) passed, 0 failed, $$(wc -l < $(SUITES_SKIPPED)) not run"
@@ -178,6 +178,12 @@ man:
 test-man: all
 	python3 tests/check-man.py
 	@$(RAN) man >> $(SUITES_RAN)
+
+# docs/bindings.md's Python (cffi) session, run against include/mif.h and
+# build/lib/libmif.so (tests/check-bindings.py).
+test-bindings: lib
+	MIF_LIB=$(LIBOUT)/libmif.so python3 tests/check-bindings.py
+	@$(RAN) bindings >> $(SUITES_RAN)
 
 # mifctl as installed: no run path into the build tree (the loader finds libmif.so.0
 # in LIBDIR).

@@ -36,7 +36,7 @@ struct old_options {
     uint32_t size;
     uint32_t flags;
     const char *root_dir;
-    int32_t netlink_rcvbuf;
+    int32_t test_netlink_rcvbuf;
     uint32_t test_flags;
 };
 
@@ -324,7 +324,7 @@ static void old_options(void)
     CHECK_EQ_INT(box.opts.size, sizeof(struct old_options));
     CHECK_EQ_INT(box.opts.flags, 0);
     CHECK(box.opts.root_dir == NULL);
-    CHECK_EQ_INT(box.opts.netlink_rcvbuf, 0);
+    CHECK_EQ_INT(box.opts.test_netlink_rcvbuf, 0);
     CHECK_EQ_INT(box.opts.test_flags, 0);
     if (!CHECK(all_bytes(box.canary, sizeof box.canary, CANARY)))
         check_note("mif_options_init_sized wrote past the %zu bytes it was given", sizeof box.opts);

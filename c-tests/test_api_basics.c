@@ -29,7 +29,7 @@ static void options_init_defaults(void)
     CHECK_EQ_INT(opts.size, sizeof(mif_options));
     CHECK_EQ_INT(opts.flags, 0);
     CHECK(opts.root_dir == NULL);
-    CHECK_EQ_INT(opts.netlink_rcvbuf, 0);
+    CHECK_EQ_INT(opts.test_netlink_rcvbuf, 0);
     CHECK_EQ_INT(opts.test_flags, 0);
     CHECK(opts.config_file == NULL);
     CHECK_EQ_INT(opts.dns_timeout_ms, 0);
@@ -100,7 +100,7 @@ static void open_close_with_options(void)
     /* root_dir is copied: the caller's string may go away after mif_open. */
     char dir[] = "/";
     opts.root_dir = dir;
-    opts.netlink_rcvbuf = 1 << 20;
+    opts.test_netlink_rcvbuf = 1 << 20;
     ctx = NULL;
     REQUIRE(CHECK_RC(mif_open(&opts, &ctx), MIF_OK));
     dir[0] = 'x';

@@ -122,8 +122,8 @@ static const struct row rows[] = {
     { .name = "control: opts from mif_options_init", .call = OPEN, .use_opts = 1, .want = MIF_OK },
     { .name = "opts.flags 1", .call = OPEN, .use_opts = 1, .opt_flags = 1, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "opts.flags 0x80000000", .call = OPEN, .use_opts = 1, .opt_flags = 0x80000000u, .want = MIF_E_INVALID_ARGUMENT },
-    { .name = "opts.netlink_rcvbuf -1", .call = OPEN, .use_opts = 1, .rcvbuf = -1, .want = MIF_E_INVALID_ARGUMENT },
-    { .name = "opts.netlink_rcvbuf INT32_MIN", .call = OPEN, .use_opts = 1, .rcvbuf = INT32_MIN, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "opts.test_netlink_rcvbuf -1", .call = OPEN, .use_opts = 1, .rcvbuf = -1, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "opts.test_netlink_rcvbuf INT32_MIN", .call = OPEN, .use_opts = 1, .rcvbuf = INT32_MIN, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "control: opts.test_flags MIF_TEST_NO_BINDTODEVICE (bit 2)", .call = OPEN, .use_opts = 1, .test_flags = MIF_TEST_NO_BINDTODEVICE, .want = MIF_OK },
     { .name = "opts.test_flags unknown bit 4", .call = OPEN, .use_opts = 1, .test_flags = 4, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "opts.test_flags unknown bit 31", .call = OPEN, .use_opts = 1, .test_flags = 0x80000000u, .want = MIF_E_INVALID_ARGUMENT },
@@ -319,7 +319,7 @@ static void run_open_row(const struct row *r)
     if (r->size_set)
         buf.opts.size = r->size;
     buf.opts.flags = r->opt_flags;
-    buf.opts.netlink_rcvbuf = r->rcvbuf;
+    buf.opts.test_netlink_rcvbuf = r->rcvbuf;
     buf.opts.test_flags = r->test_flags;
     buf.opts.connect_attempt_delay_ms = r->attempt_delay;
 

@@ -178,7 +178,7 @@ static bool open_context(const struct library_options *lo, mif_ctx **ctx)
     opts.dns_timeout_ms = lo->dns_timeout_ms;
     opts.dns_tries = lo->dns_tries;
     opts.config_learning_ms = lo->learning_ms;
-    opts.netlink_rcvbuf = lo->netlink_rcvbuf;
+    opts.test_netlink_rcvbuf = lo->netlink_rcvbuf;
     opts.connect_attempt_delay_ms = lo->connect_attempt_delay_ms;
     opts.connect_timeout_ms = lo->connect_timeout_ms;
     rc = mif_open(&opts, ctx);

@@ -9,10 +9,12 @@ use super::status::*;
 
 use crate::core::link::scope_on;
 
+/// An address family as this API numbers them (`MIF_FAMILY_*`, not AF_INET / AF_INET6).
+pub type mif_family = u8;
 /// Address family values used in this API (not AF_INET / AF_INET6).
-pub const MIF_FAMILY_IPV4: u8 = 4;
+pub const MIF_FAMILY_IPV4: mif_family = 4;
 /// IPv6.
-pub const MIF_FAMILY_IPV6: u8 = 6;
+pub const MIF_FAMILY_IPV6: mif_family = 6;
 /// Buffer size that always fits `mif_address_format`'s output.
 pub const MIF_ADDRESS_TEXT_SIZE: usize = 64;
 
@@ -21,7 +23,7 @@ pub const MIF_ADDRESS_TEXT_SIZE: usize = 64;
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
 pub struct mif_address {
     /// `MIF_FAMILY_IPV4` or `MIF_FAMILY_IPV6`; 0 when the field is unused.
-    pub family: u8,
+    pub family: mif_family,
     /// Reserved: 0 (a request with a non-zero byte here gets `MIF_E_INVALID_ARGUMENT`).
     pub reserved: [u8; 3],
     /// IPv6 scope (interface index) for link-local addresses, else 0 (an IPv4 address

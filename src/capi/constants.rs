@@ -9,100 +9,119 @@ use crate::core::model::{AddrFlags, ElementKind, Family, InfoId, LinkFlags, Scop
 
 use super::address::{MIF_FAMILY_IPV4, MIF_FAMILY_IPV6};
 
+/// How a name translation ended (`MIF_TRANSLATION_*`, `mif_message.translation_status`).
+pub type mif_translation_status = u32;
 /// `translation_status`: at least one address was found.
-pub const MIF_TRANSLATION_DONE: u32 = 1;
+pub const MIF_TRANSLATION_DONE: mif_translation_status = 1;
 /// `translation_status`: the name does not exist (NXDOMAIN), with every search domain.
-pub const MIF_TRANSLATION_NO_SUCH_NAME: u32 = 2;
+pub const MIF_TRANSLATION_NO_SUCH_NAME: mif_translation_status = 2;
 /// `translation_status`: the name exists but has no A or AAAA record.
-pub const MIF_TRANSLATION_NO_DATA: u32 = 3;
+pub const MIF_TRANSLATION_NO_DATA: mif_translation_status = 3;
 /// `translation_status`: no server answered in time.
-pub const MIF_TRANSLATION_TIMEOUT: u32 = 4;
+pub const MIF_TRANSLATION_TIMEOUT: mif_translation_status = 4;
 /// `translation_status`: the servers answered with errors (SERVFAIL, REFUSED, an ICMP
 /// unreachable) or could not be sent to. A reply that does not parse or does not match
 /// the query is ignored like a forgery, so junk alone ends in `MIF_TRANSLATION_TIMEOUT`.
-pub const MIF_TRANSLATION_SERVER_FAILURE: u32 = 5;
+pub const MIF_TRANSLATION_SERVER_FAILURE: mif_translation_status = 5;
 /// `translation_status`: the provisioning domain has no DNS server, or went away
 /// before or during the translation.
-pub const MIF_TRANSLATION_NO_SERVERS: u32 = 6;
+pub const MIF_TRANSLATION_NO_SERVERS: mif_translation_status = 6;
 /// `translation_status`: stopped by `MIF_REQ_STOP_TRANSLATING_NAME`.
-pub const MIF_TRANSLATION_CANCELLED: u32 = 7;
+pub const MIF_TRANSLATION_CANCELLED: mif_translation_status = 7;
+/// Where a translated address came from (`MIF_NAME_SOURCE_*`, `mif_message.name_source`).
+pub type mif_name_source = u32;
 /// `name_source`: the hosts file (`<root_dir>/etc/hosts`).
-pub const MIF_NAME_SOURCE_HOSTS: u32 = 1;
+pub const MIF_NAME_SOURCE_HOSTS: mif_name_source = 1;
 /// `name_source`: DNS, through the provisioning domain's own servers.
-pub const MIF_NAME_SOURCE_DNS: u32 = 2;
+pub const MIF_NAME_SOURCE_DNS: mif_name_source = 2;
 
+/// A configuration element type (`MIF_ELEMENT_*`).
+pub type mif_element_type = u32;
 /// Configuration element type: any (only in `MIF_REQ_GET_CONFIGURATION_DATA`).
-pub const MIF_ELEMENT_ANY: u32 = 0;
+pub const MIF_ELEMENT_ANY: mif_element_type = 0;
 /// Configuration element type: an IPv6 Router Advertisement (RDNSS, DNSSL, default router).
-pub const MIF_ELEMENT_RA: u32 = 1;
+pub const MIF_ELEMENT_RA: mif_element_type = 1;
 /// Configuration element type: a DHCPv4 lease.
-pub const MIF_ELEMENT_DHCPV4: u32 = 2;
+pub const MIF_ELEMENT_DHCPV4: mif_element_type = 2;
 /// Configuration element type: a DHCPv6 lease.
-pub const MIF_ELEMENT_DHCPV6: u32 = 3;
+pub const MIF_ELEMENT_DHCPV6: mif_element_type = 3;
 /// Configuration element type: declared by the operator or a network manager (static).
-pub const MIF_ELEMENT_STATIC: u32 = 4;
+pub const MIF_ELEMENT_STATIC: mif_element_type = 4;
 /// Configuration element type: the host-wide /etc/resolv.conf, attached to the
 /// provisioning domain(s) holding the default route.
-pub const MIF_ELEMENT_SYSTEM: u32 = 5;
+pub const MIF_ELEMENT_SYSTEM: mif_element_type = 5;
+/// A configuration information identifier (`MIF_INFO_*`).
+pub type mif_info_id = u32;
 /// Configuration information identifier: every list at once.
-pub const MIF_INFO_ALL: u32 = 0;
+pub const MIF_INFO_ALL: mif_info_id = 0;
 /// Configuration information identifier: DNS servers (`dns_servers`).
-pub const MIF_INFO_DNS_SERVERS: u32 = 1;
+pub const MIF_INFO_DNS_SERVERS: mif_info_id = 1;
 /// Configuration information identifier: DNS search domains (`search_domains`).
-pub const MIF_INFO_SEARCH_DOMAINS: u32 = 2;
+pub const MIF_INFO_SEARCH_DOMAINS: mif_info_id = 2;
 /// Configuration information identifier: default routers (`routers`).
-pub const MIF_INFO_ROUTERS: u32 = 3;
+pub const MIF_INFO_ROUTERS: mif_info_id = 3;
 /// Configuration information identifier: link MTU (`mtu`).
-pub const MIF_INFO_MTU: u32 = 4;
+pub const MIF_INFO_MTU: mif_info_id = 4;
 /// Configuration information identifier (our addition): the captive portal API URI of
 /// RFC 8910 (`captive_portal`), from Router Advertisements.
-pub const MIF_INFO_CAPTIVE_PORTAL: u32 = 5;
+pub const MIF_INFO_CAPTIVE_PORTAL: mif_info_id = 5;
 /// Configuration information identifier (our addition): the NAT64 prefix of RFC 8781
 /// (`pref64`, `pref64_len`), from Router Advertisements.
-pub const MIF_INFO_PREF64: u32 = 6;
+pub const MIF_INFO_PREF64: mif_info_id = 6;
 
+/// Whether a provisioning domain's configuration is complete (`MIF_CONFIG_STATE_*`,
+/// `mif_message.config_state`).
+pub type mif_config_state = u32;
 /// `mif_message.config_state` (our addition): the message does not say.
-pub const MIF_CONFIG_STATE_NONE: u32 = 0;
+pub const MIF_CONFIG_STATE_NONE: mif_config_state = 0;
 /// `config_state`: the provisioning domain's configuration is complete: its routers
 /// answered, or it is configured by DHCP, a link manager or static configuration, or
 /// the learning window passed (docs/configuration.md, "Readiness").
-pub const MIF_CONFIG_STATE_COMPLETE: u32 = 1;
+pub const MIF_CONFIG_STATE_COMPLETE: mif_config_state = 1;
 /// `config_state`: the provisioning domain's configuration is still being learned
 /// (after the context opened, its link came up, or a Router Solicitation); a
 /// `MIF_MSG_PVD_CONFIGURATION_COMPLETE` follows for PvD subscribers.
-pub const MIF_CONFIG_STATE_LEARNING: u32 = 2;
+pub const MIF_CONFIG_STATE_LEARNING: mif_config_state = 2;
 
+/// A lifetime in seconds (`mif_message.valid_lifetime`, `preferred_lifetime`, `lifetime`).
+pub type mif_lifetime = u32;
 /// `mif_message.valid_lifetime` / `preferred_lifetime` value meaning "forever".
-pub const MIF_LIFETIME_INFINITE: u32 = 0xffff_ffff;
+pub const MIF_LIFETIME_INFINITE: mif_lifetime = 0xffff_ffff;
 
+/// Address flag bits (`MIF_ADDRESS_*`, `mif_message.address_flags`).
+pub type mif_address_flags = u32;
 /// Address flag: an IPv6 temporary (privacy) address, RFC 8981.
-pub const MIF_ADDRESS_TEMPORARY: u32 = 1;
+pub const MIF_ADDRESS_TEMPORARY: mif_address_flags = 1;
 /// Address flag: its preferred lifetime is over; do not use for new connections.
-pub const MIF_ADDRESS_DEPRECATED: u32 = 2;
+pub const MIF_ADDRESS_DEPRECATED: mif_address_flags = 2;
 /// Address flag: duplicate address detection is still running; not usable yet.
-pub const MIF_ADDRESS_TENTATIVE: u32 = 4;
+pub const MIF_ADDRESS_TENTATIVE: mif_address_flags = 4;
 /// Address flag: duplicate address detection failed; never usable.
-pub const MIF_ADDRESS_DADFAILED: u32 = 8;
+pub const MIF_ADDRESS_DADFAILED: mif_address_flags = 8;
 /// Address flag: configured by the operator (static), not learned from the network.
-pub const MIF_ADDRESS_PERMANENT: u32 = 16;
+pub const MIF_ADDRESS_PERMANENT: mif_address_flags = 16;
 /// Address flag: optimistic DAD (RFC 4429): usable while DAD runs.
-pub const MIF_ADDRESS_OPTIMISTIC: u32 = 32;
+pub const MIF_ADDRESS_OPTIMISTIC: mif_address_flags = 32;
+/// An address scope (`MIF_SCOPE_*`, `mif_message.scope`).
+pub type mif_scope = u8;
 /// Address scope: global (includes IPv6 ULA and private IPv4).
-pub const MIF_SCOPE_GLOBAL: u8 = 0;
+pub const MIF_SCOPE_GLOBAL: mif_scope = 0;
 /// Address scope: site (deprecated IPv6 site-local).
-pub const MIF_SCOPE_SITE: u8 = 1;
+pub const MIF_SCOPE_SITE: mif_scope = 1;
 /// Address scope: link.
-pub const MIF_SCOPE_LINK: u8 = 2;
+pub const MIF_SCOPE_LINK: mif_scope = 2;
 /// Address scope: host (loopback).
-pub const MIF_SCOPE_HOST: u8 = 3;
+pub const MIF_SCOPE_HOST: mif_scope = 3;
+/// Interface flag bits (`MIF_LINK_*`, `mif_message.link_flags`).
+pub type mif_link_flags = u32;
 /// Interface flag: administratively up.
-pub const MIF_LINK_UP: u32 = 1;
+pub const MIF_LINK_UP: mif_link_flags = 1;
 /// Interface flag: operationally up (carrier present).
-pub const MIF_LINK_RUNNING: u32 = 2;
+pub const MIF_LINK_RUNNING: mif_link_flags = 2;
 /// Interface flag: a loopback interface.
-pub const MIF_LINK_LOOPBACK: u32 = 4;
+pub const MIF_LINK_LOOPBACK: mif_link_flags = 4;
 /// Interface flag: a point-to-point interface (tunnels, PPP).
-pub const MIF_LINK_POINTOPOINT: u32 = 8;
+pub const MIF_LINK_POINTOPOINT: mif_link_flags = 8;
 
 /// Size of `mif_message.ifname` (IFNAMSIZ).
 pub const MIF_IFNAME_SIZE: usize = 16;
@@ -112,7 +131,7 @@ pub const MIF_PVD_NAME_SIZE: usize = 32;
 /// The lowercase name of a configuration element type ("ra", "dhcpv4", "dhcpv6",
 /// "static", "system", "any"), static and NUL-terminated; "unknown" otherwise.
 #[no_mangle]
-pub extern "C" fn mif_element_type_name(element_type: u32) -> *const c_char {
+pub extern "C" fn mif_element_type_name(element_type: mif_element_type) -> *const c_char {
     ffi_guard!(c"unknown".as_ptr(), {
         match element_type {
             MIF_ELEMENT_ANY => c"any",
@@ -130,7 +149,7 @@ pub extern "C" fn mif_element_type_name(element_type: u32) -> *const c_char {
 /// The lowercase name of a translation status ("done", "no_such_name", "no_data",
 /// "timeout", "server_failure", "no_servers", "cancelled"), static; "unknown" otherwise.
 #[no_mangle]
-pub extern "C" fn mif_translation_status_name(status: u32) -> *const c_char {
+pub extern "C" fn mif_translation_status_name(status: mif_translation_status) -> *const c_char {
     ffi_guard!(c"unknown".as_ptr(), {
         match status {
             MIF_TRANSLATION_DONE => c"done",

@@ -257,8 +257,9 @@ pub const MIF_VERSION_MINOR: u32 = 1;
 /// Patch version: fixes only.
 pub const MIF_VERSION_PATCH: u32 = 0;
 /// The three as one number to compare, 0xMMmmpp (like `LIBCURL_VERSION_NUM`):
-/// `#if MIF_VERSION_NUM >= 0x000200`.
-pub const MIF_VERSION_NUM: u32 = (MIF_VERSION_MAJOR << 16) | (MIF_VERSION_MINOR << 8) | MIF_VERSION_PATCH;
+/// `#if MIF_VERSION_NUM >= 0x000200`. A plain number, so that declaration parsers
+/// such as Python's cffi read it (docs/bindings.md).
+pub const MIF_VERSION_NUM: u32 = 0x00_01_00;
 
 /// Our addition: the running library's `MIF_VERSION_NUM` (compare it with the header's
 /// to learn whether the library is at least as new as the program expects).
@@ -285,6 +286,8 @@ const fn parse_u32(text: &str) -> u32 {
 const _: () = assert!(MIF_VERSION_MAJOR == parse_u32(env!("CARGO_PKG_VERSION_MAJOR")));
 const _: () = assert!(MIF_VERSION_MINOR == parse_u32(env!("CARGO_PKG_VERSION_MINOR")));
 const _: () = assert!(MIF_VERSION_PATCH == parse_u32(env!("CARGO_PKG_VERSION_PATCH")));
+// MIF_VERSION_NUM is written out (cbindgen would copy an expression, which cffi cannot read).
+const _: () = assert!(MIF_VERSION_NUM == (MIF_VERSION_MAJOR << 16) | (MIF_VERSION_MINOR << 8) | MIF_VERSION_PATCH);
 
 const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
     Ok(v) => v,

@@ -5,7 +5,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::net::IpAddr;
 use std::os::fd::IntoRawFd;
 
-use super::address::{c_address, c_address_on, mif_address, socket_address};
+use super::address::{c_address, c_address_on, mif_address, mif_family, socket_address};
 use super::constants::*;
 use super::options::mif_log_level;
 
@@ -87,7 +87,7 @@ pub struct mif_message {
     /// Interface index (all announcement messages).
     pub ifindex: u32,
     /// `MIF_LINK_*` bits as the interface was when the message was made (interface messages).
-    pub link_flags: u32,
+    pub link_flags: mif_link_flags,
     /// Interface name, NUL-terminated (all announcement messages).
     pub ifname: [c_char; 16],
     /// Provisioning domain id (PvD and address messages); ids are never reused within a context.
@@ -95,28 +95,28 @@ pub struct mif_message {
     /// Provisioning domain name such as "eth0/ipv6", NUL-terminated (PvD and address messages).
     pub pvd_name: [c_char; 32],
     /// `MIF_FAMILY_*` of the provisioning domain (PvD and address messages).
-    pub family: u8,
+    pub family: mif_family,
     /// Prefix length of the address (address messages).
     pub prefix_len: u8,
     /// `MIF_SCOPE_*` of the address (address messages).
-    pub scope: u8,
+    pub scope: mif_scope,
     /// Reserved, 0.
     pub reserved: u8,
     /// `MIF_ADDRESS_*` bits (address messages).
-    pub address_flags: u32,
+    pub address_flags: mif_address_flags,
     /// The address (address messages).
     pub address: mif_address,
     /// Seconds of valid lifetime left when the message was made; `MIF_LIFETIME_INFINITE` = forever.
-    pub valid_lifetime: u32,
+    pub valid_lifetime: mif_lifetime,
     /// Seconds of preferred lifetime left when the message was made; `MIF_LIFETIME_INFINITE` = forever.
-    pub preferred_lifetime: u32,
+    pub preferred_lifetime: mif_lifetime,
     /// A readable detail (for `MIF_MSG_ENGINE_FAILED`), NUL-terminated, owned by the
     /// message; NULL when there is none.
     pub text: *const c_char,
     /// `MIF_ELEMENT_*` (configuration element and data messages).
-    pub element_type: u32,
+    pub element_type: mif_element_type,
     /// `MIF_INFO_*` asked for (configuration data messages).
-    pub info_id: u32,
+    pub info_id: mif_info_id,
     /// Configuration element id (element messages): kept by the same element while its
     /// interface exists, never given to another element.
     pub element_id: u64,
@@ -126,7 +126,7 @@ pub struct mif_message {
     /// owned by the message; NULL for other messages.
     pub origin: *const c_char,
     /// Seconds the element stays valid; `MIF_LIFETIME_INFINITE` = until withdrawn.
-    pub lifetime: u32,
+    pub lifetime: mif_lifetime,
     /// Link MTU in bytes; 0 = unknown.
     pub mtu: u32,
     /// DNS servers: `dns_server_count` entries owned by the message (NULL when 0).
@@ -144,9 +144,9 @@ pub struct mif_message {
     /// The application's translation id (name translation messages).
     pub translation_id: u64,
     /// `MIF_TRANSLATION_*` (`MIF_MSG_NAME_TRANSLATION_DONE`).
-    pub translation_status: u32,
+    pub translation_status: mif_translation_status,
     /// `MIF_NAME_SOURCE_*` that gave the address (`MIF_MSG_NAME_TRANSLATION`).
-    pub name_source: u32,
+    pub name_source: mif_name_source,
     /// Seconds the address may be cached (DNS TTL; hosts file entries: 0).
     pub ttl: u32,
     /// Reserved, 0.
@@ -178,7 +178,7 @@ pub struct mif_message {
     pub elapsed_us: u64,
     /// Our addition: `MIF_CONFIG_STATE_*` of the provisioning domain
     /// (`MIF_MSG_PVD_ANNOUNCEMENT`, the configuration data messages); else 0.
-    pub config_state: u32,
+    pub config_state: mif_config_state,
     /// Prefix length of `pref64`; 0 when there is none (configuration data and element
     /// messages).
     pub pref64_len: u32,

@@ -11,20 +11,23 @@ use super::{read_sized, write_prefix};
 use crate::core::Error;
 use crate::engine::{Config, TestHooks};
 
+/// Test-only: `mif_options.test_flags` bits (`MIF_TEST_*`); 0 in production.
+pub type mif_test_flags = u32;
+
 /// Test-only `mif_options.test_flags` bit: the engine thread panics right after its
 /// start, to exercise the engine-failure path. Never set it in production.
-pub const MIF_TEST_PANIC_ENGINE: u32 = 1;
+pub const MIF_TEST_PANIC_ENGINE: mif_test_flags = 1;
 
 /// Test-only `mif_options.test_flags` bit: never use SO_BINDTODEVICE, as on a kernel
 /// that refuses it: UDP (DNS) is then pinned with IP_UNICAST_IF / IPV6_UNICAST_IF, and
 /// TCP connects fail with EPERM because nothing else pins TCP to a link.
-pub const MIF_TEST_NO_BINDTODEVICE: u32 = 2;
+pub const MIF_TEST_NO_BINDTODEVICE: mif_test_flags = 2;
 
 /// Test-only `mif_options.test_flags` bit: a `MIF_REQ_TRANSLATE_NAME` post panics in
 /// the resolver work it does on the calling thread, once the translation started, to
 /// exercise that failure path (the context ends as after an engine panic). Never set
 /// it in production.
-pub const MIF_TEST_PANIC_TRANSLATE: u32 = 8;
+pub const MIF_TEST_PANIC_TRANSLATE: mif_test_flags = 8;
 
 /// Test flag bits this library knows. Bit 4 (value 4) was never assigned and stays
 /// refused: never reuse it.
@@ -43,10 +46,12 @@ pub struct mif_options {
     /// symlink points inside it, as under chroot; Linux 5.6 and later). The string is
     /// copied.
     pub root_dir: *const c_char,
-    /// Test-only: SO_RCVBUF of the rtnetlink event socket in bytes; 0 = the library's default.
-    pub netlink_rcvbuf: i32,
-    /// Test-only: `MIF_TEST_*` bits; 0 in production.
-    pub test_flags: u32,
+    /// Test-only (not ABI; leave 0): SO_RCVBUF of the rtnetlink event socket in bytes,
+    /// so that tests can force a netlink overrun; 0 = the library's default.
+    pub test_netlink_rcvbuf: i32,
+    /// Test-only (not ABI; leave 0): `MIF_TEST_*` bits that make the library fail on
+    /// purpose.
+    pub test_flags: mif_test_flags,
     /// The static configuration file (docs/configuration.md); NULL means the
     /// environment variable MIF_CONFIG if set, else /etc/mif.conf. Like every path the
     /// library reads, it is taken under `root_dir`, whether absolute or relative. The
@@ -116,7 +121,7 @@ impl Default for mif_options {
             size: 0,
             flags: 0,
             root_dir: ptr::null(),
-            netlink_rcvbuf: 0,
+            test_netlink_rcvbuf: 0,
             test_flags: 0,
             config_file: ptr::null(),
             dns_timeout_ms: 0,
@@ -172,7 +177,7 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
         || copy.reserved != 0
         || copy.reserved2 != 0
         || copy.log_level > MIF_LOG_DEBUG
-        || copy.netlink_rcvbuf < 0
+        || copy.test_netlink_rcvbuf < 0
         || copy.test_flags & !KNOWN_TEST_FLAGS != 0
     {
         return Err(Error::InvalidArgument);
@@ -183,8 +188,8 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
     }
     // SAFETY: as above.
     config.config_file = unsafe { path_of(copy.config_file) }?;
-    if copy.netlink_rcvbuf > 0 {
-        config.netlink_rcvbuf = Some(copy.netlink_rcvbuf as usize);
+    if copy.test_netlink_rcvbuf > 0 {
+        config.netlink_rcvbuf = Some(copy.test_netlink_rcvbuf as usize);
     }
     config.test = TestHooks {
         panic_engine: copy.test_flags & MIF_TEST_PANIC_ENGINE != 0,

@@ -78,9 +78,9 @@ pub struct mif_request {
     /// configuration data requests.
     pub pvd: u64,
     /// `MIF_ELEMENT_*`, for `MIF_REQ_GET_CONFIGURATION_DATA`.
-    pub element_type: u32,
+    pub element_type: mif_element_type,
     /// `MIF_INFO_*`, for `MIF_REQ_GET_CONFIGURATION_DATA`.
-    pub info_id: u32,
+    pub info_id: mif_info_id,
     /// The application's id, for `MIF_REQ_TRANSLATE_NAME` / `MIF_REQ_STOP_TRANSLATING_NAME`.
     pub translation_id: u64,
     /// UTF-8 name, NUL-terminated, for `MIF_REQ_TRANSLATE_NAME`; copied during the call.
