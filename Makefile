@@ -15,6 +15,9 @@ DESTDIR    ?=
 CC         ?= cc
 CXX        ?= c++
 CARGO      ?= cargo
+# OFFLINE=1: build from vendor/ (made by `make vendor`) without a network, as
+# distributions do.
+CARGO_OFFLINE := $(if $(OFFLINE),--offline,)
 VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
 RELEASE    := target/release
@@ -37,7 +40,7 @@ C_SAN_TESTS := $(patsubst c-tests/%.c,build/c-tests-san/%,$(C_TEST_SRC))
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCHES    := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
-.PHONY: suites-reset all lib header check-header check-layers lint deps test test-rust test-header test-readme test-c test-c-san test-fuzz test-netns run bench install test-install man test-man test-bindings clean
+.PHONY: suites-reset all lib header check-header check-layers lint deps test test-rust test-header test-readme test-c test-c-san test-fuzz test-netns run bench install test-install man test-man test-bindings vendor test-vendor clean
 
 all: lib build/mifctl
 
@@ -47,7 +50,7 @@ all: lib build/mifctl
 # messages say where, and target/mif.h.path keeps that path for the header targets.
 lib:
 	@mkdir -p target
-	{ $(CARGO) build --release --locked --message-format=json-render-diagnostics; echo $$? > target/cargo.rc; } | \
+	{ $(CARGO) build --release --locked $(CARGO_OFFLINE) --message-format=json-render-diagnostics; echo $$? > target/cargo.rc; } | \
 	  python3 tests/out-dir.py "$(CURDIR)" > target/mif.h.path.new
 	@rc=$$(cat target/cargo.rc); [ "$$rc" = 0 ] || exit $$rc
 	mv target/mif.h.path.new target/mif.h.path
@@ -109,7 +112,7 @@ RAN = mkdir -p build && echo
 # The namespace tests need root: run as is by root, through sudo otherwise.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
 
-test: suites-reset deps check-header check-layers lint test-rust test-header test-readme test-man test-bindings test-install test-c test-c-san test-fuzz test-netns
+test: suites-reset deps check-header check-layers lint test-rust test-header test-readme test-man test-bindings test-install test-vendor test-c test-c-san test-fuzz test-netns
 	@echo "make test: these suites ran and passed: $$(tr '\n' ' ' < $(SUITES_RAN))"
 	@if [ -s $(SUITES_SKIPPED) ]; then echo "make test: NOT RUN: $$(tr '\n' ' ' < $(SUITES_SKIPPED))"; fi
 	@echo "suites: $$(wc -l < $(SUITES_RAN)) passed, 0 failed, $$(wc -l < $(SUITES_SKIPPED)) not run"
@@ -118,7 +121,7 @@ suites-reset:
 	@mkdir -p build && : > $(SUITES_RAN) && : > $(SUITES_SKIPPED)
 
 test-rust:
-	$(CARGO) test --release --locked
+	$(CARGO) test --release --locked $(CARGO_OFFLINE)
 	@$(RAN) rust >> $(SUITES_RAN)
 
 # The header alone, as C99/C11 and C++11/C++17, warnings as errors.
@@ -159,9 +162,13 @@ test-fuzz:
 	sh fuzz/smoke.sh
 	@$(RAN) fuzz >> $(SUITES_RAN)
 
-test-netns: all
+test-netns: all examples
 	$(AS_ROOT) python3 tests/netns/run.py
 	@$(RAN) netns >> $(SUITES_RAN)
+
+# examples-c/: one small program per event loop and task (make examples), run by the
+# netns tests (tests/netns/test_examples.py).
+include examples-c/examples.mk
 
 run: all
 	./build/mifctl monitor
@@ -178,6 +185,20 @@ man:
 test-man: all
 	python3 tests/check-man.py
 	@$(RAN) man >> $(SUITES_RAN)
+
+# Every crate the library needs, copied into vendor/ (cargo vendor, from the network or
+# cargo's cache), and .cargo/config.toml pointing cargo at it: then `make OFFLINE=1`
+# builds with no network. Neither is committed.
+vendor:
+	$(CARGO) vendor --locked --versioned-dirs vendor > vendor.config.toml.new
+	mkdir -p .cargo && mv vendor.config.toml.new .cargo/config.toml
+	@echo "vendored $$(ls vendor | wc -l) crates into vendor/; build offline with: make OFFLINE=1"
+
+# The tracked tree copied elsewhere, vendored, then built by `make lib OFFLINE=1` with an
+# empty cargo home (no registry cache) in a network namespace of its own (no network).
+test-vendor:
+	sh tests/check-vendor.sh
+	@$(RAN) vendor >> $(SUITES_RAN)
 
 # docs/bindings.md's Python (cffi) session, run against include/mif.h and
 # build/lib/libmif.so (tests/check-bindings.py).
