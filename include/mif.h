@@ -98,6 +98,11 @@ typedef struct mif_ctx mif_ctx;
 typedef int32_t mif_result;
 
 /**
+ * Bits of `mif_options.flags`.
+ */
+typedef uint32_t mif_option_flags;
+
+/**
  * Test-only: `mif_options.test_flags` bits (`MIF_TEST_*`); 0 in production.
  */
 typedef uint32_t mif_test_flags;
@@ -116,9 +121,9 @@ typedef struct mif_options {
    */
   uint32_t size;
   /**
-   * Reserved: must be 0.
+   * `MIF_OPTION_*` bits; 0 = the defaults. Unknown bits are refused.
    */
-  uint32_t flags;
+  mif_option_flags flags;
   /**
    * Directory under which every configuration and state file is looked up
    * (/etc/resolv.conf, /run/...): NULL means "/". Tests point it at their own tree.
@@ -753,6 +758,14 @@ typedef struct mif_message {
 #define MIF_TEST_PANIC_TRANSLATE 8
 
 /**
+ * Our addition: no DNS answer cache. By default each context keeps positive answers
+ * for their TTL (at most a day), per provisioning domain and only while that PvD's DNS
+ * servers and search domains stay the same, up to 1024 names, and answers a repeated
+ * name from it (`MIF_NAME_SOURCE_CACHE`; docs/name-translation.md, "Cache").
+ */
+#define MIF_OPTION_NO_DNS_CACHE 1
+
+/**
  * Our addition: no diagnostics as messages (the default).
  */
 #define MIF_LOG_NONE 0
@@ -1040,6 +1053,14 @@ typedef struct mif_message {
  * `name_source`: DNS, through the provisioning domain's own servers.
  */
 #define MIF_NAME_SOURCE_DNS 2
+
+/**
+ * Our addition: `name_source`: an earlier DNS answer through the same provisioning
+ * domain's servers, from the context's cache (docs/name-translation.md, "Cache");
+ * `ttl` is what is left of the answer's. `mif_options.flags` `MIF_OPTION_NO_DNS_CACHE`
+ * turns the cache off.
+ */
+#define MIF_NAME_SOURCE_CACHE 3
 
 /**
  * Configuration element type: any (only in `MIF_REQ_GET_CONFIGURATION_DATA`).

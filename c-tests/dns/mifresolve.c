@@ -39,6 +39,9 @@
  *   --wait-ms N           give up (exit 3) if not all done after N ms (default 30000);
  *                         a guard against hanging, not a timing assertion
  *   --id-base N           first translation id (default 1)
+ *   --one-by-one          post each NAME only after the previous one's translation is done
+ *                         (the same name twice then shows the cache)
+ *   --no-cache            mif_options.flags |= MIF_OPTION_NO_DNS_CACHE
  *   --self-test           the bad-input table (see self_test()): needs a PvD whose DNS
  *                         server never answers, so that translations stay outstanding
  *
@@ -70,6 +73,7 @@ static const char *source_name(uint32_t s)
     switch (s) {
     case MIF_NAME_SOURCE_HOSTS: return "hosts";
     case MIF_NAME_SOURCE_DNS: return "dns";
+    case MIF_NAME_SOURCE_CACHE: return "cache";
     default: return "unknown";
     }
 }
@@ -335,11 +339,24 @@ static void self_test(mif_ctx *ctx, uint64_t pvd)
 
 /* ------------------------------------------------------------------ main */
 
+static void post_name(mif_ctx *ctx, uint64_t pvd, uint64_t id, const char *name)
+{
+    mif_result r = post_translate(ctx, pvd, id, name);
+    printf("{\"msg\":\"posted\",\"translation_id\":%" PRIu64 ",\"query\":", id);
+    json_quoted(name);
+    printf(",");
+    json_result(r);
+    printf("}\n");
+    fflush(stdout);
+    if (r == MIF_OK)
+        accepted(id);
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: mifresolve --pvd-of IF[/ipv4|/ipv6] [--root DIR] [--timeout-ms N] [--tries N]\n"
                     "       [--no-bindtodevice] [--wait-fd] [--stop-after-ms N] [--stop-when-file P] [--linger-ms N] [--wait-ms N]\n"
-                    "       [--learning-ms N]\n"
+                    "       [--learning-ms N] [--one-by-one] [--no-cache]\n"
                     "       [--id-base N] [--pvd-id N] (--self-test | NAME...)\n");
 }
 
@@ -360,6 +377,8 @@ int main(int argc, char **argv)
         {"learning-ms", required_argument, 0, 'L'},
         {"id-base", required_argument, 0, 'i'},
         {"self-test", no_argument, 0, 'S'},
+        {"one-by-one", no_argument, 0, 'O'},
+        {"no-cache", no_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -367,6 +386,7 @@ int main(int argc, char **argv)
     uint64_t timeout_ms = 0, tries = 0, stop_after = 0, linger = 0, wait_ms = 30000, id_base = 1, pvd_id = 0;
     uint64_t learning_ms = 0;
     bool no_btd = false, self = false, have_stop = false, have_pvd_id = false, wait_fd = false;
+    bool one_by_one = false, no_cache = false;
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         uint64_t *target = NULL;
@@ -385,6 +405,8 @@ int main(int argc, char **argv)
         case 'L': target = &learning_ms; break;
         case 'i': target = &id_base; break;
         case 'S': self = true; break;
+        case 'O': one_by_one = true; break;
+        case 'C': no_cache = true; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -405,6 +427,8 @@ int main(int argc, char **argv)
     opts.dns_timeout_ms = (uint32_t)timeout_ms;
     opts.dns_tries = (uint32_t)tries;
     opts.config_learning_ms = (uint32_t)learning_ms;
+    if (no_cache)
+        opts.flags |= MIF_OPTION_NO_DNS_CACHE;
     mif_ctx *ctx = driver_open(&opts, no_btd, "msg");
     if (!ctx)
         return 2;
@@ -435,21 +459,12 @@ int main(int argc, char **argv)
     printf("{\"msg\":\"pvd\",\"pvd\":%" PRIu64 "}\n", pvd);
     fflush(stdout);
 
+    int next_name = optind; /* the next NAME to post */
     if (self) {
         self_test(ctx, pvd);
     } else {
-        for (int i = optind; i < argc; i++) {
-            uint64_t id = id_base + (uint64_t)(i - optind);
-            r = post_translate(ctx, pvd, id, argv[i]);
-            printf("{\"msg\":\"posted\",\"translation_id\":%" PRIu64 ",\"query\":", id);
-            json_quoted(argv[i]);
-            printf(",");
-            json_result(r);
-            printf("}\n");
-            fflush(stdout);
-            if (r == MIF_OK)
-                accepted(id);
-        }
+        for (; next_name < argc && (!one_by_one || next_name == optind); next_name++)
+            post_name(ctx, pvd, id_base + (uint64_t)(next_name - optind), argv[next_name]);
     }
 
     int64_t start = now_ms();
@@ -476,6 +491,11 @@ int main(int argc, char **argv)
                 printf("}\n");
                 fflush(stdout);
             }
+            continue;
+        }
+        if (outstanding_count() == 0 && next_name < argc) {
+            post_name(ctx, pvd, id_base + (uint64_t)(next_name - optind), argv[next_name]);
+            next_name++;
             continue;
         }
         if (outstanding_count() == 0) {

@@ -34,6 +34,11 @@ pub type mif_name_source = u32;
 pub const MIF_NAME_SOURCE_HOSTS: mif_name_source = 1;
 /// `name_source`: DNS, through the provisioning domain's own servers.
 pub const MIF_NAME_SOURCE_DNS: mif_name_source = 2;
+/// Our addition: `name_source`: an earlier DNS answer through the same provisioning
+/// domain's servers, from the context's cache (docs/name-translation.md, "Cache");
+/// `ttl` is what is left of the answer's. `mif_options.flags` `MIF_OPTION_NO_DNS_CACHE`
+/// turns the cache off.
+pub const MIF_NAME_SOURCE_CACHE: mif_name_source = 3;
 
 /// A configuration element type (`MIF_ELEMENT_*`).
 pub type mif_element_type = u32;
@@ -218,6 +223,7 @@ pub(crate) fn name_source_value(source: NameSource) -> u32 {
     match source {
         NameSource::Hosts => MIF_NAME_SOURCE_HOSTS,
         NameSource::Dns => MIF_NAME_SOURCE_DNS,
+        NameSource::Cache => MIF_NAME_SOURCE_CACHE,
     }
 }
 

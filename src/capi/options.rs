@@ -38,8 +38,8 @@ const KNOWN_TEST_FLAGS: u32 = MIF_TEST_PANIC_ENGINE | MIF_TEST_NO_BINDTODEVICE |
 pub struct mif_options {
     /// `sizeof(mif_options)` as the application was compiled; set by `mif_options_init`.
     pub size: u32,
-    /// Reserved: must be 0.
-    pub flags: u32,
+    /// `MIF_OPTION_*` bits; 0 = the defaults. Unknown bits are refused.
+    pub flags: mif_option_flags,
     /// Directory under which every configuration and state file is looked up
     /// (/etc/resolv.conf, /run/...): NULL means "/". Tests point it at their own tree.
     /// Nothing read leaves it: paths resolve as if it were "/" (a `..` stops there, a
@@ -97,6 +97,15 @@ pub struct mif_options {
     /// Reserved: must be 0 (keeps the struct free of padding).
     pub reserved2: u32,
 }
+
+/// Bits of `mif_options.flags`.
+pub type mif_option_flags = u32;
+/// Our addition: no DNS answer cache. By default each context keeps positive answers
+/// for their TTL (at most a day), per provisioning domain and only while that PvD's DNS
+/// servers and search domains stay the same, up to 1024 names, and answers a repeated
+/// name from it (`MIF_NAME_SOURCE_CACHE`; docs/name-translation.md, "Cache").
+pub const MIF_OPTION_NO_DNS_CACHE: mif_option_flags = 1;
+const KNOWN_OPTION_FLAGS: mif_option_flags = MIF_OPTION_NO_DNS_CACHE;
 
 /// A diagnostic's level (`mif_options.log_level`, `mif_message.log_level`).
 pub type mif_log_level = u32;
@@ -173,7 +182,7 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
     }
     // SAFETY: non-NULL, and at least `size` readable bytes (the caller's guarantee).
     let (copy, _) = unsafe { read_sized(opts, std::mem::size_of::<u32>()) }?;
-    if copy.flags != 0
+    if copy.flags & !KNOWN_OPTION_FLAGS != 0
         || copy.reserved != 0
         || copy.reserved2 != 0
         || copy.log_level > MIF_LOG_DEBUG
@@ -231,6 +240,9 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
         config.max_sockets = Some(copy.max_sockets as usize);
     }
     config.log_level = copy.log_level as u8;
+    if copy.flags & MIF_OPTION_NO_DNS_CACHE != 0 {
+        config.dns.cache_entries = 0;
+    }
     Ok(config)
 }
 

@@ -37,6 +37,7 @@ use mio::{Interest, Registry, Token};
 use socket2::{Protocol, Type};
 
 use super::tokens;
+use crate::core::dns::cache::{AnswerCache, DEFAULT_CACHE_ENTRIES};
 use crate::core::dns::{answer_addresses, build_query, hosts_lookup, validate, NameSource, QueryName, Status};
 use crate::core::link::on_link;
 use crate::core::model::{Family, PvdInfo, PvdLink};
@@ -60,11 +61,13 @@ pub struct DnsConfig {
     pub timeout: Duration,
     /// Rounds over the PvD's servers.
     pub tries: u32,
+    /// Answers kept per context (`core::dns::cache`); 0: no cache.
+    pub cache_entries: usize,
 }
 
 impl Default for DnsConfig {
     fn default() -> Self {
-        DnsConfig { timeout: Duration::from_millis(1000), tries: 2 }
+        DnsConfig { timeout: Duration::from_millis(1000), tries: 2, cache_entries: DEFAULT_CACHE_ENTRIES }
     }
 }
 
@@ -339,6 +342,10 @@ struct Translation {
     lookups: [Lookup; 2],
     /// The worst negative outcome of the candidates tried so far.
     outcomes: Vec<Outcome>,
+    /// The name as asked, for the cache.
+    asked: QueryName,
+    /// The addresses announced so far, with their TTLs, for the cache.
+    answers: Vec<(IpAddr, u32)>,
 }
 
 enum Transport {
@@ -387,6 +394,8 @@ pub(crate) struct Resolver {
     /// One receive buffer for every UDP answer: as large as a datagram can be, so that
     /// a server ignoring our EDNS size is read whole, not cut (and then ignored).
     recv_buf: Vec<u8>,
+    /// Answers per PvD (`core::dns::cache`); `None` when the application turned it off.
+    cache: Option<AnswerCache>,
 }
 
 /// Query IDs from getrandom(2), fetched 128 at a time: one system call per 128
@@ -438,6 +447,7 @@ impl Resolver {
             lingering: HashMap::new(),
             max_lingering,
             recv_buf: vec![0; MAX_UDP_ANSWER],
+            cache: (config.cache_entries > 0).then(|| AnswerCache::new(config.cache_entries)),
         }
     }
 
@@ -492,6 +502,26 @@ impl Resolver {
             });
             return;
         }
+        // 3. An earlier answer through these same servers.
+        if let Some(cache) = self.cache.as_mut() {
+            let (servers, domains) = (&link.dns_servers, &link.search_domains);
+            if let Some(hit) = cache.get(link.info.id, servers, domains, &name.ascii, name.absolute, now) {
+                for (addr, ttl) in hit.addrs {
+                    out.push(DnsEvent::Address {
+                        translation_id,
+                        generation,
+                        pvd: link.info.clone(),
+                        addr,
+                        ttl,
+                        source: NameSource::Cache,
+                        name: hit.answered.clone(),
+                    });
+                }
+                let pvd = link.info;
+                out.push(DnsEvent::Done { translation_id, generation, pvd, status: Status::Done, name: hit.answered });
+                return;
+            }
+        }
         let candidates = name.candidates(&link.search_domains);
         let translation = Translation {
             translation_id,
@@ -500,6 +530,8 @@ impl Resolver {
             candidate: 0,
             lookups: [Lookup::new(RecordType::A), Lookup::new(RecordType::AAAA)],
             outcomes: Vec::new(),
+            asked: name,
+            answers: Vec::new(),
         };
         self.translations.insert(generation, translation);
         for which in 0..2 {
@@ -762,8 +794,9 @@ impl Resolver {
                     self.finish_lookup(q.generation, q.which, Outcome::NoData, registry, now, out);
                     return;
                 }
-                if let Some(t) = self.translations.get(&q.generation) {
+                if let Some(t) = self.translations.get_mut(&q.generation) {
                     let name = t.candidates[t.candidate].clone();
+                    t.answers.extend(addresses.iter().copied());
                     for (addr, ttl) in addresses {
                         out.push(DnsEvent::Address {
                             translation_id: t.translation_id,
@@ -901,6 +934,20 @@ impl Resolver {
     fn done(&mut self, generation: u64, status: Status, out: &mut Vec<DnsEvent>) {
         if let Some(t) = self.translations.remove(&generation) {
             let name = t.candidates.get(t.candidate).cloned().unwrap_or_default();
+            if let (Status::Done, Some(cache)) = (status, self.cache.as_mut()) {
+                let (servers, domains) = (&t.link.dns_servers, &t.link.search_domains);
+                let asked = &t.asked;
+                cache.put(
+                    t.link.info.id,
+                    servers,
+                    domains,
+                    &asked.ascii,
+                    asked.absolute,
+                    &name,
+                    &t.answers,
+                    Instant::now(),
+                );
+            }
             out.push(DnsEvent::Done { translation_id: t.translation_id, generation, pvd: t.link.info, status, name });
         }
     }
@@ -913,6 +960,9 @@ impl Resolver {
         registry: &Registry,
         out: &mut Vec<DnsEvent>,
     ) {
+        if let Some(cache) = self.cache.as_mut() {
+            cache.retain_pvds(&present);
+        }
         let gone: Vec<u64> =
             self.translations.iter().filter(|(_, t)| !present(t.link.info.id)).map(|(g, _)| *g).collect();
         for generation in gone {

@@ -505,7 +505,7 @@ class DnsBed:
     # -- the driver
     def _argv(self, pvd_of, names, root=True, timeout_ms=None, tries=None, no_bindtodevice=False,
               stop_after_ms=None, stop_when_file=None, linger_ms=None, self_test=False, valgrind=False,
-              learning_ms=None, drop_net_raw=False):
+              learning_ms=None, drop_net_raw=False, one_by_one=False, no_cache=False):
         from bed import TIMEOUT, VALGRIND
         args = [self.driver, "--pvd-of", pvd_of, "--wait-ms", str(int(TIMEOUT * 3000))]
         if root:
@@ -521,6 +521,10 @@ class DnsBed:
             args.append("--wait-fd")
         if self_test:
             args.append("--self-test")
+        if one_by_one:
+            args.append("--one-by-one")
+        if no_cache:
+            args.append("--no-cache")
         args += list(names)
         # Without CAP_NET_RAW (as an unprivileged application): out of the bounding set,
         # so the driver runs without it although started by root.

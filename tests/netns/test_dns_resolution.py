@@ -328,6 +328,32 @@ def test_dns_cname(bed):
     check_answers(r, 1, A_ANSWERS, name="alias.example.com")
 
 
+def test_dns_cache_answers_a_repeated_name(bed):
+    """One context translates host.example.com three times, one after the other (the
+    third in capitals): the first asks dnsmasq (A and AAAA), the second and third are
+    answered from the PvD's cache (source "cache", TTL what is left of dnsmasq's 300 s),
+    and dnsmasq saw no other query. With MIF_OPTION_NO_DNS_CACHE every translation asks
+    again. (That a PvD's cache serves no other PvD is a unit test, core::dns::cache: this
+    driver translates on one PvD.)"""
+    dns = DnsBed(bed)
+    a = dns.dnsmasq("a", ["198.51.100.1"], hosts=HOST_A)
+    dns.conf({"mif0": {"dns": "198.51.100.1"}})
+    r = dns.resolve("mif0", "host.example.com", "host.example.com", "HOST.example.com", one_by_one=True)
+    check_answers(r, 1, A_ANSWERS, source="dns", name="host.example.com")
+    check_answers(r, 2, A_ANSWERS, source="cache", name="host.example.com")
+    check_answers(r, 3, A_ANSWERS, source="cache", name="host.example.com")
+    for m in r.translations(2) + r.translations(3):
+        check(1 <= m["ttl"] <= 300, f"cached TTL out of range: {m}")
+    asked = lambda q: q[1].lower() == "host.example.com"
+    a.wait_queries(asked, "A+AAAA for host.example.com", 2)
+    check(len([q for q in a.queries() if asked(q)]) == 2,
+          f"with the cache, dnsmasq must see one A and one AAAA query: {a.queries()}")
+    r = dns.resolve("mif0", "host.example.com", "host.example.com", one_by_one=True, no_cache=True)
+    check_answers(r, 1, A_ANSWERS, source="dns")
+    check_answers(r, 2, A_ANSWERS, source="dns")
+    a.wait_queries(asked, "2 more A+AAAA for host.example.com", 6)
+
+
 def _check_cancelled(r, tids):
     for tid in tids:
         check_no_answers(r, tid, "cancelled")

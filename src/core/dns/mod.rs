@@ -66,11 +66,15 @@ impl QueryName {
     }
 }
 
+pub mod cache;
+
 /// Which system answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NameSource {
     Hosts,
     Dns,
+    /// An earlier DNS answer through the same PvD's servers (`cache`).
+    Cache,
 }
 
 /// How a translation ended.
