@@ -728,6 +728,18 @@ static inline uint64_t mif_find_pvd(mif_ctx *ctx, uint32_t ifindex, uint8_t fami
 }
 
 /* mif_open() with root_dir (the other options at their defaults), or die. */
+/* mif_open with root_dir and mif_options.flags (MIF_OPTION_*). */
+static inline mif_ctx *mif_open_root_flags(const char *root_dir, mif_option_flags flags)
+{
+    mif_options o;
+    mif_options_init(&o);
+    o.root_dir = root_dir;
+    o.flags = flags;
+    mif_ctx *ctx;
+    check_mif(mif_open(&o, &ctx), "mif_open");
+    return ctx;
+}
+
 static inline mif_ctx *mif_open_root(const char *root_dir)
 {
     mif_options o;

@@ -10,7 +10,8 @@
 #      BENCH_PAIRS (veth pairs for the drain, 300), BENCH_IDLE (idle seconds, 10),
 #      BENCH_RA (RAs for ra_config, 500), BENCH_NAMES (names for dns_vs_cares, 2000),
 #      BENCH_DNS_ROUNDS (its rounds per concurrency, 3), BENCH_CONN (connect part a, 1000),
-#      BENCH_CONN_B (connect part b, blackholed first source, 10; ~3.3 s each).
+#      BENCH_CONN_B (connect part b, blackholed first source, 10; ~3.3 s each),
+#      BENCH_ONLY ("roundtrip dns_vs_cares": run only these programs; all by default).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 B=build/bench
@@ -154,9 +155,10 @@ STATUS=0
 run_one() {
     ns=$1 name=$2
     shift 2
+    case " ${BENCH_ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
     say ""
     say "== $name $* (in $ns)"
-    { ip netns exec "$ns" "$B/$name" "$@" 2>&1; echo $? >"$TMP/rc"; } | tee -a "$TMP/out"
+    { ip netns exec "$ns" ${BENCH_WRAP:-} "$B/$name" "$@" 2>&1; echo $? >"$TMP/rc"; } | tee -a "$TMP/out"
     rc=$(cat "$TMP/rc")
     if [ "$rc" != 0 ]; then
         say "== $name FAILED (exit $rc)"
