@@ -215,6 +215,12 @@ pub struct HostModel {
     /// (`readiness.rs`).
     learning: BTreeMap<(u32, Family), Instant>,
     learning_window: Duration,
+    /// While a pass refreshes several interfaces: the System element's placement,
+    /// worked out once for the pass (`refresh_many`).
+    placement: Option<pvd::SystemPlacement>,
+    /// System placements worked out so far (`refresh_many`): the tests count them.
+    #[cfg(test)]
+    placements: std::cell::Cell<usize>,
     /// Interface refreshes so far: the tests count them (a refresh merges every file's
     /// elements, so their number decides whether a scan is linear).
     #[cfg(test)]
@@ -244,8 +250,11 @@ impl HostModel {
             next_element_id: 1,
             learning: BTreeMap::new(),
             learning_window: Duration::ZERO,
+            placement: None,
             #[cfg(test)]
             refreshes: 0,
+            #[cfg(test)]
+            placements: std::cell::Cell::new(0),
         }
     }
 }

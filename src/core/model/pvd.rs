@@ -167,10 +167,18 @@ impl HostModel {
             }
         }
         if let Some((origin, data)) = &self.system {
-            let holds_default = self.holds_default_route(ifindex, family);
+            let computed;
+            let placement = match &self.placement {
+                Some(p) => p,
+                None => {
+                    computed = self.system_placement();
+                    &computed
+                }
+            };
+            let holds_default = placement.default_holders[family.index()].contains(&ifindex);
             let mut data = data.for_family(family);
             // Each server goes where it is reached (`system_server_place`).
-            data.dns_servers.retain(|s| match self.system_server_place(s) {
+            data.dns_servers.retain(|s| match placement.place_of(s) {
                 ServerPlace::OnLink(i) => i == ifindex,
                 ServerPlace::DefaultRoute => holds_default,
                 ServerPlace::Nowhere => false,
@@ -213,9 +221,28 @@ impl HostModel {
         }
     }
 
-    pub(super) fn holds_default_route(&self, ifindex: u32, family: Family) -> bool {
-        let best = self.routes.keys().filter(|(f, _, _, _)| *f == family).map(|(_, _, _, m)| *m).min();
-        best.is_some_and(|best| self.routes.keys().any(|(f, i, _, m)| *f == family && *i == ifindex && *m == best))
+    /// Where each System server belongs and which interfaces hold each family's default
+    /// route (the lowest metric), for one pass over the interfaces (`refresh_many`).
+    pub(super) fn system_placement(&self) -> SystemPlacement {
+        #[cfg(test)]
+        self.placements.set(self.placements.get() + 1);
+        let servers = match &self.system {
+            Some((_, data)) => data.dns_servers.iter().map(|s| (*s, self.system_server_place(s))).collect(),
+            None => Vec::new(),
+        };
+        let mut default_holders = [BTreeSet::new(), BTreeSet::new()];
+        for family in Family::ALL {
+            let best = self.routes.keys().filter(|(f, _, _, _)| *f == family).map(|(_, _, _, m)| *m).min();
+            if let Some(best) = best {
+                default_holders[family.index()] = self
+                    .routes
+                    .keys()
+                    .filter(|(f, _, _, m)| *f == family && *m == best)
+                    .map(|(_, i, _, _)| *i)
+                    .collect();
+            }
+        }
+        SystemPlacement { servers, default_holders }
     }
 
     /// What name translation and connections need of a PvD: its link, its usable
@@ -265,6 +292,20 @@ fn in_subnet(addr: &IpAddr, net: &IpAddr, len: u8) -> bool {
             u128::from(*a) & mask == u128::from(*n) & mask
         }
         _ => false,
+    }
+}
+
+/// `HostModel::system_placement`.
+#[derive(Clone, Debug, Default)]
+pub(super) struct SystemPlacement {
+    servers: Vec<(IpAddr, ServerPlace)>,
+    /// Per family (`Family::index`), the interfaces holding the best default route.
+    default_holders: [BTreeSet<u32>; 2],
+}
+
+impl SystemPlacement {
+    fn place_of(&self, server: &IpAddr) -> ServerPlace {
+        self.servers.iter().find(|(s, _)| s == server).map_or(ServerPlace::Nowhere, |(_, p)| *p)
     }
 }
 

@@ -573,6 +573,28 @@ fn a_scan_of_many_files_refreshes_each_interface_once_and_announces_as_one_by_on
 }
 
 #[test]
+fn where_resolv_conf_servers_belong_is_worked_out_once_per_pass() {
+    // 200 interfaces, each with an address: a resolv.conf change refreshes every one,
+    // and the System servers' placement (which depends on every interface's addresses
+    // and the default routes) is worked out once, not once per PvD.
+    let mut h = two_links();
+    let mut facts = Vec::new();
+    for i in 0..200u32 {
+        facts.push(link(10 + i, &format!("veth{i}"), up()));
+        facts.push(addr(10 + i, &format!("198.18.{i}.2"), 24));
+    }
+    h.apply(facts);
+    h.subscribe_all();
+    let resolv = ConfigData { dns_servers: ips(&["198.18.0.53"]), ..Default::default() };
+    let before = h.model.placements.get();
+    let out = h.apply(vec![Fact::System { origin: "/etc/resolv.conf".into(), data: Some(resolv) }]);
+    assert_eq!(h.model.placements.get() - before, 1, "one placement for the pass over 202 interfaces");
+    // On veth0's subnet (198.18.0.0/24) only: one element, on veth0's IPv4 PvD.
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].ends_with(" System 198.18.0.53"), "{out:?}");
+}
+
+#[test]
 fn file_elements_with_a_lifetime_expire() {
     let mut h = two_links();
     h.subscribe_all();
