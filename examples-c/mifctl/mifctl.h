@@ -88,6 +88,7 @@ enum {
     OPT_DNS_TIMEOUT,
     OPT_DNS_TRIES,
     OPT_LEARNING,
+    OPT_LOG,
     OPT_ATTEMPT_DELAY, /* connect's own options, not library options for every command */
     OPT_CONNECT_TIMEOUT,
 };
@@ -99,6 +100,7 @@ enum {
     { "dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT },     \
     { "dns-tries", required_argument, NULL, OPT_DNS_TRIES },         \
     { "learning", required_argument, NULL, OPT_LEARNING },           \
+    { "log", required_argument, NULL, OPT_LOG },                     \
     { "test-rcvbuf", required_argument, NULL, OPT_TEST_RCVBUF }
 
 /* What the library options set; zero means "the library's default" throughout. */
@@ -109,6 +111,7 @@ struct library_options {
     uint32_t dns_tries;      /* --dns-tries */
     uint32_t learning_ms;    /* --learning (config --settle) */
     int32_t netlink_rcvbuf;  /* --test-rcvbuf */
+    uint32_t log_level;      /* --log: MIF_LOG_* */
     uint32_t connect_attempt_delay_ms; /* connect --attempt-delay */
     uint32_t connect_timeout_ms;       /* connect --timeout */
 };

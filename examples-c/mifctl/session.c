@@ -135,6 +135,17 @@ static int library_option(struct library_options *lo, int c, const char *arg, co
             return -1;
         lo->learning_ms = (uint32_t)v;
         return 1;
+    case OPT_LOG: {
+        static const char *const levels[] = { "off", "error", "warn", "info", "debug" };
+        for (v = 0; v < sizeof levels / sizeof levels[0]; v++) {
+            if (strcmp(arg, levels[v]) == 0) {
+                lo->log_level = (uint32_t)v; /* MIF_LOG_NONE ... MIF_LOG_DEBUG */
+                return 1;
+            }
+        }
+        fprintf(stderr, "%s: --log: not off, error, warn, info or debug: '%s'\n", cmd, arg);
+        return -1;
+    }
     case OPT_TEST_RCVBUF:
         if (!parse_number_arg(cmd, "--test-rcvbuf", "not a byte count", arg, 0, INT32_MAX, &v))
             return -1;
@@ -162,6 +173,9 @@ void usage_library_options(FILE *out)
         "      --learning MS       how long a PvD's configuration may still be arriving\n"
         "                          after the context opens or a link comes up (default\n"
         "                          4000); translations on a PvD wait for it that long\n"
+        "      --log LEVEL         print the library's diagnostics up to LEVEL (off,\n"
+        "                          error, warn, info, debug) on stderr, from its\n"
+        "                          MIF_MSG_LOG messages (default off)\n"
         "      --test-rcvbuf BYTES (testing) tiny rtnetlink receive buffer, to force\n"
         "                          ENOBUFS overruns and resyncs\n");
 }
@@ -179,6 +193,7 @@ static bool open_context(const struct library_options *lo, mif_ctx **ctx)
     opts.dns_tries = lo->dns_tries;
     opts.config_learning_ms = lo->learning_ms;
     opts.test_netlink_rcvbuf = lo->netlink_rcvbuf;
+    opts.log_level = lo->log_level;
     opts.connect_attempt_delay_ms = lo->connect_attempt_delay_ms;
     opts.connect_timeout_ms = lo->connect_timeout_ms;
     rc = mif_open(&opts, ctx);
@@ -575,6 +590,11 @@ bool drain_messages(struct session *s, message_handler *handle, void *run, size_
         if (msg->msg_type == MIF_MSG_ENGINE_FAILED) {
             report_engine_failure(msg, s->json);
             ok = false;
+        } else if (msg->msg_type == MIF_MSG_LOG) {
+            /* --log: the library's diagnostics, on stderr, apart from the output. */
+            static const char *const names[] = { "?", "error", "warn", "info", "debug" };
+            fprintf(stderr, PROG ": libmif[%s]: %s\n", msg->log_level <= MIF_LOG_DEBUG ? names[msg->log_level] : "?",
+                    msg->text);
         } else {
             ok = handle(run, msg, &keep);
         }

@@ -183,3 +183,20 @@ def test_config_fifo(bed):
     p = bed.write("run/resolvconf/interfaces/mif0.vpn", "nameserver 198.51.100.65\n")
     m.expect(element(idx, "mif0", "ipv4", "static", origin=p, dns_servers=["198.51.100.65"]))
     m.expect_quiet()
+
+
+def test_config_bad_lines_as_log_messages(bed):
+    """mifctl --log warn: the library's warnings about a static file with errors come as
+    MIF_MSG_LOG messages, which mifctl prints on stderr prefixed "mifctl: libmif[warn]:";
+    without MIF_LOG in the environment the library itself prints nothing."""
+    bed.require_elements()
+    bed.write("etc/mif.conf", static_file_with_errors())
+    m = bed.start_mifctl("--log", "warn")
+    m.expect_initial()
+    m.sync()
+    err = m.stderr_text()
+    lines = [line for line in err.splitlines() if line.strip()]
+    check(any(line.startswith("mifctl: libmif[warn]: static config line") for line in lines),
+          f"no log message about the static file's bad lines: {err!r}")
+    check(all(line.startswith("mifctl: libmif[") for line in lines),
+          f"the library printed on stderr by itself: {err!r}")
