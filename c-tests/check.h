@@ -278,7 +278,10 @@ static inline int check_message_well_formed(const mif_message *m)
     ok &= CHECK_EQ_INT(m->reserved, 0);
     ok &= CHECK_EQ_INT(m->reserved2, 0);
     ok &= CHECK_EQ_INT(m->reserved3, 0);
-    ok &= CHECK_EQ_INT(m->reserved4, 0);
+    if (m->msg_type != MIF_MSG_INTERFACE_GOING_AWAY && m->msg_type != MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED)
+        ok &= CHECK_EQ_INT(m->going_away_reason, 0);
+    if (m->msg_type != MIF_MSG_INTERFACE_GOING_AWAY)
+        ok &= CHECK(m->deadline_ms == 0);
     switch (m->msg_type) {
     case MIF_MSG_INTERFACE_ANNOUNCEMENT:
     case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
@@ -385,6 +388,16 @@ static inline int check_message_well_formed(const mif_message *m)
         break;
     case MIF_MSG_LOG:
         ok &= CHECK_EQ_INT(m->status, MIF_OK); /* the rest is checked above */
+        break;
+    case MIF_MSG_INTERFACE_GOING_AWAY:
+    case MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED:
+        ok &= CHECK_EQ_INT(m->status, MIF_OK);
+        ok &= CHECK(m->ifindex != 0 && m->ifname[0] != '\0');
+        ok &= CHECK(m->going_away_reason == MIF_GOING_AWAY_CARRIER_LOST ||
+                    m->going_away_reason == MIF_GOING_AWAY_ADDRESSES_DEPRECATED);
+        /* The whole interface (pvd 0, no PvD name) or one PvD of it. */
+        ok &= CHECK((m->pvd == 0) == (m->pvd_name[0] == '\0'));
+        ok &= CHECK(m->text == NULL);
         break;
     default:
         check_note("unknown message type %u", m->msg_type);

@@ -171,7 +171,7 @@ static void failed_open_leaks_nothing(void)
     mif_ctx *ctx = (mif_ctx *)CHECK_SENTINEL;
     REQUIRE(list_dir("/proc/self/fd", &before));
     mif_options_init(&opts);
-    opts.flags = 1;
+    opts.flags = 0x80000000u; /* no such MIF_OPTION_* bit */
     CHECK_RC(mif_open(&opts, &ctx), MIF_E_INVALID_ARGUMENT);
     CHECK(ctx == (mif_ctx *)CHECK_SENTINEL);
     list_dir("/proc/self/fd", &after);

@@ -363,6 +363,12 @@ typedef uint32_t mif_name_source;
 typedef uint32_t mif_config_state;
 
 /**
+ * Why an interface or provisioning domain is going away
+ * (`mif_message.going_away_reason`, `MIF_MSG_INTERFACE_GOING_AWAY`).
+ */
+typedef uint32_t mif_going_away_reason;
+
+/**
  * A message from the library. Allocated by the library and owned by the application
  * from `mif_get_message` until `mif_message_free`. Fields not used by a message type
  * are zero. The library may add fields at the end in later versions.
@@ -580,9 +586,14 @@ typedef struct mif_message {
    */
   mif_log_level log_level;
   /**
-   * Reserved, 0.
+   * `MIF_GOING_AWAY_*` (`MIF_MSG_INTERFACE_GOING_AWAY` and its cancellation).
    */
-  uint32_t reserved4;
+  mif_going_away_reason going_away_reason;
+  /**
+   * Milliseconds from when the message was made until the interface or PvD is
+   * expected gone; 0 = now (`MIF_MSG_INTERFACE_GOING_AWAY`).
+   */
+  uint64_t deadline_ms;
 } mif_message;
 
 /**
@@ -1007,6 +1018,25 @@ typedef struct mif_message {
 #define MIF_MSG_LOG 18
 
 /**
+ * Interface is going away (draft 3.2.7.26.4): `ifindex`, `ifname`; `pvd` and
+ * `pvd_name` for one provisioning domain, `pvd` 0 for the whole interface;
+ * `deadline_ms`, the milliseconds until the library expects it gone (0: now), and
+ * `going_away_reason` (`MIF_GOING_AWAY_*`). It comes before the No Address / No PvD
+ * announcements it warns of, and again when the deadline moves. Sent to subscribers
+ * of `MIF_REQ_ANNOUNCE_INTERFACES` (the whole interface) or of the interface's PvDs
+ * (`MIF_REQ_ANNOUNCE_PVDS`: one PvD, also when they subscribe while it is going away).
+ * Only the reasons listed are detected so far (docs/connectivity.md).
+ */
+#define MIF_MSG_INTERFACE_GOING_AWAY 19
+
+/**
+ * Our addition (extends 3.2.7.26.4): an earlier `MIF_MSG_INTERFACE_GOING_AWAY` (same
+ * `ifindex`, `pvd` and `going_away_reason`) no longer holds: the carrier came back, or
+ * an address of the PvD is preferred again (its lifetimes were refreshed).
+ */
+#define MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED 20
+
+/**
  * `translation_status`: at least one address was found.
  */
 #define MIF_TRANSLATION_DONE 1
@@ -1129,6 +1159,20 @@ typedef struct mif_message {
  * (`pref64`, `pref64_len`), from Router Advertisements.
  */
 #define MIF_INFO_PREF64 6
+
+/**
+ * `going_away_reason`: the link lost its carrier while administratively up (a cable
+ * pulled, Wi-Fi out of range, the far end down): the whole interface (`pvd` 0), now
+ * (`deadline_ms` 0). Its PvDs' No Address / No PvD announcements follow.
+ */
+#define MIF_GOING_AWAY_CARRIER_LOST 1
+
+/**
+ * `going_away_reason`: every address of the PvD is deprecated (its preferred
+ * lifetime over: the router or DHCP server stopped renewing it) and still valid;
+ * `deadline_ms` is when the last valid lifetime ends.
+ */
+#define MIF_GOING_AWAY_ADDRESSES_DEPRECATED 2
 
 /**
  * `mif_message.config_state` (our addition): the message does not say.

@@ -213,6 +213,22 @@ static void print_text(const struct monitor *m, const mif_message *msg)
         break;
     case MIF_MSG_ENGINE_FAILED:
         break; /* reported by drain_messages, on stderr */
+    case MIF_MSG_INTERFACE_GOING_AWAY:
+    case MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED: {
+        const char *reason = going_away_reason_name(msg->going_away_reason);
+        bool cancelled = msg->msg_type == MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED;
+        printf("%c going away %s%s", cancelled ? '+' : '!', msg->pvd != 0 ? msg->pvd_name : msg->ifname,
+               cancelled ? ": no longer" : "");
+        if (!cancelled) {
+            if (msg->deadline_ms == 0)
+                fputs(" now", stdout);
+            else
+                printf(" in %" PRIu64 ".%03" PRIu64 " s", (uint64_t)msg->deadline_ms / 1000,
+                       (uint64_t)msg->deadline_ms % 1000);
+        }
+        printf(" (%s)\n", reason != NULL ? reason : "unknown reason");
+        break;
+    }
     case MIF_MSG_QUEUE_OVERFLOW:
         /* The library re-announces everything subscribed right behind this message. */
         printf("! overflow  %" PRIu64 " announcements left out; the complete state follows\n",

@@ -291,6 +291,19 @@ static void json_announcement(struct json_line *j, const mif_message *msg)
         }
         json_config_lists(j, msg);
         break;
+    case MIF_MSG_INTERFACE_GOING_AWAY:
+    case MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED:
+        /* "pvd": null for the whole interface. */
+        if (msg->pvd == 0) {
+            json_null(j, "pvd");
+        } else {
+            json_pvd(j, msg);
+            json_family(j, "family", msg->family);
+        }
+        if (msg->msg_type == MIF_MSG_INTERFACE_GOING_AWAY)
+            json_uint(j, "deadline_ms", msg->deadline_ms);
+        json_name_or_number(j, "reason", going_away_reason_name(msg->going_away_reason), msg->going_away_reason);
+        break;
     default:
         break; /* a message type newer than this tool: msg, ifindex and ifname only */
     }

@@ -51,6 +51,7 @@ void text_string_list(const char *const *list, size_t n);
 const char *family_name(uint8_t family);
 const char *scope_name(uint8_t scope);
 const char *name_source_name(uint32_t source);
+const char *going_away_reason_name(uint32_t reason); /* NULL for an unknown reason */
 
 struct flag_name {
     uint32_t bit;

@@ -99,6 +99,15 @@ const struct flag_name address_flag_names[] = {
 
 const size_t address_flag_count = COUNT_OF(address_flag_names);
 
+const char *going_away_reason_name(uint32_t reason)
+{
+    switch (reason) {
+    case MIF_GOING_AWAY_CARRIER_LOST: return "carrier_lost";
+    case MIF_GOING_AWAY_ADDRESSES_DEPRECATED: return "addresses_deprecated";
+    default: return NULL;
+    }
+}
+
 const char *name_source_name(uint32_t source)
 {
     switch (source) {

@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 use crate::core::dns::{NameSource, Status};
-use crate::core::model::{AddrFlags, ElementKind, Family, InfoId, LinkFlags, Scope};
+use crate::core::model::{AddrFlags, ElementKind, Family, GoingAwayReason, InfoId, LinkFlags, Scope};
 
 use super::address::{MIF_FAMILY_IPV4, MIF_FAMILY_IPV6};
 
@@ -77,6 +77,17 @@ pub const MIF_INFO_PREF64: mif_info_id = 6;
 /// Whether a provisioning domain's configuration is complete (`MIF_CONFIG_STATE_*`,
 /// `mif_message.config_state`).
 pub type mif_config_state = u32;
+/// Why an interface or provisioning domain is going away
+/// (`mif_message.going_away_reason`, `MIF_MSG_INTERFACE_GOING_AWAY`).
+pub type mif_going_away_reason = u32;
+/// `going_away_reason`: the link lost its carrier while administratively up (a cable
+/// pulled, Wi-Fi out of range, the far end down): the whole interface (`pvd` 0), now
+/// (`deadline_ms` 0). Its PvDs' No Address / No PvD announcements follow.
+pub const MIF_GOING_AWAY_CARRIER_LOST: mif_going_away_reason = 1;
+/// `going_away_reason`: every address of the PvD is deprecated (its preferred
+/// lifetime over: the router or DHCP server stopped renewing it) and still valid;
+/// `deadline_ms` is when the last valid lifetime ends.
+pub const MIF_GOING_AWAY_ADDRESSES_DEPRECATED: mif_going_away_reason = 2;
 /// `mif_message.config_state` (our addition): the message does not say.
 pub const MIF_CONFIG_STATE_NONE: mif_config_state = 0;
 /// `config_state`: the provisioning domain's configuration is complete: its routers
@@ -216,6 +227,13 @@ pub(crate) fn info_value(info: InfoId) -> u32 {
         InfoId::Mtu => MIF_INFO_MTU,
         InfoId::CaptivePortal => MIF_INFO_CAPTIVE_PORTAL,
         InfoId::Pref64 => MIF_INFO_PREF64,
+    }
+}
+
+pub(crate) fn going_away_reason_value(reason: GoingAwayReason) -> mif_going_away_reason {
+    match reason {
+        GoingAwayReason::CarrierLost => MIF_GOING_AWAY_CARRIER_LOST,
+        GoingAwayReason::AddressesDeprecated => MIF_GOING_AWAY_ADDRESSES_DEPRECATED,
     }
 }
 

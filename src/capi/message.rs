@@ -74,6 +74,19 @@ pub const MIF_MSG_QUEUE_OVERFLOW: mif_message_type = 17;
 /// `mif_options.log_level`: `text` (one line, no newline) at `log_level`. The
 /// library's own wording: for people, not for parsing.
 pub const MIF_MSG_LOG: mif_message_type = 18;
+/// Interface is going away (draft 3.2.7.26.4): `ifindex`, `ifname`; `pvd` and
+/// `pvd_name` for one provisioning domain, `pvd` 0 for the whole interface;
+/// `deadline_ms`, the milliseconds until the library expects it gone (0: now), and
+/// `going_away_reason` (`MIF_GOING_AWAY_*`). It comes before the No Address / No PvD
+/// announcements it warns of, and again when the deadline moves. Sent to subscribers
+/// of `MIF_REQ_ANNOUNCE_INTERFACES` (the whole interface) or of the interface's PvDs
+/// (`MIF_REQ_ANNOUNCE_PVDS`: one PvD, also when they subscribe while it is going away).
+/// Only the reasons listed are detected so far (docs/connectivity.md).
+pub const MIF_MSG_INTERFACE_GOING_AWAY: mif_message_type = 19;
+/// Our addition (extends 3.2.7.26.4): an earlier `MIF_MSG_INTERFACE_GOING_AWAY` (same
+/// `ifindex`, `pvd` and `going_away_reason`) no longer holds: the carrier came back, or
+/// an address of the PvD is preferred again (its lifetimes were refreshed).
+pub const MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED: mif_message_type = 20;
 
 /// A message from the library. Allocated by the library and owned by the application
 /// from `mif_get_message` until `mif_message_free`. Fields not used by a message type
@@ -191,8 +204,11 @@ pub struct mif_message {
     pub dropped_messages: u64,
     /// Our addition: `MIF_LOG_*` of a `MIF_MSG_LOG` message.
     pub log_level: mif_log_level,
-    /// Reserved, 0.
-    pub reserved4: u32,
+    /// `MIF_GOING_AWAY_*` (`MIF_MSG_INTERFACE_GOING_AWAY` and its cancellation).
+    pub going_away_reason: mif_going_away_reason,
+    /// Milliseconds from when the message was made until the interface or PvD is
+    /// expected gone; 0 = now (`MIF_MSG_INTERFACE_GOING_AWAY`).
+    pub deadline_ms: u64,
 }
 
 /// The allocation behind a `mif_message*`: the public struct first, so a pointer to
@@ -277,7 +293,8 @@ fn empty() -> mif_message {
         captive_portal: std::ptr::null(),
         dropped_messages: 0,
         log_level: 0,
-        reserved4: 0,
+        going_away_reason: 0,
+        deadline_ms: 0,
     }
 }
 
@@ -293,6 +310,16 @@ fn fill_pvd(m: &mut mif_message, pvd: &PvdInfo) {
     m.pvd = pvd.id;
     copy_name(&mut m.pvd_name, &pvd.name);
     m.family = family(pvd.family);
+}
+
+fn fill_interface_or_pvd(m: &mut mif_message, ifindex: u32, ifname: &str, pvd: Option<&PvdInfo>) {
+    match pvd {
+        Some(pvd) => fill_pvd(m, pvd),
+        None => {
+            m.ifindex = ifindex;
+            copy_name(&mut m.ifname, ifname);
+        }
+    }
 }
 
 fn fill_addr(m: &mut mif_message, pvd: &PvdInfo, a: &AddrInfo) {
@@ -358,6 +385,17 @@ fn to_c(message: Message) -> OwnedMessage {
                 m.msg_type = MIF_MSG_PVD_ANNOUNCEMENT;
                 fill_pvd(&mut m, pvd);
                 m.config_state = config_state(learning);
+            }
+            Announcement::GoingAway { ifindex, ref ifname, ref pvd, deadline_ms, reason } => {
+                m.msg_type = MIF_MSG_INTERFACE_GOING_AWAY;
+                fill_interface_or_pvd(&mut m, ifindex, ifname, pvd.as_ref());
+                m.deadline_ms = deadline_ms;
+                m.going_away_reason = going_away_reason_value(reason);
+            }
+            Announcement::GoingAwayCancelled { ifindex, ref ifname, ref pvd, reason } => {
+                m.msg_type = MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED;
+                fill_interface_or_pvd(&mut m, ifindex, ifname, pvd.as_ref());
+                m.going_away_reason = going_away_reason_value(reason);
             }
             Announcement::PvdConfigComplete(ref pvd) => {
                 m.msg_type = MIF_MSG_PVD_CONFIGURATION_COMPLETE;
@@ -549,6 +587,8 @@ fn message_type_name(msg_type: mif_message_type) -> &'static CStr {
         MIF_MSG_CONFIGURATION_LEARNING => c"configuration_learning",
         MIF_MSG_QUEUE_OVERFLOW => c"queue_overflow",
         MIF_MSG_LOG => c"log",
+        MIF_MSG_INTERFACE_GOING_AWAY => c"interface_going_away",
+        MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED => c"interface_going_away_cancelled",
         MIF_MSG_ENGINE_FAILED => c"engine_failed",
         _ => c"unknown",
     }

@@ -191,7 +191,7 @@ impl Context {
                 Ok(())
             }
             Request::StopAnnouncingInterfaces => model.stop_announcing_interfaces(),
-            Request::AnnouncePvds { ifindex } => model.announce_pvds(ifindex, &mut out),
+            Request::AnnouncePvds { ifindex } => model.announce_pvds(ifindex, now, &mut out),
             Request::StopAnnouncingPvds { ifindex } => model.stop_announcing_pvds(ifindex),
             Request::AnnounceAddresses { pvd } => model.announce_addresses(pvd, now, &mut out),
             Request::StopAnnouncingAddresses { pvd } => model.stop_announcing_addresses(pvd),

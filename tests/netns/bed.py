@@ -444,6 +444,15 @@ def stream_problems(msgs):
                                      f"announced with {old[0][0]}")
                     elem_live.pop(old[0], None)
                 elems.pop(eid, None)
+        elif t in ("interface_going_away", "interface_going_away_cancelled"):
+            if idx not in ifaces:
+                probs.append(f"{where}: going-away message for an interface not announced")
+            if m.get("pvd") is not None and m.get("pvd") not in pvds:
+                probs.append(f"{where}: going-away message for a PvD not announced")
+            if m.get("reason") not in ("carrier_lost", "addresses_deprecated"):
+                probs.append(f"{where}: unknown going-away reason")
+            if t == "interface_going_away" and not isinstance(m.get("deadline_ms"), int):
+                probs.append(f"{where}: going-away message without deadline_ms")
         else:
             probs.append(f"{where}: unknown message type")
     return probs

@@ -43,18 +43,49 @@ def test_link_down_up(bed):
     m.expect_quiet()
 
 
+def going_away(idx, ifname, reason, pvd=None, deadline_ms=None, cancelled=False):
+    m = {"msg": "interface_going_away_cancelled" if cancelled else "interface_going_away",
+         "ifindex": idx, "ifname": ifname, "pvd": pvd, "reason": reason}
+    if deadline_ms is not None:
+        m["deadline_ms"] = deadline_ms
+    return m
+
+
 def test_far_end_down_up(bed):
-    """The far end goes down (carrier lost on mif0): the same removal sequence;
-    far end up: both PvDs back with the same ids, then their addresses."""
+    """The far end goes down (carrier lost on mif0 while it stays up): Interface is
+    going away (draft 3.2.7.26.4, deadline 0, reason carrier_lost) first, then the same
+    removal sequence; far end up: the warning is cancelled, then both PvDs come back with
+    the same ids, then their addresses."""
     m, idx, p4, p6 = start(bed)
     bed.ip("a", "link", "set", "gw0", "down")
+    m.expect(going_away(idx, "mif0", "carrier_lost", deadline_ms=0))
     m.expect_phases(removal_phases(idx, "mif0", p4, p6), what="carrier lost")
     m.expect_quiet("no No Interface for a link without carrier")
     bed.ip("a", "link", "set", "gw0", "up")
+    m.expect(going_away(idx, "mif0", "carrier_lost", cancelled=True))
     m.expect_phases([
         [pvd(idx, "mif0", "ipv4", pvd=p4), pvd(idx, "mif0", "ipv6", pvd=p6)],
         [addr(idx, "mif0", *V4, pvd=p4), addr(idx, "mif0", *V6, pvd=p6)],
     ], what="carrier back")
+    m.expect_quiet()
+
+
+def test_going_away_when_every_address_is_deprecated(bed):
+    """Every address of mif0's IPv4 PvD deprecated (preferred lifetime 0) and valid for
+    30 s more: its PvD is going away (reason addresses_deprecated) with a deadline near
+    30 s (a generous bound: within 25-30 s), before anything is removed; the lifetimes
+    refreshed: the warning is cancelled. The IPv6 PvD is untouched."""
+    m, idx, p4, p6 = start(bed)
+    bed.ip("host", "addr", "change", "%s/%d" % V4, "dev", "mif0", "valid_lft", "30", "preferred_lft", "0")
+    got = m.expect_phases([[going_away(idx, "mif0", "addresses_deprecated", pvd=p4),
+                            addr(idx, "mif0", *V4, pvd=p4)]], what="deprecated")
+    warning = [g for g in got[0] if g.get("msg") == "interface_going_away"][0]
+    check(25000 <= warning["deadline_ms"] <= 30000, f"deadline {warning['deadline_ms']} ms for a 30 s valid lifetime")
+    check(warning.get("pvd_name") == "mif0/ipv4", f"the IPv4 PvD: {warning}")
+    m.expect_quiet("nothing removed yet, nothing about the IPv6 PvD")
+    bed.ip("host", "addr", "change", "%s/%d" % V4, "dev", "mif0", "valid_lft", "forever", "preferred_lft", "forever")
+    m.expect_phases([[going_away(idx, "mif0", "addresses_deprecated", pvd=p4, cancelled=True),
+                      addr(idx, "mif0", *V4, pvd=p4)]], what="refreshed")
     m.expect_quiet()
 
 

@@ -80,6 +80,33 @@ pub enum Announcement {
         info: InfoId,
         data: ConfigData,
     },
+    /// Interface is going away (draft 3.2.7.26.4): the whole interface (`pvd` None) or
+    /// one PvD is expected gone in `deadline_ms` milliseconds (0: now).
+    GoingAway {
+        ifindex: u32,
+        ifname: String,
+        pvd: Option<PvdInfo>,
+        deadline_ms: u64,
+        reason: GoingAwayReason,
+    },
+    /// Our addition: an earlier GoingAway no longer holds (carrier came back, the
+    /// addresses' lifetimes were refreshed).
+    GoingAwayCancelled {
+        ifindex: u32,
+        ifname: String,
+        pvd: Option<PvdInfo>,
+        reason: GoingAwayReason,
+    },
+}
+
+/// Why an interface or PvD is going away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoingAwayReason {
+    /// The link lost its carrier while administratively up.
+    CarrierLost,
+    /// Every address of the PvD is deprecated (preferred lifetime over) and still
+    /// valid for a while; the deadline is when the last valid lifetime ends.
+    AddressesDeprecated,
 }
 
 impl Announcement {

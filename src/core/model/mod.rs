@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-pub use announcement::{AddrInfo, Announcement, ElementInfo, PvdInfo};
+pub use announcement::{AddrInfo, Announcement, ElementInfo, GoingAwayReason, PvdInfo};
 pub use facts::{
     AddrFact, AddrFlags, ConfigData, ElementKind, Fact, Family, InfoId, LifetimeSecs, LinkFact, LinkFlags, LinkRef,
     RaOption, RouteFact, Scope, Snapshot, SourcedElement,
@@ -169,6 +169,9 @@ struct PvdView {
     name: String,
     addrs: BTreeMap<AddrKey, AddrState>,
     elements: BTreeMap<ElementIdent, ElementView>,
+    /// When the PvD is expected gone: every address deprecated, the last valid
+    /// lifetime's end (`going_away_of`).
+    going_away: Option<Instant>,
 }
 
 /// What subscribers may see of one interface.
@@ -177,6 +180,9 @@ struct LinkView {
     name: String,
     flags: LinkFlags,
     pvds: [Option<PvdView>; 2],
+    /// A carrier-lost warning was sent and the carrier has not come back (nor the
+    /// interface gone down): its return is announced as the warning's cancellation.
+    carrier_warned: bool,
 }
 
 impl LinkView {

@@ -28,7 +28,8 @@ impl HostModel {
                     id
                 });
                 let name = format!("{}/{}", link.name, family.suffix());
-                pvds[family.index()] = Some(PvdView { id, name, addrs, elements: BTreeMap::new() });
+                let going_away = going_away_of(&addrs, now);
+                pvds[family.index()] = Some(PvdView { id, name, addrs, elements: BTreeMap::new(), going_away });
             }
         }
         let name = link.name.clone();
@@ -52,7 +53,7 @@ impl HostModel {
                 pvd.elements = with_ids;
             }
         }
-        Some(LinkView { name, flags, pvds })
+        Some(LinkView { name, flags, pvds, carrier_warned: false })
     }
 
     /// The configuration elements of the PvD (ifindex, family), from every source.
@@ -278,6 +279,24 @@ impl HostModel {
             })
         })
     }
+}
+
+/// When a PvD with these addresses is expected gone: if every address is deprecated
+/// (its preferred lifetime over: the kernel's flag, or the deadline passed) and each
+/// has a finite valid lifetime, the end of the longest. An address still preferred, or
+/// valid for ever, keeps the PvD. Tentative addresses count as they are (DAD ends
+/// soon, and a deprecated tentative address is rare).
+fn going_away_of(addrs: &BTreeMap<AddrKey, AddrState>, now: Instant) -> Option<Instant> {
+    let mut last: Option<Instant> = None;
+    for state in addrs.values() {
+        let deprecated = state.flags.deprecated || state.preferred_until.is_some_and(|p| p <= now);
+        let valid_until = state.valid_until?;
+        if !deprecated {
+            return None;
+        }
+        last = Some(last.map_or(valid_until, |l| l.max(valid_until)));
+    }
+    last
 }
 
 /// Whether `addr` lies in the subnet `net`/`len`.

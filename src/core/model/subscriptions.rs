@@ -10,9 +10,13 @@ impl HostModel {
         {
             self.refreshes += 1;
         }
-        let new = self.compute_view(ifindex, now);
+        let mut new = self.compute_view(ifindex, now);
         let completed = self.settle_configured(ifindex, new.as_ref());
         let old = self.views.remove(&ifindex);
+        if let Some(n) = new.as_mut() {
+            let warned = old.as_ref().is_some_and(|o| o.carrier_warned || carrier_lost(o, n) && self.subs.interfaces);
+            n.carrier_warned = warned && n.flags.up && !n.flags.running;
+        }
         self.announce_diff(ifindex, old.as_ref(), new.as_ref(), now, out);
         if let Some(view) = new.as_ref().filter(|_| self.subs.pvds.contains(&ifindex)) {
             for family in completed {
@@ -48,6 +52,17 @@ impl HostModel {
 
         // Removals.
         if let Some(old_view) = old {
+            // Carrier lost while administratively up: the interface's PvDs go now. The
+            // warning comes first (3.2.7.26.4), then what it warned of.
+            if new.is_some_and(|n| carrier_lost(old_view, n)) && self.subs.interfaces {
+                out.push(Announcement::GoingAway {
+                    ifindex,
+                    ifname: old_view.name.clone(),
+                    pvd: None,
+                    deadline_ms: 0,
+                    reason: GoingAwayReason::CarrierLost,
+                });
+            }
             let mut gone_pvds = Vec::new();
             for family in Family::ALL {
                 let Some(old_pvd) = &old_view.pvds[family.index()] else { continue };
@@ -103,6 +118,15 @@ impl HostModel {
         if (old.is_none() || renamed) && self.subs.interfaces {
             out.push(Announcement::Interface { ifindex, name: new_view.name.clone(), flags: new_view.flags });
         }
+        let carrier_back = old.is_some_and(|o| o.carrier_warned) && new_view.flags.up && new_view.flags.running;
+        if carrier_back && self.subs.interfaces {
+            out.push(Announcement::GoingAwayCancelled {
+                ifindex,
+                ifname: new_view.name.clone(),
+                pvd: None,
+                reason: GoingAwayReason::CarrierLost,
+            });
+        }
         for family in Family::ALL {
             let Some(new_pvd) = &new_view.pvds[family.index()] else { continue };
             let old_pvd = old.and_then(|o| o.pvds[family.index()].as_ref()).filter(|p| p.id == new_pvd.id);
@@ -111,6 +135,25 @@ impl HostModel {
             if (old_pvd.is_none() || renamed_pvd) && self.subs.pvds.contains(&ifindex) {
                 let learning = self.learning_of(ifindex, family);
                 out.push(Announcement::Pvd { pvd: pvd_info(new_view, new_pvd, family), learning });
+            }
+            // Every address deprecated: going away when the last valid lifetime ends;
+            // announced again when that moves, cancelled when an address is preferred
+            // again (an RA refreshed the prefix) or valid for ever.
+            if self.subs.pvds.contains(&ifindex) {
+                let before = old_pvd.and_then(|p| p.going_away);
+                let info = || pvd_info(new_view, new_pvd, family);
+                match (before, new_pvd.going_away) {
+                    (before, Some(until)) if before.is_none() || !deadlines_close(before, Some(until), now) => {
+                        out.push(going_away_of_pvd(ifindex, info(), until, now));
+                    }
+                    (Some(_), None) if old_pvd.is_some() => out.push(Announcement::GoingAwayCancelled {
+                        ifindex,
+                        ifname: new_view.name.clone(),
+                        pvd: Some(info()),
+                        reason: GoingAwayReason::AddressesDeprecated,
+                    }),
+                    _ => {}
+                }
             }
         }
         for family in Family::ALL {
@@ -162,14 +205,17 @@ impl HostModel {
         Ok(())
     }
 
-    /// Announce Provisioning Domains of one interface.
-    pub fn announce_pvds(&mut self, ifindex: u32, out: &mut Vec<Announcement>) -> Result<(), Error> {
+    /// Announce Provisioning Domains of one interface (and those going away, 3.2.7.26.4).
+    pub fn announce_pvds(&mut self, ifindex: u32, now: Instant, out: &mut Vec<Announcement>) -> Result<(), Error> {
         let view = self.views.get(&ifindex).ok_or(Error::UnknownInterface)?;
         self.subs.pvds.insert(ifindex);
         for family in Family::ALL {
             if let Some(pvd) = &view.pvds[family.index()] {
                 let info = view.pvd_info(ifindex, family, pvd);
-                out.push(Announcement::Pvd { pvd: info, learning: self.learning_of(ifindex, family) });
+                out.push(Announcement::Pvd { pvd: info.clone(), learning: self.learning_of(ifindex, family) });
+                if let Some(until) = pvd.going_away {
+                    out.push(going_away_of_pvd(ifindex, info, until, now));
+                }
             }
         }
         Ok(())
@@ -207,7 +253,7 @@ impl HostModel {
             self.announce_interfaces(out);
         }
         for ifindex in self.subs.pvds.clone() {
-            let _ = self.announce_pvds(ifindex, out);
+            let _ = self.announce_pvds(ifindex, now, out);
         }
         // The draft's order, as in `announce_diff`: elements before addresses.
         for pvd in self.subs.elements.clone() {
@@ -301,4 +347,21 @@ impl HostModel {
         }
         Ok(())
     }
+}
+
+/// A PvD's going-away warning: every address deprecated, gone at `until`.
+fn going_away_of_pvd(ifindex: u32, pvd: PvdInfo, until: Instant, now: Instant) -> Announcement {
+    let deadline_ms = until.saturating_duration_since(now).as_millis().min(u128::from(u64::MAX)) as u64;
+    Announcement::GoingAway {
+        ifindex,
+        ifname: pvd.ifname.clone(),
+        pvd: Some(pvd),
+        deadline_ms,
+        reason: GoingAwayReason::AddressesDeprecated,
+    }
+}
+
+/// The link lost its carrier while administratively up (not: taken down).
+fn carrier_lost(old: &LinkView, new: &LinkView) -> bool {
+    old.flags.up && old.flags.running && new.flags.up && !new.flags.running
 }

@@ -52,6 +52,15 @@ fn show(a: &Announcement) -> String {
         Announcement::ConfigData { pvd, data: d, .. } => format!("data {} {}", pvd.id, data(d)),
         Announcement::NoConfigData { pvd, .. } => format!("nodata {}", pvd.id),
         Announcement::ConfigLearning { pvd, data: d, .. } => format!("learning {} {}", pvd.id, data(d)),
+        Announcement::GoingAway { ifindex, pvd, deadline_ms, reason, .. } => {
+            format!(
+                "going {ifindex} {} {deadline_ms}ms {reason:?}",
+                pvd.as_ref().map_or("-".into(), |p| p.name.clone())
+            )
+        }
+        Announcement::GoingAwayCancelled { ifindex, pvd, reason, .. } => {
+            format!("cancel {ifindex} {} {reason:?}", pvd.as_ref().map_or("-".into(), |p| p.name.clone()))
+        }
     }
 }
 
@@ -95,7 +104,7 @@ impl Harness {
             match out[i].clone() {
                 Announcement::Interface { ifindex, .. } => {
                     let mut more = Vec::new();
-                    self.model.announce_pvds(ifindex, &mut more).unwrap();
+                    self.model.announce_pvds(ifindex, self.now, &mut more).unwrap();
                     out.extend(more);
                 }
                 Announcement::Pvd { pvd: p, .. } => {
@@ -191,7 +200,7 @@ fn live_changes_follow_the_draft_order() {
     h.subscribe_all();
     assert_eq!(h.apply(vec![link(5, "mif1", up())]), vec!["+if 5 mif1"]);
     let mut out = Vec::new();
-    h.model.announce_pvds(5, &mut out).unwrap();
+    h.model.announce_pvds(5, h.now, &mut out).unwrap();
     assert!(out.is_empty());
     assert_eq!(h.apply(vec![addr(5, "203.0.113.2", 24)]), vec!["+pvd 1 mif1/ipv4"]);
     h.model.announce_addresses(1, h.now, &mut out).unwrap();
@@ -228,11 +237,24 @@ fn link_down_removes_pvds_but_not_the_interface_and_ids_come_back() {
     let down = LinkFlags { up: true, running: false, ..LinkFlags::default() };
     assert_eq!(
         h.apply(vec![link(2, "eth0", down)]),
-        vec!["-addr 2 198.51.100.2/24", "-addr 3 fd6d:6966:a::2/64", "-pvd 2 eth0/ipv4", "-pvd 3 eth0/ipv6"]
+        vec![
+            // Carrier lost while up: the warning first (3.2.7.26.4), deadline now.
+            "going 2 - 0ms CarrierLost",
+            "-addr 2 198.51.100.2/24",
+            "-addr 3 fd6d:6966:a::2/64",
+            "-pvd 2 eth0/ipv4",
+            "-pvd 3 eth0/ipv6"
+        ]
     );
     // Address subscriptions ended with the PvDs; the PvD subscription stays.
     assert_eq!(h.model.stop_announcing_addresses(2), Err(Error::UnknownPvd));
-    assert_eq!(h.apply(vec![link(2, "eth0", up())]), vec!["+pvd 2 eth0/ipv4", "+pvd 3 eth0/ipv6"]);
+    assert_eq!(
+        h.apply(vec![link(2, "eth0", up())]),
+        vec!["cancel 2 - CarrierLost", "+pvd 2 eth0/ipv4", "+pvd 3 eth0/ipv6"]
+    );
+    // Taken down by the administrator: no warning (the application's host did it).
+    let admin_down = LinkFlags { up: false, running: false, ..LinkFlags::default() };
+    assert_eq!(h.apply(vec![link(2, "eth0", admin_down)]), vec!["-pvd 2 eth0/ipv4", "-pvd 3 eth0/ipv6"]);
 }
 
 #[test]
@@ -243,7 +265,7 @@ fn ids_are_never_reused_after_an_interface_goes() {
     let out = h.apply(vec![link(2, "eth0", up()), addr(2, "198.51.100.2", 24)]);
     assert_eq!(out, vec!["+if 2 eth0"]);
     let mut more = Vec::new();
-    h.model.announce_pvds(2, &mut more).unwrap();
+    h.model.announce_pvds(2, h.now, &mut more).unwrap();
     assert_eq!(more.iter().map(show).collect::<Vec<_>>(), vec!["+pvd 4 eth0/ipv4"]);
 }
 
@@ -275,9 +297,9 @@ fn stop_without_start_and_unknown_objects_are_refused() {
     assert_eq!(h.model.stop_announcing_interfaces(), Err(Error::NotSubscribed));
     assert_eq!(h.model.stop_announcing_pvds(2), Err(Error::NotSubscribed));
     assert_eq!(h.model.stop_announcing_pvds(77), Err(Error::UnknownInterface));
-    assert_eq!(h.model.announce_pvds(77, &mut out), Err(Error::UnknownInterface));
+    assert_eq!(h.model.announce_pvds(77, h.now, &mut out), Err(Error::UnknownInterface));
     assert_eq!(h.model.announce_addresses(99, h.now, &mut out), Err(Error::UnknownPvd));
-    h.model.announce_pvds(2, &mut out).unwrap();
+    h.model.announce_pvds(2, h.now, &mut out).unwrap();
     assert_eq!(h.model.stop_announcing_addresses(2), Err(Error::NotSubscribed));
 }
 
@@ -298,7 +320,9 @@ fn attribute_changes_are_updates_and_lifetimes_count_down() {
     let mut out = Vec::new();
     h.model.apply(Fact::Addr(dep.clone()), h.now, &mut out);
     match &out[..] {
-        [Announcement::Address { addr, .. }] => {
+        // Its PvD's only address is deprecated: the PvD is going away when it ends.
+        [going @ Announcement::GoingAway { .. }, Announcement::Address { addr, .. }] => {
+            assert_eq!(show(going), "going 2 eth0/ipv6 300000ms AddressesDeprecated");
             assert!(addr.flags.deprecated);
             assert_eq!(addr.preferred, Some(0));
             assert_eq!(addr.valid, Some(300));
@@ -318,6 +342,48 @@ fn attribute_changes_are_updates_and_lifetimes_count_down() {
     let mut later = dep;
     later.valid = Some(200);
     assert!(h.apply(vec![Fact::Addr(later)]).is_empty());
+}
+
+/// An address fact with finite lifetimes, deprecated when `preferred` is 0.
+fn timed_addr(ifindex: u32, a: &str, prefix_len: u8, valid: u32, preferred: u32) -> Fact {
+    let mut f = addr_fact(ifindex, a, prefix_len, Scope::Global);
+    f.flags = AddrFlags { deprecated: preferred == 0, ..AddrFlags::default() };
+    f.valid = Some(valid);
+    f.preferred = Some(preferred);
+    Fact::Addr(f)
+}
+
+#[test]
+fn a_pvd_whose_addresses_are_all_deprecated_is_going_away_until_refreshed() {
+    let mut h = two_links();
+    h.apply(vec![timed_addr(2, "fd6d:6966:a::2", 64, 600, 300), timed_addr(2, "fd6d:6966:a::3", 64, 600, 300)]);
+    h.subscribe_all();
+    // One of two deprecated: the other still serves the PvD.
+    let out = h.apply(vec![timed_addr(2, "fd6d:6966:a::2", 64, 40, 0)]);
+    assert_eq!(out, vec!["+addr 3 fd6d:6966:a::2/64"]);
+    // Both: going away when the longer valid lifetime ends.
+    let out = h.apply(vec![timed_addr(2, "fd6d:6966:a::3", 64, 90, 0)]);
+    assert_eq!(out, vec!["going 2 eth0/ipv6 90000ms AddressesDeprecated", "+addr 3 fd6d:6966:a::3/64"]);
+    // The same deadline reported again later: no new warning; a new deadline: warned again.
+    h.now += Duration::from_secs(10);
+    assert!(h.apply(vec![timed_addr(2, "fd6d:6966:a::3", 64, 80, 0)]).is_empty());
+    let out = h.apply(vec![timed_addr(2, "fd6d:6966:a::3", 64, 20, 0)]);
+    assert_eq!(out[0], "going 2 eth0/ipv6 30000ms AddressesDeprecated", "{out:?}");
+    // A subscriber that comes now learns it with the PvD.
+    let mut late = Vec::new();
+    h.model.stop_announcing_pvds(2).unwrap();
+    h.model.announce_pvds(2, h.now, &mut late).unwrap();
+    let late: Vec<String> = late.iter().map(show).collect();
+    assert_eq!(late, vec!["+pvd 2 eth0/ipv4", "+pvd 3 eth0/ipv6", "going 2 eth0/ipv6 30000ms AddressesDeprecated"]);
+    // An RA refreshed the prefix: preferred again, the warning is withdrawn.
+    let out = h.apply(vec![timed_addr(2, "fd6d:6966:a::3", 64, 600, 300)]);
+    assert_eq!(out, vec!["cancel 2 eth0/ipv6 AddressesDeprecated", "+addr 3 fd6d:6966:a::3/64"]);
+    // Deprecated but valid for ever: nothing to warn of (no end in sight).
+    let mut forever = addr_fact(2, "fd6d:6966:a::3", 64, Scope::Global);
+    forever.flags.deprecated = true;
+    forever.preferred = Some(0);
+    let out = h.apply(vec![Fact::Addr(forever)]);
+    assert!(out.iter().all(|a| !a.starts_with("going")), "{out:?}");
 }
 
 #[test]
