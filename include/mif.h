@@ -208,6 +208,17 @@ typedef struct mif_options {
    * Reserved: must be 0 (keeps the struct free of padding).
    */
   uint32_t reserved2;
+  /**
+   * Our addition: how long before the end of a provisioning domain's last valid
+   * address lifetime it is announced going away (`MIF_GOING_AWAY_LIFETIME_ENDING`)
+   * when nothing refreshed it, in milliseconds, 1000 to 3600000; 0 = 60000
+   * (docs/connectivity.md).
+   */
+  uint32_t going_away_horizon_ms;
+  /**
+   * Reserved: must be 0 (keeps the struct free of padding).
+   */
+  uint32_t reserved3;
 } mif_options;
 
 /**
@@ -1173,6 +1184,13 @@ typedef struct mif_message {
  * `deadline_ms` is when the last valid lifetime ends.
  */
 #define MIF_GOING_AWAY_ADDRESSES_DEPRECATED 2
+
+/**
+ * `going_away_reason`: every address of the PvD has a finite valid lifetime and the
+ * longest ends within the horizon (`mif_options.going_away_horizon_ms`, 60 s by
+ * default) with nothing refreshing it; `deadline_ms` is when it ends.
+ */
+#define MIF_GOING_AWAY_LIFETIME_ENDING 3
 
 /**
  * `mif_message.config_state` (our addition): the message does not say.

@@ -88,6 +88,10 @@ pub const MIF_GOING_AWAY_CARRIER_LOST: mif_going_away_reason = 1;
 /// lifetime over: the router or DHCP server stopped renewing it) and still valid;
 /// `deadline_ms` is when the last valid lifetime ends.
 pub const MIF_GOING_AWAY_ADDRESSES_DEPRECATED: mif_going_away_reason = 2;
+/// `going_away_reason`: every address of the PvD has a finite valid lifetime and the
+/// longest ends within the horizon (`mif_options.going_away_horizon_ms`, 60 s by
+/// default) with nothing refreshing it; `deadline_ms` is when it ends.
+pub const MIF_GOING_AWAY_LIFETIME_ENDING: mif_going_away_reason = 3;
 /// `mif_message.config_state` (our addition): the message does not say.
 pub const MIF_CONFIG_STATE_NONE: mif_config_state = 0;
 /// `config_state`: the provisioning domain's configuration is complete: its routers
@@ -234,6 +238,7 @@ pub(crate) fn going_away_reason_value(reason: GoingAwayReason) -> mif_going_away
     match reason {
         GoingAwayReason::CarrierLost => MIF_GOING_AWAY_CARRIER_LOST,
         GoingAwayReason::AddressesDeprecated => MIF_GOING_AWAY_ADDRESSES_DEPRECATED,
+        GoingAwayReason::LifetimeEnding => MIF_GOING_AWAY_LIFETIME_ENDING,
     }
 }
 

@@ -96,6 +96,13 @@ pub struct mif_options {
     pub log_level: mif_log_level,
     /// Reserved: must be 0 (keeps the struct free of padding).
     pub reserved2: u32,
+    /// Our addition: how long before the end of a provisioning domain's last valid
+    /// address lifetime it is announced going away (`MIF_GOING_AWAY_LIFETIME_ENDING`)
+    /// when nothing refreshed it, in milliseconds, 1000 to 3600000; 0 = 60000
+    /// (docs/connectivity.md).
+    pub going_away_horizon_ms: u32,
+    /// Reserved: must be 0 (keeps the struct free of padding).
+    pub reserved3: u32,
 }
 
 /// Bits of `mif_options.flags`.
@@ -143,6 +150,8 @@ impl Default for mif_options {
             max_sockets: 0,
             log_level: MIF_LOG_NONE,
             reserved2: 0,
+            going_away_horizon_ms: 0,
+            reserved3: 0,
         }
     }
 }
@@ -185,6 +194,7 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
     if copy.flags & !KNOWN_OPTION_FLAGS != 0
         || copy.reserved != 0
         || copy.reserved2 != 0
+        || copy.reserved3 != 0
         || copy.log_level > MIF_LOG_DEBUG
         || copy.test_netlink_rcvbuf < 0
         || copy.test_flags & !KNOWN_TEST_FLAGS != 0
@@ -240,6 +250,12 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
         config.max_sockets = Some(copy.max_sockets as usize);
     }
     config.log_level = copy.log_level as u8;
+    if copy.going_away_horizon_ms > 0 {
+        if !(1000..=3_600_000).contains(&copy.going_away_horizon_ms) {
+            return Err(Error::InvalidArgument);
+        }
+        config.going_away_horizon = Duration::from_millis(u64::from(copy.going_away_horizon_ms));
+    }
     if copy.flags & MIF_OPTION_NO_DNS_CACHE != 0 {
         config.dns.cache_entries = 0;
     }

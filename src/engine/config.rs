@@ -30,6 +30,8 @@ pub struct Config {
     /// Diagnostics queued for the application as messages up to this level (1 = error
     /// ... 4 = debug); 0: none (`logs`).
     pub log_level: u8,
+    /// How far ahead of a PvD's last valid lifetime's end it is announced going away.
+    pub going_away_horizon: Duration,
     pub test: TestHooks,
 }
 
@@ -67,6 +69,7 @@ impl Default for Config {
             max_queued_messages: DEFAULT_MAX_QUEUED_MESSAGES,
             max_sockets: None,
             log_level: 0,
+            going_away_horizon: crate::core::model::DEFAULT_GOING_AWAY_HORIZON,
             test: TestHooks::default(),
         }
     }

@@ -65,6 +65,7 @@ impl Context {
         let mut files = FileSources::open(SourcePaths::new(&config.root_dir, config.config_file.as_deref()))
             .map_err(|e| fail("inotify", e))?;
         let mut model = HostModel::new();
+        model.set_going_away_horizon(config.going_away_horizon);
         let mut nothing = Vec::new();
         let now = Instant::now();
         model.resync(snapshot, now, &mut nothing);

@@ -159,7 +159,7 @@ impl Engine {
                 return Ok(());
             }
             // Sleep until the next expiry (an RA DNS entry, a lease, a DNS query) or forever.
-            let model_deadline = self.shared.model.lock().next_deadline();
+            let model_deadline = self.shared.model.lock().next_deadline(Instant::now());
             let (deadline, dns_deadline) = {
                 let mut dns = self.shared.dns.lock();
                 let dns_deadline = dns.next_wake();
@@ -356,7 +356,7 @@ impl Engine {
         let now = Instant::now();
         let shared = Arc::clone(&self.shared);
         let mut model = shared.model.lock();
-        let model_due = model.next_deadline().is_some_and(|d| d <= now);
+        let model_due = model.next_deadline(now).is_some_and(|d| d <= now);
         if model_due {
             let mut out = Vec::new();
             model.expire(now, &mut out);

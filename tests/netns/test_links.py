@@ -89,6 +89,24 @@ def test_going_away_when_every_address_is_deprecated(bed):
     m.expect_quiet()
 
 
+def test_going_away_when_the_last_lifetime_ends_within_the_horizon(bed):
+    """mif0's only IPv4 address still preferred but valid for 50 s only (preferred as
+    long as valid, as a DHCP lease's), within the 60 s horizon: its PvD is going away
+    (reason lifetime_ending) with a deadline near 50 s (generous bound: 45-50 s);
+    renewed to an hour: cancelled."""
+    m, idx, p4, p6 = start(bed)
+    bed.ip("host", "addr", "change", "%s/%d" % V4, "dev", "mif0", "valid_lft", "50", "preferred_lft", "50")
+    got = m.expect_phases([[going_away(idx, "mif0", "lifetime_ending", pvd=p4),
+                            addr(idx, "mif0", *V4, pvd=p4)]], what="lifetime ending")
+    warning = [g for g in got[0] if g.get("msg") == "interface_going_away"][0]
+    check(45000 <= warning["deadline_ms"] <= 50000, f"deadline {warning['deadline_ms']} ms for a 50 s valid lifetime")
+    m.expect_quiet("nothing removed yet")
+    bed.ip("host", "addr", "change", "%s/%d" % V4, "dev", "mif0", "valid_lft", "3600", "preferred_lft", "3600")
+    m.expect_phases([[going_away(idx, "mif0", "lifetime_ending", pvd=p4, cancelled=True),
+                      addr(idx, "mif0", *V4, pvd=p4)]], what="renewed")
+    m.expect_quiet()
+
+
 def test_link_deleted(bed):
     """`ip -n net link del gw0` deletes mif0 too: every No Address, every No PvD, then
     No Interface; nothing about that ifindex afterwards."""

@@ -107,6 +107,10 @@ pub enum GoingAwayReason {
     /// Every address of the PvD is deprecated (preferred lifetime over) and still
     /// valid for a while; the deadline is when the last valid lifetime ends.
     AddressesDeprecated,
+    /// The PvD's addresses are all still preferred or some are, but every one's valid
+    /// lifetime ends within the horizon (`HostModel::set_going_away_horizon`) and
+    /// nothing refreshed them; the deadline is when the last one ends.
+    LifetimeEnding,
 }
 
 impl Announcement {

@@ -226,11 +226,11 @@ impl HostModel {
     /// The earliest moment at which something expires by itself (an RA DNS entry, a
     /// lease, a learning period): the engine sleeps until then, and no longer when
     /// nothing can expire.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
         let ra = self.ra.values().flat_map(|s| s.servers.values().chain(s.domains.values())).flatten().copied();
         let sourced = self.sourced.values().flatten().filter_map(|(_, until)| *until);
         let pref64 = self.ra.values().filter_map(|s| s.pref64.map(|(_, _, until)| until));
-        ra.chain(sourced).chain(pref64).chain(self.learning_deadline()).min()
+        ra.chain(sourced).chain(pref64).chain(self.learning_deadline()).chain(self.next_going_away_horizon(now)).min()
     }
 
     /// Drops what expired by `now` and announces the consequences.

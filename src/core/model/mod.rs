@@ -36,6 +36,12 @@ pub use facts::{
 
 pub use readiness::DEFAULT_LEARNING_WINDOW;
 
+/// How long before the end of a PvD's last valid address lifetime it is announced
+/// going away when nothing refreshed it: long enough to move a session (a connection,
+/// a TLS handshake and a resend take seconds), short enough that addresses an RA
+/// refreshes every few minutes are never near it (docs/connectivity.md).
+pub const DEFAULT_GOING_AWAY_HORIZON: Duration = Duration::from_secs(60);
+
 pub use crate::core::error::Error;
 pub use crate::core::link::PvdLink;
 
@@ -169,9 +175,8 @@ struct PvdView {
     name: String,
     addrs: BTreeMap<AddrKey, AddrState>,
     elements: BTreeMap<ElementIdent, ElementView>,
-    /// When the PvD is expected gone: every address deprecated, the last valid
-    /// lifetime's end (`going_away_of`).
-    going_away: Option<Instant>,
+    /// When the PvD is expected gone, and why (`going_away_of`).
+    going_away: Option<(Instant, GoingAwayReason)>,
 }
 
 /// What subscribers may see of one interface.
@@ -221,6 +226,9 @@ pub struct HostModel {
     /// (`readiness.rs`).
     learning: BTreeMap<(u32, Family), Instant>,
     learning_window: Duration,
+    /// How far ahead of the end of a PvD's last valid lifetime it is announced going
+    /// away (`set_going_away_horizon`).
+    going_away_horizon: Duration,
     /// While a pass refreshes several interfaces: the System element's placement,
     /// worked out once for the pass (`refresh_many`).
     placement: Option<pvd::SystemPlacement>,
@@ -257,6 +265,7 @@ impl HostModel {
             learning: BTreeMap::new(),
             learning_window: Duration::ZERO,
             placement: None,
+            going_away_horizon: DEFAULT_GOING_AWAY_HORIZON,
             #[cfg(test)]
             refreshes: 0,
             #[cfg(test)]

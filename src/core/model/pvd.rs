@@ -28,7 +28,7 @@ impl HostModel {
                     id
                 });
                 let name = format!("{}/{}", link.name, family.suffix());
-                let going_away = going_away_of(&addrs, now);
+                let going_away = going_away_of(&addrs, now, self.going_away_horizon);
                 pvds[family.index()] = Some(PvdView { id, name, addrs, elements: BTreeMap::new(), going_away });
             }
         }
@@ -222,6 +222,26 @@ impl HostModel {
         }
     }
 
+    /// When a PvD's last valid lifetime comes within the going-away horizon (the
+    /// engine wakes then to announce it): the earliest such moment still ahead.
+    pub(super) fn next_going_away_horizon(&self, now: Instant) -> Option<Instant> {
+        let horizon = self.going_away_horizon;
+        self.views
+            .values()
+            .flat_map(|v| v.pvds.iter().flatten())
+            .filter(|p| p.going_away.is_none())
+            .filter_map(|p| p.addrs.values().map(|s| s.valid_until).collect::<Option<Vec<_>>>()?.into_iter().max())
+            .filter_map(|last| last.checked_sub(horizon))
+            .filter(|at| *at > now)
+            .min()
+    }
+
+    /// How far ahead of the end of a PvD's last valid address lifetime it is
+    /// announced going away (`DEFAULT_GOING_AWAY_HORIZON`).
+    pub fn set_going_away_horizon(&mut self, horizon: Duration) {
+        self.going_away_horizon = horizon;
+    }
+
     /// Where each System server belongs and which interfaces hold each family's default
     /// route (the lowest metric), for one pass over the interfaces (`refresh_many`).
     pub(super) fn system_placement(&self) -> SystemPlacement {
@@ -281,22 +301,31 @@ impl HostModel {
     }
 }
 
-/// When a PvD with these addresses is expected gone: if every address is deprecated
-/// (its preferred lifetime over: the kernel's flag, or the deadline passed) and each
-/// has a finite valid lifetime, the end of the longest. An address still preferred, or
-/// valid for ever, keeps the PvD. Tentative addresses count as they are (DAD ends
-/// soon, and a deprecated tentative address is rare).
-fn going_away_of(addrs: &BTreeMap<AddrKey, AddrState>, now: Instant) -> Option<Instant> {
+/// When a PvD with these addresses is expected gone, and why: every address has a
+/// finite valid lifetime, and either every one is deprecated (its preferred lifetime
+/// over: the kernel's flag, or the deadline passed) or the longest ends within
+/// `horizon`; the deadline is the end of the longest. An address valid for ever keeps
+/// the PvD. Tentative addresses count as they are (DAD ends soon).
+fn going_away_of(
+    addrs: &BTreeMap<AddrKey, AddrState>,
+    now: Instant,
+    horizon: Duration,
+) -> Option<(Instant, GoingAwayReason)> {
     let mut last: Option<Instant> = None;
+    let mut all_deprecated = true;
     for state in addrs.values() {
-        let deprecated = state.flags.deprecated || state.preferred_until.is_some_and(|p| p <= now);
         let valid_until = state.valid_until?;
-        if !deprecated {
-            return None;
-        }
+        all_deprecated &= state.flags.deprecated || state.preferred_until.is_some_and(|p| p <= now);
         last = Some(last.map_or(valid_until, |l| l.max(valid_until)));
     }
-    last
+    let last = last?;
+    if all_deprecated {
+        Some((last, GoingAwayReason::AddressesDeprecated))
+    } else if last.saturating_duration_since(now) <= horizon {
+        Some((last, GoingAwayReason::LifetimeEnding))
+    } else {
+        None
+    }
 }
 
 /// Whether `addr` lies in the subnet `net`/`len`.

@@ -143,14 +143,16 @@ impl HostModel {
                 let before = old_pvd.and_then(|p| p.going_away);
                 let info = || pvd_info(new_view, new_pvd, family);
                 match (before, new_pvd.going_away) {
-                    (before, Some(until)) if before.is_none() || !deadlines_close(before, Some(until), now) => {
-                        out.push(going_away_of_pvd(ifindex, info(), until, now));
+                    (before, Some((until, reason)))
+                        if before.is_none_or(|(b, r)| r != reason || !deadlines_close(Some(b), Some(until), now)) =>
+                    {
+                        out.push(going_away_of_pvd(ifindex, info(), until, reason, now));
                     }
-                    (Some(_), None) if old_pvd.is_some() => out.push(Announcement::GoingAwayCancelled {
+                    (Some((_, reason)), None) if old_pvd.is_some() => out.push(Announcement::GoingAwayCancelled {
                         ifindex,
                         ifname: new_view.name.clone(),
                         pvd: Some(info()),
-                        reason: GoingAwayReason::AddressesDeprecated,
+                        reason,
                     }),
                     _ => {}
                 }
@@ -213,8 +215,8 @@ impl HostModel {
             if let Some(pvd) = &view.pvds[family.index()] {
                 let info = view.pvd_info(ifindex, family, pvd);
                 out.push(Announcement::Pvd { pvd: info.clone(), learning: self.learning_of(ifindex, family) });
-                if let Some(until) = pvd.going_away {
-                    out.push(going_away_of_pvd(ifindex, info, until, now));
+                if let Some((until, reason)) = pvd.going_away {
+                    out.push(going_away_of_pvd(ifindex, info, until, reason, now));
                 }
             }
         }
@@ -349,16 +351,16 @@ impl HostModel {
     }
 }
 
-/// A PvD's going-away warning: every address deprecated, gone at `until`.
-fn going_away_of_pvd(ifindex: u32, pvd: PvdInfo, until: Instant, now: Instant) -> Announcement {
+/// A PvD's going-away warning: gone at `until`.
+fn going_away_of_pvd(
+    ifindex: u32,
+    pvd: PvdInfo,
+    until: Instant,
+    reason: GoingAwayReason,
+    now: Instant,
+) -> Announcement {
     let deadline_ms = until.saturating_duration_since(now).as_millis().min(u128::from(u64::MAX)) as u64;
-    Announcement::GoingAway {
-        ifindex,
-        ifname: pvd.ifname.clone(),
-        pvd: Some(pvd),
-        deadline_ms,
-        reason: GoingAwayReason::AddressesDeprecated,
-    }
+    Announcement::GoingAway { ifindex, ifname: pvd.ifname.clone(), pvd: Some(pvd), deadline_ms, reason }
 }
 
 /// The link lost its carrier while administratively up (not: taken down).

@@ -387,6 +387,27 @@ fn a_pvd_whose_addresses_are_all_deprecated_is_going_away_until_refreshed() {
 }
 
 #[test]
+fn a_pvd_whose_last_valid_lifetime_comes_within_the_horizon_is_going_away() {
+    let mut h = two_links();
+    h.model.set_going_away_horizon(Duration::from_secs(60));
+    // Preferred as long as valid (a DHCPv6 lease, a static address with lifetimes):
+    // never deprecated before it goes.
+    h.apply(vec![timed_addr(2, "fd6d:6966:a::2", 64, 100, 100)]);
+    h.subscribe_all();
+    assert_eq!(h.model.next_deadline(h.now), Some(h.now + Duration::from_secs(40)), "wake at the horizon");
+    h.now += Duration::from_secs(40);
+    let mut out = Vec::new();
+    let now = h.now;
+    h.model.expire(now, &mut out);
+    let out: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(out, vec!["going 2 eth0/ipv6 60000ms LifetimeEnding"]);
+    assert_eq!(h.model.next_deadline(h.now), None, "warned: nothing more to wake up for");
+    // Renewed: cancelled, with the reason it was given.
+    let out = h.apply(vec![timed_addr(2, "fd6d:6966:a::2", 64, 3600, 3600)]);
+    assert_eq!(out, vec!["cancel 2 eth0/ipv6 LifetimeEnding", "+addr 3 fd6d:6966:a::2/64"]);
+}
+
+#[test]
 fn rename_is_reannounced() {
     let mut h = two_links();
     h.subscribe_all();
@@ -500,7 +521,7 @@ fn ra_entries_expire_by_themselves() {
     let mut h = two_links();
     h.subscribe_all();
     h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"]), dnssl(2, "fe80::1", 10, &["a.example"])]);
-    assert_eq!(h.model.next_deadline(), Some(h.now + Duration::from_secs(10)));
+    assert_eq!(h.model.next_deadline(h.now), Some(h.now + Duration::from_secs(10)));
     let mut out = Vec::new();
     h.model.expire(h.now + Duration::from_secs(11), &mut out);
     let shown: Vec<String> = out.iter().map(show).collect();
@@ -508,7 +529,7 @@ fn ra_entries_expire_by_themselves() {
     out.clear();
     h.model.expire(h.now + Duration::from_secs(31), &mut out);
     assert_eq!(out.iter().map(show).collect::<Vec<_>>(), vec!["-elem 3 Ra fd6d:6966:a::1"]);
-    assert_eq!(h.model.next_deadline(), None, "nothing left to wake up for");
+    assert_eq!(h.model.next_deadline(h.now), None, "nothing left to wake up for");
 }
 
 #[test]
@@ -542,7 +563,7 @@ fn removal_order_addresses_elements_pvds_interface() {
         ]
     );
     // The RA state went with the interface: nothing to expire.
-    assert_eq!(h.model.next_deadline(), None);
+    assert_eq!(h.model.next_deadline(h.now), None);
 }
 
 #[test]
@@ -673,7 +694,7 @@ fn file_elements_with_a_lifetime_expire() {
         lease_address: None,
     };
     h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]);
-    assert_eq!(h.model.next_deadline(), Some(h.now + Duration::from_secs(600)));
+    assert_eq!(h.model.next_deadline(h.now), Some(h.now + Duration::from_secs(600)));
     let mut out = Vec::new();
     h.model.expire(h.now + Duration::from_secs(601), &mut out);
     assert_eq!(out.iter().map(show).collect::<Vec<_>>(), vec!["-elem 2 Dhcpv4 198.51.100.1"]);
@@ -861,10 +882,10 @@ fn a_link_coming_up_learns_until_its_router_answers() {
 fn learning_ends_with_the_window_when_nobody_answers() {
     let mut h = learning_host();
     h.apply_following(vec![link(2, "eth0", up())]);
-    assert_eq!(h.model.next_deadline(), Some(h.now + Duration::from_secs(4)));
+    assert_eq!(h.model.next_deadline(h.now), Some(h.now + Duration::from_secs(4)));
     assert_eq!(expire_at(&mut h, Duration::from_millis(3999)), Vec::<String>::new());
     assert_eq!(expire_at(&mut h, Duration::from_millis(1)), vec!["complete 1 eth0/ipv4", "complete 2 eth0/ipv6"]);
-    assert_eq!(h.model.next_deadline(), None, "an idle model sleeps");
+    assert_eq!(h.model.next_deadline(h.now), None, "an idle model sleeps");
     // A trigger while up (a Router Solicitation) starts learning again, IPv6 only.
     h.model.learn(2, Family::V6, h.now);
     assert!(h.model.is_learning(2) && !h.model.is_learning(1));
@@ -895,7 +916,7 @@ fn a_new_model_learns_nothing_without_a_window() {
     h.apply(vec![link(2, "eth0", up()), addr(2, "fd6d:6966:a::2", 64)]);
     h.model.learn(2, Family::V6, h.now);
     assert!(!h.model.is_learning(1));
-    assert_eq!(h.model.next_deadline(), None);
+    assert_eq!(h.model.next_deadline(h.now), None);
 }
 
 #[test]
