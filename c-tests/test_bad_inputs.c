@@ -71,6 +71,8 @@ struct row {
     int32_t rcvbuf;
     uint32_t test_flags;
     uint32_t attempt_delay;
+    uint32_t horizon;          /* OPEN: opts.going_away_horizon_ms */
+    uint32_t opt_reserved3;    /* OPEN: opts.reserved3 */
     int timeout;
     int prep;
     mif_result want;
@@ -132,6 +134,11 @@ static const struct row rows[] = {
     { .name = "control: opts.connect_attempt_delay_ms 10", .call = OPEN, .use_opts = 1, .attempt_delay = 10, .want = MIF_OK },
     { .name = "control: opts.connect_attempt_delay_ms 2000", .call = OPEN, .use_opts = 1, .attempt_delay = 2000, .want = MIF_OK },
     { .name = "opts.connect_attempt_delay_ms 2001", .call = OPEN, .use_opts = 1, .attempt_delay = 2001, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "opts.going_away_horizon_ms 999", .call = OPEN, .use_opts = 1, .horizon = 999, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "opts.going_away_horizon_ms 1000", .call = OPEN, .use_opts = 1, .horizon = 1000, .want = MIF_OK },
+    { .name = "opts.going_away_horizon_ms 3600000", .call = OPEN, .use_opts = 1, .horizon = 3600000, .want = MIF_OK },
+    { .name = "opts.going_away_horizon_ms 3600001", .call = OPEN, .use_opts = 1, .horizon = 3600001, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "opts.reserved3 1", .call = OPEN, .use_opts = 1, .opt_reserved3 = 1, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "opts.connect_attempt_delay_ms 3000", .call = OPEN, .use_opts = 1, .attempt_delay = 3000, .want = MIF_E_INVALID_ARGUMENT },
 
     /* request types (16 and 17 would be Application Connectivity Management: not accepted) */
@@ -322,6 +329,8 @@ static void run_open_row(const struct row *r)
     buf.opts.test_netlink_rcvbuf = r->rcvbuf;
     buf.opts.test_flags = r->test_flags;
     buf.opts.connect_attempt_delay_ms = r->attempt_delay;
+    buf.opts.going_away_horizon_ms = r->horizon;
+    buf.opts.reserved3 = r->opt_reserved3;
 
     rc = mif_open(r->use_opts ? &buf.opts : NULL, r->null_arg ? NULL : &ctx);
     CHECK_RC(rc, r->want);
