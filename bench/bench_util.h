@@ -742,12 +742,7 @@ static inline mif_ctx *mif_open_root_flags(const char *root_dir, mif_option_flag
 
 static inline mif_ctx *mif_open_root(const char *root_dir)
 {
-    mif_options o;
-    mif_options_init(&o);
-    o.root_dir = root_dir;
-    mif_ctx *ctx;
-    check_mif(mif_open(&o, &ctx), "mif_open");
-    return ctx;
+    return mif_open_root_flags(root_dir, 0);
 }
 
 #endif

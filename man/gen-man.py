@@ -592,17 +592,21 @@ def page_for_function(fn, header):
     if not desc:
         out.append("See RETURN VALUE.")
     out += return_value(fn, fn.doc, returns, header, inline, fn.name)
-    if thread:
-        out.append(".SH THREAD SAFETY")
-        for s in thread:
-            out += inline.lines(s)
-    if owner:
-        out.append(".SH OWNERSHIP")
-        for s in owner:
-            out += inline.lines(s)
+    out += thread_and_ownership(thread, owner, inline)
     out.append(".SH STANDARDS")
     out += [esc(s) for s in standards(fn.doc)]
     out += see_also(related(fn.name, header, " ".join(fn.doc)))
+    return out
+
+
+def thread_and_ownership(thread, owner, inline):
+    """The THREAD SAFETY and OWNERSHIP sections, each only when the doc says something."""
+    out = []
+    for title, sentences in ((".SH THREAD SAFETY", thread), (".SH OWNERSHIP", owner)):
+        if sentences:
+            out.append(title)
+            for s in sentences:
+                out += inline.lines(s)
     return out
 
 
@@ -625,14 +629,7 @@ def page_for_macro(mac, header):
         out.append(".PP")
         out += inline.lines(para)
     out += return_value(fn, fn.doc, returns, header, inline, mac.name)
-    if thread:
-        out.append(".SH THREAD SAFETY")
-        for s in thread:
-            out += inline.lines(s)
-    if owner:
-        out.append(".SH OWNERSHIP")
-        for s in owner:
-            out += inline.lines(s)
+    out += thread_and_ownership(thread, owner, inline)
     out.append(".SH STANDARDS")
     out.append(esc("A libmif addition: not in %s." % DRAFT))
     out += see_also(related(mac.name, header, " ".join(fn.doc + mac.doc)))

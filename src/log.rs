@@ -65,24 +65,17 @@ impl Drop for Route {
     }
 }
 
-/// The sink of this thread, unless `record` is running on it already (a sink that
-/// logged would otherwise recurse).
-fn current_sink() -> Option<Arc<dyn LogSink>> {
-    SINK.with(|s| s.try_borrow().ok().and_then(|s| s.clone()))
-}
-
 pub(crate) fn write(level: Level, args: std::fmt::Arguments<'_>) {
     if level as u8 <= max_level() {
         eprintln!("libmif[{}]: {}", level.name(), args);
     }
-    if let Some(sink) = current_sink() {
+    // Taken out while it runs: a record the sink logs itself is not routed (no
+    // recursion), and a routed thread pays one thread-local swap per record.
+    if let Some(sink) = SINK.with(|s| s.borrow_mut().take()) {
         if level as u8 <= sink.max_level() {
-            // Held borrowed while the sink runs: a record it logs itself is not routed.
-            SINK.with(|s| {
-                let _busy = s.borrow();
-                sink.record(level, args.to_string());
-            });
+            sink.record(level, args.to_string());
         }
+        SINK.with(|s| *s.borrow_mut() = Some(sink));
     }
 }
 

@@ -938,6 +938,27 @@ class Mifctl:
 
 # ---------------------------------------------------------------- daemons
 
+def stop_child(owner, sig=None, timeout=None):
+    """Stops `owner`'s child (`owner.proc`, `owner.pid`): SIGCONT and `sig` (default
+    SIGTERM) by PID, wait, SIGKILL if it does not exit (then `owner.killed`). Returns
+    the exit status."""
+    sig = signal.SIGTERM if sig is None else sig
+    p = owner.proc
+    if p.poll() is None:
+        try:
+            os.kill(owner.pid, signal.SIGCONT)
+            os.kill(owner.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(TIMEOUT if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            owner.killed = True
+            p.kill()
+            p.wait()
+    return p.returncode
+
+
 class Proc:
     """A daemon (radvd, dnsmasq, udhcpc, ...) started as our child inside one of the
     bed's namespaces; its output goes to a log file in the bed's temp dir. Stopped by
@@ -993,21 +1014,7 @@ class Proc:
 
     def stop(self, sig=None, timeout=None):
         """Signal (default SIGTERM), wait, SIGKILL if it does not exit. Returns the exit status."""
-        sig = signal.SIGTERM if sig is None else sig
-        p = self.proc
-        if p.poll() is None:
-            try:
-                os.kill(self.pid, signal.SIGCONT)
-                os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(TIMEOUT if timeout is None else timeout)
-            except subprocess.TimeoutExpired:
-                self.killed = True
-                p.kill()
-                p.wait()
-        return p.returncode
+        return stop_child(self, sig, timeout)
 
     def output(self):
         """What it printed, and what it logged in files named <log>.*.log (radvd)."""

@@ -182,21 +182,9 @@ class Driver:
                 self.cond.wait(left)
 
     def stop(self, sig=None, timeout=None):
-        """For the bed's teardown: SIGTERM by PID, then SIGKILL."""
-        import signal
-        from bed import TIMEOUT
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.pid, sig or signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(TIMEOUT if timeout is None else timeout)
-            except subprocess.TimeoutExpired:
-                self.killed = True
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        """For the bed's teardown (bed.stop_child)."""
+        from bed import stop_child
+        return stop_child(self, sig, timeout)
 
     def finish(self, timeout, expect_rc=0):
         """Wait for the exit; a Result. Fails unless the exit status is expect_rc, the

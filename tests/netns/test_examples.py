@@ -15,14 +15,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 
-from bed import ROOT, TIMEOUT, VALGRIND, Failure, bed_options, check, norm_addr
+from bed import ROOT, TIMEOUT, VALGRIND, Failure, bed_options, check, norm_addr, stop_child
+from connbed import ConnBed
 
 EXAMPLES_DIR = os.environ.get("MIF_EXAMPLES", os.path.join(ROOT, "build", "examples"))
-CONNBED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "connbed.py")
 
 # Valgrind's own notes ("--PID-- WARNING: unhandled amd64-linux syscall: 437" for openat2)
 # are not findings; its findings are "==PID==" lines and exit status 99.
@@ -133,19 +132,8 @@ class Example:
             return list(self.lines)
 
     def stop(self, sig=None, timeout=None):
-        """For the bed's teardown: SIGTERM by PID, then SIGKILL."""
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.pid, sig or signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(TIMEOUT if timeout is None else timeout)
-            except subprocess.TimeoutExpired:
-                self.killed = True
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        """For the bed's teardown (bed.stop_child)."""
+        return stop_child(self, sig, timeout)
 
 
 # ---------------------------------------------------------------- the monitors
@@ -281,42 +269,23 @@ def test_example_translate_all(bed):
         check(got[-1] == (status, None), f"{pvd_name}: last line {got[-1]}, status {status} expected\n{ex.describe()}")
 
 
-def start_server(bed, ns, name):
-    """connbed.py's TCP server in namespace ns on port 8080: accepts, sends `name`,
-    closes; one JSON line per event."""
-    proc = bed.spawn(ns, [sys.executable, CONNBED, "serve", "--netns", bed.ns[ns], "--name", name,
-                          "--tcp-port", 8080], label=f"server-{ns}")
-    deadline = time.monotonic() + TIMEOUT
-    while '"event": "ready"' not in proc.output():
-        if not proc.alive() or time.monotonic() > deadline:
-            raise Failure(f"server {name} in {ns} did not start:\n{proc.output()}")
-        time.sleep(0.02)
-    return proc
-
-
-def accepted_from(server):
-    return re.findall(r'"event": "accepted", "peer": "([^"]+)"', server.output())
-
-
 @bed_options(nets=2)
 def test_example_connect_via(bed):
     """Both networks answer on 198.18.0.80 and the host's default route goes to net A:
     connect_via mif1 198.18.0.80 8080 reaches net B's server from mif1's address
     (exit status 0); through mif0 over IPv6 to net A's router; a closed port is
     "not connected ... Connection refused" with exit status 1."""
-    bed.ip("host", "route", "add", "default", "via", "198.51.100.1", "dev", "mif0")
-    for ns in ("a", "b"):
-        bed.ip(ns, "addr", "add", "198.18.0.80/32", "dev", "lo")
-    server_a, server_b = start_server(bed, "a", "net-a"), start_server(bed, "b", "net-b")
+    # connbed's two-network bed: that default route, 198.18.0.80 on both networks' lo,
+    # a TCP server on port 8080 in each.
+    cb = ConnBed(bed)
 
     lines = Example(bed, "connect_via", "mif1", "198.18.0.80", "8080").finish(0)
     check(len(lines) == 1 and re.fullmatch(r"connected from 203\.0\.113\.2:\d+ to 198\.18\.0\.80:8080 via mif1/ipv4",
                                            lines[0]), f"connect_via mif1: printed {lines}")
-    deadline = time.monotonic() + TIMEOUT
-    while not accepted_from(server_b) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    check(accepted_from(server_b) == ["203.0.113.2"], f"net B's server: {server_b.output()}")
-    check(accepted_from(server_a) == [], f"net A's server saw the connection: {server_a.output()}")
+    cb.wait_server_event("b", lambda m: m.get("event") == "accepted", "connection from connect_via")
+    accepted_from = lambda ns: [m["peer"] for m in cb.server_events(ns, "accepted")]
+    check(accepted_from("b") == ["203.0.113.2"], f"net B's server: {cb.servers['b'].output()}")
+    check(accepted_from("a") == [], f"net A's server saw the connection: {cb.servers['a'].output()}")
 
     lines = Example(bed, "connect_via", "mif0", "fd6d:6966:a::1", "8080").finish(0)
     check(len(lines) == 1 and re.fullmatch(r"connected from \[fd6d:6966:a::2\]:\d+ to \[fd6d:6966:a::1\]:8080 "

@@ -175,6 +175,9 @@ struct PvdView {
     name: String,
     addrs: BTreeMap<AddrKey, AddrState>,
     elements: BTreeMap<ElementIdent, ElementView>,
+    /// The end of the longest valid lifetime, when every address's is finite
+    /// (`last_valid_of`): the engine wakes when it comes within the horizon.
+    last_valid: Option<Instant>,
     /// When the PvD is expected gone, and why (`going_away_of`).
     going_away: Option<(Instant, GoingAwayReason)>,
 }

@@ -28,8 +28,10 @@ impl HostModel {
                     id
                 });
                 let name = format!("{}/{}", link.name, family.suffix());
-                let going_away = going_away_of(&addrs, now, self.going_away_horizon);
-                pvds[family.index()] = Some(PvdView { id, name, addrs, elements: BTreeMap::new(), going_away });
+                let last_valid = last_valid_of(&addrs);
+                let going_away = last_valid.and_then(|last| going_away_of(&addrs, last, now, self.going_away_horizon));
+                let pvd = PvdView { id, name, addrs, elements: BTreeMap::new(), last_valid, going_away };
+                pvds[family.index()] = Some(pvd);
             }
         }
         let name = link.name.clone();
@@ -230,8 +232,7 @@ impl HostModel {
             .values()
             .flat_map(|v| v.pvds.iter().flatten())
             .filter(|p| p.going_away.is_none())
-            .filter_map(|p| p.addrs.values().map(|s| s.valid_until).collect::<Option<Vec<_>>>()?.into_iter().max())
-            .filter_map(|last| last.checked_sub(horizon))
+            .filter_map(|p| p.last_valid?.checked_sub(horizon))
             .filter(|at| *at > now)
             .min()
     }
@@ -247,10 +248,9 @@ impl HostModel {
     pub(super) fn system_placement(&self) -> SystemPlacement {
         #[cfg(test)]
         self.placements.set(self.placements.get() + 1);
-        let servers = match &self.system {
-            Some((_, data)) => data.dns_servers.iter().map(|s| (*s, self.system_server_place(s))).collect(),
-            None => Vec::new(),
-        };
+        // Used only for the System element: nothing to work out without one.
+        let Some((_, data)) = &self.system else { return SystemPlacement::default() };
+        let servers = data.dns_servers.iter().map(|s| (*s, self.system_server_place(s))).collect();
         let mut default_holders = [BTreeSet::new(), BTreeSet::new()];
         for family in Family::ALL {
             let best = self.routes.keys().filter(|(f, _, _, _)| *f == family).map(|(_, _, _, m)| *m).min();
@@ -301,24 +301,23 @@ impl HostModel {
     }
 }
 
-/// When a PvD with these addresses is expected gone, and why: every address has a
-/// finite valid lifetime, and either every one is deprecated (its preferred lifetime
-/// over: the kernel's flag, or the deadline passed) or the longest ends within
-/// `horizon`; the deadline is the end of the longest. An address valid for ever keeps
-/// the PvD. Tentative addresses count as they are (DAD ends soon).
+/// The end of the longest valid lifetime of these addresses, if every one is finite
+/// (an address valid for ever keeps the PvD: no end in sight).
+fn last_valid_of(addrs: &BTreeMap<AddrKey, AddrState>) -> Option<Instant> {
+    addrs.values().map(|s| s.valid_until).collect::<Option<Vec<_>>>()?.into_iter().max()
+}
+
+/// When a PvD with these addresses, all valid until `last` at the longest, is expected
+/// gone, and why: every one is deprecated (its preferred lifetime over: the kernel's
+/// flag, or the deadline passed), or `last` is within `horizon`. Tentative addresses
+/// count as they are (DAD ends soon).
 fn going_away_of(
     addrs: &BTreeMap<AddrKey, AddrState>,
+    last: Instant,
     now: Instant,
     horizon: Duration,
 ) -> Option<(Instant, GoingAwayReason)> {
-    let mut last: Option<Instant> = None;
-    let mut all_deprecated = true;
-    for state in addrs.values() {
-        let valid_until = state.valid_until?;
-        all_deprecated &= state.flags.deprecated || state.preferred_until.is_some_and(|p| p <= now);
-        last = Some(last.map_or(valid_until, |l| l.max(valid_until)));
-    }
-    let last = last?;
+    let all_deprecated = addrs.values().all(|s| s.flags.deprecated || s.preferred_until.is_some_and(|p| p <= now));
     if all_deprecated {
         Some((last, GoingAwayReason::AddressesDeprecated))
     } else if last.saturating_duration_since(now) <= horizon {
