@@ -114,10 +114,14 @@ static void overflow_then_complete_state(void)
         CHECK_RC(mif_post_message(ctx, &t), MIF_E_QUEUE_FULL);
     }
 
-    /* Take everything, as an application does: at most the limit waits before the first
-     * overflow message; at each overflow message the application forgets what it was
-     * told, and the announcements after the last one give every address. (How many
-     * overflows there are depends on how far the engine got when the queue filled.) */
+    /* Take everything, as an application does: at each overflow message the application
+     * forgets what it was told, and the announcements after the last one give every
+     * address. (How many overflows there are, and how many messages come before the
+     * first, depend on how far the engine got when the queue filled: an engine still
+     * working through the 300 kernel events keeps filling the room the application
+     * makes, so the limit bounds what waits at any moment, not what is taken before the
+     * first overflow. That bound is the outbox's unit tests' to show, where nothing
+     * races.) */
     deadline = check_now_ms() + 60000;
     while (check_now_ms() < deadline) {
         mif_message *m = NULL;
@@ -152,7 +156,7 @@ static void overflow_then_complete_state(void)
     check_note("%d messages after the last overflow, %d of %d addresses never announced after it", after,
                missing, ADDRESSES);
     CHECK(overflows >= 1);
-    CHECK(before <= QUEUE_LIMIT);
+    CHECK(before >= QUEUE_LIMIT);
     CHECK_EQ_INT(missing, 0);
     check_drain(ctx);
     CHECK_RC(get_config(ctx, pvd), MIF_OK);
