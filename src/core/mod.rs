@@ -8,6 +8,7 @@
 //! - `ndopt`: Router Advertisement options (RDNSS, DNSSL);
 //! - `config_files`: the text of configuration and state files;
 //! - `solicitation`: how often Router Solicitations may go;
+//! - `race`: the racer of Connect to Name across networks (RFC 8305 Happy Eyeballs v2);
 //! - `error`: the one error type the runtime returns.
 
 pub mod config_files;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod link;
 pub mod model;
 pub mod ndopt;
+pub mod race;
 pub mod solicitation;
 
 pub use error::Error;
