@@ -266,6 +266,39 @@ static inline int check_message_well_formed(const mif_message *m)
     }
     if (m->msg_type != MIF_MSG_CONNECTED)
         ok &= CHECK_EQ_INT(m->fd, -1);
+    if (m->msg_type != MIF_MSG_CONNECTED && m->msg_type != MIF_MSG_NOT_CONNECTED)
+        ok &= CHECK(m->report == NULL);
+    if (m->report != NULL) {
+        /* A Connect to Name's establishment report: counts and pointers agree, every row
+         * is of a known kind, and a Connected message's one winner is its connection. */
+        const mif_establishment_report *r = m->report;
+        size_t i, winners = 0;
+        ok &= CHECK((r->resolution_count == 0) == (r->resolutions == NULL));
+        ok &= CHECK((r->attempt_count == 0) == (r->attempts == NULL));
+        for (i = 0; ok && i < r->resolution_count; i++) {
+            const mif_resolution_record *q = &r->resolutions[i];
+            ok &= CHECK(q->record_type == 1 || q->record_type == 28);
+            ok &= CHECK(check_nul_terminated(q->ifname, sizeof q->ifname) && q->ifindex != 0);
+            ok &= CHECK(q->translation_status >= MIF_TRANSLATION_DONE &&
+                        q->translation_status <= MIF_TRANSLATION_CANCELLED);
+            ok &= CHECK((q->answers > 0) == (q->translation_status == MIF_TRANSLATION_DONE));
+            ok &= CHECK(q->reserved == 0 && q->reserved2 == 0 && q->reserved3 == 0);
+        }
+        for (i = 0; ok && i < r->attempt_count; i++) {
+            const mif_attempt_record *a = &r->attempts[i];
+            ok &= CHECK(a->outcome >= MIF_ATTEMPT_CONNECTED && a->outcome <= MIF_ATTEMPT_ABANDONED);
+            ok &= CHECK(check_nul_terminated(a->pvd_name, sizeof a->pvd_name));
+            ok &= CHECK(a->remote.family == MIF_FAMILY_IPV4 || a->remote.family == MIF_FAMILY_IPV6);
+            ok &= CHECK((a->outcome == MIF_ATTEMPT_FAILED) == (a->error > 0));
+            if (a->outcome == MIF_ATTEMPT_CONNECTED) {
+                winners++;
+                ok &= CHECK(a->pvd == m->pvd && a->local_port == m->local_port &&
+                            a->remote_port == m->remote_port &&
+                            memcmp(a->remote.bytes, m->remote.bytes, sizeof a->remote.bytes) == 0);
+            }
+        }
+        ok &= CHECK_EQ_INT(winners, m->msg_type == MIF_MSG_CONNECTED ? 1 : 0);
+    }
     if (m->msg_type != MIF_MSG_QUEUE_OVERFLOW)
         ok &= CHECK(m->dropped_messages == 0);
     if (m->msg_type == MIF_MSG_LOG) {

@@ -133,6 +133,7 @@ static void old_request_posts(void)
         { MIF_REQ_CONNECT_TO_ADDRESS, 2, MIF_E_BAD_SIZE },
         { MIF_REQ_CONNECT_FROM_ADDRESS, 2, MIF_E_BAD_SIZE },
         { MIF_REQ_CANCEL_CONNECT, 0, MIF_E_BAD_SIZE },
+        { MIF_REQ_CONNECT_TO_NAME, 0, MIF_E_BAD_SIZE },
     };
     mif_ctx *ctx = open_with_lo();
     size_t i;
@@ -191,6 +192,7 @@ static void minimum_size_per_type(void)
         { MIF_REQ_CONNECT_FROM_ADDRESS, FIELD_END(mif_request, local), MIF_OK },
         { MIF_REQ_CONNECT_TO_PVD, FIELD_END(mif_request, pvd), MIF_OK },
         { MIF_REQ_CANCEL_CONNECT, FIELD_END(mif_request, connection_id), MIF_E_UNKNOWN_CONNECTION },
+        { MIF_REQ_CONNECT_TO_NAME, FIELD_END(mif_request, connect_flags), MIF_OK },
     };
     mif_ctx *ctx = open_with_lo();
     size_t i;
@@ -227,6 +229,11 @@ static void minimum_size_per_type(void)
             break;
         case MIF_REQ_CANCEL_CONNECT:
             full.connection_id = 99999;
+            break;
+        case MIF_REQ_CONNECT_TO_NAME:
+            full.connection_id = next_id++;
+            full.name = "abi.example";
+            full.remote_port = 9;
             break;
         default:
             break;

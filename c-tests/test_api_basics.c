@@ -157,7 +157,7 @@ static const mif_result all_codes[] = {
     MIF_E_NULL_ARGUMENT, MIF_E_BAD_SIZE, MIF_E_UNKNOWN_REQUEST_TYPE, MIF_E_INVALID_ARGUMENT,
     MIF_E_UNKNOWN_INTERFACE, MIF_E_UNKNOWN_PVD, MIF_E_NOT_SUBSCRIBED,
     MIF_E_UNKNOWN_ELEMENT_TYPE, MIF_E_UNKNOWN_INFO_ID,
-    MIF_E_BAD_NAME, MIF_E_BAD_ADDRESS, MIF_E_DUPLICATE_ID, MIF_E_UNKNOWN_TRANSLATION,
+    MIF_E_BAD_NAME, MIF_E_BAD_ADDRESS, MIF_E_BAD_SELECTION, MIF_E_DUPLICATE_ID, MIF_E_UNKNOWN_TRANSLATION,
     MIF_E_UNKNOWN_CONNECTION, MIF_E_BAD_SOURCE, MIF_E_NO_DEFAULT_PVD, MIF_E_CLOSED, MIF_E_FORKED,
     MIF_E_BUSY, MIF_E_QUEUE_FULL,
     MIF_E_ENGINE_FAILED, MIF_E_INTERRUPTED, MIF_E_SYSTEM, MIF_E_INTERNAL, MIF_E_PERMISSION,
@@ -184,7 +184,7 @@ static void strerror_every_code(void)
 
 static void strerror_unknown_codes(void)
 {
-    static const mif_result unknown[] = { -1, 2, 99, 106, 199, 214, 299, 305, 999, INT_MAX, INT_MIN };
+    static const mif_result unknown[] = { -1, 2, 99, 107, 199, 214, 299, 305, 999, INT_MAX, INT_MIN };
     size_t i;
     for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = mif_strerror(unknown[i]);
@@ -244,8 +244,9 @@ static void request_type_names(void)
         { MIF_REQ_CONNECT_FROM_ADDRESS, "connect_from_address" },
         { MIF_REQ_CONNECT_TO_PVD, "connect_to_pvd" },
         { MIF_REQ_CANCEL_CONNECT, "cancel_connect" },
+        { MIF_REQ_CONNECT_TO_NAME, "connect_to_name" },
     };
-    static const mif_request_type unknown[] = { 0, 16, 17, 100, 999, 0xffffffffu };
+    static const mif_request_type unknown[] = { 0, 17, 18, 100, 999, 0xffffffffu };
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
         CHECK_EQ_STR(mif_request_type_name(names[i].t), names[i].name);

@@ -143,8 +143,8 @@ static const struct row rows[] = {
 
     /* request types (16 and 17 would be Application Connectivity Management: not accepted) */
     { .name = "request type 0", .call = POST, .type = 0, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
-    { .name = "request type 16", .call = POST, .type = 16, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
     { .name = "request type 17", .call = POST, .type = 17, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
+    { .name = "request type 18", .call = POST, .type = 18, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
     { .name = "request type 999", .call = POST, .type = 999, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
     { .name = "request type 0xffffffff", .call = POST, .type = 0xffffffffu, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
 

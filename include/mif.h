@@ -34,6 +34,11 @@
 #endif /* MIF_CDEF_ONLY */
 
 /**
+ * Most selections one Connect to Name may carry.
+ */
+#define MIF_MAX_SELECTIONS 64
+
+/**
  * Buffer size that always fits `mif_address_format`'s output.
  */
 #define MIF_ADDRESS_TEXT_SIZE 64
@@ -265,6 +270,46 @@ typedef struct mif_address {
 } mif_address;
 
 /**
+ * Our addition: RFC 9622 preference of a Connect to Name selection (`mif_selection`).
+ */
+typedef uint32_t mif_preference;
+
+/**
+ * Our addition: a network's place in a Connect to Name (`mif_request.selections`).
+ * Names exactly one of `ifindex` and `pvd` (a PvD stands for its network: for implicit
+ * PvDs, its interface). Initialize with
+ * `{ .size = sizeof(mif_selection), .preference = ..., .ifindex = ... }`; every element
+ * of one array has the same `size`.
+ */
+typedef struct mif_selection {
+  /**
+   * `sizeof(mif_selection)` as the application was compiled.
+   */
+  uint32_t size;
+  /**
+   * One of `MIF_PREFERENCE_*`.
+   */
+  mif_preference preference;
+  /**
+   * Interface index, or 0 when `pvd` names the network.
+   */
+  uint32_t ifindex;
+  /**
+   * Reserved: must be 0.
+   */
+  uint32_t reserved;
+  /**
+   * Provisioning domain id, or 0 when `ifindex` names the network.
+   */
+  uint64_t pvd;
+} mif_selection;
+
+/**
+ * Our addition: the address families a Connect to Name tries (`family_preference`).
+ */
+typedef uint32_t mif_family_preference;
+
+/**
  * A request for `mif_post_message`. Fill with `mif_request_init` first.
  * Which fields a request reads depends on its type (see each `MIF_REQ_*`).
  */
@@ -330,6 +375,34 @@ typedef struct mif_request {
    * Source address, for `MIF_REQ_CONNECT_FROM_ADDRESS`.
    */
   struct mif_address local;
+  /**
+   * Our addition, for `MIF_REQ_CONNECT_TO_NAME`: `selection_count` selections (at
+   * most `MIF_MAX_SELECTIONS`), read during the call; NULL when the count is 0. None:
+   * every network, in the host's default-route order.
+   */
+  const struct mif_selection *selections;
+  /**
+   * Number of `selections`.
+   */
+  size_t selection_count;
+  /**
+   * `MIF_FAMILY_PREFERENCE_*`, for `MIF_REQ_CONNECT_TO_NAME`.
+   */
+  mif_family_preference family_preference;
+  /**
+   * Overall limit in ms of a `MIF_REQ_CONNECT_TO_NAME` (1 to 3600000); 0 = the
+   * context's `connect_timeout_ms`.
+   */
+  uint32_t timeout_ms;
+  /**
+   * RFC 8305 Connection Attempt Delay in ms of a `MIF_REQ_CONNECT_TO_NAME` (100 to
+   * 2000); 0 = the context's `connect_attempt_delay_ms` (at least 100).
+   */
+  uint32_t attempt_delay_ms;
+  /**
+   * Reserved for connect options (MPTCP): must be 0.
+   */
+  uint32_t connect_flags;
 } mif_request;
 
 /**
@@ -378,6 +451,140 @@ typedef uint32_t mif_config_state;
  * (`mif_message.going_away_reason`, `MIF_MSG_INTERFACE_GOING_AWAY`).
  */
 typedef uint32_t mif_going_away_reason;
+
+/**
+ * Our addition: one record type asked on one network (`mif_establishment_report`).
+ */
+typedef struct mif_resolution_record {
+  /**
+   * The network's interface.
+   */
+  uint32_t ifindex;
+  /**
+   * Its name, NUL-terminated.
+   */
+  char ifname[16];
+  /**
+   * Reserved, 0.
+   */
+  uint32_t reserved;
+  /**
+   * The provisioning domain whose servers were asked; 0 when none could be.
+   */
+  uint64_t pvd;
+  /**
+   * 28 (AAAA) or 1 (A).
+   */
+  uint16_t record_type;
+  /**
+   * Reserved, 0.
+   */
+  uint16_t reserved2;
+  /**
+   * `MIF_TRANSLATION_DONE` when this type was answered (`answers` > 0), else how the
+   * translation ended (`MIF_TRANSLATION_CANCELLED`: the race ended first).
+   */
+  mif_translation_status translation_status;
+  /**
+   * The server that answered, else the first one asked (family 0: none).
+   */
+  struct mif_address server;
+  /**
+   * Microseconds from the request to the query.
+   */
+  uint64_t start_us;
+  /**
+   * Microseconds from the query to the first answer of this type, or to the end.
+   */
+  uint64_t elapsed_us;
+  /**
+   * Addresses of this type answered.
+   */
+  uint32_t answers;
+  /**
+   * Reserved, 0.
+   */
+  uint32_t reserved3;
+} mif_resolution_record;
+
+/**
+ * Our addition: how a connection attempt ended (`mif_attempt_record.outcome`).
+ */
+typedef uint32_t mif_attempt_outcome;
+
+/**
+ * Our addition: one connection attempt (`mif_establishment_report`).
+ */
+typedef struct mif_attempt_record {
+  /**
+   * The provisioning domain it went through (0 when the network had none of the
+   * address's family: then `error` is ENETUNREACH and no packet left).
+   */
+  uint64_t pvd;
+  /**
+   * Its name, NUL-terminated.
+   */
+  char pvd_name[32];
+  /**
+   * The interface.
+   */
+  uint32_t ifindex;
+  /**
+   * `MIF_ATTEMPT_*`.
+   */
+  mif_attempt_outcome outcome;
+  /**
+   * Local address of the winner (family 0 for the others).
+   */
+  struct mif_address local;
+  /**
+   * Local port of the winner.
+   */
+  uint16_t local_port;
+  /**
+   * Remote port.
+   */
+  uint16_t remote_port;
+  /**
+   * errno of a failed attempt (ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETDOWN, ...), else 0.
+   */
+  int32_t error;
+  /**
+   * The address connected to.
+   */
+  struct mif_address remote;
+  /**
+   * Microseconds from the request to the attempt's start.
+   */
+  uint64_t start_us;
+  /**
+   * Microseconds the attempt ran.
+   */
+  uint64_t elapsed_us;
+} mif_attempt_record;
+
+/**
+ * Our addition: the establishment report of a Connect to Name (`mif_message.report`),
+ * owned by its message. Both arrays are in the order things started.
+ */
+typedef struct mif_establishment_report {
+  /**
+   * Each record type asked on each network (an AAAA and an A row per network asked).
+   */
+  const struct mif_resolution_record *resolutions;
+  /**
+   * Number of `resolutions`.
+   */
+  size_t resolution_count;
+  /**
+   * Each connection attempt.
+   */
+  const struct mif_attempt_record *attempts;
+  /**
+   * Number of `attempts`.
+   */
+  size_t attempt_count;
+} mif_establishment_report;
 
 /**
  * A message from the library. Allocated by the library and owned by the application
@@ -605,6 +812,12 @@ typedef struct mif_message {
    * expected gone; 0 = now (`MIF_MSG_INTERFACE_GOING_AWAY`).
    */
   uint64_t deadline_ms;
+  /**
+   * Our addition: how a `MIF_REQ_CONNECT_TO_NAME` was established or why not (its
+   * `MIF_MSG_CONNECTED` or `MIF_MSG_NOT_CONNECTED`; NULL for other connects and for a
+   * cancelled one). Owned by the message: valid until `mif_message_free`.
+   */
+  const struct mif_establishment_report *report;
 } mif_message;
 
 /**
@@ -727,6 +940,14 @@ typedef struct mif_message {
  * scope id.
  */
 #define MIF_E_BAD_ADDRESS 105
+
+/**
+ * Our addition: a Connect to Name selection (`mif_selection`) names neither or both of
+ * an interface and a provisioning domain, has an unknown preference, or contradicts
+ * another selection of the same network (one interface both preferred and avoided, a
+ * PvD and its interface given different preferences).
+ */
+#define MIF_E_BAD_SELECTION 106
 
 /**
  * The engine thread has stopped after a failure; the context can only be closed.
@@ -898,11 +1119,67 @@ typedef struct mif_message {
 #define MIF_REQ_CONNECT_TO_PVD 14
 
 /**
- * Our addition: cancel outstanding connection attempt `connection_id`. A final
- * `MIF_MSG_NOT_CONNECTED` with error ECANCELED is queued before the call returns. Once
- * the result is queued the connect is no longer outstanding (MIF_E_UNKNOWN_CONNECTION).
+ * Our addition: cancel outstanding connection attempt `connection_id` (any connect
+ * request, Connect to Name too). A final `MIF_MSG_NOT_CONNECTED` with error ECANCELED
+ * is queued before the call returns. Once the result is queued the connect is no
+ * longer outstanding (MIF_E_UNKNOWN_CONNECTION).
  */
 #define MIF_REQ_CANCEL_CONNECT 15
+
+/**
+ * Our addition, named after the draft's Connect to Address (3.2.7.22), doing its 3.3
+ * flow (steps 13-16) as one request: translate `name` on every network allowed by
+ * `selections` (through each network's own servers, over its link), connect (TCP) to
+ * `remote_port` on the answers across networks, Happy Eyeballs style (RFC 8305:
+ * `attempt_delay_ms`, a resolution delay of 50 ms; the next network after a network
+ * delay of 300 ms unless the earlier ones failed), and deliver the first connection
+ * that completes: one `MIF_MSG_CONNECTED` (or `MIF_MSG_NOT_CONNECTED`), each with its
+ * establishment `report` (docs/connect-by-name.md). `connection_id` is the
+ * application's and must not be in use by an outstanding connect. Reads `name`,
+ * `remote_port`, `connection_id`, `selections`, `selection_count`,
+ * `family_preference`, `timeout_ms`, `attempt_delay_ms` and `connect_flags`.
+ */
+#define MIF_REQ_CONNECT_TO_NAME 16
+
+/**
+ * Only the networks named with Require are used (in the order of the others' ranks).
+ */
+#define MIF_PREFERENCE_REQUIRE 1
+
+/**
+ * Tried first.
+ */
+#define MIF_PREFERENCE_PREFER 2
+
+/**
+ * Tried only once every other network failed.
+ */
+#define MIF_PREFERENCE_AVOID 3
+
+/**
+ * Never used: no packet leaves through it, not even a DNS query.
+ */
+#define MIF_PREFERENCE_PROHIBIT 4
+
+/**
+ * IPv6 first, then the families interleaved (RFC 8305 section 4); the default (0).
+ */
+#define MIF_FAMILY_PREFERENCE_IPV6_FIRST 0
+
+/**
+ * IPv4 first, then interleaved.
+ */
+#define MIF_FAMILY_PREFERENCE_IPV4_FIRST 1
+
+/**
+ * IPv6 only: AAAA answers only are tried.
+ */
+#define MIF_FAMILY_PREFERENCE_IPV6_ONLY 2
+
+/**
+ * IPv4 only.
+ */
+#define MIF_FAMILY_PREFERENCE_IPV4_ONLY 3
 
 /**
  * Address family values used in this API (not AF_INET / AF_INET6).
@@ -1046,6 +1323,21 @@ typedef struct mif_message {
  * an address of the PvD is preferred again (its lifetimes were refreshed).
  */
 #define MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED 20
+
+/**
+ * The attempt that won: the message's connection.
+ */
+#define MIF_ATTEMPT_CONNECTED 1
+
+/**
+ * It failed; `error` says why.
+ */
+#define MIF_ATTEMPT_FAILED 2
+
+/**
+ * Closed unfinished: another attempt won, or the race ended.
+ */
+#define MIF_ATTEMPT_ABANDONED 3
 
 /**
  * `translation_status`: at least one address was found.

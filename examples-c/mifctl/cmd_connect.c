@@ -1,7 +1,10 @@
 /*
  * mifctl connect: opens a TCP connection through one PvD (MIF_REQ_CONNECT_TO_ADDRESS or
- * MIF_REQ_CONNECT_FROM_ADDRESS), takes the connected socket from MIF_MSG_CONNECTED, and
- * may send a line through it and print the answer.
+ * MIF_REQ_CONNECT_FROM_ADDRESS), or to a name raced across every network
+ * (MIF_REQ_CONNECT_TO_NAME, with --prefer / --avoid / --prohibit / --require), takes
+ * the connected socket from MIF_MSG_CONNECTED, and may send a line through it and
+ * print the answer. --report prints how a connect to a name went: each resolution and
+ * each attempt on a millisecond axis.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +44,14 @@ struct connect_run {
     uint32_t pvd_ifindex;        /*   its interface, */
     char pvd_name[MIF_PVD_NAME_SIZE]; /* and its name */
     bool cancelled;              /* MIF_REQ_CANCEL_CONNECT was posted */
+    bool by_name;                /* ADDRESS is a name: Connect to Name */
+    mif_selection selections[MIF_MAX_SELECTIONS]; /* --prefer, --avoid, ... */
+    const char *selection_args[MIF_MAX_SELECTIONS];
+    size_t selection_count;
+    uint32_t family_preference;  /* --family */
+    uint32_t name_timeout_ms;    /* --timeout, for a name */
+    uint32_t name_attempt_delay_ms; /* --attempt-delay, for a name */
+    bool report;                 /* --report */
     mif_message *result;         /* our Connected / Not Connected message, once taken */
 };
 
@@ -73,6 +84,20 @@ static const char *errno_name(int e)
     case EIO: return "EIO";
     default: return NULL;
     }
+}
+
+/* Whether ADDRESS is meant as an address (then it must parse as one) rather than a
+ * name: digits, dots and hex with colons, or anything with '%' or ':'. */
+static bool looks_like_address(const char *text)
+{
+    unsigned char buf[16];
+    if (strchr(text, ':') != NULL || strchr(text, '%') != NULL)
+        return true;
+    if (inet_pton(AF_INET, text, buf) == 1)
+        return true;
+    /* "198.51.100" is neither: a name that would never resolve; call it an address so
+     * the user sees the parse error. */
+    return strspn(text, "0123456789.") == strlen(text);
 }
 
 static bool is_ipv6_link_local(const mif_address *a)
@@ -232,6 +257,34 @@ static bool post_connect(struct connect_run *c)
     return false;
 }
 
+/* Posts MIF_REQ_CONNECT_TO_NAME with the selections of the command line. Returns
+ * false after printing why the library refused it. */
+static bool post_connect_to_name(struct connect_run *c)
+{
+    mif_request req;
+    mif_result rc;
+
+    mif_request_init(&req, MIF_REQ_CONNECT_TO_NAME);
+    req.name = c->address_arg;
+    req.remote_port = c->port;
+    req.connection_id = CONNECTION_ID;
+    req.selections = c->selection_count > 0 ? c->selections : NULL;
+    req.selection_count = c->selection_count;
+    req.family_preference = c->family_preference;
+    req.timeout_ms = c->name_timeout_ms;
+    req.attempt_delay_ms = c->name_attempt_delay_ms;
+    rc = mif_post_message(c->s.ctx, &req);
+    if (rc == MIF_OK) {
+        if (c->s.verbose)
+            fprintf(stderr, PROG ": debug: posted connect_to_name #%d: %s port %u, %zu selections\n",
+                    CONNECTION_ID, c->address_arg, (unsigned)c->port, c->selection_count);
+        return true;
+    }
+    fprintf(stderr, PROG " connect: connect_to_name %s port %u: %s\n", c->address_arg, (unsigned)c->port,
+            mif_strerror(rc));
+    return false;
+}
+
 /* After each round of messages. The first round ends the initial iteration, as in
  * resolve (every PvD present has been seen): choose the PvD and post the connect.
  * Then done once the connect's result has been taken. */
@@ -242,6 +295,8 @@ static int connect_progress(void *run)
     if (c->initial_done)
         return c->result != NULL ? 0 : KEEP_GOING;
     c->initial_done = true;
+    if (c->by_name)
+        return post_connect_to_name(c) ? KEEP_GOING : 2;
     if (!c->have_pvd) {
         const char *family = family_name(c->remote.family);
         if (c->remote.scope_id != 0 && c->s.only_ifname == NULL && c->s.only_pvd == NULL)
@@ -284,17 +339,46 @@ static int connect_on_signal(void *run)
     return KEEP_GOING;
 }
 
+/* ": ECONNREFUSED (Connection refused): the library's text" */
+static void print_failure(const mif_message *msg)
+{
+    const char *name = errno_name(msg->error);
+    if (name != NULL)
+        printf(": %s (%s)", name, strerror(msg->error));
+    else
+        printf(": errno %" PRId32 " (%s)", msg->error, strerror(msg->error));
+    if (msg->text != NULL && msg->text[0] != '\0') {
+        fputs(": ", stdout);
+        put_text(stdout, msg->text, strlen(msg->text));
+    }
+}
+
 /* Connected:     "Connected to 198.51.100.1:8080 from 198.51.100.2:40123 via mif0/ipv4 (pvd 1, mif0) in 0.5 ms"
  * Not Connected: "Not connected to 198.51.100.1:9 via mif0/ipv4 (pvd 1, mif0) after 0.3 ms:
  *                 ECONNREFUSED (Connection refused): 198.51.100.2: Connection refused" */
-static void print_connect_text(const mif_message *msg)
+static void print_connect_text(const struct connect_run *c, const mif_message *msg)
 {
     char remote[MIF_ADDRESS_TEXT_SIZE + 8];
     bool connected = msg->msg_type == MIF_MSG_CONNECTED;
     double ms = (double)msg->elapsed_us / 1000.0;
 
     format_endpoint(&msg->remote, msg->remote_port, remote, sizeof remote);
-    printf("%s to %s", connected ? "Connected" : "Not connected", remote);
+    if (c->by_name && !connected) {
+        /* No single network or address to name: the report says what was tried. */
+        printf("Not connected to ");
+        put_text(stdout, c->address_arg, strlen(c->address_arg));
+        printf(" port %u after %.1f ms", (unsigned)c->port, ms);
+        print_failure(msg);
+        putchar('\n');
+        return;
+    }
+    printf("%s to ", connected ? "Connected" : "Not connected");
+    if (c->by_name) {
+        put_text(stdout, c->address_arg, strlen(c->address_arg));
+        printf(" (%s)", remote);
+    } else {
+        fputs(remote, stdout);
+    }
     if (connected) {
         char local[MIF_ADDRESS_TEXT_SIZE + 8];
         format_endpoint(&msg->local, msg->local_port, local, sizeof local);
@@ -305,30 +389,163 @@ static void print_connect_text(const mif_message *msg)
     printf(" (pvd %" PRIu64 ", ", msg->pvd);
     put_text(stdout, msg->ifname, FIELD_LEN(msg->ifname));
     printf(") %s %.1f ms", connected ? "in" : "after", ms);
-    if (!connected) {
-        const char *name = errno_name(msg->error);
-        if (name != NULL)
-            printf(": %s (%s)", name, strerror(msg->error));
-        else
-            printf(": errno %" PRId32 " (%s)", msg->error, strerror(msg->error));
-        if (msg->text != NULL && msg->text[0] != '\0') {
-            fputs(": ", stdout);
-            put_text(stdout, msg->text, strlen(msg->text));
-        }
-    }
+    if (!connected)
+        print_failure(msg);
     putchar('\n');
+}
+
+/* --report, text: the resolutions, then one row per attempt with a bar along a
+ * millisecond axis from the request to the last event.
+ *
+ *   resolutions (ms from the request):
+ *     lan0  AAAA  fd6d:6966:1::1        0.0 +   1.2  2 answers
+ *     lan0  A     fd6d:6966:1::1        0.0 +   1.3  1 answer
+ *   attempts     0 ms                                      312.4 ms
+ *     lan0/ipv6  |=====x                                  |  failed ECONNREFUSED [fd6d:...]:80
+ *     wan0/ipv4  |            =============================C|  connected 198.18.1.2:80
+ */
+#define BAR_WIDTH 48
+
+static void print_report_text(const mif_establishment_report *r)
+{
+    uint64_t end_us = 1;
+
+    for (size_t i = 0; i < r->resolution_count; i++) {
+        uint64_t e = r->resolutions[i].start_us + r->resolutions[i].elapsed_us;
+        end_us = e > end_us ? e : end_us;
+    }
+    for (size_t i = 0; i < r->attempt_count; i++) {
+        uint64_t e = r->attempts[i].start_us + r->attempts[i].elapsed_us;
+        end_us = e > end_us ? e : end_us;
+    }
+    printf("resolutions (ms from the request):\n");
+    for (size_t i = 0; i < r->resolution_count; i++) {
+        const mif_resolution_record *q = &r->resolutions[i];
+        char server[MIF_ADDRESS_TEXT_SIZE] = "-";
+
+        if (q->server.family != 0)
+            format_address(&q->server, server);
+        printf("  ");
+        put_text(stdout, q->ifname, FIELD_LEN(q->ifname));
+        printf("  %-4s  %-24s %7.1f + %7.1f  ", q->record_type == 28 ? "AAAA" : "A", server,
+               (double)q->start_us / 1000.0, (double)q->elapsed_us / 1000.0);
+        if (q->answers > 0)
+            printf("%" PRIu32 " answer%s\n", q->answers, q->answers == 1 ? "" : "s");
+        else
+            printf("%s\n", mif_translation_status_name(q->translation_status));
+    }
+    printf("attempts  0 ms%*s%.1f ms\n", BAR_WIDTH - 2, "", (double)end_us / 1000.0);
+    for (size_t i = 0; i < r->attempt_count; i++) {
+        const mif_attempt_record *a = &r->attempts[i];
+        char bar[BAR_WIDTH + 1];
+        char remote[MIF_ADDRESS_TEXT_SIZE + 8];
+        size_t from = (size_t)(a->start_us * BAR_WIDTH / end_us);
+        size_t to = (size_t)((a->start_us + a->elapsed_us) * BAR_WIDTH / end_us);
+        const char *outcome = a->outcome == MIF_ATTEMPT_CONNECTED ? "connected"
+                              : a->outcome == MIF_ATTEMPT_FAILED ? "failed" : "abandoned";
+
+        if (from >= BAR_WIDTH)
+            from = BAR_WIDTH - 1;
+        if (to >= BAR_WIDTH)
+            to = BAR_WIDTH - 1;
+        memset(bar, ' ', BAR_WIDTH);
+        bar[BAR_WIDTH] = '\0';
+        for (size_t k = from; k <= to; k++)
+            bar[k] = '=';
+        bar[to] = a->outcome == MIF_ATTEMPT_CONNECTED ? 'C' : a->outcome == MIF_ATTEMPT_FAILED ? 'x' : '-';
+        format_endpoint(&a->remote, a->remote_port, remote, sizeof remote);
+        printf("  %-12.*s|%s| %7.1f +%7.1f  %s", (int)FIELD_LEN(a->pvd_name), a->pvd_name, bar,
+               (double)a->start_us / 1000.0, (double)a->elapsed_us / 1000.0, outcome);
+        if (a->outcome == MIF_ATTEMPT_FAILED) {
+            const char *name = errno_name(a->error);
+            if (name != NULL)
+                printf(" %s", name);
+            else
+                printf(" errno %" PRId32, a->error);
+        }
+        printf(" %s\n", remote);
+    }
 }
 
 /* {"msg":"connected","connection_id":1,"pvd":1,"pvd_name":"mif0/ipv4","ifname":"mif0",
  *  "local":"198.51.100.2:40123","remote":"198.51.100.1:8080","ms":0.5,"error":null}
  * {"msg":"not_connected",...,"local":null,...,"error":"ECONNREFUSED","errno":111,"text":"..."} */
-static void print_connect_json(const mif_message *msg)
+/* "report":{"resolutions":[{"network","type","server","start_ms","ms","answers","error"}],
+ *           "attempts":[{"pvd_name","local","remote","start_ms","ms","outcome","errno"}]} */
+static void json_report(struct json_line *j, const mif_establishment_report *r)
+{
+    char text[MIF_ADDRESS_TEXT_SIZE + 8];
+
+    json_key(j, "report");
+    fputs("{\"resolutions\":[", j->out);
+    for (size_t i = 0; i < r->resolution_count; i++) {
+        const mif_resolution_record *q = &r->resolutions[i];
+        struct json_line o = { j->out, 0 };
+
+        if (i > 0)
+            putc(',', j->out);
+        json_str(&o, "network", q->ifname, FIELD_LEN(q->ifname));
+        json_str(&o, "type", q->record_type == 28 ? "AAAA" : "A", q->record_type == 28 ? 4 : 1);
+        if (q->server.family != 0) {
+            format_address(&q->server, text);
+            json_str(&o, "server", text, strlen(text));
+        } else {
+            json_null(&o, "server");
+        }
+        json_key(&o, "start_ms");
+        fprintf(j->out, "%.3f", (double)q->start_us / 1000.0);
+        json_key(&o, "ms");
+        fprintf(j->out, "%.3f", (double)q->elapsed_us / 1000.0);
+        json_uint(&o, "answers", q->answers);
+        if (q->answers > 0) {
+            json_null(&o, "error");
+        } else {
+            const char *s = mif_translation_status_name(q->translation_status);
+            json_str(&o, "error", s, strlen(s));
+        }
+        putc('}', j->out);
+    }
+    fputs("],\"attempts\":[", j->out);
+    for (size_t i = 0; i < r->attempt_count; i++) {
+        const mif_attempt_record *a = &r->attempts[i];
+        struct json_line o = { j->out, 0 };
+        const char *outcome = a->outcome == MIF_ATTEMPT_CONNECTED ? "connected"
+                              : a->outcome == MIF_ATTEMPT_FAILED ? "failed" : "abandoned";
+
+        if (i > 0)
+            putc(',', j->out);
+        json_str(&o, "pvd_name", a->pvd_name, FIELD_LEN(a->pvd_name));
+        if (a->local.family != 0) {
+            format_endpoint(&a->local, a->local_port, text, sizeof text);
+            json_str(&o, "local", text, strlen(text));
+        } else {
+            json_null(&o, "local");
+        }
+        format_endpoint(&a->remote, a->remote_port, text, sizeof text);
+        json_str(&o, "remote", text, strlen(text));
+        json_key(&o, "start_ms");
+        fprintf(j->out, "%.3f", (double)a->start_us / 1000.0);
+        json_key(&o, "ms");
+        fprintf(j->out, "%.3f", (double)a->elapsed_us / 1000.0);
+        json_str(&o, "outcome", outcome, strlen(outcome));
+        if (a->outcome == MIF_ATTEMPT_FAILED)
+            json_name_or_number(&o, "errno", errno_name(a->error), (unsigned)a->error);
+        else
+            json_null(&o, "errno");
+        putc('}', j->out);
+    }
+    fputs("]}", j->out);
+}
+
+static void print_connect_json(const struct connect_run *c, const mif_message *msg)
 {
     struct json_line j = { stdout, 0 };
     char endpoint[MIF_ADDRESS_TEXT_SIZE + 8];
 
     json_msg_type(&j, msg);
     json_uint(&j, "connection_id", msg->connection_id);
+    if (c->by_name)
+        json_str(&j, "name", c->address_arg, strlen(c->address_arg));
     json_pvd(&j, msg);
     json_str(&j, "ifname", msg->ifname, FIELD_LEN(msg->ifname));
     if (msg->msg_type == MIF_MSG_CONNECTED) {
@@ -350,6 +567,13 @@ static void print_connect_json(const mif_message *msg)
         fprintf(j.out, "%" PRId32, msg->error);
         json_str(&j, "text", text, strlen(text));
     }
+    if (c->by_name) {
+        /* MPTCP is not asked for yet: every connection is plain TCP. */
+        json_key(&j, "mptcp");
+        fputs("false", j.out);
+    }
+    if (msg->report != NULL)
+        json_report(&j, msg->report);
     json_end(&j);
 }
 
@@ -562,10 +786,13 @@ static int run_connect(struct connect_run *c)
         return status;
 
     result = c->result;
-    if (c->s.json)
-        print_connect_json(result);
-    else
-        print_connect_text(result);
+    if (c->s.json) {
+        print_connect_json(c, result);
+    } else {
+        print_connect_text(c, result);
+        if (c->report && result->report != NULL)
+            print_report_text(result->report);
+    }
     if (!flush_stdout())
         return 1;
     if (result->msg_type != MIF_MSG_CONNECTED)
@@ -585,6 +812,18 @@ static void usage_connect(FILE *out)
         "usage: " PROG " connect ADDRESS PORT [--interface IF | --pvd PVD] [--from SRC]\n"
         "                      [--send TEXT] [--json] [--attempt-delay MS] [--timeout MS]\n"
         "                      [--verbose] [LIBRARY OPTIONS]\n"
+        "       " PROG " connect NAME PORT [--prefer IF]... [--avoid IF]... [--prohibit IF]...\n"
+        "                      [--require IF]... [--family F] [--report] [--send TEXT] [--json]\n"
+        "                      [--attempt-delay MS] [--timeout MS] [--verbose] [LIBRARY OPTIONS]\n"
+        "\n"
+        "With a NAME: Connect to Name. The library asks every network (interface) for\n"
+        "NAME through that network's own DNS servers, races TCP connections to the\n"
+        "answers across networks (Happy Eyeballs: IPv6 first, families interleaved, a\n"
+        "new attempt every --attempt-delay ms, the next network after 300 ms unless the\n"
+        "earlier ones failed) and keeps the first that completes. --prefer networks go\n"
+        "first, --avoid ones only after every other failed, --prohibit ones never (not\n"
+        "even a DNS query), and with --require only those. --report prints each\n"
+        "resolution and each attempt on a millisecond axis (with --json: \"report\").\n"
         "\n"
         "Opens a TCP connection to ADDRESS (IPv4 or IPv6; a link-local IPv6 address may\n"
         "carry a scope: fe80::1%%mif0 or fe80::1%%3) port PORT through one provisioning\n"
@@ -622,10 +861,31 @@ static void usage_connect(FILE *out)
         "      --attempt-delay MS  wait MS milliseconds (10 to 2000, default 250) before\n"
         "                          racing the next source address\n"
         "      --timeout MS        give up after MS milliseconds (default 10000): ETIMEDOUT\n"
+        "      --prefer IF         (NAME) try network IF first (repeatable)\n"
+        "      --avoid IF          (NAME) try IF only after every other network failed\n"
+        "      --prohibit IF       (NAME) never use IF\n"
+        "      --require IF        (NAME) use only the networks given with --require\n"
+        "      --family F          (NAME) ipv6-first (default), ipv4-first, ipv6 or ipv4\n"
+        "      --report            (NAME) print how the connection was established\n"
         "  -v, --verbose           debug lines on stderr\n"
         "  -h, --help              this help\n"
         "\n", RECEIVE_SILENCE_MS / 1000);
     usage_library_options(out);
+}
+
+/* --prefer IF and the like: one selection by interface name, resolved when the
+ * request is posted (after the context is open, in its namespace). */
+static int add_selection(struct connect_run *c, const char *option, uint32_t preference, const char *ifname)
+{
+    if (c->selection_count == MIF_MAX_SELECTIONS) {
+        fprintf(stderr, "%s: %s: at most %d selections\n", c->s.cmd, option, (int)MIF_MAX_SELECTIONS);
+        return -1;
+    }
+    c->selections[c->selection_count].size = sizeof(mif_selection);
+    c->selections[c->selection_count].preference = preference;
+    c->selection_args[c->selection_count] = ifname;
+    c->selection_count++;
+    return 1;
 }
 
 /* connect's own options. */
@@ -635,6 +895,31 @@ static int connect_option(void *run, int opt, const char *value)
     unsigned long long v;
 
     switch (opt) {
+    case OPT_PREFER:
+        return add_selection(c, "--prefer", MIF_PREFERENCE_PREFER, value);
+    case OPT_AVOID:
+        return add_selection(c, "--avoid", MIF_PREFERENCE_AVOID, value);
+    case OPT_PROHIBIT:
+        return add_selection(c, "--prohibit", MIF_PREFERENCE_PROHIBIT, value);
+    case OPT_REQUIRE:
+        return add_selection(c, "--require", MIF_PREFERENCE_REQUIRE, value);
+    case OPT_REPORT:
+        c->report = true;
+        return 1;
+    case OPT_FAMILY:
+        if (strcmp(value, "ipv6-first") == 0)
+            c->family_preference = MIF_FAMILY_PREFERENCE_IPV6_FIRST;
+        else if (strcmp(value, "ipv4-first") == 0)
+            c->family_preference = MIF_FAMILY_PREFERENCE_IPV4_FIRST;
+        else if (strcmp(value, "ipv6") == 0)
+            c->family_preference = MIF_FAMILY_PREFERENCE_IPV6_ONLY;
+        else if (strcmp(value, "ipv4") == 0)
+            c->family_preference = MIF_FAMILY_PREFERENCE_IPV4_ONLY;
+        else {
+            fprintf(stderr, "%s: --family: one of ipv6-first, ipv4-first, ipv6, ipv4: '%s'\n", c->s.cmd, value);
+            return -1;
+        }
+        return 1;
     case 'f':
         c->from_arg = value;
         return 1;
@@ -646,12 +931,14 @@ static int connect_option(void *run, int opt, const char *value)
                               10, 2000, &v))
             return -1;
         c->s.lib.connect_attempt_delay_ms = (uint32_t)v;
+        c->name_attempt_delay_ms = v < 100 ? 100 : (uint32_t)v;
         return 1;
     case OPT_CONNECT_TIMEOUT:
         if (!parse_number_arg(c->s.cmd, "--timeout", "not a number of milliseconds (1 or more)", value,
                               1, UINT32_MAX, &v))
             return -1;
         c->s.lib.connect_timeout_ms = (uint32_t)v;
+        c->name_timeout_ms = v > 3600000 ? 3600000 : (uint32_t)v;
         return 1;
     default:
         return 0;
@@ -665,6 +952,12 @@ static const struct option connect_long_options[] = {
     { "send", required_argument, NULL, 's' },
     { "attempt-delay", required_argument, NULL, OPT_ATTEMPT_DELAY },
     { "timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+    { "prefer", required_argument, NULL, OPT_PREFER },
+    { "avoid", required_argument, NULL, OPT_AVOID },
+    { "prohibit", required_argument, NULL, OPT_PROHIBIT },
+    { "require", required_argument, NULL, OPT_REQUIRE },
+    { "family", required_argument, NULL, OPT_FAMILY },
+    { "report", no_argument, NULL, OPT_REPORT },
     VERBOSE_HELP_LONG_OPTIONS,
     LIBRARY_LONG_OPTIONS,
     { NULL, 0, NULL, 0 },
@@ -674,7 +967,7 @@ static const struct command_line connect_command_line = {
     /* No '+': options may follow ADDRESS and PORT. */
     .short_options = "ji:p:f:s:vh",
     .long_options = connect_long_options,
-    .operands = { "ADDRESS", "PORT", NULL },
+    .operands = { "NAME|ADDRESS", "PORT", NULL },
     .usage = usage_connect,
     .option = connect_option,
 };
@@ -689,11 +982,29 @@ int cmd_connect(int argc, char **argv)
     if (!parse_command_line(&connect_command_line, argc, argv, &c.s, &c, &status))
         return status;
     c.address_arg = argv[optind];
-    if (!parse_ip_address(argv[0], "ADDRESS", argv[optind], &c.remote))
+    c.by_name = !looks_like_address(argv[optind]);
+    if (!c.by_name && !parse_ip_address(argv[0], "ADDRESS", argv[optind], &c.remote))
         return 2;
     if (!parse_number_arg(argv[0], "PORT", "not a port number from 1 to 65535", argv[optind + 1], 1, 65535, &v))
         return 2;
     c.port = (uint16_t)v;
+    if (c.by_name && (c.from_arg != NULL || c.s.only_ifname != NULL || c.s.only_pvd != NULL)) {
+        fprintf(stderr, PROG " connect: %s is a name: --from, --interface and --pvd go with an address; "
+                "use --require IF to keep to one network\n", c.address_arg);
+        return 2;
+    }
+    if (!c.by_name && (c.selection_count > 0 || c.report || c.family_preference != 0)) {
+        fprintf(stderr, PROG " connect: --prefer, --avoid, --prohibit, --require, --family and --report "
+                "go with a NAME\n");
+        return 2;
+    }
+    for (size_t i = 0; i < c.selection_count; i++) {
+        c.selections[i].ifindex = if_nametoindex(c.selection_args[i]);
+        if (c.selections[i].ifindex == 0) {
+            fprintf(stderr, PROG " connect: no interface '%s'\n", c.selection_args[i]);
+            return 2;
+        }
+    }
     if (c.from_arg != NULL) {
         if (!parse_ip_address(argv[0], "--from", c.from_arg, &c.local))
             return 2;

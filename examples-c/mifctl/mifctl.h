@@ -92,6 +92,12 @@ enum {
     OPT_LOG,
     OPT_ATTEMPT_DELAY, /* connect's own options, not library options for every command */
     OPT_CONNECT_TIMEOUT,
+    OPT_PREFER,
+    OPT_AVOID,
+    OPT_PROHIBIT,
+    OPT_REQUIRE,
+    OPT_FAMILY,
+    OPT_REPORT,
 };
 
 /* Put at the end of a command's `struct option` table, before the terminator. */

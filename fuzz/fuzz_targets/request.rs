@@ -9,7 +9,9 @@
 //! zero-filled mapping of 4 GiB + 4 KiB (reserved once, never backed by more than the
 //! pages touched), so even `size = u32::MAX` is memory the process owns, and bytes
 //! past the input up to `size` read as 0. A non-zero `name` field becomes a pointer to
-//! the NUL-terminated text (a C program passes a string or NULL there).
+//! the NUL-terminated text (a C program passes a string or NULL there), and a non-zero
+//! `selections` field a pointer to the bytes after that NUL, as many selections as
+//! the library may read (`fuzz_selections`).
 //!
 //! Then the bytes from `size` to the struct's end are overwritten and the request is
 //! decoded again: the outcome must not change (only `size` bytes are the
@@ -55,6 +57,7 @@ fuzz_target!(|data: &[u8]| {
     let ours = size_of::<mif_request>();
     let (head, tail) = data.split_at(data.len().min(ours));
     let mut name: Vec<u8> = tail.iter().copied().take_while(|b| *b != 0).collect();
+    let selections = mif::fuzzing::fuzz_selections(tail.get(name.len() + 1..).unwrap_or_default());
     name.push(0);
 
     let base = region();
@@ -67,10 +70,16 @@ fuzz_target!(|data: &[u8]| {
     if buf[name_field.clone()].iter().any(|b| *b != 0) {
         buf[name_field].copy_from_slice(&(name.as_ptr() as usize).to_ne_bytes());
     }
+    let selections_at = offset_of!(mif_request, selections);
+    let selections_field = selections_at..selections_at + size_of::<usize>();
+    if buf[selections_field.clone()].iter().any(|b| *b != 0) {
+        buf[selections_field].copy_from_slice(&(selections.as_ptr() as usize).to_ne_bytes());
+    }
     let size = u32::from_ne_bytes(buf[..4].try_into().unwrap()) as usize;
 
     // SAFETY: `base` is aligned (a mapping) and has SPAN > u32::MAX >= size readable
-    // bytes; `name` is NULL or points to `name`, NUL-terminated and alive until the end.
+    // bytes; `name` is NULL or points to `name`, NUL-terminated and alive until the end;
+    // `selections` is NULL or points to `selections`, alive until the end.
     let first = unsafe { mif::fuzzing::fuzz_request_from_c(base as *const mif_request) };
 
     // Bytes past `size` are not the application's: garbling them changes nothing.

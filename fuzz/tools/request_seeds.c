@@ -18,7 +18,8 @@
 
 static const char *dir;
 
-static void put(const char *file, const mif_request *req, size_t len, const char *name)
+static void put_with(const char *file, const mif_request *req, size_t len, const char *name,
+                     const mif_selection *sel, size_t nsel)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s.bin", dir, file);
@@ -27,7 +28,17 @@ static void put(const char *file, const mif_request *req, size_t len, const char
         perror(path);
         exit(1);
     }
+    /* The selections follow the name's NUL (the target points `selections` there). */
+    if (sel != NULL && (fwrite("", 1, 1, f) != 1 || fwrite(sel, sizeof *sel, nsel, f) != nsel)) {
+        perror(path);
+        exit(1);
+    }
     fclose(f);
+}
+
+static void put(const char *file, const mif_request *req, size_t len, const char *name)
+{
+    put_with(file, req, len, name, NULL, 0);
 }
 
 static mif_request make(mif_request_type type)
@@ -122,6 +133,26 @@ int main(int argc, char **argv)
     r = make(MIF_REQ_CANCEL_CONNECT);
     r.connection_id = 9;
     put("cancel-connect", &r, sizeof r, NULL);
+    r = make(MIF_REQ_CONNECT_TO_NAME);
+    r.name = (const char *)1;
+    r.connection_id = 11;
+    r.remote_port = 443;
+    put("connect-to-name", &r, sizeof r, "www.example.com");
+    {
+        mif_selection sel[3] = {
+            { .size = sizeof(mif_selection), .preference = MIF_PREFERENCE_PREFER, .ifindex = 3 },
+            { .size = sizeof(mif_selection), .preference = MIF_PREFERENCE_PROHIBIT, .ifindex = 2 },
+            { .size = sizeof(mif_selection), .preference = MIF_PREFERENCE_AVOID, .pvd = 5 },
+        };
+        r.selections = (const mif_selection *)1;
+        r.selection_count = 3;
+        r.family_preference = MIF_FAMILY_PREFERENCE_IPV4_FIRST;
+        r.timeout_ms = 5000;
+        r.attempt_delay_ms = 150;
+        put_with("connect-to-name-selections", &r, sizeof r, "svc.example.com", sel, 3);
+        sel[1].pvd = 7; /* both an interface and a PvD */
+        put_with("connect-to-name-bad-selection", &r, sizeof r, "svc.example.com", sel, 3);
+    }
 
     /* A program built against an older, smaller header: size covers the fields up to
      * and including translation_id only (and a short one the size field alone). */

@@ -10,7 +10,10 @@ use super::constants::*;
 use super::options::mif_log_level;
 
 use super::status::*;
+use crate::core::model::Family;
 use crate::core::model::{AddrInfo, Announcement, ConfigData, PvdInfo};
+use crate::core::race::AttemptOutcome;
+use crate::engine::by_name::EstablishmentReport;
 use crate::engine::connector::ConnectEvent;
 use crate::engine::resolver::DnsEvent;
 use crate::engine::Message;
@@ -209,6 +212,91 @@ pub struct mif_message {
     /// Milliseconds from when the message was made until the interface or PvD is
     /// expected gone; 0 = now (`MIF_MSG_INTERFACE_GOING_AWAY`).
     pub deadline_ms: u64,
+    /// Our addition: how a `MIF_REQ_CONNECT_TO_NAME` was established or why not (its
+    /// `MIF_MSG_CONNECTED` or `MIF_MSG_NOT_CONNECTED`; NULL for other connects and for a
+    /// cancelled one). Owned by the message: valid until `mif_message_free`.
+    pub report: *const mif_establishment_report,
+}
+
+/// Our addition: the establishment report of a Connect to Name (`mif_message.report`),
+/// owned by its message. Both arrays are in the order things started.
+#[repr(C)]
+pub struct mif_establishment_report {
+    /// Each record type asked on each network (an AAAA and an A row per network asked).
+    pub resolutions: *const mif_resolution_record,
+    /// Number of `resolutions`.
+    pub resolution_count: usize,
+    /// Each connection attempt.
+    pub attempts: *const mif_attempt_record,
+    /// Number of `attempts`.
+    pub attempt_count: usize,
+}
+
+/// Our addition: one record type asked on one network (`mif_establishment_report`).
+#[repr(C)]
+pub struct mif_resolution_record {
+    /// The network's interface.
+    pub ifindex: u32,
+    /// Its name, NUL-terminated.
+    pub ifname: [c_char; 16],
+    /// Reserved, 0.
+    pub reserved: u32,
+    /// The provisioning domain whose servers were asked; 0 when none could be.
+    pub pvd: u64,
+    /// 28 (AAAA) or 1 (A).
+    pub record_type: u16,
+    /// Reserved, 0.
+    pub reserved2: u16,
+    /// `MIF_TRANSLATION_DONE` when this type was answered (`answers` > 0), else how the
+    /// translation ended (`MIF_TRANSLATION_CANCELLED`: the race ended first).
+    pub translation_status: mif_translation_status,
+    /// The server that answered, else the first one asked (family 0: none).
+    pub server: mif_address,
+    /// Microseconds from the request to the query.
+    pub start_us: u64,
+    /// Microseconds from the query to the first answer of this type, or to the end.
+    pub elapsed_us: u64,
+    /// Addresses of this type answered.
+    pub answers: u32,
+    /// Reserved, 0.
+    pub reserved3: u32,
+}
+
+/// Our addition: how a connection attempt ended (`mif_attempt_record.outcome`).
+pub type mif_attempt_outcome = u32;
+/// The attempt that won: the message's connection.
+pub const MIF_ATTEMPT_CONNECTED: mif_attempt_outcome = 1;
+/// It failed; `error` says why.
+pub const MIF_ATTEMPT_FAILED: mif_attempt_outcome = 2;
+/// Closed unfinished: another attempt won, or the race ended.
+pub const MIF_ATTEMPT_ABANDONED: mif_attempt_outcome = 3;
+
+/// Our addition: one connection attempt (`mif_establishment_report`).
+#[repr(C)]
+pub struct mif_attempt_record {
+    /// The provisioning domain it went through (0 when the network had none of the
+    /// address's family: then `error` is ENETUNREACH and no packet left).
+    pub pvd: u64,
+    /// Its name, NUL-terminated.
+    pub pvd_name: [c_char; 32],
+    /// The interface.
+    pub ifindex: u32,
+    /// `MIF_ATTEMPT_*`.
+    pub outcome: mif_attempt_outcome,
+    /// Local address of the winner (family 0 for the others).
+    pub local: mif_address,
+    /// Local port of the winner.
+    pub local_port: u16,
+    /// Remote port.
+    pub remote_port: u16,
+    /// errno of a failed attempt (ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETDOWN, ...), else 0.
+    pub error: i32,
+    /// The address connected to.
+    pub remote: mif_address,
+    /// Microseconds from the request to the attempt's start.
+    pub start_us: u64,
+    /// Microseconds the attempt ran.
+    pub elapsed_us: u64,
 }
 
 /// The allocation behind a `mif_message*`: the public struct first, so a pointer to
@@ -224,6 +312,90 @@ pub(crate) struct OwnedMessage {
     domains: Vec<CString>,
     domain_ptrs: Vec<*const c_char>,
     captive_portal: Option<CString>,
+    report: Option<Box<OwnedReport>>,
+}
+
+/// A report and the arrays it points into (`mif_message.report`).
+struct OwnedReport {
+    public: mif_establishment_report,
+    resolutions: Vec<mif_resolution_record>,
+    attempts: Vec<mif_attempt_record>,
+}
+
+fn micros(d: std::time::Duration) -> u64 {
+    d.as_micros().min(u128::from(u64::MAX)) as u64
+}
+
+fn c_report(report: &EstablishmentReport) -> Box<OwnedReport> {
+    let resolutions: Vec<mif_resolution_record> = report
+        .resolutions
+        .iter()
+        .map(|r| {
+            let mut row = mif_resolution_record {
+                ifindex: r.ifindex,
+                ifname: [0; 16],
+                reserved: 0,
+                pvd: r.pvd,
+                record_type: if r.family == Family::V6 { 28 } else { 1 },
+                reserved2: 0,
+                translation_status: r.status.map_or(MIF_TRANSLATION_DONE, translation_status),
+                server: r.server.map(|s| c_address_on(&s, r.ifindex)).unwrap_or_default(),
+                start_us: micros(r.started),
+                elapsed_us: r.elapsed.map_or(0, micros),
+                answers: r.answers,
+                reserved3: 0,
+            };
+            copy_name(&mut row.ifname, &r.ifname);
+            row
+        })
+        .collect();
+    let attempts: Vec<mif_attempt_record> = report
+        .attempts
+        .iter()
+        .map(|a| {
+            let (local, local_port) = a.local.as_ref().map(socket_address).unwrap_or_default();
+            let (remote, remote_port) = socket_address(&a.remote);
+            let mut row = mif_attempt_record {
+                pvd: a.pvd.id,
+                pvd_name: [0; 32],
+                ifindex: a.pvd.ifindex,
+                outcome: match a.outcome {
+                    AttemptOutcome::Connected => MIF_ATTEMPT_CONNECTED,
+                    AttemptOutcome::Failed { .. } => MIF_ATTEMPT_FAILED,
+                    _ => MIF_ATTEMPT_ABANDONED,
+                },
+                local,
+                local_port,
+                remote_port,
+                error: a.errno,
+                remote,
+                start_us: micros(a.started),
+                elapsed_us: a.elapsed.map_or(0, micros),
+            };
+            copy_name(&mut row.pvd_name, &a.pvd.name);
+            row
+        })
+        .collect();
+    let mut owned = Box::new(OwnedReport {
+        public: mif_establishment_report {
+            resolutions: std::ptr::null(),
+            resolution_count: 0,
+            attempts: std::ptr::null(),
+            attempt_count: 0,
+        },
+        resolutions,
+        attempts,
+    });
+    // The vectors' buffers do not move with the box.
+    if !owned.resolutions.is_empty() {
+        owned.public.resolutions = owned.resolutions.as_ptr();
+        owned.public.resolution_count = owned.resolutions.len();
+    }
+    if !owned.attempts.is_empty() {
+        owned.public.attempts = owned.attempts.as_ptr();
+        owned.public.attempt_count = owned.attempts.len();
+    }
+    owned
 }
 
 impl OwnedMessage {
@@ -295,6 +467,7 @@ fn empty() -> mif_message {
         log_level: 0,
         going_away_reason: 0,
         deadline_ms: 0,
+        report: std::ptr::null(),
     }
 }
 
@@ -368,6 +541,7 @@ fn to_c(message: Message) -> OwnedMessage {
     let mut origin = None;
     let mut name = None;
     let mut lists = Lists::default();
+    let mut report = None;
     match message {
         Message::Announcement(a) => match a {
             Announcement::Interface { ifindex, ref name, flags }
@@ -464,7 +638,10 @@ fn to_c(message: Message) -> OwnedMessage {
             m.translation_status = translation_status(status);
             name = Some(cstring(n));
         }
-        Message::Connect(ConnectEvent::Connected { connection_id, pvd, fd, local, remote, elapsed, .. }) => {
+        Message::Connect(ConnectEvent::Connected {
+            connection_id, pvd, fd, local, remote, elapsed, report: r, ..
+        }) => {
+            report = r.as_deref().map(c_report);
             m.msg_type = MIF_MSG_CONNECTED;
             fill_pvd(&mut m, &pvd);
             m.connection_id = connection_id;
@@ -475,8 +652,16 @@ fn to_c(message: Message) -> OwnedMessage {
             m.fd = fd.into_raw_fd();
         }
         Message::Connect(ConnectEvent::NotConnected {
-            connection_id, pvd, remote, error, text: t, elapsed, ..
+            connection_id,
+            pvd,
+            remote,
+            error,
+            text: t,
+            elapsed,
+            report: r,
+            ..
         }) => {
+            report = r.as_deref().map(c_report);
             m.msg_type = MIF_MSG_NOT_CONNECTED;
             fill_pvd(&mut m, &pvd);
             m.connection_id = connection_id;
@@ -511,7 +696,11 @@ fn to_c(message: Message) -> OwnedMessage {
         domains: lists.domains,
         domain_ptrs,
         captive_portal: lists.captive_portal,
+        report,
     };
+    if let Some(r) = &owned.report {
+        owned.public.report = &r.public;
+    }
     // The vectors' heap buffers do not move when `owned` is boxed, so these stay valid.
     if let Some(t) = &owned.text {
         owned.public.text = t.as_ptr();

@@ -5,6 +5,7 @@ use std::ffi::{c_char, CStr};
 use std::mem::{offset_of, size_of};
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::ptr;
+use std::time::Duration;
 
 use super::address::{ip_of, mif_address, MIF_FAMILY_IPV4, MIF_FAMILY_IPV6};
 use super::constants::*;
@@ -12,6 +13,7 @@ use super::status::*;
 use super::{read_sized, write_prefix};
 use crate::core::dns::QueryName;
 use crate::core::Error;
+use crate::engine::request::{ConnectToName, FamilyPreference, Preference, Selection, Target};
 use crate::engine::Request;
 
 /// Type of a request the application posts (`mif_request.request_type`).
@@ -57,10 +59,68 @@ pub const MIF_REQ_CONNECT_TO_ADDRESS: mif_request_type = 12;
 pub const MIF_REQ_CONNECT_FROM_ADDRESS: mif_request_type = 13;
 /// Draft 3.2.7.21: choose `pvd` as the default for later requests that name pvd 0.
 pub const MIF_REQ_CONNECT_TO_PVD: mif_request_type = 14;
-/// Our addition: cancel outstanding connection attempt `connection_id`. A final
-/// `MIF_MSG_NOT_CONNECTED` with error ECANCELED is queued before the call returns. Once
-/// the result is queued the connect is no longer outstanding (MIF_E_UNKNOWN_CONNECTION).
+/// Our addition: cancel outstanding connection attempt `connection_id` (any connect
+/// request, Connect to Name too). A final `MIF_MSG_NOT_CONNECTED` with error ECANCELED
+/// is queued before the call returns. Once the result is queued the connect is no
+/// longer outstanding (MIF_E_UNKNOWN_CONNECTION).
 pub const MIF_REQ_CANCEL_CONNECT: mif_request_type = 15;
+/// Our addition, named after the draft's Connect to Address (3.2.7.22), doing its 3.3
+/// flow (steps 13-16) as one request: translate `name` on every network allowed by
+/// `selections` (through each network's own servers, over its link), connect (TCP) to
+/// `remote_port` on the answers across networks, Happy Eyeballs style (RFC 8305:
+/// `attempt_delay_ms`, a resolution delay of 50 ms; the next network after a network
+/// delay of 300 ms unless the earlier ones failed), and deliver the first connection
+/// that completes: one `MIF_MSG_CONNECTED` (or `MIF_MSG_NOT_CONNECTED`), each with its
+/// establishment `report` (docs/connect-by-name.md). `connection_id` is the
+/// application's and must not be in use by an outstanding connect. Reads `name`,
+/// `remote_port`, `connection_id`, `selections`, `selection_count`,
+/// `family_preference`, `timeout_ms`, `attempt_delay_ms` and `connect_flags`.
+pub const MIF_REQ_CONNECT_TO_NAME: mif_request_type = 16;
+
+/// Our addition: RFC 9622 preference of a Connect to Name selection (`mif_selection`).
+pub type mif_preference = u32;
+/// Only the networks named with Require are used (in the order of the others' ranks).
+pub const MIF_PREFERENCE_REQUIRE: mif_preference = 1;
+/// Tried first.
+pub const MIF_PREFERENCE_PREFER: mif_preference = 2;
+/// Tried only once every other network failed.
+pub const MIF_PREFERENCE_AVOID: mif_preference = 3;
+/// Never used: no packet leaves through it, not even a DNS query.
+pub const MIF_PREFERENCE_PROHIBIT: mif_preference = 4;
+
+/// Our addition: a network's place in a Connect to Name (`mif_request.selections`).
+/// Names exactly one of `ifindex` and `pvd` (a PvD stands for its network: for implicit
+/// PvDs, its interface). Initialize with
+/// `{ .size = sizeof(mif_selection), .preference = ..., .ifindex = ... }`; every element
+/// of one array has the same `size`.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct mif_selection {
+    /// `sizeof(mif_selection)` as the application was compiled.
+    pub size: u32,
+    /// One of `MIF_PREFERENCE_*`.
+    pub preference: mif_preference,
+    /// Interface index, or 0 when `pvd` names the network.
+    pub ifindex: u32,
+    /// Reserved: must be 0.
+    pub reserved: u32,
+    /// Provisioning domain id, or 0 when `ifindex` names the network.
+    pub pvd: u64,
+}
+
+/// Our addition: the address families a Connect to Name tries (`family_preference`).
+pub type mif_family_preference = u32;
+/// IPv6 first, then the families interleaved (RFC 8305 section 4); the default (0).
+pub const MIF_FAMILY_PREFERENCE_IPV6_FIRST: mif_family_preference = 0;
+/// IPv4 first, then interleaved.
+pub const MIF_FAMILY_PREFERENCE_IPV4_FIRST: mif_family_preference = 1;
+/// IPv6 only: AAAA answers only are tried.
+pub const MIF_FAMILY_PREFERENCE_IPV6_ONLY: mif_family_preference = 2;
+/// IPv4 only.
+pub const MIF_FAMILY_PREFERENCE_IPV4_ONLY: mif_family_preference = 3;
+
+/// Most selections one Connect to Name may carry.
+pub const MIF_MAX_SELECTIONS: usize = 64;
 
 /// A request for `mif_post_message`. Fill with `mif_request_init` first.
 /// Which fields a request reads depends on its type (see each `MIF_REQ_*`).
@@ -97,6 +157,22 @@ pub struct mif_request {
     pub reserved3: u32,
     /// Source address, for `MIF_REQ_CONNECT_FROM_ADDRESS`.
     pub local: mif_address,
+    /// Our addition, for `MIF_REQ_CONNECT_TO_NAME`: `selection_count` selections (at
+    /// most `MIF_MAX_SELECTIONS`), read during the call; NULL when the count is 0. None:
+    /// every network, in the host's default-route order.
+    pub selections: *const mif_selection,
+    /// Number of `selections`.
+    pub selection_count: usize,
+    /// `MIF_FAMILY_PREFERENCE_*`, for `MIF_REQ_CONNECT_TO_NAME`.
+    pub family_preference: mif_family_preference,
+    /// Overall limit in ms of a `MIF_REQ_CONNECT_TO_NAME` (1 to 3600000); 0 = the
+    /// context's `connect_timeout_ms`.
+    pub timeout_ms: u32,
+    /// RFC 8305 Connection Attempt Delay in ms of a `MIF_REQ_CONNECT_TO_NAME` (100 to
+    /// 2000); 0 = the context's `connect_attempt_delay_ms` (at least 100).
+    pub attempt_delay_ms: u32,
+    /// Reserved for connect options (MPTCP): must be 0.
+    pub connect_flags: u32,
 }
 
 /// All fields zero, pointers NULL (see `mif_options`' `Default`).
@@ -118,6 +194,12 @@ impl Default for mif_request {
             reserved2: 0,
             reserved3: 0,
             local: mif_address::default(),
+            selections: ptr::null(),
+            selection_count: 0,
+            family_preference: 0,
+            timeout_ms: 0,
+            attempt_delay_ms: 0,
+            connect_flags: 0,
         }
     }
 }
@@ -266,8 +348,101 @@ pub(crate) unsafe fn request_from_c(req: *const mif_request) -> Result<Request, 
             needs(cid_end)?;
             Request::CancelConnect { connection_id: copy.connection_id }
         }
+        MIF_REQ_CONNECT_TO_NAME => {
+            needs(offset_of!(mif_request, connect_flags) + size_of::<u32>())?;
+            // SAFETY: `copy` is the application's request; its pointers are its promise.
+            unsafe { connect_to_name(&copy) }?
+        }
         _ => return Err(Error::UnknownRequestType),
     })
+}
+
+/// Decodes a Connect to Name.
+///
+/// # Safety
+/// `copy.name` is NULL or NUL-terminated; `copy.selections` is NULL or points to
+/// `copy.selection_count` selections of the size the first one gives.
+unsafe fn connect_to_name(copy: &mif_request) -> Result<Request, Error> {
+    if copy.connect_flags != 0 {
+        return Err(Error::InvalidArgument);
+    }
+    if copy.name.is_null() {
+        return Err(Error::NullArgument);
+    }
+    // SAFETY: non-NULL, and the application passes a NUL-terminated string.
+    let text = unsafe { CStr::from_ptr(copy.name) }.to_str().map_err(|_| Error::BadName)?;
+    let name = QueryName::parse(text).ok_or(Error::BadName)?;
+    if copy.remote_port == 0 {
+        return Err(Error::BadAddress);
+    }
+    let family = match copy.family_preference {
+        MIF_FAMILY_PREFERENCE_IPV6_FIRST => FamilyPreference::V6First,
+        MIF_FAMILY_PREFERENCE_IPV4_FIRST => FamilyPreference::V4First,
+        MIF_FAMILY_PREFERENCE_IPV6_ONLY => FamilyPreference::V6Only,
+        MIF_FAMILY_PREFERENCE_IPV4_ONLY => FamilyPreference::V4Only,
+        _ => return Err(Error::InvalidArgument),
+    };
+    let timeout = match copy.timeout_ms {
+        0 => None,
+        ms @ 1..=3_600_000 => Some(Duration::from_millis(u64::from(ms))),
+        _ => return Err(Error::InvalidArgument),
+    };
+    let attempt_delay = match copy.attempt_delay_ms {
+        0 => None,
+        ms @ 100..=2000 => Some(Duration::from_millis(u64::from(ms))),
+        _ => return Err(Error::InvalidArgument),
+    };
+    if copy.selection_count > MIF_MAX_SELECTIONS {
+        return Err(Error::InvalidArgument);
+    }
+    let mut selections = Vec::with_capacity(copy.selection_count);
+    if copy.selection_count > 0 {
+        if copy.selections.is_null() {
+            return Err(Error::NullArgument);
+        }
+        let min = offset_of!(mif_selection, pvd) + size_of::<u64>();
+        // SAFETY: the first element's size field is readable (the caller's guarantee).
+        let stride = unsafe { ptr::read_unaligned(copy.selections.cast::<u32>()) } as usize;
+        if stride < min || stride > size_of::<mif_selection>() {
+            return Err(Error::BadSize);
+        }
+        for i in 0..copy.selection_count {
+            // SAFETY: `selection_count` elements of `stride` bytes (the caller's
+            // guarantee; every element has the first one's size, checked below).
+            let at = unsafe { copy.selections.cast::<u8>().add(i * stride) }.cast::<mif_selection>();
+            // SAFETY: as above: `stride` readable bytes at `at`.
+            let (s, size) = unsafe { super::read_sized(at, min) }?;
+            if size != stride {
+                return Err(Error::BadSize);
+            }
+            if s.reserved != 0 {
+                return Err(Error::InvalidArgument);
+            }
+            let target = match (s.ifindex, s.pvd) {
+                (0, 0) => return Err(Error::BadSelection),
+                (i, 0) => Target::Interface(i),
+                (0, p) => Target::Pvd(p),
+                _ => return Err(Error::BadSelection),
+            };
+            let preference = match s.preference {
+                MIF_PREFERENCE_REQUIRE => Preference::Require,
+                MIF_PREFERENCE_PREFER => Preference::Prefer,
+                MIF_PREFERENCE_AVOID => Preference::Avoid,
+                MIF_PREFERENCE_PROHIBIT => Preference::Prohibit,
+                _ => return Err(Error::BadSelection),
+            };
+            selections.push(Selection { target, preference });
+        }
+    }
+    Ok(Request::ConnectToName(ConnectToName {
+        connection_id: copy.connection_id,
+        name,
+        port: copy.remote_port,
+        selections,
+        family,
+        timeout,
+        attempt_delay,
+    }))
 }
 
 /// The snake_case name of a request type ("announce_interfaces", ...), static and
@@ -294,6 +469,7 @@ fn request_type_name(request_type: mif_request_type) -> &'static CStr {
         MIF_REQ_CONNECT_FROM_ADDRESS => c"connect_from_address",
         MIF_REQ_CONNECT_TO_PVD => c"connect_to_pvd",
         MIF_REQ_CANCEL_CONNECT => c"cancel_connect",
+        MIF_REQ_CONNECT_TO_NAME => c"connect_to_name",
         _ => c"unknown",
     }
 }
@@ -361,6 +537,7 @@ pub unsafe fn fuzz_request_from_c(req: *const mif_request) -> String {
         MIF_REQ_CONNECT_TO_ADDRESS => field_end(port_at, 2),
         MIF_REQ_CONNECT_FROM_ADDRESS => field_end(local_at, size_of::<mif_address>()),
         MIF_REQ_CANCEL_CONNECT => field_end(offset_of!(mif_request, connection_id), 8),
+        MIF_REQ_CONNECT_TO_NAME => field_end(offset_of!(mif_request, connect_flags), 4),
         _ => {
             let want = if reserved_set { Error::InvalidArgument } else { Error::UnknownRequestType };
             assert_eq!(decoded, Err(want), "type {request_type}");
@@ -467,9 +644,102 @@ pub unsafe fn fuzz_request_from_c(req: *const mif_request) -> String {
                 other => panic!("connect: unexpected {other:?}"),
             }
         }
+        (MIF_REQ_CONNECT_TO_NAME, result) => {
+            // SAFETY: the caller's guarantee, passed on (name and selections pointers).
+            unsafe { check_connect_to_name(&raw, result) }
+        }
         (_, other) => panic!("type {request_type}, size {size}: unexpected {other:?}"),
     }
     format!("{decoded:?}")
+}
+
+/// For the fuzz target and its seeds: the memory a non-zero `selections` field points
+/// to, from the input's bytes after the name: as many selections as any count the
+/// library reads (`MIF_MAX_SELECTIONS` of our size), zeroes past the bytes given,
+/// aligned for `mif_selection`.
+#[doc(hidden)]
+pub fn fuzz_selections(bytes: &[u8]) -> Vec<mif_selection> {
+    let mut out = vec![mif_selection::default(); MIF_MAX_SELECTIONS];
+    let len = bytes.len().min(MIF_MAX_SELECTIONS * size_of::<mif_selection>());
+    // SAFETY: `out` owns MIF_MAX_SELECTIONS selections, plain integers that any bytes
+    // make valid; `len` is at most their size.
+    unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().cast::<u8>(), len) };
+    out
+}
+
+/// `fuzz_request_from_c` for a Connect to Name: the outcome follows from the fields.
+///
+/// # Safety
+/// As for `fuzz_request_from_c`: `name` is NULL or NUL-terminated, `selections` NULL or
+/// pointing to `selection_count` selections of the first one's size (when the count is
+/// at most `MIF_MAX_SELECTIONS`).
+unsafe fn check_connect_to_name(raw: &[u8], result: &Result<Request, Error>) {
+    let at = |offset: usize, len: usize| raw.get(offset..offset + len).unwrap_or_default();
+    let u32_at = |offset| u32::from_ne_bytes(at(offset, 4).try_into().unwrap_or_default());
+    let usize_at = |offset| usize::from_ne_bytes(at(offset, size_of::<usize>()).try_into().unwrap_or_default());
+    let flags = u32_at(offset_of!(mif_request, connect_flags));
+    let family = u32_at(offset_of!(mif_request, family_preference));
+    let timeout = u32_at(offset_of!(mif_request, timeout_ms));
+    let delay = u32_at(offset_of!(mif_request, attempt_delay_ms));
+    let count = usize_at(offset_of!(mif_request, selection_count));
+    let selections = usize_at(offset_of!(mif_request, selections)) as *const u8;
+    let name = usize_at(offset_of!(mif_request, name)) as *const c_char;
+    let port = u16::from_ne_bytes(at(offset_of!(mif_request, remote_port), 2).try_into().unwrap_or_default());
+    let out_of_range = flags != 0
+        || family > MIF_FAMILY_PREFERENCE_IPV4_ONLY
+        || timeout > 3_600_000
+        || (delay != 0 && !(100..=2000).contains(&delay))
+        || count > MIF_MAX_SELECTIONS;
+    // SAFETY: non-NULL and NUL-terminated (the caller's guarantee).
+    let parsed = (!name.is_null()).then(|| unsafe { CStr::from_ptr(name) }.to_str().ok().and_then(QueryName::parse));
+    // Each selection as the application wrote it: (size, preference, ifindex, reserved, pvd).
+    let mut fields = Vec::new();
+    if count > 0 && count <= MIF_MAX_SELECTIONS && !selections.is_null() {
+        // SAFETY: the first selection's size field is readable (the caller's guarantee).
+        let stride = unsafe { ptr::read_unaligned(selections.cast::<u32>()) } as usize;
+        if (size_of::<mif_selection>()..=size_of::<mif_selection>()).contains(&stride) {
+            for i in 0..count {
+                // SAFETY: `count` selections of `stride` bytes (the caller's guarantee).
+                let s = unsafe { ptr::read_unaligned(selections.add(i * stride).cast::<mif_selection>()) };
+                fields.push(s);
+            }
+        }
+    }
+    match result {
+        Ok(Request::ConnectToName(c)) => {
+            assert!(!out_of_range && port != 0, "accepted out of range: {c:?}");
+            assert_eq!(Some(Some(c.name.clone())), parsed);
+            assert_eq!((c.connection_id, c.port), (u64_of(at(offset_of!(mif_request, connection_id), 8)), port));
+            assert_eq!(c.timeout.map_or(0, |d| d.as_millis() as u32), timeout);
+            assert_eq!(c.attempt_delay.map_or(0, |d| d.as_millis() as u32), delay);
+            assert_eq!(c.selections.len(), count);
+            for (s, raw) in c.selections.iter().zip(&fields) {
+                let target = match s.target {
+                    Target::Interface(i) => (i, 0),
+                    Target::Pvd(p) => (0, p),
+                };
+                assert_eq!(target, (raw.ifindex, raw.pvd));
+                assert!(target.0 == 0 || target.1 == 0);
+                assert_eq!(raw.reserved, 0);
+            }
+        }
+        Err(Error::InvalidArgument) => {
+            assert!(out_of_range || fields.iter().any(|s| s.reserved != 0), "InvalidArgument without a cause")
+        }
+        Err(Error::NullArgument) => assert!(name.is_null() || (count > 0 && selections.is_null())),
+        Err(Error::BadName) => assert_eq!(parsed, Some(None)),
+        Err(Error::BadAddress) => assert_eq!(port, 0),
+        Err(Error::BadSize) => assert!(count > 0 && !selections.is_null()),
+        Err(Error::BadSelection) => assert!(fields.iter().any(|s| {
+            (s.ifindex == 0) == (s.pvd == 0)
+                || !(MIF_PREFERENCE_REQUIRE..=MIF_PREFERENCE_PROHIBIT).contains(&s.preference)
+        })),
+        other => panic!("connect to name: unexpected {other:?}"),
+    }
+}
+
+fn u64_of(bytes: &[u8]) -> u64 {
+    u64::from_ne_bytes(bytes.try_into().unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -478,11 +748,13 @@ mod tests {
     use super::*;
 
     /// Runs `fuzz_request_from_c` as the fuzz target does, with `size` bytes backed: the
-    /// struct from `input`, zeroes after it, a non-zero `name` pointing to the rest.
+    /// struct from `input`, zeroes after it, a non-zero `name` pointing to the rest up to
+    /// a NUL, a non-zero `selections` to what follows that NUL (`fuzz_selections`).
     fn decode(input: &[u8]) -> String {
         let ours = size_of::<mif_request>();
         let (head, tail) = input.split_at(input.len().min(ours));
         let mut name: Vec<u8> = tail.iter().copied().take_while(|b| *b != 0).collect();
+        let selections = crate::fuzzing::fuzz_selections(tail.get(name.len() + 1..).unwrap_or_default());
         name.push(0);
         let mut buf = vec![0u64; 64]; // 512 bytes, aligned
                                       // SAFETY: 512 bytes, owned; viewed as bytes only here.
@@ -491,6 +763,10 @@ mod tests {
         let at = offset_of!(mif_request, name);
         if bytes[at..at + 8].iter().any(|b| *b != 0) {
             bytes[at..at + 8].copy_from_slice(&(name.as_ptr() as usize).to_ne_bytes());
+        }
+        let at = offset_of!(mif_request, selections);
+        if bytes[at..at + 8].iter().any(|b| *b != 0) {
+            bytes[at..at + 8].copy_from_slice(&(selections.as_ptr() as usize).to_ne_bytes());
         }
         let size = u32::from_ne_bytes(bytes[..4].try_into().unwrap());
         assert!(size <= 512 || size as usize > ours, "the test backs at most 512 bytes");
@@ -521,6 +797,12 @@ mod tests {
         assert_eq!(outcome("older-header-too-short.bin"), "Err(BadSize)");
         assert_eq!(outcome("newer-header.bin"), "Err(BadSize)");
         assert!(outcome("connect-to-address-v6-scoped.bin").contains("[fe80::1%2]:443"));
+        assert!(outcome("connect-to-name.bin").contains("ascii: \"www.example.com\""));
+        let selections = outcome("connect-to-name-selections.bin");
+        assert!(selections.contains("target: Interface(3), preference: Prefer"), "{selections}");
+        assert!(selections.contains("target: Pvd(5), preference: Avoid"), "{selections}");
+        assert!(selections.contains("family: V4First") && selections.contains("150ms"), "{selections}");
+        assert_eq!(outcome("connect-to-name-bad-selection.bin"), "Err(BadSelection)");
     }
 
     #[test]

@@ -72,6 +72,11 @@ pub const MIF_E_QUEUE_FULL: mif_result = 213;
 /// unspecified, multicast or the IPv4 broadcast address, or an IPv4 address with a
 /// scope id.
 pub const MIF_E_BAD_ADDRESS: mif_result = 105;
+/// Our addition: a Connect to Name selection (`mif_selection`) names neither or both of
+/// an interface and a provisioning domain, has an unknown preference, or contradicts
+/// another selection of the same network (one interface both preferred and avoided, a
+/// PvD and its interface given different preferences).
+pub const MIF_E_BAD_SELECTION: mif_result = 106;
 
 // 300-399: the library or the system failed.
 /// The engine thread has stopped after a failure; the context can only be closed.
@@ -99,6 +104,7 @@ pub(crate) fn code_of(error: Error) -> mif_result {
         Error::InvalidArgument => MIF_E_INVALID_ARGUMENT,
         Error::BadName => MIF_E_BAD_NAME,
         Error::BadAddress => MIF_E_BAD_ADDRESS,
+        Error::BadSelection => MIF_E_BAD_SELECTION,
         Error::UnknownInterface => MIF_E_UNKNOWN_INTERFACE,
         Error::UnknownPvd => MIF_E_UNKNOWN_PVD,
         Error::NotSubscribed => MIF_E_NOT_SUBSCRIBED,
@@ -168,6 +174,7 @@ fn status_text(code: mif_result) -> &'static CStr {
         MIF_E_BAD_SOURCE => c"the source address is not a valid address of the provisioning domain",
         MIF_E_NO_DEFAULT_PVD => c"no provisioning domain given and no default chosen",
         MIF_E_BAD_ADDRESS => c"the address is unusable here",
+        MIF_E_BAD_SELECTION => c"a selection is malformed or contradicts another",
         MIF_E_CLOSED => c"the context is closed",
         MIF_E_BUSY => c"the context's socket budget is taken by outstanding requests",
         MIF_E_QUEUE_FULL => c"the message queue is full: take messages first",

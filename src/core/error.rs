@@ -20,6 +20,9 @@ pub enum Error {
     BadName,
     /// An address is unusable for the request (family, port 0, unspecified, multicast).
     BadAddress,
+    /// A Connect to Name selection is malformed or contradicts another (one network
+    /// both preferred and avoided).
+    BadSelection,
     // The request does not fit the current state.
     UnknownInterface,
     UnknownPvd,

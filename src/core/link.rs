@@ -6,6 +6,20 @@ use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 
 use super::model::{AddrFlags, PvdInfo};
 
+/// A network as Connect to Name sees it (`HostModel::networks`): one interface and
+/// its implicit PvDs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Network {
+    pub ifindex: u32,
+    pub ifname: String,
+    /// The PvD of each family (`Family::index`), if present.
+    pub pvds: [Option<u64>; 2],
+    /// The lowest metric of its default routes, if it has one.
+    pub default_route: Option<u32>,
+    /// (metric, IPv4 after IPv6): the sort key.
+    pub(crate) order: Option<(u32, u8)>,
+}
+
 /// A PvD as name translation and connections see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PvdLink {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use mio::{Interest, Registry, Token};
 use socket2::{Protocol, Type};
 
+use super::by_name::EstablishmentReport;
 use super::tokens;
 use crate::core::link::{is_link_local, on_link};
 use crate::core::model::{Family, PvdInfo, PvdLink};
@@ -61,6 +62,8 @@ pub(crate) enum ConnectEvent {
         local: SocketAddr,
         remote: SocketAddr,
         elapsed: Duration,
+        /// Connect to Name: how the connection was established (`by_name`).
+        report: Option<Box<EstablishmentReport>>,
     },
     NotConnected {
         connection_id: u64,
@@ -70,6 +73,8 @@ pub(crate) enum ConnectEvent {
         error: i32,
         text: String,
         elapsed: Duration,
+        /// Connect to Name: every resolution and attempt (`by_name`).
+        report: Option<Box<EstablishmentReport>>,
     },
 }
 
@@ -169,6 +174,7 @@ impl Connector {
                 error: libc::ENETDOWN,
                 text: "the provisioning domain went away".into(),
                 elapsed: now.saturating_duration_since(req.started),
+                report: None,
             });
             return;
         };
@@ -201,6 +207,7 @@ impl Connector {
                 error: libc::EADDRNOTAVAIL,
                 text: "the provisioning domain has no usable source address of that family".into(),
                 elapsed: now.saturating_duration_since(req.started),
+                report: None,
             });
             return;
         }
@@ -274,6 +281,7 @@ impl Connector {
             error,
             text,
             elapsed: now.saturating_duration_since(c.started),
+            report: None,
         });
     }
 
@@ -446,6 +454,7 @@ impl Connector {
                 local,
                 remote: c.remote,
                 elapsed: now.saturating_duration_since(c.started),
+                report: None,
             }),
             (Err(e), _) | (_, Err(e)) => out.push(ConnectEvent::NotConnected {
                 connection_id: c.connection_id,
@@ -455,6 +464,7 @@ impl Connector {
                 error: errno_of(&e),
                 text: e.to_string(),
                 elapsed: now.saturating_duration_since(c.started),
+                report: None,
             }),
         }
     }

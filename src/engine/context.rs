@@ -11,19 +11,21 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
+use super::by_name::{NameRequest, MIN_ATTEMPT_DELAY};
 use super::config::{default_socket_budget, lingering_cap, Config, TestHooks};
-use super::connector::{ConnectEvent, ConnectRequest, MAX_RACING};
+use super::connector::{ConnectConfig, ConnectEvent, ConnectRequest, MAX_RACING};
 use super::event_loop::{Engine, EngineRequest, StopHandle};
 use super::helping::{Helping, HELP_MAX_TRANSLATIONS};
 use super::logs::LogRecords;
 use super::message::Message;
 use super::operations::{Kind, Operations, Subject};
 use super::outbox::Outbox;
-use super::request::Request;
+use super::request::{ConnectToName, Preference, Request, Target};
 use super::resolver::{DnsEvent, DnsShared, Job, Resolver};
 use super::shared::Shared;
 use crate::core::dns::{QueryName, Status};
-use crate::core::model::{Announcement, Family, HostModel};
+use crate::core::model::{Announcement, Family, HostModel, Network, PvdInfo};
+use crate::core::race::{RaceConfig, Rank};
 use crate::core::Error;
 use crate::log::{log_at, route_to, LogSink};
 use crate::os::files::{FileSources, SourcePaths};
@@ -36,6 +38,8 @@ pub struct Context {
     thread: Option<JoinHandle<()>>,
     requests: crossbeam_channel::Sender<EngineRequest>,
     test: TestHooks,
+    /// The context's connect pacing, the defaults of a Connect to Name.
+    connect: ConnectConfig,
     /// Connect to PvD (3.2.7.21): the PvD used by requests that name pvd 0.
     default_pvd: Mutex<Option<u64>>,
 }
@@ -90,6 +94,8 @@ impl Context {
             operations: Mutex::new(Operations::new(socket_budget)),
             outbox,
             logs,
+            race_dns: Mutex::new(Vec::new()),
+            engine_waker: std::sync::OnceLock::new(),
         });
         drop(route);
         shared.flush_logs();
@@ -101,7 +107,15 @@ impl Context {
             .name("mif-engine".into())
             .spawn(move || engine.run())
             .map_err(|e| fail("engine thread", e))?;
-        Ok(Context { shared, stop, thread: Some(thread), requests, test: config.test, default_pvd: Mutex::new(None) })
+        Ok(Context {
+            shared,
+            stop,
+            thread: Some(thread),
+            requests,
+            test: config.test,
+            connect: config.connect,
+            default_pvd: Mutex::new(None),
+        })
     }
 
     /// The descriptor that polls readable while a message waits.
@@ -159,7 +173,10 @@ impl Context {
         // results are never left out, so this is what bounds them.
         let answered = matches!(
             request,
-            Request::TranslateName { .. } | Request::Connect { .. } | Request::GetConfigurationData { .. }
+            Request::TranslateName { .. }
+                | Request::Connect { .. }
+                | Request::ConnectToName(_)
+                | Request::GetConfigurationData { .. }
         );
         if answered && self.shared.outbox.is_full() {
             return Err(Error::QueueFull);
@@ -176,6 +193,7 @@ impl Context {
                 Ok(())
             }
             Request::CancelConnect { connection_id } => self.cancel_connect(connection_id),
+            Request::ConnectToName(request) => self.connect_to_name(request),
             subscription => self.subscription(subscription),
         }
     }
@@ -275,6 +293,7 @@ impl Context {
             pvd: op.pvd,
             status: Status::Cancelled,
             name,
+            by_type: Default::default(),
         })]);
         drop(operations);
         self.shared.dns.lock().cancel(generation);
@@ -331,6 +350,72 @@ impl Context {
         Ok(())
     }
 
+    /// Connect to Name: the selection is checked against the networks present and
+    /// applied here (docs/connect-by-name.md); the engine races.
+    fn connect_to_name(&self, request: ConnectToName) -> Result<(), Error> {
+        let model = self.shared.model.lock();
+        // Each selection names a network: an interface, or the interface of a PvD.
+        let mut chosen: Vec<(u32, Preference)> = Vec::new();
+        for s in &request.selections {
+            let ifindex = match s.target {
+                Target::Interface(i) if model.has_interface(i) => i,
+                Target::Interface(_) => return Err(Error::UnknownInterface),
+                Target::Pvd(p) => model.pvd_link(p).ok_or(Error::UnknownPvd)?.info.ifindex,
+            };
+            match chosen.iter().find(|(i, _)| *i == ifindex) {
+                Some((_, p)) if *p != s.preference => return Err(Error::BadSelection),
+                Some(_) => {}
+                None => chosen.push((ifindex, s.preference)),
+            }
+        }
+        let preference = |ifindex: u32| chosen.iter().find(|(i, _)| *i == ifindex).map(|(_, p)| *p);
+        let required = chosen.iter().any(|(_, p)| *p == Preference::Require);
+        let networks: Vec<(Network, Rank)> = model
+            .networks()
+            .into_iter()
+            .filter_map(|n| {
+                let rank = match preference(n.ifindex) {
+                    Some(Preference::Prohibit) => return None,
+                    _ if required && preference(n.ifindex) != Some(Preference::Require) => return None,
+                    Some(Preference::Prefer) => Rank::Prefer,
+                    Some(Preference::Avoid) => Rank::Avoid,
+                    Some(Preference::Require) | None => Rank::Neutral,
+                };
+                Some((n, rank))
+            })
+            .collect();
+        drop(model);
+        let config = RaceConfig {
+            attempt_delay: request.attempt_delay.unwrap_or(self.connect.attempt_delay).max(MIN_ATTEMPT_DELAY),
+            timeout: request.timeout.unwrap_or(self.connect.timeout),
+            family: request.family,
+            ..RaceConfig::default()
+        };
+        let started = Instant::now();
+        // Its attempts in flight and each network's A and AAAA queries.
+        let sockets = config.max_in_flight + 2 * networks.len();
+        let nobody = PvdInfo { id: 0, ifindex: 0, ifname: String::new(), family: Family::V4, name: String::new() };
+        let subject = Subject::Name(request.name.ascii.clone());
+        let connection_id = request.connection_id;
+        let generation =
+            self.shared.operations.lock().start(Kind::Connect, connection_id, nobody, subject, started, sockets)?;
+        let race = NameRequest {
+            connection_id,
+            generation,
+            name: request.name,
+            port: request.port,
+            networks,
+            config,
+            started,
+        };
+        if self.requests.send(EngineRequest::ConnectToName(race)).is_err() {
+            self.shared.operations.lock().cancel(Kind::Connect, connection_id);
+            return Err(Error::EngineFailed);
+        }
+        self.stop.wake();
+        Ok(())
+    }
+
     /// Cancel: the final Not Connected (ECANCELED) is queued before this returns. Once
     /// the engine has queued the result the id is no longer outstanding: the cancel is
     /// refused (`UnknownConnection`) and that result stands.
@@ -349,6 +434,7 @@ impl Context {
             error: libc::ECANCELED,
             text: "cancelled by the application".into(),
             elapsed: op.started.elapsed(),
+            report: None,
         })]);
         drop(operations);
         let _ = self.requests.send(EngineRequest::CancelConnect { generation: op.generation });

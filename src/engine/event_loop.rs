@@ -12,8 +12,9 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Waker};
 use parking_lot::MutexGuard;
 
+use super::by_name::{Io, NameRaces, NameRequest};
 use super::config::{lingering_cap, Config, SOCKET_BUDGET_MAX};
-use super::connector::{ConnectRequest, Connector};
+use super::connector::{ConnectEvent, ConnectRequest, Connector};
 use super::message::Message;
 use super::shared::Shared;
 use super::tokens::{DNS_SOCKETS, DNS_TIMER, FILES, NETLINK, WAKER};
@@ -30,6 +31,7 @@ use crate::os::sys;
 #[derive(Debug)]
 pub(crate) enum EngineRequest {
     Connect(ConnectRequest),
+    ConnectToName(NameRequest),
     CancelConnect { generation: u64 },
 }
 
@@ -65,6 +67,8 @@ pub(crate) struct Engine {
     files: FileSources,
     requests: crossbeam_channel::Receiver<EngineRequest>,
     connector: Connector,
+    /// Connect to Name races (`by_name`).
+    races: NameRaces,
     panic_at_start: bool,
     buf: Vec<u8>,
     /// A re-dump that could not complete (the kernel kept interrupting it) is tried
@@ -88,6 +92,7 @@ impl Engine {
         config: &Config,
     ) -> io::Result<Engine> {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let _ = shared.engine_waker.set(Arc::clone(&waker));
         poll.registry().register(&mut SourceFd(&events.raw_fd()), NETLINK, Interest::READABLE)?;
         if let Some(fd) = files.raw_fd() {
             poll.registry().register(&mut SourceFd(&fd), FILES, Interest::READABLE)?;
@@ -110,6 +115,7 @@ impl Engine {
                 config.test.use_bindtodevice(),
                 lingering_cap(config.max_sockets.unwrap_or(SOCKET_BUDGET_MAX)),
             ),
+            races: NameRaces::new(),
             panic_at_start: config.test.panic_engine,
             buf: Vec::with_capacity(RECV_BUFFER_SIZE),
             resync_due: None,
@@ -167,6 +173,7 @@ impl Engine {
                     model_deadline,
                     dns_deadline,
                     self.connector.next_deadline(),
+                    self.races.next_deadline(),
                     self.resync_due,
                     self.files_look_due,
                 ]
@@ -201,7 +208,7 @@ impl Engine {
                     token if Connector::owns(token) => {
                         let mut out = Vec::new();
                         self.connector.ready(token, self.poll.registry(), Instant::now(), &mut out);
-                        self.shared.emit_connect(out);
+                        self.route_connect(out);
                     }
                     _ => {}
                 }
@@ -223,7 +230,8 @@ impl Engine {
             }
             let mut out = Vec::new();
             self.connector.tick(self.poll.registry(), Instant::now(), &mut out);
-            self.shared.emit_connect(out);
+            self.route_connect(out);
+            self.run_races();
             self.shared.flush_logs();
         }
     }
@@ -324,6 +332,7 @@ impl Engine {
     fn links_changed(&mut self, model: MutexGuard<'_, HostModel>, now: Instant) {
         let mut events = Vec::new();
         self.connector.links_changed(|pvd| model.pvd_link(pvd), self.poll.registry(), now, &mut events);
+        let gone = if self.races.is_empty() { Vec::new() } else { self.races.networks_gone(|i| model.has_network(i)) };
         {
             let mut dns = self.shared.dns.lock();
             let mut dns_events = Vec::new();
@@ -332,7 +341,14 @@ impl Engine {
             self.shared.emit_dns_locked(dns_events);
         }
         drop(model);
-        self.shared.emit_connect(events);
+        self.route_connect(events);
+        if !gone.is_empty() {
+            let mut out = Vec::new();
+            let (shared, registry) = (Arc::clone(&self.shared), self.poll.registry());
+            let mut io = Io { shared: &shared, connector: &mut self.connector, registry };
+            self.races.lost(gone, &mut io, now, &mut out);
+            self.shared.emit_connect(out);
+        }
     }
 
     /// Applies the requests the application's threads queued.
@@ -343,11 +359,60 @@ impl Engine {
                     let link = self.shared.model.lock().pvd_link(request.pvd);
                     let mut events = Vec::new();
                     self.connector.start(request, link, self.poll.registry(), Instant::now(), &mut events);
-                    self.shared.emit_connect(events);
+                    self.route_connect(events);
+                }
+                EngineRequest::ConnectToName(request) => {
+                    let mut out = Vec::new();
+                    let (shared, registry) = (Arc::clone(&self.shared), self.poll.registry());
+                    let mut io = Io { shared: &shared, connector: &mut self.connector, registry };
+                    self.races.start(request, &mut io, Instant::now(), &mut out);
+                    self.shared.emit_connect(out);
+                }
+                EngineRequest::CancelConnect { generation } if self.races.has(generation) => {
+                    let (shared, registry) = (Arc::clone(&self.shared), self.poll.registry());
+                    let mut io = Io { shared: &shared, connector: &mut self.connector, registry };
+                    self.races.cancel(generation, &mut io, Instant::now());
                 }
                 EngineRequest::CancelConnect { generation } => self.connector.cancel(generation, self.poll.registry()),
             }
         }
+    }
+
+    /// Connector results: those of race attempts go to their race, the rest to the
+    /// application.
+    fn route_connect(&mut self, events: Vec<ConnectEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let (races, own): (Vec<ConnectEvent>, Vec<ConnectEvent>) =
+            events.into_iter().partition(|e| self.races.owns_attempt(e.ids().1));
+        self.shared.emit_connect(own);
+        if !races.is_empty() {
+            let mut out = Vec::new();
+            let (shared, registry) = (Arc::clone(&self.shared), self.poll.registry());
+            let mut io = Io { shared: &shared, connector: &mut self.connector, registry };
+            self.races.connect_events(races, &mut io, Instant::now(), &mut out);
+            self.shared.emit_connect(out);
+        }
+    }
+
+    /// Feeds the races what their translations answered and runs their timers.
+    fn run_races(&mut self) {
+        let answers = std::mem::take(&mut *self.shared.race_dns.lock());
+        if answers.is_empty() && self.races.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let mut out = Vec::new();
+        let (shared, registry) = (Arc::clone(&self.shared), self.poll.registry());
+        let mut io = Io { shared: &shared, connector: &mut self.connector, registry };
+        if !answers.is_empty() {
+            self.races.dns_events(answers, &mut io, now, &mut out);
+        }
+        self.races.tick(&mut io, now, &mut out);
+        self.shared.emit_connect(out);
+        // Events the steps above produced for the races come back through the inbox:
+        // the next iteration takes them (the waker was raised).
     }
 
     /// Lets the model drop what expired (RA DNS entries, leases, learning periods) and

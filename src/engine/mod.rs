@@ -7,10 +7,12 @@
 //! - `event_loop`: the engine thread (c-ares' event thread shape);
 //! - `shared`: the state both sides share, with the lock order;
 //! - `operations`: the one registry of outstanding translations and connects;
-//! - `resolver`, `connector`: the DNS client and the connection racer;
+//! - `resolver`, `connector`: the DNS client and the connection racer of one PvD;
+//! - `by_name`: Connect to Name, racing networks (`core::race` decides);
 //! - `outbox`: the message queue and its eventfd; `message`, `request`, `config`:
 //!   the vocabulary the C layer translates to and from; `tokens`: every mio token.
 
+pub mod by_name;
 pub mod config;
 pub mod connector;
 pub mod context;

@@ -2,25 +2,96 @@
 //! `mif_request` into these.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use crate::core::dns::QueryName;
 use crate::core::model::{ElementKind, InfoId};
+pub use crate::core::race::FamilyPreference;
 
 /// A request the application posted, valid on its face.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     AnnounceInterfaces,
     StopAnnouncingInterfaces,
-    AnnouncePvds { ifindex: u32 },
-    StopAnnouncingPvds { ifindex: u32 },
-    AnnounceAddresses { pvd: u64 },
-    StopAnnouncingAddresses { pvd: u64 },
-    AnnounceElements { pvd: u64 },
-    StopAnnouncingElements { pvd: u64 },
-    GetConfigurationData { pvd: u64, kind: Option<ElementKind>, info: InfoId },
-    TranslateName { pvd: u64, translation_id: u64, name: QueryName },
-    StopTranslatingName { translation_id: u64 },
-    Connect { pvd: u64, connection_id: u64, remote: SocketAddr, local: Option<IpAddr> },
-    ConnectToPvd { pvd: u64 },
-    CancelConnect { connection_id: u64 },
+    AnnouncePvds {
+        ifindex: u32,
+    },
+    StopAnnouncingPvds {
+        ifindex: u32,
+    },
+    AnnounceAddresses {
+        pvd: u64,
+    },
+    StopAnnouncingAddresses {
+        pvd: u64,
+    },
+    AnnounceElements {
+        pvd: u64,
+    },
+    StopAnnouncingElements {
+        pvd: u64,
+    },
+    GetConfigurationData {
+        pvd: u64,
+        kind: Option<ElementKind>,
+        info: InfoId,
+    },
+    TranslateName {
+        pvd: u64,
+        translation_id: u64,
+        name: QueryName,
+    },
+    StopTranslatingName {
+        translation_id: u64,
+    },
+    Connect {
+        pvd: u64,
+        connection_id: u64,
+        remote: SocketAddr,
+        local: Option<IpAddr>,
+    },
+    ConnectToPvd {
+        pvd: u64,
+    },
+    CancelConnect {
+        connection_id: u64,
+    },
+    /// Our addition: Connect to Name, raced across networks (`by_name`).
+    ConnectToName(ConnectToName),
+}
+
+/// A Connect to Name request, valid on its face.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectToName {
+    pub connection_id: u64,
+    pub name: QueryName,
+    pub port: u16,
+    pub selections: Vec<Selection>,
+    pub family: FamilyPreference,
+    /// `None`: the context's connect timeout.
+    pub timeout: Option<Duration>,
+    /// `None`: the context's attempt delay.
+    pub attempt_delay: Option<Duration>,
+}
+
+/// What a selection names: an interface (a network) or a PvD (its network).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Interface(u32),
+    Pvd(u64),
+}
+
+/// RFC 9622 preference levels of a selection property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preference {
+    Require,
+    Prefer,
+    Avoid,
+    Prohibit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Selection {
+    pub target: Target,
+    pub preference: Preference,
 }

@@ -294,6 +294,8 @@ pub(crate) enum DnsEvent {
         addr: IpAddr,
         ttl: u32,
         source: NameSource,
+        /// The DNS server that answered (`None`: the hosts file or the cache).
+        server: Option<IpAddr>,
         name: String,
     },
     Done {
@@ -302,7 +304,35 @@ pub(crate) enum DnsEvent {
         pvd: PvdInfo,
         status: Status,
         name: String,
+        /// How the A and the AAAA lookup of the last name asked ended (`Done`: with
+        /// addresses), when they were asked (Connect to Name's report).
+        by_type: ByType,
     },
+}
+
+/// The outcome of a translation's A (`v4`) and AAAA (`v6`) lookups.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ByType {
+    pub v4: Option<Status>,
+    pub v6: Option<Status>,
+}
+
+impl DnsEvent {
+    pub(crate) fn generation(&self) -> u64 {
+        match self {
+            DnsEvent::Address { generation, .. } | DnsEvent::Done { generation, .. } => *generation,
+        }
+    }
+}
+
+fn status_of(outcome: Outcome) -> Status {
+    match outcome {
+        Outcome::Addresses => Status::Done,
+        Outcome::NxDomain => Status::NoSuchName,
+        Outcome::NoData => Status::NoData,
+        Outcome::ServFail => Status::ServerFailure,
+        Outcome::Timeout => Status::Timeout,
+    }
 }
 
 /// The result of one lookup (one record type for one candidate name).
@@ -463,7 +493,14 @@ impl Resolver {
         let Job { translation_id, generation, pvd, name } = job;
         let Some(link) = link else {
             let pvd = PvdInfo { id: pvd, ifindex: 0, ifname: String::new(), family: Family::V4, name: String::new() };
-            out.push(DnsEvent::Done { translation_id, generation, pvd, status: Status::NoServers, name: name.ascii });
+            out.push(DnsEvent::Done {
+                translation_id,
+                generation,
+                pvd,
+                status: Status::NoServers,
+                name: name.ascii,
+                by_type: ByType::default(),
+            });
             return;
         };
         // 1. The hosts file.
@@ -477,6 +514,7 @@ impl Resolver {
                     addr,
                     ttl: 0,
                     source: NameSource::Hosts,
+                    server: None,
                     name: name.ascii.clone(),
                 });
             }
@@ -486,6 +524,7 @@ impl Resolver {
                 pvd: link.info,
                 status: Status::Done,
                 name: name.ascii,
+                by_type: ByType::default(),
             });
             return;
         }
@@ -499,6 +538,7 @@ impl Resolver {
                 pvd: link.info,
                 status: Status::NoServers,
                 name: name.ascii,
+                by_type: ByType::default(),
             });
             return;
         }
@@ -514,11 +554,20 @@ impl Resolver {
                         addr,
                         ttl,
                         source: NameSource::Cache,
+                        server: None,
                         name: hit.answered.clone(),
                     });
                 }
                 let pvd = link.info;
-                out.push(DnsEvent::Done { translation_id, generation, pvd, status: Status::Done, name: hit.answered });
+                let by_type = ByType::default();
+                out.push(DnsEvent::Done {
+                    translation_id,
+                    generation,
+                    pvd,
+                    status: Status::Done,
+                    name: hit.answered,
+                    by_type,
+                });
                 return;
             }
         }
@@ -805,6 +854,7 @@ impl Resolver {
                             addr,
                             ttl,
                             source: NameSource::Dns,
+                            server: Some(q.server.ip()),
                             name: name.clone(),
                         });
                     }
@@ -948,7 +998,10 @@ impl Resolver {
                     Instant::now(),
                 );
             }
-            out.push(DnsEvent::Done { translation_id: t.translation_id, generation, pvd: t.link.info, status, name });
+            let of = |l: &Lookup| l.outcome.map(status_of);
+            let by_type = ByType { v4: of(&t.lookups[0]), v6: of(&t.lookups[1]) };
+            let (translation_id, pvd) = (t.translation_id, t.link.info);
+            out.push(DnsEvent::Done { translation_id, generation, pvd, status, name, by_type });
         }
     }
 

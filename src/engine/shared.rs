@@ -6,10 +6,11 @@
 //! be held by its caller.
 
 use std::os::fd::OwnedFd;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
+use super::by_name::INTERNAL_GENERATIONS;
 use super::connector::ConnectEvent;
 use super::logs::LogRecords;
 use super::message::Message;
@@ -32,6 +33,12 @@ pub(crate) struct Shared {
     pub outbox: Outbox,
     /// Diagnostics for the application, when it asked for them (`logs`).
     pub logs: Option<Arc<LogRecords>>,
+    /// Results of Connect to Name's own translations, for the engine (`by_name`); a
+    /// leaf lock. Whoever read them (an application thread helping with DNS, too)
+    /// wakes the engine.
+    pub race_dns: Mutex<Vec<DnsEvent>>,
+    /// The engine's waker, once the engine exists.
+    pub engine_waker: OnceLock<Arc<mio::Waker>>,
 }
 
 impl Shared {
@@ -86,6 +93,20 @@ impl Shared {
     /// Queues the resolver's results, unless their translation was stopped meanwhile.
     /// Called with `dns` locked, so that results keep their order.
     pub(crate) fn emit_dns_locked(&self, events: Vec<DnsEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        // A race's own translations go to the engine, not to the application.
+        let (races, events): (Vec<DnsEvent>, Vec<DnsEvent>) =
+            events.into_iter().partition(|e| e.generation() >= INTERNAL_GENERATIONS);
+        if !races.is_empty() {
+            self.race_dns.lock().extend(races);
+            if let Some(waker) = self.engine_waker.get() {
+                if let Err(e) = waker.wake() {
+                    log_at!(Error, "cannot wake the engine thread: {e}");
+                }
+            }
+        }
         if events.is_empty() {
             return;
         }

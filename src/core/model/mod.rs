@@ -43,7 +43,7 @@ pub use readiness::DEFAULT_LEARNING_WINDOW;
 pub const DEFAULT_GOING_AWAY_HORIZON: Duration = Duration::from_secs(60);
 
 pub use crate::core::error::Error;
-pub use crate::core::link::PvdLink;
+pub use crate::core::link::{Network, PvdLink};
 
 /// Origin of elements learnt from Router Advertisements.
 pub const RA_ORIGIN: &str = "rtnetlink";

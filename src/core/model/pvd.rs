@@ -283,6 +283,45 @@ impl HostModel {
         })
     }
 
+    /// The networks Connect to Name races (docs/connect-by-name.md): for implicit PvDs a
+    /// network is an interface with at least one PvD. Ordered as the host routes: the
+    /// interfaces holding the lowest-metric default route first (IPv6 before IPv4 at
+    /// equal metric), those without a default route last, then by index.
+    pub fn networks(&self) -> Vec<Network> {
+        let mut out: Vec<Network> = self
+            .views
+            .iter()
+            .filter(|(_, v)| v.pvds.iter().any(Option::is_some))
+            .map(|(ifindex, view)| {
+                let metric = self
+                    .routes
+                    .keys()
+                    .filter(|(_, i, _, _)| i == ifindex)
+                    .map(|(f, _, _, m)| (*m, u8::from(*f == Family::V4)))
+                    .min();
+                Network {
+                    ifindex: *ifindex,
+                    ifname: view.name.clone(),
+                    pvds: [view.pvds[0].as_ref().map(|p| p.id), view.pvds[1].as_ref().map(|p| p.id)],
+                    default_route: metric.map(|(m, _)| m),
+                    order: metric,
+                }
+            })
+            .collect();
+        out.sort_by_key(|n| (n.order.is_none(), n.order, n.ifindex));
+        out
+    }
+
+    /// Whether an interface is present now.
+    pub fn has_interface(&self, ifindex: u32) -> bool {
+        self.views.contains_key(&ifindex)
+    }
+
+    /// Whether an interface is present with at least one PvD (a network, `networks`).
+    pub fn has_network(&self, ifindex: u32) -> bool {
+        self.views.get(&ifindex).is_some_and(|v| v.pvds.iter().any(Option::is_some))
+    }
+
     /// Whether a PvD is present now.
     pub fn has_pvd(&self, pvd: u64) -> bool {
         self.find_pvd(pvd).is_some()
