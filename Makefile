@@ -99,7 +99,7 @@ build/c-tests-san/%: c-tests/%.c c-tests/check.h c-tests/bed.h c-tests/driver.h 
 
 build/bench/%: bench/%.c include/mif.h lib
 	@mkdir -p build/bench
-	$(CC) -O2 -g $(WARN) -Iinclude -o $@ $< $(LINK_MIF) -lcares -lm
+	$(CC) -O2 -g $(WARN) -Iinclude -o $@ $< $(LINK_MIF) -lcares -lcurl -lm
 
 deps:
 	sh tests/install-deps.sh

@@ -11,6 +11,7 @@
 #      BENCH_RA (RAs for ra_config, 500), BENCH_NAMES (names for dns_vs_cares, 2000),
 #      BENCH_DNS_ROUNDS (its rounds per concurrency, 3), BENCH_CONN (connect part a, 1000),
 #      BENCH_CONN_B (connect part b, blackholed first source, 10; ~3.3 s each),
+#      BENCH_NAME (connect_name part a, 200), BENCH_NAME_B (its part b, 5; ~8.5 s each),
 #      BENCH_ONLY ("roundtrip dns_vs_cares": run only these programs; all by default).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -24,12 +25,14 @@ NAMES=${BENCH_NAMES:-2000}
 DNS_ROUNDS=${BENCH_DNS_ROUNDS:-3}
 CONN=${BENCH_CONN:-1000}
 CONN_B=${BENCH_CONN_B:-10}
+NAME_A=${BENCH_NAME:-200}
+NAME_B=${BENCH_NAME_B:-5}
 
 if [ "$(id -u)" != 0 ]; then
     echo "bench/run.sh: needs root (ip netns add)" >&2
     exit 1
 fi
-for b in event_latency roundtrip idle ra_config dns_vs_cares connect; do
+for b in event_latency roundtrip idle ra_config dns_vs_cares connect connect_name; do
     [ -x "$B/$b" ] || { echo "bench/run.sh: $B/$b missing (run 'make bench')" >&2; exit 1; }
 done
 
@@ -131,6 +134,25 @@ mk_pair() {
     wait_links_up "$peer" 1
 }
 
+# Connect to Name's bed: HOST with mif0 to network A (NA: gw0, 198.18.0.80 on lo, the
+# default route) and mif1 to network B (NB: gw1, 198.18.0.81 on lo, a host route).
+mk_two() {
+    host=$1 na=$2 nb=$3
+    mkns "$host"
+    mkns "$na"
+    mkns "$nb"
+    ip link add mif0 netns "$host" type veth peer name gw0 netns "$na" &&
+        ip link add mif1 netns "$host" type veth peer name gw1 netns "$nb" || fail "veths of $host"
+    ip -n "$host" addr add 198.51.100.2/24 dev mif0 && ip -n "$host" addr add 203.0.113.2/24 dev mif1 &&
+        ip -n "$na" addr add 198.51.100.1/24 dev gw0 && ip -n "$nb" addr add 203.0.113.1/24 dev gw1 &&
+        ip -n "$na" addr add 198.18.0.80/32 dev lo && ip -n "$nb" addr add 198.18.0.81/32 dev lo || fail "addresses"
+    ip -n "$host" link set mif0 up && ip -n "$host" link set mif1 up && ip -n "$na" link set gw0 up &&
+        ip -n "$nb" link set gw1 up || fail "links up in $host"
+    wait_links_up "$host" 2
+    ip -n "$host" route add default via 198.51.100.1 dev mif0 &&
+        ip -n "$host" route add 198.18.0.81/32 via 203.0.113.1 dev mif1 || fail "routes in $host"
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
 say "== libmif benchmarks ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r), load $LOAD_BEFORE)"
@@ -147,6 +169,7 @@ mk_pair "$P-rah" "$P-rar" fd6d:6966:a::2/64 -- fd6d:6966:a::1/64
 ip netns exec "$P-rah" sysctl -qw net.ipv6.conf.mif0.accept_ra=2 || fail "accept_ra in $P-rah"
 mk_pair "$P-dnh" "$P-dns" 198.51.100.2/24 -- 198.51.100.1/24
 mk_pair "$P-cnh" "$P-cns" 198.51.100.2/24 198.51.100.130/24 -- 198.51.100.1/24
+mk_two "$P-nmh" "$P-nma" "$P-nmb"
 # Let late link events (carrier, addrconf) pass before anything is measured.
 sleep 1
 
@@ -173,6 +196,7 @@ run_one "$P-idle" idle -t "$IDLE"
 run_one "$P-rah" ra_config -S "$P-rar" -n "$RA"
 run_one "$P-dnh" dns_vs_cares -S "$P-dns" -n "$NAMES" -r "$DNS_ROUNDS"
 run_one "$P-cnh" connect -S "$P-cns" -I "$CONN" -J "$CONN_B"
+run_one "$P-nmh" connect_name -A "$P-nma" -B "$P-nmb" -I "$NAME_A" -J "$NAME_B"
 
 say ""
 say "== summary ($(($(date +%s) - T0)) s; load before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -268,6 +268,10 @@ static inline int check_message_well_formed(const mif_message *m)
         ok &= CHECK_EQ_INT(m->fd, -1);
     if (m->msg_type != MIF_MSG_CONNECTED && m->msg_type != MIF_MSG_NOT_CONNECTED)
         ok &= CHECK(m->report == NULL);
+    if (m->msg_type != MIF_MSG_CONNECTED)
+        ok &= CHECK_EQ_INT(m->mptcp, MIF_MPTCP_NOT_ASKED);
+    ok &= CHECK(m->mptcp <= MIF_MPTCP_UNAVAILABLE);
+    ok &= CHECK_EQ_INT(m->reserved4, 0);
     if (m->report != NULL) {
         /* A Connect to Name's establishment report: counts and pointers agree, every row
          * is of a known kind, and a Connected message's one winner is its connection. */

@@ -148,6 +148,76 @@ static void closed_port_and_unknown_name(void)
     mif_close(ctx);
 }
 
+/* A listener made with IPPROTO_MPTCP on 127.0.0.1 (-1 when the host has no MPTCP). */
+static int mptcp_listener(uint16_t *port)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 262 /* IPPROTO_MPTCP */);
+    if (fd < 0)
+        return -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* MIF_CONNECT_MPTCP: to an MPTCP listener the connection is MPTCP; to a plain TCP one it
+ * falls back, and the message says which. */
+static void mptcp_active_and_fallback(void)
+{
+    uint16_t mp_port = 0, tcp_port = 0;
+    int mp = mptcp_listener(&mp_port), tcp = check_tcp_listener("127.0.0.1", &tcp_port);
+    mif_selection lo = selection(MIF_PREFERENCE_REQUIRE, if_nametoindex("lo"), 0);
+    mif_ctx *ctx = open_ctx();
+    mif_request req;
+    mif_message *m;
+    REQUIRE(ctx != NULL && tcp >= 0);
+    if (mp < 0)
+        check_note("no MPTCP listener on this host (%s): the MPTCP case is not shown", strerror(errno));
+    CHECK(mp >= 0);
+    mif_request_init(&req, MIF_REQ_CONNECT_TO_NAME);
+    req.name = "svc.example";
+    req.selections = &lo;
+    req.selection_count = 1;
+    req.connect_flags = MIF_CONNECT_MPTCP;
+    req.connection_id = 1;
+    req.remote_port = mp_port;
+    if (mp >= 0 && CHECK_RC(mif_post_message(ctx, &req), MIF_OK)) {
+        m = result_of(ctx, 1);
+        if (m != NULL && CHECK_EQ_INT(m->msg_type, MIF_MSG_CONNECTED))
+            CHECK_EQ_INT(m->mptcp, MIF_MPTCP_ACTIVE);
+        check_discard(m);
+    }
+    req.connection_id = 2;
+    req.remote_port = tcp_port;
+    if (CHECK_RC(mif_post_message(ctx, &req), MIF_OK)) {
+        m = result_of(ctx, 2);
+        if (m != NULL && CHECK_EQ_INT(m->msg_type, MIF_MSG_CONNECTED))
+            CHECK_EQ_INT(m->mptcp, MIF_MPTCP_FALLBACK);
+        check_discard(m);
+    }
+    /* Without the flag: plain TCP, not asked. */
+    req.connect_flags = 0;
+    req.connection_id = 3;
+    if (CHECK_RC(mif_post_message(ctx, &req), MIF_OK)) {
+        m = result_of(ctx, 3);
+        if (m != NULL && CHECK_EQ_INT(m->msg_type, MIF_MSG_CONNECTED))
+            CHECK_EQ_INT(m->mptcp, MIF_MPTCP_NOT_ASKED);
+        check_discard(m);
+    }
+    mif_close(ctx);
+    if (mp >= 0)
+        close(mp);
+    close(tcp);
+}
+
 static void refused_at_post(void)
 {
     mif_ctx *ctx = open_ctx();
@@ -188,7 +258,7 @@ static void refused_at_post(void)
     mif_request_init(&req, MIF_REQ_CONNECT_TO_NAME);
     req.name = "svc.example";
     req.remote_port = 80;
-    req.connect_flags = 1; /* MPTCP is not there yet */
+    req.connect_flags = 2; /* not a flag */
     CHECK_RC(mif_post_message(ctx, &req), MIF_E_INVALID_ARGUMENT);
     req.connect_flags = 0;
     req.family_preference = 4;
@@ -310,6 +380,7 @@ int main(void)
     RUN_CASE(connects_to_a_hosts_name);
     RUN_CASE(closed_port_and_unknown_name);
     RUN_CASE(refused_at_post);
+    RUN_CASE(mptcp_active_and_fallback);
     RUN_CASE(cancel_mid_race);
     RUN_CASE(many_at_once);
     check_remove_root(root);

@@ -310,6 +310,11 @@ typedef struct mif_selection {
 typedef uint32_t mif_family_preference;
 
 /**
+ * Our addition: options of a Connect to Name (`mif_request.connect_flags`).
+ */
+typedef uint32_t mif_connect_flags;
+
+/**
  * A request for `mif_post_message`. Fill with `mif_request_init` first.
  * Which fields a request reads depends on its type (see each `MIF_REQ_*`).
  */
@@ -400,9 +405,9 @@ typedef struct mif_request {
    */
   uint32_t attempt_delay_ms;
   /**
-   * Reserved for connect options (MPTCP): must be 0.
+   * `MIF_CONNECT_*` options of a `MIF_REQ_CONNECT_TO_NAME`; other bits must be 0.
    */
-  uint32_t connect_flags;
+  mif_connect_flags connect_flags;
 } mif_request;
 
 /**
@@ -585,6 +590,11 @@ typedef struct mif_establishment_report {
    */
   size_t attempt_count;
 } mif_establishment_report;
+
+/**
+ * Our addition: `mif_message.mptcp`.
+ */
+typedef uint32_t mif_mptcp_status;
 
 /**
  * A message from the library. Allocated by the library and owned by the application
@@ -818,6 +828,15 @@ typedef struct mif_message {
    * cancelled one). Owned by the message: valid until `mif_message_free`.
    */
   const struct mif_establishment_report *report;
+  /**
+   * Our addition: `MIF_MPTCP_*`, whether the connection of a `MIF_MSG_CONNECTED` runs
+   * Multipath TCP (`MIF_CONNECT_MPTCP`); else 0.
+   */
+  mif_mptcp_status mptcp;
+  /**
+   * Reserved, 0.
+   */
+  uint32_t reserved4;
 } mif_message;
 
 /**
@@ -1182,6 +1201,14 @@ typedef struct mif_message {
 #define MIF_FAMILY_PREFERENCE_IPV4_ONLY 3
 
 /**
+ * Multipath TCP (RFC 8684): every attempt is an IPPROTO_MPTCP socket. With a peer that
+ * speaks MPTCP the connection is MPTCP (it can then survive its network going away
+ * when the kernel has a subflow endpoint on another network); with one that does not
+ * it falls back to plain TCP by itself. `mif_message.mptcp` says which.
+ */
+#define MIF_CONNECT_MPTCP 1
+
+/**
  * Address family values used in this API (not AF_INET / AF_INET6).
  */
 #define MIF_FAMILY_IPV4 4
@@ -1323,6 +1350,27 @@ typedef struct mif_message {
  * an address of the PvD is preferred again (its lifetimes were refreshed).
  */
 #define MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED 20
+
+/**
+ * MPTCP was not asked for: plain TCP.
+ */
+#define MIF_MPTCP_NOT_ASKED 0
+
+/**
+ * The connection runs MPTCP end to end.
+ */
+#define MIF_MPTCP_ACTIVE 1
+
+/**
+ * Asked for, but the peer answered with plain TCP: the connection fell back to TCP.
+ */
+#define MIF_MPTCP_FALLBACK 2
+
+/**
+ * Asked for, but this host makes no MPTCP sockets (`net.mptcp.enabled` is 0, or the
+ * kernel has no MPTCP): plain TCP.
+ */
+#define MIF_MPTCP_UNAVAILABLE 3
 
 /**
  * The attempt that won: the message's connection.

@@ -14,7 +14,7 @@ apt_install() {
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
 PKGS="build-essential pkg-config iproute2 nftables dnsmasq-base radvd busybox dhcpcd-base
-      bind9-dnsutils valgrind libc-ares-dev python3 g++ util-linux procps groff-base
+      bind9-dnsutils valgrind libc-ares-dev libcurl4-openssl-dev python3 g++ util-linux procps groff-base
       python3-cffi libuv1-dev libglib2.0-dev"
 missing=""
 for p in $PKGS; do

@@ -52,6 +52,7 @@ struct connect_run {
     uint32_t name_timeout_ms;    /* --timeout, for a name */
     uint32_t name_attempt_delay_ms; /* --attempt-delay, for a name */
     bool report;                 /* --report */
+    bool mptcp;                  /* --mptcp */
     mif_message *result;         /* our Connected / Not Connected message, once taken */
 };
 
@@ -273,6 +274,8 @@ static bool post_connect_to_name(struct connect_run *c)
     req.family_preference = c->family_preference;
     req.timeout_ms = c->name_timeout_ms;
     req.attempt_delay_ms = c->name_attempt_delay_ms;
+    if (c->mptcp)
+        req.connect_flags |= MIF_CONNECT_MPTCP;
     rc = mif_post_message(c->s.ctx, &req);
     if (rc == MIF_OK) {
         if (c->s.verbose)
@@ -389,6 +392,12 @@ static void print_connect_text(const struct connect_run *c, const mif_message *m
     printf(" (pvd %" PRIu64 ", ", msg->pvd);
     put_text(stdout, msg->ifname, FIELD_LEN(msg->ifname));
     printf(") %s %.1f ms", connected ? "in" : "after", ms);
+    if (connected && msg->mptcp == MIF_MPTCP_ACTIVE)
+        fputs(", MPTCP", stdout);
+    else if (connected && msg->mptcp == MIF_MPTCP_FALLBACK)
+        fputs(", plain TCP (the peer does not speak MPTCP)", stdout);
+    else if (connected && msg->mptcp == MIF_MPTCP_UNAVAILABLE)
+        fputs(", plain TCP (no MPTCP on this host)", stdout);
     if (!connected)
         print_failure(msg);
     putchar('\n');
@@ -568,9 +577,11 @@ static void print_connect_json(const struct connect_run *c, const mif_message *m
         json_str(&j, "text", text, strlen(text));
     }
     if (c->by_name) {
-        /* MPTCP is not asked for yet: every connection is plain TCP. */
+        static const char *const names[] = { "not_asked", "active", "fallback", "unavailable" };
+        const char *status = msg->mptcp < 4 ? names[msg->mptcp] : "unknown";
         json_key(&j, "mptcp");
-        fputs("false", j.out);
+        fputs(msg->mptcp == MIF_MPTCP_ACTIVE ? "true" : "false", j.out);
+        json_str(&j, "mptcp_status", status, strlen(status));
     }
     if (msg->report != NULL)
         json_report(&j, msg->report);
@@ -813,7 +824,7 @@ static void usage_connect(FILE *out)
         "                      [--send TEXT] [--json] [--attempt-delay MS] [--timeout MS]\n"
         "                      [--verbose] [LIBRARY OPTIONS]\n"
         "       " PROG " connect NAME PORT [--prefer IF]... [--avoid IF]... [--prohibit IF]...\n"
-        "                      [--require IF]... [--family F] [--report] [--send TEXT] [--json]\n"
+        "                      [--require IF]... [--family F] [--report] [--mptcp] [--send TEXT] [--json]\n"
         "                      [--attempt-delay MS] [--timeout MS] [--verbose] [LIBRARY OPTIONS]\n"
         "\n"
         "With a NAME: Connect to Name. The library asks every network (interface) for\n"
@@ -867,6 +878,7 @@ static void usage_connect(FILE *out)
         "      --require IF        (NAME) use only the networks given with --require\n"
         "      --family F          (NAME) ipv6-first (default), ipv4-first, ipv6 or ipv4\n"
         "      --report            (NAME) print how the connection was established\n"
+        "      --mptcp             (NAME) Multipath TCP; says whether the peer speaks it\n"
         "  -v, --verbose           debug lines on stderr\n"
         "  -h, --help              this help\n"
         "\n", RECEIVE_SILENCE_MS / 1000);
@@ -905,6 +917,9 @@ static int connect_option(void *run, int opt, const char *value)
         return add_selection(c, "--require", MIF_PREFERENCE_REQUIRE, value);
     case OPT_REPORT:
         c->report = true;
+        return 1;
+    case OPT_MPTCP:
+        c->mptcp = true;
         return 1;
     case OPT_FAMILY:
         if (strcmp(value, "ipv6-first") == 0)
@@ -958,6 +973,7 @@ static const struct option connect_long_options[] = {
     { "require", required_argument, NULL, OPT_REQUIRE },
     { "family", required_argument, NULL, OPT_FAMILY },
     { "report", no_argument, NULL, OPT_REPORT },
+    { "mptcp", no_argument, NULL, OPT_MPTCP },
     VERBOSE_HELP_LONG_OPTIONS,
     LIBRARY_LONG_OPTIONS,
     { NULL, 0, NULL, 0 },
@@ -993,9 +1009,9 @@ int cmd_connect(int argc, char **argv)
                 "use --require IF to keep to one network\n", c.address_arg);
         return 2;
     }
-    if (!c.by_name && (c.selection_count > 0 || c.report || c.family_preference != 0)) {
-        fprintf(stderr, PROG " connect: --prefer, --avoid, --prohibit, --require, --family and --report "
-                "go with a NAME\n");
+    if (!c.by_name && (c.selection_count > 0 || c.report || c.family_preference != 0 || c.mptcp)) {
+        fprintf(stderr, PROG " connect: --prefer, --avoid, --prohibit, --require, --family, --report and "
+                "--mptcp go with a NAME\n");
         return 2;
     }
     for (size_t i = 0; i < c.selection_count; i++) {

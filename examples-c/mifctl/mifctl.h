@@ -98,6 +98,7 @@ enum {
     OPT_REQUIRE,
     OPT_FAMILY,
     OPT_REPORT,
+    OPT_MPTCP,
 };
 
 /* Put at the end of a command's `struct option` table, before the terminator. */

@@ -14,7 +14,7 @@ use crate::core::model::Family;
 use crate::core::model::{AddrInfo, Announcement, ConfigData, PvdInfo};
 use crate::core::race::AttemptOutcome;
 use crate::engine::by_name::EstablishmentReport;
-use crate::engine::connector::ConnectEvent;
+use crate::engine::connector::{ConnectEvent, Mptcp};
 use crate::engine::resolver::DnsEvent;
 use crate::engine::Message;
 
@@ -216,7 +216,24 @@ pub struct mif_message {
     /// `MIF_MSG_CONNECTED` or `MIF_MSG_NOT_CONNECTED`; NULL for other connects and for a
     /// cancelled one). Owned by the message: valid until `mif_message_free`.
     pub report: *const mif_establishment_report,
+    /// Our addition: `MIF_MPTCP_*`, whether the connection of a `MIF_MSG_CONNECTED` runs
+    /// Multipath TCP (`MIF_CONNECT_MPTCP`); else 0.
+    pub mptcp: mif_mptcp_status,
+    /// Reserved, 0.
+    pub reserved4: u32,
 }
+
+/// Our addition: `mif_message.mptcp`.
+pub type mif_mptcp_status = u32;
+/// MPTCP was not asked for: plain TCP.
+pub const MIF_MPTCP_NOT_ASKED: mif_mptcp_status = 0;
+/// The connection runs MPTCP end to end.
+pub const MIF_MPTCP_ACTIVE: mif_mptcp_status = 1;
+/// Asked for, but the peer answered with plain TCP: the connection fell back to TCP.
+pub const MIF_MPTCP_FALLBACK: mif_mptcp_status = 2;
+/// Asked for, but this host makes no MPTCP sockets (`net.mptcp.enabled` is 0, or the
+/// kernel has no MPTCP): plain TCP.
+pub const MIF_MPTCP_UNAVAILABLE: mif_mptcp_status = 3;
 
 /// Our addition: the establishment report of a Connect to Name (`mif_message.report`),
 /// owned by its message. Both arrays are in the order things started.
@@ -468,6 +485,8 @@ fn empty() -> mif_message {
         going_away_reason: 0,
         deadline_ms: 0,
         report: std::ptr::null(),
+        mptcp: 0,
+        reserved4: 0,
     }
 }
 
@@ -639,9 +658,23 @@ fn to_c(message: Message) -> OwnedMessage {
             name = Some(cstring(n));
         }
         Message::Connect(ConnectEvent::Connected {
-            connection_id, pvd, fd, local, remote, elapsed, report: r, ..
+            connection_id,
+            pvd,
+            fd,
+            local,
+            remote,
+            elapsed,
+            report: r,
+            mptcp,
+            ..
         }) => {
             report = r.as_deref().map(c_report);
+            m.mptcp = match mptcp {
+                Mptcp::NotAsked => MIF_MPTCP_NOT_ASKED,
+                Mptcp::Active => MIF_MPTCP_ACTIVE,
+                Mptcp::Fallback => MIF_MPTCP_FALLBACK,
+                Mptcp::Unavailable => MIF_MPTCP_UNAVAILABLE,
+            };
             m.msg_type = MIF_MSG_CONNECTED;
             fill_pvd(&mut m, &pvd);
             m.connection_id = connection_id;

@@ -119,6 +119,14 @@ pub const MIF_FAMILY_PREFERENCE_IPV6_ONLY: mif_family_preference = 2;
 /// IPv4 only.
 pub const MIF_FAMILY_PREFERENCE_IPV4_ONLY: mif_family_preference = 3;
 
+/// Our addition: options of a Connect to Name (`mif_request.connect_flags`).
+pub type mif_connect_flags = u32;
+/// Multipath TCP (RFC 8684): every attempt is an IPPROTO_MPTCP socket. With a peer that
+/// speaks MPTCP the connection is MPTCP (it can then survive its network going away
+/// when the kernel has a subflow endpoint on another network); with one that does not
+/// it falls back to plain TCP by itself. `mif_message.mptcp` says which.
+pub const MIF_CONNECT_MPTCP: mif_connect_flags = 1;
+
 /// Most selections one Connect to Name may carry.
 pub const MIF_MAX_SELECTIONS: usize = 64;
 
@@ -171,8 +179,8 @@ pub struct mif_request {
     /// RFC 8305 Connection Attempt Delay in ms of a `MIF_REQ_CONNECT_TO_NAME` (100 to
     /// 2000); 0 = the context's `connect_attempt_delay_ms` (at least 100).
     pub attempt_delay_ms: u32,
-    /// Reserved for connect options (MPTCP): must be 0.
-    pub connect_flags: u32,
+    /// `MIF_CONNECT_*` options of a `MIF_REQ_CONNECT_TO_NAME`; other bits must be 0.
+    pub connect_flags: mif_connect_flags,
 }
 
 /// All fields zero, pointers NULL (see `mif_options`' `Default`).
@@ -363,7 +371,7 @@ pub(crate) unsafe fn request_from_c(req: *const mif_request) -> Result<Request, 
 /// `copy.name` is NULL or NUL-terminated; `copy.selections` is NULL or points to
 /// `copy.selection_count` selections of the size the first one gives.
 unsafe fn connect_to_name(copy: &mif_request) -> Result<Request, Error> {
-    if copy.connect_flags != 0 {
+    if copy.connect_flags & !MIF_CONNECT_MPTCP != 0 {
         return Err(Error::InvalidArgument);
     }
     if copy.name.is_null() {
@@ -442,6 +450,7 @@ unsafe fn connect_to_name(copy: &mif_request) -> Result<Request, Error> {
         family,
         timeout,
         attempt_delay,
+        mptcp: copy.connect_flags & MIF_CONNECT_MPTCP != 0,
     }))
 }
 
@@ -685,7 +694,7 @@ unsafe fn check_connect_to_name(raw: &[u8], result: &Result<Request, Error>) {
     let selections = usize_at(offset_of!(mif_request, selections)) as *const u8;
     let name = usize_at(offset_of!(mif_request, name)) as *const c_char;
     let port = u16::from_ne_bytes(at(offset_of!(mif_request, remote_port), 2).try_into().unwrap_or_default());
-    let out_of_range = flags != 0
+    let out_of_range = flags & !MIF_CONNECT_MPTCP != 0
         || family > MIF_FAMILY_PREFERENCE_IPV4_ONLY
         || timeout > 3_600_000
         || (delay != 0 && !(100..=2000).contains(&delay))
@@ -712,6 +721,7 @@ unsafe fn check_connect_to_name(raw: &[u8], result: &Result<Request, Error>) {
             assert_eq!((c.connection_id, c.port), (u64_of(at(offset_of!(mif_request, connection_id), 8)), port));
             assert_eq!(c.timeout.map_or(0, |d| d.as_millis() as u32), timeout);
             assert_eq!(c.attempt_delay.map_or(0, |d| d.as_millis() as u32), delay);
+            assert_eq!(c.mptcp, flags == MIF_CONNECT_MPTCP);
             assert_eq!(c.selections.len(), count);
             for (s, raw) in c.selections.iter().zip(&fields) {
                 let target = match s.target {

@@ -16,6 +16,8 @@ pub struct Network {
     pub pvds: [Option<u64>; 2],
     /// The lowest metric of its default routes, if it has one.
     pub default_route: Option<u32>,
+    /// A loopback interface: no network to reach a remote name through.
+    pub loopback: bool,
     /// (metric, IPv4 after IPv6): the sort key.
     pub(crate) order: Option<(u32, u8)>,
 }

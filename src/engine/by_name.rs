@@ -48,6 +48,8 @@ pub(crate) struct NameRequest {
     pub networks: Vec<(Network, Rank)>,
     pub config: RaceConfig,
     pub started: Instant,
+    /// Attempts with IPPROTO_MPTCP.
+    pub mptcp: bool,
 }
 
 /// How one connection was established (or not): every resolution and every attempt.
@@ -107,6 +109,7 @@ struct Race {
     name: QueryName,
     port: u16,
     started: Instant,
+    mptcp: bool,
     racer: Racer,
     networks: HashMap<u32, Network>,
     /// The translation of each network that resolves, by its internal generation.
@@ -177,6 +180,7 @@ impl NameRaces {
             name: req.name,
             port: req.port,
             started: req.started,
+            mptcp: req.mptcp,
             racer,
             networks: req.networks.into_iter().map(|(n, _)| (n.ifindex, n)).collect(),
             resolving: HashMap::new(),
@@ -360,7 +364,7 @@ impl NameRaces {
                     let Some(mut race) = self.races.remove(&generation) else { continue };
                     self.forget_internal(generation);
                     match winner.take() {
-                        Some((a, ConnectEvent::Connected { pvd, fd, local, remote, .. })) if a == attempt => {
+                        Some((a, ConnectEvent::Connected { pvd, fd, local, remote, mptcp, .. })) if a == attempt => {
                             let report = race.finish_report(now);
                             out.push(ConnectEvent::Connected {
                                 connection_id: race.connection_id,
@@ -371,6 +375,7 @@ impl NameRaces {
                                 remote,
                                 elapsed: now.saturating_duration_since(race.started),
                                 report: Some(Box::new(report)),
+                                mptcp,
                             });
                         }
                         _ => {
@@ -501,6 +506,7 @@ impl NameRaces {
             local: None,
             started: now,
             max_parallel: 1,
+            mptcp: race.mptcp,
         };
         let mut events = Vec::new();
         io.connector.start(request, Some(link), io.registry, now, &mut events);

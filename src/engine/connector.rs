@@ -17,6 +17,7 @@ use crate::core::model::{Family, PvdInfo, PvdLink};
 use crate::log::log_at;
 use crate::os::errno_of;
 use crate::os::pin::pinned_socket;
+use crate::os::sys;
 
 /// Pacing and limits, from the options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +46,21 @@ pub(crate) struct ConnectRequest {
     pub started: Instant,
     /// Attempts that may run at once: the sockets the request reserved.
     pub max_parallel: usize,
+    /// Multipath TCP asked for (IPPROTO_MPTCP sockets; plain TCP where the host has none).
+    pub mptcp: bool,
+}
+
+/// Whether a connection runs Multipath TCP (`mif_message.mptcp`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mptcp {
+    NotAsked,
+    /// MPTCP end to end.
+    Active,
+    /// Asked for, but the peer answered with plain TCP (or the kernel cannot tell).
+    Fallback,
+    /// Asked for, but this host makes no MPTCP sockets (net.mptcp.enabled = 0, or a
+    /// kernel without it): plain TCP.
+    Unavailable,
 }
 
 /// Source addresses one connect races at once (RFC 8305 §5 races them one after the
@@ -64,6 +80,7 @@ pub(crate) enum ConnectEvent {
         elapsed: Duration,
         /// Connect to Name: how the connection was established (`by_name`).
         report: Option<Box<EstablishmentReport>>,
+        mptcp: Mptcp,
     },
     NotConnected {
         connection_id: u64,
@@ -102,12 +119,15 @@ struct Connection {
     max_parallel: usize,
     failures: Vec<String>,
     last_error: i32,
+    mptcp: bool,
 }
 
 struct Attempt {
     generation: u64,
     source: Option<IpAddr>,
     stream: mio::net::TcpStream,
+    /// Made with IPPROTO_MPTCP (false also when MPTCP was asked and unavailable).
+    mptcp_socket: bool,
 }
 
 /// All connection attempts of one context.
@@ -196,6 +216,7 @@ impl Connector {
             max_parallel: req.max_parallel.max(1),
             failures: Vec::new(),
             last_error: libc::EADDRNOTAVAIL,
+            mptcp: req.mptcp,
         };
         if connection.candidates.is_empty() {
             let c = connection;
@@ -232,15 +253,30 @@ impl Connector {
                 return;
             };
             c.next_candidate += 1;
-            let made = pinned_socket(
-                Type::STREAM,
-                Protocol::TCP,
-                c.remote,
-                source,
-                c.link.info.ifindex,
-                &c.link.info.ifname,
-                self.use_bindtodevice,
-            );
+            let pinned = |protocol| {
+                let (ifindex, ifname) = (c.link.info.ifindex, &c.link.info.ifname);
+                pinned_socket(Type::STREAM, protocol, c.remote, source, ifindex, ifname, self.use_bindtodevice)
+            };
+            let mut mptcp_socket = c.mptcp;
+            let made = if c.mptcp {
+                match pinned(Protocol::MPTCP) {
+                    // No MPTCP on this host (disabled, or not built): plain TCP, and
+                    // Connected says so.
+                    Err(e)
+                        if matches!(
+                            e.raw_os_error(),
+                            Some(libc::EPROTONOSUPPORT | libc::ENOPROTOOPT | libc::EINVAL)
+                        ) =>
+                    {
+                        log_at!(Debug, "connect {}: no MPTCP socket ({e}): plain TCP", c.remote);
+                        mptcp_socket = false;
+                        pinned(Protocol::TCP)
+                    }
+                    other => other,
+                }
+            } else {
+                pinned(Protocol::TCP)
+            };
             match made {
                 Ok(socket) => {
                     let mut stream = mio::net::TcpStream::from_std(std::net::TcpStream::from(socket));
@@ -254,7 +290,7 @@ impl Connector {
                     c.running.push(token);
                     // RFC 8305: the next source after the attempt delay, or at once when this one fails.
                     c.next_start = (c.next_candidate < c.candidates.len()).then(|| now + self.config.attempt_delay);
-                    self.attempts.insert(token, Attempt { generation, source, stream });
+                    self.attempts.insert(token, Attempt { generation, source, stream, mptcp_socket });
                     return;
                 }
                 Err(e) => {
@@ -442,6 +478,12 @@ impl Connector {
         self.close_attempts(generation, registry, now);
         let Some(c) = self.connections.remove(&generation) else { return };
         let local = a.stream.local_addr();
+        let mptcp = match (c.mptcp, a.mptcp_socket) {
+            (false, _) => Mptcp::NotAsked,
+            (true, false) => Mptcp::Unavailable,
+            (true, true) if sys::is_mptcp(&a.stream) == Some(true) => Mptcp::Active,
+            (true, true) => Mptcp::Fallback,
+        };
         let std_stream = std::net::TcpStream::from(OwnedFd::from(a.stream));
         // Handed over in blocking mode: what a plain connect() gives.
         let handed = std_stream.set_nonblocking(false).map(|()| OwnedFd::from(std_stream));
@@ -455,6 +497,7 @@ impl Connector {
                 remote: c.remote,
                 elapsed: now.saturating_duration_since(c.started),
                 report: None,
+                mptcp,
             }),
             (Err(e), _) | (_, Err(e)) => out.push(ConnectEvent::NotConnected {
                 connection_id: c.connection_id,

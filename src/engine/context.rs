@@ -341,7 +341,8 @@ impl Context {
             max_parallel,
         )?;
         drop(model);
-        let request = ConnectRequest { connection_id, generation, pvd, remote, local, started, max_parallel };
+        let request =
+            ConnectRequest { connection_id, generation, pvd, remote, local, started, max_parallel, mptcp: false };
         if self.requests.send(EngineRequest::Connect(request)).is_err() {
             self.shared.operations.lock().cancel(Kind::Connect, connection_id);
             return Err(Error::EngineFailed);
@@ -376,6 +377,8 @@ impl Context {
             .filter_map(|n| {
                 let rank = match preference(n.ifindex) {
                     Some(Preference::Prohibit) => return None,
+                    // Loopback takes part only when a selection names it.
+                    None if n.loopback => return None,
                     _ if required && preference(n.ifindex) != Some(Preference::Require) => return None,
                     Some(Preference::Prefer) => Rank::Prefer,
                     Some(Preference::Avoid) => Rank::Avoid,
@@ -407,6 +410,7 @@ impl Context {
             networks,
             config,
             started,
+            mptcp: request.mptcp,
         };
         if self.requests.send(EngineRequest::ConnectToName(race)).is_err() {
             self.shared.operations.lock().cancel(Kind::Connect, connection_id);

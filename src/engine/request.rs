@@ -72,6 +72,8 @@ pub struct ConnectToName {
     pub timeout: Option<Duration>,
     /// `None`: the context's attempt delay.
     pub attempt_delay: Option<Duration>,
+    /// Multipath TCP asked for.
+    pub mptcp: bool,
 }
 
 /// What a selection names: an interface (a network) or a PvD (its network).

@@ -177,6 +177,30 @@ pub fn set_unicast_if(socket: &impl AsFd, ipv4: bool, ifindex: u32) -> io::Resul
     Errno::result(rc).map(drop).map_err(io::Error::from)
 }
 
+/// TCP_IS_MPTCP (linux/tcp.h, Linux 5.16): on a socket made with IPPROTO_MPTCP, 1 while
+/// the connection runs MPTCP, 0 once it fell back to plain TCP (the peer did not answer
+/// with MPTCP). Neither nix nor socket2 wraps it.
+const TCP_IS_MPTCP: libc::c_int = 43;
+
+/// Whether a connected IPPROTO_MPTCP socket runs MPTCP (`Some(false)`: it fell back to
+/// TCP); `None` when the kernel cannot tell (older than 5.16).
+pub fn is_mptcp(socket: &impl AsFd) -> Option<bool> {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the descriptor is open (borrowed from `socket`); the value pointer and
+    // length describe a live c_int the kernel writes at most `len` bytes of.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_fd().as_raw_fd(),
+            libc::SOL_TCP,
+            TCP_IS_MPTCP,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    (rc == 0).then_some(value != 0)
+}
+
 /// Sets SO_RCVBUFFORCE (needs CAP_NET_ADMIN).
 pub fn set_rcvbuf_force(socket: &impl AsFd, size: usize) -> io::Result<()> {
     nix::sys::socket::setsockopt(socket, nix::sys::socket::sockopt::RcvBufForce, &size)?;

@@ -25,7 +25,7 @@ everything else to bed.guard().
 Run as a script, this file is the test servers, started with bed.spawn() inside a
 network namespace (they refuse to run anywhere but in /run/netns/NS):
 
-    python3 connbed.py serve --netns NS --name NAME --tcp-port P [--udp-port Q]
+    python3 connbed.py serve --netns NS --name NAME --tcp-port P [--udp-port Q] [--mptcp]
         TCP: accept, send NAME, close (listen backlog 4096); UDP: record each datagram.
         One JSON line per event: ready, accepted (peer), datagram (text, peer).
 """
@@ -74,8 +74,9 @@ def _emit(**kw):
     print(json.dumps(kw, sort_keys=True), flush=True)
 
 
-def serve(name, tcp_port, udp_port):
-    tcp = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+def serve(name, tcp_port, udp_port, mptcp=False):
+    # IPPROTO_MPTCP (262) with --mptcp: an MPTCP server, which also accepts plain TCP.
+    tcp = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, 262 if mptcp else 0)
     tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     tcp.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     tcp.bind(("::", tcp_port))
@@ -120,10 +121,11 @@ def main(argv):
     p.add_argument("--name", required=True)
     p.add_argument("--tcp-port", type=int, required=True)
     p.add_argument("--udp-port", type=int, default=0)
+    p.add_argument("--mptcp", action="store_true", help="an MPTCP listening socket")
     p.add_argument("--netns", required=True, help="the test namespace it must run in")
     a = ap.parse_args(argv)
     _require_namespace(a.netns)
-    serve(a.name, a.tcp_port, a.udp_port)
+    serve(a.name, a.tcp_port, a.udp_port, a.mptcp)
 
 
 # ====================================================================== test side
@@ -319,11 +321,13 @@ class ConnBed:
         self.bed.guard(masked)
 
     # -- servers
-    def server(self, ns, name, tcp_port=TCP_PORT, udp_port=UDP_PORT):
-        """Start the test server in namespace ns; wait for its ready line."""
+    def server(self, ns, name, tcp_port=TCP_PORT, udp_port=UDP_PORT, mptcp=False):
+        """Start the test server in namespace ns (an MPTCP one with mptcp=True); wait for
+        its ready line."""
         from bed import TIMEOUT, Failure
         proc = self.bed.spawn(ns, [sys.executable, os.path.abspath(__file__), "serve", "--netns", self.bed.ns[ns], "--name", name,
-                                   "--tcp-port", tcp_port, "--udp-port", udp_port], label=f"server-{ns}")
+                                   "--tcp-port", tcp_port, "--udp-port", udp_port]
+                              + (["--mptcp"] if mptcp else []), label=f"server-{ns}-{tcp_port}")
         deadline = time.monotonic() + TIMEOUT
         while '"event": "ready"' not in proc.output():
             if not proc.alive() or time.monotonic() > deadline:

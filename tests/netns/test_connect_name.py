@@ -252,3 +252,22 @@ def test_connect_name_network_lost_mid_race(bed):
     a_rows = [a for a in attempts(m) if a["pvd_name"] == "mif0/ipv4"]
     check(len(a_rows) == 1 and a_rows[0]["outcome"] == "failed" and a_rows[0]["errno"] == "ENETDOWN",
           f"net A's attempt should have failed with ENETDOWN:\n{show(m)}")
+
+
+MPTCP_PORT = 8083
+
+
+@bed_options(nets=2)
+def test_connect_name_mptcp(bed):
+    """--mptcp (MIF_CONNECT_MPTCP): to an MPTCP server in net A the connection runs MPTCP
+    (the kernel says so: TCP_IS_MPTCP), the data goes through; to the plain TCP server it
+    falls back to TCP and the result says so; without the flag it is not asked."""
+    cb, _, _ = name_bed(bed)
+    cb.server("a", "net-a-mptcp", tcp_port=MPTCP_PORT, udp_port=0, mptcp=True)
+    m, got, _ = connect(bed, "--mptcp", port=MPTCP_PORT)
+    check(m["msg"] == "connected" and m["mptcp"] is True and m["mptcp_status"] == "active", show(m))
+    check(got is not None and got["text"] == "net-a-mptcp", f"read {got}")
+    m, got, _ = connect(bed, "--mptcp")
+    check(m["mptcp"] is False and m["mptcp_status"] == "fallback" and got["text"] == "net-a", show(m))
+    m, _, _ = connect(bed, port=MPTCP_PORT)
+    check(m["mptcp"] is False and m["mptcp_status"] == "not_asked", show(m))
