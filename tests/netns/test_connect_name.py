@@ -271,3 +271,25 @@ def test_connect_name_mptcp(bed):
     check(m["mptcp"] is False and m["mptcp_status"] == "fallback" and got["text"] == "net-a", show(m))
     m, _, _ = connect(bed, port=MPTCP_PORT)
     check(m["mptcp"] is False and m["mptcp_status"] == "not_asked", show(m))
+
+
+@bed_options(nets=2)
+def test_connect_name_text_report(bed):
+    """--report without --json: the result line, the resolutions (one row per record type
+    and network asked) and one timeline row per attempt with its bar and outcome."""
+    cb, _, _ = name_bed(bed)
+    cb.blackhole("a", f"tcp dport {TCP_PORT}")
+    argv = ["ip", "netns", "exec", bed.ns["host"], MIFCTL, "connect", NAME, str(TCP_PORT), "--report",
+            "--root", bed.root]
+    bed.guard(argv)
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT * 3)
+    lines = p.stdout.splitlines()
+    text = f"exit {p.returncode}\n{p.stdout}{p.stderr}"
+    check(p.returncode == 0 and lines and lines[0].startswith(f"Connected to {NAME} ({SHARED}:{TCP_PORT})")
+          and "via mif1/ipv4" in lines[0], text)
+    check("resolutions (ms from the request):" in lines, text)
+    rows = [l for l in lines if "|" in l]
+    check(len(rows) == 2, f"two attempt rows expected:\n{text}")
+    check(rows[0].lstrip().startswith("mif0/ipv4") and "abandoned" in rows[0] and rows[0].count("|") == 2, text)
+    check(rows[1].lstrip().startswith("mif1/ipv4") and "connected" in rows[1] and "C|" in rows[1], text)
+    check(sum(1 for l in lines if " A " in l or " AAAA " in l) == 4, f"4 resolution rows expected:\n{text}")
