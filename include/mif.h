@@ -906,12 +906,12 @@ typedef struct mif_message {
 #define MIF_E_DUPLICATE_ID 205
 
 /**
- * No outstanding translation has this id.
+ * No translation has this id, outstanding or with a final message not taken yet.
  */
 #define MIF_E_UNKNOWN_TRANSLATION 206
 
 /**
- * No outstanding connection attempt has this id.
+ * No connect has this id, outstanding or with a final message not taken yet.
  */
 #define MIF_E_UNKNOWN_CONNECTION 207
 
@@ -1116,6 +1116,9 @@ typedef struct mif_message {
  * Draft 3.2.7.19: stop translation `translation_id`. A final
  * `MIF_MSG_NAME_TRANSLATION_DONE` with `MIF_TRANSLATION_CANCELLED` is queued before the
  * call returns, waiting results of that translation are withdrawn, and the id is free.
+ * The same when the translation has ended but its results are not taken yet: they
+ * are withdrawn and replaced (so a Stop never races the end). `MIF_E_UNKNOWN_TRANSLATION`
+ * only once the final message was taken (or for an id never used).
  */
 #define MIF_REQ_STOP_TRANSLATING_NAME 11
 
@@ -1138,10 +1141,12 @@ typedef struct mif_message {
 #define MIF_REQ_CONNECT_TO_PVD 14
 
 /**
- * Our addition: cancel outstanding connection attempt `connection_id` (any connect
- * request, Connect to Name too). A final `MIF_MSG_NOT_CONNECTED` with error ECANCELED
- * is queued before the call returns. Once the result is queued the connect is no
- * longer outstanding (MIF_E_UNKNOWN_CONNECTION).
+ * Our addition: cancel connect `connection_id` (any connect request, Connect to Name
+ * too). A final `MIF_MSG_NOT_CONNECTED` with error ECANCELED is queued before the call
+ * returns, also when the connect has ended but its result is not taken yet: that
+ * result is withdrawn (a Connected message's socket closed by the library), so a
+ * cancel never races the result. `MIF_E_UNKNOWN_CONNECTION` only once the final
+ * message was taken (or for an id never used).
  */
 #define MIF_REQ_CANCEL_CONNECT 15
 

@@ -43,8 +43,8 @@
  *                           default chosen yet, so MIF_E_NO_DEFAULT_PVD is expected), then
  *                           MIF_REQ_CONNECT_TO_PVD with the PvD, then every connect with pvd 0
  *   --cancel-after-ms N     N ms after the posts, MIF_REQ_CANCEL_CONNECT for every connect
- *                           still outstanding, then once more for each (expected
- *                           MIF_E_UNKNOWN_CONNECTION, printed as "cancel_again_posted")
+ *                           still outstanding, then once more for each, its result not
+ *                           taken yet (printed as "cancel_again_posted")
  *   --sentinel ADDR PORT    after those cancels, one more connect (id 1000000) that the
  *                           run waits for too: a failure of a cancelled connect that was
  *                           wrongly kept would be queued before the sentinel's own

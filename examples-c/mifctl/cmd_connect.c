@@ -320,7 +320,7 @@ static int connect_progress(void *run)
 /* SIGINT/SIGTERM while the connect runs: cancel it, once. The final Not Connected
  * (ECANCELED) is queued before the post returns, and a Connected message still
  * waiting is withdrawn (its socket closed by the library). MIF_E_UNKNOWN_CONNECTION
- * means the connect ended meanwhile: its result is waiting. */
+ * means the result was taken already (not here: we cancel only before that). */
 static int connect_on_signal(void *run)
 {
     struct connect_run *c = run;

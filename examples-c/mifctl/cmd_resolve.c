@@ -209,7 +209,8 @@ static int resolve_on_signal(void *run)
         mif_request_init(&req, MIF_REQ_STOP_TRANSLATING_NAME);
         req.translation_id = r->tr[i].id;
         rc = mif_post_message(r->s.ctx, &req);
-        /* MIF_E_UNKNOWN_TRANSLATION: it ended meanwhile; its Done is waiting. */
+        /* Its results are withdrawn even if it ended meanwhile (they were not taken);
+         * MIF_E_UNKNOWN_TRANSLATION would mean its Done was taken already. */
         if (rc != MIF_OK && rc != MIF_E_UNKNOWN_TRANSLATION && rc != MIF_E_ENGINE_FAILED)
             fprintf(stderr, PROG ": stop_translating_name #%" PRIu64 ": %s\n", r->tr[i].id, mif_strerror(rc));
     }

@@ -49,6 +49,9 @@ pub const MIF_REQ_TRANSLATE_NAME: mif_request_type = 10;
 /// Draft 3.2.7.19: stop translation `translation_id`. A final
 /// `MIF_MSG_NAME_TRANSLATION_DONE` with `MIF_TRANSLATION_CANCELLED` is queued before the
 /// call returns, waiting results of that translation are withdrawn, and the id is free.
+/// The same when the translation has ended but its results are not taken yet: they
+/// are withdrawn and replaced (so a Stop never races the end). `MIF_E_UNKNOWN_TRANSLATION`
+/// only once the final message was taken (or for an id never used).
 pub const MIF_REQ_STOP_TRANSLATING_NAME: mif_request_type = 11;
 /// Draft 3.2.7.22: connect (TCP) to `remote`:`remote_port` from `pvd` (0: the default
 /// PvD), racing its source addresses (docs/connections.md); `connection_id` is the
@@ -59,10 +62,12 @@ pub const MIF_REQ_CONNECT_TO_ADDRESS: mif_request_type = 12;
 pub const MIF_REQ_CONNECT_FROM_ADDRESS: mif_request_type = 13;
 /// Draft 3.2.7.21: choose `pvd` as the default for later requests that name pvd 0.
 pub const MIF_REQ_CONNECT_TO_PVD: mif_request_type = 14;
-/// Our addition: cancel outstanding connection attempt `connection_id` (any connect
-/// request, Connect to Name too). A final `MIF_MSG_NOT_CONNECTED` with error ECANCELED
-/// is queued before the call returns. Once the result is queued the connect is no
-/// longer outstanding (MIF_E_UNKNOWN_CONNECTION).
+/// Our addition: cancel connect `connection_id` (any connect request, Connect to Name
+/// too). A final `MIF_MSG_NOT_CONNECTED` with error ECANCELED is queued before the call
+/// returns, also when the connect has ended but its result is not taken yet: that
+/// result is withdrawn (a Connected message's socket closed by the library), so a
+/// cancel never races the result. `MIF_E_UNKNOWN_CONNECTION` only once the final
+/// message was taken (or for an id never used).
 pub const MIF_REQ_CANCEL_CONNECT: mif_request_type = 15;
 /// Our addition, named after the draft's Connect to Address (3.2.7.22), doing its 3.3
 /// flow (steps 13-16) as one request: translate `name` on every network allowed by

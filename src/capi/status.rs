@@ -44,9 +44,9 @@ pub const MIF_E_UNKNOWN_ELEMENT_TYPE: mif_result = 203;
 pub const MIF_E_UNKNOWN_INFO_ID: mif_result = 204;
 /// The translation id is already used by an outstanding translation.
 pub const MIF_E_DUPLICATE_ID: mif_result = 205;
-/// No outstanding translation has this id.
+/// No translation has this id, outstanding or with a final message not taken yet.
 pub const MIF_E_UNKNOWN_TRANSLATION: mif_result = 206;
-/// No outstanding connection attempt has this id.
+/// No connect has this id, outstanding or with a final message not taken yet.
 pub const MIF_E_UNKNOWN_CONNECTION: mif_result = 207;
 /// The source address is not a valid address of the provisioning domain.
 pub const MIF_E_BAD_SOURCE: mif_result = 208;

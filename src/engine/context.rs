@@ -18,7 +18,7 @@ use super::event_loop::{Engine, EngineRequest, StopHandle};
 use super::helping::{Helping, HELP_MAX_TRANSLATIONS};
 use super::logs::LogRecords;
 use super::message::Message;
-use super::operations::{Kind, Operations, Subject};
+use super::operations::{Kind, Operation, Operations, Subject};
 use super::outbox::Outbox;
 use super::request::{ConnectToName, Preference, Request, Target};
 use super::resolver::{DnsEvent, DnsShared, Job, Resolver};
@@ -136,7 +136,17 @@ impl Context {
                 model.reannounce(Instant::now(), &mut out);
                 self.shared.outbox.push_state(out.into_iter().map(Message::Announcement));
             }
-            Message::Connect(ConnectEvent::Connected { .. }) => self.shared.operations.lock().release_queued_socket(),
+            Message::Connect(event) => {
+                let mut operations = self.shared.operations.lock();
+                if matches!(event, ConnectEvent::Connected { .. }) {
+                    operations.release_queued_socket();
+                }
+                let (id, generation) = event.ids();
+                operations.final_taken(Kind::Connect, id, generation);
+            }
+            Message::Dns(DnsEvent::Done { translation_id, generation, .. }) => {
+                self.shared.operations.lock().final_taken(Kind::Translation, *translation_id, *generation);
+            }
             _ => {}
         }
         Some(message)
@@ -275,28 +285,40 @@ impl Context {
     }
 
     /// Stop Translating Name: the final "cancelled" message is queued before this
-    /// returns and waiting results of the translation are withdrawn.
+    /// returns and waiting results of the translation are withdrawn, also when the
+    /// translation has ended but its results wait in the queue still.
     fn stop_translating(&self, translation_id: u64) -> Result<(), Error> {
         let mut operations = self.shared.operations.lock();
-        let op = operations.cancel(Kind::Translation, translation_id).ok_or(Error::UnknownTranslation)?;
+        let (op, outstanding) = match operations.cancel(Kind::Translation, translation_id) {
+            Some(op) => (op, true),
+            None => {
+                (operations.take_finished(Kind::Translation, translation_id).ok_or(Error::UnknownTranslation)?, false)
+            }
+        };
         let generation = op.generation;
-        self.shared
-            .outbox
-            .retain(|m| !matches!(m, Message::Dns(DnsEvent::Address { generation: g, .. }) if *g == generation));
-        let name = match op.subject {
-            Subject::Name(name) => name,
+        let withdrawn =
+            self.shared.outbox.take_matching(|m| matches!(m, Message::Dns(e) if e.generation() == generation));
+        if !outstanding && withdrawn.is_empty() {
+            return Err(Error::UnknownTranslation);
+        }
+        let name = match &op.subject {
+            Subject::Name(name) => name.clone(),
             Subject::Remote(_) => String::new(),
         };
         self.shared.outbox.push_all([Message::Dns(DnsEvent::Done {
             translation_id,
             generation,
-            pvd: op.pvd,
+            pvd: op.pvd.clone(),
             status: Status::Cancelled,
             name,
             by_type: Default::default(),
         })]);
+        operations.queued_final(Kind::Translation, translation_id, op);
         drop(operations);
-        self.shared.dns.lock().cancel(generation);
+        drop(withdrawn);
+        if outstanding {
+            self.shared.dns.lock().cancel(generation);
+        }
         Ok(())
     }
 
@@ -425,7 +447,39 @@ impl Context {
     /// refused (`UnknownConnection`) and that result stands.
     fn cancel_connect(&self, connection_id: u64) -> Result<(), Error> {
         let mut operations = self.shared.operations.lock();
-        let op = operations.cancel(Kind::Connect, connection_id).ok_or(Error::UnknownConnection)?;
+        let Some(op) = operations.cancel(Kind::Connect, connection_id) else {
+            // Its result may be queued still: withdrawn (a Connected's socket closed
+            // with it), the cancellation takes its place.
+            let op = operations.take_finished(Kind::Connect, connection_id).ok_or(Error::UnknownConnection)?;
+            let generation = op.generation;
+            let withdrawn = self
+                .shared
+                .outbox
+                .take_matching(|m| matches!(m, Message::Connect(e) if e.ids() == (connection_id, generation)));
+            if withdrawn.is_empty() {
+                return Err(Error::UnknownConnection);
+            }
+            for m in &withdrawn {
+                if matches!(m, Message::Connect(ConnectEvent::Connected { .. })) {
+                    operations.release_queued_socket();
+                }
+            }
+            self.queue_cancelled(&mut operations, connection_id, op);
+            drop(operations);
+            drop(withdrawn);
+            return Ok(());
+        };
+        let generation = op.generation;
+        self.queue_cancelled(&mut operations, connection_id, op);
+        drop(operations);
+        let _ = self.requests.send(EngineRequest::CancelConnect { generation });
+        self.stop.wake();
+        Ok(())
+    }
+
+    /// Queues the Not Connected (ECANCELED) that ends connect `op`; until it is taken,
+    /// another cancel replaces it. Called with the operations locked (`operations`).
+    fn queue_cancelled(&self, operations: &mut Operations, connection_id: u64, op: Operation) {
         let remote = match op.subject {
             Subject::Remote(remote) => remote,
             Subject::Name(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
@@ -433,17 +487,14 @@ impl Context {
         self.shared.outbox.push_all([Message::Connect(ConnectEvent::NotConnected {
             connection_id,
             generation: op.generation,
-            pvd: op.pvd,
+            pvd: op.pvd.clone(),
             remote,
             error: libc::ECANCELED,
             text: "cancelled by the application".into(),
             elapsed: op.started.elapsed(),
             report: None,
         })]);
-        drop(operations);
-        let _ = self.requests.send(EngineRequest::CancelConnect { generation: op.generation });
-        self.stop.wake();
-        Ok(())
+        operations.queued_final(Kind::Connect, connection_id, op);
     }
 
     /// mif_bind_socket: pins the application's socket to a PvD. `socket` is `None` for

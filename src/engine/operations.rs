@@ -50,6 +50,10 @@ pub struct Operation {
 #[derive(Debug)]
 pub struct Operations {
     by_id: HashMap<(Kind, u64), Operation>,
+    /// Operations whose final message is queued and not taken yet: the generation and
+    /// the operation, so that a late Stop or Cancel can withdraw that result
+    /// (`take_finished`). Bounded by the queue: an entry goes when its message is taken.
+    finished: HashMap<(Kind, u64), Operation>,
     next_generation: u64,
     translations: usize,
     /// Sockets the context may hold for requests: reserved by outstanding operations
@@ -60,7 +64,14 @@ pub struct Operations {
 
 impl Operations {
     pub fn new(budget: usize) -> Operations {
-        Operations { by_id: HashMap::new(), next_generation: 1, translations: 0, budget, sockets: 0 }
+        Operations {
+            by_id: HashMap::new(),
+            finished: HashMap::new(),
+            next_generation: 1,
+            translations: 0,
+            budget,
+            sockets: 0,
+        }
     }
 
     /// Registers an operation under the application's id; returns its generation.
@@ -110,8 +121,29 @@ impl Operations {
         if !self.is_current(kind, id, generation) {
             return false;
         }
-        self.cancel(kind, id);
+        if let Some(op) = self.cancel(kind, id) {
+            self.finished.insert((kind, id), op);
+        }
         true
+    }
+
+    /// A final message was queued for an operation that ended (a Stop or Cancel's own
+    /// message): until it is taken, another Stop or Cancel may replace it.
+    pub fn queued_final(&mut self, kind: Kind, id: u64, op: Operation) {
+        self.finished.insert((kind, id), op);
+    }
+
+    /// The operation of `(kind, id)` whose final message waits in the queue, if any
+    /// (removed: the caller withdraws that message).
+    pub fn take_finished(&mut self, kind: Kind, id: u64) -> Option<Operation> {
+        self.finished.remove(&(kind, id))
+    }
+
+    /// The application took the final message of `(kind, id)` of `generation`.
+    pub fn final_taken(&mut self, kind: Kind, id: u64, generation: u64) {
+        if self.finished.get(&(kind, id)).is_some_and(|op| op.generation == generation) {
+            self.finished.remove(&(kind, id));
+        }
     }
 
     /// A Connected message was queued: its socket counts until the application takes it.
@@ -163,6 +195,27 @@ mod tests {
         assert!(!ops.finish(Kind::Translation, 7, c), "exactly one final result");
         assert_eq!(ops.translations(), 0);
         assert_eq!(ops.cancel(Kind::Connect, 7).map(|op| op.subject), Some(Subject::Remote(remote)));
+    }
+
+    #[test]
+    fn a_final_message_not_taken_can_be_withdrawn_once_per_generation() {
+        let mut ops = Operations::new(8);
+        let now = Instant::now();
+        let a = ops.start(Kind::Connect, 1, pvd(), Subject::Name("a.example".into()), now, 1).unwrap();
+        assert!(ops.finish(Kind::Connect, 1, a));
+        // The id is free (a new connect may reuse it) while its result waits.
+        let b = ops.start(Kind::Connect, 1, pvd(), Subject::Name("b.example".into()), now, 1).unwrap();
+        assert!(ops.finish(Kind::Connect, 1, b));
+        // Taking the older result leaves the newer one withdrawable.
+        ops.final_taken(Kind::Connect, 1, a);
+        assert_eq!(ops.take_finished(Kind::Connect, 1).map(|op| op.generation), Some(b));
+        assert!(ops.take_finished(Kind::Connect, 1).is_none(), "withdrawn once");
+        // A cancellation queued in its place can be replaced until it is taken.
+        let op = Operation { generation: b, pvd: pvd(), subject: Subject::Name("b".into()), started: now, sockets: 0 };
+        ops.queued_final(Kind::Connect, 1, op);
+        ops.final_taken(Kind::Connect, 1, b);
+        assert!(ops.take_finished(Kind::Connect, 1).is_none(), "taken: nothing to withdraw");
+        assert_eq!(ops.sockets(), (0, 8));
     }
 
     #[test]

@@ -126,6 +126,20 @@ impl Outbox {
         }
     }
 
+    /// Takes the waiting messages `pick` selects out of the queue, in order (a late
+    /// Stop or Cancel withdraws a result).
+    pub(crate) fn take_matching(&self, pick: impl Fn(&Message) -> bool) -> Vec<Message> {
+        let mut state = self.queue.lock();
+        let was_empty = state.messages.is_empty();
+        let (picked, kept): (VecDeque<Message>, VecDeque<Message>) =
+            std::mem::take(&mut state.messages).into_iter().partition(|m| pick(m));
+        state.messages = kept;
+        if !was_empty && state.messages.is_empty() {
+            self.clear_locked(&state);
+        }
+        picked.into()
+    }
+
     /// The application is closing the context: the descriptor turns readable for good,
     /// so that every thread waiting on it wakes (and, seeing `is_shut`, leaves).
     pub(crate) fn shut(&self) {
