@@ -22,6 +22,8 @@ bed.spawn() inside a network namespace (they refuse to run in the initial one):
     python3 dnsbed.py --refuse-netns INODE late-server --listen ADDR --answer-a A --delay-ms N [--copies K]
         answers every query at once, then K more times N ms later from port 53 and from
         another port (late duplicates: the client has closed its query by then);
+    python3 dnsbed.py --refuse-netns INODE slow-aaaa-server --listen ADDR --answer-a A --answer-aaaa AAAA --delay-ms N
+        answers A queries at once and AAAA queries N ms later (an IPv6 answer that lags);
     python3 dnsbed.py --refuse-netns INODE racer --iface gw0 --server S --client C --upstream U --name NAME
             --answer-a A --answer-aaaa AAAA
         an on-path spoofer racing the real server: an AF_PACKET socket on IFACE sees each
@@ -202,6 +204,38 @@ def late_server(listen, answer_a, delay_ms, copies):
         late.append((now + delay_ms / 1000.0, reply, peer))
 
 
+def slow_aaaa_server(listen, answer_a, answer_aaaa, delay_ms):
+    """Answers A queries with answer_a at once and AAAA queries with answer_aaaa only
+    delay_ms later (other types: no records): a network whose IPv6 answer lags."""
+    fam = socket.AF_INET6 if ":" in listen else socket.AF_INET
+    udp = socket.socket(fam, socket.SOCK_DGRAM)
+    udp.bind((listen, 53))
+    _emit(event="ready", listen=listen)
+    late = []  # (when, reply, peer)
+    while True:
+        wait = max(0.0, min(w for w, _, _ in late) - time.monotonic()) if late else None
+        ready, _, _ = select.select([udp], [], [], wait)
+        now = time.monotonic()
+        for item in [x for x in late if x[0] <= now]:
+            late.remove(item)
+            udp.sendto(item[1], item[2])
+            _emit(event="answered_late", client=item[2][0])
+        if not ready:
+            continue
+        data, peer = udp.recvfrom(4096)
+        q = parse_query(data)
+        if q is None:
+            continue
+        qid, flags, qname, qtype = q
+        answers = {1: [rr(qname, 1, rdata_of(1, answer_a))], 28: [rr(qname, 28, rdata_of(28, answer_aaaa))]}
+        reply = message(qid, RESPONSE | (flags & 0x0100), [(qname, qtype)], answers.get(qtype, []))
+        _emit(event="query", name=qname, qtype=QTYPES.get(qtype, qtype), client=peer[0])
+        if qtype == 28:
+            late.append((now + delay_ms / 1000.0, reply, peer))
+        else:
+            udp.sendto(reply, peer)
+
+
 # The forgeries sent for each query, in this order; each carries a record of its own
 # (198.18.66.K / fd6d:6966:66::K) so a leak would show which one got through.
 FORGERIES = ("wrong_id", "wrong_port", "wrong_question_name", "wrong_question_type",
@@ -298,6 +332,11 @@ def main(argv):
     p.add_argument("--answer-a", required=True)
     p.add_argument("--delay-ms", type=int, required=True)
     p.add_argument("--copies", type=int, default=2)
+    p = sub.add_parser("slow-aaaa-server")
+    p.add_argument("--listen", required=True)
+    p.add_argument("--answer-a", required=True)
+    p.add_argument("--answer-aaaa", required=True)
+    p.add_argument("--delay-ms", type=int, required=True)
     p = sub.add_parser("racer")
     for opt in ("iface", "server", "client", "upstream", "name", "answer-a", "answer-aaaa"):
         p.add_argument(f"--{opt}", required=True)
@@ -307,6 +346,8 @@ def main(argv):
         rcode_server(a.listen, a.rcode, a.garbage)
     elif a.cmd == "late-server":
         late_server(a.listen, a.answer_a, a.delay_ms, a.copies)
+    elif a.cmd == "slow-aaaa-server":
+        slow_aaaa_server(a.listen, a.answer_a, a.answer_aaaa, a.delay_ms)
     else:
         racer(a.iface, a.server, a.client, a.upstream, a.name, a.answer_a, a.answer_aaaa)
 

@@ -293,3 +293,25 @@ def test_connect_name_text_report(bed):
     check(rows[0].lstrip().startswith("mif0/ipv4") and "abandoned" in rows[0] and rows[0].count("|") == 2, text)
     check(rows[1].lstrip().startswith("mif1/ipv4") and "connected" in rows[1] and "C|" in rows[1], text)
     check(sum(1 for l in lines if " A " in l or " AAAA " in l) == 4, f"4 resolution rows expected:\n{text}")
+
+
+@bed_options(nets=2)
+def test_connect_name_slow_aaaa(bed):
+    """Net A's server answers A at once and AAAA only 200 ms later (a responder that
+    delays, dnsbed.py slow-aaaa-server): after the Resolution Delay (50 ms, RFC 8305
+    section 3) the IPv4 answer is tried and connects, without waiting for the AAAA,
+    whose lookup the end of the race stops."""
+    cb = ConnBed(bed, ipv6_shared=True)
+    dns = DnsBed(bed)
+    dns.conf({"mif0": {"dns": "198.51.100.1"}, "mif1": {"dns": "203.0.113.1"}})
+    dns.helper("a", "slow-aaaa-server", "--listen", "198.51.100.1", "--answer-a", SHARED, "--answer-aaaa", SHARED6,
+               "--delay-ms", 200, label="slow-aaaa")
+    dns.dnsmasq("b", ["203.0.113.1"], hosts={NAME: [SHARED]})
+    m, got, _ = connect(bed)
+    check(m["pvd_name"] == "mif0/ipv4" and got["text"] == "net-a", f"IPv4 through mif0 expected:\n{show(m)}")
+    first = attempts(m)[0]
+    check(first["remote"] == f"{SHARED}:{TCP_PORT}" and first["start_ms"] >= 50,
+          f"the first attempt should be IPv4, after the 50 ms resolution delay:\n{show(m)}")
+    aaaa = [r for r in resolutions(m, "mif0") if r["type"] == "AAAA"]
+    check(len(aaaa) == 1 and aaaa[0]["answers"] == 0 and aaaa[0]["error"] == "cancelled",
+          f"the late AAAA should have been stopped by the end of the race:\n{show(m)}")
