@@ -218,6 +218,60 @@ static void mptcp_active_and_fallback(void)
     close(tcp);
 }
 
+/* MIF_CONNECT_TRANSLATIONS: the race's translation comes first, as Name Translation
+ * messages with the connection id, then its Done, then the Connected. */
+static void translations_shown(void)
+{
+    uint16_t port = 0;
+    int listener = check_tcp_listener("127.0.0.1", &port);
+    mif_selection lo = selection(MIF_PREFERENCE_REQUIRE, if_nametoindex("lo"), 0);
+    mif_ctx *ctx = open_ctx();
+    mif_request req;
+    int addresses = 0, dones = 0, order_ok = 1;
+    long long deadline = check_now_ms() + 30000;
+    REQUIRE(ctx != NULL && listener >= 0);
+    mif_request_init(&req, MIF_REQ_CONNECT_TO_NAME);
+    req.name = "svc.example";
+    req.remote_port = port;
+    req.connection_id = 77;
+    req.selections = &lo;
+    req.selection_count = 1;
+    req.connect_flags = MIF_CONNECT_TRANSLATIONS;
+    CHECK_RC(mif_post_message(ctx, &req), MIF_OK);
+    for (;;) {
+        mif_message *m = NULL;
+        if (mif_get_message(ctx, &m) != MIF_OK) {
+            if (!CHECK(check_now_ms() < deadline))
+                break;
+            mif_check_message(ctx, 1000);
+            continue;
+        }
+        check_message_well_formed(m);
+        if (m->msg_type == MIF_MSG_NAME_TRANSLATION && m->translation_id == 77) {
+            char text[MIF_ADDRESS_TEXT_SIZE];
+            order_ok &= dones == 0;
+            addresses++;
+            CHECK_EQ_STR(m->name, "svc.example");
+            if (CHECK_RC(mif_address_format(&m->address, text, sizeof text), MIF_OK))
+                CHECK_EQ_STR(text, "127.0.0.1");
+            CHECK_EQ_INT(m->name_source, MIF_NAME_SOURCE_HOSTS);
+        } else if (m->msg_type == MIF_MSG_NAME_TRANSLATION_DONE && m->translation_id == 77) {
+            dones++;
+            CHECK_EQ_INT(m->translation_status, MIF_TRANSLATION_DONE);
+        } else if (m->msg_type == MIF_MSG_CONNECTED && m->connection_id == 77) {
+            order_ok &= addresses == 1 && dones == 1;
+            check_discard(m);
+            break;
+        }
+        check_discard(m);
+    }
+    CHECK_EQ_INT(addresses, 1);
+    CHECK_EQ_INT(dones, 1);
+    CHECK(order_ok);
+    mif_close(ctx);
+    close(listener);
+}
+
 static void refused_at_post(void)
 {
     mif_ctx *ctx = open_ctx();
@@ -258,7 +312,7 @@ static void refused_at_post(void)
     mif_request_init(&req, MIF_REQ_CONNECT_TO_NAME);
     req.name = "svc.example";
     req.remote_port = 80;
-    req.connect_flags = 2; /* not a flag */
+    req.connect_flags = 4; /* not a flag */
     CHECK_RC(mif_post_message(ctx, &req), MIF_E_INVALID_ARGUMENT);
     req.connect_flags = 0;
     req.family_preference = 4;
@@ -381,6 +435,7 @@ int main(void)
     RUN_CASE(closed_port_and_unknown_name);
     RUN_CASE(refused_at_post);
     RUN_CASE(mptcp_active_and_fallback);
+    RUN_CASE(translations_shown);
     RUN_CASE(cancel_mid_race);
     RUN_CASE(many_at_once);
     check_remove_root(root);

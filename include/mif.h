@@ -1214,6 +1214,15 @@ typedef struct mif_message {
 #define MIF_CONNECT_MPTCP 1
 
 /**
+ * The race's own translations are delivered too: per network asked, its
+ * `MIF_MSG_NAME_TRANSLATION` messages and one `MIF_MSG_NAME_TRANSLATION_DONE`
+ * (`MIF_TRANSLATION_CANCELLED` when the end of the race stopped it), with
+ * `translation_id` = the connection id and the PvD whose servers were asked, all
+ * before the Connected / Not Connected. A Cancel Connect withdraws those still waiting.
+ */
+#define MIF_CONNECT_TRANSLATIONS 2
+
+/**
  * Address family values used in this API (not AF_INET / AF_INET6).
  */
 #define MIF_FAMILY_IPV4 4

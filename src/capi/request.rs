@@ -131,6 +131,12 @@ pub type mif_connect_flags = u32;
 /// when the kernel has a subflow endpoint on another network); with one that does not
 /// it falls back to plain TCP by itself. `mif_message.mptcp` says which.
 pub const MIF_CONNECT_MPTCP: mif_connect_flags = 1;
+/// The race's own translations are delivered too: per network asked, its
+/// `MIF_MSG_NAME_TRANSLATION` messages and one `MIF_MSG_NAME_TRANSLATION_DONE`
+/// (`MIF_TRANSLATION_CANCELLED` when the end of the race stopped it), with
+/// `translation_id` = the connection id and the PvD whose servers were asked, all
+/// before the Connected / Not Connected. A Cancel Connect withdraws those still waiting.
+pub const MIF_CONNECT_TRANSLATIONS: mif_connect_flags = 2;
 
 /// Most selections one Connect to Name may carry.
 pub const MIF_MAX_SELECTIONS: usize = 64;
@@ -376,7 +382,7 @@ pub(crate) unsafe fn request_from_c(req: *const mif_request) -> Result<Request, 
 /// `copy.name` is NULL or NUL-terminated; `copy.selections` is NULL or points to
 /// `copy.selection_count` selections of the size the first one gives.
 unsafe fn connect_to_name(copy: &mif_request) -> Result<Request, Error> {
-    if copy.connect_flags & !MIF_CONNECT_MPTCP != 0 {
+    if copy.connect_flags & !(MIF_CONNECT_MPTCP | MIF_CONNECT_TRANSLATIONS) != 0 {
         return Err(Error::InvalidArgument);
     }
     if copy.name.is_null() {
@@ -456,6 +462,7 @@ unsafe fn connect_to_name(copy: &mif_request) -> Result<Request, Error> {
         timeout,
         attempt_delay,
         mptcp: copy.connect_flags & MIF_CONNECT_MPTCP != 0,
+        translations: copy.connect_flags & MIF_CONNECT_TRANSLATIONS != 0,
     }))
 }
 
@@ -699,7 +706,7 @@ unsafe fn check_connect_to_name(raw: &[u8], result: &Result<Request, Error>) {
     let selections = usize_at(offset_of!(mif_request, selections)) as *const u8;
     let name = usize_at(offset_of!(mif_request, name)) as *const c_char;
     let port = u16::from_ne_bytes(at(offset_of!(mif_request, remote_port), 2).try_into().unwrap_or_default());
-    let out_of_range = flags & !MIF_CONNECT_MPTCP != 0
+    let out_of_range = flags & !(MIF_CONNECT_MPTCP | MIF_CONNECT_TRANSLATIONS) != 0
         || family > MIF_FAMILY_PREFERENCE_IPV4_ONLY
         || timeout > 3_600_000
         || (delay != 0 && !(100..=2000).contains(&delay))
@@ -726,7 +733,7 @@ unsafe fn check_connect_to_name(raw: &[u8], result: &Result<Request, Error>) {
             assert_eq!((c.connection_id, c.port), (u64_of(at(offset_of!(mif_request, connection_id), 8)), port));
             assert_eq!(c.timeout.map_or(0, |d| d.as_millis() as u32), timeout);
             assert_eq!(c.attempt_delay.map_or(0, |d| d.as_millis() as u32), delay);
-            assert_eq!(c.mptcp, flags == MIF_CONNECT_MPTCP);
+            assert_eq!((c.mptcp, c.translations), (flags & 1 != 0, flags & 2 != 0));
             assert_eq!(c.selections.len(), count);
             for (s, raw) in c.selections.iter().zip(&fields) {
                 let target = match s.target {

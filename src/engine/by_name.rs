@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use mio::Registry;
 
 use super::connector::{ConnectEvent, ConnectRequest, Connector};
+use super::message::Message;
 use super::resolver::{ByType, DnsEvent, Job};
 use super::shared::Shared;
 use crate::core::dns::{QueryName, Status};
@@ -50,6 +51,8 @@ pub(crate) struct NameRequest {
     pub started: Instant,
     /// Attempts with IPPROTO_MPTCP.
     pub mptcp: bool,
+    /// The race's own translations are shown to the application (`show_translation`).
+    pub translations: bool,
 }
 
 /// How one connection was established (or not): every resolution and every attempt.
@@ -110,6 +113,9 @@ struct Race {
     port: u16,
     started: Instant,
     mptcp: bool,
+    translations: bool,
+    /// The PvD each resolving network's translation goes through.
+    asked: HashMap<u32, PvdInfo>,
     racer: Racer,
     networks: HashMap<u32, Network>,
     /// The translation of each network that resolves, by its internal generation.
@@ -181,6 +187,8 @@ impl NameRaces {
             port: req.port,
             started: req.started,
             mptcp: req.mptcp,
+            translations: req.translations,
+            asked: HashMap::new(),
             racer,
             networks: req.networks.into_iter().map(|(n, _)| (n.ifindex, n)).collect(),
             resolving: HashMap::new(),
@@ -240,7 +248,13 @@ impl NameRaces {
         // Addresses of one translation arrive together: hand them over at once, so
         // that the racer orders them as one answer.
         let mut batch: Vec<(u64, Input)> = Vec::new();
+        let mut shown = Vec::new();
         for event in events {
+            if let Some((race, _)) = self.dns_owner.get(&event.generation()) {
+                if let Some(r) = self.races.get(race).filter(|r| r.translations) {
+                    shown.push(Message::Dns(r.show_translation(*race, event.clone())));
+                }
+            }
             match event {
                 DnsEvent::Address { generation, addr, server, .. } => {
                     let Some(&(race, network)) = self.dns_owner.get(&generation) else { continue };
@@ -262,6 +276,8 @@ impl NameRaces {
                 }
             }
         }
+        // Before anything the answers lead to: the result comes after them.
+        io.shared.outbox.push_all(shown);
         for (race, input) in batch {
             self.feed(race, input, io, now, out);
         }
@@ -348,6 +364,7 @@ impl NameRaces {
                     if let Some(internal) = race.resolving.remove(&network) {
                         self.dns_owner.remove(&internal);
                         io.shared.dns.lock().cancel(internal);
+                        race.show_done(generation, network, Status::Cancelled, io.shared);
                     }
                 }
                 Action::Connect { attempt, network, remote } => {
@@ -437,6 +454,7 @@ impl NameRaces {
         let learning_until = if link.dns_servers.is_empty() { model.learning_until(link.info.id) } else { None };
         race.note_resolving(&net, link.info.id, link.dns_servers.first().copied(), now);
         race.resolving.insert(network, internal);
+        race.asked.insert(network, link.info.clone());
         self.dns_owner.insert(internal, (generation, network));
         let job = Job {
             translation_id: race.connection_id,
@@ -543,6 +561,7 @@ impl NameRaces {
             if let Some(internal) = race.resolving.remove(&network) {
                 self.dns_owner.remove(&internal);
                 io.shared.dns.lock().cancel(internal);
+                race.show_done(generation, network, Status::NoServers, io.shared);
             }
             race.note_done(network, Status::NoServers, ByType::default(), now);
             let on_it: Vec<usize> =
@@ -573,6 +592,39 @@ impl NameRaces {
 }
 
 impl Race {
+    /// One of the race's translation results as the application sees it (`MIF_CONNECT_TRANSLATIONS`):
+    /// its translation id is the connection id, its generation the race's.
+    fn show_translation(&self, race: u64, event: DnsEvent) -> DnsEvent {
+        match event {
+            DnsEvent::Address { pvd, addr, ttl, source, server, name, .. } => DnsEvent::Address {
+                translation_id: self.connection_id,
+                generation: race,
+                pvd,
+                addr,
+                ttl,
+                source,
+                server,
+                name,
+            },
+            DnsEvent::Done { pvd, status, name, by_type, .. } => {
+                DnsEvent::Done { translation_id: self.connection_id, generation: race, pvd, status, name, by_type }
+            }
+        }
+    }
+
+    /// The end of a network's translation that the race cut short, shown when asked.
+    fn show_done(&self, race: u64, network: u32, status: Status, shared: &Shared) {
+        let Some(pvd) = self.asked.get(&network).filter(|_| self.translations) else { return };
+        shared.outbox.push_all([Message::Dns(DnsEvent::Done {
+            translation_id: self.connection_id,
+            generation: race,
+            pvd: pvd.clone(),
+            status,
+            name: self.name.ascii.clone(),
+            by_type: ByType::default(),
+        })]);
+    }
+
     fn note_resolving(&mut self, net: &Network, pvd: u64, server: Option<IpAddr>, now: Instant) {
         let started = now.saturating_duration_since(self.started);
         for family in [Family::V6, Family::V4] {

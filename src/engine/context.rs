@@ -433,6 +433,7 @@ impl Context {
             config,
             started,
             mptcp: request.mptcp,
+            translations: request.translations,
         };
         if self.requests.send(EngineRequest::ConnectToName(race)).is_err() {
             self.shared.operations.lock().cancel(Kind::Connect, connection_id);
@@ -452,11 +453,13 @@ impl Context {
             // with it), the cancellation takes its place.
             let op = operations.take_finished(Kind::Connect, connection_id).ok_or(Error::UnknownConnection)?;
             let generation = op.generation;
-            let withdrawn = self
-                .shared
-                .outbox
-                .take_matching(|m| matches!(m, Message::Connect(e) if e.ids() == (connection_id, generation)));
-            if withdrawn.is_empty() {
+            let withdrawn = self.shared.outbox.take_matching(|m| match m {
+                Message::Connect(e) => e.ids() == (connection_id, generation),
+                // A Connect to Name's own translations (MIF_CONNECT_TRANSLATIONS).
+                Message::Dns(e) => e.generation() == generation,
+                _ => false,
+            });
+            if !withdrawn.iter().any(|m| matches!(m, Message::Connect(_))) {
                 return Err(Error::UnknownConnection);
             }
             for m in &withdrawn {
@@ -470,8 +473,11 @@ impl Context {
             return Ok(());
         };
         let generation = op.generation;
+        // A Connect to Name's own translations shown so far (MIF_CONNECT_TRANSLATIONS).
+        let shown = self.shared.outbox.take_matching(|m| matches!(m, Message::Dns(e) if e.generation() == generation));
         self.queue_cancelled(&mut operations, connection_id, op);
         drop(operations);
+        drop(shown);
         let _ = self.requests.send(EngineRequest::CancelConnect { generation });
         self.stop.wake();
         Ok(())

@@ -74,6 +74,8 @@ pub struct ConnectToName {
     pub attempt_delay: Option<Duration>,
     /// Multipath TCP asked for.
     pub mptcp: bool,
+    /// The race's translations shown as Name Translation messages.
+    pub translations: bool,
 }
 
 /// What a selection names: an interface (a network) or a PvD (its network).
