@@ -93,14 +93,23 @@ def test_connect_name_default_order(bed):
           and won[0]["local"] is not None and won[0]["local"].startswith("198.51.100.2:"), show(m))
 
 
+B_ONLY = "198.18.0.81"   # net B's own answer for the name (on its lo)
+
+
 @bed_options(nets=2)
 def test_connect_name_prefer_and_prohibit(bed):
-    """--prefer mif1 puts net B first; --prohibit mif0 means no packet at all to net A
-    (an nftables counter of everything from the host's mif0 address stays 0), not even a
-    DNS query."""
-    cb, _, servers = name_bed(bed)
+    """The two networks answer the name differently (A: 198.18.0.80, B: 198.18.0.81, an
+    address only net B has). --prefer mif1 puts net B first: its own answer, through
+    mif1; --prohibit mif0 means no packet at all to net A (an nftables counter of
+    everything from the host's mif0 address stays 0), not even a DNS query."""
+    cb, _, servers = name_bed(bed, answers_b=(B_ONLY,))
+    bed.ip("b", "addr", "add", f"{B_ONLY}/32", "dev", "lo")
     m, got, _ = connect(bed, "--prefer", "mif1")
-    check(m["pvd_name"] == "mif1/ipv4" and got["text"] == "net-b", f"--prefer mif1:\n{show(m)}\n{got}")
+    check(m["pvd_name"] == "mif1/ipv4" and m["remote"] == f"{B_ONLY}:{TCP_PORT}" and got["text"] == "net-b",
+          f"--prefer mif1:\n{show(m)}\n{got}")
+    m, got, _ = connect(bed)
+    check(m["pvd_name"] == "mif0/ipv4" and m["remote"] == f"{SHARED}:{TCP_PORT}" and got["text"] == "net-a",
+          f"no selection: net A's answer through mif0 expected:\n{show(m)}")
     cb.rule("a", "ip saddr 198.51.100.2", "accept", "seen")
     before_queries = len(servers["a"].queries())
     m, got, _ = connect(bed, "--prohibit", "mif0")
