@@ -11,7 +11,7 @@
 # Keep the including Makefile's default goal whichever line includes this file.
 EXAMPLES_SAVED_GOAL := $(.DEFAULT_GOAL)
 
-EXAMPLES_PLAIN := poll epoll translate_all connect_via dns_servers
+EXAMPLES_PLAIN := poll epoll translate_all connect_via dns_servers figure2
 EXAMPLES       := $(addprefix build/examples/,$(EXAMPLES_PLAIN) libuv glib cxx)
 # WARN holds -std=c11: C++ gets its own flags.
 CXXFLAGS ?= -O2 -g

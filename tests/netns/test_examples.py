@@ -339,3 +339,27 @@ def test_example_dns_servers(bed):
           f"mif0/ipv6: the RA's server and the static domain expected: {v6}\n{ex.describe()}")
     check(v4 == {"dns servers": ["198.51.100.53"], "search domains": ["a.example"], "routers": ["198.51.100.1"]},
           f"mif0/ipv4: the static server, domain and router expected: {v4}\n{ex.describe()}")
+
+
+@bed_options(nets=2)
+def test_example_figure2(bed):
+    """figure2 (the draft's section 3.3 flow with Connect to Name), under valgrind: net A
+    drops the SYNs, so the narration shows net A's attempt closed and net B's connected,
+    and the server that answered is net B's."""
+    from dnsbed import DnsBed
+    cb = ConnBed(bed)
+    dns = DnsBed(bed)
+    dns.conf({"mif0": {"dns": "198.51.100.1"}, "mif1": {"dns": "203.0.113.1"}})
+    for ns, listen in (("a", "198.51.100.1"), ("b", "203.0.113.1")):
+        dns.dnsmasq(ns, [listen], hosts={"svc.example.com": ["198.18.0.80"]})
+    cb.blackhole("a", "tcp dport 8080")
+    ex = Example(bed, "figure2", "svc.example.com", "8080")
+    lines = ex.finish(0)
+    text = "\n".join(lines)
+    check(any(l.strip().startswith("mif0") and "PvD mif0/ipv4" in l for l in lines), f"networks not listed:\n{text}")
+    check(any("tried 198.18.0.80" in l and "via mif0/ipv4" in l and "closed (another won)" in l for l in lines),
+          f"net A's attempt should be closed:\n{text}")
+    check(any("tried 198.18.0.80" in l and "via mif1/ipv4" in l and l.endswith("connected") for l in lines),
+          f"net B's attempt should have connected:\n{text}")
+    check(any(l.startswith("done: connected via mif1/ipv4 from 203.0.113.2") for l in lines), text)
+    check(lines[-1] == "the server says: net-b", text)
