@@ -271,7 +271,6 @@ static inline int check_message_well_formed(const mif_message *m)
     if (m->msg_type != MIF_MSG_CONNECTED)
         ok &= CHECK_EQ_INT(m->mptcp, MIF_MPTCP_NOT_ASKED);
     ok &= CHECK(m->mptcp <= MIF_MPTCP_UNAVAILABLE);
-    ok &= CHECK_EQ_INT(m->reserved4, 0);
     if (m->report != NULL) {
         /* A Connect to Name's establishment report: counts and pointers agree, every row
          * is of a known kind, and a Connected message's one winner is its connection. */
@@ -319,6 +318,8 @@ static inline int check_message_well_formed(const mif_message *m)
         ok &= CHECK_EQ_INT(m->going_away_reason, 0);
     if (m->msg_type != MIF_MSG_INTERFACE_GOING_AWAY)
         ok &= CHECK(m->deadline_ms == 0);
+    if (m->msg_type != MIF_MSG_INTERFACE_GOING_UP)
+        ok &= CHECK_EQ_INT(m->going_up_reason, 0);
     switch (m->msg_type) {
     case MIF_MSG_INTERFACE_ANNOUNCEMENT:
     case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
@@ -436,6 +437,12 @@ static inline int check_message_well_formed(const mif_message *m)
         /* The whole interface (pvd 0, no PvD name) or one PvD of it. */
         ok &= CHECK((m->pvd == 0) == (m->pvd_name[0] == '\0'));
         ok &= CHECK(m->text == NULL);
+        break;
+    case MIF_MSG_INTERFACE_GOING_UP:
+        ok &= CHECK_EQ_INT(m->status, MIF_OK);
+        ok &= CHECK(m->ifindex != 0 && m->ifname[0] != '\0');
+        ok &= CHECK(m->going_up_reason == MIF_GOING_UP_NO_CARRIER || m->going_up_reason == MIF_GOING_UP_NO_ADDRESS);
+        ok &= CHECK(m->pvd == 0 && m->pvd_name[0] == '\0' && m->text == NULL);
         break;
     default:
         check_note("unknown message type %u", m->msg_type);

@@ -216,9 +216,10 @@ static void message_type_names(void)
         { MIF_MSG_LOG, "log" },
         { MIF_MSG_INTERFACE_GOING_AWAY, "interface_going_away" },
         { MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED, "interface_going_away_cancelled" },
+        { MIF_MSG_INTERFACE_GOING_UP, "interface_going_up" },
         { MIF_MSG_ENGINE_FAILED, "engine_failed" },
     };
-    static const mif_message_type unknown[] = { 0, 21, 99, 101, 1000, 0xffffffffu };
+    static const mif_message_type unknown[] = { 0, 22, 99, 101, 1000, 0xffffffffu };
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
         CHECK_EQ_STR(mif_message_type_name(names[i].t), names[i].name);

@@ -597,6 +597,12 @@ typedef struct mif_establishment_report {
 typedef uint32_t mif_mptcp_status;
 
 /**
+ * Why an interface is going up, i.e. what it still waits for
+ * (`mif_message.going_up_reason`, `MIF_MSG_INTERFACE_GOING_UP`).
+ */
+typedef uint32_t mif_going_up_reason;
+
+/**
  * A message from the library. Allocated by the library and owned by the application
  * from `mif_get_message` until `mif_message_free`. Fields not used by a message type
  * are zero. The library may add fields at the end in later versions.
@@ -834,9 +840,9 @@ typedef struct mif_message {
    */
   mif_mptcp_status mptcp;
   /**
-   * Reserved, 0.
+   * `MIF_GOING_UP_*` (`MIF_MSG_INTERFACE_GOING_UP`); else 0.
    */
-  uint32_t reserved4;
+  mif_going_up_reason going_up_reason;
 } mif_message;
 
 /**
@@ -1366,6 +1372,19 @@ typedef struct mif_message {
 #define MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED 20
 
 /**
+ * Draft 3.2.7.26.5: interface `ifindex` is on its way up but not usable yet;
+ * `going_up_reason` says what it waits for (`MIF_GOING_UP_NO_CARRIER`, then
+ * `MIF_GOING_UP_NO_ADDRESS` once the carrier is there). Sent to interface subscribers
+ * (`MIF_REQ_ANNOUNCE_INTERFACES`, also when they subscribe while it is going up) when
+ * an interface appears, is taken up or gets its carrier back without a PvD, and
+ * again when the reason changes. What follows: its PvD and Address announcements
+ * once it is usable, or nothing if it never gets there (No Interface if it goes). A
+ * link that loses its carrier while up is going away (`MIF_MSG_INTERFACE_GOING_AWAY`),
+ * not going up. docs/connectivity.md.
+ */
+#define MIF_MSG_INTERFACE_GOING_UP 21
+
+/**
  * MPTCP was not asked for: plain TCP.
  */
 #define MIF_MPTCP_NOT_ASKED 0
@@ -1545,6 +1564,18 @@ typedef struct mif_message {
  * default) with nothing refreshing it; `deadline_ms` is when it ends.
  */
 #define MIF_GOING_AWAY_LIFETIME_ENDING 3
+
+/**
+ * `going_up_reason`: administratively up, no carrier yet (no cable, no association,
+ * the far end down).
+ */
+#define MIF_GOING_UP_NO_CARRIER 1
+
+/**
+ * `going_up_reason`: carrier, but no usable address yet (duplicate address detection
+ * running, a Router Advertisement or a DHCP lease expected).
+ */
+#define MIF_GOING_UP_NO_ADDRESS 2
 
 /**
  * `mif_message.config_state` (our addition): the message does not say.

@@ -720,7 +720,8 @@ static int connect_exchange(struct connect_run *c, int fd)
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 continue;
-            if (errno == ECONNRESET) {
+            if (errno == ECONNRESET || errno == EPIPE) {
+                /* EPIPE: what an MPTCP socket fallen back to TCP reports for the same. */
                 /* Common: a server that closes without reading all we sent. What came
                  * before the reset has been received; not an error of ours. */
                 end = "reset";

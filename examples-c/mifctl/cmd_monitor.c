@@ -229,6 +229,11 @@ static void print_text(const struct monitor *m, const mif_message *msg)
         printf(" (%s)\n", reason != NULL ? reason : "unknown reason");
         break;
     }
+    case MIF_MSG_INTERFACE_GOING_UP: {
+        const char *reason = going_up_reason_name(msg->going_up_reason);
+        printf("~ going up  %s (%s)\n", msg->ifname, reason != NULL ? reason : "unknown reason");
+        break;
+    }
     case MIF_MSG_QUEUE_OVERFLOW:
         /* The library re-announces everything subscribed right behind this message. */
         printf("! overflow  %" PRIu64 " announcements left out; the complete state follows\n",

@@ -304,6 +304,9 @@ static void json_announcement(struct json_line *j, const mif_message *msg)
             json_uint(j, "deadline_ms", msg->deadline_ms);
         json_name_or_number(j, "reason", going_away_reason_name(msg->going_away_reason), msg->going_away_reason);
         break;
+    case MIF_MSG_INTERFACE_GOING_UP:
+        json_name_or_number(j, "reason", going_up_reason_name(msg->going_up_reason), msg->going_up_reason);
+        break;
     default:
         break; /* a message type newer than this tool: msg, ifindex and ifname only */
     }

@@ -52,6 +52,7 @@ const char *family_name(uint8_t family);
 const char *scope_name(uint8_t scope);
 const char *name_source_name(uint32_t source);
 const char *going_away_reason_name(uint32_t reason); /* NULL for an unknown reason */
+const char *going_up_reason_name(uint32_t reason); /* NULL for an unknown reason */
 
 struct flag_name {
     uint32_t bit;

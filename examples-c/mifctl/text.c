@@ -99,6 +99,15 @@ const struct flag_name address_flag_names[] = {
 
 const size_t address_flag_count = COUNT_OF(address_flag_names);
 
+const char *going_up_reason_name(uint32_t reason)
+{
+    switch (reason) {
+    case MIF_GOING_UP_NO_CARRIER: return "no_carrier";
+    case MIF_GOING_UP_NO_ADDRESS: return "no_address";
+    default: return NULL;
+    }
+}
+
 const char *going_away_reason_name(uint32_t reason)
 {
     switch (reason) {

@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 use crate::core::dns::{NameSource, Status};
-use crate::core::model::{AddrFlags, ElementKind, Family, GoingAwayReason, InfoId, LinkFlags, Scope};
+use crate::core::model::{AddrFlags, ElementKind, Family, GoingAwayReason, GoingUpReason, InfoId, LinkFlags, Scope};
 
 use super::address::{MIF_FAMILY_IPV4, MIF_FAMILY_IPV6};
 
@@ -92,6 +92,15 @@ pub const MIF_GOING_AWAY_ADDRESSES_DEPRECATED: mif_going_away_reason = 2;
 /// longest ends within the horizon (`mif_options.going_away_horizon_ms`, 60 s by
 /// default) with nothing refreshing it; `deadline_ms` is when it ends.
 pub const MIF_GOING_AWAY_LIFETIME_ENDING: mif_going_away_reason = 3;
+/// Why an interface is going up, i.e. what it still waits for
+/// (`mif_message.going_up_reason`, `MIF_MSG_INTERFACE_GOING_UP`).
+pub type mif_going_up_reason = u32;
+/// `going_up_reason`: administratively up, no carrier yet (no cable, no association,
+/// the far end down).
+pub const MIF_GOING_UP_NO_CARRIER: mif_going_up_reason = 1;
+/// `going_up_reason`: carrier, but no usable address yet (duplicate address detection
+/// running, a Router Advertisement or a DHCP lease expected).
+pub const MIF_GOING_UP_NO_ADDRESS: mif_going_up_reason = 2;
 /// `mif_message.config_state` (our addition): the message does not say.
 pub const MIF_CONFIG_STATE_NONE: mif_config_state = 0;
 /// `config_state`: the provisioning domain's configuration is complete: its routers
@@ -231,6 +240,13 @@ pub(crate) fn info_value(info: InfoId) -> u32 {
         InfoId::Mtu => MIF_INFO_MTU,
         InfoId::CaptivePortal => MIF_INFO_CAPTIVE_PORTAL,
         InfoId::Pref64 => MIF_INFO_PREF64,
+    }
+}
+
+pub(crate) fn going_up_reason_value(reason: GoingUpReason) -> mif_going_up_reason {
+    match reason {
+        GoingUpReason::NoCarrier => MIF_GOING_UP_NO_CARRIER,
+        GoingUpReason::NoAddress => MIF_GOING_UP_NO_ADDRESS,
     }
 }
 

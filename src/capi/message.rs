@@ -90,6 +90,16 @@ pub const MIF_MSG_INTERFACE_GOING_AWAY: mif_message_type = 19;
 /// `ifindex`, `pvd` and `going_away_reason`) no longer holds: the carrier came back, or
 /// an address of the PvD is preferred again (its lifetimes were refreshed).
 pub const MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED: mif_message_type = 20;
+/// Draft 3.2.7.26.5: interface `ifindex` is on its way up but not usable yet;
+/// `going_up_reason` says what it waits for (`MIF_GOING_UP_NO_CARRIER`, then
+/// `MIF_GOING_UP_NO_ADDRESS` once the carrier is there). Sent to interface subscribers
+/// (`MIF_REQ_ANNOUNCE_INTERFACES`, also when they subscribe while it is going up) when
+/// an interface appears, is taken up or gets its carrier back without a PvD, and
+/// again when the reason changes. What follows: its PvD and Address announcements
+/// once it is usable, or nothing if it never gets there (No Interface if it goes). A
+/// link that loses its carrier while up is going away (`MIF_MSG_INTERFACE_GOING_AWAY`),
+/// not going up. docs/connectivity.md.
+pub const MIF_MSG_INTERFACE_GOING_UP: mif_message_type = 21;
 
 /// A message from the library. Allocated by the library and owned by the application
 /// from `mif_get_message` until `mif_message_free`. Fields not used by a message type
@@ -219,8 +229,8 @@ pub struct mif_message {
     /// Our addition: `MIF_MPTCP_*`, whether the connection of a `MIF_MSG_CONNECTED` runs
     /// Multipath TCP (`MIF_CONNECT_MPTCP`); else 0.
     pub mptcp: mif_mptcp_status,
-    /// Reserved, 0.
-    pub reserved4: u32,
+    /// `MIF_GOING_UP_*` (`MIF_MSG_INTERFACE_GOING_UP`); else 0.
+    pub going_up_reason: mif_going_up_reason,
 }
 
 /// Our addition: `mif_message.mptcp`.
@@ -486,7 +496,7 @@ fn empty() -> mif_message {
         deadline_ms: 0,
         report: std::ptr::null(),
         mptcp: 0,
-        reserved4: 0,
+        going_up_reason: 0,
     }
 }
 
@@ -584,6 +594,11 @@ fn to_c(message: Message) -> OwnedMessage {
                 fill_interface_or_pvd(&mut m, ifindex, ifname, pvd.as_ref());
                 m.deadline_ms = deadline_ms;
                 m.going_away_reason = going_away_reason_value(reason);
+            }
+            Announcement::GoingUp { ifindex, ref ifname, reason } => {
+                m.msg_type = MIF_MSG_INTERFACE_GOING_UP;
+                fill_interface_or_pvd(&mut m, ifindex, ifname, None);
+                m.going_up_reason = going_up_reason_value(reason);
             }
             Announcement::GoingAwayCancelled { ifindex, ref ifname, ref pvd, reason } => {
                 m.msg_type = MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED;
@@ -811,6 +826,7 @@ fn message_type_name(msg_type: mif_message_type) -> &'static CStr {
         MIF_MSG_LOG => c"log",
         MIF_MSG_INTERFACE_GOING_AWAY => c"interface_going_away",
         MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED => c"interface_going_away_cancelled",
+        MIF_MSG_INTERFACE_GOING_UP => c"interface_going_up",
         MIF_MSG_ENGINE_FAILED => c"engine_failed",
         _ => c"unknown",
     }

@@ -453,6 +453,11 @@ def stream_problems(msgs):
                 probs.append(f"{where}: unknown going-away reason")
             if t == "interface_going_away" and not isinstance(m.get("deadline_ms"), int):
                 probs.append(f"{where}: going-away message without deadline_ms")
+        elif t == "interface_going_up":
+            if idx not in ifaces:
+                probs.append(f"{where}: going-up message for an interface not announced")
+            if m.get("reason") not in ("no_carrier", "no_address"):
+                probs.append(f"{where}: unknown going-up reason")
         else:
             probs.append(f"{where}: unknown message type")
     return probs
@@ -1557,6 +1562,16 @@ def diff_sets(have, want):
 def iface(ifindex, ifname, gone=False):
     return dict(msg="no_interface_announcement" if gone else "interface_announcement",
                 ifindex=ifindex, ifname=ifname)
+
+
+def going_up(ifindex, ifname, reason):
+    return dict(msg="interface_going_up", ifindex=ifindex, ifname=ifname, reason=reason)
+
+
+def is_going_up(m):
+    """An Interface is going up message (3.2.7.26.5): a link taken up reports "no
+    carrier" until its carrier is there, for as long as the kernel takes."""
+    return m.get("msg") == "interface_going_up"
 
 
 def pvd(ifindex, ifname, family, gone=False, **kw):

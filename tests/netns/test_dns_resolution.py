@@ -35,8 +35,9 @@ def check_answers(r, tid, want, source="dns", name=None, pvd_name=None, ttl=None
     check(r.addresses(tid) == set(want) and len(got) == len(set(want)),
           f"translation {tid}: addresses {sorted(m['address'] for m in got)}, {sorted(want)} expected\n"
           f"{r.describe()}")
+    sources = source if isinstance(source, tuple) else (source,)
     for m in got:
-        check(m["source"] == source, f"translation {tid}: source {m['source']!r}, {source!r} expected: {m}")
+        check(m["source"] in sources, f"translation {tid}: source {m['source']!r}, {source!r} expected: {m}")
         if name is not None:
             check(m["name"] == name, f"translation {tid}: name {m['name']!r}, {name!r} expected: {m}")
         if pvd_name is not None:
@@ -458,7 +459,8 @@ def test_dns_idna(bed):
     dns.conf({"mif0": {"dns": "198.51.100.1"}})
     r = dns.resolve("mif0", "bücher.example", "BÜCHER.EXAMPLE")
     check_answers(r, 1, {"198.18.9.9"}, name="xn--bcher-kva.example")
-    check_answers(r, 2, {"198.18.9.9"}, name="xn--bcher-kva.example")
+    # The same name again: from the answer cache when the first translation ended first.
+    check_answers(r, 2, {"198.18.9.9"}, name="xn--bcher-kva.example", source=("dns", "cache"))
     a.wait_queries(lambda q: q[1] == "xn--bcher-kva.example", "the punycode query", 2)
 
 

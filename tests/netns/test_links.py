@@ -1,6 +1,7 @@
 """Links going down and up (either end), deleted, renamed; two networks."""
 
-from bed import addr, bed_options, check, diff_views, iface, pvd, stream_problems, subscriber_view
+from bed import (addr, bed_options, check, diff_views, going_up, iface, is_going_up, pvd, stream_problems,
+                 subscriber_view)
 
 V4, V6 = ("198.51.100.2", 24), ("fd6d:6966:a::2", 64)
 
@@ -34,7 +35,7 @@ def test_link_down_up(bed):
     bed.ip("host", "link", "set", "mif0", "up")
     m.expect_sequence([pvd(idx, "mif0", "ipv4", pvd=p4),
                      addr(idx, "mif0", *V4, pvd=p4)],
-                    what="mif0 up (IPv4 address kept)")
+                    what="mif0 up (IPv4 address kept)", ignore=is_going_up)
     m.expect_quiet("no IPv6 PvD: its address was deleted by the link going down")
     bed.ip("host", "addr", "add", "%s/%d" % V6, "dev", "mif0", "nodad")
     m.expect_sequence([pvd(idx, "mif0", "ipv6", pvd=p6),
@@ -130,7 +131,7 @@ def test_rename(bed):
     bed.ip("host", "link", "set", "wan0", "up")
     m.expect_sequence([pvd(idx, "wan0", "ipv4", pvd=p4),
                      addr(idx, "wan0", *V4, pvd=p4)],
-                    what="wan0 up")
+                    what="wan0 up", ignore=is_going_up)
     bed.ip("host", "addr", "add", "%s/%d" % V6, "dev", "wan0", "nodad")
     m.expect_sequence([pvd(idx, "wan0", "ipv6", pvd=p6),
                      addr(idx, "wan0", *V6, pvd=p6)],
@@ -223,3 +224,28 @@ def test_enobufs_links(bed):
           f"mif2 after the resync: {new}")
     with m.cond:
         m.pos = len(m.msgs)
+
+
+def test_going_up(bed):
+    """Interface is going up (draft 3.2.7.26.5): a new veth taken up while its far end
+    is down says it waits for a carrier; the far end up, it waits for an address (only
+    fe80:: so far); an address added, its PvD comes and nothing more is said of going
+    up. A subscriber arriving while it is going up is told with the interface."""
+    m = bed.start_mifctl()
+    m.expect_initial()
+    bed.ip("host", "link", "add", "mif3", "type", "veth", "peer", "name", "gw3", "netns", bed.ns["a"])
+    idx = bed.ifindex("mif3")
+    m.expect(iface(idx, "mif3"))
+    bed.ip("host", "link", "set", "mif3", "up")
+    m.expect(going_up(idx, "mif3", "no_carrier"))
+    m.expect_quiet("said once")
+    bed.ip("a", "link", "set", "gw3", "up")
+    m.expect(going_up(idx, "mif3", "no_address"))
+    late = bed.start_mifctl(label="late")
+    late.expect_phase([iface(idx, "mif3"), going_up(idx, "mif3", "no_address")], ignore=lambda x: x.get("ifindex") != idx,
+                      what="a late subscriber's view of mif3")
+    bed.ip("host", "addr", "add", "198.18.3.2/24", "dev", "mif3")
+    m.expect_sequence([pvd(idx, "mif3", "ipv4"), addr(idx, "mif3", "198.18.3.2", 24)], what="mif3 usable")
+    m.expect_quiet()
+    probs = stream_problems(m.messages()[:m.pos])
+    check(not probs, "; ".join(probs))

@@ -97,6 +97,21 @@ pub enum Announcement {
         pvd: Option<PvdInfo>,
         reason: GoingAwayReason,
     },
+    /// Interface is going up (draft 3.2.7.26.5): on its way, not usable yet.
+    GoingUp {
+        ifindex: u32,
+        ifname: String,
+        reason: GoingUpReason,
+    },
+}
+
+/// Why an interface is going up, i.e. what it still waits for (`HostModel::going_up_of`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoingUpReason {
+    /// Administratively up, no carrier yet (a cable, an association, a peer to come).
+    NoCarrier,
+    /// Carrier, but no usable address yet (DAD running, an RA or a DHCP lease expected).
+    NoAddress,
 }
 
 /// Why an interface or PvD is going away.

@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-pub use announcement::{AddrInfo, Announcement, ElementInfo, GoingAwayReason, PvdInfo};
+pub use announcement::{AddrInfo, Announcement, ElementInfo, GoingAwayReason, GoingUpReason, PvdInfo};
 pub use facts::{
     AddrFact, AddrFlags, ConfigData, ElementKind, Fact, Family, InfoId, LifetimeSecs, LinkFact, LinkFlags, LinkRef,
     RaOption, RouteFact, Scope, Snapshot, SourcedElement,
@@ -191,6 +191,8 @@ struct LinkView {
     /// A carrier-lost warning was sent and the carrier has not come back (nor the
     /// interface gone down): its return is announced as the warning's cancellation.
     carrier_warned: bool,
+    /// On its way up and what it waits for (`going_up_of`).
+    going_up: Option<GoingUpReason>,
 }
 
 impl LinkView {

@@ -55,7 +55,7 @@ impl HostModel {
                 pvd.elements = with_ids;
             }
         }
-        Some(LinkView { name, flags, pvds, carrier_warned: false })
+        Some(LinkView { name, flags, pvds, carrier_warned: false, going_up: None })
     }
 
     /// The configuration elements of the PvD (ifindex, family), from every source.

@@ -16,6 +16,7 @@ impl HostModel {
         if let Some(n) = new.as_mut() {
             let warned = old.as_ref().is_some_and(|o| o.carrier_warned || carrier_lost(o, n) && self.subs.interfaces);
             n.carrier_warned = warned && n.flags.up && !n.flags.running;
+            n.going_up = going_up_of(old.as_ref(), n);
         }
         self.announce_diff(ifindex, old.as_ref(), new.as_ref(), now, out);
         if let Some(view) = new.as_ref().filter(|_| self.subs.pvds.contains(&ifindex)) {
@@ -127,6 +128,11 @@ impl HostModel {
                 reason: GoingAwayReason::CarrierLost,
             });
         }
+        if let Some(reason) = new_view.going_up.filter(|r| old.and_then(|o| o.going_up) != Some(*r)) {
+            if self.subs.interfaces {
+                out.push(Announcement::GoingUp { ifindex, ifname: new_view.name.clone(), reason });
+            }
+        }
         for family in Family::ALL {
             let Some(new_pvd) = &new_view.pvds[family.index()] else { continue };
             let old_pvd = old.and_then(|o| o.pvds[family.index()].as_ref()).filter(|p| p.id == new_pvd.id);
@@ -197,6 +203,9 @@ impl HostModel {
         self.subs.interfaces = true;
         for (ifindex, view) in &self.views {
             out.push(Announcement::Interface { ifindex: *ifindex, name: view.name.clone(), flags: view.flags });
+            if let Some(reason) = view.going_up {
+                out.push(Announcement::GoingUp { ifindex: *ifindex, ifname: view.name.clone(), reason });
+            }
         }
     }
 
@@ -366,4 +375,22 @@ fn going_away_of_pvd(
 /// The link lost its carrier while administratively up (not: taken down).
 fn carrier_lost(old: &LinkView, new: &LinkView) -> bool {
     old.flags.up && old.flags.running && new.flags.up && !new.flags.running
+}
+
+/// Whether an interface is on its way up, and what it waits for (draft 3.2.7.26.5): up
+/// without a PvD yet, having just come up (new, taken up, its carrier back) or been
+/// going up already. A link that loses its carrier while up is going away instead, and
+/// one that was up and usable and lost its last address is not "going up" again.
+fn going_up_of(old: Option<&LinkView>, new: &LinkView) -> Option<GoingUpReason> {
+    if !new.flags.up || new.pvds.iter().any(Option::is_some) {
+        return None;
+    }
+    let coming = match old {
+        None => true,
+        Some(o) => !o.flags.up || o.going_up.is_some() || (!o.flags.running && new.flags.running),
+    };
+    if !coming {
+        return None;
+    }
+    Some(if new.flags.running { GoingUpReason::NoAddress } else { GoingUpReason::NoCarrier })
 }

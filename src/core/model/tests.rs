@@ -58,6 +58,7 @@ fn show(a: &Announcement) -> String {
                 pvd.as_ref().map_or("-".into(), |p| p.name.clone())
             )
         }
+        Announcement::GoingUp { ifindex, reason, .. } => format!("up {ifindex} {reason:?}"),
         Announcement::GoingAwayCancelled { ifindex, pvd, reason, .. } => {
             format!("cancel {ifindex} {} {reason:?}", pvd.as_ref().map_or("-".into(), |p| p.name.clone()))
         }
@@ -191,14 +192,15 @@ fn reannounce_gives_the_complete_state_of_every_active_subscription() {
 fn link_local_alone_makes_no_pvd() {
     let mut h = Harness::new();
     h.apply(vec![link(3, "mif0", up()), addr(3, "fe80::2", 64)]);
-    assert_eq!(h.subscribe_all(), vec!["+if 3 mif0"]);
+    // Up with carrier, no usable address: going up (3.2.7.26.5).
+    assert_eq!(h.subscribe_all(), vec!["+if 3 mif0", "up 3 NoAddress"]);
 }
 
 #[test]
 fn live_changes_follow_the_draft_order() {
     let mut h = Harness::new();
     h.subscribe_all();
-    assert_eq!(h.apply(vec![link(5, "mif1", up())]), vec!["+if 5 mif1"]);
+    assert_eq!(h.apply(vec![link(5, "mif1", up())]), vec!["+if 5 mif1", "up 5 NoAddress"]);
     let mut out = Vec::new();
     h.model.announce_pvds(5, h.now, &mut out).unwrap();
     assert!(out.is_empty());
@@ -263,7 +265,7 @@ fn ids_are_never_reused_after_an_interface_goes() {
     h.subscribe_all();
     h.apply(vec![Fact::LinkRemoved { ifindex: 2 }]);
     let out = h.apply(vec![link(2, "eth0", up()), addr(2, "198.51.100.2", 24)]);
-    assert_eq!(out, vec!["+if 2 eth0"]);
+    assert_eq!(out, vec!["+if 2 eth0", "up 2 NoAddress"]);
     let mut more = Vec::new();
     h.model.announce_pvds(2, h.now, &mut more).unwrap();
     assert_eq!(more.iter().map(show).collect::<Vec<_>>(), vec!["+pvd 4 eth0/ipv4"]);
@@ -541,7 +543,7 @@ fn ra_before_the_address_attaches_when_the_pvd_appears() {
         addr(4, "fe80::2", 64),
         rdnss(4, "fe80::1", 30, &["fd6d:6966:a::1"]),
     ]);
-    assert_eq!(out, vec!["+if 4 mif0"]);
+    assert_eq!(out, vec!["+if 4 mif0", "up 4 NoAddress"]);
     let out = h.apply_following(vec![addr(4, "fd6d:6966:a::2", 64)]);
     assert_eq!(out, vec!["+pvd 1 mif0/ipv6", "+elem 1 Ra fd6d:6966:a::1", "+addr 1 fd6d:6966:a::2/64"]);
 }
@@ -1020,4 +1022,37 @@ fn a_flood_of_router_advertisements_is_bounded() {
     // A known server is refreshed, a withdrawal still works.
     h.apply(vec![rdnss(2, "fe80::1", 0, &["fd6d:6966:a::1000"])]);
     assert_eq!(h.model.pvd_link(3).unwrap().dns_servers.len(), super::mirror::MAX_RA_SERVERS_PER_ROUTER + 14);
+}
+
+#[test]
+fn going_up_says_what_the_interface_waits_for_and_only_on_the_way_up() {
+    let mut h = Harness::new();
+    h.subscribe_all();
+    let admin_down = LinkFlags::default();
+    let no_carrier = LinkFlags { up: true, running: false, ..LinkFlags::default() };
+    // Down: not going anywhere. Taken up without carrier, then the carrier comes.
+    assert_eq!(h.apply_following(vec![link(6, "wl0", admin_down)]), vec!["+if 6 wl0"]);
+    assert_eq!(h.apply(vec![link(6, "wl0", no_carrier)]), vec!["up 6 NoCarrier"]);
+    assert_eq!(h.apply(vec![link(6, "wl0", no_carrier)]), Vec::<String>::new(), "said once");
+    assert_eq!(h.apply(vec![link(6, "wl0", up())]), vec!["up 6 NoAddress"]);
+    // Usable: the PvD says so; nothing more about going up.
+    let out = h.apply_following(vec![addr(6, "198.51.100.2", 24)]);
+    assert_eq!(out, vec!["+pvd 1 wl0/ipv4", "+addr 1 198.51.100.2/24"]);
+    // Losing the carrier while up is going away, not up; its return brings the PvD back.
+    let out = h.apply_following(vec![link(6, "wl0", no_carrier)]);
+    assert_eq!(out, vec!["going 6 - 0ms CarrierLost", "-addr 1 198.51.100.2/24", "-pvd 1 wl0/ipv4"]);
+    let out = h.apply_following(vec![link(6, "wl0", up())]);
+    assert_eq!(out, vec!["cancel 6 - CarrierLost", "+pvd 1 wl0/ipv4", "+addr 1 198.51.100.2/24"]);
+    // The last address removed from a usable link: not "going up" again.
+    let out = h.apply_following(vec![del_addr(6, "198.51.100.2", 24)]);
+    assert_eq!(out, vec!["-addr 1 198.51.100.2/24", "-pvd 1 wl0/ipv4"]);
+    // Taken down and up again without an address: going up once more.
+    assert_eq!(h.apply(vec![link(6, "wl0", admin_down)]), Vec::<String>::new());
+    assert_eq!(h.apply(vec![link(6, "wl0", up())]), vec!["up 6 NoAddress"]);
+    // A subscriber arriving now is told with the interface.
+    let mut late = Vec::new();
+    h.model.stop_announcing_interfaces().unwrap();
+    h.model.announce_interfaces(&mut late);
+    let late: Vec<String> = late.iter().map(show).collect();
+    assert_eq!(late, vec!["+if 6 wl0", "up 6 NoAddress"]);
 }
