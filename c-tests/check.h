@@ -433,7 +433,8 @@ static inline int check_message_well_formed(const mif_message *m)
         ok &= CHECK(m->ifindex != 0 && m->ifname[0] != '\0');
         ok &= CHECK(m->going_away_reason == MIF_GOING_AWAY_CARRIER_LOST ||
                     m->going_away_reason == MIF_GOING_AWAY_ADDRESSES_DEPRECATED ||
-                    m->going_away_reason == MIF_GOING_AWAY_LIFETIME_ENDING);
+                    m->going_away_reason == MIF_GOING_AWAY_LIFETIME_ENDING ||
+                    m->going_away_reason == MIF_GOING_AWAY_ROUTER_WITHDRAWN);
         /* The whole interface (pvd 0, no PvD name) or one PvD of it. */
         ok &= CHECK((m->pvd == 0) == (m->pvd_name[0] == '\0'));
         ok &= CHECK(m->text == NULL);

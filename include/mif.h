@@ -1566,6 +1566,15 @@ typedef struct mif_message {
 #define MIF_GOING_AWAY_LIFETIME_ENDING 3
 
 /**
+ * `going_away_reason`: the PvD's default router withdrew itself (a Router
+ * Advertisement with router lifetime 0) or its router lifetime ran out: the last
+ * default route of its family through its interface is gone while its addresses stay
+ * (nothing beyond the link is reachable through it); `deadline_ms` 0. Cancelled when a
+ * default route comes back.
+ */
+#define MIF_GOING_AWAY_ROUTER_WITHDRAWN 4
+
+/**
  * `going_up_reason`: administratively up, no carrier yet (no cable, no association,
  * the far end down).
  */

@@ -92,6 +92,12 @@ pub const MIF_GOING_AWAY_ADDRESSES_DEPRECATED: mif_going_away_reason = 2;
 /// longest ends within the horizon (`mif_options.going_away_horizon_ms`, 60 s by
 /// default) with nothing refreshing it; `deadline_ms` is when it ends.
 pub const MIF_GOING_AWAY_LIFETIME_ENDING: mif_going_away_reason = 3;
+/// `going_away_reason`: the PvD's default router withdrew itself (a Router
+/// Advertisement with router lifetime 0) or its router lifetime ran out: the last
+/// default route of its family through its interface is gone while its addresses stay
+/// (nothing beyond the link is reachable through it); `deadline_ms` 0. Cancelled when a
+/// default route comes back.
+pub const MIF_GOING_AWAY_ROUTER_WITHDRAWN: mif_going_away_reason = 4;
 /// Why an interface is going up, i.e. what it still waits for
 /// (`mif_message.going_up_reason`, `MIF_MSG_INTERFACE_GOING_UP`).
 pub type mif_going_up_reason = u32;
@@ -255,6 +261,7 @@ pub(crate) fn going_away_reason_value(reason: GoingAwayReason) -> mif_going_away
         GoingAwayReason::CarrierLost => MIF_GOING_AWAY_CARRIER_LOST,
         GoingAwayReason::AddressesDeprecated => MIF_GOING_AWAY_ADDRESSES_DEPRECATED,
         GoingAwayReason::LifetimeEnding => MIF_GOING_AWAY_LIFETIME_ENDING,
+        GoingAwayReason::RouterWithdrawn => MIF_GOING_AWAY_ROUTER_WITHDRAWN,
     }
 }
 

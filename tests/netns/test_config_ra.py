@@ -39,6 +39,19 @@ def is_slaac(m, idx):
     return a in PREFIX and str(a) != STATIC6
 
 
+def withdrawn(m, idx):
+    """Interface is going away for mif0/ipv6 because its router withdrew (3.2.7.26.4):
+    the RA's default route went while the SLAAC address stays."""
+    return (m.get("msg") == "interface_going_away" and m.get("ifindex") == idx
+            and m.get("pvd_name") == "mif0/ipv6" and m.get("reason") == "router_withdrawn"
+            and m.get("deadline_ms") == 0)
+
+
+def withdrawn_matcher(idx):
+    return {"msg": "interface_going_away", "ifindex": idx, "pvd_name": "mif0/ipv6", "reason": "router_withdrawn",
+            "deadline_ms": 0}
+
+
 def ra_msg(m, idx, ids=None, gone=None):
     """A message about an RA element of mif0/ipv6 (optionally: one of `ids`)."""
     kinds = {None: ("config_element_announcement", "no_config_element_announcement"),
@@ -97,10 +110,11 @@ def test_config_ra_elements(bed):
     check(not m.elements(pvd_name="mif0/ipv4"), "nothing on mif0/ipv4")
 
     check(r.stop() == 0, f"radvd:\n{r.output()}")
-    m.collect_until(lambda g: any(ra_msg(x, idx, gone=True) for x in g),
-                    lambda x: ra_msg(x, idx, ids=[e["element_id"]], gone=False) or is_slaac(x, idx)
-                    or ra_msg(x, idx, ids=[e["element_id"]], gone=True),
-                    "the element's withdrawal by radvd's final RA")
+    got = m.collect_until(lambda g: any(ra_msg(x, idx, gone=True) for x in g),
+                          lambda x: ra_msg(x, idx, ids=[e["element_id"]], gone=False) or is_slaac(x, idx)
+                          or ra_msg(x, idx, ids=[e["element_id"]], gone=True) or withdrawn(x, idx),
+                          "the element's withdrawal by radvd's final RA")
+    check(sum(withdrawn(x, idx) for x in got) == 1, f"one router-withdrawn warning expected: {got}")
     m.expect_quiet("nothing after the withdrawal")
 
 
@@ -152,8 +166,9 @@ def test_config_ra_expiry(bed):
     rc = r.stop()
     check(rc == 0, f"radvd exit status {rc}:\n{r.output()}")
     got = m.collect_until(lambda g: any(ra_msg(x, idx, gone=True) for x in g),
-                          lambda x: ra_msg(x, idx, ids=[eid]) or is_slaac(x, idx),
+                          lambda x: ra_msg(x, idx, ids=[eid]) or is_slaac(x, idx) or withdrawn(x, idx),
                           "the RA element's withdrawal after radvd stopped", timeout=TIMEOUT + 20)
+    check(sum(withdrawn(x, idx) for x in got) == 1, f"one router-withdrawn warning expected: {got}")
     upd = [x for x in got if ra_msg(x, idx, gone=False)]
     lost_router = [i for i, x in enumerate(upd) if not x["routers"]]
     check(lost_router, f"an update without the router (route gone) before the withdrawal: {upd}")
@@ -180,9 +195,9 @@ def test_config_ra_lifetime0(bed):
     eid = e["element_id"]
     check(e["lifetime"] <= 600, f"lifetime at most 600 s: {e}")
     check(r1.stop() == 0, f"radvd1:\n{r1.output()}")
-    m.collect_until(lambda g: any(full(x, ll, routers=False) for x in g),
-                    lambda x: ra_msg(x, idx, ids=[eid], gone=False) or is_slaac(x, idx),
-                    "an update without the router, servers and domains kept")
+    got = m.collect_until(lambda g: any(full(x, ll, routers=False) for x in g) and any(withdrawn(x, idx) for x in g),
+                          lambda x: ra_msg(x, idx, ids=[eid], gone=False) or is_slaac(x, idx) or withdrawn(x, idx),
+                          "an update without the router, servers and domains kept, and the warning")
     m.expect_quiet()
 
     bed.start_radvd(radvd_body(rdnss_life=0, dnssl_life=0, prefix=False, default_lifetime=0), label="radvd0")
@@ -236,6 +251,8 @@ def test_config_ra_handmade(bed):
     m.expect(ra_el(ll1, rest, ["b.example"], [ll1], element_id=id1))
     m.expect_quiet()
     bed.send_ra(router_lifetime=0)
+    # The only router withdrew: the warning first (3.2.7.26.4), then the update.
+    m.expect(withdrawn_matcher(idx))
     m.expect(ra_el(ll1, rest, ["b.example"], [], element_id=id1))
     m.expect_quiet()
     # RDNSS first, then DNSSL (the kernel forwards them in packet order): an update

@@ -126,6 +126,11 @@ pub enum GoingAwayReason {
     /// lifetime ends within the horizon (`HostModel::set_going_away_horizon`) and
     /// nothing refreshed them; the deadline is when the last one ends.
     LifetimeEnding,
+    /// The PvD's only default router withdrew itself (a Router Advertisement with
+    /// router lifetime 0) or its router lifetime ran out: the kernel removed the last
+    /// default route of the PvD's family through its interface. The addresses stay,
+    /// but nothing beyond the link is reachable through it; deadline now.
+    RouterWithdrawn,
 }
 
 impl Announcement {

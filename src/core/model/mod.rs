@@ -178,8 +178,13 @@ struct PvdView {
     /// The end of the longest valid lifetime, when every address's is finite
     /// (`last_valid_of`): the engine wakes when it comes within the horizon.
     last_valid: Option<Instant>,
-    /// When the PvD is expected gone, and why (`going_away_of`).
+    /// When the PvD is expected gone, and why (`going_away_of`, `router_withdrawn`).
     going_away: Option<(Instant, GoingAwayReason)>,
+    /// A default route of the PvD's family through its interface, learned from a
+    /// Router Advertisement, exists (`router_withdrawn`).
+    ra_routed: bool,
+    /// Any default route of its family through its interface exists.
+    routed: bool,
 }
 
 /// What subscribers may see of one interface.

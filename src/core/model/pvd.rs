@@ -30,7 +30,11 @@ impl HostModel {
                 let name = format!("{}/{}", link.name, family.suffix());
                 let last_valid = last_valid_of(&addrs);
                 let going_away = last_valid.and_then(|last| going_away_of(&addrs, last, now, self.going_away_horizon));
-                let pvd = PvdView { id, name, addrs, elements: BTreeMap::new(), last_valid, going_away };
+                let routes_here = || self.routes.iter().filter(|((f, i, _, _), _)| *f == family && *i == ifindex);
+                let ra_routed = routes_here().any(|(_, (from_ra, _))| *from_ra);
+                let routed = routes_here().next().is_some();
+                let pvd =
+                    PvdView { id, name, addrs, elements: BTreeMap::new(), last_valid, going_away, ra_routed, routed };
                 pvds[family.index()] = Some(pvd);
             }
         }

@@ -17,6 +17,7 @@ impl HostModel {
             let warned = old.as_ref().is_some_and(|o| o.carrier_warned || carrier_lost(o, n) && self.subs.interfaces);
             n.carrier_warned = warned && n.flags.up && !n.flags.running;
             n.going_up = going_up_of(old.as_ref(), n);
+            router_withdrawn(old.as_ref(), n, now);
         }
         self.announce_diff(ifindex, old.as_ref(), new.as_ref(), now, out);
         if let Some(view) = new.as_ref().filter(|_| self.subs.pvds.contains(&ifindex)) {
@@ -393,4 +394,24 @@ fn going_up_of(old: Option<&LinkView>, new: &LinkView) -> Option<GoingUpReason> 
         return None;
     }
     Some(if new.flags.running { GoingUpReason::NoAddress } else { GoingUpReason::NoCarrier })
+}
+
+/// A PvD whose last default route, one a Router Advertisement installed, went (router
+/// lifetime 0, or run out) while its addresses stay: going away now
+/// (`GoingAwayReason::RouterWithdrawn`), until a default route comes back. An
+/// address-based warning takes precedence; a PvD that never had a router from an RA
+/// (static, DHCPv4) is not warned about.
+fn router_withdrawn(old: Option<&LinkView>, new: &mut LinkView, now: Instant) {
+    for family in Family::ALL {
+        let Some(p) = new.pvds[family.index()].as_mut() else { continue };
+        if p.going_away.is_some() || p.routed {
+            continue;
+        }
+        let before = old.and_then(|o| o.pvds[family.index()].as_ref()).filter(|o| o.id == p.id);
+        let Some(before) = before else { continue };
+        let was_withdrawn = before.going_away.filter(|(_, r)| *r == GoingAwayReason::RouterWithdrawn);
+        if before.ra_routed || was_withdrawn.is_some() {
+            p.going_away = Some((was_withdrawn.map_or(now, |(at, _)| at), GoingAwayReason::RouterWithdrawn));
+        }
+    }
 }

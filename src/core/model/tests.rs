@@ -585,7 +585,29 @@ fn ra_default_route_gives_the_element_its_router() {
         h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]),
         vec!["+elem 3 Ra fd6d:6966:a::1,gw:fe80::1"]
     );
-    assert_eq!(h.apply(vec![Fact::RouteRemoved(route)]), vec!["+elem 3 Ra fd6d:6966:a::1"]);
+    // The router withdrew (lifetime 0): the PvD is going away now (3.2.7.26.4), its
+    // element loses the router.
+    assert_eq!(
+        h.apply(vec![Fact::RouteRemoved(route.clone())]),
+        vec!["going 2 eth0/ipv6 0ms RouterWithdrawn", "+elem 3 Ra fd6d:6966:a::1"]
+    );
+    assert_eq!(h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"])]), Vec::<String>::new(), "said once");
+    // It came back: no longer.
+    assert_eq!(
+        h.apply(vec![Fact::Route(route)]),
+        vec!["cancel 2 eth0/ipv6 RouterWithdrawn", "+elem 3 Ra fd6d:6966:a::1,gw:fe80::1"]
+    );
+    // A default route not from an RA (static, DHCPv4) going says nothing of the kind.
+    let static4 = RouteFact {
+        family: Family::V4,
+        ifindex: 2,
+        gateway: Some("198.51.100.1".parse().unwrap()),
+        metric: 0,
+        from_ra: false,
+        lifetime: None,
+    };
+    h.apply(vec![Fact::Route(static4.clone())]);
+    assert_eq!(h.apply(vec![Fact::RouteRemoved(static4)]), Vec::<String>::new());
 }
 
 #[test]
