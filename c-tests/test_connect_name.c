@@ -203,6 +203,25 @@ static void mptcp_active_and_fallback(void)
             CHECK_EQ_INT(m->mptcp, MIF_MPTCP_FALLBACK);
         check_discard(m);
     }
+    /* Connect to Address takes the flag too. */
+    if (mp >= 0) {
+        mif_request a;
+        uint64_t lo4 = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
+        mif_request_init(&a, MIF_REQ_CONNECT_TO_ADDRESS);
+        a.pvd = lo4;
+        a.connection_id = 4;
+        a.remote = check_address("127.0.0.1");
+        a.remote_port = mp_port;
+        a.connect_flags = MIF_CONNECT_TRANSLATIONS; /* not for an address */
+        CHECK_RC(mif_post_message(ctx, &a), MIF_E_INVALID_ARGUMENT);
+        a.connect_flags = MIF_CONNECT_MPTCP;
+        if (CHECK_RC(mif_post_message(ctx, &a), MIF_OK)) {
+            m = result_of(ctx, 4);
+            if (m != NULL && CHECK_EQ_INT(m->msg_type, MIF_MSG_CONNECTED))
+                CHECK_EQ_INT(m->mptcp, MIF_MPTCP_ACTIVE);
+            check_discard(m);
+        }
+    }
     /* Without the flag: plain TCP, not asked. */
     req.connect_flags = 0;
     req.connection_id = 3;

@@ -405,7 +405,8 @@ typedef struct mif_request {
    */
   uint32_t attempt_delay_ms;
   /**
-   * `MIF_CONNECT_*` options of a `MIF_REQ_CONNECT_TO_NAME`; other bits must be 0.
+   * `MIF_CONNECT_*` options of a `MIF_REQ_CONNECT_TO_NAME` (and `MIF_CONNECT_MPTCP` of
+   * the Connect to Address requests); other bits must be 0.
    */
   mif_connect_flags connect_flags;
 } mif_request;
@@ -1215,7 +1216,8 @@ typedef struct mif_message {
  * Multipath TCP (RFC 8684): every attempt is an IPPROTO_MPTCP socket. With a peer that
  * speaks MPTCP the connection is MPTCP (it can then survive its network going away
  * when the kernel has a subflow endpoint on another network); with one that does not
- * it falls back to plain TCP by itself. `mif_message.mptcp` says which.
+ * it falls back to plain TCP by itself. `mif_message.mptcp` says which. Also for
+ * `MIF_REQ_CONNECT_TO_ADDRESS` and `MIF_REQ_CONNECT_FROM_ADDRESS`.
  */
 #define MIF_CONNECT_MPTCP 1
 

@@ -129,7 +129,8 @@ pub type mif_connect_flags = u32;
 /// Multipath TCP (RFC 8684): every attempt is an IPPROTO_MPTCP socket. With a peer that
 /// speaks MPTCP the connection is MPTCP (it can then survive its network going away
 /// when the kernel has a subflow endpoint on another network); with one that does not
-/// it falls back to plain TCP by itself. `mif_message.mptcp` says which.
+/// it falls back to plain TCP by itself. `mif_message.mptcp` says which. Also for
+/// `MIF_REQ_CONNECT_TO_ADDRESS` and `MIF_REQ_CONNECT_FROM_ADDRESS`.
 pub const MIF_CONNECT_MPTCP: mif_connect_flags = 1;
 /// The race's own translations are delivered too: per network asked, its
 /// `MIF_MSG_NAME_TRANSLATION` messages and one `MIF_MSG_NAME_TRANSLATION_DONE`
@@ -190,7 +191,8 @@ pub struct mif_request {
     /// RFC 8305 Connection Attempt Delay in ms of a `MIF_REQ_CONNECT_TO_NAME` (100 to
     /// 2000); 0 = the context's `connect_attempt_delay_ms` (at least 100).
     pub attempt_delay_ms: u32,
-    /// `MIF_CONNECT_*` options of a `MIF_REQ_CONNECT_TO_NAME`; other bits must be 0.
+    /// `MIF_CONNECT_*` options of a `MIF_REQ_CONNECT_TO_NAME` (and `MIF_CONNECT_MPTCP` of
+    /// the Connect to Address requests); other bits must be 0.
     pub connect_flags: mif_connect_flags,
 }
 
@@ -352,12 +354,15 @@ pub(crate) unsafe fn request_from_c(req: *const mif_request) -> Result<Request, 
         }
         MIF_REQ_CONNECT_TO_ADDRESS => {
             needs(remote_end)?;
-            Request::Connect { pvd: copy.pvd, connection_id: copy.connection_id, remote: remote()?, local: None }
+            let mptcp = address_connect_flags(copy.connect_flags)?;
+            Request::Connect { pvd: copy.pvd, connection_id: copy.connection_id, remote: remote()?, local: None, mptcp }
         }
         MIF_REQ_CONNECT_FROM_ADDRESS => {
             needs(local_end)?;
+            let mptcp = address_connect_flags(copy.connect_flags)?;
             let (local, _) = checked_ip(&copy.local, Error::BadSource)?;
-            Request::Connect { pvd: copy.pvd, connection_id: copy.connection_id, remote: remote()?, local: Some(local) }
+            let (pvd, connection_id, remote, local) = (copy.pvd, copy.connection_id, remote()?, Some(local));
+            Request::Connect { pvd, connection_id, remote, local, mptcp }
         }
         MIF_REQ_CONNECT_TO_PVD => {
             needs(pvd_end)?;
@@ -374,6 +379,16 @@ pub(crate) unsafe fn request_from_c(req: *const mif_request) -> Result<Request, 
         }
         _ => return Err(Error::UnknownRequestType),
     })
+}
+
+/// The `connect_flags` of Connect to Address (From Address): `MIF_CONNECT_MPTCP` only.
+/// A program built against an older header has no such field: `size` stops before it
+/// and it reads as 0.
+fn address_connect_flags(flags: mif_connect_flags) -> Result<bool, Error> {
+    if flags & !MIF_CONNECT_MPTCP != 0 {
+        return Err(Error::InvalidArgument);
+    }
+    Ok(flags == MIF_CONNECT_MPTCP)
 }
 
 /// Decodes a Connect to Name.
@@ -540,6 +555,7 @@ pub unsafe fn fuzz_request_from_c(req: *const mif_request) -> String {
     let port_at = offset_of!(mif_request, remote_port);
     let local_at = offset_of!(mif_request, local);
     let port = u16::from_ne_bytes(bytes(port_at, 2).try_into().unwrap_or_default());
+    let connect_flags = u32_at(offset_of!(mif_request, connect_flags));
     let reserved_set = u32_at(offset_of!(mif_request, reserved)) != 0
         || bytes(offset_of!(mif_request, reserved2), 2) != [0, 0]
         || u32_at(offset_of!(mif_request, reserved3)) != 0;
@@ -631,8 +647,10 @@ pub unsafe fn fuzz_request_from_c(req: *const mif_request) -> String {
             let local = address(local_at);
             let from = request_type == MIF_REQ_CONNECT_FROM_ADDRESS;
             match result {
-                Ok(Request::Connect { pvd: p, connection_id: c, remote: r, local: l }) => {
+                Ok(Request::Connect { pvd: p, connection_id: c, remote: r, local: l, mptcp }) => {
                     assert_eq!((*p, *c), (pvd, connection_id));
+                    assert_eq!(*mptcp, connect_flags == MIF_CONNECT_MPTCP);
+                    assert!(connect_flags & !MIF_CONNECT_MPTCP == 0, "unknown connect flags accepted");
                     assert!(!(remote.1 || (from && local.1)), "reserved address bytes accepted");
                     assert_eq!((Some(r.ip()), r.port()), (ip_of_field(remote), port));
                     assert!(port != 0 && !r.ip().is_unspecified() && !r.ip().is_multicast());
@@ -649,7 +667,9 @@ pub unsafe fn fuzz_request_from_c(req: *const mif_request) -> String {
                         assert_eq!(*l, None);
                     }
                 }
-                Err(Error::InvalidArgument) => assert!(remote.1 || (from && local.1)),
+                Err(Error::InvalidArgument) => {
+                    assert!(remote.1 || (from && local.1) || connect_flags & !MIF_CONNECT_MPTCP != 0)
+                }
                 Err(Error::BadAddress) => {
                     let ip = ip_of_field(remote);
                     let v4_scope = ip.is_some_and(|ip| ip.is_ipv4()) && remote.2 != 0;

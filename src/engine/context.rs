@@ -194,7 +194,9 @@ impl Context {
         match request {
             Request::TranslateName { pvd, translation_id, name } => self.translate(pvd, translation_id, name),
             Request::StopTranslatingName { translation_id } => self.stop_translating(translation_id),
-            Request::Connect { pvd, connection_id, remote, local } => self.connect(pvd, connection_id, remote, local),
+            Request::Connect { pvd, connection_id, remote, local, mptcp } => {
+                self.connect(pvd, connection_id, remote, local, mptcp)
+            }
             Request::ConnectToPvd { pvd } => {
                 if !self.shared.model.lock().has_pvd(pvd) {
                     return Err(Error::UnknownPvd);
@@ -331,7 +333,14 @@ impl Context {
     }
 
     /// Connect to Address (From Address): checked here, carried out by the engine.
-    fn connect(&self, pvd: u64, connection_id: u64, remote: SocketAddr, local: Option<IpAddr>) -> Result<(), Error> {
+    fn connect(
+        &self,
+        pvd: u64,
+        connection_id: u64,
+        remote: SocketAddr,
+        local: Option<IpAddr>,
+        mptcp: bool,
+    ) -> Result<(), Error> {
         let pvd = self.pvd_or_default(pvd)?;
         let model = self.shared.model.lock();
         let link = model.pvd_link(pvd).ok_or(Error::UnknownPvd)?;
@@ -363,8 +372,7 @@ impl Context {
             max_parallel,
         )?;
         drop(model);
-        let request =
-            ConnectRequest { connection_id, generation, pvd, remote, local, started, max_parallel, mptcp: false };
+        let request = ConnectRequest { connection_id, generation, pvd, remote, local, started, max_parallel, mptcp };
         if self.requests.send(EngineRequest::Connect(request)).is_err() {
             self.shared.operations.lock().cancel(Kind::Connect, connection_id);
             return Err(Error::EngineFailed);

@@ -49,6 +49,8 @@ pub enum Request {
         connection_id: u64,
         remote: SocketAddr,
         local: Option<IpAddr>,
+        /// Multipath TCP asked for (`MIF_CONNECT_MPTCP`).
+        mptcp: bool,
     },
     ConnectToPvd {
         pvd: u64,
