@@ -168,6 +168,18 @@ static int mptcp_listener(uint16_t *port)
     return fd;
 }
 
+/* Posts `req` and checks that it connects with `mptcp` status `want`. */
+static void connected_with_mptcp(mif_ctx *ctx, const mif_request *req, mif_mptcp_status want)
+{
+    mif_message *m;
+    if (!CHECK_RC(mif_post_message(ctx, req), MIF_OK))
+        return;
+    m = result_of(ctx, req->connection_id);
+    if (m != NULL && CHECK_EQ_INT(m->msg_type, MIF_MSG_CONNECTED))
+        CHECK_EQ_INT(m->mptcp, want);
+    check_discard(m);
+}
+
 /* MIF_CONNECT_MPTCP: to an MPTCP listener the connection is MPTCP; to a plain TCP one it
  * falls back, and the message says which. */
 static void mptcp_active_and_fallback(void)
@@ -177,7 +189,6 @@ static void mptcp_active_and_fallback(void)
     mif_selection lo = selection(MIF_PREFERENCE_REQUIRE, if_nametoindex("lo"), 0);
     mif_ctx *ctx = open_ctx();
     mif_request req;
-    mif_message *m;
     REQUIRE(ctx != NULL && tcp >= 0);
     if (mp < 0)
         check_note("no MPTCP listener on this host (%s): the MPTCP case is not shown", strerror(errno));
@@ -189,48 +200,28 @@ static void mptcp_active_and_fallback(void)
     req.connect_flags = MIF_CONNECT_MPTCP;
     req.connection_id = 1;
     req.remote_port = mp_port;
-    if (mp >= 0 && CHECK_RC(mif_post_message(ctx, &req), MIF_OK)) {
-        m = result_of(ctx, 1);
-        if (m != NULL && CHECK_EQ_INT(m->msg_type, MIF_MSG_CONNECTED))
-            CHECK_EQ_INT(m->mptcp, MIF_MPTCP_ACTIVE);
-        check_discard(m);
-    }
+    if (mp >= 0)
+        connected_with_mptcp(ctx, &req, MIF_MPTCP_ACTIVE);
     req.connection_id = 2;
     req.remote_port = tcp_port;
-    if (CHECK_RC(mif_post_message(ctx, &req), MIF_OK)) {
-        m = result_of(ctx, 2);
-        if (m != NULL && CHECK_EQ_INT(m->msg_type, MIF_MSG_CONNECTED))
-            CHECK_EQ_INT(m->mptcp, MIF_MPTCP_FALLBACK);
-        check_discard(m);
-    }
+    connected_with_mptcp(ctx, &req, MIF_MPTCP_FALLBACK);
     /* Connect to Address takes the flag too. */
     if (mp >= 0) {
         mif_request a;
-        uint64_t lo4 = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
         mif_request_init(&a, MIF_REQ_CONNECT_TO_ADDRESS);
-        a.pvd = lo4;
+        a.pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
         a.connection_id = 4;
         a.remote = check_address("127.0.0.1");
         a.remote_port = mp_port;
         a.connect_flags = MIF_CONNECT_TRANSLATIONS; /* not for an address */
         CHECK_RC(mif_post_message(ctx, &a), MIF_E_INVALID_ARGUMENT);
         a.connect_flags = MIF_CONNECT_MPTCP;
-        if (CHECK_RC(mif_post_message(ctx, &a), MIF_OK)) {
-            m = result_of(ctx, 4);
-            if (m != NULL && CHECK_EQ_INT(m->msg_type, MIF_MSG_CONNECTED))
-                CHECK_EQ_INT(m->mptcp, MIF_MPTCP_ACTIVE);
-            check_discard(m);
-        }
+        connected_with_mptcp(ctx, &a, MIF_MPTCP_ACTIVE);
     }
     /* Without the flag: plain TCP, not asked. */
     req.connect_flags = 0;
     req.connection_id = 3;
-    if (CHECK_RC(mif_post_message(ctx, &req), MIF_OK)) {
-        m = result_of(ctx, 3);
-        if (m != NULL && CHECK_EQ_INT(m->msg_type, MIF_MSG_CONNECTED))
-            CHECK_EQ_INT(m->mptcp, MIF_MPTCP_NOT_ASKED);
-        check_discard(m);
-    }
+    connected_with_mptcp(ctx, &req, MIF_MPTCP_NOT_ASKED);
     mif_close(ctx);
     if (mp >= 0)
         close(mp);
