@@ -367,6 +367,23 @@ static inline int wait_child(pid_t pid)
     return status;
 }
 
+/* Runs `nft -f FILE` with `rules` inside network namespace `netns` (ip netns exec), or
+ * dies. */
+static inline void nft_in_netns(const char *netns, const char *rules)
+{
+    char path[] = "/tmp/mif-bench-nft.XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0 || write(fd, rules, strlen(rules)) != (ssize_t)strlen(rules))
+        die("nft rules file: %s", strerror(errno));
+    close(fd);
+    char *argv[] = { "ip", "netns", "exec", (char *)netns, "nft", "-f", path, NULL };
+    struct child c = spawn(argv, 0);
+    int status = wait_child(c.pid);
+    unlink(path);
+    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        die("nft -f in %s failed (status %d)", netns, status);
+}
+
 static inline void stop_child(struct child *c)
 {
     if (c->pid > 0) {

@@ -85,22 +85,6 @@ static void drain_accepts(void)
     }
 }
 
-/* Runs `nft -f FILE` in the server namespace (ip netns exec) with `rules`. */
-static void nft_in_server(const char *netns, const char *rules)
-{
-    char path[] = "/tmp/mif-bench-nft.XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0 || write(fd, rules, strlen(rules)) != (ssize_t)strlen(rules))
-        die("nft rules file: %s", strerror(errno));
-    close(fd);
-    char *argv[] = { "ip", "netns", "exec", (char *)netns, "nft", "-f", path, NULL };
-    struct child c = spawn(argv, 0);
-    int status = wait_child(c.pid);
-    unlink(path);
-    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        die("nft -f in %s failed (status %d)", netns, status);
-}
-
 /* ---- plain connects ---- */
 
 /* socket + bind(src) + nonblocking connect + poll; returns elapsed ns, or -errno. */
@@ -407,7 +391,7 @@ int main(int argc, char **argv)
              "  }\n"
              "}\n",
              first_s, PORT_HOLE);
-    nft_in_server(server_ns, rules);
+    nft_in_netns(server_ns, rules);
     /* The blackhole really holds: a plain connect from the first source must not get
      * through within 300 ms (a start-up check, not a measurement). */
     {
@@ -447,7 +431,7 @@ int main(int argc, char **argv)
             naive_err = err;
     }
     t_b = now_ns() - t_b;
-    nft_in_server(server_ns, "delete table inet mifbench\n");
+    nft_in_netns(server_ns, "delete table inet mifbench\n");
     struct stats sb_mif = stats_of(b_mif, (size_t)iters_b), sb_naive = stats_of(b_naive, (size_t)iters_b);
     struct stats sb_rtt = stats_of(b_rtt, (size_t)iters_b * 10);
     double ideal = CAD_MS * 1e6 + sb_rtt.median;

@@ -117,21 +117,6 @@ static struct child start_dnsmasq(const char *ns, const char *listen, const char
     return spawn(argv, 0);
 }
 
-static void nft_in(const char *ns, const char *rules)
-{
-    char path[] = "/tmp/mif-bench-nft.XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0 || write(fd, rules, strlen(rules)) != (ssize_t)strlen(rules))
-        die("nft rules file: %s", strerror(errno));
-    close(fd);
-    char *argv[] = { "ip", "netns", "exec", (char *)ns, "nft", "-f", path, NULL };
-    struct child c = spawn(argv, 0);
-    int status = wait_child(c.pid);
-    unlink(path);
-    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        die("nft -f in %s failed", ns);
-}
-
 /* ---- libmif ---- */
 
 static mif_ctx *ctx;
@@ -398,7 +383,7 @@ int main(int argc, char **argv)
            (double)lib_cpu / iters / 1e3, (double)hand_cpu / iters / 1e3);
 
     /* (b) network A blackholed. */
-    nft_in(ns_a, "table inet bench_hole {\n chain input {\n  type filter hook input priority 0; policy accept;\n"
+    nft_in_netns(ns_a, "table inet bench_hole {\n chain input {\n  type filter hook input priority 0; policy accept;\n"
                  "  tcp dport 9003 drop\n }\n}\n");
     int64_t *lib_b = alloc_i64((size_t)holes), *curl_b = alloc_i64((size_t)holes), *naive_b = alloc_i64((size_t)holes);
     int64_t *res_b = alloc_i64((size_t)holes * 5), *rtt_b = alloc_i64((size_t)holes * 5);

@@ -14,11 +14,10 @@ pub struct Network {
     pub ifname: String,
     /// The PvD of each family (`Family::index`), if present.
     pub pvds: [Option<u64>; 2],
-    /// The lowest metric of its default routes, if it has one.
-    pub default_route: Option<u32>,
     /// A loopback interface: no network to reach a remote name through.
     pub loopback: bool,
-    /// (metric, IPv4 after IPv6): the sort key.
+    /// Its best default route as (metric, IPv4 after IPv6), if it has one: the order
+    /// networks are raced in (`HostModel::networks`).
     pub(crate) order: Option<(u32, u8)>,
 }
 

@@ -343,11 +343,7 @@ impl Engine {
         drop(model);
         self.route_connect(events);
         if !gone.is_empty() {
-            let mut out = Vec::new();
-            let (shared, registry) = (Arc::clone(&self.shared), self.poll.registry());
-            let mut io = Io { shared: &shared, connector: &mut self.connector, registry };
-            self.races.lost(gone, &mut io, now, &mut out);
-            self.shared.emit_connect(out);
+            self.with_races(|races, io, out| races.lost(gone, io, now, out));
         }
     }
 
@@ -362,16 +358,10 @@ impl Engine {
                     self.route_connect(events);
                 }
                 EngineRequest::ConnectToName(request) => {
-                    let mut out = Vec::new();
-                    let (shared, registry) = (Arc::clone(&self.shared), self.poll.registry());
-                    let mut io = Io { shared: &shared, connector: &mut self.connector, registry };
-                    self.races.start(request, &mut io, Instant::now(), &mut out);
-                    self.shared.emit_connect(out);
+                    self.with_races(|races, io, out| races.start(request, io, Instant::now(), out));
                 }
                 EngineRequest::CancelConnect { generation } if self.races.has(generation) => {
-                    let (shared, registry) = (Arc::clone(&self.shared), self.poll.registry());
-                    let mut io = Io { shared: &shared, connector: &mut self.connector, registry };
-                    self.races.cancel(generation, &mut io, Instant::now());
+                    self.with_races(|races, io, _| races.cancel(generation, io, Instant::now()));
                 }
                 EngineRequest::CancelConnect { generation } => self.connector.cancel(generation, self.poll.registry()),
             }
@@ -388,12 +378,17 @@ impl Engine {
             events.into_iter().partition(|e| self.races.owns_attempt(e.ids().1));
         self.shared.emit_connect(own);
         if !races.is_empty() {
-            let mut out = Vec::new();
-            let (shared, registry) = (Arc::clone(&self.shared), self.poll.registry());
-            let mut io = Io { shared: &shared, connector: &mut self.connector, registry };
-            self.races.connect_events(races, &mut io, Instant::now(), &mut out);
-            self.shared.emit_connect(out);
+            self.with_races(|r, io, out| r.connect_events(races, io, Instant::now(), out));
         }
+    }
+
+    /// Runs race work with the I/O it needs, then delivers the races' results.
+    fn with_races(&mut self, work: impl FnOnce(&mut NameRaces, &mut Io<'_>, &mut Vec<ConnectEvent>)) {
+        let shared = Arc::clone(&self.shared);
+        let mut io = Io { shared: &shared, connector: &mut self.connector, registry: self.poll.registry() };
+        let mut out = Vec::new();
+        work(&mut self.races, &mut io, &mut out);
+        shared.emit_connect(out);
     }
 
     /// Feeds the races what their translations answered and runs their timers.
@@ -403,14 +398,12 @@ impl Engine {
             return;
         }
         let now = Instant::now();
-        let mut out = Vec::new();
-        let (shared, registry) = (Arc::clone(&self.shared), self.poll.registry());
-        let mut io = Io { shared: &shared, connector: &mut self.connector, registry };
-        if !answers.is_empty() {
-            self.races.dns_events(answers, &mut io, now, &mut out);
-        }
-        self.races.tick(&mut io, now, &mut out);
-        self.shared.emit_connect(out);
+        self.with_races(|races, io, out| {
+            if !answers.is_empty() {
+                races.dns_events(answers, io, now, out);
+            }
+            races.tick(io, now, out);
+        });
         // Events the steps above produced for the races come back through the inbox:
         // the next iteration takes them (the waker was raised).
     }

@@ -96,9 +96,11 @@ impl Shared {
         if events.is_empty() {
             return;
         }
-        // A race's own translations go to the engine, not to the application.
+        // A race's own translations go to the engine, not to the application (split only
+        // when there are some: the common batch is the application's alone).
+        let ours = |e: &DnsEvent| e.generation() >= INTERNAL_GENERATIONS;
         let (races, events): (Vec<DnsEvent>, Vec<DnsEvent>) =
-            events.into_iter().partition(|e| e.generation() >= INTERNAL_GENERATIONS);
+            if events.iter().any(ours) { events.into_iter().partition(ours) } else { (Vec::new(), events) };
         if !races.is_empty() {
             self.race_dns.lock().extend(races);
             if let Some(waker) = self.engine_waker.get() {

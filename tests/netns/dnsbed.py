@@ -168,72 +168,79 @@ def rcode_server(listen, rcode, garbage=False):
         udp.sendto(reply, peer)
 
 
-def late_server(listen, answer_a, delay_ms, copies):
-    """Answers every A query with answer_a (other types: no records) at once, then
-    `copies` more times after delay_ms: the same answer again from port 53 (a late
-    duplicate) and from another port of the same address."""
-    fam = socket.AF_INET6 if ":" in listen else socket.AF_INET
-    udp = socket.socket(fam, socket.SOCK_DGRAM)
-    udp.bind((listen, 53))
-    other = socket.socket(fam, socket.SOCK_DGRAM)
-    other.bind((listen, 0))
-    _emit(event="ready", listen=listen, other_port=other.getsockname()[1])
-    late = []  # (when, reply, peer)
+def _serve_queries(udp, on_query, on_due):
+    """The delaying responders' loop: each query read on `udp` (parsed, see
+    parse_query; unparsable ones are dropped) goes to on_query(query, peer, now), which
+    answers what it answers at once and returns [(when, item)] to do later; on_due(item)
+    runs when an item's time comes."""
+    late = []  # (when, item)
     while True:
-        wait = max(0.0, min(w for w, _, _ in late) - time.monotonic()) if late else None
+        wait = max(0.0, min(w for w, _ in late) - time.monotonic()) if late else None
         ready, _, _ = select.select([udp], [], [], wait)
         now = time.monotonic()
-        for item in [x for x in late if x[0] <= now]:
-            late.remove(item)
-            _, reply, peer = item
-            for _ in range(copies):
-                udp.sendto(reply, peer)
-                other.sendto(reply, peer)
-            _emit(event="late", client=peer[0], port=peer[1], copies=copies)
+        for due in [x for x in late if x[0] <= now]:
+            late.remove(due)
+            on_due(due[1])
         if not ready:
             continue
         data, peer = udp.recvfrom(4096)
         q = parse_query(data)
-        if q is None:
-            continue
+        if q is not None:
+            late.extend(on_query(q, peer, now))
+
+
+def _udp_on(listen, port):
+    udp = socket.socket(socket.AF_INET6 if ":" in listen else socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind((listen, port))
+    return udp
+
+
+def late_server(listen, answer_a, delay_ms, copies):
+    """Answers every A query with answer_a (other types: no records) at once, then
+    `copies` more times after delay_ms: the same answer again from port 53 (a late
+    duplicate) and from another port of the same address."""
+    udp, other = _udp_on(listen, 53), _udp_on(listen, 0)
+    _emit(event="ready", listen=listen, other_port=other.getsockname()[1])
+
+    def on_query(q, peer, now):
         qid, flags, qname, qtype = q
         answers = [rr(qname, 1, rdata_of(1, answer_a))] if qtype == 1 else []
         reply = message(qid, RESPONSE | (flags & 0x0100), [(qname, qtype)], answers)
         udp.sendto(reply, peer)
         _emit(event="query", name=qname, qtype=QTYPES.get(qtype, qtype), client=peer[0], port=peer[1])
-        late.append((now + delay_ms / 1000.0, reply, peer))
+        return [(now + delay_ms / 1000.0, (reply, peer))]
+
+    def on_due(item):
+        reply, peer = item
+        for _ in range(copies):
+            udp.sendto(reply, peer)
+            other.sendto(reply, peer)
+        _emit(event="late", client=peer[0], port=peer[1], copies=copies)
+
+    _serve_queries(udp, on_query, on_due)
 
 
 def slow_aaaa_server(listen, answer_a, answer_aaaa, delay_ms):
     """Answers A queries with answer_a at once and AAAA queries with answer_aaaa only
     delay_ms later (other types: no records): a network whose IPv6 answer lags."""
-    fam = socket.AF_INET6 if ":" in listen else socket.AF_INET
-    udp = socket.socket(fam, socket.SOCK_DGRAM)
-    udp.bind((listen, 53))
+    udp = _udp_on(listen, 53)
     _emit(event="ready", listen=listen)
-    late = []  # (when, reply, peer)
-    while True:
-        wait = max(0.0, min(w for w, _, _ in late) - time.monotonic()) if late else None
-        ready, _, _ = select.select([udp], [], [], wait)
-        now = time.monotonic()
-        for item in [x for x in late if x[0] <= now]:
-            late.remove(item)
-            udp.sendto(item[1], item[2])
-            _emit(event="answered_late", client=item[2][0])
-        if not ready:
-            continue
-        data, peer = udp.recvfrom(4096)
-        q = parse_query(data)
-        if q is None:
-            continue
+
+    def on_query(q, peer, now):
         qid, flags, qname, qtype = q
         answers = {1: [rr(qname, 1, rdata_of(1, answer_a))], 28: [rr(qname, 28, rdata_of(28, answer_aaaa))]}
         reply = message(qid, RESPONSE | (flags & 0x0100), [(qname, qtype)], answers.get(qtype, []))
         _emit(event="query", name=qname, qtype=QTYPES.get(qtype, qtype), client=peer[0])
         if qtype == 28:
-            late.append((now + delay_ms / 1000.0, reply, peer))
-        else:
-            udp.sendto(reply, peer)
+            return [(now + delay_ms / 1000.0, (reply, peer))]
+        udp.sendto(reply, peer)
+        return []
+
+    def on_due(item):
+        udp.sendto(*item)
+        _emit(event="answered_late", client=item[1][0])
+
+    _serve_queries(udp, on_query, on_due)
 
 
 # The forgeries sent for each query, in this order; each carries a record of its own

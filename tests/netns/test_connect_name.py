@@ -82,6 +82,7 @@ def test_connect_name_default_order(bed):
     check(m["msg"] == "connected" and m["pvd_name"] == "mif0/ipv4", f"expected mif0/ipv4:\n{show(m)}")
     check(got is not None and got["text"] == "net-a", f"read {got}: net-a expected")
     check(m["mptcp"] is False and m["name"] == NAME, show(m))
+    check(not resolutions(m, "lo"), f"loopback takes part only when a selection names it:\n{show(m)}")
     rows = resolutions(m, "mif0")
     check(sorted(r["type"] for r in rows) == ["A", "AAAA"], f"mif0's resolutions: {rows}")
     a_row = [r for r in rows if r["type"] == "A"][0]

@@ -307,7 +307,6 @@ impl HostModel {
                     ifindex: *ifindex,
                     ifname: view.name.clone(),
                     pvds: [view.pvds[0].as_ref().map(|p| p.id), view.pvds[1].as_ref().map(|p| p.id)],
-                    default_route: metric.map(|(m, _)| m),
                     loopback: view.flags.loopback,
                     order: metric,
                 }
