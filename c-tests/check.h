@@ -259,10 +259,20 @@ static inline int check_message_well_formed(const mif_message *m)
         ok &= CHECK(m->translation_id == 0 && m->translation_status == 0);
         ok &= CHECK(m->name_source == 0 && m->ttl == 0);
     }
-    if (m->msg_type != MIF_MSG_CONNECTED && m->msg_type != MIF_MSG_NOT_CONNECTED) {
-        ok &= CHECK(m->connection_id == 0 && m->error == 0 && m->elapsed_us == 0);
-        ok &= CHECK(m->local.family == 0 && m->remote.family == 0);
-        ok &= CHECK(m->local_port == 0 && m->remote_port == 0);
+    {
+        int connect = m->msg_type == MIF_MSG_CONNECTED || m->msg_type == MIF_MSG_NOT_CONNECTED;
+        int watch = m->msg_type == MIF_MSG_CONNECTION_GOING_AWAY ||
+                    m->msg_type == MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED || m->msg_type == MIF_MSG_CONNECTION_GONE;
+        if (!connect && !watch)
+            ok &= CHECK(m->connection_id == 0);
+        if (!connect && m->msg_type != MIF_MSG_WANT_CONNECT_OUTCOME)
+            ok &= CHECK(m->error == 0);
+        if (!connect) {
+            ok &= CHECK(m->elapsed_us == 0);
+            ok &= CHECK(m->remote.family == 0 && m->local_port == 0 && m->remote_port == 0);
+        }
+        if (!connect && m->msg_type != MIF_MSG_CONNECTION_GONE)
+            ok &= CHECK(m->local.family == 0);
     }
     if (m->msg_type != MIF_MSG_CONNECTED)
         ok &= CHECK_EQ_INT(m->fd, -1);
@@ -314,12 +324,19 @@ static inline int check_message_well_formed(const mif_message *m)
     ok &= CHECK_EQ_INT(m->reserved, 0);
     ok &= CHECK_EQ_INT(m->reserved2, 0);
     ok &= CHECK_EQ_INT(m->reserved3, 0);
-    if (m->msg_type != MIF_MSG_INTERFACE_GOING_AWAY && m->msg_type != MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED)
+    if (m->msg_type != MIF_MSG_INTERFACE_GOING_AWAY && m->msg_type != MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED &&
+        m->msg_type != MIF_MSG_CONNECTION_GOING_AWAY && m->msg_type != MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED)
         ok &= CHECK_EQ_INT(m->going_away_reason, 0);
-    if (m->msg_type != MIF_MSG_INTERFACE_GOING_AWAY)
+    if (m->msg_type != MIF_MSG_INTERFACE_GOING_AWAY && m->msg_type != MIF_MSG_CONNECTION_GOING_AWAY)
         ok &= CHECK(m->deadline_ms == 0);
     if (m->msg_type != MIF_MSG_INTERFACE_GOING_UP)
         ok &= CHECK_EQ_INT(m->going_up_reason, 0);
+    if (m->msg_type != MIF_MSG_CONNECTION_GONE)
+        ok &= CHECK_EQ_INT(m->connection_gone_reason, 0);
+    if (m->msg_type != MIF_MSG_CONNECTION_STATES)
+        ok &= CHECK(m->active_connections == 0 && m->idle_connections == 0 && m->breakable_connections == 0);
+    if (m->msg_type != MIF_MSG_WANT_CONNECT_OUTCOME)
+        ok &= CHECK(m->want_connect_outcome == 0 && m->solicitations == 0 && m->hook_status == 0);
     switch (m->msg_type) {
     case MIF_MSG_INTERFACE_ANNOUNCEMENT:
     case MIF_MSG_NO_INTERFACE_ANNOUNCEMENT:
@@ -444,6 +461,39 @@ static inline int check_message_well_formed(const mif_message *m)
         ok &= CHECK(m->ifindex != 0 && m->ifname[0] != '\0');
         ok &= CHECK(m->going_up_reason == MIF_GOING_UP_NO_CARRIER || m->going_up_reason == MIF_GOING_UP_NO_ADDRESS);
         ok &= CHECK(m->pvd == 0 && m->pvd_name[0] == '\0' && m->text == NULL);
+        break;
+    case MIF_MSG_CONNECTION_GOING_AWAY:
+    case MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED:
+    case MIF_MSG_CONNECTION_GONE:
+        /* Our addition: one watched connection's path, on one PvD. */
+        ok &= CHECK_EQ_INT(m->status, MIF_OK);
+        ok &= CHECK(m->ifindex != 0 && m->ifname[0] != '\0');
+        ok &= CHECK(m->pvd != 0 && m->pvd_name[0] != '\0' && m->text == NULL);
+        ok &= CHECK(m->family == MIF_FAMILY_IPV4 || m->family == MIF_FAMILY_IPV6);
+        if (m->msg_type == MIF_MSG_CONNECTION_GOING_AWAY)
+            ok &= CHECK(m->going_away_reason >= MIF_GOING_AWAY_CARRIER_LOST &&
+                        m->going_away_reason <= MIF_GOING_AWAY_ROUTER_WITHDRAWN);
+        if (m->msg_type == MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED) /* 0: re-stated after an overflow */
+            ok &= CHECK(m->going_away_reason <= MIF_GOING_AWAY_ROUTER_WITHDRAWN);
+        if (m->msg_type == MIF_MSG_CONNECTION_GONE) {
+            ok &= CHECK(m->connection_gone_reason >= MIF_CONNECTION_GONE_ADDRESS_REMOVED &&
+                        m->connection_gone_reason <= MIF_CONNECTION_GONE_INTERFACE_REMOVED);
+            ok &= CHECK_EQ_INT(m->local.family, m->family);
+        }
+        break;
+    case MIF_MSG_CONNECTION_STATES:
+        ok &= CHECK_EQ_INT(m->status, MIF_OK);
+        ok &= CHECK((m->ifindex == 0) == (m->ifname[0] == '\0'));
+        ok &= CHECK(m->pvd == 0 && m->text == NULL);
+        break;
+    case MIF_MSG_WANT_CONNECT_OUTCOME:
+        ok &= CHECK_EQ_INT(m->status, MIF_OK);
+        ok &= CHECK(m->want_connect_outcome >= MIF_WANT_CONNECT_NO_OP &&
+                    m->want_connect_outcome <= MIF_WANT_CONNECT_NOTHING_POSSIBLE);
+        ok &= CHECK((m->want_connect_outcome == MIF_WANT_CONNECT_HOOK_FAILED) == (m->error > 0));
+        ok &= CHECK(m->want_connect_outcome == MIF_WANT_CONNECT_HOOK_RAN || m->hook_status == 0);
+        ok &= CHECK(m->want_connect_outcome != MIF_WANT_CONNECT_SOLICITED || m->solicitations > 0);
+        ok &= CHECK(m->ifindex == 0 && m->pvd == 0 && m->text == NULL);
         break;
     default:
         check_note("unknown message type %u", m->msg_type);

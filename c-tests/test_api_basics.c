@@ -159,7 +159,7 @@ static const mif_result all_codes[] = {
     MIF_E_UNKNOWN_ELEMENT_TYPE, MIF_E_UNKNOWN_INFO_ID,
     MIF_E_BAD_NAME, MIF_E_BAD_ADDRESS, MIF_E_BAD_SELECTION, MIF_E_DUPLICATE_ID, MIF_E_UNKNOWN_TRANSLATION,
     MIF_E_UNKNOWN_CONNECTION, MIF_E_BAD_SOURCE, MIF_E_NO_DEFAULT_PVD, MIF_E_CLOSED, MIF_E_FORKED,
-    MIF_E_BUSY, MIF_E_QUEUE_FULL,
+    MIF_E_BUSY, MIF_E_QUEUE_FULL, MIF_E_BAD_DESCRIPTOR, MIF_E_NOT_A_SOCKET, MIF_E_NO_PATH, MIF_E_LIMIT_REACHED,
     MIF_E_ENGINE_FAILED, MIF_E_INTERRUPTED, MIF_E_SYSTEM, MIF_E_INTERNAL, MIF_E_PERMISSION,
 };
 #define N_CODES (sizeof all_codes / sizeof all_codes[0])
@@ -184,7 +184,7 @@ static void strerror_every_code(void)
 
 static void strerror_unknown_codes(void)
 {
-    static const mif_result unknown[] = { -1, 2, 99, 107, 199, 214, 299, 305, 999, INT_MAX, INT_MIN };
+    static const mif_result unknown[] = { -1, 2, 99, 109, 199, 216, 299, 305, 999, INT_MAX, INT_MIN };
     size_t i;
     for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = mif_strerror(unknown[i]);
@@ -217,9 +217,14 @@ static void message_type_names(void)
         { MIF_MSG_INTERFACE_GOING_AWAY, "interface_going_away" },
         { MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED, "interface_going_away_cancelled" },
         { MIF_MSG_INTERFACE_GOING_UP, "interface_going_up" },
+        { MIF_MSG_CONNECTION_GOING_AWAY, "connection_going_away" },
+        { MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED, "connection_going_away_cancelled" },
+        { MIF_MSG_CONNECTION_GONE, "connection_gone" },
+        { MIF_MSG_CONNECTION_STATES, "connection_states" },
+        { MIF_MSG_WANT_CONNECT_OUTCOME, "want_connect_outcome" },
         { MIF_MSG_ENGINE_FAILED, "engine_failed" },
     };
-    static const mif_message_type unknown[] = { 0, 22, 99, 101, 1000, 0xffffffffu };
+    static const mif_message_type unknown[] = { 0, 27, 99, 101, 1000, 0xffffffffu };
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
         CHECK_EQ_STR(mif_message_type_name(names[i].t), names[i].name);
@@ -246,8 +251,16 @@ static void request_type_names(void)
         { MIF_REQ_CONNECT_TO_PVD, "connect_to_pvd" },
         { MIF_REQ_CANCEL_CONNECT, "cancel_connect" },
         { MIF_REQ_CONNECT_TO_NAME, "connect_to_name" },
+        { MIF_REQ_WATCH_CONNECTION, "watch_connection" },
+        { MIF_REQ_WATCH_SOCKET, "watch_socket" },
+        { MIF_REQ_STOP_WATCHING_CONNECTION, "stop_watching_connection" },
+        { MIF_REQ_CONNECTION_IDLE, "connection_idle" },
+        { MIF_REQ_CONNECTION_CAN_BE_BROKEN, "connection_can_be_broken" },
+        { MIF_REQ_CONNECTION_ACTIVE, "connection_active" },
+        { MIF_REQ_GET_CONNECTION_STATES, "get_connection_states" },
+        { MIF_REQ_WANT_CONNECT, "want_connect" },
     };
-    static const mif_request_type unknown[] = { 0, 17, 18, 100, 999, 0xffffffffu };
+    static const mif_request_type unknown[] = { 0, 25, 26, 100, 999, 0xffffffffu };
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
         CHECK_EQ_STR(mif_request_type_name(names[i].t), names[i].name);

@@ -30,7 +30,7 @@ enum {
     PREP_CONNECT,      /* an outstanding connect with the same id and pvd first */
     PREP_DEFAULT,      /* MIF_REQ_CONNECT_TO_PVD lo/ipv4 first */
 };
-enum { FD_UDP4 = 0, FD_MINUS1, FD_PIPE, FD_TCP4, FD_UDP6, FD_UNIX };  /* BIND: which descriptor */
+enum { FD_UDP4 = 0, FD_MINUS1, FD_PIPE, FD_TCP4, FD_UDP6, FD_UNIX, FD_CLOSED };  /* BIND, WATCH_SOCKET: which descriptor */
 #define NAME_64_LABEL "a234567890123456789012345678901234567890123456789012345678901234.example"
 #define NAME_63_LABEL "a23456789012345678901234567890123456789012345678901234567890123.example"
 #define L63 "a23456789012345678901234567890123456789012345678901234567890123"
@@ -143,8 +143,23 @@ static const struct row rows[] = {
 
     /* request types (16 and 17 would be Application Connectivity Management: not accepted) */
     { .name = "request type 0", .call = POST, .type = 0, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
-    { .name = "request type 17", .call = POST, .type = 17, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
-    { .name = "request type 18", .call = POST, .type = 18, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
+    { .name = "request type 25", .call = POST, .type = 25, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
+    { .name = "request type 26", .call = POST, .type = 26, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
+
+    /* connection viability and intents (draft 3.2.7.26) */
+    { .name = "watch_connection: no Connected with this id", .call = POST, .type = MIF_REQ_WATCH_CONNECTION, .connection_id = 42, .want = MIF_E_UNKNOWN_CONNECTION },
+    { .name = "stop_watching_connection: not watched", .call = POST, .type = MIF_REQ_STOP_WATCHING_CONNECTION, .connection_id = 42, .want = MIF_E_UNKNOWN_CONNECTION },
+    { .name = "connection_idle: not watched", .call = POST, .type = MIF_REQ_CONNECTION_IDLE, .connection_id = 42, .want = MIF_E_UNKNOWN_CONNECTION },
+    { .name = "connection_can_be_broken: not watched", .call = POST, .type = MIF_REQ_CONNECTION_CAN_BE_BROKEN, .connection_id = 42, .want = MIF_E_UNKNOWN_CONNECTION },
+    { .name = "connection_active: not watched", .call = POST, .type = MIF_REQ_CONNECTION_ACTIVE, .connection_id = 42, .want = MIF_E_UNKNOWN_CONNECTION },
+    { .name = "get_connection_states: ifindex 999999", .call = POST, .type = MIF_REQ_GET_CONNECTION_STATES, .ifindex = 999999, .want = MIF_E_UNKNOWN_INTERFACE },
+    { .name = "control: get_connection_states: every interface", .call = POST, .type = MIF_REQ_GET_CONNECTION_STATES, .want = MIF_OK },
+    { .name = "watch_socket: fd -1", .call = POST, .type = MIF_REQ_WATCH_SOCKET, .fd_kind = FD_MINUS1, .want = MIF_E_BAD_DESCRIPTOR },
+    { .name = "watch_socket: a closed descriptor", .call = POST, .type = MIF_REQ_WATCH_SOCKET, .fd_kind = FD_CLOSED, .want = MIF_E_BAD_DESCRIPTOR },
+    { .name = "watch_socket: a pipe", .call = POST, .type = MIF_REQ_WATCH_SOCKET, .fd_kind = FD_PIPE, .want = MIF_E_NOT_A_SOCKET },
+    { .name = "watch_socket: AF_UNIX socket", .call = POST, .type = MIF_REQ_WATCH_SOCKET, .fd_kind = FD_UNIX, .want = MIF_E_NOT_A_SOCKET },
+    { .name = "watch_socket: unbound TCP socket", .call = POST, .type = MIF_REQ_WATCH_SOCKET, .fd_kind = FD_TCP4, .want = MIF_E_NO_PATH },
+    { .name = "watch_socket: size short of socket", .call = POST, .type = MIF_REQ_WATCH_SOCKET, .fd_kind = FD_UDP4, .size_set = 1, .size = offsetof(mif_request, socket), .want = MIF_E_BAD_SIZE },
     { .name = "request type 999", .call = POST, .type = 999, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
     { .name = "request type 0xffffffff", .call = POST, .type = 0xffffffffu, .want = MIF_E_UNKNOWN_REQUEST_TYPE },
 
@@ -363,39 +378,47 @@ static mif_result open_for(const struct row *r, mif_ctx **ctx)
     return mif_open(&opts, ctx);
 }
 
-static mif_result bind_row(const struct row *r, mif_ctx *ctx, uint64_t pvd)
+/* The descriptor a BIND or WATCH_SOCKET row passes; -2 when it could not be made. */
+static int make_fd(int kind, int pipefd[2])
 {
-    int fd = -1, pipefd[2] = { -1, -1 };
-    mif_result rc;
-    switch (r->fd_kind) {
+    int fd = -1;
+    switch (kind) {
     case FD_UDP4:
         fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (!CHECK(fd >= 0))
-            return MIF_E_SYSTEM;
         break;
     case FD_TCP4:
         fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (!CHECK(fd >= 0))
-            return MIF_E_SYSTEM;
         break;
     case FD_UDP6:
         fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (!CHECK(fd >= 0))
-            return MIF_E_SYSTEM;
         break;
     case FD_UNIX:
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (!CHECK(fd >= 0))
-            return MIF_E_SYSTEM;
         break;
     case FD_PIPE:
         if (!CHECK(pipe2(pipefd, O_CLOEXEC) == 0))
-            return MIF_E_SYSTEM;
-        fd = pipefd[0];
-        break;
+            return -2;
+        return pipefd[0];
+    case FD_CLOSED:
+        /* A number that was a descriptor a moment ago. */
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (!CHECK(fd >= 0))
+            return -2;
+        close(fd);
+        return fd;
     default:
-        fd = -1;
+        return -1;
     }
+    return CHECK(fd >= 0) ? fd : -2;
+}
+
+static mif_result bind_row(const struct row *r, mif_ctx *ctx, uint64_t pvd)
+{
+    int pipefd[2] = { -1, -1 };
+    int fd = make_fd(r->fd_kind, pipefd);
+    mif_result rc;
+    if (fd == -2)
+        return MIF_E_SYSTEM;
     rc = mif_bind_socket(r->null_ctx ? NULL : ctx, fd, pvd, r->bind_source);
     if (fd >= 0) {
         /* The descriptor stays the application's: still open after the call. */
@@ -514,6 +537,17 @@ static void run_row(void)
 
     switch (r->call) {
     case POST:
+        if (r->type == MIF_REQ_WATCH_SOCKET) {
+            int pipefd[2] = { -1, -1 };
+            int fd = make_fd(r->fd_kind, pipefd);
+            buf.req.socket = fd;
+            rc = fd == -2 ? MIF_E_SYSTEM : mif_post_message(r->null_ctx ? NULL : ctx, r->null_arg ? NULL : &buf.req);
+            if (fd >= 0 && r->fd_kind != FD_CLOSED)
+                close(fd);
+            if (pipefd[1] >= 0)
+                close(pipefd[1]);
+            break;
+        }
         rc = mif_post_message(r->null_ctx ? NULL : ctx, r->null_arg ? NULL : &buf.req);
         break;
     case CHECKMSG:

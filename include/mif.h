@@ -34,6 +34,11 @@
 #endif /* MIF_CDEF_ONLY */
 
 /**
+ * Most connections one context watches at once (`MIF_E_LIMIT_REACHED` beyond).
+ */
+#define MIF_MAX_WATCHED_CONNECTIONS 4096
+
+/**
  * Most selections one Connect to Name may carry.
  */
 #define MIF_MAX_SELECTIONS 64
@@ -409,6 +414,11 @@ typedef struct mif_request {
    * the Connect to Address requests); other bits must be 0.
    */
   mif_connect_flags connect_flags;
+  /**
+   * Our addition: the socket descriptor of a `MIF_REQ_WATCH_SOCKET`; only read
+   * during the call.
+   */
+  int32_t socket;
 } mif_request;
 
 /**
@@ -602,6 +612,18 @@ typedef uint32_t mif_mptcp_status;
  * (`mif_message.going_up_reason`, `MIF_MSG_INTERFACE_GOING_UP`).
  */
 typedef uint32_t mif_going_up_reason;
+
+/**
+ * Our addition: why a watched connection's path is gone
+ * (`mif_message.connection_gone_reason`, `MIF_MSG_CONNECTION_GONE`).
+ */
+typedef uint32_t mif_connection_gone_reason;
+
+/**
+ * Our addition: what a `MIF_REQ_WANT_CONNECT` did (`mif_message.want_connect_outcome`,
+ * `MIF_MSG_WANT_CONNECT_OUTCOME`; docs/connectivity.md).
+ */
+typedef uint32_t mif_want_connect_outcome;
 
 /**
  * A message from the library. Allocated by the library and owned by the application
@@ -844,6 +866,35 @@ typedef struct mif_message {
    * `MIF_GOING_UP_*` (`MIF_MSG_INTERFACE_GOING_UP`); else 0.
    */
   mif_going_up_reason going_up_reason;
+  /**
+   * Our addition: `MIF_CONNECTION_GONE_*` (`MIF_MSG_CONNECTION_GONE`); else 0.
+   */
+  mif_connection_gone_reason connection_gone_reason;
+  /**
+   * Our addition: watched connections in use (`MIF_MSG_CONNECTION_STATES`).
+   */
+  uint32_t active_connections;
+  /**
+   * Our addition: watched connections idle (draft 3.2.7.26.2).
+   */
+  uint32_t idle_connections;
+  /**
+   * Our addition: watched connections that can be broken (draft 3.2.7.26.3).
+   */
+  uint32_t breakable_connections;
+  /**
+   * Our addition: `MIF_WANT_CONNECT_*` (`MIF_MSG_WANT_CONNECT_OUTCOME`); else 0.
+   */
+  mif_want_connect_outcome want_connect_outcome;
+  /**
+   * Our addition: Router Solicitations a Wants to connect sent.
+   */
+  uint32_t solicitations;
+  /**
+   * Our addition: the Wants to connect hook's exit status (`MIF_WANT_CONNECT_HOOK_RAN`),
+   * or minus the signal that ended it; else 0.
+   */
+  int32_t hook_status;
 } mif_message;
 
 /**
@@ -918,7 +969,9 @@ typedef struct mif_message {
 #define MIF_E_UNKNOWN_TRANSLATION 206
 
 /**
- * No connect has this id, outstanding or with a final message not taken yet.
+ * No connect has this id, outstanding or with a final message not taken yet; for the
+ * watch requests, no watched connection (or, for `MIF_REQ_WATCH_CONNECTION`, no
+ * `MIF_MSG_CONNECTED` taken from this context) has it.
  */
 #define MIF_E_UNKNOWN_CONNECTION 207
 
@@ -974,6 +1027,29 @@ typedef struct mif_message {
  * PvD and its interface given different preferences).
  */
 #define MIF_E_BAD_SELECTION 106
+
+/**
+ * Our addition: a descriptor to watch (`MIF_REQ_WATCH_SOCKET`) is negative or not
+ * open (EBADF).
+ */
+#define MIF_E_BAD_DESCRIPTOR 107
+
+/**
+ * Our addition: a descriptor to watch is not an IPv4 or IPv6 socket.
+ */
+#define MIF_E_NOT_A_SOCKET 108
+
+/**
+ * Our addition: the connection to watch has no local address on a provisioning domain
+ * present now (not connected or bound yet, loopback, or its network already gone), or
+ * it is bound to an interface that does not hold that address.
+ */
+#define MIF_E_NO_PATH 214
+
+/**
+ * Our addition: a documented limit is reached (`MIF_MAX_WATCHED_CONNECTIONS`).
+ */
+#define MIF_E_LIMIT_REACHED 215
 
 /**
  * The engine thread has stopped after a failure; the context can only be closed.
@@ -1171,6 +1247,77 @@ typedef struct mif_message {
  * `family_preference`, `timeout_ms`, `attempt_delay_ms` and `connect_flags`.
  */
 #define MIF_REQ_CONNECT_TO_NAME 16
+
+/**
+ * Our addition (connection viability, docs/connectivity.md): watch the connection of
+ * a `MIF_MSG_CONNECTED` this context delivered and the application took, by its
+ * `connection_id`. From now on `MIF_MSG_CONNECTION_GOING_AWAY` says when its path
+ * (its local address on its provisioning domain) is expected to go, with a deadline,
+ * `MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED` when that no longer holds, and
+ * `MIF_MSG_CONNECTION_GONE` when it went (the watch ends then). A warning that holds
+ * already is queued before the call returns. `MIF_E_UNKNOWN_CONNECTION` when no
+ * Connected with that id was taken (the library remembers the last 4096),
+ * `MIF_E_DUPLICATE_ID` when it is watched already, `MIF_E_NO_PATH` when its local
+ * address is on no present provisioning domain, `MIF_E_LIMIT_REACHED` at
+ * `MIF_MAX_WATCHED_CONNECTIONS`. Reads `connection_id`.
+ */
+#define MIF_REQ_WATCH_CONNECTION 17
+
+/**
+ * Our addition: watch a connected (or bound) TCP or UDP socket the application made
+ * itself, `socket`, under the application's `connection_id` (any id not watched
+ * already). The library reads its local address and the interface it is bound to
+ * (`SO_BINDTOIFINDEX`; else the interface holding the address) during the call and
+ * keeps nothing of the descriptor. Then as `MIF_REQ_WATCH_CONNECTION`. Also
+ * `MIF_E_BAD_DESCRIPTOR` (negative or closed) and `MIF_E_NOT_A_SOCKET` (not an IPv4
+ * or IPv6 socket). Reads `connection_id` and `socket`.
+ */
+#define MIF_REQ_WATCH_SOCKET 18
+
+/**
+ * Our addition: stop watching `connection_id` (no message). `MIF_E_UNKNOWN_CONNECTION`
+ * when it is not watched (also after its `MIF_MSG_CONNECTION_GONE`).
+ */
+#define MIF_REQ_STOP_WATCHING_CONNECTION 19
+
+/**
+ * Draft 3.2.7.26.2, Connection is idle: watched connection `connection_id` expects no
+ * data either way for now but is kept. Recorded (`MIF_REQ_GET_CONNECTION_STATES`);
+ * when every watched connection of an interface is idle or can be broken, the
+ * operator's idle hook runs (docs/connectivity.md). Warnings go on.
+ */
+#define MIF_REQ_CONNECTION_IDLE 20
+
+/**
+ * Draft 3.2.7.26.3, Connection can be broken: the application can re-establish
+ * watched connection `connection_id` if it breaks. Recorded as for idle; the library
+ * stops warning about it (its `MIF_MSG_CONNECTION_GONE` still comes).
+ */
+#define MIF_REQ_CONNECTION_CAN_BE_BROKEN 21
+
+/**
+ * Our addition: watched connection `connection_id` is in use again (after idle or can
+ * be broken); warnings resume with the next change.
+ */
+#define MIF_REQ_CONNECTION_ACTIVE 22
+
+/**
+ * Our addition: how many watched connections are active, idle or breakable, answered
+ * before the call returns by `MIF_MSG_CONNECTION_STATES`: for interface `ifindex`
+ * (counts may be 0; `MIF_E_UNKNOWN_INTERFACE` if unknown), or with `ifindex` 0 one per
+ * interface that has watched connections, then one with `ifindex` 0 holding the totals.
+ */
+#define MIF_REQ_GET_CONNECTION_STATES 23
+
+/**
+ * Draft 3.2.7.26.1, Wants to connect: the library does what it can, without privilege,
+ * to get networks configured, and answers with one `MIF_MSG_WANT_CONNECT_OUTCOME`:
+ * nothing (every up interface has a provisioning domain), Router Solicitations on up
+ * IPv6 links without an IPv6 provisioning domain (when permitted), a re-read of the
+ * link managers' files, and the operator's hook when the static configuration names
+ * one (`want_connect_hook`, docs/connectivity.md). No fields.
+ */
+#define MIF_REQ_WANT_CONNECT 24
 
 /**
  * Only the networks named with Require are used (in the order of the others' ranks).
@@ -1387,6 +1534,51 @@ typedef struct mif_message {
 #define MIF_MSG_INTERFACE_GOING_UP 21
 
 /**
+ * Our addition (connection viability; extends 3.2.7.26.4 to one connection): the path
+ * of watched connection `connection_id` (`MIF_REQ_WATCH_CONNECTION`,
+ * `MIF_REQ_WATCH_SOCKET`), its local address on `pvd` (`ifindex`, `ifname`,
+ * `pvd_name`, `family`), is expected gone in `deadline_ms` (0: now), for
+ * `going_away_reason`: its own address deprecated (`MIF_GOING_AWAY_ADDRESSES_DEPRECATED`:
+ * gone when its valid lifetime ends) or ending within the horizon
+ * (`MIF_GOING_AWAY_LIFETIME_ENDING`), its PvD's router withdrawn, or the carrier lost.
+ * Sent when it starts to hold, and again when the deadline moves by more than 1.5 s or
+ * the reason changes; not for a connection that can be broken. Like subscription
+ * announcements, left out of a full queue and stated again after the overflow.
+ */
+#define MIF_MSG_CONNECTION_GOING_AWAY 22
+
+/**
+ * Our addition: the warning of watched connection `connection_id` no longer holds (its
+ * address was refreshed, a router came back); `going_away_reason` is the warning's.
+ * After a queue overflow, every watched connection not going away gets one with
+ * `going_away_reason` 0: no warning holds.
+ */
+#define MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED 23
+
+/**
+ * Our addition: the path of watched connection `connection_id` is gone:
+ * `connection_gone_reason` (`MIF_CONNECTION_GONE_*`), its `local` address, and the
+ * `pvd` it was on. The watch ends with it. Comes before the No Address / No PvD / No
+ * Interface announcements of the same change; never left out of a full queue.
+ */
+#define MIF_MSG_CONNECTION_GONE 24
+
+/**
+ * Our addition: the answer to `MIF_REQ_GET_CONNECTION_STATES`: watched connections on
+ * `ifindex` (`ifname`) by intent, in `active_connections`, `idle_connections` and
+ * `breakable_connections`; `ifindex` 0 holds the totals and ends an answer about every
+ * interface.
+ */
+#define MIF_MSG_CONNECTION_STATES 25
+
+/**
+ * Draft 3.2.7.26.1's answer (our addition: the draft gives none): what a
+ * `MIF_REQ_WANT_CONNECT` did, in `want_connect_outcome` (`MIF_WANT_CONNECT_*`), with
+ * `solicitations` (Router Solicitations sent), `hook_status` and `error`.
+ */
+#define MIF_MSG_WANT_CONNECT_OUTCOME 26
+
+/**
  * MPTCP was not asked for: plain TCP.
  */
 #define MIF_MPTCP_NOT_ASKED 0
@@ -1587,6 +1779,57 @@ typedef struct mif_message {
  * running, a Router Advertisement or a DHCP lease expected).
  */
 #define MIF_GOING_UP_NO_ADDRESS 2
+
+/**
+ * `connection_gone_reason`: its local address was removed from the interface.
+ */
+#define MIF_CONNECTION_GONE_ADDRESS_REMOVED 1
+
+/**
+ * `connection_gone_reason`: the address is still on the interface but its
+ * provisioning domain went: the carrier was lost or the interface taken down.
+ */
+#define MIF_CONNECTION_GONE_PVD_LOST 2
+
+/**
+ * `connection_gone_reason`: the interface vanished.
+ */
+#define MIF_CONNECTION_GONE_INTERFACE_REMOVED 3
+
+/**
+ * Nothing to do: every interface that is up has a provisioning domain (draft
+ * 3.2.7.26.1: "a no-op").
+ */
+#define MIF_WANT_CONNECT_NO_OP 1
+
+/**
+ * Router Solicitations went out (`solicitations` of them) on up IPv6 links without an
+ * IPv6 provisioning domain; no operator hook is configured.
+ */
+#define MIF_WANT_CONNECT_SOLICITED 2
+
+/**
+ * The operator's hook ran to its end; `hook_status` is its exit status (0 success),
+ * or minus the signal that ended it. Solicitations may have gone too.
+ */
+#define MIF_WANT_CONNECT_HOOK_RAN 3
+
+/**
+ * The hook ran longer than its timeout and was killed (SIGKILL).
+ */
+#define MIF_WANT_CONNECT_HOOK_TIMED_OUT 4
+
+/**
+ * The hook could not be started: missing, not executable, or not an absolute path
+ * (`error` holds errno).
+ */
+#define MIF_WANT_CONNECT_HOOK_FAILED 5
+
+/**
+ * Something is not operational but nothing could be done: no IPv6 link to solicit
+ * on, or solicitations not permitted (no CAP_NET_RAW), and no hook configured.
+ */
+#define MIF_WANT_CONNECT_NOTHING_POSSIBLE 6
 
 /**
  * `mif_message.config_state` (our addition): the message does not say.

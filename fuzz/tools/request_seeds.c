@@ -154,6 +154,24 @@ int main(int argc, char **argv)
         put_with("connect-to-name-bad-selection", &r, sizeof r, "svc.example.com", sel, 3);
     }
 
+    /* Connection viability and intents (draft 3.2.7.26). */
+    r = make(MIF_REQ_WATCH_CONNECTION);
+    r.connection_id = 12;
+    put("watch-connection", &r, sizeof r, NULL);
+    r = make(MIF_REQ_WATCH_SOCKET);
+    r.connection_id = 13;
+    r.socket = 3;
+    put("watch-socket", &r, sizeof r, NULL);
+    r.socket = -1;
+    put("watch-socket-negative", &r, sizeof r, NULL);
+    r = make(MIF_REQ_CONNECTION_CAN_BE_BROKEN);
+    r.connection_id = 12;
+    put("connection-can-be-broken", &r, sizeof r, NULL);
+    r = make(MIF_REQ_GET_CONNECTION_STATES);
+    put("get-connection-states", &r, sizeof r, NULL);
+    r = make(MIF_REQ_WANT_CONNECT);
+    put("want-connect", &r, sizeof r, NULL);
+
     /* A program built against an older, smaller header: size covers the fields up to
      * and including translation_id only (and a short one the size field alone). */
     r = make(MIF_REQ_STOP_TRANSLATING_NAME);

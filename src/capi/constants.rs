@@ -107,6 +107,36 @@ pub const MIF_GOING_UP_NO_CARRIER: mif_going_up_reason = 1;
 /// `going_up_reason`: carrier, but no usable address yet (duplicate address detection
 /// running, a Router Advertisement or a DHCP lease expected).
 pub const MIF_GOING_UP_NO_ADDRESS: mif_going_up_reason = 2;
+/// Our addition: why a watched connection's path is gone
+/// (`mif_message.connection_gone_reason`, `MIF_MSG_CONNECTION_GONE`).
+pub type mif_connection_gone_reason = u32;
+/// `connection_gone_reason`: its local address was removed from the interface.
+pub const MIF_CONNECTION_GONE_ADDRESS_REMOVED: mif_connection_gone_reason = 1;
+/// `connection_gone_reason`: the address is still on the interface but its
+/// provisioning domain went: the carrier was lost or the interface taken down.
+pub const MIF_CONNECTION_GONE_PVD_LOST: mif_connection_gone_reason = 2;
+/// `connection_gone_reason`: the interface vanished.
+pub const MIF_CONNECTION_GONE_INTERFACE_REMOVED: mif_connection_gone_reason = 3;
+/// Our addition: what a `MIF_REQ_WANT_CONNECT` did (`mif_message.want_connect_outcome`,
+/// `MIF_MSG_WANT_CONNECT_OUTCOME`; docs/connectivity.md).
+pub type mif_want_connect_outcome = u32;
+/// Nothing to do: every interface that is up has a provisioning domain (draft
+/// 3.2.7.26.1: "a no-op").
+pub const MIF_WANT_CONNECT_NO_OP: mif_want_connect_outcome = 1;
+/// Router Solicitations went out (`solicitations` of them) on up IPv6 links without an
+/// IPv6 provisioning domain; no operator hook is configured.
+pub const MIF_WANT_CONNECT_SOLICITED: mif_want_connect_outcome = 2;
+/// The operator's hook ran to its end; `hook_status` is its exit status (0 success),
+/// or minus the signal that ended it. Solicitations may have gone too.
+pub const MIF_WANT_CONNECT_HOOK_RAN: mif_want_connect_outcome = 3;
+/// The hook ran longer than its timeout and was killed (SIGKILL).
+pub const MIF_WANT_CONNECT_HOOK_TIMED_OUT: mif_want_connect_outcome = 4;
+/// The hook could not be started: missing, not executable, or not an absolute path
+/// (`error` holds errno).
+pub const MIF_WANT_CONNECT_HOOK_FAILED: mif_want_connect_outcome = 5;
+/// Something is not operational but nothing could be done: no IPv6 link to solicit
+/// on, or solicitations not permitted (no CAP_NET_RAW), and no hook configured.
+pub const MIF_WANT_CONNECT_NOTHING_POSSIBLE: mif_want_connect_outcome = 6;
 /// `mif_message.config_state` (our addition): the message does not say.
 pub const MIF_CONFIG_STATE_NONE: mif_config_state = 0;
 /// `config_state`: the provisioning domain's configuration is complete: its routers

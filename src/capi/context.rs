@@ -10,7 +10,7 @@ use super::options::{config_from_c, mif_options};
 use super::request::{mif_request, request_from_c};
 use super::status::*;
 
-use crate::engine::Context;
+use crate::engine::{Context, Request};
 
 /// An opaque library context: one subscriber, one engine thread, one message queue.
 /// A `mif_ctx *` is a handle, not an address: the library never reads memory through
@@ -152,6 +152,12 @@ pub extern "C" fn mif_post_message(ctx: *mut mif_ctx, req: *const mif_request) -
         }
         // SAFETY: non-NULL and filled by `mif_request_init` (the API's contract).
         match unsafe { request_from_c(req) } {
+            Ok(Request::WatchSocket { connection_id, fd }) => {
+                // SAFETY: the application's descriptor (checked non-negative), open for
+                // the duration of this call (the API's contract); only borrowed and read.
+                let socket = unsafe { BorrowedFd::borrow_raw(fd) };
+                result_of(live.context.watch_socket(connection_id, socket))
+            }
             Ok(request) => result_of(live.context.post(request)),
             Err(e) => code_of(e),
         }

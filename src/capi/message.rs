@@ -11,10 +11,11 @@ use super::options::mif_log_level;
 
 use super::status::*;
 use crate::core::model::Family;
-use crate::core::model::{AddrInfo, Announcement, ConfigData, PvdInfo};
+use crate::core::model::{AddrInfo, Announcement, ConfigData, GoneReason, PvdInfo};
 use crate::core::race::AttemptOutcome;
 use crate::engine::by_name::EstablishmentReport;
 use crate::engine::connector::{ConnectEvent, Mptcp};
+use crate::engine::message::WantConnectOutcome;
 use crate::engine::resolver::DnsEvent;
 use crate::engine::Message;
 
@@ -100,6 +101,36 @@ pub const MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED: mif_message_type = 20;
 /// link that loses its carrier while up is going away (`MIF_MSG_INTERFACE_GOING_AWAY`),
 /// not going up. docs/connectivity.md.
 pub const MIF_MSG_INTERFACE_GOING_UP: mif_message_type = 21;
+/// Our addition (connection viability; extends 3.2.7.26.4 to one connection): the path
+/// of watched connection `connection_id` (`MIF_REQ_WATCH_CONNECTION`,
+/// `MIF_REQ_WATCH_SOCKET`), its local address on `pvd` (`ifindex`, `ifname`,
+/// `pvd_name`, `family`), is expected gone in `deadline_ms` (0: now), for
+/// `going_away_reason`: its own address deprecated (`MIF_GOING_AWAY_ADDRESSES_DEPRECATED`:
+/// gone when its valid lifetime ends) or ending within the horizon
+/// (`MIF_GOING_AWAY_LIFETIME_ENDING`), its PvD's router withdrawn, or the carrier lost.
+/// Sent when it starts to hold, and again when the deadline moves by more than 1.5 s or
+/// the reason changes; not for a connection that can be broken. Like subscription
+/// announcements, left out of a full queue and stated again after the overflow.
+pub const MIF_MSG_CONNECTION_GOING_AWAY: mif_message_type = 22;
+/// Our addition: the warning of watched connection `connection_id` no longer holds (its
+/// address was refreshed, a router came back); `going_away_reason` is the warning's.
+/// After a queue overflow, every watched connection not going away gets one with
+/// `going_away_reason` 0: no warning holds.
+pub const MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED: mif_message_type = 23;
+/// Our addition: the path of watched connection `connection_id` is gone:
+/// `connection_gone_reason` (`MIF_CONNECTION_GONE_*`), its `local` address, and the
+/// `pvd` it was on. The watch ends with it. Comes before the No Address / No PvD / No
+/// Interface announcements of the same change; never left out of a full queue.
+pub const MIF_MSG_CONNECTION_GONE: mif_message_type = 24;
+/// Our addition: the answer to `MIF_REQ_GET_CONNECTION_STATES`: watched connections on
+/// `ifindex` (`ifname`) by intent, in `active_connections`, `idle_connections` and
+/// `breakable_connections`; `ifindex` 0 holds the totals and ends an answer about every
+/// interface.
+pub const MIF_MSG_CONNECTION_STATES: mif_message_type = 25;
+/// Draft 3.2.7.26.1's answer (our addition: the draft gives none): what a
+/// `MIF_REQ_WANT_CONNECT` did, in `want_connect_outcome` (`MIF_WANT_CONNECT_*`), with
+/// `solicitations` (Router Solicitations sent), `hook_status` and `error`.
+pub const MIF_MSG_WANT_CONNECT_OUTCOME: mif_message_type = 26;
 
 /// A message from the library. Allocated by the library and owned by the application
 /// from `mif_get_message` until `mif_message_free`. Fields not used by a message type
@@ -231,6 +262,21 @@ pub struct mif_message {
     pub mptcp: mif_mptcp_status,
     /// `MIF_GOING_UP_*` (`MIF_MSG_INTERFACE_GOING_UP`); else 0.
     pub going_up_reason: mif_going_up_reason,
+    /// Our addition: `MIF_CONNECTION_GONE_*` (`MIF_MSG_CONNECTION_GONE`); else 0.
+    pub connection_gone_reason: mif_connection_gone_reason,
+    /// Our addition: watched connections in use (`MIF_MSG_CONNECTION_STATES`).
+    pub active_connections: u32,
+    /// Our addition: watched connections idle (draft 3.2.7.26.2).
+    pub idle_connections: u32,
+    /// Our addition: watched connections that can be broken (draft 3.2.7.26.3).
+    pub breakable_connections: u32,
+    /// Our addition: `MIF_WANT_CONNECT_*` (`MIF_MSG_WANT_CONNECT_OUTCOME`); else 0.
+    pub want_connect_outcome: mif_want_connect_outcome,
+    /// Our addition: Router Solicitations a Wants to connect sent.
+    pub solicitations: u32,
+    /// Our addition: the Wants to connect hook's exit status (`MIF_WANT_CONNECT_HOOK_RAN`),
+    /// or minus the signal that ended it; else 0.
+    pub hook_status: i32,
 }
 
 /// Our addition: `mif_message.mptcp`.
@@ -497,6 +543,13 @@ fn empty() -> mif_message {
         report: std::ptr::null(),
         mptcp: 0,
         going_up_reason: 0,
+        connection_gone_reason: 0,
+        active_connections: 0,
+        idle_connections: 0,
+        breakable_connections: 0,
+        want_connect_outcome: 0,
+        solicitations: 0,
+        hook_status: 0,
     }
 }
 
@@ -605,6 +658,38 @@ fn to_c(message: Message) -> OwnedMessage {
                 fill_interface_or_pvd(&mut m, ifindex, ifname, pvd.as_ref());
                 m.going_away_reason = going_away_reason_value(reason);
             }
+            Announcement::ConnectionGoingAway { connection_id, ref pvd, deadline_ms, reason } => {
+                m.msg_type = MIF_MSG_CONNECTION_GOING_AWAY;
+                fill_pvd(&mut m, pvd);
+                m.connection_id = connection_id;
+                m.deadline_ms = deadline_ms;
+                m.going_away_reason = going_away_reason_value(reason);
+            }
+            Announcement::ConnectionGoingAwayCancelled { connection_id, ref pvd, reason } => {
+                m.msg_type = MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED;
+                fill_pvd(&mut m, pvd);
+                m.connection_id = connection_id;
+                m.going_away_reason = reason.map_or(0, going_away_reason_value);
+            }
+            Announcement::ConnectionGone { connection_id, local, ref pvd, reason } => {
+                m.msg_type = MIF_MSG_CONNECTION_GONE;
+                fill_pvd(&mut m, pvd);
+                m.connection_id = connection_id;
+                m.local = c_address_on(&local, pvd.ifindex);
+                m.connection_gone_reason = match reason {
+                    GoneReason::AddressRemoved => MIF_CONNECTION_GONE_ADDRESS_REMOVED,
+                    GoneReason::PvdLost => MIF_CONNECTION_GONE_PVD_LOST,
+                    GoneReason::InterfaceRemoved => MIF_CONNECTION_GONE_INTERFACE_REMOVED,
+                };
+            }
+            Announcement::ConnectionStates { ifindex, ref ifname, ref counts } => {
+                m.msg_type = MIF_MSG_CONNECTION_STATES;
+                m.ifindex = ifindex;
+                copy_name(&mut m.ifname, ifname);
+                m.active_connections = counts.active;
+                m.idle_connections = counts.idle;
+                m.breakable_connections = counts.breakable;
+            }
             Announcement::PvdConfigComplete(ref pvd) => {
                 m.msg_type = MIF_MSG_PVD_CONFIGURATION_COMPLETE;
                 fill_pvd(&mut m, pvd);
@@ -656,6 +741,27 @@ fn to_c(message: Message) -> OwnedMessage {
                 m.config_state = MIF_CONFIG_STATE_COMPLETE;
             }
         },
+        Message::WantConnect(outcome) => {
+            m.msg_type = MIF_MSG_WANT_CONNECT_OUTCOME;
+            let (code, solicitations, status, errno) = match outcome {
+                WantConnectOutcome::NoOp => (MIF_WANT_CONNECT_NO_OP, 0, 0, 0),
+                WantConnectOutcome::Solicited { solicitations } => (MIF_WANT_CONNECT_SOLICITED, solicitations, 0, 0),
+                WantConnectOutcome::HookRan { solicitations, status } => {
+                    (MIF_WANT_CONNECT_HOOK_RAN, solicitations, status, 0)
+                }
+                WantConnectOutcome::HookTimedOut { solicitations } => {
+                    (MIF_WANT_CONNECT_HOOK_TIMED_OUT, solicitations, 0, 0)
+                }
+                WantConnectOutcome::HookFailed { solicitations, errno } => {
+                    (MIF_WANT_CONNECT_HOOK_FAILED, solicitations, 0, errno)
+                }
+                WantConnectOutcome::NothingPossible => (MIF_WANT_CONNECT_NOTHING_POSSIBLE, 0, 0, 0),
+            };
+            m.want_connect_outcome = code;
+            m.solicitations = solicitations;
+            m.hook_status = status;
+            m.error = errno;
+        }
         Message::Dns(DnsEvent::Address { translation_id, ref pvd, addr, ttl, source, name: ref n, .. }) => {
             m.msg_type = MIF_MSG_NAME_TRANSLATION;
             fill_pvd(&mut m, pvd);
@@ -827,6 +933,11 @@ fn message_type_name(msg_type: mif_message_type) -> &'static CStr {
         MIF_MSG_INTERFACE_GOING_AWAY => c"interface_going_away",
         MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED => c"interface_going_away_cancelled",
         MIF_MSG_INTERFACE_GOING_UP => c"interface_going_up",
+        MIF_MSG_CONNECTION_GOING_AWAY => c"connection_going_away",
+        MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED => c"connection_going_away_cancelled",
+        MIF_MSG_CONNECTION_GONE => c"connection_gone",
+        MIF_MSG_CONNECTION_STATES => c"connection_states",
+        MIF_MSG_WANT_CONNECT_OUTCOME => c"want_connect_outcome",
         MIF_MSG_ENGINE_FAILED => c"engine_failed",
         _ => c"unknown",
     }

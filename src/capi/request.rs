@@ -13,7 +13,7 @@ use super::status::*;
 use super::{read_sized, write_prefix};
 use crate::core::dns::QueryName;
 use crate::core::Error;
-use crate::engine::request::{ConnectToName, FamilyPreference, Preference, Selection, Target};
+use crate::engine::request::{ConnectToName, ConnectionIntent, FamilyPreference, Preference, Selection, Target};
 use crate::engine::Request;
 
 /// Type of a request the application posts (`mif_request.request_type`).
@@ -81,6 +81,57 @@ pub const MIF_REQ_CANCEL_CONNECT: mif_request_type = 15;
 /// `remote_port`, `connection_id`, `selections`, `selection_count`,
 /// `family_preference`, `timeout_ms`, `attempt_delay_ms` and `connect_flags`.
 pub const MIF_REQ_CONNECT_TO_NAME: mif_request_type = 16;
+/// Our addition (connection viability, docs/connectivity.md): watch the connection of
+/// a `MIF_MSG_CONNECTED` this context delivered and the application took, by its
+/// `connection_id`. From now on `MIF_MSG_CONNECTION_GOING_AWAY` says when its path
+/// (its local address on its provisioning domain) is expected to go, with a deadline,
+/// `MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED` when that no longer holds, and
+/// `MIF_MSG_CONNECTION_GONE` when it went (the watch ends then). A warning that holds
+/// already is queued before the call returns. `MIF_E_UNKNOWN_CONNECTION` when no
+/// Connected with that id was taken (the library remembers the last 4096),
+/// `MIF_E_DUPLICATE_ID` when it is watched already, `MIF_E_NO_PATH` when its local
+/// address is on no present provisioning domain, `MIF_E_LIMIT_REACHED` at
+/// `MIF_MAX_WATCHED_CONNECTIONS`. Reads `connection_id`.
+pub const MIF_REQ_WATCH_CONNECTION: mif_request_type = 17;
+/// Our addition: watch a connected (or bound) TCP or UDP socket the application made
+/// itself, `socket`, under the application's `connection_id` (any id not watched
+/// already). The library reads its local address and the interface it is bound to
+/// (`SO_BINDTOIFINDEX`; else the interface holding the address) during the call and
+/// keeps nothing of the descriptor. Then as `MIF_REQ_WATCH_CONNECTION`. Also
+/// `MIF_E_BAD_DESCRIPTOR` (negative or closed) and `MIF_E_NOT_A_SOCKET` (not an IPv4
+/// or IPv6 socket). Reads `connection_id` and `socket`.
+pub const MIF_REQ_WATCH_SOCKET: mif_request_type = 18;
+/// Our addition: stop watching `connection_id` (no message). `MIF_E_UNKNOWN_CONNECTION`
+/// when it is not watched (also after its `MIF_MSG_CONNECTION_GONE`).
+pub const MIF_REQ_STOP_WATCHING_CONNECTION: mif_request_type = 19;
+/// Draft 3.2.7.26.2, Connection is idle: watched connection `connection_id` expects no
+/// data either way for now but is kept. Recorded (`MIF_REQ_GET_CONNECTION_STATES`);
+/// when every watched connection of an interface is idle or can be broken, the
+/// operator's idle hook runs (docs/connectivity.md). Warnings go on.
+pub const MIF_REQ_CONNECTION_IDLE: mif_request_type = 20;
+/// Draft 3.2.7.26.3, Connection can be broken: the application can re-establish
+/// watched connection `connection_id` if it breaks. Recorded as for idle; the library
+/// stops warning about it (its `MIF_MSG_CONNECTION_GONE` still comes).
+pub const MIF_REQ_CONNECTION_CAN_BE_BROKEN: mif_request_type = 21;
+/// Our addition: watched connection `connection_id` is in use again (after idle or can
+/// be broken); warnings resume with the next change.
+pub const MIF_REQ_CONNECTION_ACTIVE: mif_request_type = 22;
+/// Our addition: how many watched connections are active, idle or breakable, answered
+/// before the call returns by `MIF_MSG_CONNECTION_STATES`: for interface `ifindex`
+/// (counts may be 0; `MIF_E_UNKNOWN_INTERFACE` if unknown), or with `ifindex` 0 one per
+/// interface that has watched connections, then one with `ifindex` 0 holding the totals.
+pub const MIF_REQ_GET_CONNECTION_STATES: mif_request_type = 23;
+/// Draft 3.2.7.26.1, Wants to connect: the library does what it can, without privilege,
+/// to get networks configured, and answers with one `MIF_MSG_WANT_CONNECT_OUTCOME`:
+/// nothing (every up interface has a provisioning domain), Router Solicitations on up
+/// IPv6 links without an IPv6 provisioning domain (when permitted), a re-read of the
+/// link managers' files, and the operator's hook when the static configuration names
+/// one (`want_connect_hook`, docs/connectivity.md). No fields.
+pub const MIF_REQ_WANT_CONNECT: mif_request_type = 24;
+
+/// Most connections one context watches at once (`MIF_E_LIMIT_REACHED` beyond).
+pub const MIF_MAX_WATCHED_CONNECTIONS: u32 = 4096;
+const _: () = assert!(MIF_MAX_WATCHED_CONNECTIONS as usize == crate::core::model::MAX_WATCHES);
 
 /// Our addition: RFC 9622 preference of a Connect to Name selection (`mif_selection`).
 pub type mif_preference = u32;
@@ -194,6 +245,9 @@ pub struct mif_request {
     /// `MIF_CONNECT_*` options of a `MIF_REQ_CONNECT_TO_NAME` (and `MIF_CONNECT_MPTCP` of
     /// the Connect to Address requests); other bits must be 0.
     pub connect_flags: mif_connect_flags,
+    /// Our addition: the socket descriptor of a `MIF_REQ_WATCH_SOCKET`; only read
+    /// during the call.
+    pub socket: i32,
 }
 
 /// All fields zero, pointers NULL (see `mif_options`' `Default`).
@@ -221,6 +275,7 @@ impl Default for mif_request {
             timeout_ms: 0,
             attempt_delay_ms: 0,
             connect_flags: 0,
+            socket: 0,
         }
     }
 }
@@ -377,6 +432,35 @@ pub(crate) unsafe fn request_from_c(req: *const mif_request) -> Result<Request, 
             // SAFETY: `copy` is the application's request; its pointers are its promise.
             unsafe { connect_to_name(&copy) }?
         }
+        MIF_REQ_WATCH_CONNECTION => {
+            needs(cid_end)?;
+            Request::WatchConnection { connection_id: copy.connection_id }
+        }
+        MIF_REQ_WATCH_SOCKET => {
+            needs(offset_of!(mif_request, socket) + size_of::<i32>())?;
+            if copy.socket < 0 {
+                return Err(Error::BadDescriptor);
+            }
+            Request::WatchSocket { connection_id: copy.connection_id, fd: copy.socket }
+        }
+        MIF_REQ_STOP_WATCHING_CONNECTION => {
+            needs(cid_end)?;
+            Request::StopWatching { connection_id: copy.connection_id }
+        }
+        MIF_REQ_CONNECTION_IDLE | MIF_REQ_CONNECTION_CAN_BE_BROKEN | MIF_REQ_CONNECTION_ACTIVE => {
+            needs(cid_end)?;
+            let intent = match copy.request_type {
+                MIF_REQ_CONNECTION_IDLE => ConnectionIntent::Idle,
+                MIF_REQ_CONNECTION_CAN_BE_BROKEN => ConnectionIntent::CanBeBroken,
+                _ => ConnectionIntent::Active,
+            };
+            Request::ConnectionIntent { connection_id: copy.connection_id, intent }
+        }
+        MIF_REQ_GET_CONNECTION_STATES => {
+            needs(ifindex_end)?;
+            Request::GetConnectionStates { ifindex: (copy.ifindex != 0).then_some(copy.ifindex) }
+        }
+        MIF_REQ_WANT_CONNECT => Request::WantConnect,
         _ => return Err(Error::UnknownRequestType),
     })
 }
@@ -506,6 +590,14 @@ fn request_type_name(request_type: mif_request_type) -> &'static CStr {
         MIF_REQ_CONNECT_TO_PVD => c"connect_to_pvd",
         MIF_REQ_CANCEL_CONNECT => c"cancel_connect",
         MIF_REQ_CONNECT_TO_NAME => c"connect_to_name",
+        MIF_REQ_WATCH_CONNECTION => c"watch_connection",
+        MIF_REQ_WATCH_SOCKET => c"watch_socket",
+        MIF_REQ_STOP_WATCHING_CONNECTION => c"stop_watching_connection",
+        MIF_REQ_CONNECTION_IDLE => c"connection_idle",
+        MIF_REQ_CONNECTION_CAN_BE_BROKEN => c"connection_can_be_broken",
+        MIF_REQ_CONNECTION_ACTIVE => c"connection_active",
+        MIF_REQ_GET_CONNECTION_STATES => c"get_connection_states",
+        MIF_REQ_WANT_CONNECT => c"want_connect",
         _ => c"unknown",
     }
 }
@@ -575,6 +667,14 @@ pub unsafe fn fuzz_request_from_c(req: *const mif_request) -> String {
         MIF_REQ_CONNECT_FROM_ADDRESS => field_end(local_at, size_of::<mif_address>()),
         MIF_REQ_CANCEL_CONNECT => field_end(offset_of!(mif_request, connection_id), 8),
         MIF_REQ_CONNECT_TO_NAME => field_end(offset_of!(mif_request, connect_flags), 4),
+        MIF_REQ_WATCH_CONNECTION
+        | MIF_REQ_STOP_WATCHING_CONNECTION
+        | MIF_REQ_CONNECTION_IDLE
+        | MIF_REQ_CONNECTION_CAN_BE_BROKEN
+        | MIF_REQ_CONNECTION_ACTIVE => field_end(offset_of!(mif_request, connection_id), 8),
+        MIF_REQ_WATCH_SOCKET => field_end(offset_of!(mif_request, socket), 4),
+        MIF_REQ_GET_CONNECTION_STATES => field_end(offset_of!(mif_request, ifindex), 4),
+        MIF_REQ_WANT_CONNECT => 8,
         _ => {
             let want = if reserved_set { Error::InvalidArgument } else { Error::UnknownRequestType };
             assert_eq!(decoded, Err(want), "type {request_type}");
@@ -612,7 +712,39 @@ pub unsafe fn fuzz_request_from_c(req: *const mif_request) -> String {
         (MIF_REQ_STOP_TRANSLATING_NAME, Ok(Request::StopTranslatingName { translation_id: t })) => {
             assert_eq!(*t, translation_id)
         }
-        (MIF_REQ_CANCEL_CONNECT, Ok(Request::CancelConnect { connection_id: c })) => assert_eq!(*c, connection_id),
+        (MIF_REQ_CANCEL_CONNECT, Ok(Request::CancelConnect { connection_id: c }))
+        | (MIF_REQ_WATCH_CONNECTION, Ok(Request::WatchConnection { connection_id: c }))
+        | (MIF_REQ_STOP_WATCHING_CONNECTION, Ok(Request::StopWatching { connection_id: c })) => {
+            assert_eq!(*c, connection_id)
+        }
+        (
+            MIF_REQ_CONNECTION_IDLE | MIF_REQ_CONNECTION_CAN_BE_BROKEN | MIF_REQ_CONNECTION_ACTIVE,
+            Ok(Request::ConnectionIntent { connection_id: c, intent }),
+        ) => {
+            assert_eq!(*c, connection_id);
+            let want = match request_type {
+                MIF_REQ_CONNECTION_IDLE => ConnectionIntent::Idle,
+                MIF_REQ_CONNECTION_CAN_BE_BROKEN => ConnectionIntent::CanBeBroken,
+                _ => ConnectionIntent::Active,
+            };
+            assert_eq!(*intent, want);
+        }
+        (MIF_REQ_WATCH_SOCKET, result) => {
+            let socket = u32_at(offset_of!(mif_request, socket)) as i32;
+            match result {
+                Ok(Request::WatchSocket { connection_id: c, fd }) => {
+                    assert_eq!((*c, *fd), (connection_id, socket));
+                    assert!(socket >= 0);
+                }
+                Err(Error::BadDescriptor) => assert!(socket < 0),
+                other => panic!("watch_socket: unexpected {other:?}"),
+            }
+        }
+        (MIF_REQ_GET_CONNECTION_STATES, Ok(Request::GetConnectionStates { ifindex: i })) => {
+            assert_eq!(i.unwrap_or(0), ifindex);
+            assert_ne!(*i, Some(0));
+        }
+        (MIF_REQ_WANT_CONNECT, Ok(Request::WantConnect)) => {}
         (MIF_REQ_GET_CONFIGURATION_DATA, Ok(Request::GetConfigurationData { pvd: p, kind, info: i })) => {
             assert_eq!(*p, pvd);
             assert_eq!(kind.map_or(MIF_ELEMENT_ANY, element_value), element_type);
@@ -837,6 +969,9 @@ mod tests {
         assert_eq!(outcome("translate-name-null.bin"), "Err(NullArgument)");
         assert_eq!(outcome("older-header-stop-translating.bin"), "Ok(StopTranslatingName { translation_id: 7 })");
         assert_eq!(outcome("older-header-too-short.bin"), "Err(BadSize)");
+        assert_eq!(outcome("watch-socket.bin"), "Ok(WatchSocket { connection_id: 13, fd: 3 })");
+        assert_eq!(outcome("watch-socket-negative.bin"), "Err(BadDescriptor)");
+        assert_eq!(outcome("get-connection-states.bin"), "Ok(GetConnectionStates { ifindex: None })");
         assert_eq!(outcome("newer-header.bin"), "Err(BadSize)");
         assert!(outcome("connect-to-address-v6-scoped.bin").contains("[fe80::1%2]:443"));
         assert!(outcome("connect-to-name.bin").contains("ascii: \"www.example.com\""));

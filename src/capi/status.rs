@@ -46,7 +46,9 @@ pub const MIF_E_UNKNOWN_INFO_ID: mif_result = 204;
 pub const MIF_E_DUPLICATE_ID: mif_result = 205;
 /// No translation has this id, outstanding or with a final message not taken yet.
 pub const MIF_E_UNKNOWN_TRANSLATION: mif_result = 206;
-/// No connect has this id, outstanding or with a final message not taken yet.
+/// No connect has this id, outstanding or with a final message not taken yet; for the
+/// watch requests, no watched connection (or, for `MIF_REQ_WATCH_CONNECTION`, no
+/// `MIF_MSG_CONNECTED` taken from this context) has it.
 pub const MIF_E_UNKNOWN_CONNECTION: mif_result = 207;
 /// The source address is not a valid address of the provisioning domain.
 pub const MIF_E_BAD_SOURCE: mif_result = 208;
@@ -77,6 +79,17 @@ pub const MIF_E_BAD_ADDRESS: mif_result = 105;
 /// another selection of the same network (one interface both preferred and avoided, a
 /// PvD and its interface given different preferences).
 pub const MIF_E_BAD_SELECTION: mif_result = 106;
+/// Our addition: a descriptor to watch (`MIF_REQ_WATCH_SOCKET`) is negative or not
+/// open (EBADF).
+pub const MIF_E_BAD_DESCRIPTOR: mif_result = 107;
+/// Our addition: a descriptor to watch is not an IPv4 or IPv6 socket.
+pub const MIF_E_NOT_A_SOCKET: mif_result = 108;
+/// Our addition: the connection to watch has no local address on a provisioning domain
+/// present now (not connected or bound yet, loopback, or its network already gone), or
+/// it is bound to an interface that does not hold that address.
+pub const MIF_E_NO_PATH: mif_result = 214;
+/// Our addition: a documented limit is reached (`MIF_MAX_WATCHED_CONNECTIONS`).
+pub const MIF_E_LIMIT_REACHED: mif_result = 215;
 
 // 300-399: the library or the system failed.
 /// The engine thread has stopped after a failure; the context can only be closed.
@@ -105,6 +118,10 @@ pub(crate) fn code_of(error: Error) -> mif_result {
         Error::BadName => MIF_E_BAD_NAME,
         Error::BadAddress => MIF_E_BAD_ADDRESS,
         Error::BadSelection => MIF_E_BAD_SELECTION,
+        Error::BadDescriptor => MIF_E_BAD_DESCRIPTOR,
+        Error::NotASocket => MIF_E_NOT_A_SOCKET,
+        Error::NoPath => MIF_E_NO_PATH,
+        Error::LimitReached => MIF_E_LIMIT_REACHED,
         Error::UnknownInterface => MIF_E_UNKNOWN_INTERFACE,
         Error::UnknownPvd => MIF_E_UNKNOWN_PVD,
         Error::NotSubscribed => MIF_E_NOT_SUBSCRIBED,
@@ -170,7 +187,11 @@ fn status_text(code: mif_result) -> &'static CStr {
         MIF_E_DUPLICATE_ID => c"the id is already used by an outstanding request",
         MIF_E_UNKNOWN_TRANSLATION => c"no outstanding translation has this id",
         MIF_E_BAD_NAME => c"the name is empty, not UTF-8, or too long",
-        MIF_E_UNKNOWN_CONNECTION => c"no outstanding connection attempt has this id",
+        MIF_E_UNKNOWN_CONNECTION => c"no outstanding connection attempt or watched connection has this id",
+        MIF_E_BAD_DESCRIPTOR => c"the descriptor is negative or not open",
+        MIF_E_NOT_A_SOCKET => c"the descriptor is not an IPv4 or IPv6 socket",
+        MIF_E_NO_PATH => c"the connection has no local address on a present provisioning domain",
+        MIF_E_LIMIT_REACHED => c"a documented limit is reached",
         MIF_E_BAD_SOURCE => c"the source address is not a valid address of the provisioning domain",
         MIF_E_NO_DEFAULT_PVD => c"no provisioning domain given and no default chosen",
         MIF_E_BAD_ADDRESS => c"the address is unusable here",

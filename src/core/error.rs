@@ -23,6 +23,10 @@ pub enum Error {
     /// A Connect to Name selection is malformed or contradicts another (one network
     /// both preferred and avoided).
     BadSelection,
+    /// A descriptor is negative or not open.
+    BadDescriptor,
+    /// A descriptor is not an IPv4 or IPv6 socket.
+    NotASocket,
     // The request does not fit the current state.
     UnknownInterface,
     UnknownPvd,
@@ -38,6 +42,10 @@ pub enum Error {
     BadSource,
     /// The request names no PvD and no default was chosen.
     NoDefaultPvd,
+    /// A connection to watch has no local address on a present PvD.
+    NoPath,
+    /// A documented limit is reached (watched connections).
+    LimitReached,
     // The library or the system failed.
     /// The context ended after a failure; it can only be closed.
     EngineFailed,

@@ -34,9 +34,9 @@ use crate::os::{error_of, pin, sys};
 
 pub struct Context {
     pub(super) shared: Arc<Shared>,
-    stop: StopHandle,
+    pub(super) stop: StopHandle,
     thread: Option<JoinHandle<()>>,
-    requests: crossbeam_channel::Sender<EngineRequest>,
+    pub(super) requests: crossbeam_channel::Sender<EngineRequest>,
     test: TestHooks,
     /// The context's connect pacing, the defaults of a Connect to Name.
     connect: ConnectConfig,
@@ -96,6 +96,7 @@ impl Context {
             logs,
             race_dns: Mutex::new(Vec::new()),
             engine_waker: std::sync::OnceLock::new(),
+            delivered: Mutex::new(std::collections::VecDeque::new()),
         });
         drop(route);
         shared.flush_logs();
@@ -137,6 +138,9 @@ impl Context {
                 self.shared.outbox.push_state(out.into_iter().map(Message::Announcement));
             }
             Message::Connect(event) => {
+                if let ConnectEvent::Connected { connection_id, local, pvd, .. } = event {
+                    self.remember_delivered(*connection_id, local.ip(), pvd.ifindex);
+                }
                 let mut operations = self.shared.operations.lock();
                 if matches!(event, ConnectEvent::Connected { .. }) {
                     operations.release_queued_socket();
@@ -187,6 +191,8 @@ impl Context {
                 | Request::Connect { .. }
                 | Request::ConnectToName(_)
                 | Request::GetConfigurationData { .. }
+                | Request::GetConnectionStates { .. }
+                | Request::WantConnect
         );
         if answered && self.shared.outbox.is_full() {
             return Err(Error::QueueFull);
@@ -206,6 +212,13 @@ impl Context {
             }
             Request::CancelConnect { connection_id } => self.cancel_connect(connection_id),
             Request::ConnectToName(request) => self.connect_to_name(request),
+            Request::WatchConnection { connection_id } => self.watch_connection(connection_id),
+            // The C layer borrows the descriptor and calls `watch_socket`.
+            Request::WatchSocket { .. } => Err(Error::InvalidArgument),
+            Request::StopWatching { connection_id } => self.shared.model.lock().unwatch_connection(connection_id),
+            Request::ConnectionIntent { connection_id, intent } => self.connection_intent(connection_id, intent),
+            Request::GetConnectionStates { ifindex } => self.connection_states(ifindex),
+            Request::WantConnect => self.want_connect(),
             subscription => self.subscription(subscription),
         }
     }

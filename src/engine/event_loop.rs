@@ -18,6 +18,7 @@ use super::connector::{ConnectEvent, ConnectRequest, Connector};
 use super::message::Message;
 use super::shared::Shared;
 use super::tokens::{DNS_SOCKETS, DNS_TIMER, FILES, NETLINK, WAKER};
+use super::want_connect::Hooks;
 use crate::core::model::{Fact, Family, HostModel};
 use crate::core::solicitation::SolicitationPacer;
 use crate::core::Error;
@@ -32,7 +33,15 @@ use crate::os::sys;
 pub(crate) enum EngineRequest {
     Connect(ConnectRequest),
     ConnectToName(NameRequest),
-    CancelConnect { generation: u64 },
+    CancelConnect {
+        generation: u64,
+    },
+    /// Draft 3.2.7.26.1 (`want_connect`).
+    WantConnect,
+    /// Interfaces left with only idle or breakable watched connections.
+    IdleHook {
+        interfaces: Vec<u32>,
+    },
 }
 
 /// Wakes the engine and asks it to finish.
@@ -58,13 +67,13 @@ impl StopHandle {
 }
 
 pub(crate) struct Engine {
-    shared: Arc<Shared>,
-    poll: Poll,
+    pub(super) shared: Arc<Shared>,
+    pub(super) poll: Poll,
     waker: Arc<Waker>,
     stop: Arc<AtomicBool>,
     events: EventSocket,
     dumper: DumpSocket,
-    files: FileSources,
+    pub(super) files: FileSources,
     requests: crossbeam_channel::Receiver<EngineRequest>,
     connector: Connector,
     /// Connect to Name races (`by_name`).
@@ -77,7 +86,9 @@ pub(crate) struct Engine {
     /// When the files are looked at next, if there is no inotify instance to follow them.
     files_look_due: Option<Instant>,
     /// How often Router Solicitations may go, per link.
-    pacer: SolicitationPacer,
+    pub(super) pacer: SolicitationPacer,
+    /// The operator's hooks running (`want_connect`).
+    pub(super) hooks: Hooks,
 }
 
 impl Engine {
@@ -121,6 +132,7 @@ impl Engine {
             resync_due: None,
             files_look_due,
             pacer: SolicitationPacer::default(),
+            hooks: Hooks::default(),
         })
     }
 
@@ -176,6 +188,7 @@ impl Engine {
                     self.races.next_deadline(),
                     self.resync_due,
                     self.files_look_due,
+                    self.hooks.next_deadline(),
                 ]
                 .into_iter()
                 .flatten()
@@ -205,6 +218,7 @@ impl Engine {
                         dns_ready = true;
                     }
                     DNS_SOCKETS => dns_ready = true,
+                    token if Hooks::owns(token) => {}
                     token if Connector::owns(token) => {
                         let mut out = Vec::new();
                         self.connector.ready(token, self.poll.registry(), Instant::now(), &mut out);
@@ -232,6 +246,7 @@ impl Engine {
             self.connector.tick(self.poll.registry(), Instant::now(), &mut out);
             self.route_connect(out);
             self.run_races();
+            self.check_hooks();
             self.shared.flush_logs();
         }
     }
@@ -364,6 +379,8 @@ impl Engine {
                     self.with_races(|races, io, _| races.cancel(generation, io, Instant::now()));
                 }
                 EngineRequest::CancelConnect { generation } => self.connector.cancel(generation, self.poll.registry()),
+                EngineRequest::WantConnect => self.want_connect(),
+                EngineRequest::IdleHook { interfaces } => self.idle_hook(interfaces),
             }
         }
     }
@@ -426,7 +443,7 @@ impl Engine {
     }
 
     /// Applies facts; says whether IPv4 default routes may have been dropped silently.
-    fn apply(&mut self, facts: Vec<Fact>) -> bool {
+    pub(super) fn apply(&mut self, facts: Vec<Fact>) -> bool {
         if facts.is_empty() {
             return false;
         }

@@ -7,6 +7,7 @@ use crate::core::Error;
 
 use super::connector::ConnectEvent;
 use super::resolver::DnsEvent;
+pub use super::want_connect::WantConnectOutcome;
 
 impl Message {
     /// A subscription announcement: may be left out when the queue is full (the
@@ -38,6 +39,8 @@ pub enum Message {
         level: u8,
         text: String,
     },
+    /// What a Wants to connect did (draft 3.2.7.26.1; `want_connect`).
+    WantConnect(WantConnectOutcome),
     /// The context ended; nothing follows this message.
     EngineFailed {
         error: Error,

@@ -26,7 +26,9 @@ pub mod request;
 pub mod resolver;
 mod shared;
 mod tokens;
+mod viability;
 mod wait;
+mod want_connect;
 
 /// The errno behind the last `System` / `Permission` error of this thread's call.
 pub use crate::os::take_errno;

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::core::dns::QueryName;
+pub use crate::core::model::ConnectionIntent;
 use crate::core::model::{ElementKind, InfoId};
 pub use crate::core::race::FamilyPreference;
 
@@ -60,6 +61,30 @@ pub enum Request {
     },
     /// Our addition: Connect to Name, raced across networks (`by_name`).
     ConnectToName(ConnectToName),
+    /// Our addition: watch the connection of a Connected message taken from this context.
+    WatchConnection {
+        connection_id: u64,
+    },
+    /// Our addition: watch the application's own socket `fd` (a descriptor number: the C
+    /// layer borrows it for `Context::watch_socket`; `Context::post` refuses it).
+    WatchSocket {
+        connection_id: u64,
+        fd: i32,
+    },
+    StopWatching {
+        connection_id: u64,
+    },
+    /// Draft 3.2.7.26.2–3 (and back to active).
+    ConnectionIntent {
+        connection_id: u64,
+        intent: ConnectionIntent,
+    },
+    /// `None`: every interface with watched connections, then the totals.
+    GetConnectionStates {
+        ifindex: Option<u32>,
+    },
+    /// Draft 3.2.7.26.1.
+    WantConnect,
 }
 
 /// A Connect to Name request, valid on its face.

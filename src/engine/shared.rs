@@ -39,7 +39,21 @@ pub(crate) struct Shared {
     pub race_dns: Mutex<Vec<DnsEvent>>,
     /// The engine's waker, once the engine exists.
     pub engine_waker: OnceLock<Arc<mio::Waker>>,
+    /// Connections the application took from Connected messages, newest last, at most
+    /// `DELIVERED_KEPT`: what Watch Connection finds by id (`viability`). A leaf lock.
+    pub delivered: Mutex<std::collections::VecDeque<Delivered>>,
 }
+
+/// A Connected message the application took: its id, local address and interface.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Delivered {
+    pub connection_id: u64,
+    pub local: std::net::IpAddr,
+    pub ifindex: u32,
+}
+
+/// How many taken Connected messages are remembered for Watch Connection.
+pub(crate) const DELIVERED_KEPT: usize = 4096;
 
 impl Shared {
     /// Routes the calling thread's diagnostics to this context until the guard drops

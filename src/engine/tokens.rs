@@ -17,6 +17,8 @@ pub const FILES: Token = Token(2);
 pub const DNS_TIMER: Token = Token(3);
 /// The nested poll set of the DNS query sockets.
 pub const DNS_SOCKETS: Token = Token(4);
+/// First token of the operator's hooks (their pidfds, `want_connect`), 2^20 of them.
+pub const FIRST_HOOK: usize = 1 << 30;
 /// First token of connection attempts (engine poll); every token from here on is one.
 pub const FIRST_CONNECT: usize = 1 << 40;
 /// First token of DNS query sockets (their own poll set, so any range would do; kept

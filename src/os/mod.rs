@@ -1,12 +1,14 @@
 //! Kernel adapters: rtnetlink (`rtnetlink`, with the ND user-option framing in
 //! `nduseropt`), configuration files and inotify (`files`, `hosts_file`), pinning
-//! sockets to a link (`pin`), Router Solicitations (`solicit`), and `sys`, the one
+//! sockets to a link (`pin`), Router Solicitations (`solicit`), the operator's hook
+//! commands (`hook`), and `sys`, the one
 //! module where the remaining system calls sit behind safe wrappers.
 //!
 //! Everything here turns kernel and file state into the core's plain values; nothing
 //! here keeps the host model or knows the C API.
 
 pub mod files;
+pub mod hook;
 pub mod hosts_file;
 pub mod nduseropt;
 pub mod pin;

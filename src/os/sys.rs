@@ -241,3 +241,52 @@ pub fn secure_execution() -> bool {
     // SAFETY: getauxval only reads the process's auxiliary vector; no pointer is passed.
     unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
 }
+
+/// SO_BINDTOIFINDEX (asm-generic/socket.h, Linux 5.0): the interface a socket is bound
+/// to, 0 when none. Neither nix nor socket2 reads it.
+const SO_BINDTOIFINDEX: libc::c_int = 62;
+
+/// A socket's local IP address and the interface it is bound to (connection viability):
+/// `Ok(None)` when it has no IP address yet (unbound, or unspecified). Errors: EBADF (not
+/// open), ENOTSOCK, EAFNOSUPPORT (not an IPv4 or IPv6 socket).
+pub fn socket_path(socket: BorrowedFd<'_>) -> io::Result<Option<(std::net::IpAddr, Option<u32>)>> {
+    use nix::sys::socket::{getsockname, SockaddrLike, SockaddrStorage};
+    let name: SockaddrStorage = getsockname(socket.as_raw_fd())?;
+    let local = match (name.as_sockaddr_in(), name.as_sockaddr_in6()) {
+        (Some(v4), _) => std::net::IpAddr::V4(v4.ip()),
+        (_, Some(v6)) => std::net::IpAddr::V6(v6.ip()),
+        _ if name.family().is_some() => return Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
+        _ => return Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
+    };
+    if local.is_unspecified() {
+        return Ok(None);
+    }
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the descriptor is borrowed, open for the call; the value pointer and length
+    // describe a live c_int the kernel writes at most `len` bytes of.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_BINDTOIFINDEX,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    let bound = (rc == 0 && value > 0).then_some(value as u32);
+    Ok(Some((local, bound)))
+}
+
+/// pidfd_open(2) (Linux 5.3): a descriptor that polls readable once process `pid` ended
+/// (CLOEXEC: the kernel sets it). nix does not wrap it.
+pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1; no
+    // memory is passed.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor pidfd_open just returned, owned by nobody else.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as RawFd) })
+}

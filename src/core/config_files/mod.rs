@@ -189,6 +189,58 @@ pub fn fragment_kind(protocol: &str) -> ElementKind {
     }
 }
 
+/// The operator's hooks (docs/connectivity.md), keys of the static file before its
+/// first `[interface]` section:
+/// ```text
+/// want_connect_hook = /usr/local/sbin/bring-networks-up
+/// idle_hook = /usr/local/sbin/links-idle
+/// hook_timeout_ms = 10000
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hooks {
+    pub want_connect: Option<String>,
+    pub idle: Option<String>,
+    pub timeout: Duration,
+}
+
+/// How long a hook may run before it is killed, unless the file says otherwise.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The keys of the static file that are not an interface's.
+const HOOK_KEYS: [&str; 3] = ["want_connect_hook", "idle_hook", "hook_timeout_ms"];
+
+/// The hooks the static file names (before its first section). A hook path must be
+/// absolute (it is run as written, without a shell); anything else is ignored with a
+/// log line. A timeout outside 100 ms to 10 min is ignored too.
+pub fn parse_static_hooks(text: &str) -> Hooks {
+    let mut hooks = Hooks { want_connect: None, idle: None, timeout: DEFAULT_HOOK_TIMEOUT };
+    for (number, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.starts_with('[') {
+            break;
+        }
+        let Some((key, value)) = line.split_once('=') else { continue };
+        let value = value.trim();
+        let path = || {
+            let ok = value.starts_with('/') && !value.contains(char::is_whitespace);
+            if !ok {
+                log_at!(Warn, "static config line {}: hook {value:?} is not an absolute path, ignored", number + 1);
+            }
+            ok.then(|| value.to_string())
+        };
+        match key.trim() {
+            "want_connect_hook" => hooks.want_connect = path(),
+            "idle_hook" => hooks.idle = path(),
+            "hook_timeout_ms" => match value.parse::<u64>() {
+                Ok(ms) if (100..=600_000).contains(&ms) => hooks.timeout = Duration::from_millis(ms),
+                _ => log_at!(Warn, "static config line {}: hook_timeout_ms {value:?} ignored", number + 1),
+            },
+            _ => {}
+        }
+    }
+    hooks
+}
+
 /// The operator's static file (docs/configuration.md):
 /// ```text
 /// [eth0]
@@ -229,6 +281,10 @@ pub fn parse_static_config(text: &str) -> Vec<SourcedElement> {
             continue;
         };
         let Some(current) = out.last_mut().filter(|_| in_section) else {
+            // The hooks' keys come before the first section (`parse_static_hooks`).
+            if out.is_empty() && HOOK_KEYS.contains(&key.trim()) {
+                continue;
+            }
             log_at!(Warn, "static config line {}: outside an [interface] section", number + 1);
             continue;
         };

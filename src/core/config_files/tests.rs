@@ -188,3 +188,19 @@ fn fuzz_seeds_keep_the_promises() {
     assert_eq!((e[0].kind, &e[0].data.dns_servers), (ElementKind::Static, &ips(&["198.18.0.53", "fd6d:6966:ff::53"])));
     assert_eq!((e[1].kind, &e[1].data.dns_servers), (ElementKind::Ra, &ips(&["fd6d:6966:a::1"])));
 }
+
+#[test]
+fn hooks_come_before_the_first_section() {
+    let text = "want_connect_hook = /usr/local/sbin/up\nidle_hook = relative/path\nhook_timeout_ms = 2500\n\
+                [eth0]\ndns = 198.51.100.53\nwant_connect_hook = /not/this/one\n";
+    let hooks = parse_static_hooks(text);
+    assert_eq!(hooks.want_connect.as_deref(), Some("/usr/local/sbin/up"));
+    assert_eq!(hooks.idle, None, "a relative path is refused");
+    assert_eq!(hooks.timeout, Duration::from_millis(2500));
+    // The interface's section still reads as before; the hook keys are not its.
+    let elements = parse_static_config(text);
+    assert_eq!(elements.len(), 1);
+    assert_eq!(elements[0].data.dns_servers, vec!["198.51.100.53".parse::<IpAddr>().unwrap()]);
+    let defaults = parse_static_hooks("hook_timeout_ms = 5\n[eth0]\n");
+    assert_eq!(defaults, Hooks { want_connect: None, idle: None, timeout: DEFAULT_HOOK_TIMEOUT });
+}

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use super::facts::{AddrFlags, ConfigData, ElementKind, Family, InfoId, LifetimeSecs, LinkFlags, Scope};
+use super::watches::{GoneReason, IntentCounts};
 
 /// Public description of a PvD, carried by announcements.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +104,35 @@ pub enum Announcement {
         ifname: String,
         reason: GoingUpReason,
     },
+    /// Our addition (connection viability, `watches.rs`): the path of a watched
+    /// connection, its local address over `pvd`, is expected gone in `deadline_ms`.
+    ConnectionGoingAway {
+        connection_id: u64,
+        pvd: PvdInfo,
+        deadline_ms: u64,
+        reason: GoingAwayReason,
+    },
+    /// Our addition: the warning of a watched connection no longer holds (`reason`:
+    /// the warning's; `None` when re-stating after a queue overflow that none holds).
+    ConnectionGoingAwayCancelled {
+        connection_id: u64,
+        pvd: PvdInfo,
+        reason: Option<GoingAwayReason>,
+    },
+    /// Our addition: a watched connection's path is gone; its watch ended.
+    ConnectionGone {
+        connection_id: u64,
+        local: IpAddr,
+        pvd: PvdInfo,
+        reason: GoneReason,
+    },
+    /// Our addition: watched connections by intent on one interface (`ifindex` 0: the
+    /// totals, ending an answer about every interface).
+    ConnectionStates {
+        ifindex: u32,
+        ifname: String,
+        counts: IntentCounts,
+    },
 }
 
 /// Why an interface is going up, i.e. what it still waits for (`HostModel::going_up_of`).
@@ -134,11 +164,18 @@ pub enum GoingAwayReason {
 }
 
 impl Announcement {
-    /// Sent to a subscription (rather than in answer to Get Configuration Data).
+    /// Sent to a subscription (rather than in answer to Get Configuration Data), so it
+    /// may be left out of a full queue and stated again after the overflow. A watched
+    /// connection's Gone is not: its watch ends with it, nothing could state it again
+    /// (at most one per watch, so they are bounded).
     pub fn is_subscription(&self) -> bool {
         !matches!(
             self,
-            Announcement::ConfigData { .. } | Announcement::NoConfigData { .. } | Announcement::ConfigLearning { .. }
+            Announcement::ConfigData { .. }
+                | Announcement::NoConfigData { .. }
+                | Announcement::ConfigLearning { .. }
+                | Announcement::ConnectionStates { .. }
+                | Announcement::ConnectionGone { .. }
         )
     }
 }

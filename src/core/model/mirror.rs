@@ -230,7 +230,12 @@ impl HostModel {
         let ra = self.ra.values().flat_map(|s| s.servers.values().chain(s.domains.values())).flatten().copied();
         let sourced = self.sourced.values().flatten().filter_map(|(_, until)| *until);
         let pref64 = self.ra.values().filter_map(|s| s.pref64.map(|(_, _, until)| until));
-        ra.chain(sourced).chain(pref64).chain(self.learning_deadline()).chain(self.next_going_away_horizon(now)).min()
+        ra.chain(sourced)
+            .chain(pref64)
+            .chain(self.learning_deadline())
+            .chain(self.next_going_away_horizon(now))
+            .chain(self.next_watch_horizon(now))
+            .min()
     }
 
     /// Drops what expired by `now` and announces the consequences.
@@ -308,6 +313,21 @@ impl HostModel {
     #[cfg(test)]
     pub fn mirrored_addresses(&self) -> Vec<(u32, IpAddr, u8)> {
         self.addrs.iter().flat_map(|(i, m)| m.keys().map(move |k| (*i, k.0, k.1))).collect()
+    }
+
+    /// Interfaces that are not operational (draft 3.2.7.26.1): not loopback, and down,
+    /// or up without any PvD; with their names.
+    pub fn not_operational(&self) -> Vec<(u32, String)> {
+        self.links
+            .iter()
+            .filter(|(i, l)| !l.flags.loopback && self.views.get(i).is_none_or(|v| v.pvds.iter().all(Option::is_none)))
+            .map(|(i, l)| (*i, l.name.clone()))
+            .collect()
+    }
+
+    /// The name of interface `ifindex`.
+    pub fn interface_name(&self, ifindex: u32) -> Option<String> {
+        self.links.get(&ifindex).map(|l| l.name.clone())
     }
 
     /// Interfaces that are up and running, not loopback, with an IPv6 address: where a

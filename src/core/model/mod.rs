@@ -23,6 +23,7 @@ mod mirror;
 mod pvd;
 mod readiness;
 mod subscriptions;
+mod watches;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -35,6 +36,7 @@ pub use facts::{
 };
 
 pub use readiness::DEFAULT_LEARNING_WINDOW;
+pub use watches::{ConnectionIntent, GoneReason, MAX_WATCHES};
 
 /// How long before the end of a PvD's last valid address lifetime it is announced
 /// going away when nothing refreshed it: long enough to move a session (a connection,
@@ -239,6 +241,8 @@ pub struct HostModel {
     /// How far ahead of the end of a PvD's last valid lifetime it is announced going
     /// away (`set_going_away_horizon`).
     going_away_horizon: Duration,
+    /// Watched connections by the application's connection id (`watches.rs`).
+    watches: BTreeMap<u64, watches::Watch>,
     /// While a pass refreshes several interfaces: the System element's placement,
     /// worked out once for the pass (`refresh_many`).
     placement: Option<pvd::SystemPlacement>,
@@ -275,6 +279,7 @@ impl HostModel {
             learning: BTreeMap::new(),
             learning_window: Duration::ZERO,
             placement: None,
+            watches: BTreeMap::new(),
             going_away_horizon: DEFAULT_GOING_AWAY_HORIZON,
             #[cfg(test)]
             refreshes: 0,

@@ -19,6 +19,7 @@ impl HostModel {
             n.going_up = going_up_of(old.as_ref(), n);
             router_withdrawn(old.as_ref(), n, now);
         }
+        self.judge_watches(ifindex, old.as_ref(), new.as_ref(), now, out);
         self.announce_diff(ifindex, old.as_ref(), new.as_ref(), now, out);
         if let Some(view) = new.as_ref().filter(|_| self.subs.pvds.contains(&ifindex)) {
             for family in completed {
@@ -274,6 +275,7 @@ impl HostModel {
         for pvd in self.subs.addresses.clone() {
             let _ = self.announce_addresses(pvd, now, out);
         }
+        self.reannounce_watches(now, out);
     }
 
     /// Announce Configuration Element for one PvD (3.2.7.9).
@@ -374,7 +376,7 @@ fn going_away_of_pvd(
 }
 
 /// The link lost its carrier while administratively up (not: taken down).
-fn carrier_lost(old: &LinkView, new: &LinkView) -> bool {
+pub(super) fn carrier_lost(old: &LinkView, new: &LinkView) -> bool {
     old.flags.up && old.flags.running && new.flags.up && !new.flags.running
 }
 

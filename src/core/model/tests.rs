@@ -62,6 +62,18 @@ fn show(a: &Announcement) -> String {
         Announcement::GoingAwayCancelled { ifindex, pvd, reason, .. } => {
             format!("cancel {ifindex} {} {reason:?}", pvd.as_ref().map_or("-".into(), |p| p.name.clone()))
         }
+        Announcement::ConnectionGoingAway { connection_id, pvd, deadline_ms, reason } => {
+            format!("conn-going {connection_id} {} {deadline_ms}ms {reason:?}", pvd.name)
+        }
+        Announcement::ConnectionGoingAwayCancelled { connection_id, pvd, reason } => {
+            format!("conn-cancel {connection_id} {} {reason:?}", pvd.name)
+        }
+        Announcement::ConnectionGone { connection_id, local, pvd, reason } => {
+            format!("conn-gone {connection_id} {local} {} {reason:?}", pvd.name)
+        }
+        Announcement::ConnectionStates { ifindex, counts, .. } => {
+            format!("states {ifindex} {}/{}/{}", counts.active, counts.idle, counts.breakable)
+        }
     }
 }
 
@@ -1077,4 +1089,118 @@ fn going_up_says_what_the_interface_waits_for_and_only_on_the_way_up() {
     h.model.announce_interfaces(&mut late);
     let late: Vec<String> = late.iter().map(show).collect();
     assert_eq!(late, vec!["+if 6 wl0", "up 6 NoAddress"]);
+}
+
+// ------------------------------------------------------------ connection viability
+
+fn ip(a: &str) -> IpAddr {
+    a.parse().unwrap()
+}
+
+#[test]
+fn a_watched_connection_is_warned_of_its_own_address_and_told_when_it_is_gone() {
+    let mut h = two_links();
+    h.apply(vec![timed_addr(2, "fd6d:6966:a::7", 64, 600, 300)]);
+    h.subscribe_all();
+    let mut out = Vec::new();
+    // Nothing holds yet: no message; the id is now taken.
+    h.model.watch_connection(7, ip("fd6d:6966:a::7"), None, h.now, &mut out).unwrap();
+    h.model.watch_connection(2, ip("fd6d:6966:a::2"), Some(2), h.now, &mut out).unwrap();
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(h.model.watch_connection(7, ip("fd6d:6966:a::7"), None, h.now, &mut out), Err(Error::DuplicateId));
+    // Not on any PvD (an address nobody holds; bound to an interface without it).
+    assert_eq!(h.model.watch_connection(8, ip("fd6d:6966:a::99"), None, h.now, &mut out), Err(Error::NoPath));
+    assert_eq!(h.model.watch_connection(8, ip("fd6d:6966:a::2"), Some(1), h.now, &mut out), Err(Error::NoPath));
+    // Its own address deprecated while the PvD's other address stays preferred: the
+    // connection is warned (it dies with its address), the PvD is not.
+    let out = h.apply(vec![timed_addr(2, "fd6d:6966:a::7", 64, 40, 0)]);
+    assert_eq!(out, vec!["conn-going 7 eth0/ipv6 40000ms AddressesDeprecated", "+addr 3 fd6d:6966:a::7/64"]);
+    // Refreshed: cancelled, before the address update.
+    let out = h.apply(vec![timed_addr(2, "fd6d:6966:a::7", 64, 600, 300)]);
+    assert_eq!(out, vec!["conn-cancel 7 eth0/ipv6 Some(AddressesDeprecated)", "+addr 3 fd6d:6966:a::7/64"]);
+    // Removed: gone, before the No Address; the watch ends with it.
+    let out = h.apply(vec![del_addr(2, "fd6d:6966:a::7", 64)]);
+    assert_eq!(out, vec!["conn-gone 7 fd6d:6966:a::7 eth0/ipv6 AddressRemoved", "-addr 3 fd6d:6966:a::7/64"]);
+    assert_eq!(h.model.unwatch_connection(7), Err(Error::UnknownConnection));
+    // The interface vanishes: the other watch is gone too, before the announcements.
+    let out = h.apply(vec![Fact::LinkRemoved { ifindex: 2 }]);
+    assert_eq!(
+        out.first().map(String::as_str),
+        Some("conn-gone 2 fd6d:6966:a::2 eth0/ipv6 InterfaceRemoved"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_watched_connection_hears_of_a_carrier_loss_and_its_lifetime_ending() {
+    let mut h = two_links();
+    h.model.set_going_away_horizon(Duration::from_secs(60));
+    h.apply(vec![timed_addr(2, "198.51.100.9", 24, 100, 100)]);
+    let mut out = Vec::new();
+    h.model.watch_connection(9, ip("198.51.100.9"), None, h.now, &mut out).unwrap();
+    h.model.watch_connection(3, ip("198.51.100.2"), None, h.now, &mut out).unwrap();
+    assert!(out.is_empty());
+    // The engine wakes when the address comes within the horizon: then the warning.
+    assert_eq!(h.model.next_deadline(h.now), Some(h.now + Duration::from_secs(40)));
+    h.now += Duration::from_secs(40);
+    let mut out = Vec::new();
+    h.model.expire(h.now, &mut out);
+    let out: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(out, vec!["conn-going 9 eth0/ipv4 60000ms LifetimeEnding"]);
+    // A connection watched while a warning holds learns it at once.
+    let mut out = Vec::new();
+    h.model.unwatch_connection(9).unwrap();
+    h.model.watch_connection(9, ip("198.51.100.9"), None, h.now, &mut out).unwrap();
+    assert_eq!(out.iter().map(show).collect::<Vec<_>>(), vec!["conn-going 9 eth0/ipv4 60000ms LifetimeEnding"]);
+    // Carrier lost: warned with deadline 0, then gone (the address stays in the kernel).
+    let no_carrier = LinkFlags { up: true, running: false, ..LinkFlags::default() };
+    let out = h.apply(vec![link(2, "eth0", no_carrier)]);
+    let want = [
+        "conn-going 9 eth0/ipv4 0ms CarrierLost",
+        "conn-gone 9 198.51.100.9 eth0/ipv4 PvdLost",
+        "conn-going 3 eth0/ipv4 0ms CarrierLost",
+        "conn-gone 3 198.51.100.2 eth0/ipv4 PvdLost",
+    ];
+    let mut got: Vec<String> = out.iter().take(4).cloned().collect();
+    got.sort();
+    let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want, "{out:?}");
+}
+
+#[test]
+fn intents_are_counted_and_can_be_broken_ends_the_warnings() {
+    let mut h = two_links();
+    h.apply(vec![link(3, "wl0", up()), addr(3, "203.0.113.2", 24), timed_addr(2, "fd6d:6966:a::7", 64, 600, 300)]);
+    let mut out = Vec::new();
+    h.model.watch_connection(1, ip("198.51.100.2"), None, h.now, &mut out).unwrap();
+    h.model.watch_connection(2, ip("fd6d:6966:a::7"), None, h.now, &mut out).unwrap();
+    h.model.watch_connection(3, ip("203.0.113.2"), None, h.now, &mut out).unwrap();
+    assert_eq!(h.model.set_connection_intent(9, ConnectionIntent::Idle), Err(Error::UnknownConnection));
+    h.model.set_connection_intent(1, ConnectionIntent::Idle).unwrap();
+    assert_eq!(h.model.interfaces_only_idle(), Vec::<u32>::new());
+    h.model.set_connection_intent(2, ConnectionIntent::CanBeBroken).unwrap();
+    assert_eq!(h.model.interfaces_only_idle(), vec![2]);
+    let mut out = Vec::new();
+    h.model.connection_states(None, &mut out).unwrap();
+    h.model.connection_states(Some(1), &mut out).unwrap();
+    assert_eq!(h.model.connection_states(Some(77), &mut out), Err(Error::UnknownInterface));
+    let out: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(out, vec!["states 2 0/1/1", "states 3 1/0/0", "states 0 1/1/1", "states 1 0/0/0"]);
+    // Can be broken: no warning for it, but its end is still said.
+    let out = h.apply(vec![timed_addr(2, "fd6d:6966:a::7", 64, 40, 0)]);
+    assert_eq!(out, Vec::<String>::new());
+    let out = h.apply(vec![del_addr(2, "fd6d:6966:a::7", 64)]);
+    assert_eq!(out, vec!["conn-gone 2 fd6d:6966:a::7 eth0/ipv6 AddressRemoved"]);
+}
+
+#[test]
+fn watches_are_bounded() {
+    let mut h = two_links();
+    let mut out = Vec::new();
+    for id in 0..MAX_WATCHES as u64 {
+        h.model.watch_connection(id, ip("198.51.100.2"), None, h.now, &mut out).unwrap();
+    }
+    let extra = h.model.watch_connection(u64::MAX, ip("198.51.100.2"), None, h.now, &mut out);
+    assert_eq!(extra, Err(Error::LimitReached));
 }

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 
-use crate::core::config_files::{dir_file_elements, parse_resolv_conf, parse_static_config, DirKind, STATE_DIRS};
+use crate::core::config_files::{
+    dir_file_elements, parse_resolv_conf, parse_static_config, parse_static_hooks, DirKind, Hooks, STATE_DIRS,
+};
 use crate::core::model::{Fact, SourcedElement};
 use crate::log::log_at;
 use crate::os::root::Root;
@@ -335,6 +337,19 @@ impl FileSources {
                 Some(Fact::System { origin, data })
             }
         }
+    }
+
+    /// The operator's hooks, read from the static file now (docs/connectivity.md).
+    pub fn hooks(&self) -> Hooks {
+        let path = self.paths.files.iter().find(|(_, k)| *k == FileKind::StaticConfig).map(|(p, _)| p.clone());
+        let text = path.and_then(|p| match read_small(&self.paths.root, &p) {
+            Ok(file) => file.map(|f| f.text),
+            Err(e) => {
+                log_at!(Warn, "{}: {e}", p.display());
+                None
+            }
+        });
+        parse_static_hooks(text.as_deref().unwrap_or(""))
     }
 
     /// A fact for a file's elements, or nothing when an unknown file says nothing.

@@ -1,0 +1,300 @@
+//! Connection viability (our addition, docs/connectivity.md): connections the
+//! application asked the library to watch, told by connection id when their path is
+//! going away, when that no longer holds, and when it is gone; and the application's
+//! intents about them (draft 3.2.7.26.2 Connection is idle, 3.2.7.26.3 Connection can
+//! be broken), counted per interface.
+//!
+//! A connection's path is its local address on one interface: the PvD holding that
+//! address. Its warning is the earlier of its own address's (deprecated with a finite
+//! valid lifetime, or the valid lifetime ending within the horizon) and its PvD's
+//! router withdrawal; a carrier loss warns with deadline 0. It is gone when the
+//! address leaves the PvD (removed, or the PvD went with the carrier or the link) or
+//! the interface vanishes; the watch ends then.
+
+use super::*;
+
+/// Most connections one context watches at once: each is looked at on every change of
+/// its interface, and each may leave one Gone message that is never dropped.
+pub const MAX_WATCHES: usize = 4096;
+
+/// What the application said of a watched connection (draft 3.2.7.26.2–3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionIntent {
+    /// In use (the state a watch starts in).
+    Active,
+    /// 3.2.7.26.2: no data expected either way for now; the connection is kept.
+    Idle,
+    /// 3.2.7.26.3: it may be broken; the application re-establishes it if need be. The
+    /// library stops warning about it (its Gone still comes).
+    CanBeBroken,
+}
+
+/// Why a watched connection's path is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoneReason {
+    /// Its local address was removed from the interface.
+    AddressRemoved,
+    /// The address is still on the interface, but its PvD went: the carrier was lost or
+    /// the interface taken down.
+    PvdLost,
+    /// The interface vanished.
+    InterfaceRemoved,
+}
+
+/// One watched connection.
+#[derive(Clone, Debug)]
+pub(super) struct Watch {
+    ifindex: u32,
+    local: IpAddr,
+    family: Family,
+    intent: ConnectionIntent,
+    /// The warning the application was last given (`None`: none holds).
+    warned: Option<(Instant, GoingAwayReason)>,
+}
+
+/// Per-interface counts of watched connections by intent (`HostModel::connection_states`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IntentCounts {
+    pub active: u32,
+    pub idle: u32,
+    pub breakable: u32,
+}
+
+impl IntentCounts {
+    fn add(&mut self, intent: ConnectionIntent) {
+        match intent {
+            ConnectionIntent::Active => self.active += 1,
+            ConnectionIntent::Idle => self.idle += 1,
+            ConnectionIntent::CanBeBroken => self.breakable += 1,
+        }
+    }
+}
+
+impl HostModel {
+    /// Starts watching connection `id` whose local address is `local`, bound to
+    /// `bound_ifindex` if the socket was (else the interface holding the address). Its
+    /// path's current warning, if any, is announced at once.
+    pub fn watch_connection(
+        &mut self,
+        id: u64,
+        local: IpAddr,
+        bound_ifindex: Option<u32>,
+        now: Instant,
+        out: &mut Vec<Announcement>,
+    ) -> Result<(), Error> {
+        if self.watches.contains_key(&id) {
+            return Err(Error::DuplicateId);
+        }
+        if self.watches.len() >= MAX_WATCHES {
+            return Err(Error::LimitReached);
+        }
+        let family = Family::of(&local);
+        let holds = |view: &LinkView| {
+            view.pvds[family.index()].as_ref().is_some_and(|p| p.addrs.keys().any(|(a, _)| *a == local))
+        };
+        let ifindex = match bound_ifindex {
+            Some(i) => Some(i).filter(|i| self.views.get(i).is_some_and(holds)),
+            None => self.views.iter().find(|(_, v)| holds(v)).map(|(i, _)| *i),
+        }
+        .ok_or(Error::NoPath)?;
+        let mut watch = Watch { ifindex, local, family, intent: ConnectionIntent::Active, warned: None };
+        let view = &self.views[&ifindex];
+        if let Some(pvd) = &view.pvds[family.index()] {
+            let warning = path_warning(pvd, local, now, self.going_away_horizon);
+            if let Some((until, reason)) = warning {
+                out.push(connection_going_away(id, view.pvd_info(ifindex, family, pvd), until, reason, now));
+            }
+            watch.warned = warning;
+        }
+        self.watches.insert(id, watch);
+        Ok(())
+    }
+
+    /// Stops watching connection `id`.
+    pub fn unwatch_connection(&mut self, id: u64) -> Result<(), Error> {
+        self.watches.remove(&id).map(|_| ()).ok_or(Error::UnknownConnection)
+    }
+
+    /// Records the application's intent for watched connection `id`.
+    pub fn set_connection_intent(&mut self, id: u64, intent: ConnectionIntent) -> Result<(), Error> {
+        let watch = self.watches.get_mut(&id).ok_or(Error::UnknownConnection)?;
+        watch.intent = intent;
+        Ok(())
+    }
+
+    /// Counts of watched connections by intent on `ifindex`, or with `None` on every
+    /// interface that has one (in interface order) followed by the totals (ifindex 0).
+    pub fn connection_states(&self, ifindex: Option<u32>, out: &mut Vec<Announcement>) -> Result<(), Error> {
+        let name_of = |i: u32| self.views.get(&i).map(|v| v.name.clone());
+        let mut per: BTreeMap<u32, IntentCounts> = BTreeMap::new();
+        for w in self.watches.values() {
+            per.entry(w.ifindex).or_default().add(w.intent);
+        }
+        match ifindex {
+            Some(i) => {
+                let ifname = name_of(i).ok_or(Error::UnknownInterface)?;
+                let counts = per.remove(&i).unwrap_or_default();
+                out.push(Announcement::ConnectionStates { ifindex: i, ifname, counts });
+            }
+            None => {
+                let mut total = IntentCounts::default();
+                for (i, counts) in per {
+                    total.active += counts.active;
+                    total.idle += counts.idle;
+                    total.breakable += counts.breakable;
+                    out.push(Announcement::ConnectionStates {
+                        ifindex: i,
+                        ifname: name_of(i).unwrap_or_default(),
+                        counts,
+                    });
+                }
+                out.push(Announcement::ConnectionStates { ifindex: 0, ifname: String::new(), counts: total });
+            }
+        }
+        Ok(())
+    }
+
+    /// Interfaces whose every watched connection is idle or can be broken (and that
+    /// have at least one): what an operator's idle hook is told.
+    pub fn interfaces_only_idle(&self) -> Vec<u32> {
+        let mut per: BTreeMap<u32, bool> = BTreeMap::new();
+        for w in self.watches.values() {
+            let quiet = w.intent != ConnectionIntent::Active;
+            per.entry(w.ifindex).and_modify(|q| *q &= quiet).or_insert(quiet);
+        }
+        per.into_iter().filter(|(_, quiet)| *quiet).map(|(i, _)| i).collect()
+    }
+
+    /// After `ifindex` was recomputed (`refresh`): what each of its watched
+    /// connections' applications must hear, before the announcements of the same
+    /// change (a warning precedes what it warns of). `old` is what the interface was.
+    pub(super) fn judge_watches(
+        &mut self,
+        ifindex: u32,
+        old: Option<&LinkView>,
+        new: Option<&LinkView>,
+        now: Instant,
+        out: &mut Vec<Announcement>,
+    ) {
+        if self.watches.is_empty() {
+            return;
+        }
+        let horizon = self.going_away_horizon;
+        let kernel_has = |local: IpAddr| self.addrs.get(&ifindex).is_some_and(|a| a.keys().any(|(k, _)| *k == local));
+        let mut gone = Vec::new();
+        for (id, w) in self.watches.iter_mut().filter(|(_, w)| w.ifindex == ifindex) {
+            let old_pvd = old.and_then(|o| o.pvds[w.family.index()].as_ref());
+            let old_info = |o: &LinkView, p: &PvdView| o.pvd_info(ifindex, w.family, p);
+            let holding = new.and_then(|n| {
+                n.pvds[w.family.index()].as_ref().filter(|p| p.addrs.keys().any(|(a, _)| *a == w.local)).map(|p| (n, p))
+            });
+            let Some((view, pvd)) = holding else {
+                let reason = match new {
+                    None => GoneReason::InterfaceRemoved,
+                    Some(_) if kernel_has(w.local) => GoneReason::PvdLost,
+                    Some(_) => GoneReason::AddressRemoved,
+                };
+                let info = match (old, old_pvd) {
+                    (Some(o), Some(p)) => old_info(o, p),
+                    _ => PvdInfo { id: 0, ifindex, ifname: String::new(), family: w.family, name: String::new() },
+                };
+                // A carrier lost is warned of (deadline 0) before the path is gone.
+                let carrier = old.zip(new).is_some_and(|(o, n)| super::subscriptions::carrier_lost(o, n));
+                if carrier && w.intent != ConnectionIntent::CanBeBroken {
+                    out.push(connection_going_away(*id, info.clone(), now, GoingAwayReason::CarrierLost, now));
+                }
+                out.push(Announcement::ConnectionGone { connection_id: *id, local: w.local, pvd: info, reason });
+                gone.push(*id);
+                continue;
+            };
+            let warning = path_warning(pvd, w.local, now, horizon);
+            let info = || view.pvd_info(ifindex, w.family, pvd);
+            let quiet = w.intent == ConnectionIntent::CanBeBroken;
+            match (w.warned, warning) {
+                (before, Some((until, reason)))
+                    if !quiet
+                        && before.is_none_or(|(b, r)| r != reason || !deadlines_close(Some(b), Some(until), now)) =>
+                {
+                    out.push(connection_going_away(*id, info(), until, reason, now));
+                }
+                (Some((_, reason)), None) if !quiet => {
+                    out.push(Announcement::ConnectionGoingAwayCancelled {
+                        connection_id: *id,
+                        pvd: info(),
+                        reason: Some(reason),
+                    });
+                }
+                _ => {}
+            }
+            w.warned = warning;
+        }
+        for id in gone {
+            self.watches.remove(&id);
+        }
+    }
+
+    /// After a queue overflow: every watched connection's state again, a warning for
+    /// those going away, a cancellation (no warning holds) for the others.
+    pub(super) fn reannounce_watches(&self, now: Instant, out: &mut Vec<Announcement>) {
+        for (id, w) in &self.watches {
+            if w.intent == ConnectionIntent::CanBeBroken {
+                continue;
+            }
+            let Some(view) = self.views.get(&w.ifindex) else { continue };
+            let Some(pvd) = &view.pvds[w.family.index()] else { continue };
+            let info = view.pvd_info(w.ifindex, w.family, pvd);
+            out.push(match w.warned {
+                Some((until, reason)) => connection_going_away(*id, info, until, reason, now),
+                None => Announcement::ConnectionGoingAwayCancelled { connection_id: *id, pvd: info, reason: None },
+            });
+        }
+    }
+
+    /// When a watched connection's own address comes within the horizon of its valid
+    /// lifetime's end: the engine wakes then (`next_deadline`).
+    pub(super) fn next_watch_horizon(&self, now: Instant) -> Option<Instant> {
+        self.watches
+            .values()
+            .filter(|w| w.warned.is_none())
+            .filter_map(|w| {
+                let pvd = self.views.get(&w.ifindex)?.pvds[w.family.index()].as_ref()?;
+                let state = pvd.addrs.iter().find(|((a, _), _)| *a == w.local)?.1;
+                let soonest = [state.valid_until?.checked_sub(self.going_away_horizon)?, state.preferred_until?];
+                soonest.into_iter().filter(|at| *at > now).min()
+            })
+            .min()
+    }
+}
+
+/// The warning that holds for a connection from `local` over `pvd`: its own address
+/// deprecated with a finite valid lifetime (gone when that ends), or ending within the
+/// horizon; or the PvD's router withdrawn (deadline now). The earliest wins.
+fn path_warning(pvd: &PvdView, local: IpAddr, now: Instant, horizon: Duration) -> Option<(Instant, GoingAwayReason)> {
+    let own = pvd.addrs.iter().filter(|((a, _), _)| *a == local).find_map(|(_, s)| {
+        let valid = s.valid_until?;
+        let deprecated = s.flags.deprecated || s.preferred_until.is_some_and(|p| p <= now);
+        if deprecated {
+            Some((valid, GoingAwayReason::AddressesDeprecated))
+        } else if valid.saturating_duration_since(now) <= horizon {
+            Some((valid, GoingAwayReason::LifetimeEnding))
+        } else {
+            None
+        }
+    });
+    let router = pvd.going_away.filter(|(_, r)| *r == GoingAwayReason::RouterWithdrawn);
+    match (own, router) {
+        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+fn connection_going_away(
+    connection_id: u64,
+    pvd: PvdInfo,
+    until: Instant,
+    reason: GoingAwayReason,
+    now: Instant,
+) -> Announcement {
+    let deadline_ms = until.saturating_duration_since(now).as_millis().min(u128::from(u64::MAX)) as u64;
+    Announcement::ConnectionGoingAway { connection_id, pvd, deadline_ms, reason }
+}
