@@ -307,6 +307,41 @@ static void json_announcement(struct json_line *j, const mif_message *msg)
     case MIF_MSG_INTERFACE_GOING_UP:
         json_name_or_number(j, "reason", going_up_reason_name(msg->going_up_reason), msg->going_up_reason);
         break;
+    case MIF_MSG_CONNECTION_GOING_AWAY:
+    case MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED:
+    case MIF_MSG_CONNECTION_GONE:
+        json_uint(j, "connection_id", msg->connection_id);
+        json_pvd(j, msg);
+        json_family(j, "family", msg->family);
+        if (msg->msg_type == MIF_MSG_CONNECTION_GOING_AWAY)
+            json_uint(j, "deadline_ms", msg->deadline_ms);
+        if (msg->msg_type == MIF_MSG_CONNECTION_GONE) {
+            json_address(j, "local", &msg->local);
+            json_name_or_number(j, "reason", connection_gone_reason_name(msg->connection_gone_reason),
+                                msg->connection_gone_reason);
+        } else if (msg->going_away_reason == 0) {
+            json_null(j, "reason"); /* re-stated after an overflow: no warning holds */
+        } else {
+            json_name_or_number(j, "reason", going_away_reason_name(msg->going_away_reason),
+                                msg->going_away_reason);
+        }
+        break;
+    case MIF_MSG_CONNECTION_STATES:
+        json_uint(j, "active", msg->active_connections);
+        json_uint(j, "idle", msg->idle_connections);
+        json_uint(j, "breakable", msg->breakable_connections);
+        break;
+    case MIF_MSG_WANT_CONNECT_OUTCOME:
+        json_name_or_number(j, "outcome", want_connect_outcome_name(msg->want_connect_outcome),
+                            msg->want_connect_outcome);
+        json_uint(j, "solicitations", msg->solicitations);
+        json_key(j, "hook_status");
+        printf("%" PRId32, msg->hook_status);
+        if (msg->error != 0)
+            json_str(j, "error", strerror(msg->error), strlen(strerror(msg->error)));
+        else
+            json_null(j, "error");
+        break;
     default:
         break; /* a message type newer than this tool: msg, ifindex and ifname only */
     }

@@ -6,6 +6,7 @@
  *   mifctl resolve NAME [--interface IF | --pvd PVD] [--json] [--verbose] [LIBRARY OPTIONS]
  *   mifctl connect ADDRESS PORT [--interface IF | --pvd PVD] [--from SRC] [--send TEXT]
  *                  [--json] [--attempt-delay MS] [--timeout MS] [--verbose] [LIBRARY OPTIONS]
+ *   mifctl want-connect [--json] [--verbose] [LIBRARY OPTIONS]
  *   mifctl version
  *   mifctl help [COMMAND]
  *
@@ -79,6 +80,7 @@ static const struct command commands[] = {
     { "config", cmd_config, "print each PvD's DNS servers, search domains, routers and MTU" },
     { "resolve", cmd_resolve, "translate a name on each PvD, through its own DNS servers" },
     { "connect", cmd_connect, "open a TCP connection through a PvD; optionally send a line" },
+    { "want-connect", cmd_want_connect, "say the application wants to connect; print what the library did" },
     { "version", cmd_version, "print the libmif version" },
 };
 

@@ -12,6 +12,7 @@
  *   cmd_config.c   mifctl config: the smallest command that opens a context
  *   cmd_resolve.c  mifctl resolve
  *   cmd_connect.c  mifctl connect
+ *   cmd_want_connect.c  mifctl want-connect
  *
  * What one file alone uses stays static there; this header declares the rest. Each
  * function is described where it is defined.
@@ -53,6 +54,8 @@ const char *scope_name(uint8_t scope);
 const char *name_source_name(uint32_t source);
 const char *going_away_reason_name(uint32_t reason); /* NULL for an unknown reason */
 const char *going_up_reason_name(uint32_t reason); /* NULL for an unknown reason */
+const char *want_connect_outcome_name(uint32_t outcome); /* NULL for an unknown outcome */
+const char *connection_gone_reason_name(uint32_t reason); /* NULL for an unknown reason */
 
 struct flag_name {
     uint32_t bit;
@@ -262,5 +265,6 @@ int cmd_monitor(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
+int cmd_want_connect(int argc, char **argv);
 
 #endif /* MIFCTL_H */

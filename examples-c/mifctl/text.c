@@ -119,6 +119,29 @@ const char *going_away_reason_name(uint32_t reason)
     }
 }
 
+const char *want_connect_outcome_name(uint32_t outcome)
+{
+    switch (outcome) {
+    case MIF_WANT_CONNECT_NO_OP: return "no_op";
+    case MIF_WANT_CONNECT_SOLICITED: return "solicited";
+    case MIF_WANT_CONNECT_HOOK_RAN: return "hook_ran";
+    case MIF_WANT_CONNECT_HOOK_TIMED_OUT: return "hook_timed_out";
+    case MIF_WANT_CONNECT_HOOK_FAILED: return "hook_failed";
+    case MIF_WANT_CONNECT_NOTHING_POSSIBLE: return "nothing_possible";
+    default: return NULL;
+    }
+}
+
+const char *connection_gone_reason_name(uint32_t reason)
+{
+    switch (reason) {
+    case MIF_CONNECTION_GONE_ADDRESS_REMOVED: return "address_removed";
+    case MIF_CONNECTION_GONE_PVD_LOST: return "pvd_lost";
+    case MIF_CONNECTION_GONE_INTERFACE_REMOVED: return "interface_removed";
+    default: return NULL;
+    }
+}
+
 const char *name_source_name(uint32_t source)
 {
     switch (source) {

@@ -33,6 +33,15 @@ impl SolicitationPacer {
         true
     }
 
+    /// Whether a solicitation went on `ifindex` within the last `SOLICITATION_INTERVAL`:
+    /// its answer may still come, so asking again is not needed (Wants to connect).
+    pub fn recently_sent(&self, ifindex: u32, now: Instant) -> bool {
+        self.sent
+            .get(&ifindex)
+            .and_then(|s| s.last())
+            .is_some_and(|t| now.saturating_duration_since(*t) < SOLICITATION_INTERVAL)
+    }
+
     /// Forgets links that are gone.
     pub fn retain_links(&mut self, present: impl Fn(u32) -> bool) {
         self.sent.retain(|ifindex, _| present(*ifindex));

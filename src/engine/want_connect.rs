@@ -21,6 +21,9 @@ use crate::os::solicit::solicit_routers;
 /// `HookFailed { errno: EBUSY }`, an idle hook beyond it is skipped with a log line.
 pub(crate) const MAX_HOOKS: usize = 4;
 
+/// How often a hook is looked at where the kernel gives no pidfd to poll.
+const NO_PIDFD_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// What a Wants to connect did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WantConnectOutcome {
@@ -66,8 +69,12 @@ impl Hooks {
         (FIRST_HOOK..FIRST_HOOK + (1 << 20)).contains(&token.0)
     }
 
+    /// The earliest hook timeout; while a hook has no pidfd to poll, every
+    /// `NO_PIDFD_POLL` (it is reaped by `check_hooks` on each wake).
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.running.iter().map(|r| r.deadline).min()
+        let timeouts = self.running.iter().map(|r| r.deadline).min();
+        let polled = self.running.iter().any(|r| r.hook.raw_fd().is_none()).then(|| Instant::now() + NO_PIDFD_POLL);
+        timeouts.into_iter().chain(polled).min()
     }
 }
 
@@ -89,6 +96,9 @@ impl Engine {
             self.answer_want_connect(WantConnectOutcome::NoOp);
             return;
         }
+        // A link solicited within the last 4 s (the engine asks when it starts) counts:
+        // its answer may still come, and RFC 4861 spaces solicitations that far apart.
+        let recent = to_solicit.iter().filter(|i| self.pacer.recently_sent(**i, now)).count();
         let allowed: Vec<u32> = to_solicit.iter().copied().filter(|i| self.pacer.allow(*i, now)).collect();
         let sent = solicit_routers(&allowed);
         {
@@ -97,7 +107,7 @@ impl Engine {
                 model.learn(*ifindex, Family::V6, now);
             }
         }
-        let solicitations = sent.len() as u32;
+        let solicitations = (sent.len() + recent) as u32;
         let names: Vec<String> = pending.into_iter().map(|(_, name)| name).collect();
         let hooks = self.files.hooks();
         let Some(path) = hooks.want_connect else {
@@ -151,9 +161,11 @@ impl Engine {
         })?;
         let token = Token(FIRST_HOOK + self.hooks.next % (1 << 20));
         self.hooks.next += 1;
-        if let Err(e) = self.poll.registry().register(&mut SourceFd(&hook.raw_fd()), token, Interest::READABLE) {
-            log_at!(Warn, "hook {path}: cannot watch it: {e}");
-            return Err(e.raw_os_error().unwrap_or(libc::EIO));
+        if let Some(fd) = hook.raw_fd() {
+            if let Err(e) = self.poll.registry().register(&mut SourceFd(&fd), token, Interest::READABLE) {
+                log_at!(Warn, "hook {path}: cannot watch it: {e}");
+                return Err(e.raw_os_error().unwrap_or(libc::EIO));
+            }
         }
         log_at!(Info, "hook {path} started for {event}: {}", interfaces.join(" "));
         let deadline = Instant::now() + timeout;
@@ -177,7 +189,9 @@ impl Engine {
                 continue;
             }
             let run = self.hooks.running.swap_remove(i);
-            let _ = self.poll.registry().deregister(&mut SourceFd(&run.hook.raw_fd()));
+            if let Some(fd) = run.hook.raw_fd() {
+                let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+            }
             let outcome = match (end, &run.purpose) {
                 (HookEnd::Exited(status), Purpose::WantConnect { solicitations }) => {
                     log_at!(Info, "hook {} ended: {status}", run.path);

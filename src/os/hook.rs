@@ -12,8 +12,9 @@ use std::process::{Child, Command, Stdio};
 #[derive(Debug)]
 pub struct RunningHook {
     child: Child,
-    /// Readable once the process ended (pidfd_open, CLOEXEC by the kernel).
-    pidfd: OwnedFd,
+    /// Readable once the process ended (pidfd_open, CLOEXEC by the kernel); `None`
+    /// where the kernel has none: then `poll_end` is called on a short timer.
+    pidfd: Option<OwnedFd>,
 }
 
 /// How a hook ended.
@@ -31,27 +32,27 @@ pub fn spawn(path: &Path, env: &[(&str, String)]) -> io::Result<RunningHook> {
     if !path.is_absolute() {
         return Err(io::Error::from_raw_os_error(libc::ENOENT));
     }
+    // Checked first, so that a missing or non-executable hook is named the same way
+    // whatever the process spawner reports (posix_spawn under valgrind does not).
+    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).map_err(io::Error::from)?;
+    if !path.is_file() {
+        return Err(io::Error::from_raw_os_error(libc::EACCES));
+    }
     let mut command = Command::new(path);
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     for (key, value) in env {
         command.env(key, value);
     }
     let child = command.spawn()?;
-    let pidfd = match super::sys::pidfd_open(child.id()) {
-        Ok(fd) => fd,
-        Err(e) => {
-            let mut child = child;
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(e);
-        }
-    };
+    // Without pidfds (Linux before 5.3, or under valgrind) the caller polls instead.
+    let pidfd = super::sys::pidfd_open(child.id()).ok();
     Ok(RunningHook { child, pidfd })
 }
 
 impl RunningHook {
-    pub fn raw_fd(&self) -> RawFd {
-        self.pidfd.as_raw_fd()
+    /// The pidfd to poll, if there is one.
+    pub fn raw_fd(&self) -> Option<RawFd> {
+        self.pidfd.as_ref().map(|fd| fd.as_raw_fd())
     }
 
     /// Reaps the process if it ended (never blocks).
