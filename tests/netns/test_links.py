@@ -1,6 +1,11 @@
-"""Links going down and up (either end), deleted, renamed; two networks."""
+"""Links going down and up (either end), deleted, renamed; two networks; Wants to connect."""
 
-from bed import (addr, bed_options, check, diff_views, going_up, iface, is_going_up, pvd, stream_problems,
+import json
+import os
+import subprocess
+import time
+
+from bed import (MIFCTL, addr, bed_options, check, diff_views, going_up, iface, is_going_up, pvd, stream_problems,
                  subscriber_view)
 
 V4, V6 = ("198.51.100.2", 24), ("fd6d:6966:a::2", 64)
@@ -249,3 +254,45 @@ def test_going_up(bed):
     m.expect_quiet()
     probs = stream_problems(m.messages()[:m.pos])
     check(not probs, "; ".join(probs))
+
+
+def _want_connect(bed):
+    """`mifctl want-connect --json --root ROOT` in the host namespace: its one message."""
+    argv = ["ip", "netns", "exec", bed.ns["host"], MIFCTL, "want-connect", "--json", "--root", bed.root]
+    bed.guard(argv)
+    env = {k: v for k, v in os.environ.items() if k not in ("MIF_LOG", "MIF_CONFIG")}
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, env=env)
+    check(p.returncode == 0, f"mifctl want-connect: exit status {p.returncode}\n{p.stdout}{p.stderr}")
+    lines = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    check(len(lines) == 1 and lines[0]["msg"] == "want_connect_outcome", f"expected one outcome: {lines}")
+    return lines[0]
+
+
+def test_want_connect(bed):
+    """Wants to connect (draft 3.2.7.26.1) through mifctl: a no-op while every up
+    interface has a PvD; with a link up but unconfigured, the library solicits its
+    routers; with the operator's hook configured, the hook runs with the interface
+    named in its environment, and its exit status is the answer."""
+    out = _want_connect(bed)
+    check(out["outcome"] == "no_op", f"every interface configured: {out}")
+    bed.ip("host", "link", "add", "mif3", "type", "veth", "peer", "name", "gw3", "netns", bed.ns["a"])
+    bed.ip("a", "link", "set", "gw3", "up")
+    bed.ip("host", "link", "set", "mif3", "up")
+    # Its link-local address, DAD done (the kernel takes a moment): 30 s at most.
+    for _ in range(300):
+        shown = bed.ip("host", "-6", "addr", "show", "dev", "mif3").stdout
+        if "fe80:" in shown and "tentative" not in shown:
+            break
+        time.sleep(0.1)
+    out = _want_connect(bed)
+    check(out["outcome"] == "solicited" and out["solicitations"] >= 1, f"mif3 up without an address: {out}")
+    marker = os.path.join(bed.tmp, "hook-ran")
+    hook = os.path.join(bed.tmp, "hook.sh")
+    with open(hook, "w") as f:
+        f.write(f"#!/bin/sh\necho \"$MIF_EVENT $MIF_INTERFACES\" > {marker}\nexit 7\n")
+    os.chmod(hook, 0o755)
+    bed.write("etc/mif.conf", f"want_connect_hook = {hook}\nhook_timeout_ms = 20000\n")
+    out = _want_connect(bed)
+    check(out["outcome"] == "hook_ran" and out["hook_status"] == 7, f"the hook's status: {out}")
+    with open(marker) as f:
+        check(f.read().strip() == "want-connect mif3", "the hook's environment")
