@@ -280,6 +280,9 @@ static inline int check_message_well_formed(const mif_message *m)
         ok &= CHECK(m->report == NULL);
     if (m->msg_type != MIF_MSG_CONNECTED)
         ok &= CHECK_EQ_INT(m->mptcp, MIF_MPTCP_NOT_ASKED);
+    if (m->msg_type != MIF_MSG_CONNECTED)
+        ok &= CHECK_EQ_INT(m->replacement, 0);
+    ok &= CHECK(m->replacement <= 1);
     ok &= CHECK(m->mptcp <= MIF_MPTCP_UNAVAILABLE);
     if (m->report != NULL) {
         /* A Connect to Name's establishment report: counts and pointers agree, every row

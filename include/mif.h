@@ -895,6 +895,11 @@ typedef struct mif_message {
    * or minus the signal that ended it; else 0.
    */
   int32_t hook_status;
+  /**
+   * Our addition: 1 when this `MIF_MSG_CONNECTED` replaces an earlier one of the same
+   * `connection_id` whose path is going or gone (`MIF_CONNECT_FOLLOW`); else 0.
+   */
+  uint32_t replacement;
 } mif_message;
 
 /**
@@ -1376,6 +1381,17 @@ typedef struct mif_message {
  * before the Connected / Not Connected. A Cancel Connect withdraws those still waiting.
  */
 #define MIF_CONNECT_TRANSLATIONS 2
+
+/**
+ * Follow mode (our addition, docs/connectivity.md): once connected, the library
+ * watches the connection's path; when it is going away (a deadline: make before
+ * break) or gone, it races the request again over the other networks its selections
+ * allow and delivers a replacement `MIF_MSG_CONNECTED` for the same `connection_id`
+ * (`replacement` 1). The application swaps sockets; the library never touches the
+ * old one. A replacement that fails is a final `MIF_MSG_NOT_CONNECTED`, and following
+ * ends; `MIF_REQ_CANCEL_CONNECT` on the id ends it at any time.
+ */
+#define MIF_CONNECT_FOLLOW 4
 
 /**
  * Address family values used in this API (not AF_INET / AF_INET6).

@@ -277,6 +277,9 @@ pub struct mif_message {
     /// Our addition: the Wants to connect hook's exit status (`MIF_WANT_CONNECT_HOOK_RAN`),
     /// or minus the signal that ended it; else 0.
     pub hook_status: i32,
+    /// Our addition: 1 when this `MIF_MSG_CONNECTED` replaces an earlier one of the same
+    /// `connection_id` whose path is going or gone (`MIF_CONNECT_FOLLOW`); else 0.
+    pub replacement: u32,
 }
 
 /// Our addition: `mif_message.mptcp`.
@@ -550,6 +553,7 @@ fn empty() -> mif_message {
         want_connect_outcome: 0,
         solicitations: 0,
         hook_status: 0,
+        replacement: 0,
     }
 }
 
@@ -787,8 +791,10 @@ fn to_c(message: Message) -> OwnedMessage {
             elapsed,
             report: r,
             mptcp,
+            replacement,
             ..
         }) => {
+            m.replacement = u32::from(replacement);
             report = r.as_deref().map(c_report);
             m.mptcp = match mptcp {
                 Mptcp::NotAsked => MIF_MPTCP_NOT_ASKED,

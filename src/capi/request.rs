@@ -189,6 +189,14 @@ pub const MIF_CONNECT_MPTCP: mif_connect_flags = 1;
 /// `translation_id` = the connection id and the PvD whose servers were asked, all
 /// before the Connected / Not Connected. A Cancel Connect withdraws those still waiting.
 pub const MIF_CONNECT_TRANSLATIONS: mif_connect_flags = 2;
+/// Follow mode (our addition, docs/connectivity.md): once connected, the library
+/// watches the connection's path; when it is going away (a deadline: make before
+/// break) or gone, it races the request again over the other networks its selections
+/// allow and delivers a replacement `MIF_MSG_CONNECTED` for the same `connection_id`
+/// (`replacement` 1). The application swaps sockets; the library never touches the
+/// old one. A replacement that fails is a final `MIF_MSG_NOT_CONNECTED`, and following
+/// ends; `MIF_REQ_CANCEL_CONNECT` on the id ends it at any time.
+pub const MIF_CONNECT_FOLLOW: mif_connect_flags = 4;
 
 /// Most selections one Connect to Name may carry.
 pub const MIF_MAX_SELECTIONS: usize = 64;
@@ -481,7 +489,7 @@ fn address_connect_flags(flags: mif_connect_flags) -> Result<bool, Error> {
 /// `copy.name` is NULL or NUL-terminated; `copy.selections` is NULL or points to
 /// `copy.selection_count` selections of the size the first one gives.
 unsafe fn connect_to_name(copy: &mif_request) -> Result<Request, Error> {
-    if copy.connect_flags & !(MIF_CONNECT_MPTCP | MIF_CONNECT_TRANSLATIONS) != 0 {
+    if copy.connect_flags & !(MIF_CONNECT_MPTCP | MIF_CONNECT_TRANSLATIONS | MIF_CONNECT_FOLLOW) != 0 {
         return Err(Error::InvalidArgument);
     }
     if copy.name.is_null() {
@@ -562,6 +570,7 @@ unsafe fn connect_to_name(copy: &mif_request) -> Result<Request, Error> {
         attempt_delay,
         mptcp: copy.connect_flags & MIF_CONNECT_MPTCP != 0,
         translations: copy.connect_flags & MIF_CONNECT_TRANSLATIONS != 0,
+        follow: copy.connect_flags & MIF_CONNECT_FOLLOW != 0,
     }))
 }
 
@@ -858,7 +867,7 @@ unsafe fn check_connect_to_name(raw: &[u8], result: &Result<Request, Error>) {
     let selections = usize_at(offset_of!(mif_request, selections)) as *const u8;
     let name = usize_at(offset_of!(mif_request, name)) as *const c_char;
     let port = u16::from_ne_bytes(at(offset_of!(mif_request, remote_port), 2).try_into().unwrap_or_default());
-    let out_of_range = flags & !(MIF_CONNECT_MPTCP | MIF_CONNECT_TRANSLATIONS) != 0
+    let out_of_range = flags & !(MIF_CONNECT_MPTCP | MIF_CONNECT_TRANSLATIONS | MIF_CONNECT_FOLLOW) != 0
         || family > MIF_FAMILY_PREFERENCE_IPV4_ONLY
         || timeout > 3_600_000
         || (delay != 0 && !(100..=2000).contains(&delay))
@@ -885,7 +894,7 @@ unsafe fn check_connect_to_name(raw: &[u8], result: &Result<Request, Error>) {
             assert_eq!((c.connection_id, c.port), (u64_of(at(offset_of!(mif_request, connection_id), 8)), port));
             assert_eq!(c.timeout.map_or(0, |d| d.as_millis() as u32), timeout);
             assert_eq!(c.attempt_delay.map_or(0, |d| d.as_millis() as u32), delay);
-            assert_eq!((c.mptcp, c.translations), (flags & 1 != 0, flags & 2 != 0));
+            assert_eq!((c.mptcp, c.translations, c.follow), (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0));
             assert_eq!(c.selections.len(), count);
             for (s, raw) in c.selections.iter().zip(&fields) {
                 let target = match s.target {

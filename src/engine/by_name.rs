@@ -22,6 +22,7 @@ use mio::Registry;
 
 use super::connector::{ConnectEvent, ConnectRequest, Connector};
 use super::message::Message;
+use super::request::Preference;
 use super::resolver::{ByType, DnsEvent, Job};
 use super::shared::Shared;
 use crate::core::dns::{QueryName, Status};
@@ -52,6 +53,22 @@ pub(crate) struct NameRequest {
     /// Attempts with IPPROTO_MPTCP.
     pub mptcp: bool,
     /// The race's own translations are shown to the application (`show_translation`).
+    pub translations: bool,
+    /// Follow mode (`follow`): what a replacement race needs.
+    pub follow: Option<FollowSpec>,
+    /// This race replaces a followed connection whose path is going or gone.
+    pub replacement: bool,
+}
+
+/// What a followed Connect to Name needs to race again (`MIF_CONNECT_FOLLOW`): the
+/// request as posted, its selections resolved to interfaces.
+#[derive(Clone, Debug)]
+pub(crate) struct FollowSpec {
+    pub chosen: Vec<(u32, Preference)>,
+    pub name: QueryName,
+    pub port: u16,
+    pub config: RaceConfig,
+    pub mptcp: bool,
     pub translations: bool,
 }
 
@@ -114,6 +131,8 @@ struct Race {
     started: Instant,
     mptcp: bool,
     translations: bool,
+    /// It replaces a followed connection (its Connected says so).
+    replacement: bool,
     /// The PvD each resolving network's translation goes through.
     asked: HashMap<u32, PvdInfo>,
     racer: Racer,
@@ -137,6 +156,16 @@ pub(crate) struct NameRaces {
     /// Internal generation → (race, attempt) of an attempt.
     attempt_owner: HashMap<u64, (u64, usize)>,
     next_internal: u64,
+    /// Races in follow mode, by generation: taken with their result (`take_followed`).
+    follow_specs: HashMap<u64, FollowSpec>,
+}
+
+/// The result of a followed race (`NameRaces::take_followed`).
+pub(crate) struct Followed {
+    pub connection_id: u64,
+    pub spec: FollowSpec,
+    /// Connected: its local address and interface; `None`: Not Connected.
+    pub path: Option<(std::net::IpAddr, u32)>,
 }
 
 /// What the I/O of one step needs from the engine.
@@ -153,7 +182,31 @@ impl NameRaces {
             dns_owner: HashMap::new(),
             attempt_owner: HashMap::new(),
             next_internal: INTERNAL_GENERATIONS,
+            follow_specs: HashMap::new(),
         }
+    }
+
+    /// The results in `out` of races in follow mode, with what following them needs.
+    pub(crate) fn take_followed(&mut self, out: &[ConnectEvent]) -> Vec<Followed> {
+        if self.follow_specs.is_empty() {
+            return Vec::new();
+        }
+        let mut followed = Vec::new();
+        for event in out {
+            let (connection_id, generation) = event.ids();
+            let Some(spec) = self.follow_specs.remove(&generation) else { continue };
+            let path = match event {
+                ConnectEvent::Connected { local, pvd, .. } => Some((local.ip(), pvd.ifindex)),
+                ConnectEvent::NotConnected { .. } => None,
+            };
+            followed.push(Followed { connection_id, spec, path });
+        }
+        followed
+    }
+
+    /// Forgets the follow mode of a cancelled race.
+    pub(crate) fn drop_follow(&mut self, generation: u64) -> bool {
+        self.follow_specs.remove(&generation).is_some()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -188,6 +241,7 @@ impl NameRaces {
             started: req.started,
             mptcp: req.mptcp,
             translations: req.translations,
+            replacement: req.replacement,
             asked: HashMap::new(),
             racer,
             networks: req.networks.into_iter().map(|(n, _)| (n.ifindex, n)).collect(),
@@ -197,6 +251,9 @@ impl NameRaces {
             attempt_rows: HashMap::new(),
             last_failure: String::new(),
         };
+        if let Some(spec) = req.follow {
+            self.follow_specs.insert(req.generation, spec);
+        }
         self.races.insert(req.generation, race);
         self.act(req.generation, actions, io, now, out);
     }
@@ -393,6 +450,7 @@ impl NameRaces {
                                 elapsed: now.saturating_duration_since(race.started),
                                 report: Some(Box::new(report)),
                                 mptcp,
+                                replacement: race.replacement,
                             });
                         }
                         _ => {

@@ -81,6 +81,8 @@ pub(crate) enum ConnectEvent {
         /// Connect to Name: how the connection was established (`by_name`).
         report: Option<Box<EstablishmentReport>>,
         mptcp: Mptcp,
+        /// It replaces a followed connection (`MIF_CONNECT_FOLLOW`).
+        replacement: bool,
     },
     NotConnected {
         connection_id: u64,
@@ -498,6 +500,7 @@ impl Connector {
                 elapsed: now.saturating_duration_since(c.started),
                 report: None,
                 mptcp,
+                replacement: false,
             }),
             (Err(e), _) | (_, Err(e)) => out.push(ConnectEvent::NotConnected {
                 connection_id: c.connection_id,

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::by_name::{NameRequest, MIN_ATTEMPT_DELAY};
+use super::by_name::{FollowSpec, NameRequest, MIN_ATTEMPT_DELAY};
 use super::config::{default_socket_budget, lingering_cap, Config, TestHooks};
 use super::connector::{ConnectConfig, ConnectEvent, ConnectRequest, MAX_RACING};
 use super::event_loop::{Engine, EngineRequest, StopHandle};
@@ -97,6 +97,7 @@ impl Context {
             race_dns: Mutex::new(Vec::new()),
             engine_waker: std::sync::OnceLock::new(),
             delivered: Mutex::new(std::collections::VecDeque::new()),
+            following: Mutex::new(std::collections::HashSet::new()),
         });
         drop(route);
         shared.flush_logs();
@@ -412,24 +413,7 @@ impl Context {
                 None => chosen.push((ifindex, s.preference)),
             }
         }
-        let preference = |ifindex: u32| chosen.iter().find(|(i, _)| *i == ifindex).map(|(_, p)| *p);
-        let required = chosen.iter().any(|(_, p)| *p == Preference::Require);
-        let networks: Vec<(Network, Rank)> = model
-            .networks()
-            .into_iter()
-            .filter_map(|n| {
-                let rank = match preference(n.ifindex) {
-                    Some(Preference::Prohibit) => return None,
-                    // Loopback takes part only when a selection names it.
-                    None if n.loopback => return None,
-                    _ if required && preference(n.ifindex) != Some(Preference::Require) => return None,
-                    Some(Preference::Prefer) => Rank::Prefer,
-                    Some(Preference::Avoid) => Rank::Avoid,
-                    Some(Preference::Require) | None => Rank::Neutral,
-                };
-                Some((n, rank))
-            })
-            .collect();
+        let networks = race_networks(&model, &chosen, None);
         drop(model);
         let config = RaceConfig {
             attempt_delay: request.attempt_delay.unwrap_or(self.connect.attempt_delay).max(MIN_ATTEMPT_DELAY),
@@ -445,6 +429,14 @@ impl Context {
         let connection_id = request.connection_id;
         let generation =
             self.shared.operations.lock().start(Kind::Connect, connection_id, nobody, subject, started, sockets)?;
+        let follow = request.follow.then(|| FollowSpec {
+            chosen: chosen.clone(),
+            name: request.name.clone(),
+            port: request.port,
+            config,
+            mptcp: request.mptcp,
+            translations: request.translations,
+        });
         let race = NameRequest {
             connection_id,
             generation,
@@ -455,8 +447,10 @@ impl Context {
             started,
             mptcp: request.mptcp,
             translations: request.translations,
+            follow,
+            replacement: false,
         };
-        if self.requests.send(EngineRequest::ConnectToName(race)).is_err() {
+        if self.requests.send(EngineRequest::ConnectToName(Box::new(race))).is_err() {
             self.shared.operations.lock().cancel(Kind::Connect, connection_id);
             return Err(Error::EngineFailed);
         }
@@ -472,7 +466,11 @@ impl Context {
         let Some(op) = operations.cancel(Kind::Connect, connection_id) else {
             // Its result may be queued still: withdrawn (a Connected's socket closed
             // with it), the cancellation takes its place.
-            let op = operations.take_finished(Kind::Connect, connection_id).ok_or(Error::UnknownConnection)?;
+            let Some(op) = operations.take_finished(Kind::Connect, connection_id) else {
+                drop(operations);
+                // Followed and connected (its Connected taken): following ends, quietly.
+                return if self.end_following(connection_id) { Ok(()) } else { Err(Error::UnknownConnection) };
+            };
             let generation = op.generation;
             let withdrawn = self.shared.outbox.take_matching(|m| match m {
                 Message::Connect(e) => e.ids() == (connection_id, generation),
@@ -491,6 +489,7 @@ impl Context {
             self.queue_cancelled(&mut operations, connection_id, op);
             drop(operations);
             drop(withdrawn);
+            self.end_following(connection_id);
             return Ok(());
         };
         let generation = op.generation;
@@ -506,6 +505,16 @@ impl Context {
 
     /// Queues the Not Connected (ECANCELED) that ends connect `op`; until it is taken,
     /// another cancel replaces it. Called with the operations locked (`operations`).
+    /// Ends the following of `connection_id` (`MIF_CONNECT_FOLLOW`); whether it was.
+    fn end_following(&self, connection_id: u64) -> bool {
+        if !self.shared.following.lock().remove(&connection_id) {
+            return false;
+        }
+        let _ = self.requests.send(EngineRequest::StopFollowing { connection_id });
+        self.stop.wake();
+        true
+    }
+
     fn queue_cancelled(&self, operations: &mut Operations, connection_id: u64, op: Operation) {
         let remote = match op.subject {
             Subject::Remote(remote) => remote,
@@ -556,6 +565,37 @@ impl Context {
 
 /// Which queued messages a Stop request withdraws.
 type MessageFilter = Box<dyn Fn(&Message) -> bool>;
+
+/// The networks a Connect to Name races over, in the host's order with their ranks
+/// (docs/connect-by-name.md): `chosen` are its selections by interface; `exclude` is
+/// left out too (a followed connection's network that is going).
+pub(super) fn race_networks(
+    model: &HostModel,
+    chosen: &[(u32, Preference)],
+    exclude: Option<u32>,
+) -> Vec<(Network, Rank)> {
+    let preference = |ifindex: u32| chosen.iter().find(|(i, _)| *i == ifindex).map(|(_, p)| *p);
+    let required = chosen.iter().any(|(_, p)| *p == Preference::Require);
+    model
+        .networks()
+        .into_iter()
+        .filter_map(|n| {
+            if Some(n.ifindex) == exclude {
+                return None;
+            }
+            let rank = match preference(n.ifindex) {
+                Some(Preference::Prohibit) => return None,
+                // Loopback takes part only when a selection names it.
+                None if n.loopback => return None,
+                _ if required && preference(n.ifindex) != Some(Preference::Require) => return None,
+                Some(Preference::Prefer) => Rank::Prefer,
+                Some(Preference::Avoid) => Rank::Avoid,
+                Some(Preference::Require) | None => Rank::Neutral,
+            };
+            Some((n, rank))
+        })
+        .collect()
+}
 
 /// For a Stop request: which waiting messages belong to the subscription it ends.
 fn withdrawn_by(request: &Request) -> Option<MessageFilter> {

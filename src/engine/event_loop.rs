@@ -15,6 +15,7 @@ use parking_lot::MutexGuard;
 use super::by_name::{Io, NameRaces, NameRequest};
 use super::config::{lingering_cap, Config, SOCKET_BUDGET_MAX};
 use super::connector::{ConnectEvent, ConnectRequest, Connector};
+use super::follow::Follows;
 use super::message::Message;
 use super::shared::Shared;
 use super::tokens::{DNS_SOCKETS, DNS_TIMER, FILES, NETLINK, WAKER};
@@ -32,7 +33,7 @@ use crate::os::sys;
 #[derive(Debug)]
 pub(crate) enum EngineRequest {
     Connect(ConnectRequest),
-    ConnectToName(NameRequest),
+    ConnectToName(Box<NameRequest>),
     CancelConnect {
         generation: u64,
     },
@@ -41,6 +42,10 @@ pub(crate) enum EngineRequest {
     /// Interfaces left with only idle or breakable watched connections.
     IdleHook {
         interfaces: Vec<u32>,
+    },
+    /// Cancel Connect on a followed connection between races (`follow`).
+    StopFollowing {
+        connection_id: u64,
     },
 }
 
@@ -89,6 +94,10 @@ pub(crate) struct Engine {
     pub(super) pacer: SolicitationPacer,
     /// The operator's hooks running (`want_connect`).
     pub(super) hooks: Hooks,
+    /// Followed connections (`follow`).
+    pub(super) follows: Follows,
+    /// The model's deadline the engine last slept for (`expire`).
+    model_wake: Option<Instant>,
 }
 
 impl Engine {
@@ -133,6 +142,8 @@ impl Engine {
             files_look_due,
             pacer: SolicitationPacer::default(),
             hooks: Hooks::default(),
+            follows: Follows::default(),
+            model_wake: None,
         })
     }
 
@@ -178,6 +189,7 @@ impl Engine {
             }
             // Sleep until the next expiry (an RA DNS entry, a lease, a DNS query) or forever.
             let model_deadline = self.shared.model.lock().next_deadline(Instant::now());
+            self.model_wake = model_deadline;
             let (deadline, dns_deadline) = {
                 let mut dns = self.shared.dns.lock();
                 let dns_deadline = dns.next_wake();
@@ -360,6 +372,7 @@ impl Engine {
         if !gone.is_empty() {
             self.with_races(|races, io, out| races.lost(gone, io, now, out));
         }
+        self.follow_changes();
     }
 
     /// Applies the requests the application's threads queued.
@@ -373,11 +386,14 @@ impl Engine {
                     self.route_connect(events);
                 }
                 EngineRequest::ConnectToName(request) => {
-                    self.with_races(|races, io, out| races.start(request, io, Instant::now(), out));
+                    self.with_races(|races, io, out| races.start(*request, io, Instant::now(), out));
                 }
                 EngineRequest::CancelConnect { generation } if self.races.has(generation) => {
+                    self.races.drop_follow(generation);
+                    self.race_cancelled(generation);
                     self.with_races(|races, io, _| races.cancel(generation, io, Instant::now()));
                 }
+                EngineRequest::StopFollowing { connection_id } => self.stop_following(connection_id),
                 EngineRequest::CancelConnect { generation } => self.connector.cancel(generation, self.poll.registry()),
                 EngineRequest::WantConnect => self.want_connect(),
                 EngineRequest::IdleHook { interfaces } => self.idle_hook(interfaces),
@@ -400,12 +416,16 @@ impl Engine {
     }
 
     /// Runs race work with the I/O it needs, then delivers the races' results.
-    fn with_races(&mut self, work: impl FnOnce(&mut NameRaces, &mut Io<'_>, &mut Vec<ConnectEvent>)) {
+    pub(super) fn with_races(&mut self, work: impl FnOnce(&mut NameRaces, &mut Io<'_>, &mut Vec<ConnectEvent>)) {
         let shared = Arc::clone(&self.shared);
         let mut io = Io { shared: &shared, connector: &mut self.connector, registry: self.poll.registry() };
         let mut out = Vec::new();
         work(&mut self.races, &mut io, &mut out);
+        let followed = self.races.take_followed(&out);
         shared.emit_connect(out);
+        if !followed.is_empty() {
+            self.followed_results(followed);
+        }
     }
 
     /// Feeds the races what their translations answered and runs their timers.
@@ -431,7 +451,12 @@ impl Engine {
         let now = Instant::now();
         let shared = Arc::clone(&self.shared);
         let mut model = shared.model.lock();
-        let model_due = model.next_deadline(now).is_some_and(|d| d <= now);
+        // The moment the engine slept for counts too: a PvD crossing the going-away
+        // horizon is no deadline any more once crossed (`next_going_away_horizon`).
+        let model_due = self.model_wake.is_some_and(|d| d <= now) || model.next_deadline(now).is_some_and(|d| d <= now);
+        if model_due {
+            self.model_wake = None;
+        }
         if model_due {
             let mut out = Vec::new();
             model.expire(now, &mut out);

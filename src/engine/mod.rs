@@ -17,6 +17,7 @@ pub mod config;
 pub mod connector;
 pub mod context;
 mod event_loop;
+mod follow;
 mod helping;
 mod logs;
 pub mod message;

@@ -103,6 +103,8 @@ pub struct ConnectToName {
     pub mptcp: bool,
     /// The race's translations shown as Name Translation messages.
     pub translations: bool,
+    /// Follow mode (`MIF_CONNECT_FOLLOW`): a replacement connection when the path goes.
+    pub follow: bool,
 }
 
 /// What a selection names: an interface (a network) or a PvD (its network).

@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     /// Connections the application took from Connected messages, newest last, at most
     /// `DELIVERED_KEPT`: what Watch Connection finds by id (`viability`). A leaf lock.
     pub delivered: Mutex<std::collections::VecDeque<Delivered>>,
+    /// Connection ids the engine follows (`follow`), for Cancel Connect; a leaf lock.
+    pub following: Mutex<std::collections::HashSet<u64>>,
 }
 
 /// A Connected message the application took: its id, local address and interface.

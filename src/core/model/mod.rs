@@ -243,6 +243,10 @@ pub struct HostModel {
     going_away_horizon: Duration,
     /// Watched connections by the application's connection id (`watches.rs`).
     watches: BTreeMap<u64, watches::Watch>,
+    /// Connections the engine follows (Connect to Name's follow mode), judged alike.
+    follows: BTreeMap<u64, watches::Watch>,
+    /// What the followed connections heard, for the engine (`take_follow_events`).
+    follow_events: Vec<Announcement>,
     /// While a pass refreshes several interfaces: the System element's placement,
     /// worked out once for the pass (`refresh_many`).
     placement: Option<pvd::SystemPlacement>,
@@ -280,6 +284,8 @@ impl HostModel {
             learning_window: Duration::ZERO,
             placement: None,
             watches: BTreeMap::new(),
+            follows: BTreeMap::new(),
+            follow_events: Vec::new(),
             going_away_horizon: DEFAULT_GOING_AWAY_HORIZON,
             #[cfg(test)]
             refreshes: 0,

@@ -168,6 +168,8 @@ impl HostModel {
     /// After `ifindex` was recomputed (`refresh`): what each of its watched
     /// connections' applications must hear, before the announcements of the same
     /// change (a warning precedes what it warns of). `old` is what the interface was.
+    /// The engine's own watches (`follow_connection`) are judged alike; what they hear
+    /// waits in `follow_events`.
     pub(super) fn judge_watches(
         &mut self,
         ifindex: u32,
@@ -176,61 +178,44 @@ impl HostModel {
         now: Instant,
         out: &mut Vec<Announcement>,
     ) {
-        if self.watches.is_empty() {
-            return;
-        }
         let horizon = self.going_away_horizon;
-        let kernel_has = |local: IpAddr| self.addrs.get(&ifindex).is_some_and(|a| a.keys().any(|(k, _)| *k == local));
-        let mut gone = Vec::new();
-        for (id, w) in self.watches.iter_mut().filter(|(_, w)| w.ifindex == ifindex) {
-            let old_pvd = old.and_then(|o| o.pvds[w.family.index()].as_ref());
-            let old_info = |o: &LinkView, p: &PvdView| o.pvd_info(ifindex, w.family, p);
-            let holding = new.and_then(|n| {
-                n.pvds[w.family.index()].as_ref().filter(|p| p.addrs.keys().any(|(a, _)| *a == w.local)).map(|p| (n, p))
-            });
-            let Some((view, pvd)) = holding else {
-                let reason = match new {
-                    None => GoneReason::InterfaceRemoved,
-                    Some(_) if kernel_has(w.local) => GoneReason::PvdLost,
-                    Some(_) => GoneReason::AddressRemoved,
-                };
-                let info = match (old, old_pvd) {
-                    (Some(o), Some(p)) => old_info(o, p),
-                    _ => PvdInfo { id: 0, ifindex, ifname: String::new(), family: w.family, name: String::new() },
-                };
-                // A carrier lost is warned of (deadline 0) before the path is gone.
-                let carrier = old.zip(new).is_some_and(|(o, n)| super::subscriptions::carrier_lost(o, n));
-                if carrier && w.intent != ConnectionIntent::CanBeBroken {
-                    out.push(connection_going_away(*id, info.clone(), now, GoingAwayReason::CarrierLost, now));
-                }
-                out.push(Announcement::ConnectionGone { connection_id: *id, local: w.local, pvd: info, reason });
-                gone.push(*id);
-                continue;
-            };
-            let warning = path_warning(pvd, w.local, now, horizon);
-            let info = || view.pvd_info(ifindex, w.family, pvd);
-            let quiet = w.intent == ConnectionIntent::CanBeBroken;
-            match (w.warned, warning) {
-                (before, Some((until, reason)))
-                    if !quiet
-                        && before.is_none_or(|(b, r)| r != reason || !deadlines_close(Some(b), Some(until), now)) =>
-                {
-                    out.push(connection_going_away(*id, info(), until, reason, now));
-                }
-                (Some((_, reason)), None) if !quiet => {
-                    out.push(Announcement::ConnectionGoingAwayCancelled {
-                        connection_id: *id,
-                        pvd: info(),
-                        reason: Some(reason),
-                    });
-                }
-                _ => {}
-            }
-            w.warned = warning;
+        let addrs = self.addrs.get(&ifindex);
+        let kernel_has = |local: IpAddr| addrs.is_some_and(|a| a.keys().any(|(k, _)| *k == local));
+        if !self.watches.is_empty() {
+            judge(&mut self.watches, ifindex, old, new, now, horizon, &kernel_has, out);
         }
-        for id in gone {
-            self.watches.remove(&id);
+        if !self.follows.is_empty() {
+            judge(&mut self.follows, ifindex, old, new, now, horizon, &kernel_has, &mut self.follow_events);
         }
+    }
+
+    /// The engine follows connection `id` (Connect to Name's follow mode): its path is
+    /// judged as a watched connection's, and what it hears goes to `take_follow_events`
+    /// instead of the application. Replaces an earlier path of the same id. `NoPath`
+    /// when the address is on no present PvD.
+    pub fn follow_connection(&mut self, id: u64, local: IpAddr, ifindex: u32, now: Instant) -> Result<(), Error> {
+        let family = Family::of(&local);
+        let view = self.views.get(&ifindex).ok_or(Error::NoPath)?;
+        let pvd = view.pvds[family.index()].as_ref().filter(|p| p.addrs.keys().any(|(a, _)| *a == local));
+        let pvd = pvd.ok_or(Error::NoPath)?;
+        let warned = path_warning(pvd, local, now, self.going_away_horizon);
+        if let Some((until, reason)) = warned {
+            let info = view.pvd_info(ifindex, family, pvd);
+            self.follow_events.push(connection_going_away(id, info, until, reason, now));
+        }
+        self.follows.insert(id, Watch { ifindex, local, family, intent: ConnectionIntent::Active, warned });
+        Ok(())
+    }
+
+    /// The engine stops following connection `id`.
+    pub fn unfollow_connection(&mut self, id: u64) {
+        self.follows.remove(&id);
+    }
+
+    /// What the followed connections heard since the last call (Connection Going Away
+    /// and Gone, as the application would for a watch).
+    pub fn take_follow_events(&mut self) -> Vec<Announcement> {
+        std::mem::take(&mut self.follow_events)
     }
 
     /// After a queue overflow: every watched connection's state again, a warning for
@@ -263,6 +248,69 @@ impl HostModel {
                 soonest.into_iter().filter(|at| *at > now).min()
             })
             .min()
+    }
+}
+
+/// Judges the watches of `ifindex` after it was recomputed (`judge_watches`).
+#[allow(clippy::too_many_arguments)]
+fn judge(
+    watches: &mut BTreeMap<u64, Watch>,
+    ifindex: u32,
+    old: Option<&LinkView>,
+    new: Option<&LinkView>,
+    now: Instant,
+    horizon: Duration,
+    kernel_has: &dyn Fn(IpAddr) -> bool,
+    out: &mut Vec<Announcement>,
+) {
+    let mut gone = Vec::new();
+    for (id, w) in watches.iter_mut().filter(|(_, w)| w.ifindex == ifindex) {
+        let old_pvd = old.and_then(|o| o.pvds[w.family.index()].as_ref());
+        let old_info = |o: &LinkView, p: &PvdView| o.pvd_info(ifindex, w.family, p);
+        let holding = new.and_then(|n| {
+            n.pvds[w.family.index()].as_ref().filter(|p| p.addrs.keys().any(|(a, _)| *a == w.local)).map(|p| (n, p))
+        });
+        let Some((view, pvd)) = holding else {
+            let reason = match new {
+                None => GoneReason::InterfaceRemoved,
+                Some(_) if kernel_has(w.local) => GoneReason::PvdLost,
+                Some(_) => GoneReason::AddressRemoved,
+            };
+            let info = match (old, old_pvd) {
+                (Some(o), Some(p)) => old_info(o, p),
+                _ => PvdInfo { id: 0, ifindex, ifname: String::new(), family: w.family, name: String::new() },
+            };
+            // A carrier lost is warned of (deadline 0) before the path is gone.
+            let carrier = old.zip(new).is_some_and(|(o, n)| super::subscriptions::carrier_lost(o, n));
+            if carrier && w.intent != ConnectionIntent::CanBeBroken {
+                out.push(connection_going_away(*id, info.clone(), now, GoingAwayReason::CarrierLost, now));
+            }
+            out.push(Announcement::ConnectionGone { connection_id: *id, local: w.local, pvd: info, reason });
+            gone.push(*id);
+            continue;
+        };
+        let warning = path_warning(pvd, w.local, now, horizon);
+        let info = || view.pvd_info(ifindex, w.family, pvd);
+        let quiet = w.intent == ConnectionIntent::CanBeBroken;
+        match (w.warned, warning) {
+            (before, Some((until, reason)))
+                if !quiet && before.is_none_or(|(b, r)| r != reason || !deadlines_close(Some(b), Some(until), now)) =>
+            {
+                out.push(connection_going_away(*id, info(), until, reason, now));
+            }
+            (Some((_, reason)), None) if !quiet => {
+                out.push(Announcement::ConnectionGoingAwayCancelled {
+                    connection_id: *id,
+                    pvd: info(),
+                    reason: Some(reason),
+                });
+            }
+            _ => {}
+        }
+        w.warned = warning;
+    }
+    for id in gone {
+        watches.remove(&id);
     }
 }
 
