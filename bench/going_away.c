@@ -684,8 +684,14 @@ int main(int argc, char **argv)
             resend_to_removal[nr++] = tr->t_del_raw - tr->t_resend;
         }
     }
-    struct stats s_err = stats_of(all.err_abs, all.n), s_late = stats_of(all.late, all.n);
-    struct stats s_lead = stats_of(all.lead, all.n), s_lib_abs = stats_of(all.lib_abs, all.n);
+    /* The headline is the case the warning is made for: addresses deprecated, warned at
+     * once. The other kinds are printed below it. */
+    const struct measures *head = &by_kind[KIND_DEPRECATED];
+    struct stats s_err = stats_of(head->err_abs, head->n), s_late = stats_of(head->late, head->n);
+    struct stats s_lead = stats_of(head->lead, head->n), s_lib_abs = stats_of(head->lib_abs, head->n);
+    size_t later_after = 0;
+    for (size_t i = 0; i < by_kind[KIND_LATER].n; i++)
+        later_after += by_kind[KIND_LATER].err_signed[i] > 0;
 
     printf("going_away: part 1, deadline accuracy: %d trials in %d waves of up to %d (%d links %s0..%d x IPv4 "
            "198.18.(100+L).W/24 + IPv6 fd6d:6966:e:L::W/64), valid lifetime %d s, added in one burst per wave, "
@@ -698,7 +704,22 @@ int main(int argc, char **argv)
     printf(" no warning %zu, no removal seen %zu, first reason not the expected one %zu; reason changed later %zu, "
            "cancelled %zu; warnings on a link with no trial running %zu\n",
            no_warning, no_removal, wrong_reason, changed, cancelled, p.unexpected);
-    printf(" all kinds:\n");
+    printf(" kernel lateness per wave, ms (IPv4/IPv6, the first trial of each):");
+    for (int wv = 0; wv < waves; wv++) {
+        int64_t l4 = -1, l6 = -1;
+        for (int i = 0; i < n; i++) {
+            const struct trial *tr = &trials[i];
+            if (tr->wave != wv || !tr->t_del_raw)
+                continue;
+            int64_t late = tr->t_del_raw - (tr->t_add + (int64_t)valid * 1000000000);
+            if (tr->family == MIF_FAMILY_IPV4 && l4 < 0)
+                l4 = late;
+            if (tr->family == MIF_FAMILY_IPV6 && l6 < 0)
+                l6 = late;
+        }
+        printf(" %.0f/%.0f", (double)l4 / 1e6, (double)l6 / 1e6);
+    }
+    printf("\n all kinds:\n");
     measures_print(&all);
     print_stats_us("add -> warning taken", stats_of(warn_after_add, all.n));
     print_stats_us("RTM_DELADDR -> No Address", stats_of(del_notice, nd));
@@ -724,9 +745,9 @@ int main(int argc, char **argv)
         print_stats_ms("second warning - nominal", stats_of(resend_at, nr));
         print_stats_ms("second warning -> actual", stats_of(resend_to_removal, nr));
     }
-    int met = all.n > 0 && s_err.p99 <= 100e6;
-    printf(" target: p99 |announced - actual| <= 100 ms: %s (%.1f ms); the kernel's own lateness p99 %.1f ms, the "
-           "library's deadline against the nominal expiry p99 |%.1f| ms\n",
+    int met = head->n > 0 && s_err.p99 <= 100e6;
+    printf(" target (added deprecated): p99 |announced - actual| <= 100 ms: %s (%.1f ms); the kernel's own lateness "
+           "p99 %.1f ms, the library's deadline against the nominal expiry p99 |%.2f| ms\n",
            met ? "met" : "NOT met", s_err.p99 / 1e6, s_late.p99 / 1e6, s_lib_abs.p99 / 1e6);
 
     /* ---- part 2: carrier loss ---- */
@@ -736,12 +757,15 @@ int main(int argc, char **argv)
         run_carrier("part 2b, carrier loss (ifindexes equal, as a NIC's: linkwatch)", ctx, linkfd, &ps2, ifindex2,
                     ifname2, nc2, 10, &seq, c2);
 
-    printf("SUMMARY going_away: deadline |announced-actual| median %.1f ms p99 %.1f ms (target p99 <= 100 ms: %s) | "
-           "kernel lateness median %.1f ms p99 %.1f ms | library vs nominal p99 |%.1f| ms | lead median %.0f ms p99 "
-           "%.0f ms | carrier lost: libmif median %.1f us p99 %.1f us, netlink median %.1f us p99 %.1f us, ratio "
-           "median %.2f p99 %.2f | NIC-like (linkwatch) libmif median %.1f ms, netlink %.1f ms\n",
+    printf("SUMMARY going_away: added deprecated: |announced-actual| median %.1f ms p99 %.1f ms (target p99 <= 100 "
+           "ms: %s), kernel lateness median %.1f ms p99 %.1f ms, library vs nominal p99 |%.2f| ms, lead median %.0f "
+           "ms | deprecated later: deadline after the removal %zu/%zu | lifetime ending: no warning before the "
+           "expiry %zu/%zu | carrier lost: libmif median %.1f us p99 %.1f us, netlink median %.1f us p99 %.1f us, "
+           "ratio median %.2f p99 %.2f | NIC-like (linkwatch) libmif median %.1f ms, netlink %.1f ms\n",
            s_err.median / 1e6, s_err.p99 / 1e6, met ? "met" : "NOT met", s_late.median / 1e6, s_late.p99 / 1e6,
-           s_lib_abs.p99 / 1e6, s_lead.median / 1e6, s_lead.p99 / 1e6, c[0].median / 1e3, c[0].p99 / 1e3,
+           s_lib_abs.p99 / 1e6, s_lead.median / 1e6, later_after, by_kind[KIND_LATER].n,
+           kind_silent[KIND_ENDING] + kind_too_late[KIND_ENDING], kind_trials[KIND_ENDING], c[0].median / 1e3,
+           c[0].p99 / 1e3,
            c[1].median / 1e3, c[1].p99 / 1e3, ratio(c[0].median, c[1].median), ratio(c[0].p99, c[1].p99),
            c2[0].median / 1e6, c2[1].median / 1e6);
 

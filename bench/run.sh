@@ -15,6 +15,7 @@
 #      BENCH_GA (going_away deadline trials, 128; 16 per ~3.6 s wave),
 #      BENCH_GA_CARRIER (going_away carrier flaps, 200),
 #      BENCH_GA_NIC (its flaps of the NIC-like link, 5; ~1 s each),
+#      BENCH_GA_HORIZON (its going_away_horizon_ms, 1000),
 #      BENCH_ONLY ("roundtrip dns_vs_cares": run only these programs; all by default).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -33,6 +34,7 @@ NAME_B=${BENCH_NAME_B:-5}
 GA=${BENCH_GA:-128}
 GA_CARRIER=${BENCH_GA_CARRIER:-200}
 GA_NIC=${BENCH_GA_NIC:-5}
+GA_HORIZON=${BENCH_GA_HORIZON:-1000}
 # going_away's deadline links (gaN/gzN): two trials (IPv4, IPv6) per link and wave.
 GA_LINKS=8
 
@@ -234,7 +236,7 @@ run_one "$P-rah" ra_config -S "$P-rar" -n "$RA"
 run_one "$P-dnh" dns_vs_cares -S "$P-dns" -n "$NAMES" -r "$DNS_ROUNDS"
 run_one "$P-cnh" connect -S "$P-cns" -I "$CONN" -J "$CONN_B"
 run_one "$P-nmh" connect_name -A "$P-nma" -B "$P-nmb" -I "$NAME_A" -J "$NAME_B"
-run_one "$P-gah" going_away -S "$P-gap" -k "$GA_LINKS" -n "$GA" -c "$GA_CARRIER" -C "$GA_NIC"
+run_one "$P-gah" going_away -S "$P-gap" -k "$GA_LINKS" -n "$GA" -c "$GA_CARRIER" -C "$GA_NIC" -H "$GA_HORIZON"
 
 say ""
 say "== summary ($(($(date +%s) - T0)) s; load before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg))"
