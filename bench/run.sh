@@ -12,6 +12,10 @@
 #      BENCH_DNS_ROUNDS (its rounds per concurrency, 3), BENCH_CONN (connect part a, 1000),
 #      BENCH_CONN_B (connect part b, blackholed first source, 10; ~3.3 s each),
 #      BENCH_NAME (connect_name part a, 200), BENCH_NAME_B (its part b, 5; ~8.5 s each),
+#      BENCH_GA (going_away deadline trials, 128; 16 per ~3.6 s wave),
+#      BENCH_GA_CARRIER (going_away carrier flaps, 200),
+#      BENCH_GA_NIC (its flaps of the NIC-like link, 5; ~1 s each),
+#      BENCH_GA_HORIZON (its going_away_horizon_ms, 1000),
 #      BENCH_ONLY ("roundtrip dns_vs_cares": run only these programs; all by default).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -27,12 +31,18 @@ CONN=${BENCH_CONN:-1000}
 CONN_B=${BENCH_CONN_B:-10}
 NAME_A=${BENCH_NAME:-200}
 NAME_B=${BENCH_NAME_B:-5}
+GA=${BENCH_GA:-128}
+GA_CARRIER=${BENCH_GA_CARRIER:-200}
+GA_NIC=${BENCH_GA_NIC:-5}
+GA_HORIZON=${BENCH_GA_HORIZON:-1000}
+# going_away's deadline links (gaN/gzN): two trials (IPv4, IPv6) per link and wave.
+GA_LINKS=8
 
 if [ "$(id -u)" != 0 ]; then
     echo "bench/run.sh: needs root (ip netns add)" >&2
     exit 1
 fi
-for b in event_latency roundtrip idle ra_config dns_vs_cares connect connect_name; do
+for b in event_latency roundtrip idle ra_config dns_vs_cares connect connect_name going_away; do
     [ -x "$B/$b" ] || { echo "bench/run.sh: $B/$b missing (run 'make bench')" >&2; exit 1; }
 done
 
@@ -153,6 +163,34 @@ mk_two() {
         ip -n "$host" route add 198.18.0.81/32 via 203.0.113.1 dev mif1 || fail "routes in $host"
 }
 
+# going_away's bed, HOST and PEER joined by two veths: mif0 (ifindex 10, 198.51.100.2/24)
+# to gw0 (ifindex 20, 198.51.100.1/24), whose carrier changes the kernel treats as
+# urgent (a veth's ifindex differs from its peer's); mif1 (203.0.113.2/24) to gw1
+# (203.0.113.1/24), both ifindex 30, as a NIC's (iflink == ifindex: not urgent, linkwatch
+# runs at most once a second). In HOST also GA_LINKS veth pairs gaN/gzN (both ends
+# inside, up, no addresses: the program adds the short-lived ones it measures).
+mk_going_away() {
+    host=$1 peer=$2
+    mkns "$host"
+    mkns "$peer"
+    ip link add mif0 index 10 netns "$host" type veth peer name gw0 index 20 netns "$peer" &&
+        ip link add mif1 index 30 netns "$host" type veth peer name gw1 index 30 netns "$peer" ||
+        fail "veths $host/$peer"
+    ip -n "$host" addr add 198.51.100.2/24 dev mif0 && ip -n "$peer" addr add 198.51.100.1/24 dev gw0 &&
+        ip -n "$host" addr add 203.0.113.2/24 dev mif1 && ip -n "$peer" addr add 203.0.113.1/24 dev gw1 ||
+        fail "addresses in $host/$peer"
+    for d in mif0 mif1; do ip -n "$host" link set $d up || fail "$d up"; done
+    for d in gw0 gw1; do ip -n "$peer" link set $d up || fail "$d up"; done
+    i=0
+    while [ $i -lt $GA_LINKS ]; do
+        ip -n "$host" link add ga$i type veth peer name gz$i &&
+            ip -n "$host" link set ga$i up && ip -n "$host" link set gz$i up || fail "ga$i in $host"
+        i=$((i + 1))
+    done
+    wait_links_up "$host" $((2 + 2 * GA_LINKS))
+    wait_links_up "$peer" 2
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
 say "== libmif benchmarks ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r), load $LOAD_BEFORE)"
@@ -162,7 +200,7 @@ mk_small "$P-rt"
 mk_small "$P-idle"
 say "== setting up $PAIRS veth pairs in $P-big"
 mk_big "$P-big"
-say "== setting up the RA, DNS and connect namespace pairs"
+say "== setting up the RA, DNS, connect and going-away namespace pairs"
 # RA: the host accepts RAs (2: also if forwarding were on); the router's link-local
 # address is usable at once (accept_dad=0 from mkns).
 mk_pair "$P-rah" "$P-rar" fd6d:6966:a::2/64 -- fd6d:6966:a::1/64
@@ -170,6 +208,7 @@ ip netns exec "$P-rah" sysctl -qw net.ipv6.conf.mif0.accept_ra=2 || fail "accept
 mk_pair "$P-dnh" "$P-dns" 198.51.100.2/24 -- 198.51.100.1/24
 mk_pair "$P-cnh" "$P-cns" 198.51.100.2/24 198.51.100.130/24 -- 198.51.100.1/24
 mk_two "$P-nmh" "$P-nma" "$P-nmb"
+mk_going_away "$P-gah" "$P-gap"
 # Let late link events (carrier, addrconf) pass before anything is measured.
 sleep 1
 
@@ -197,6 +236,7 @@ run_one "$P-rah" ra_config -S "$P-rar" -n "$RA"
 run_one "$P-dnh" dns_vs_cares -S "$P-dns" -n "$NAMES" -r "$DNS_ROUNDS"
 run_one "$P-cnh" connect -S "$P-cns" -I "$CONN" -J "$CONN_B"
 run_one "$P-nmh" connect_name -A "$P-nma" -B "$P-nmb" -I "$NAME_A" -J "$NAME_B"
+run_one "$P-gah" going_away -S "$P-gap" -k "$GA_LINKS" -n "$GA" -c "$GA_CARRIER" -C "$GA_NIC" -H "$GA_HORIZON"
 
 say ""
 say "== summary ($(($(date +%s) - T0)) s; load before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg))"
