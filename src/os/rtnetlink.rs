@@ -3,6 +3,7 @@
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use netlink_packet_core::{
     NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NlasIterator, NLM_F_DUMP, NLM_F_DUMP_INTR,
@@ -401,8 +402,33 @@ fn addr_fact(msg: &AddressMessage) -> Option<AddrFact> {
         },
         valid: cache.and_then(|c| lifetime(c.ifa_valid)),
         preferred: cache.and_then(|c| lifetime(c.ifa_preferred)),
+        lifetime_phase_ms: cache
+            .map_or(0, |c| lifetime_phase_ms(c.tstamp, super::sys::uptime_centiseconds(), &STAMP_OFFSET_CS)),
     })
 }
+
+/// How far the kernel's countdown of an address's lifetimes is past the whole seconds
+/// it reports: it counts whole seconds since the address's update stamp (`tstamp`,
+/// hundredths of a second since boot on the kernel's jiffies clock), so the exact
+/// remaining lifetime is the reported one less the fraction of a second since then.
+/// `now_cs` is CLOCK_MONOTONIC in the same unit (`sys::uptime_centiseconds`); the two
+/// clocks differ by a constant set at boot (measured: a quarter of a second), learnt
+/// in `offset` as the least `now - tstamp` seen: an address updated a moment before
+/// its event is read. 0 (whole seconds, as reported) until an offset below a second
+/// was seen, or when either stamp is unknown.
+fn lifetime_phase_ms(tstamp_cs: u32, now_cs: Option<u64>, offset: &AtomicI64) -> u32 {
+    let Some(now) = now_cs.filter(|_| tstamp_cs != 0) else { return 0 };
+    let seen = now as i64 - i64::from(tstamp_cs);
+    let least = offset.fetch_min(seen, Ordering::Relaxed).min(seen);
+    if least.abs() >= 100 {
+        return 0;
+    }
+    ((seen - least).max(0) % 100) as u32 * 10
+}
+
+/// The least `now - tstamp` seen so far, in hundredths of a second (`lifetime_phase_ms`):
+/// the clocks are the system's, so one learning serves every context.
+static STAMP_OFFSET_CS: AtomicI64 = AtomicI64::new(i64::MAX);
 
 /// A blocking socket for dumps, separate from the event socket so that dump replies
 /// and events never interleave in one stream.
@@ -506,6 +532,23 @@ impl DumpSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lifetime_phase_is_the_fraction_of_a_second_since_the_stamp() {
+        let offset = AtomicI64::new(i64::MAX);
+        // An old address first (a dump): no offset below a second known yet.
+        assert_eq!(lifetime_phase_ms(1000, Some(51042), &offset), 0);
+        assert_eq!(lifetime_phase_ms(1000, None, &offset), 0, "no clock: whole seconds");
+        assert_eq!(lifetime_phase_ms(0, Some(5000), &offset), 0, "no stamp");
+        // A fresh event: the clocks differ by 26 hundredths.
+        assert_eq!(lifetime_phase_ms(60000, Some(60026), &offset), 0);
+        // 4.2 s after its stamp: 200 ms into the countdown's fifth second.
+        assert_eq!(lifetime_phase_ms(60000, Some(60446), &offset), 200);
+        assert_eq!(lifetime_phase_ms(1000, Some(51042), &offset), 160);
+        // A clock ahead of the stamps learnt smaller: it wins.
+        assert_eq!(lifetime_phase_ms(70000, Some(70010), &offset), 0);
+        assert_eq!(lifetime_phase_ms(60000, Some(60446), &offset), 360);
+    }
 
     /// Datagrams captured from a real kernel (see the file's header).
     fn captured() -> Vec<Vec<u8>> {

@@ -290,3 +290,10 @@ pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     // SAFETY: a descriptor pidfd_open just returned, owned by nobody else.
     Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as RawFd) })
 }
+
+/// The time since boot in hundredths of a second (CLOCK_MONOTONIC), the clock of the
+/// kernel's address stamps (IFA_CACHEINFO `cstamp`/`tstamp`, jiffies since boot).
+pub fn uptime_centiseconds() -> Option<u64> {
+    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).ok()?;
+    Some(ts.tv_sec() as u64 * 100 + ts.tv_nsec() as u64 / 10_000_000)
+}

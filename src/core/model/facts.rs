@@ -86,6 +86,10 @@ pub struct AddrFact {
     pub flags: AddrFlags,
     pub valid: LifetimeSecs,
     pub preferred: LifetimeSecs,
+    /// How far, in milliseconds (0 to 999), the kernel's countdown of these lifetimes
+    /// is past the whole seconds it reports: the exact remaining lifetimes are `valid`
+    /// and `preferred` less this (from the address's update stamp; 0 when unknown).
+    pub lifetime_phase_ms: u32,
 }
 
 /// One change the kernel reported, or what a configuration file says now.

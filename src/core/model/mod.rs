@@ -64,8 +64,31 @@ fn deadlines_close(a: Option<Instant>, b: Option<Instant>, now: Instant) -> bool
     }
 }
 
+/// Whether a going-away warning that holds `(until, reason)` now differs from the one
+/// given before: its deadline moved, or its reason changed. An address whose preferred
+/// lifetime ends with its valid one (lifetime ending) is marked deprecated by the
+/// kernel a moment before it goes: the same end, not news.
+fn warning_changed(
+    before: Option<(Instant, GoingAwayReason)>,
+    until: Instant,
+    reason: GoingAwayReason,
+    now: Instant,
+) -> bool {
+    let Some((b, r)) = before else { return true };
+    let same_end = r == GoingAwayReason::LifetimeEnding && reason == GoingAwayReason::AddressesDeprecated;
+    !deadlines_close(Some(b), Some(until), now) || (r != reason && !same_end)
+}
+
 fn remaining(deadline: Option<Instant>, now: Instant) -> LifetimeSecs {
     deadline.map(|d| d.saturating_duration_since(now).as_secs().min(u64::from(u32::MAX - 1)) as u32)
+}
+
+/// The end of a lifetime the kernel reports in whole seconds, `phase_ms` into its
+/// countdown (`AddrFact::lifetime_phase_ms`): the whole seconds alone would put the end
+/// up to a second late.
+fn exact_deadline(now: Instant, lifetime: LifetimeSecs, phase_ms: u32) -> Option<Instant> {
+    let phase = Duration::from_millis(u64::from(phase_ms.min(999)));
+    lifetime.map(|s| (now + Duration::from_secs(u64::from(s))).checked_sub(phase).unwrap_or(now))
 }
 
 fn deadline_after(now: Instant, lifetime: LifetimeSecs) -> Option<Instant> {
@@ -137,8 +160,8 @@ impl AddrState {
         AddrState {
             scope: f.scope,
             flags: f.flags,
-            valid_until: deadline_after(now, f.valid),
-            preferred_until: deadline_after(now, f.preferred),
+            valid_until: exact_deadline(now, f.valid, f.lifetime_phase_ms),
+            preferred_until: exact_deadline(now, f.preferred, f.lifetime_phase_ms),
         }
     }
 

@@ -151,9 +151,7 @@ impl HostModel {
                 let before = old_pvd.and_then(|p| p.going_away);
                 let info = || pvd_info(new_view, new_pvd, family);
                 match (before, new_pvd.going_away) {
-                    (before, Some((until, reason)))
-                        if before.is_none_or(|(b, r)| r != reason || !deadlines_close(Some(b), Some(until), now)) =>
-                    {
+                    (before, Some((until, reason))) if warning_changed(before, until, reason, now) => {
                         out.push(going_away_of_pvd(ifindex, info(), until, reason, now));
                     }
                     (Some((_, reason)), None) if old_pvd.is_some() => out.push(Announcement::GoingAwayCancelled {

@@ -21,6 +21,7 @@ fn addr_fact(ifindex: u32, addr: &str, prefix_len: u8, scope: Scope) -> AddrFact
         flags: AddrFlags { permanent: true, ..AddrFlags::default() },
         valid: None,
         preferred: None,
+        lifetime_phase_ms: 0,
     }
 }
 
@@ -1015,6 +1016,7 @@ fn a_lease_lives_and_counts_down_with_its_address() {
             flags: AddrFlags::default(),
             valid: Some(valid),
             preferred: Some(valid),
+            lifetime_phase_ms: 0,
         })
     };
     let out = h.apply(vec![leased(120)]);

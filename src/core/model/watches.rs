@@ -293,9 +293,7 @@ fn judge(
         let info = || view.pvd_info(ifindex, w.family, pvd);
         let quiet = w.intent == ConnectionIntent::CanBeBroken;
         match (w.warned, warning) {
-            (before, Some((until, reason)))
-                if !quiet && before.is_none_or(|(b, r)| r != reason || !deadlines_close(Some(b), Some(until), now)) =>
-            {
+            (before, Some((until, reason))) if !quiet && warning_changed(before, until, reason, now) => {
                 out.push(connection_going_away(*id, info(), until, reason, now));
             }
             (Some((_, reason)), None) if !quiet => {
