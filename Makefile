@@ -1,8 +1,9 @@
 # libmif — build, test and install.
-#   make            libraries (build/lib) + build/mifctl
+#   make            libraries (build/lib) + build/mifctl, build/figure2, build/continuity
 #   make test       everything CI runs: layer check, clippy, rustfmt, Rust tests, header checks,
 #                   C tests (valgrind, then ASan+UBSan), fuzz smoke runs, netns tests
 #   make run        build/mifctl monitor on this host
+#   make demo       figure2 and continuity in throwaway namespaces (needs root)
 #   make bench      benchmarks (needs root; results go to BENCHMARKS.md by hand)
 #   make install    PREFIX=/usr/local DESTDIR=staging-root
 PREFIX     ?= /usr/local
