@@ -344,7 +344,7 @@ static void on_message(const mif_message *m)
         break;
     case MIF_MSG_NOT_CONNECTED:
         if (m->connection_id == cand.id)
-            check_failed(strerror(m->error));
+            check_failed(m->text ? m->text : strerror(m->error));
         break;
     case MIF_MSG_QUEUE_OVERFLOW: /* the whole state follows: rebuild from it */
         for (int k = 0; k < nnets; k++)
