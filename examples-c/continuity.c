@@ -439,16 +439,16 @@ int main(int argc, char **argv)
     subscribe(MIF_REQ_ANNOUNCE_INTERFACES, 0);
     stalled_since = now_ms();
     while (echoed < count) {
-        struct pollfd p[3] = { { mif_fd(ctx), POLLIN, 0 }, { cur.fd, POLLIN, 0 }, { cand.fd, POLLIN, 0 } };
-
         while (mif_get_message(ctx, &m) == MIF_OK) {
             on_message(m);
             mif_message_free(m);
         }
         if (cand.fd >= 0 && now_ms() >= cand.deadline)
-            check_failed("no echo within 2000 ms");
-        if (cur.fd < 0 && now_ms() - stalled_since >= GIVE_UP_MS)
+            check_failed("the probe was not echoed in time");
+        if (cur.fd < 0 && now_ms() - stalled_since >= GIVE_UP_MS) {
+            fprintf(stderr, "continuity: no network to stream over for %d s: giving up\n", GIVE_UP_MS / 1000);
             break;
+        }
         decide();
         /* Guide 4 and 5, step 2: the stream itself, one line per interval. */
         if (cur.fd >= 0 && next_line <= count && now_ms() >= next_tick) {
@@ -459,15 +459,15 @@ int main(int argc, char **argv)
                 lost("cannot send");
             next_tick = now_ms() + interval;
         }
-        p[1].fd = cur.fd;
-        p[2].fd = cand.fd;
+        /* One wait for the library's messages, the stream's echoes and the check's. */
+        struct pollfd p[3] = { { mif_fd(ctx), POLLIN, 0 }, { cur.fd, POLLIN, 0 }, { cand.fd, POLLIN, 0 } };
         if (poll(p, 3, (int)poll_timeout(next_tick)) < 0 && errno != EINTR) {
             perror("continuity: poll");
             break;
         }
-        if (p[1].revents && p[1].fd == cur.fd)
+        if (p[1].revents)
             read_stream();
-        if (p[2].revents && p[2].fd == cand.fd)
+        if (p[2].revents)
             read_check();
     }
     SAY("\"msg\":\"done\",\"sent\":%ld,\"echoed\":%ld,\"lost\":%ld", "done: %ld lines sent, %ld echoed, %ld lost",
