@@ -191,6 +191,24 @@ def test_continuity_link_deleted(bed):
 
 
 @bed_options(nets=2)
+def test_continuity_carrier_lost(bed):
+    """The far end goes down (`ip -n A link set gw0 down`): the library warns that mif0
+    is going away (carrier_lost, deadline 0: now) and its PvDs go with it; continuity
+    moves to mif1 and every line comes back (net A holds from line 10)."""
+    _cb, echo = continuity_bed(bed, hold_a=10)
+    c = Continuity(bed)
+    c.wait_msg("connected", network="mif0")
+    server_event(echo["a"], "hold", "hold at line 10")
+    bed.ip("a", "link", "set", "gw0", "down")
+    lines = c.finish()
+    check_done(c, lines)
+    away = msgs(lines, "going_away")
+    check(len(away) == 1 and away[0]["reason"] == "carrier_lost" and away[0]["deadline_ms"] == 0,
+          f"one going_away (carrier_lost, deadline 0) expected\n{c.describe()}")
+    check([(m["from"], m["to"]) for m in msgs(lines, "switched")] == [("mif0", "mif1")], c.describe())
+
+
+@bed_options(nets=2)
 def test_continuity_addresses_deprecated(bed):
     """Announced loss: every address of mif0's IPv4 PvD (the stream's) deprecated with
     20 s of valid lifetime left: continuity is told (going_away, addresses_deprecated,
