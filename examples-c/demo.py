@@ -33,7 +33,7 @@ import bed as bedmod  # noqa: E402
 
 NAME = "demo.example.com"
 SHARED = "198.18.0.80"
-COUNT = 60
+COUNT = 80   # at 100 ms a line: time for every step with seconds to spare
 CONNBED = os.path.join(ROOT, "tests", "netns", "connbed.py")
 
 
