@@ -50,7 +50,7 @@ static struct net {
     const char *name;
     uint32_t ifindex; /* 0 while the interface is absent */
     uint64_t pvd[2];  /* its IPv4 and IPv6 PvDs, 0 when none */
-    bool away;        /* a going-away warning stands for it or one of its PvDs */
+    unsigned away;    /* going-away warnings standing: 1 its IPv4 PvD, 2 its IPv6 PvD, 4 all of it */
     bool failed;      /* its last check failed: not again until something changes */
 } nets[MAX_NETS];
 static int nnets;
@@ -94,6 +94,12 @@ static void subscribe(mif_request_type type, uint32_t ifindex)
 static bool usable(int i)
 {
     return nets[i].ifindex && (nets[i].pvd[0] || nets[i].pvd[1]) && !nets[i].away && !nets[i].failed;
+}
+
+/* The bit of nets[i].away a warning about `pvd` sets (0 for a PvD not known there). */
+static unsigned away_bit(int i, uint64_t pvd)
+{
+    return i < 0 ? 0 : pvd == 0 ? 4 : pvd == nets[i].pvd[0] ? 1 : pvd == nets[i].pvd[1] ? 2 : 0;
 }
 
 static void drop(struct conn *c)
@@ -308,7 +314,8 @@ static void on_message(const mif_message *m)
     case MIF_MSG_PVD_ANNOUNCEMENT: /* guide 4 step 3: a network came (back); decide() checks it */
         if (i >= 0) {
             nets[i].pvd[fam] = m->pvd;
-            nets[i].away = nets[i].failed = false;
+            nets[i].away &= ~(1u << fam); /* a new PvD: no warning about it yet */
+            nets[i].failed = false;
         }
         break;
     case MIF_MSG_NO_PVD_ANNOUNCEMENT:
@@ -316,12 +323,14 @@ static void on_message(const mif_message *m)
             if (m->pvd == cur.pvd || m->pvd == cand.pvd)
                 gone(i, "its PvD is gone");
             nets[i].pvd[fam] = 0;
+            nets[i].away &= ~(1u << fam);
         }
         break;
     case MIF_MSG_INTERFACE_GOING_AWAY: /* guide 5 step 3, ahead of time: leave before it goes */
-        if (i >= 0 && !nets[i].away && (m->pvd == 0 || m->pvd == nets[i].pvd[0] || m->pvd == nets[i].pvd[1])) {
-            nets[i].away = true;
-            if (i == cur.net) {
+        if (i >= 0 && (away_bit(i, m->pvd) & ~nets[i].away)) {
+            unsigned before = nets[i].away;
+            nets[i].away |= away_bit(i, m->pvd);
+            if (i == cur.net && !before) {
                 SAY("\"msg\":\"going_away\",\"network\":\"%s\",\"reason\":\"%s\",\"deadline_ms\":%llu",
                     "%s is going away (%s) in %llu ms: checking the next network before leaving it", nets[i].name,
                     reasons[m->going_away_reason <= 4 ? m->going_away_reason : 0],
@@ -334,7 +343,7 @@ static void on_message(const mif_message *m)
         break;
     case MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED: /* it stays after all: usable again */
         if (i >= 0)
-            nets[i].away = false;
+            nets[i].away &= ~away_bit(i, m->pvd);
         break;
     case MIF_MSG_CONNECTED:
         if (m->connection_id == cand.id)
