@@ -9,13 +9,15 @@
  *   continuity HOST PORT --prefer IF[,IF...] [--count N] [--interval MS] [--json]
  *              [--root DIR] [--config FILE]
  *
- * HOST is a name, asked on each network through that network's own DNS servers
- * (Connect to Name). The server must send back every line it gets. A connectivity
- * check is a connection over that one interface plus one echoed "probe" line, each
- * within 2 s. Defaults: 50 lines, one every 100 ms. One narrated line per event, or
- * with --json one JSON object per line ("msg": connected, progress, going_away, lost,
- * check_failed, switched, done; names are printed as they are). Exit status 0 when
- * all lines came back, 1 when not, 2 on bad usage.
+ * HOST is a name (not an address: Connect to Name takes names), asked on each network
+ * through that network's own DNS servers. The server must send back every line it
+ * gets. A connectivity check is a connection over that one interface plus one echoed
+ * "probe" line, each within 2 s. Defaults: 50 lines, one every 100 ms; 30 s without
+ * any network and it gives up. One narrated line per event, or with --json one JSON
+ * object per line ("msg": connected, progress, going_away, lost, check_failed,
+ * switched, done; names are printed as they are). "switched" comes with the first
+ * echo over the new network: gap_ms is the time since the last one over the old.
+ * Exit status 0 when all lines came back, 1 when not, 2 on bad usage.
  *
  * Build: cc -Iinclude continuity.c -Lbuild/lib -lmif -Wl,-rpath,"$PWD/build/lib"
  */
