@@ -1,8 +1,9 @@
 # libmif — build, test and install.
-#   make            libraries (build/lib) + build/mifctl
+#   make            libraries (build/lib) + build/mifctl, build/figure2, build/continuity
 #   make test       everything CI runs: layer check, clippy, rustfmt, Rust tests, header checks,
 #                   C tests (valgrind, then ASan+UBSan), fuzz smoke runs, netns tests
 #   make run        build/mifctl monitor on this host
+#   make demo       figure2 and continuity in throwaway namespaces (needs root)
 #   make bench      benchmarks (needs root; results go to BENCHMARKS.md by hand)
 #   make install    PREFIX=/usr/local DESTDIR=staging-root
 PREFIX     ?= /usr/local
@@ -40,9 +41,9 @@ C_SAN_TESTS := $(patsubst c-tests/%.c,build/c-tests-san/%,$(C_TEST_SRC))
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCHES    := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
-.PHONY: suites-reset all lib header check-header check-layers lint deps test test-rust test-header test-readme test-c test-c-san test-fuzz test-netns run bench install test-install man test-man test-bindings vendor test-vendor clean
+.PHONY: suites-reset all demo lib header check-header check-layers lint deps test test-rust test-header test-readme test-c test-c-san test-fuzz test-netns run bench install test-install man test-man test-bindings vendor test-vendor clean
 
-all: lib build/mifctl
+all: lib build/mifctl build/figure2 build/continuity
 
 # cargo builds the static archive; build-aux/link-lib.sh makes build/lib/libmif.a (API
 # symbols only) and libmif.so.$(VERSION) (soname libmif.so.0, symbols versioned by
@@ -172,6 +173,11 @@ include examples-c/examples.mk
 
 run: all
 	./build/mifctl monitor
+
+# Two throwaway networks in namespaces; figure2 connects, continuity keeps a stream
+# going while links are deleted, restored and deprecated (examples-c/demo.py). Root.
+demo: all
+	python3 examples-c/demo.py
 
 bench: all $(BENCHES)
 	sh bench/run.sh

@@ -28,6 +28,14 @@ network namespace (they refuse to run anywhere but in /run/netns/NS):
     python3 connbed.py serve --netns NS --name NAME --tcp-port P [--udp-port Q] [--mptcp]
         TCP: accept, send NAME, close (listen backlog 4096); UDP: record each datagram.
         One JSON line per event: ready, accepted (peer), datagram (text, peer).
+    python3 connbed.py serve --netns NS --name NAME --tcp-port P --echo [--hold-at N] [--mute]
+        TCP only: each connection gets back every line it sends (the continuity
+        example's server). --hold-at N: a connection that sends the line "N" gets
+        nothing back from then on (lines are kept) until the server gets SIGUSR1,
+        which sends what was kept and ends holding; a connection that never sends "N"
+        is not held. --mute: accept and read, never answer (a network that lets TCP
+        through and nothing else). Events: ready, accepted, hold (peer, line),
+        released, closed (peer, lines read, lines echoed, last line echoed).
 """
 
 import ipaddress
@@ -106,6 +114,75 @@ def serve(name, tcp_port, udp_port, mptcp=False):
                 _emit(event="datagram", text=data.decode("utf-8", "replace"), peer=_peer(peer))
 
 
+def serve_echo(name, tcp_port, hold_at=None, mute=False):
+    """The echo server (see the module's docstring): one select() loop, no threads."""
+    import signal
+    lsock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)   # CLOEXEC, as every Python fd
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    lsock.bind(("::", tcp_port))
+    lsock.listen(64)
+    # SIGUSR1 (release) reaches the loop as a byte on this pipe.
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGUSR1, lambda *_: None)
+    conns = {}      # socket -> {peer, buf, held (bytes or None), read, echoed, last}
+    released = False
+    _emit(event="ready", name=name, tcp_port=tcp_port, echo=True, hold_at=hold_at, mute=mute)
+    while True:
+        ready, _, _ = select.select([lsock, wake_r] + list(conns), [], [])
+        for s in ready:
+            if s is lsock:
+                c, peer = lsock.accept()
+                conns[c] = dict(peer=_peer(peer), buf=b"", held=None, read=0, echoed=0, last=None)
+                _emit(event="accepted", peer=_peer(peer))
+                continue
+            if s is wake_r:
+                os.read(wake_r, 64)
+                released = True
+                for c, st in conns.items():
+                    if st["held"] is not None:
+                        _send(c, st, st["held"])
+                        st["held"] = None
+                _emit(event="released")
+                continue
+            st = conns[s]
+            try:
+                data = s.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                s.close()
+                del conns[s]
+                _emit(event="closed", peer=st["peer"], read=st["read"], echoed=st["echoed"], last=st["last"])
+                continue
+            st["buf"] += data
+            while b"\n" in st["buf"]:
+                line, st["buf"] = st["buf"].split(b"\n", 1)
+                st["read"] += 1
+                if mute:
+                    continue
+                if st["held"] is None and not released and hold_at is not None and line == str(hold_at).encode():
+                    st["held"] = b""
+                    _emit(event="hold", peer=st["peer"], line=hold_at)
+                if st["held"] is not None:
+                    st["held"] += line + b"\n"
+                else:
+                    _send(s, st, line + b"\n")
+
+
+def _send(c, st, data):
+    """Echo `data` (whole lines) on connection c; a peer gone meanwhile is left to recv."""
+    try:
+        c.sendall(data)
+    except OSError:
+        return
+    lines = data.split(b"\n")[:-1]
+    st["echoed"] += len(lines)
+    if lines:
+        st["last"] = lines[-1].decode("utf-8", "replace")
+
+
 def _peer(peer):
     a = peer[0]
     if a.startswith("::ffff:"):
@@ -122,10 +199,16 @@ def main(argv):
     p.add_argument("--tcp-port", type=int, required=True)
     p.add_argument("--udp-port", type=int, default=0)
     p.add_argument("--mptcp", action="store_true", help="an MPTCP listening socket")
+    p.add_argument("--echo", action="store_true", help="echo each line back (TCP only)")
+    p.add_argument("--hold-at", type=int, help="with --echo: hold a connection at this line until SIGUSR1")
+    p.add_argument("--mute", action="store_true", help="with --echo: accept, read, never answer")
     p.add_argument("--netns", required=True, help="the test namespace it must run in")
     a = ap.parse_args(argv)
     _require_namespace(a.netns)
-    serve(a.name, a.tcp_port, a.udp_port, a.mptcp)
+    if a.echo:
+        serve_echo(a.name, a.tcp_port, a.hold_at, a.mute)
+    else:
+        serve(a.name, a.tcp_port, a.udp_port, a.mptcp)
 
 
 # ====================================================================== test side
@@ -332,6 +415,21 @@ class ConnBed:
         while '"event": "ready"' not in proc.output():
             if not proc.alive() or time.monotonic() > deadline:
                 raise Failure(f"server {name} in {ns} did not start:\n{proc.output()}")
+            time.sleep(0.02)
+        return proc
+
+    def echo_server(self, ns, port, hold_at=None, mute=False, label=None):
+        """Start the echo server (serve --echo) in namespace ns on TCP `port`; wait for its
+        ready line. The events it printed: server_lines(proc)."""
+        from bed import TIMEOUT, Failure
+        extra = (["--hold-at", hold_at] if hold_at is not None else []) + (["--mute"] if mute else [])
+        proc = self.bed.spawn(ns, [sys.executable, os.path.abspath(__file__), "serve", "--netns", self.bed.ns[ns],
+                                   "--name", f"echo-{ns}", "--tcp-port", port, "--echo"] + extra,
+                              label=label or f"echo-{ns}-{port}")
+        deadline = time.monotonic() + TIMEOUT
+        while '"event": "ready"' not in proc.output():
+            if not proc.alive() or time.monotonic() > deadline:
+                raise Failure(f"echo server in {ns} did not start:\n{proc.output()}")
             time.sleep(0.02)
         return proc
 
