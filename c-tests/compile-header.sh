@@ -114,6 +114,7 @@ int mif_header_twice(void)
              + sizeof(&mif_check_message) + sizeof(&mif_get_message) + sizeof(&mif_message_free)
              + sizeof(&mif_strerror) + sizeof(&mif_message_type_name) + sizeof(&mif_element_type_name)
              + sizeof(&mif_translation_status_name) + sizeof(&mif_request_type_name)
+             + sizeof(&mif_going_away_reason_name) + sizeof(&mif_going_up_reason_name)
              + sizeof(&mif_address_format) + sizeof(&mif_bind_socket) + sizeof(&mif_version);
     return (int)n;
 }
@@ -170,6 +171,8 @@ const char *mif_message_type_name(mif_message_type msg_type);
 const char *mif_element_type_name(uint32_t element_type);
 const char *mif_translation_status_name(uint32_t status);
 const char *mif_request_type_name(mif_request_type request_type);
+const char *mif_going_away_reason_name(mif_going_away_reason reason);
+const char *mif_going_up_reason_name(mif_going_up_reason reason);
 mif_result mif_address_format(const struct mif_address *addr, char *buf, size_t len);
 mif_result mif_bind_socket(struct mif_ctx *ctx, int fd, uint64_t pvd, int bind_source);
 const char *mif_version(void);

@@ -268,6 +268,20 @@ static void request_type_names(void)
         CHECK_EQ_STR(mif_request_type_name(unknown[i]), "unknown");
 }
 
+static void reason_names(void)
+{
+    CHECK_EQ_STR(mif_going_away_reason_name(MIF_GOING_AWAY_CARRIER_LOST), "carrier_lost");
+    CHECK_EQ_STR(mif_going_away_reason_name(MIF_GOING_AWAY_ADDRESSES_DEPRECATED), "addresses_deprecated");
+    CHECK_EQ_STR(mif_going_away_reason_name(MIF_GOING_AWAY_LIFETIME_ENDING), "lifetime_ending");
+    CHECK_EQ_STR(mif_going_away_reason_name(MIF_GOING_AWAY_ROUTER_WITHDRAWN), "router_withdrawn");
+    CHECK_EQ_STR(mif_going_away_reason_name(MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING), "router_lifetime_ending");
+    CHECK_EQ_STR(mif_going_away_reason_name(0), "unknown");
+    CHECK_EQ_STR(mif_going_away_reason_name(6), "unknown");
+    CHECK_EQ_STR(mif_going_up_reason_name(MIF_GOING_UP_NO_CARRIER), "no_carrier");
+    CHECK_EQ_STR(mif_going_up_reason_name(MIF_GOING_UP_NO_ADDRESS), "no_address");
+    CHECK_EQ_STR(mif_going_up_reason_name(3), "unknown");
+}
+
 static void element_type_names(void)
 {
     static const struct { uint32_t t; const char *name; } names[] = {
@@ -515,6 +529,7 @@ int main(void)
     RUN_CASE(message_type_names);
     RUN_CASE(request_type_names);
     RUN_CASE(element_type_names);
+    RUN_CASE(reason_names);
     RUN_CASE(translation_status_names);
     RUN_CASE(address_format_ok);
     RUN_CASE(address_format_errors);

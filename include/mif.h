@@ -1785,6 +1785,15 @@ typedef struct mif_message {
 #define MIF_GOING_AWAY_ROUTER_WITHDRAWN 4
 
 /**
+ * `going_away_reason`: every default route of the PvD was learned from Router
+ * Advertisements and the last router lifetime ends within the horizon with no new RA
+ * (the router stopped advertising); `deadline_ms` is its end. Cancelled when an RA
+ * renews it; followed by `MIF_GOING_AWAY_ROUTER_WITHDRAWN` when it runs out (the same
+ * end: that second message may be left out).
+ */
+#define MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING 5
+
+/**
  * `going_up_reason`: administratively up, no carrier yet (no cable, no association,
  * the far end down).
  */
@@ -2016,6 +2025,19 @@ const char *mif_message_type_name(mif_message_type msg_type);
  * "static", "system", "any"), static and NUL-terminated; "unknown" otherwise.
  */
 const char *mif_element_type_name(mif_element_type element_type);
+
+/**
+ * Our addition: the lowercase name of a going-away reason ("carrier_lost",
+ * "addresses_deprecated", "lifetime_ending", "router_withdrawn",
+ * "router_lifetime_ending"), static and NUL-terminated; "unknown" otherwise.
+ */
+const char *mif_going_away_reason_name(mif_going_away_reason reason);
+
+/**
+ * Our addition: the lowercase name of a going-up reason ("no_carrier", "no_address"),
+ * static and NUL-terminated; "unknown" otherwise.
+ */
+const char *mif_going_up_reason_name(mif_going_up_reason reason);
 
 /**
  * The lowercase name of a translation status ("done", "no_such_name", "no_data",

@@ -98,6 +98,12 @@ pub const MIF_GOING_AWAY_LIFETIME_ENDING: mif_going_away_reason = 3;
 /// (nothing beyond the link is reachable through it); `deadline_ms` 0. Cancelled when a
 /// default route comes back.
 pub const MIF_GOING_AWAY_ROUTER_WITHDRAWN: mif_going_away_reason = 4;
+/// `going_away_reason`: every default route of the PvD was learned from Router
+/// Advertisements and the last router lifetime ends within the horizon with no new RA
+/// (the router stopped advertising); `deadline_ms` is its end. Cancelled when an RA
+/// renews it; followed by `MIF_GOING_AWAY_ROUTER_WITHDRAWN` when it runs out (the same
+/// end: that second message may be left out).
+pub const MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING: mif_going_away_reason = 5;
 /// Why an interface is going up, i.e. what it still waits for
 /// (`mif_message.going_up_reason`, `MIF_MSG_INTERFACE_GOING_UP`).
 pub type mif_going_up_reason = u32;
@@ -211,6 +217,38 @@ pub extern "C" fn mif_element_type_name(element_type: mif_element_type) -> *cons
     })
 }
 
+/// Our addition: the lowercase name of a going-away reason ("carrier_lost",
+/// "addresses_deprecated", "lifetime_ending", "router_withdrawn",
+/// "router_lifetime_ending"), static and NUL-terminated; "unknown" otherwise.
+#[no_mangle]
+pub extern "C" fn mif_going_away_reason_name(reason: mif_going_away_reason) -> *const c_char {
+    ffi_guard!(c"unknown".as_ptr(), {
+        match reason {
+            MIF_GOING_AWAY_CARRIER_LOST => c"carrier_lost",
+            MIF_GOING_AWAY_ADDRESSES_DEPRECATED => c"addresses_deprecated",
+            MIF_GOING_AWAY_LIFETIME_ENDING => c"lifetime_ending",
+            MIF_GOING_AWAY_ROUTER_WITHDRAWN => c"router_withdrawn",
+            MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING => c"router_lifetime_ending",
+            _ => c"unknown",
+        }
+        .as_ptr()
+    })
+}
+
+/// Our addition: the lowercase name of a going-up reason ("no_carrier", "no_address"),
+/// static and NUL-terminated; "unknown" otherwise.
+#[no_mangle]
+pub extern "C" fn mif_going_up_reason_name(reason: mif_going_up_reason) -> *const c_char {
+    ffi_guard!(c"unknown".as_ptr(), {
+        match reason {
+            MIF_GOING_UP_NO_CARRIER => c"no_carrier",
+            MIF_GOING_UP_NO_ADDRESS => c"no_address",
+            _ => c"unknown",
+        }
+        .as_ptr()
+    })
+}
+
 /// The lowercase name of a translation status ("done", "no_such_name", "no_data",
 /// "timeout", "server_failure", "no_servers", "cancelled"), static; "unknown" otherwise.
 #[no_mangle]
@@ -292,6 +330,7 @@ pub(crate) fn going_away_reason_value(reason: GoingAwayReason) -> mif_going_away
         GoingAwayReason::AddressesDeprecated => MIF_GOING_AWAY_ADDRESSES_DEPRECATED,
         GoingAwayReason::LifetimeEnding => MIF_GOING_AWAY_LIFETIME_ENDING,
         GoingAwayReason::RouterWithdrawn => MIF_GOING_AWAY_ROUTER_WITHDRAWN,
+        GoingAwayReason::RouterLifetimeEnding => MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING,
     }
 }
 

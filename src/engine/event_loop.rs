@@ -449,14 +449,25 @@ impl Engine {
     /// announce it; then what waited for it goes on.
     fn expire(&mut self) {
         let now = Instant::now();
-        let shared = Arc::clone(&self.shared);
-        let mut model = shared.model.lock();
         // The moment the engine slept for counts too: a PvD crossing the going-away
         // horizon is no deadline any more once crossed (`next_going_away_horizon`).
-        let model_due = self.model_wake.is_some_and(|d| d <= now) || model.next_deadline(now).is_some_and(|d| d <= now);
+        let model_due = self.model_wake.is_some_and(|d| d <= now)
+            || self.shared.model.lock().next_deadline(now).is_some_and(|d| d <= now);
         if model_due {
             self.model_wake = None;
+            // The kernel refreshes an RA default route's lifetime without telling
+            // (no RTM_NEWROUTE for a new expiry): its routes are read again before a
+            // router lifetime is judged to be ending.
+            match self.dumper.routes(Family::V6, Patience::Brief) {
+                Ok(routes) => {
+                    self.apply(vec![Fact::Routes { family: Family::V6, routes }]);
+                }
+                Err(e) => log_at!(Debug, "IPv6 routes not re-read before expiry: {e}"),
+            }
         }
+        let now = Instant::now();
+        let shared = Arc::clone(&self.shared);
+        let mut model = shared.model.lock();
         if model_due {
             let mut out = Vec::new();
             model.expire(now, &mut out);

@@ -397,7 +397,10 @@ def stream_problems(msgs):
                     probs.append(f"{where}: address family/ifindex differs from its PvD {pvds[p]}")
                 if is_link_scope(m) or (norm_addr(m.get("address")) or "").startswith("fe80:"):
                     probs.append(f"{where}: link-local address announced")
-                if addrs.get(key) == addr_attrs(m):
+                # Finite lifetimes refreshed by a router (an RA every few seconds) move
+                # the deadline with the same whole seconds shown: an update, not a duplicate.
+                finite = m.get("valid_lifetime") is not None
+                if addrs.get(key) == addr_attrs(m) and not finite:
                     probs.append(f"{where}: duplicate announcement (identical attributes)")
                 addrs[key] = addr_attrs(m)
             else:
@@ -449,7 +452,8 @@ def stream_problems(msgs):
                 probs.append(f"{where}: going-away message for an interface not announced")
             if m.get("pvd") is not None and m.get("pvd") not in pvds:
                 probs.append(f"{where}: going-away message for a PvD not announced")
-            if m.get("reason") not in ("carrier_lost", "addresses_deprecated", "lifetime_ending", "router_withdrawn"):
+            if m.get("reason") not in ("carrier_lost", "addresses_deprecated", "lifetime_ending", "router_withdrawn",
+                                       "router_lifetime_ending"):
                 probs.append(f"{where}: unknown going-away reason")
             if t == "interface_going_away" and not isinstance(m.get("deadline_ms"), int):
                 probs.append(f"{where}: going-away message without deadline_ms")

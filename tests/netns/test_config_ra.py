@@ -5,6 +5,7 @@ and hand-made RAs (raw ICMPv6 socket in net A) as routers; expiry, lifetime-0
 withdrawal, and the draft's order when the link goes away."""
 
 import ipaddress
+import signal
 import threading
 
 from bed import TIMEOUT, check, element, norm_addr, norm_addrs
@@ -359,3 +360,36 @@ def test_config_ra_pref64_and_captive_portal(bed):
     m.collect_until(lambda g: any(ra_msg(x, idx, gone=True) and x["element_id"] == e["element_id"] for x in g),
                     lambda x: x.get("ifindex") == idx and x["msg"].startswith("no_"),
                     "the RA element withdrawn with the link")
+
+
+def test_config_ra_router_lifetime_ends(bed):
+    """A real radvd with a 12 s router lifetime, advertising at most every 4 s: no
+    warning while it runs. Killed without its final RA (SIGKILL: a router that
+    vanished), its lifetime runs on: two thirds of it later the PvD is going away with
+    reason router_lifetime_ending and a deadline no later than what was left (3.2.7.26.4);
+    a new radvd cancels the warning."""
+    bed.require_elements()
+    idx = bed.ifindex("mif0")
+    bed.accept_ra("mif0")
+    m = bed.start_mifctl()
+    m.expect_initial(elements=[])
+    ll = bed.router_ll()
+    body = radvd_body(max_interval=4, min_interval=3, default_lifetime=12)
+    r1 = bed.start_radvd(body, label="radvd1")
+    wait_full_ra(bed, m, idx, ll)
+    # A live router: for a while (one of its RAs, its SLAAC address updated) no warning.
+    m.collect_until(lambda g: any(is_slaac(x, idx) for x in g), lambda x: ra_msg(x, idx) or is_slaac(x, idx),
+                    "the router re-advertising without a warning")
+    m.expect_quiet("a live router: no warning", allow=lambda x: ra_msg(x, idx) or is_slaac(x, idx))
+    r1.stop(signal.SIGKILL)
+    ending = lambda x: (x.get("msg") == "interface_going_away" and x.get("pvd_name") == "mif0/ipv6"
+                        and x.get("reason") == "router_lifetime_ending")
+    got = m.collect_until(lambda g: any(ending(x) for x in g),
+                          lambda x: ra_msg(x, idx) or is_slaac(x, idx) or ending(x),
+                          "router_lifetime_ending after the router vanished", timeout=TIMEOUT * 3)
+    warning = [x for x in got if ending(x)][0]
+    check(warning["deadline_ms"] <= 12000, f"the deadline is within the router lifetime: {warning}")
+    bed.start_radvd(body, label="radvd2")
+    m.collect_until(lambda g: any(x.get("msg") == "interface_going_away_cancelled" and x.get("reason") in
+                                  ("router_lifetime_ending", "router_withdrawn") for x in g),
+                    lambda x: True, "cancelled by a new router's RA", timeout=TIMEOUT * 3)

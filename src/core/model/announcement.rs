@@ -161,6 +161,10 @@ pub enum GoingAwayReason {
     /// default route of the PvD's family through its interface. The addresses stay,
     /// but nothing beyond the link is reachable through it; deadline now.
     RouterWithdrawn,
+    /// Every default route of the PvD is from a Router Advertisement and the last of
+    /// their router lifetimes ends within the horizon with no new RA; the deadline is
+    /// its end (then, if no RA came, `RouterWithdrawn`).
+    RouterLifetimeEnding,
 }
 
 impl Announcement {

@@ -110,8 +110,10 @@ impl HostModel {
                     self.heard_router(r.ifindex, now);
                 }
                 // The default route decides where the System element goes: any interface may change.
-                self.routes
-                    .insert((r.family, r.ifindex, r.gateway, r.metric), (r.from_ra, deadline_after(now, r.lifetime)));
+                self.routes.insert(
+                    (r.family, r.ifindex, r.gateway, r.metric),
+                    (r.from_ra, deadline_after(now, r.lifetime), r.lifetime),
+                );
                 self.links.keys().copied().collect()
             }
             Fact::RouteRemoved(r) => {
@@ -123,7 +125,7 @@ impl HostModel {
                 for r in routes {
                     self.routes.insert(
                         (r.family, r.ifindex, r.gateway, r.metric),
-                        (r.from_ra, deadline_after(now, r.lifetime)),
+                        (r.from_ra, deadline_after(now, r.lifetime), r.lifetime),
                     );
                 }
                 self.links.keys().copied().collect()
@@ -281,8 +283,10 @@ impl HostModel {
         }
         self.routes.clear();
         for r in snapshot.routes {
-            self.routes
-                .insert((r.family, r.ifindex, r.gateway, r.metric), (r.from_ra, deadline_after(now, r.lifetime)));
+            self.routes.insert(
+                (r.family, r.ifindex, r.gateway, r.metric),
+                (r.from_ra, deadline_after(now, r.lifetime), r.lifetime),
+            );
         }
         let links = &self.links;
         self.ra.retain(|(i, _), _| links.contains_key(i));

@@ -75,7 +75,11 @@ fn warning_changed(
     now: Instant,
 ) -> bool {
     let Some((b, r)) = before else { return true };
-    let same_end = r == GoingAwayReason::LifetimeEnding && reason == GoingAwayReason::AddressesDeprecated;
+    let same_end = matches!(
+        (r, reason),
+        (GoingAwayReason::LifetimeEnding, GoingAwayReason::AddressesDeprecated)
+            | (GoingAwayReason::RouterLifetimeEnding, GoingAwayReason::RouterWithdrawn)
+    );
     !deadlines_close(Some(b), Some(until), now) || (r != reason && !same_end)
 }
 
@@ -203,6 +207,9 @@ struct PvdView {
     /// The end of the longest valid lifetime, when every address's is finite
     /// (`last_valid_of`): the engine wakes when it comes within the horizon.
     last_valid: Option<Instant>,
+    /// When the PvD is to be warned of its routers' lifetimes ending, when every default
+    /// route is from a Router Advertisement with a router lifetime (the engine wakes then).
+    router_warn_at: Option<Instant>,
     /// When the PvD is expected gone, and why (`going_away_of`, `router_withdrawn`).
     going_away: Option<(Instant, GoingAwayReason)>,
     /// A default route of the PvD's family through its interface, learned from a
@@ -251,8 +258,9 @@ pub struct HostModel {
     next_pvd_id: u64,
     subs: Subscriptions,
     ra: BTreeMap<(u32, Option<std::net::Ipv6Addr>), RaState>,
-    /// Default routes: installed from an RA, and when they expire.
-    routes: BTreeMap<RouteKey, (bool, Option<Instant>)>,
+    /// Default routes: installed from an RA, when they expire, and the lifetime they
+    /// had when last set (an RA's router lifetime).
+    routes: BTreeMap<RouteKey, (bool, Option<Instant>, LifetimeSecs)>,
     sourced: BTreeMap<String, Vec<(SourcedElement, Option<Instant>)>>,
     system: Option<(String, ConfigData)>,
     element_ids: HashMap<(u32, Family, ElementIdent), u64>,

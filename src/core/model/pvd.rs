@@ -29,12 +29,47 @@ impl HostModel {
                 });
                 let name = format!("{}/{}", link.name, family.suffix());
                 let last_valid = last_valid_of(&addrs);
-                let going_away = last_valid.and_then(|last| going_away_of(&addrs, last, now, self.going_away_horizon));
+                let by_address = last_valid.and_then(|last| going_away_of(&addrs, last, now, self.going_away_horizon));
                 let routes_here = || self.routes.iter().filter(|((f, i, _, _), _)| *f == family && *i == ifindex);
-                let ra_routed = routes_here().any(|(_, (from_ra, _))| *from_ra);
+                let ra_routed = routes_here().any(|(_, (from_ra, _, _))| *from_ra);
                 let routed = routes_here().next().is_some();
-                let pvd =
-                    PvdView { id, name, addrs, elements: BTreeMap::new(), last_valid, going_away, ra_routed, routed };
+                // Every default route from an RA, each with a router lifetime: the PvD
+                // reaches beyond its link until the last of them ends.
+                let last_router = routed
+                    .then(|| {
+                        routes_here()
+                            .map(|(_, (from_ra, until, span))| until.zip(*span).filter(|_| *from_ra))
+                            .collect::<Option<Vec<_>>>()
+                    })
+                    .flatten()
+                    .and_then(|ends| ends.into_iter().max_by_key(|(end, _)| *end));
+                // A live router re-advertises well within its router lifetime (radvd
+                // every third of it at most): warned within the horizon, but never
+                // before two thirds of its lifetime went by without a new RA.
+                let router_warn_at = last_router.map(|(end, span)| {
+                    let window = self.going_away_horizon.min(Duration::from_secs(u64::from(span) / 3));
+                    end.checked_sub(window).unwrap_or(now)
+                });
+                let by_router = last_router
+                    .zip(router_warn_at)
+                    .filter(|(_, at)| *at <= now)
+                    .map(|((end, _), _)| (end, GoingAwayReason::RouterLifetimeEnding));
+                // The earlier end wins.
+                let going_away = match (by_address, by_router) {
+                    (Some(a), Some(r)) => Some(if r.0 < a.0 { r } else { a }),
+                    (a, r) => a.or(r),
+                };
+                let pvd = PvdView {
+                    id,
+                    name,
+                    addrs,
+                    elements: BTreeMap::new(),
+                    last_valid,
+                    router_warn_at,
+                    going_away,
+                    ra_routed,
+                    routed,
+                };
                 pvds[family.index()] = Some(pvd);
             }
         }
@@ -76,7 +111,7 @@ impl HostModel {
             // One RA element per router: its DNS options and the default route it gave.
             let mut routers: BTreeSet<Option<std::net::Ipv6Addr>> =
                 self.ra.keys().filter(|(i, _)| *i == ifindex).map(|(_, r)| *r).collect();
-            for ((f, i, gw, _), (from_ra, _)) in &self.routes {
+            for ((f, i, gw, _), (from_ra, _, _)) in &self.routes {
                 if *f == Family::V6 && *i == ifindex && *from_ra {
                     if let Some(IpAddr::V6(gw)) = gw {
                         routers.insert(Some(*gw));
@@ -115,8 +150,8 @@ impl HostModel {
                     let route = self
                         .routes
                         .iter()
-                        .find(|((f, i, g, _), (ra, _))| *f == Family::V6 && *i == ifindex && *g == gw && *ra);
-                    if let Some((_, (_, route_until))) = route {
+                        .find(|((f, i, g, _), (ra, _, _))| *f == Family::V6 && *i == ifindex && *g == gw && *ra);
+                    if let Some((_, (_, route_until, _))) = route {
                         data.routers.push(IpAddr::V6(r));
                         // The kernel removes the route when the router lifetime ends.
                         extend(*route_until);
@@ -236,7 +271,8 @@ impl HostModel {
             .values()
             .flat_map(|v| v.pvds.iter().flatten())
             .filter(|p| p.going_away.is_none())
-            .filter_map(|p| p.last_valid?.checked_sub(horizon))
+            .flat_map(|p| [p.last_valid.and_then(|end| end.checked_sub(horizon)), p.router_warn_at])
+            .flatten()
             .filter(|at| *at > now)
             .min()
     }

@@ -1206,3 +1206,66 @@ fn watches_are_bounded() {
     let extra = h.model.watch_connection(u64::MAX, ip("198.51.100.2"), None, h.now, &mut out);
     assert_eq!(extra, Err(Error::LimitReached));
 }
+
+#[test]
+fn a_pvd_whose_router_lifetime_ends_within_the_horizon_is_going_away() {
+    let mut h = two_links();
+    h.model.set_going_away_horizon(Duration::from_secs(60));
+    h.subscribe_all();
+    let ra_route = |lifetime| {
+        Fact::Route(RouteFact {
+            family: Family::V6,
+            ifindex: 2,
+            gateway: Some("fe80::1".parse().unwrap()),
+            metric: 1024,
+            from_ra: true,
+            lifetime: Some(lifetime),
+        })
+    };
+    // 300 s of router lifetime: not yet; the engine wakes when the horizon's 60 s are left.
+    let out = h.apply(vec![ra_route(300)]);
+    assert!(out.iter().all(|a| !a.starts_with("going")), "{out:?}");
+    assert_eq!(h.model.next_deadline(h.now), Some(h.now + Duration::from_secs(240)));
+    h.now += Duration::from_secs(240);
+    let mut out = Vec::new();
+    h.model.expire(h.now, &mut out);
+    let out: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(out, vec!["going 2 eth0/ipv6 60000ms RouterLifetimeEnding"]);
+    // A new RA renews it: cancelled.
+    let out = h.apply(vec![ra_route(1800)]);
+    assert_eq!(out[0], "cancel 2 eth0/ipv6 RouterLifetimeEnding", "{out:?}");
+    // A short router lifetime (30 s) is refreshed often by a live router: warned only
+    // once two thirds went by without an RA; then it runs out (the kernel removes the
+    // route): the same end, not said again.
+    let out = h.apply(vec![ra_route(30)]);
+    assert!(out.iter().all(|a| !a.starts_with("going")), "{out:?}");
+    assert_eq!(h.model.next_deadline(h.now), Some(h.now + Duration::from_secs(20)));
+    h.now += Duration::from_secs(20);
+    let mut out = Vec::new();
+    h.model.expire(h.now, &mut out);
+    let out: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(out, vec!["going 2 eth0/ipv6 10000ms RouterLifetimeEnding"]);
+    h.now += Duration::from_secs(10);
+    let removed = RouteFact {
+        family: Family::V6,
+        ifindex: 2,
+        gateway: Some("fe80::1".parse().unwrap()),
+        metric: 1024,
+        from_ra: true,
+        lifetime: Some(0),
+    };
+    let out = h.apply(vec![Fact::RouteRemoved(removed)]);
+    assert!(out.iter().all(|a| !a.starts_with("going")), "{out:?}");
+    // A static default route next to the RA's: the PvD does not depend on routers.
+    let static6 = RouteFact {
+        family: Family::V6,
+        ifindex: 2,
+        gateway: Some("fd6d:6966:a::1".parse().unwrap()),
+        metric: 100,
+        from_ra: false,
+        lifetime: None,
+    };
+    h.apply(vec![Fact::Route(static6)]);
+    let out = h.apply(vec![ra_route(20)]);
+    assert!(out.iter().all(|a| !a.starts_with("going")), "{out:?}");
+}

@@ -327,7 +327,9 @@ fn path_warning(pvd: &PvdView, local: IpAddr, now: Instant, horizon: Duration) -
             None
         }
     });
-    let router = pvd.going_away.filter(|(_, r)| *r == GoingAwayReason::RouterWithdrawn);
+    let router = pvd
+        .going_away
+        .filter(|(_, r)| matches!(r, GoingAwayReason::RouterWithdrawn | GoingAwayReason::RouterLifetimeEnding));
     match (own, router) {
         (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
         (a, b) => a.or(b),
