@@ -455,7 +455,8 @@ static inline int check_message_well_formed(const mif_message *m)
                     m->going_away_reason == MIF_GOING_AWAY_ADDRESSES_DEPRECATED ||
                     m->going_away_reason == MIF_GOING_AWAY_LIFETIME_ENDING ||
                     m->going_away_reason == MIF_GOING_AWAY_ROUTER_WITHDRAWN ||
-                    m->going_away_reason == MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING);
+                    m->going_away_reason == MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING ||
+                    m->going_away_reason == MIF_GOING_AWAY_LEASE_ENDING);
         /* The whole interface (pvd 0, no PvD name) or one PvD of it. */
         ok &= CHECK((m->pvd == 0) == (m->pvd_name[0] == '\0'));
         ok &= CHECK(m->text == NULL);
@@ -476,9 +477,9 @@ static inline int check_message_well_formed(const mif_message *m)
         ok &= CHECK(m->family == MIF_FAMILY_IPV4 || m->family == MIF_FAMILY_IPV6);
         if (m->msg_type == MIF_MSG_CONNECTION_GOING_AWAY)
             ok &= CHECK(m->going_away_reason >= MIF_GOING_AWAY_CARRIER_LOST &&
-                        m->going_away_reason <= MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING);
+                        m->going_away_reason <= MIF_GOING_AWAY_LEASE_ENDING);
         if (m->msg_type == MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED) /* 0: re-stated after an overflow */
-            ok &= CHECK(m->going_away_reason <= MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING);
+            ok &= CHECK(m->going_away_reason <= MIF_GOING_AWAY_LEASE_ENDING);
         if (m->msg_type == MIF_MSG_CONNECTION_GONE) {
             ok &= CHECK(m->connection_gone_reason >= MIF_CONNECTION_GONE_ADDRESS_REMOVED &&
                         m->connection_gone_reason <= MIF_CONNECTION_GONE_INTERFACE_REMOVED);

@@ -276,7 +276,8 @@ static void reason_names(void)
     CHECK_EQ_STR(mif_going_away_reason_name(MIF_GOING_AWAY_ROUTER_WITHDRAWN), "router_withdrawn");
     CHECK_EQ_STR(mif_going_away_reason_name(MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING), "router_lifetime_ending");
     CHECK_EQ_STR(mif_going_away_reason_name(0), "unknown");
-    CHECK_EQ_STR(mif_going_away_reason_name(6), "unknown");
+    CHECK_EQ_STR(mif_going_away_reason_name(MIF_GOING_AWAY_LEASE_ENDING), "lease_ending");
+    CHECK_EQ_STR(mif_going_away_reason_name(7), "unknown");
     CHECK_EQ_STR(mif_going_up_reason_name(MIF_GOING_UP_NO_CARRIER), "no_carrier");
     CHECK_EQ_STR(mif_going_up_reason_name(MIF_GOING_UP_NO_ADDRESS), "no_address");
     CHECK_EQ_STR(mif_going_up_reason_name(3), "unknown");

@@ -1794,6 +1794,15 @@ typedef struct mif_message {
 #define MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING 5
 
 /**
+ * `going_away_reason`: every address of the PvD was leased by a DHCP client whose
+ * lease file the library reads (systemd-networkd, dhcpcd, dhclient, udhcpc) and the
+ * last lease ends within the horizon without a renewal; `deadline_ms` is its end (the
+ * earlier of the lease file's lifetime and the address's). Cancelled when the lease is
+ * renewed beyond the horizon, sent again when a renewal moves the end within it.
+ */
+#define MIF_GOING_AWAY_LEASE_ENDING 6
+
+/**
  * `going_up_reason`: administratively up, no carrier yet (no cable, no association,
  * the far end down).
  */
@@ -2029,7 +2038,8 @@ const char *mif_element_type_name(mif_element_type element_type);
 /**
  * Our addition: the lowercase name of a going-away reason ("carrier_lost",
  * "addresses_deprecated", "lifetime_ending", "router_withdrawn",
- * "router_lifetime_ending"), static and NUL-terminated; "unknown" otherwise.
+ * "router_lifetime_ending", "lease_ending"), static and NUL-terminated; "unknown"
+ * otherwise.
  */
 const char *mif_going_away_reason_name(mif_going_away_reason reason);
 

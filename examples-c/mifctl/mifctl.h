@@ -93,6 +93,7 @@ enum {
     OPT_DNS_TIMEOUT,
     OPT_DNS_TRIES,
     OPT_LEARNING,
+    OPT_HORIZON,
     OPT_LOG,
     OPT_ATTEMPT_DELAY, /* connect's own options, not library options for every command */
     OPT_CONNECT_TIMEOUT,
@@ -112,6 +113,7 @@ enum {
     { "dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT },     \
     { "dns-tries", required_argument, NULL, OPT_DNS_TRIES },         \
     { "learning", required_argument, NULL, OPT_LEARNING },           \
+    { "horizon", required_argument, NULL, OPT_HORIZON },             \
     { "log", required_argument, NULL, OPT_LOG },                     \
     { "test-rcvbuf", required_argument, NULL, OPT_TEST_RCVBUF }
 
@@ -122,6 +124,7 @@ struct library_options {
     uint32_t dns_timeout_ms; /* --dns-timeout */
     uint32_t dns_tries;      /* --dns-tries */
     uint32_t learning_ms;    /* --learning (config --settle) */
+    uint32_t horizon_ms;     /* --horizon */
     int32_t netlink_rcvbuf;  /* --test-rcvbuf */
     uint32_t log_level;      /* --log: MIF_LOG_* */
     uint32_t connect_attempt_delay_ms; /* connect --attempt-delay */

@@ -130,6 +130,11 @@ static int library_option(struct library_options *lo, int c, const char *arg, co
             return -1;
         lo->dns_tries = (uint32_t)v;
         return 1;
+    case OPT_HORIZON:
+        if (!parse_number_arg(cmd, "--horizon", "not milliseconds from 1000 to 3600000", arg, 1000, 3600000, &v))
+            return -1;
+        lo->horizon_ms = (uint32_t)v;
+        return 1;
     case OPT_LEARNING:
         if (!parse_number_arg(cmd, "--learning", "not milliseconds from 10 to 60000", arg, 10, 60000, &v))
             return -1;
@@ -173,6 +178,9 @@ void usage_library_options(FILE *out)
         "      --learning MS       how long a PvD's configuration may still be arriving\n"
         "                          after the context opens or a link comes up (default\n"
         "                          4000); translations on a PvD wait for it that long\n"
+        "      --horizon MS        how long before an address lifetime, router lifetime\n"
+        "                          or lease ends its PvD is announced going away\n"
+        "                          (default 60000)\n"
         "      --log LEVEL         print the library's diagnostics up to LEVEL (off,\n"
         "                          error, warn, info, debug) on stderr, from its\n"
         "                          MIF_MSG_LOG messages (default off)\n"
@@ -192,6 +200,7 @@ static bool open_context(const struct library_options *lo, mif_ctx **ctx)
     opts.dns_timeout_ms = lo->dns_timeout_ms;
     opts.dns_tries = lo->dns_tries;
     opts.config_learning_ms = lo->learning_ms;
+    opts.going_away_horizon_ms = lo->horizon_ms;
     opts.test_netlink_rcvbuf = lo->netlink_rcvbuf;
     opts.log_level = lo->log_level;
     opts.connect_attempt_delay_ms = lo->connect_attempt_delay_ms;

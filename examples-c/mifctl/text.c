@@ -116,6 +116,7 @@ const char *going_away_reason_name(uint32_t reason)
     case MIF_GOING_AWAY_LIFETIME_ENDING: return "lifetime_ending";
     case MIF_GOING_AWAY_ROUTER_WITHDRAWN: return "router_withdrawn";
     case MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING: return "router_lifetime_ending";
+    case MIF_GOING_AWAY_LEASE_ENDING: return "lease_ending";
     default: return NULL;
     }
 }

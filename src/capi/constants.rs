@@ -104,6 +104,12 @@ pub const MIF_GOING_AWAY_ROUTER_WITHDRAWN: mif_going_away_reason = 4;
 /// renews it; followed by `MIF_GOING_AWAY_ROUTER_WITHDRAWN` when it runs out (the same
 /// end: that second message may be left out).
 pub const MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING: mif_going_away_reason = 5;
+/// `going_away_reason`: every address of the PvD was leased by a DHCP client whose
+/// lease file the library reads (systemd-networkd, dhcpcd, dhclient, udhcpc) and the
+/// last lease ends within the horizon without a renewal; `deadline_ms` is its end (the
+/// earlier of the lease file's lifetime and the address's). Cancelled when the lease is
+/// renewed beyond the horizon, sent again when a renewal moves the end within it.
+pub const MIF_GOING_AWAY_LEASE_ENDING: mif_going_away_reason = 6;
 /// Why an interface is going up, i.e. what it still waits for
 /// (`mif_message.going_up_reason`, `MIF_MSG_INTERFACE_GOING_UP`).
 pub type mif_going_up_reason = u32;
@@ -219,7 +225,8 @@ pub extern "C" fn mif_element_type_name(element_type: mif_element_type) -> *cons
 
 /// Our addition: the lowercase name of a going-away reason ("carrier_lost",
 /// "addresses_deprecated", "lifetime_ending", "router_withdrawn",
-/// "router_lifetime_ending"), static and NUL-terminated; "unknown" otherwise.
+/// "router_lifetime_ending", "lease_ending"), static and NUL-terminated; "unknown"
+/// otherwise.
 #[no_mangle]
 pub extern "C" fn mif_going_away_reason_name(reason: mif_going_away_reason) -> *const c_char {
     ffi_guard!(c"unknown".as_ptr(), {
@@ -229,6 +236,7 @@ pub extern "C" fn mif_going_away_reason_name(reason: mif_going_away_reason) -> *
             MIF_GOING_AWAY_LIFETIME_ENDING => c"lifetime_ending",
             MIF_GOING_AWAY_ROUTER_WITHDRAWN => c"router_withdrawn",
             MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING => c"router_lifetime_ending",
+            MIF_GOING_AWAY_LEASE_ENDING => c"lease_ending",
             _ => c"unknown",
         }
         .as_ptr()
@@ -331,6 +339,7 @@ pub(crate) fn going_away_reason_value(reason: GoingAwayReason) -> mif_going_away
         GoingAwayReason::LifetimeEnding => MIF_GOING_AWAY_LIFETIME_ENDING,
         GoingAwayReason::RouterWithdrawn => MIF_GOING_AWAY_ROUTER_WITHDRAWN,
         GoingAwayReason::RouterLifetimeEnding => MIF_GOING_AWAY_ROUTER_LIFETIME_ENDING,
+        GoingAwayReason::LeaseEnding => MIF_GOING_AWAY_LEASE_ENDING,
     }
 }
 

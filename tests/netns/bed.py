@@ -453,7 +453,7 @@ def stream_problems(msgs):
             if m.get("pvd") is not None and m.get("pvd") not in pvds:
                 probs.append(f"{where}: going-away message for a PvD not announced")
             if m.get("reason") not in ("carrier_lost", "addresses_deprecated", "lifetime_ending", "router_withdrawn",
-                                       "router_lifetime_ending"):
+                                       "router_lifetime_ending", "lease_ending"):
                 probs.append(f"{where}: unknown going-away reason")
             if t == "interface_going_away" and not isinstance(m.get("deadline_ms"), int):
                 probs.append(f"{where}: going-away message without deadline_ms")

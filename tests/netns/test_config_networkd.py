@@ -122,3 +122,24 @@ def test_config_networkd_real(bed):
         time.sleep(0.1)
     daemon = start_networkd(bed)
     wait_sources(bed, WANT, "networkd restarted", daemon)
+
+
+def test_config_networkd_lease_ending(bed):
+    """The real systemd-networkd takes mif0's IPv4 address by DHCP from dnsmasq (a
+    ten-minute lease) and writes its lease file; with the horizon at its largest (an hour),
+    mif0/ipv4 — its only address leased — is going away with reason lease_ending and a
+    deadline no later than the lease's end (3.2.7.26.4)."""
+    bed.require_elements()
+    bed.ns_exec("host", "sysctl", "-qw", "net.ipv6.conf.mif0.accept_ra=0")
+    bed.ip("host", "addr", "del", "198.51.100.2/24", "dev", "mif0")
+    bed.start_dhcp_server()
+    m = bed.start_mifctl("--horizon", "3600000")
+    m.expect_initial()
+    daemon = start_networkd(bed)
+    ending = lambda x: (x.get("msg") == "interface_going_away" and x.get("pvd_name") == "mif0/ipv4"
+                        and x.get("reason") == "lease_ending")
+    got = m.collect_until(lambda g: any(ending(x) for x in g), lambda x: True,
+                          "mif0/ipv4 going away at the end of its lease", timeout=TIMEOUT * 4)
+    warning = [x for x in got if ending(x)][0]
+    check(500_000 <= warning["deadline_ms"] <= 600_000, f"the deadline is the ten-minute lease's end: {warning}")
+    check(daemon.proc.poll() is None, f"networkd still runs:\n{daemon.output()}")

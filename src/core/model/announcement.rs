@@ -165,6 +165,9 @@ pub enum GoingAwayReason {
     /// their router lifetimes ends within the horizon with no new RA; the deadline is
     /// its end (then, if no RA came, `RouterWithdrawn`).
     RouterLifetimeEnding,
+    /// Every address of the PvD was leased by a DHCP client (its lease file names it)
+    /// and the last lease ends within the horizon with no renewal; the deadline is its end.
+    LeaseEnding,
 }
 
 impl Announcement {

@@ -77,7 +77,7 @@ fn warning_changed(
     let Some((b, r)) = before else { return true };
     let same_end = matches!(
         (r, reason),
-        (GoingAwayReason::LifetimeEnding, GoingAwayReason::AddressesDeprecated)
+        (GoingAwayReason::LifetimeEnding | GoingAwayReason::LeaseEnding, GoingAwayReason::AddressesDeprecated)
             | (GoingAwayReason::RouterLifetimeEnding, GoingAwayReason::RouterWithdrawn)
     );
     !deadlines_close(Some(b), Some(until), now) || (r != reason && !same_end)

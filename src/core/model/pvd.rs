@@ -54,6 +54,13 @@ impl HostModel {
                     .zip(router_warn_at)
                     .filter(|(_, at)| *at <= now)
                     .map(|((end, _), _)| (end, GoingAwayReason::RouterLifetimeEnding));
+                // Every address leased by DHCP: the lease is what ends (`lease_ending`).
+                let by_address = match by_address {
+                    None | Some((_, GoingAwayReason::LifetimeEnding)) => {
+                        self.lease_ending(ifindex, &link.name, family, &addrs, now).or(by_address)
+                    }
+                    deprecated => deprecated,
+                };
                 // The earlier end wins.
                 let going_away = match (by_address, by_router) {
                     (Some(a), Some(r)) => Some(if r.0 < a.0 { r } else { a }),
@@ -275,6 +282,52 @@ impl HostModel {
             .flatten()
             .filter(|at| *at > now)
             .min()
+    }
+
+    /// A PvD whose every address a DHCP client leased (a DHCPv4 or DHCPv6 element of its
+    /// family names it as its lease's address), when the last lease ends within the
+    /// horizon: the end of each lease is the earlier of the lease file's lifetime and the
+    /// address's valid lifetime (networkd gives the address the lease's lifetime; a
+    /// client may leave it infinite and say so only in its lease file).
+    fn lease_ending(
+        &self,
+        ifindex: u32,
+        ifname: &str,
+        family: Family,
+        addrs: &BTreeMap<AddrKey, AddrState>,
+        now: Instant,
+    ) -> Option<(Instant, GoingAwayReason)> {
+        let kind = match family {
+            Family::V4 => ElementKind::Dhcpv4,
+            Family::V6 => ElementKind::Dhcpv6,
+        };
+        let leases: Vec<(IpAddr, Option<Instant>)> = self
+            .sourced
+            .values()
+            .flatten()
+            .filter(|(e, _)| {
+                e.kind == kind
+                    && match &e.link {
+                        LinkRef::Index(i) => *i == ifindex,
+                        LinkRef::Name(n) => n == ifname,
+                    }
+            })
+            .filter_map(|(e, until)| Some((e.lease_address?, *until)))
+            .collect();
+        if leases.is_empty() {
+            return None;
+        }
+        let mut last: Option<Instant> = None;
+        for ((addr, _), state) in addrs {
+            let lease = leases.iter().filter(|(a, _)| a == addr).map(|(_, until)| *until).next()?;
+            let end = match (lease, state.valid_until) {
+                (Some(l), Some(v)) => l.min(v),
+                (l, v) => l.or(v)?,
+            };
+            last = last.max(Some(end));
+        }
+        let last = last?;
+        (last.saturating_duration_since(now) <= self.going_away_horizon).then_some((last, GoingAwayReason::LeaseEnding))
     }
 
     /// How far ahead of the end of a PvD's last valid address lifetime it is

@@ -1269,3 +1269,34 @@ fn a_pvd_whose_router_lifetime_ends_within_the_horizon_is_going_away() {
     let out = h.apply(vec![ra_route(20)]);
     assert!(out.iter().all(|a| !a.starts_with("going")), "{out:?}");
 }
+
+#[test]
+fn a_pvd_whose_every_address_is_leased_is_going_away_when_the_lease_ends() {
+    let mut h = two_links();
+    h.model.set_going_away_horizon(Duration::from_secs(60));
+    h.apply(vec![link(3, "wl0", up())]);
+    let lease = SourcedElement {
+        link: LinkRef::Index(3),
+        kind: ElementKind::Dhcpv4,
+        server: Some("203.0.113.1".parse().unwrap()),
+        data: ConfigData { dns_servers: ips(&["203.0.113.53"]), ..Default::default() },
+        lifetime: None,
+        lease_address: Some("203.0.113.150".parse().unwrap()),
+    };
+    h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]);
+    h.subscribe_all();
+    let leased = |valid| timed_addr(3, "203.0.113.150", 24, valid, valid);
+    // Leased for 600 s: nothing to say.
+    let out = h.apply_following(vec![leased(600)]);
+    assert!(out.iter().all(|a| !a.starts_with("going")), "{out:?}");
+    // 50 s left of the lease, no renewal: going away, and the lease is why.
+    let out = h.apply(vec![leased(50)]);
+    assert_eq!(out[0], "going 3 wl0/ipv4 50000ms LeaseEnding", "{out:?}");
+    // Renewed: cancelled.
+    let out = h.apply(vec![leased(600)]);
+    assert_eq!(out[0], "cancel 3 wl0/ipv4 LeaseEnding", "{out:?}");
+    // An address the client did not lease next to it: the PvD outlives the lease.
+    h.apply(vec![addr(3, "203.0.113.7", 24)]);
+    let out = h.apply(vec![leased(50)]);
+    assert!(out.iter().all(|a| !a.starts_with("going")), "{out:?}");
+}
