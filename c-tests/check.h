@@ -464,7 +464,8 @@ static inline int check_message_well_formed(const mif_message *m)
     case MIF_MSG_INTERFACE_GOING_UP:
         ok &= CHECK_EQ_INT(m->status, MIF_OK);
         ok &= CHECK(m->ifindex != 0 && m->ifname[0] != '\0');
-        ok &= CHECK(m->going_up_reason == MIF_GOING_UP_NO_CARRIER || m->going_up_reason == MIF_GOING_UP_NO_ADDRESS);
+        ok &= CHECK(m->going_up_reason == MIF_GOING_UP_NO_CARRIER || m->going_up_reason == MIF_GOING_UP_NO_ADDRESS ||
+                    m->going_up_reason == MIF_GOING_UP_CONFIGURING);
         ok &= CHECK(m->pvd == 0 && m->pvd_name[0] == '\0' && m->text == NULL);
         break;
     case MIF_MSG_CONNECTION_GOING_AWAY:

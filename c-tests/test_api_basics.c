@@ -280,7 +280,8 @@ static void reason_names(void)
     CHECK_EQ_STR(mif_going_away_reason_name(7), "unknown");
     CHECK_EQ_STR(mif_going_up_reason_name(MIF_GOING_UP_NO_CARRIER), "no_carrier");
     CHECK_EQ_STR(mif_going_up_reason_name(MIF_GOING_UP_NO_ADDRESS), "no_address");
-    CHECK_EQ_STR(mif_going_up_reason_name(3), "unknown");
+    CHECK_EQ_STR(mif_going_up_reason_name(MIF_GOING_UP_CONFIGURING), "configuring");
+    CHECK_EQ_STR(mif_going_up_reason_name(4), "unknown");
 }
 
 static void element_type_names(void)

@@ -1815,6 +1815,13 @@ typedef struct mif_message {
 #define MIF_GOING_UP_NO_ADDRESS 2
 
 /**
+ * `going_up_reason`: carrier, no usable address yet, and the link manager says it is
+ * configuring the link (systemd-networkd's per-link state: `ADMIN_STATE=configuring`,
+ * `pending` or `initialized`).
+ */
+#define MIF_GOING_UP_CONFIGURING 3
+
+/**
  * `connection_gone_reason`: its local address was removed from the interface.
  */
 #define MIF_CONNECTION_GONE_ADDRESS_REMOVED 1
@@ -2044,8 +2051,8 @@ const char *mif_element_type_name(mif_element_type element_type);
 const char *mif_going_away_reason_name(mif_going_away_reason reason);
 
 /**
- * Our addition: the lowercase name of a going-up reason ("no_carrier", "no_address"),
- * static and NUL-terminated; "unknown" otherwise.
+ * Our addition: the lowercase name of a going-up reason ("no_carrier", "no_address",
+ * "configuring"), static and NUL-terminated; "unknown" otherwise.
  */
 const char *mif_going_up_reason_name(mif_going_up_reason reason);
 

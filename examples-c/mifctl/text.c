@@ -104,6 +104,7 @@ const char *going_up_reason_name(uint32_t reason)
     switch (reason) {
     case MIF_GOING_UP_NO_CARRIER: return "no_carrier";
     case MIF_GOING_UP_NO_ADDRESS: return "no_address";
+    case MIF_GOING_UP_CONFIGURING: return "configuring";
     default: return NULL;
     }
 }

@@ -119,6 +119,10 @@ pub const MIF_GOING_UP_NO_CARRIER: mif_going_up_reason = 1;
 /// `going_up_reason`: carrier, but no usable address yet (duplicate address detection
 /// running, a Router Advertisement or a DHCP lease expected).
 pub const MIF_GOING_UP_NO_ADDRESS: mif_going_up_reason = 2;
+/// `going_up_reason`: carrier, no usable address yet, and the link manager says it is
+/// configuring the link (systemd-networkd's per-link state: `ADMIN_STATE=configuring`,
+/// `pending` or `initialized`).
+pub const MIF_GOING_UP_CONFIGURING: mif_going_up_reason = 3;
 /// Our addition: why a watched connection's path is gone
 /// (`mif_message.connection_gone_reason`, `MIF_MSG_CONNECTION_GONE`).
 pub type mif_connection_gone_reason = u32;
@@ -243,14 +247,15 @@ pub extern "C" fn mif_going_away_reason_name(reason: mif_going_away_reason) -> *
     })
 }
 
-/// Our addition: the lowercase name of a going-up reason ("no_carrier", "no_address"),
-/// static and NUL-terminated; "unknown" otherwise.
+/// Our addition: the lowercase name of a going-up reason ("no_carrier", "no_address",
+/// "configuring"), static and NUL-terminated; "unknown" otherwise.
 #[no_mangle]
 pub extern "C" fn mif_going_up_reason_name(reason: mif_going_up_reason) -> *const c_char {
     ffi_guard!(c"unknown".as_ptr(), {
         match reason {
             MIF_GOING_UP_NO_CARRIER => c"no_carrier",
             MIF_GOING_UP_NO_ADDRESS => c"no_address",
+            MIF_GOING_UP_CONFIGURING => c"configuring",
             _ => c"unknown",
         }
         .as_ptr()
@@ -329,6 +334,7 @@ pub(crate) fn going_up_reason_value(reason: GoingUpReason) -> mif_going_up_reaso
     match reason {
         GoingUpReason::NoCarrier => MIF_GOING_UP_NO_CARRIER,
         GoingUpReason::NoAddress => MIF_GOING_UP_NO_ADDRESS,
+        GoingUpReason::Configuring => MIF_GOING_UP_CONFIGURING,
     }
 }
 

@@ -460,7 +460,7 @@ def stream_problems(msgs):
         elif t == "interface_going_up":
             if idx not in ifaces:
                 probs.append(f"{where}: going-up message for an interface not announced")
-            if m.get("reason") not in ("no_carrier", "no_address"):
+            if m.get("reason") not in ("no_carrier", "no_address", "configuring"):
                 probs.append(f"{where}: unknown going-up reason")
         else:
             probs.append(f"{where}: unknown message type")

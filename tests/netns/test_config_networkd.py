@@ -143,3 +143,28 @@ def test_config_networkd_lease_ending(bed):
     warning = [x for x in got if ending(x)][0]
     check(500_000 <= warning["deadline_ms"] <= 600_000, f"the deadline is the ten-minute lease's end: {warning}")
     check(daemon.proc.poll() is None, f"networkd still runs:\n{daemon.output()}")
+
+
+def test_config_networkd_going_up_configuring(bed):
+    """Interface is going up (3.2.7.26.5) because the link manager says so: mif0 taken
+    down and stripped of its addresses; the real systemd-networkd takes it up and
+    starts its DHCPv4 (no server answers yet): mif0 is going up with reason
+    configuring, from networkd's own per-link state. A DHCP server comes: the PvD and
+    its address follow."""
+    bed.require_elements()
+    idx = bed.ifindex("mif0")
+    bed.ns_exec("host", "sysctl", "-qw", "net.ipv6.conf.mif0.accept_ra=0")
+    bed.ip("host", "link", "set", "mif0", "down")
+    bed.ip("host", "addr", "flush", "dev", "mif0", "scope", "global")
+    m = bed.start_mifctl()
+    m.expect_initial()
+    daemon = start_networkd(bed)
+    configuring = lambda x: (x.get("msg") == "interface_going_up" and x.get("ifindex") == idx
+                             and x.get("reason") == "configuring")
+    m.collect_until(lambda g: any(configuring(x) for x in g),
+                    lambda x: x.get("ifindex") in (idx, None) or x.get("ifname") == "lo",
+                    "mif0 going up: networkd configuring it", timeout=TIMEOUT * 4)
+    bed.start_dhcp_server()
+    m.collect_until(lambda g: any(x.get("msg") == "pvd_announcement" and x.get("pvd_name") == "mif0/ipv4" for x in g),
+                    lambda x: True, "mif0/ipv4 once the lease came", timeout=TIMEOUT * 4)
+    check(daemon.proc.poll() is None, f"networkd still runs:\n{daemon.output()}")

@@ -273,6 +273,7 @@ pub fn parse_static_config(text: &str) -> Vec<SourcedElement> {
                 data: ConfigData::default(),
                 lifetime: None,
                 lease_address: None,
+                configuring: false,
             });
             continue;
         }
@@ -390,6 +391,7 @@ fn networkd_link_elements(link: LinkRef, text: &str, related: Related) -> Vec<So
             Some(_) => ra.search_domains.push(domain),
         }
     }
+    let configuring = networkd_configuring(text);
     let element = |kind, data: ConfigData| SourcedElement {
         link: link.clone(),
         kind,
@@ -397,11 +399,23 @@ fn networkd_link_elements(link: LinkRef, text: &str, related: Related) -> Vec<So
         data,
         lifetime: None,
         lease_address: None,
+        configuring,
     };
-    [element(ElementKind::Static, stat), element(ElementKind::Ra, ra)]
+    let mut out: Vec<SourcedElement> = [element(ElementKind::Static, stat), element(ElementKind::Ra, ra)]
         .into_iter()
         .filter(|e| !e.data.is_empty())
-        .collect()
+        .collect();
+    // While configuring there is often nothing else to say yet: the state rides alone.
+    if configuring && out.is_empty() {
+        out.push(element(ElementKind::Static, ConfigData::default()));
+    }
+    out
+}
+
+/// Whether systemd-networkd's per-link state says it is still bringing the link up:
+/// `ADMIN_STATE=` `pending` (waiting for udev), `initialized` or `configuring`.
+pub fn networkd_configuring(text: &str) -> bool {
+    matches!(env_lines(text).get("ADMIN_STATE").copied(), Some("pending" | "initialized" | "configuring"))
 }
 
 /// What a file in a state directory says, as elements. `age`: how long ago the file
@@ -418,7 +432,7 @@ pub fn dir_file_elements(
         if data.is_empty() {
             vec![]
         } else {
-            vec![SourcedElement { link, kind, server, data, lifetime: None, lease_address: None }]
+            vec![SourcedElement { link, kind, server, data, lifetime: None, lease_address: None, configuring: false }]
         }
     };
     match kind {

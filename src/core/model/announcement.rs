@@ -142,6 +142,9 @@ pub enum GoingUpReason {
     NoCarrier,
     /// Carrier, but no usable address yet (DAD running, an RA or a DHCP lease expected).
     NoAddress,
+    /// Carrier, no usable address yet, and the link manager (systemd-networkd) says it
+    /// is configuring the link.
+    Configuring,
 }
 
 /// Why an interface or PvD is going away.

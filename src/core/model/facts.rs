@@ -272,6 +272,11 @@ pub struct SourcedElement {
     /// the DHCP client sets it from the lease and renews it, and the kernel or the
     /// client removes the address when the lease ends (`pvd.rs`, `elements_of`).
     pub lease_address: Option<IpAddr>,
+    /// The link manager says it is configuring the link (systemd-networkd's
+    /// `ADMIN_STATE=configuring`, `pending` or `initialized`): an up link without an
+    /// address is going up for that reason (`GoingUpReason::Configuring`). Carried by
+    /// an element that may have no data of its own.
+    pub configuring: bool,
 }
 
 /// Which lists a Get Configuration Data asks for.

@@ -230,6 +230,8 @@ struct LinkView {
     carrier_warned: bool,
     /// On its way up and what it waits for (`going_up_of`).
     going_up: Option<GoingUpReason>,
+    /// Its link manager says it is configuring it (`SourcedElement::configuring`).
+    configuring: bool,
 }
 
 impl LinkView {

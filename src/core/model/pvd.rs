@@ -101,7 +101,14 @@ impl HostModel {
                 pvd.elements = with_ids;
             }
         }
-        Some(LinkView { name, flags, pvds, carrier_warned: false, going_up: None })
+        let configuring = self.sourced.values().flatten().any(|(e, _)| {
+            e.configuring
+                && match &e.link {
+                    LinkRef::Index(i) => *i == ifindex,
+                    LinkRef::Name(n) => *n == name,
+                }
+        });
+        Some(LinkView { name, flags, pvds, carrier_warned: false, going_up: None, configuring })
     }
 
     /// The configuration elements of the PvD (ifindex, family), from every source.

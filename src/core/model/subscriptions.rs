@@ -386,14 +386,26 @@ fn going_up_of(old: Option<&LinkView>, new: &LinkView) -> Option<GoingUpReason> 
     if !new.flags.up || new.pvds.iter().any(Option::is_some) {
         return None;
     }
+    // A link manager that starts configuring an up link without a PvD brings it up too.
     let coming = match old {
         None => true,
-        Some(o) => !o.flags.up || o.going_up.is_some() || (!o.flags.running && new.flags.running),
+        Some(o) => {
+            !o.flags.up
+                || o.going_up.is_some()
+                || (!o.flags.running && new.flags.running)
+                || (!o.configuring && new.configuring)
+        }
     };
     if !coming {
         return None;
     }
-    Some(if new.flags.running { GoingUpReason::NoAddress } else { GoingUpReason::NoCarrier })
+    Some(if !new.flags.running {
+        GoingUpReason::NoCarrier
+    } else if new.configuring {
+        GoingUpReason::Configuring
+    } else {
+        GoingUpReason::NoAddress
+    })
 }
 
 /// A PvD whose last default route, one a Router Advertisement installed, went (router

@@ -638,6 +638,7 @@ fn file_elements_attach_by_name_and_family_and_go_with_the_file() {
         },
         lifetime: None,
         lease_address: None,
+        configuring: false,
     };
     let origin = "/run/resolvconf/interface/eth0.dhcp".to_string();
     assert_eq!(
@@ -652,6 +653,7 @@ fn file_elements_attach_by_name_and_family_and_go_with_the_file() {
         data: ConfigData { dns_servers: ips(&["198.51.100.53", "fd6d:6966:a::53"]), ..Default::default() },
         lifetime: None,
         lease_address: None,
+        configuring: false,
     };
     assert_eq!(
         h.apply(vec![Fact::Sourced { origin: "/etc/mif.conf".into(), elements: vec![stat] }]),
@@ -677,6 +679,7 @@ fn a_scan_of_many_files_refreshes_each_interface_once_and_announces_as_one_by_on
                 data: ConfigData { dns_servers: ips(&["198.51.100.1"]), ..Default::default() },
                 lifetime: None,
                 lease_address: None,
+                configuring: false,
             };
             Fact::Sourced { origin: format!("/run/resolvconf/interface/f{i}"), elements: vec![element] }
         })
@@ -729,6 +732,7 @@ fn file_elements_with_a_lifetime_expire() {
         data: ConfigData { dns_servers: ips(&["198.51.100.1"]), ..Default::default() },
         lifetime: Some(600),
         lease_address: None,
+        configuring: false,
     };
     h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]);
     assert_eq!(h.model.next_deadline(h.now), Some(h.now + Duration::from_secs(600)));
@@ -939,6 +943,7 @@ fn a_pvd_configured_by_dhcp_or_files_is_complete_at_once() {
         data: ConfigData { dns_servers: ips(&["198.51.100.1"]), ..Default::default() },
         lifetime: Some(600),
         lease_address: None,
+        configuring: false,
     };
     assert_eq!(
         h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]),
@@ -1004,6 +1009,7 @@ fn a_lease_lives_and_counts_down_with_its_address() {
         data: ConfigData { dns_servers: ips(&["198.51.100.53"]), ..Default::default() },
         lifetime: None,
         lease_address: Some("198.51.100.150".parse().unwrap()),
+        configuring: false,
     };
     // The address is not there yet: neither is the lease.
     assert!(h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]).is_empty());
@@ -1282,6 +1288,7 @@ fn a_pvd_whose_every_address_is_leased_is_going_away_when_the_lease_ends() {
         data: ConfigData { dns_servers: ips(&["203.0.113.53"]), ..Default::default() },
         lifetime: None,
         lease_address: Some("203.0.113.150".parse().unwrap()),
+        configuring: false,
     };
     h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]);
     h.subscribe_all();
@@ -1299,4 +1306,36 @@ fn a_pvd_whose_every_address_is_leased_is_going_away_when_the_lease_ends() {
     h.apply(vec![addr(3, "203.0.113.7", 24)]);
     let out = h.apply(vec![leased(50)]);
     assert!(out.iter().all(|a| !a.starts_with("going")), "{out:?}");
+}
+
+#[test]
+fn a_link_its_manager_is_configuring_is_going_up_for_that_reason() {
+    let mut h = two_links();
+    h.subscribe_all();
+    let state = |configuring| Fact::Sourced {
+        origin: "/run/systemd/netif/links/3".into(),
+        elements: vec![SourcedElement {
+            link: LinkRef::Index(3),
+            kind: ElementKind::Static,
+            server: None,
+            data: ConfigData::default(),
+            lifetime: None,
+            lease_address: None,
+            configuring,
+        }],
+    };
+    // networkd takes the link up and starts configuring it (DHCP, RA to come).
+    assert_eq!(h.apply(vec![state(true)]), Vec::<String>::new(), "no such link yet: nothing");
+    let out = h.apply(vec![link(3, "wl0", up())]);
+    assert_eq!(out, vec!["+if 3 wl0", "up 3 Configuring"]);
+    // networkd is done but no address came: still going up, for the plain reason.
+    assert_eq!(h.apply(vec![state(false)]), vec!["up 3 NoAddress"]);
+    // It configures again (a reconfigure): said again.
+    assert_eq!(h.apply(vec![state(true)]), vec!["up 3 Configuring"]);
+    // The address comes: the PvD, and nothing more of going up.
+    let out = h.apply_following(vec![addr(3, "203.0.113.2", 24)]);
+    assert!(out.iter().all(|a| !a.starts_with("up ")), "{out:?}");
+    let mut out = Vec::new();
+    h.model.announce_pvds(3, h.now, &mut out).unwrap();
+    assert!(out.iter().map(show).any(|a| a.ends_with("wl0/ipv4")), "{out:?}");
 }
