@@ -322,7 +322,7 @@ static void refused_at_post(void)
     mif_request_init(&req, MIF_REQ_CONNECT_TO_NAME);
     req.name = "svc.example";
     req.remote_port = 80;
-    req.connect_flags = 4; /* not a flag */
+    req.connect_flags = 8; /* not a flag */
     CHECK_RC(mif_post_message(ctx, &req), MIF_E_INVALID_ARGUMENT);
     req.connect_flags = 0;
     req.family_preference = 4;

@@ -419,6 +419,10 @@ typedef struct mif_request {
    * during the call.
    */
   int32_t socket;
+  /**
+   * Reserved: must be 0 (keeps the struct free of padding).
+   */
+  uint32_t reserved4;
 } mif_request;
 
 /**

@@ -256,6 +256,8 @@ pub struct mif_request {
     /// Our addition: the socket descriptor of a `MIF_REQ_WATCH_SOCKET`; only read
     /// during the call.
     pub socket: i32,
+    /// Reserved: must be 0 (keeps the struct free of padding).
+    pub reserved4: u32,
 }
 
 /// All fields zero, pointers NULL (see `mif_options`' `Default`).
@@ -284,6 +286,7 @@ impl Default for mif_request {
             attempt_delay_ms: 0,
             connect_flags: 0,
             socket: 0,
+            reserved4: 0,
         }
     }
 }
@@ -347,7 +350,7 @@ pub(crate) unsafe fn request_from_c(req: *const mif_request) -> Result<Request, 
     let remote_end = offset_of!(mif_request, remote_port) + size_of::<u16>();
     let local_end = offset_of!(mif_request, local) + size_of::<mif_address>();
     let cid_end = offset_of!(mif_request, connection_id) + size_of::<u64>();
-    if copy.reserved2 != 0 || copy.reserved3 != 0 {
+    if copy.reserved2 != 0 || copy.reserved3 != 0 || copy.reserved4 != 0 {
         return Err(Error::InvalidArgument);
     }
     let remote = || -> Result<SocketAddr, Error> {
@@ -659,7 +662,8 @@ pub unsafe fn fuzz_request_from_c(req: *const mif_request) -> String {
     let connect_flags = u32_at(offset_of!(mif_request, connect_flags));
     let reserved_set = u32_at(offset_of!(mif_request, reserved)) != 0
         || bytes(offset_of!(mif_request, reserved2), 2) != [0, 0]
-        || u32_at(offset_of!(mif_request, reserved3)) != 0;
+        || u32_at(offset_of!(mif_request, reserved3)) != 0
+        || u32_at(offset_of!(mif_request, reserved4)) != 0;
     // The end of the last field each type reads.
     let needs = match request_type {
         MIF_REQ_ANNOUNCE_INTERFACES | MIF_REQ_STOP_ANNOUNCING_INTERFACES => 8,
