@@ -25,6 +25,10 @@
 #include <poll.h>
 #include <sched.h>
 
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
 static char root[256];
 static uint16_t far_port;
 
@@ -186,6 +190,7 @@ static void watched_socket_hears_of_its_address(void)
         CHECK(m->deadline_ms > 20000 && m->deadline_ms <= 30000 + (uint64_t)(check_now_ms() - before));
         CHECK_EQ_INT(m->ifindex, vw0);
         CHECK_EQ_STR(m->pvd_name, "vw0/ipv4");
+        CHECK_EQ_INT(m->continuity, MIF_CONTINUITY_NOT_MPTCP); /* plain TCP */
         mif_message_free(m);
     }
     /* Refreshed: the warning is withdrawn. */
@@ -219,7 +224,7 @@ out:
  * vw1 198.18.5.2/24 with a TCP listener on port 8080 that accepts until the pipe
  * closes.  Returns the child's pid (its namespace: `nsenter -t PID -n ...`), or -1.
  */
-static pid_t far_end(int *keep)
+static pid_t far_end(int *keep, int protocol)
 {
     int ready[2], go[2];
     char c;
@@ -236,7 +241,19 @@ static pid_t far_end(int *keep)
             _exit(1);
         if (system("ip link set lo up && ip addr add 198.18.5.2/24 dev vw1 && ip link set vw1 up") != 0)
             _exit(1);
-        listener = check_tcp_listener("198.18.5.2", &port);
+        if (protocol == 0) {
+            listener = check_tcp_listener("198.18.5.2", &port);
+        } else {
+            /* An MPTCP listener (IPPROTO_MPTCP): its clients' connections run MPTCP. */
+            struct sockaddr_in a = { .sin_family = AF_INET };
+            socklen_t len = sizeof a;
+            inet_pton(AF_INET, "198.18.5.2", &a.sin_addr);
+            listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
+            if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof a) != 0 || listen(listener, 16) != 0 ||
+                getsockname(listener, (struct sockaddr *)&a, &len) != 0)
+                _exit(1);
+            port = ntohs(a.sin_port);
+        }
         if (listener < 0 || write(ready[1], &port, sizeof port) != (ssize_t)sizeof port)
             _exit(1);
         /* Accept until the test closes its end of `go`. */
@@ -281,7 +298,7 @@ static void watched_connected_hears_of_its_link(void)
 
     if (!make_pair())
         return;
-    far = far_end(&keep);
+    far = far_end(&keep, 0);
     ctx = open_with(NULL);
     if (far < 0 || ctx == NULL)
         goto out;
@@ -339,6 +356,69 @@ out:
     if (far > 0)
         waitpid(far, NULL, 0);
     remove_pair();
+}
+
+/*
+ * An MPTCP connection (the far end listens with IPPROTO_MPTCP) watched through its
+ * socket: its address deprecated -> going away with continuity KERNEL while a subflow
+ * endpoint exists on another network (vx0); with the endpoint table flushed, RECONNECT.
+ */
+static void mptcp_continuity(void)
+{
+    mif_ctx *ctx = NULL;
+    mif_message *m;
+    int keep = -1, fd = -1;
+    pid_t far = -1;
+    struct sockaddr_in local = { .sin_family = AF_INET }, remote = { .sin_family = AF_INET };
+
+    if (!make_pair() || !SH("ip link add vx0 type veth peer name vx1 && ip addr add 198.18.6.1/24 dev vx0 && "
+                            "ip link set vx0 up && ip link set vx1 up"))
+        goto out;
+    far = far_end(&keep, IPPROTO_MPTCP);
+    ctx = open_with(NULL);
+    if (far < 0 || ctx == NULL)
+        goto out;
+    check_pvd_of(ctx, "vx0", MIF_FAMILY_IPV4);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
+    if (!CHECK(fd >= 0))
+        goto out;
+    inet_pton(AF_INET, "198.18.5.1", &local.sin_addr);
+    inet_pton(AF_INET, "198.18.5.2", &remote.sin_addr);
+    remote.sin_port = htons(far_port);
+    if (!CHECK(bind(fd, (struct sockaddr *)&local, sizeof local) == 0) ||
+        !CHECK(connect(fd, (struct sockaddr *)&remote, sizeof remote) == 0))
+        goto out;
+    SH("ip mptcp endpoint add 198.18.6.1 dev vx0 subflow");
+    CHECK_RC(watch_socket(ctx, 31, fd), MIF_OK);
+    SH("ip addr change 198.18.5.1/24 dev vw0 valid_lft 60 preferred_lft 0");
+    m = wait_conn(ctx, MIF_MSG_CONNECTION_GOING_AWAY, 31);
+    if (CHECK(m != NULL)) {
+        CHECK_EQ_INT(m->continuity, MIF_CONTINUITY_KERNEL);
+        mif_message_free(m);
+    }
+    SH("ip addr change 198.18.5.1/24 dev vw0 valid_lft forever preferred_lft forever");
+    m = wait_conn(ctx, MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED, 31);
+    mif_message_free(m);
+    /* No endpoint elsewhere: the application must reconnect. */
+    SH("ip mptcp endpoint flush");
+    SH("ip addr change 198.18.5.1/24 dev vw0 valid_lft 60 preferred_lft 0");
+    m = wait_conn(ctx, MIF_MSG_CONNECTION_GOING_AWAY, 31);
+    if (CHECK(m != NULL)) {
+        CHECK_EQ_INT(m->continuity, MIF_CONTINUITY_RECONNECT);
+        mif_message_free(m);
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    if (ctx != NULL)
+        mif_close(ctx);
+    if (keep >= 0)
+        close(keep);
+    if (far > 0)
+        waitpid(far, NULL, 0);
+    SH("ip mptcp endpoint flush; true");
+    remove_pair();
+    SH("ip link del vx0 2>/dev/null; true");
 }
 
 /* The Wants to connect outcome of a fresh context opened with `conf`. */
@@ -499,6 +579,7 @@ int main(void)
         return check_done();
     RUN_CASE(watched_socket_hears_of_its_address);
     RUN_CASE(watched_connected_hears_of_its_link);
+    RUN_CASE(mptcp_continuity);
     RUN_CASE(want_connect_outcomes);
     RUN_CASE(idle_hook_runs_when_all_are_idle);
     {

@@ -630,6 +630,11 @@ typedef uint32_t mif_connection_gone_reason;
 typedef uint32_t mif_want_connect_outcome;
 
 /**
+ * Our addition: `mif_message.continuity`.
+ */
+typedef uint32_t mif_continuity;
+
+/**
  * A message from the library. Allocated by the library and owned by the application
  * from `mif_get_message` until `mif_message_free`. Fields not used by a message type
  * are zero. The library may add fields at the end in later versions.
@@ -904,6 +909,11 @@ typedef struct mif_message {
    * `connection_id` whose path is going or gone (`MIF_CONNECT_FOLLOW`); else 0.
    */
   uint32_t replacement;
+  /**
+   * Our addition: `MIF_CONTINUITY_*` of a `MIF_MSG_CONNECTION_GOING_AWAY`: for an
+   * MPTCP connection, whether the kernel can carry it to another network; else 0.
+   */
+  mif_continuity continuity;
 } mif_message;
 
 /**
@@ -1597,6 +1607,31 @@ typedef struct mif_message {
  * `solicitations` (Router Solicitations sent), `hook_status` and `error`.
  */
 #define MIF_MSG_WANT_CONNECT_OUTCOME 26
+
+/**
+ * Not an MPTCP connection (plain TCP, UDP, MPTCP fallen back to TCP), or not a
+ * going-away message: the application moves the session itself.
+ */
+#define MIF_CONTINUITY_NOT_MPTCP 0
+
+/**
+ * An MPTCP connection with a subflow endpoint on another present network (the
+ * kernel's path manager table, `ip mptcp endpoint`): the kernel can move the session
+ * there by itself, no reconnect needed.
+ */
+#define MIF_CONTINUITY_KERNEL 1
+
+/**
+ * An MPTCP connection with no subflow endpoint elsewhere: the application must
+ * reconnect (or add an endpoint).
+ */
+#define MIF_CONTINUITY_RECONNECT 2
+
+/**
+ * An MPTCP connection, but the endpoint table could not be read (no MPTCP path
+ * manager in this kernel).
+ */
+#define MIF_CONTINUITY_UNKNOWN 3
 
 /**
  * MPTCP was not asked for: plain TCP.

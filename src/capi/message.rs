@@ -12,6 +12,7 @@ use super::options::mif_log_level;
 use super::status::*;
 use crate::core::model::Family;
 use crate::core::model::{AddrInfo, Announcement, ConfigData, GoneReason, PvdInfo};
+use crate::core::mptcp::Continuity;
 use crate::core::race::AttemptOutcome;
 use crate::engine::by_name::EstablishmentReport;
 use crate::engine::connector::{ConnectEvent, Mptcp};
@@ -280,7 +281,26 @@ pub struct mif_message {
     /// Our addition: 1 when this `MIF_MSG_CONNECTED` replaces an earlier one of the same
     /// `connection_id` whose path is going or gone (`MIF_CONNECT_FOLLOW`); else 0.
     pub replacement: u32,
+    /// Our addition: `MIF_CONTINUITY_*` of a `MIF_MSG_CONNECTION_GOING_AWAY`: for an
+    /// MPTCP connection, whether the kernel can carry it to another network; else 0.
+    pub continuity: mif_continuity,
 }
+
+/// Our addition: `mif_message.continuity`.
+pub type mif_continuity = u32;
+/// Not an MPTCP connection (plain TCP, UDP, MPTCP fallen back to TCP), or not a
+/// going-away message: the application moves the session itself.
+pub const MIF_CONTINUITY_NOT_MPTCP: mif_continuity = 0;
+/// An MPTCP connection with a subflow endpoint on another present network (the
+/// kernel's path manager table, `ip mptcp endpoint`): the kernel can move the session
+/// there by itself, no reconnect needed.
+pub const MIF_CONTINUITY_KERNEL: mif_continuity = 1;
+/// An MPTCP connection with no subflow endpoint elsewhere: the application must
+/// reconnect (or add an endpoint).
+pub const MIF_CONTINUITY_RECONNECT: mif_continuity = 2;
+/// An MPTCP connection, but the endpoint table could not be read (no MPTCP path
+/// manager in this kernel).
+pub const MIF_CONTINUITY_UNKNOWN: mif_continuity = 3;
 
 /// Our addition: `mif_message.mptcp`.
 pub type mif_mptcp_status = u32;
@@ -554,6 +574,7 @@ fn empty() -> mif_message {
         solicitations: 0,
         hook_status: 0,
         replacement: 0,
+        continuity: 0,
     }
 }
 
@@ -662,8 +683,14 @@ fn to_c(message: Message) -> OwnedMessage {
                 fill_interface_or_pvd(&mut m, ifindex, ifname, pvd.as_ref());
                 m.going_away_reason = going_away_reason_value(reason);
             }
-            Announcement::ConnectionGoingAway { connection_id, ref pvd, deadline_ms, reason } => {
+            Announcement::ConnectionGoingAway { connection_id, ref pvd, deadline_ms, reason, continuity } => {
                 m.msg_type = MIF_MSG_CONNECTION_GOING_AWAY;
+                m.continuity = match continuity {
+                    Continuity::NotMptcp => MIF_CONTINUITY_NOT_MPTCP,
+                    Continuity::Kernel => MIF_CONTINUITY_KERNEL,
+                    Continuity::Reconnect => MIF_CONTINUITY_RECONNECT,
+                    Continuity::Unknown | Continuity::Unreadable => MIF_CONTINUITY_UNKNOWN,
+                };
                 fill_pvd(&mut m, pvd);
                 m.connection_id = connection_id;
                 m.deadline_ms = deadline_ms;

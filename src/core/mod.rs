@@ -16,6 +16,7 @@ pub mod dns;
 pub mod error;
 pub mod link;
 pub mod model;
+pub mod mptcp;
 pub mod ndopt;
 pub mod race;
 pub mod solicitation;

@@ -25,6 +25,7 @@ use super::resolver::{DnsEvent, DnsShared, Job, Resolver};
 use super::shared::Shared;
 use crate::core::dns::{QueryName, Status};
 use crate::core::model::{Announcement, Family, HostModel, Network, PvdInfo};
+use crate::core::mptcp::{carried_elsewhere, Continuity};
 use crate::core::race::{RaceConfig, Rank};
 use crate::core::Error;
 use crate::log::{log_at, route_to, LogSink};
@@ -130,7 +131,7 @@ impl Context {
     /// its socket to the application (it leaves the socket budget).
     pub fn take(&self) -> Option<Message> {
         self.shared.flush_logs();
-        let message = self.shared.outbox.pop()?;
+        let message = self.judge_continuity(self.shared.outbox.pop()?);
         match &message {
             Message::Overflow { .. } => {
                 let mut model = self.shared.model.lock();
@@ -139,8 +140,9 @@ impl Context {
                 self.shared.outbox.push_state(out.into_iter().map(Message::Announcement));
             }
             Message::Connect(event) => {
-                if let ConnectEvent::Connected { connection_id, local, pvd, .. } = event {
-                    self.remember_delivered(*connection_id, local.ip(), pvd.ifindex);
+                if let ConnectEvent::Connected { connection_id, local, pvd, mptcp, .. } = event {
+                    let active = matches!(mptcp, super::connector::Mptcp::Active);
+                    self.remember_delivered(*connection_id, local.ip(), pvd.ifindex, active);
                 }
                 let mut operations = self.shared.operations.lock();
                 if matches!(event, ConnectEvent::Connected { .. }) {
@@ -155,6 +157,37 @@ impl Context {
             _ => {}
         }
         Some(message)
+    }
+
+    /// A watched MPTCP connection's warning says whether the kernel can carry it: judged
+    /// now, from the kernel's endpoint table (read without privilege) and the host as
+    /// the model sees it.
+    fn judge_continuity(&self, message: Message) -> Message {
+        let Message::Announcement(Announcement::ConnectionGoingAway {
+            connection_id,
+            pvd,
+            deadline_ms,
+            reason,
+            continuity: Continuity::Unknown,
+        }) = message
+        else {
+            return message;
+        };
+        let continuity = match crate::os::mptcp::endpoints() {
+            Ok(endpoints) => {
+                let model = self.shared.model.lock();
+                if carried_elsewhere(&endpoints, pvd.ifindex, |ip| model.interface_of_address(ip)) {
+                    Continuity::Kernel
+                } else {
+                    Continuity::Reconnect
+                }
+            }
+            Err(e) => {
+                log_at!(Debug, "MPTCP endpoints unreadable: {e}");
+                Continuity::Unreadable
+            }
+        };
+        Message::Announcement(Announcement::ConnectionGoingAway { connection_id, pvd, deadline_ms, reason, continuity })
     }
 
     /// The application began to close the context: every thread waiting in `check`

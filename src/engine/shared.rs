@@ -52,6 +52,8 @@ pub(crate) struct Delivered {
     pub connection_id: u64,
     pub local: std::net::IpAddr,
     pub ifindex: u32,
+    /// The connection runs MPTCP (`Mptcp::Active`).
+    pub mptcp: bool,
 }
 
 /// How many taken Connected messages are remembered for Watch Connection.

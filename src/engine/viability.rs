@@ -17,20 +17,20 @@ use crate::os::sys;
 
 impl Context {
     /// Remembers a Connected message the application took, for Watch Connection.
-    pub(super) fn remember_delivered(&self, connection_id: u64, local: IpAddr, ifindex: u32) {
+    pub(super) fn remember_delivered(&self, connection_id: u64, local: IpAddr, ifindex: u32, mptcp: bool) {
         let mut delivered = self.shared.delivered.lock();
         delivered.retain(|d| d.connection_id != connection_id);
         if delivered.len() >= DELIVERED_KEPT {
             delivered.pop_front();
         }
-        delivered.push_back(Delivered { connection_id, local, ifindex });
+        delivered.push_back(Delivered { connection_id, local, ifindex, mptcp });
     }
 
     /// Watch Connection: by the id of a Connected message taken from this context.
     pub(super) fn watch_connection(&self, connection_id: u64) -> Result<(), Error> {
         let found = self.shared.delivered.lock().iter().rev().find(|d| d.connection_id == connection_id).copied();
         let found = found.ok_or(Error::UnknownConnection)?;
-        self.watch(connection_id, found.local, Some(found.ifindex))
+        self.watch(connection_id, found.local, Some(found.ifindex), found.mptcp)
     }
 
     /// Watch Socket: the application's own socket, read now and not kept.
@@ -41,16 +41,18 @@ impl Context {
             _ => Error::NoPath,
         })?;
         let Some((local, bound)) = path else { return Err(Error::NoPath) };
-        self.watch(connection_id, local, bound)
+        // An MPTCP socket still running MPTCP (not fallen back to TCP).
+        let mptcp = sys::is_mptcp(&socket) == Some(true);
+        self.watch(connection_id, local, bound, mptcp)
     }
 
-    fn watch(&self, connection_id: u64, local: IpAddr, ifindex: Option<u32>) -> Result<(), Error> {
+    fn watch(&self, connection_id: u64, local: IpAddr, ifindex: Option<u32>, mptcp: bool) -> Result<(), Error> {
         if local.is_unspecified() || local.is_loopback() {
             return Err(Error::NoPath);
         }
         let mut model = self.shared.model.lock();
         let mut out = Vec::new();
-        let result = model.watch_connection(connection_id, local, ifindex, Instant::now(), &mut out);
+        let result = model.watch_connection(connection_id, local, ifindex, mptcp, Instant::now(), &mut out);
         // Queued under the model's lock: before any later change of the same path.
         self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
         result

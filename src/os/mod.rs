@@ -10,6 +10,7 @@
 pub mod files;
 pub mod hook;
 pub mod hosts_file;
+pub mod mptcp;
 pub mod nduseropt;
 pub mod pin;
 pub mod root;

@@ -111,6 +111,8 @@ pub enum Announcement {
         pvd: PvdInfo,
         deadline_ms: u64,
         reason: GoingAwayReason,
+        /// For an MPTCP connection, whether the kernel can carry it elsewhere.
+        continuity: crate::core::mptcp::Continuity,
     },
     /// Our addition: the warning of a watched connection no longer holds (`reason`:
     /// the warning's; `None` when re-stating after a queue overflow that none holds).

@@ -63,7 +63,7 @@ fn show(a: &Announcement) -> String {
         Announcement::GoingAwayCancelled { ifindex, pvd, reason, .. } => {
             format!("cancel {ifindex} {} {reason:?}", pvd.as_ref().map_or("-".into(), |p| p.name.clone()))
         }
-        Announcement::ConnectionGoingAway { connection_id, pvd, deadline_ms, reason } => {
+        Announcement::ConnectionGoingAway { connection_id, pvd, deadline_ms, reason, .. } => {
             format!("conn-going {connection_id} {} {deadline_ms}ms {reason:?}", pvd.name)
         }
         Announcement::ConnectionGoingAwayCancelled { connection_id, pvd, reason } => {
@@ -1112,13 +1112,16 @@ fn a_watched_connection_is_warned_of_its_own_address_and_told_when_it_is_gone() 
     h.subscribe_all();
     let mut out = Vec::new();
     // Nothing holds yet: no message; the id is now taken.
-    h.model.watch_connection(7, ip("fd6d:6966:a::7"), None, h.now, &mut out).unwrap();
-    h.model.watch_connection(2, ip("fd6d:6966:a::2"), Some(2), h.now, &mut out).unwrap();
+    h.model.watch_connection(7, ip("fd6d:6966:a::7"), None, false, h.now, &mut out).unwrap();
+    h.model.watch_connection(2, ip("fd6d:6966:a::2"), Some(2), false, h.now, &mut out).unwrap();
     assert!(out.is_empty(), "{out:?}");
-    assert_eq!(h.model.watch_connection(7, ip("fd6d:6966:a::7"), None, h.now, &mut out), Err(Error::DuplicateId));
+    assert_eq!(
+        h.model.watch_connection(7, ip("fd6d:6966:a::7"), None, false, h.now, &mut out),
+        Err(Error::DuplicateId)
+    );
     // Not on any PvD (an address nobody holds; bound to an interface without it).
-    assert_eq!(h.model.watch_connection(8, ip("fd6d:6966:a::99"), None, h.now, &mut out), Err(Error::NoPath));
-    assert_eq!(h.model.watch_connection(8, ip("fd6d:6966:a::2"), Some(1), h.now, &mut out), Err(Error::NoPath));
+    assert_eq!(h.model.watch_connection(8, ip("fd6d:6966:a::99"), None, false, h.now, &mut out), Err(Error::NoPath));
+    assert_eq!(h.model.watch_connection(8, ip("fd6d:6966:a::2"), Some(1), false, h.now, &mut out), Err(Error::NoPath));
     // Its own address deprecated while the PvD's other address stays preferred: the
     // connection is warned (it dies with its address), the PvD is not.
     let out = h.apply(vec![timed_addr(2, "fd6d:6966:a::7", 64, 40, 0)]);
@@ -1145,8 +1148,8 @@ fn a_watched_connection_hears_of_a_carrier_loss_and_its_lifetime_ending() {
     h.model.set_going_away_horizon(Duration::from_secs(60));
     h.apply(vec![timed_addr(2, "198.51.100.9", 24, 100, 100)]);
     let mut out = Vec::new();
-    h.model.watch_connection(9, ip("198.51.100.9"), None, h.now, &mut out).unwrap();
-    h.model.watch_connection(3, ip("198.51.100.2"), None, h.now, &mut out).unwrap();
+    h.model.watch_connection(9, ip("198.51.100.9"), None, false, h.now, &mut out).unwrap();
+    h.model.watch_connection(3, ip("198.51.100.2"), None, false, h.now, &mut out).unwrap();
     assert!(out.is_empty());
     // The engine wakes when the address comes within the horizon: then the warning.
     assert_eq!(h.model.next_deadline(h.now), Some(h.now + Duration::from_secs(40)));
@@ -1158,7 +1161,7 @@ fn a_watched_connection_hears_of_a_carrier_loss_and_its_lifetime_ending() {
     // A connection watched while a warning holds learns it at once.
     let mut out = Vec::new();
     h.model.unwatch_connection(9).unwrap();
-    h.model.watch_connection(9, ip("198.51.100.9"), None, h.now, &mut out).unwrap();
+    h.model.watch_connection(9, ip("198.51.100.9"), None, false, h.now, &mut out).unwrap();
     assert_eq!(out.iter().map(show).collect::<Vec<_>>(), vec!["conn-going 9 eth0/ipv4 60000ms LifetimeEnding"]);
     // Carrier lost: warned with deadline 0, then gone (the address stays in the kernel).
     let no_carrier = LinkFlags { up: true, running: false, ..LinkFlags::default() };
@@ -1181,9 +1184,9 @@ fn intents_are_counted_and_can_be_broken_ends_the_warnings() {
     let mut h = two_links();
     h.apply(vec![link(3, "wl0", up()), addr(3, "203.0.113.2", 24), timed_addr(2, "fd6d:6966:a::7", 64, 600, 300)]);
     let mut out = Vec::new();
-    h.model.watch_connection(1, ip("198.51.100.2"), None, h.now, &mut out).unwrap();
-    h.model.watch_connection(2, ip("fd6d:6966:a::7"), None, h.now, &mut out).unwrap();
-    h.model.watch_connection(3, ip("203.0.113.2"), None, h.now, &mut out).unwrap();
+    h.model.watch_connection(1, ip("198.51.100.2"), None, false, h.now, &mut out).unwrap();
+    h.model.watch_connection(2, ip("fd6d:6966:a::7"), None, false, h.now, &mut out).unwrap();
+    h.model.watch_connection(3, ip("203.0.113.2"), None, false, h.now, &mut out).unwrap();
     assert_eq!(h.model.set_connection_intent(9, ConnectionIntent::Idle), Err(Error::UnknownConnection));
     h.model.set_connection_intent(1, ConnectionIntent::Idle).unwrap();
     assert_eq!(h.model.interfaces_only_idle(), Vec::<u32>::new());
@@ -1207,9 +1210,9 @@ fn watches_are_bounded() {
     let mut h = two_links();
     let mut out = Vec::new();
     for id in 0..MAX_WATCHES as u64 {
-        h.model.watch_connection(id, ip("198.51.100.2"), None, h.now, &mut out).unwrap();
+        h.model.watch_connection(id, ip("198.51.100.2"), None, false, h.now, &mut out).unwrap();
     }
-    let extra = h.model.watch_connection(u64::MAX, ip("198.51.100.2"), None, h.now, &mut out);
+    let extra = h.model.watch_connection(u64::MAX, ip("198.51.100.2"), None, false, h.now, &mut out);
     assert_eq!(extra, Err(Error::LimitReached));
 }
 

@@ -12,6 +12,7 @@
 //! the interface vanishes; the watch ends then.
 
 use super::*;
+use crate::core::mptcp::Continuity;
 
 /// Most connections one context watches at once: each is looked at on every change of
 /// its interface, and each may leave one Gone message that is never dropped.
@@ -48,6 +49,8 @@ pub(super) struct Watch {
     local: IpAddr,
     family: Family,
     intent: ConnectionIntent,
+    /// An MPTCP connection: its warnings say whether the kernel can carry it.
+    mptcp: bool,
     /// The warning the application was last given (`None`: none holds).
     warned: Option<(Instant, GoingAwayReason)>,
 }
@@ -79,6 +82,7 @@ impl HostModel {
         id: u64,
         local: IpAddr,
         bound_ifindex: Option<u32>,
+        mptcp: bool,
         now: Instant,
         out: &mut Vec<Announcement>,
     ) -> Result<(), Error> {
@@ -97,17 +101,26 @@ impl HostModel {
             None => self.views.iter().find(|(_, v)| holds(v)).map(|(i, _)| *i),
         }
         .ok_or(Error::NoPath)?;
-        let mut watch = Watch { ifindex, local, family, intent: ConnectionIntent::Active, warned: None };
+        let mut watch = Watch { ifindex, local, family, intent: ConnectionIntent::Active, mptcp, warned: None };
         let view = &self.views[&ifindex];
         if let Some(pvd) = &view.pvds[family.index()] {
             let warning = path_warning(pvd, local, now, self.going_away_horizon);
             if let Some((until, reason)) = warning {
-                out.push(connection_going_away(id, view.pvd_info(ifindex, family, pvd), until, reason, now));
+                out.push(connection_going_away(id, view.pvd_info(ifindex, family, pvd), until, reason, mptcp, now));
             }
             watch.warned = warning;
         }
         self.watches.insert(id, watch);
         Ok(())
+    }
+
+    /// The interface whose present PvD holds `addr`.
+    pub fn interface_of_address(&self, addr: IpAddr) -> Option<u32> {
+        let family = Family::of(&addr);
+        self.views
+            .iter()
+            .find(|(_, v)| v.pvds[family.index()].as_ref().is_some_and(|p| p.addrs.keys().any(|(a, _)| *a == addr)))
+            .map(|(i, _)| *i)
     }
 
     /// Stops watching connection `id`.
@@ -201,9 +214,10 @@ impl HostModel {
         let warned = path_warning(pvd, local, now, self.going_away_horizon);
         if let Some((until, reason)) = warned {
             let info = view.pvd_info(ifindex, family, pvd);
-            self.follow_events.push(connection_going_away(id, info, until, reason, now));
+            self.follow_events.push(connection_going_away(id, info, until, reason, false, now));
         }
-        self.follows.insert(id, Watch { ifindex, local, family, intent: ConnectionIntent::Active, warned });
+        let follow = Watch { ifindex, local, family, intent: ConnectionIntent::Active, mptcp: false, warned };
+        self.follows.insert(id, follow);
         Ok(())
     }
 
@@ -229,7 +243,7 @@ impl HostModel {
             let Some(pvd) = &view.pvds[w.family.index()] else { continue };
             let info = view.pvd_info(w.ifindex, w.family, pvd);
             out.push(match w.warned {
-                Some((until, reason)) => connection_going_away(*id, info, until, reason, now),
+                Some((until, reason)) => connection_going_away(*id, info, until, reason, w.mptcp, now),
                 None => Announcement::ConnectionGoingAwayCancelled { connection_id: *id, pvd: info, reason: None },
             });
         }
@@ -283,7 +297,7 @@ fn judge(
             // A carrier lost is warned of (deadline 0) before the path is gone.
             let carrier = old.zip(new).is_some_and(|(o, n)| super::subscriptions::carrier_lost(o, n));
             if carrier && w.intent != ConnectionIntent::CanBeBroken {
-                out.push(connection_going_away(*id, info.clone(), now, GoingAwayReason::CarrierLost, now));
+                out.push(connection_going_away(*id, info.clone(), now, GoingAwayReason::CarrierLost, w.mptcp, now));
             }
             out.push(Announcement::ConnectionGone { connection_id: *id, local: w.local, pvd: info, reason });
             gone.push(*id);
@@ -294,7 +308,7 @@ fn judge(
         let quiet = w.intent == ConnectionIntent::CanBeBroken;
         match (w.warned, warning) {
             (before, Some((until, reason))) if !quiet && warning_changed(before, until, reason, now) => {
-                out.push(connection_going_away(*id, info(), until, reason, now));
+                out.push(connection_going_away(*id, info(), until, reason, w.mptcp, now));
             }
             (Some((_, reason)), None) if !quiet => {
                 out.push(Announcement::ConnectionGoingAwayCancelled {
@@ -341,8 +355,12 @@ fn connection_going_away(
     pvd: PvdInfo,
     until: Instant,
     reason: GoingAwayReason,
+    mptcp: bool,
     now: Instant,
 ) -> Announcement {
     let deadline_ms = until.saturating_duration_since(now).as_millis().min(u128::from(u64::MAX)) as u64;
-    Announcement::ConnectionGoingAway { connection_id, pvd, deadline_ms, reason }
+    // Whether the kernel carries an MPTCP connection is judged when the message is
+    // taken (`Context::take`): the endpoint table is the OS's.
+    let continuity = if mptcp { Continuity::Unknown } else { Continuity::NotMptcp };
+    Announcement::ConnectionGoingAway { connection_id, pvd, deadline_ms, reason, continuity }
 }
