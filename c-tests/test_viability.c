@@ -421,6 +421,66 @@ out:
     SH("ip link del vx0 2>/dev/null; true");
 }
 
+/* Whether `ip mptcp endpoint show` lists `text` (an address, or "id N"), waiting
+ * (10 s at most: a bound against hangs) for it to become `want`. */
+static int endpoint_listed(const char *text, int want)
+{
+    char cmd[256];
+    int i;
+    snprintf(cmd, sizeof cmd, "ip mptcp endpoint show | grep -qw '%s'", text);
+    for (i = 0; i < 100; i++) {
+        int listed = system(cmd) == 0; /* quietly: a miss is not yet a failure */
+        if (listed == want)
+            return 1;
+        check_sleep_ms(100);
+    }
+    return 0;
+}
+
+/*
+ * MIF_OPTION_MANAGE_MPTCP_ENDPOINTS (root has CAP_NET_ADMIN): a subflow endpoint for
+ * each usable address, removed when its PvD is going away and when the link goes; one
+ * made by someone else is left alone; none of ours remains after mif_close.
+ */
+static void mptcp_endpoints_managed(void)
+{
+    mif_options opts;
+    mif_ctx *ctx = NULL;
+
+    SH("ip mptcp endpoint flush");
+    if (!make_pair() || !SH("ip link add vx0 type veth peer name vx1 && ip addr add 198.18.6.1/24 dev vx0 && "
+                            "ip addr add 198.18.6.9/24 dev vx0 && ip link set vx0 up && ip link set vx1 up"))
+        goto out;
+    /* Someone else's endpoint for one of the addresses. */
+    SH("ip mptcp endpoint add 198.18.6.9 dev vx0 signal");
+    mif_options_init(&opts);
+    opts.root_dir = root;
+    opts.flags = MIF_OPTION_MANAGE_MPTCP_ENDPOINTS;
+    if (!CHECK_RC(mif_open(&opts, &ctx), MIF_OK))
+        goto out;
+    CHECK(endpoint_listed("198.18.5.1", 1));
+    CHECK(endpoint_listed("198.18.6.1", 1));
+    CHECK(endpoint_listed("198.18.5.2", 1)); /* vw1's, in this namespace too */
+    /* vx0's address deprecated: its PvD still has 198.18.6.9, so only that endpoint goes. */
+    SH("ip addr change 198.18.6.1/24 dev vx0 valid_lft 60 preferred_lft 0");
+    CHECK(endpoint_listed("198.18.6.1", 0));
+    /* The link goes: its endpoint too. */
+    SH("ip link del vw0");
+    CHECK(endpoint_listed("198.18.5.1", 0));
+    mif_close(ctx);
+    ctx = NULL;
+    /* Nothing of ours left; the other endpoint untouched. */
+    CHECK(endpoint_listed("198.18.6.1", 0));
+    CHECK(check_sh("ip mptcp endpoint show | grep -q '198.18.6.9.*signal'"));
+    CHECK(check_sh("test \"$(ip mptcp endpoint show | wc -l)\" = 1"));
+out:
+    if (ctx != NULL)
+        mif_close(ctx);
+    SH("ip mptcp endpoint flush; true");
+    remove_pair();
+    SH("ip link del vx0 2>/dev/null; true");
+}
+
 /* The Wants to connect outcome of a fresh context opened with `conf`. */
 static mif_message *want_connect_with(const char *conf)
 {
@@ -580,6 +640,7 @@ int main(void)
     RUN_CASE(watched_socket_hears_of_its_address);
     RUN_CASE(watched_connected_hears_of_its_link);
     RUN_CASE(mptcp_continuity);
+    RUN_CASE(mptcp_endpoints_managed);
     RUN_CASE(want_connect_outcomes);
     RUN_CASE(idle_hook_runs_when_all_are_idle);
     {

@@ -1130,6 +1130,17 @@ typedef struct mif_message {
 #define MIF_OPTION_NO_DNS_CACHE 1
 
 /**
+ * Our addition (docs/connectivity.md, "MPTCP continuity"): the context manages the
+ * kernel's MPTCP subflow endpoints for its networks: one (flag `subflow`, bound to its
+ * interface) for each usable address of a provisioning domain, added when the address
+ * becomes usable, removed when its PvD is going away or at once when it is lost, and
+ * every one it added removed at `mif_close`. Endpoints it did not add are never
+ * touched, nor `net.mptcp.*`. Needs CAP_NET_ADMIN: without it nothing is changed (one
+ * log line).
+ */
+#define MIF_OPTION_MANAGE_MPTCP_ENDPOINTS 2
+
+/**
  * Our addition: no diagnostics as messages (the default).
  */
 #define MIF_LOG_NONE 0

@@ -112,7 +112,15 @@ pub type mif_option_flags = u32;
 /// servers and search domains stay the same, up to 1024 names, and answers a repeated
 /// name from it (`MIF_NAME_SOURCE_CACHE`; docs/name-translation.md, "Cache").
 pub const MIF_OPTION_NO_DNS_CACHE: mif_option_flags = 1;
-const KNOWN_OPTION_FLAGS: mif_option_flags = MIF_OPTION_NO_DNS_CACHE;
+/// Our addition (docs/connectivity.md, "MPTCP continuity"): the context manages the
+/// kernel's MPTCP subflow endpoints for its networks: one (flag `subflow`, bound to its
+/// interface) for each usable address of a provisioning domain, added when the address
+/// becomes usable, removed when its PvD is going away or at once when it is lost, and
+/// every one it added removed at `mif_close`. Endpoints it did not add are never
+/// touched, nor `net.mptcp.*`. Needs CAP_NET_ADMIN: without it nothing is changed (one
+/// log line).
+pub const MIF_OPTION_MANAGE_MPTCP_ENDPOINTS: mif_option_flags = 2;
+const KNOWN_OPTION_FLAGS: mif_option_flags = MIF_OPTION_NO_DNS_CACHE | MIF_OPTION_MANAGE_MPTCP_ENDPOINTS;
 
 /// A diagnostic's level (`mif_options.log_level`, `mif_message.log_level`).
 pub type mif_log_level = u32;
@@ -259,6 +267,7 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
     if copy.flags & MIF_OPTION_NO_DNS_CACHE != 0 {
         config.dns.cache_entries = 0;
     }
+    config.manage_mptcp_endpoints = copy.flags & MIF_OPTION_MANAGE_MPTCP_ENDPOINTS != 0;
     Ok(config)
 }
 

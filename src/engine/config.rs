@@ -32,6 +32,8 @@ pub struct Config {
     pub log_level: u8,
     /// How far ahead of a PvD's last valid lifetime's end it is announced going away.
     pub going_away_horizon: Duration,
+    /// Add and remove MPTCP subflow endpoints for the PvDs' addresses (`endpoints`).
+    pub manage_mptcp_endpoints: bool,
     pub test: TestHooks,
 }
 
@@ -70,6 +72,7 @@ impl Default for Config {
             max_sockets: None,
             log_level: 0,
             going_away_horizon: crate::core::model::DEFAULT_GOING_AWAY_HORIZON,
+            manage_mptcp_endpoints: false,
             test: TestHooks::default(),
         }
     }

@@ -15,6 +15,7 @@ use parking_lot::MutexGuard;
 use super::by_name::{Io, NameRaces, NameRequest};
 use super::config::{lingering_cap, Config, SOCKET_BUDGET_MAX};
 use super::connector::{ConnectEvent, ConnectRequest, Connector};
+use super::endpoints::ManagedEndpoints;
 use super::follow::Follows;
 use super::message::Message;
 use super::shared::Shared;
@@ -98,6 +99,8 @@ pub(crate) struct Engine {
     pub(super) follows: Follows,
     /// The model's deadline the engine last slept for (`expire`).
     model_wake: Option<Instant>,
+    /// MPTCP endpoints this context manages (`endpoints`).
+    pub(super) endpoints: ManagedEndpoints,
 }
 
 impl Engine {
@@ -144,6 +147,7 @@ impl Engine {
             hooks: Hooks::default(),
             follows: Follows::default(),
             model_wake: None,
+            endpoints: ManagedEndpoints::new(config.manage_mptcp_endpoints),
         })
     }
 
@@ -165,6 +169,8 @@ impl Engine {
         }
         let shared = Arc::clone(&self.shared);
         let outcome = catch_unwind(AssertUnwindSafe(|| self.event_loop()));
+        // Endpoints this context added never outlive it (also after a failure).
+        let _ = catch_unwind(AssertUnwindSafe(|| self.release_endpoints()));
         match outcome {
             Ok(Ok(())) => {}
             Ok(Err(e)) => shared.fail(Error::System, format!("engine stopped: {e}")),
@@ -181,6 +187,7 @@ impl Engine {
         self.solicit();
         let facts = self.files.drain();
         self.apply(facts);
+        self.manage_endpoints();
         let mut events = Events::with_capacity(256);
         self.shared.flush_logs();
         loop {
@@ -373,6 +380,7 @@ impl Engine {
             self.with_races(|races, io, out| races.lost(gone, io, now, out));
         }
         self.follow_changes();
+        self.manage_endpoints();
     }
 
     /// Applies the requests the application's threads queued.

@@ -16,6 +16,7 @@ pub mod by_name;
 pub mod config;
 pub mod connector;
 pub mod context;
+mod endpoints;
 mod event_loop;
 mod follow;
 mod helping;

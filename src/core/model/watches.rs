@@ -114,6 +114,27 @@ impl HostModel {
         Ok(())
     }
 
+    /// The addresses an MPTCP subflow may start from, with their interface: every
+    /// address of a present PvD that is not going away, on a link that is not loopback,
+    /// neither deprecated nor tentative (MPTCP endpoint management, `engine::endpoints`).
+    pub fn usable_addresses(&self, now: Instant) -> Vec<(IpAddr, u32)> {
+        let mut out = Vec::new();
+        for (ifindex, view) in &self.views {
+            if view.flags.loopback {
+                continue;
+            }
+            for pvd in view.pvds.iter().flatten().filter(|p| p.going_away.is_none()) {
+                for ((addr, _), s) in &pvd.addrs {
+                    let deprecated = s.flags.deprecated || s.preferred_until.is_some_and(|p| p <= now);
+                    if !deprecated && !s.flags.tentative && !s.flags.dadfailed {
+                        out.push((*addr, *ifindex));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The interface whose present PvD holds `addr`.
     pub fn interface_of_address(&self, addr: IpAddr) -> Option<u32> {
         let family = Family::of(&addr);
