@@ -122,7 +122,7 @@ static const struct row rows[] = {
     { .name = "opts.size sizeof+8", .call = OPEN, .use_opts = 1, .size_set = 1, .size = OPT_SIZE + 8, .want = MIF_E_BAD_SIZE },
     { .name = "opts.size UINT32_MAX", .call = OPEN, .use_opts = 1, .size_set = 1, .size = UINT32_MAX, .want = MIF_E_BAD_SIZE },
     { .name = "control: opts from mif_options_init", .call = OPEN, .use_opts = 1, .want = MIF_OK },
-    { .name = "opts.flags 2 (unknown)", .call = OPEN, .use_opts = 1, .opt_flags = 2, .want = MIF_E_INVALID_ARGUMENT },
+    { .name = "opts.flags 4 (unknown)", .call = OPEN, .use_opts = 1, .opt_flags = 4, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "opts.flags 0x80000000", .call = OPEN, .use_opts = 1, .opt_flags = 0x80000000u, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "opts.test_netlink_rcvbuf -1", .call = OPEN, .use_opts = 1, .rcvbuf = -1, .want = MIF_E_INVALID_ARGUMENT },
     { .name = "opts.test_netlink_rcvbuf INT32_MIN", .call = OPEN, .use_opts = 1, .rcvbuf = INT32_MIN, .want = MIF_E_INVALID_ARGUMENT },
