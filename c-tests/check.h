@@ -282,7 +282,7 @@ static inline int check_message_well_formed(const mif_message *m)
         ok &= CHECK_EQ_INT(m->mptcp, MIF_MPTCP_NOT_ASKED);
     if (m->msg_type != MIF_MSG_CONNECTED)
         ok &= CHECK_EQ_INT(m->replacement, 0);
-    if (m->msg_type != MIF_MSG_CONNECTION_GOING_AWAY)
+    if (m->msg_type != MIF_MSG_CONNECTION_GOING_AWAY && m->msg_type != MIF_MSG_CONNECTION_GONE)
         ok &= CHECK_EQ_INT(m->continuity, MIF_CONTINUITY_NOT_MPTCP);
     ok &= CHECK(m->continuity <= MIF_CONTINUITY_UNKNOWN);
     ok &= CHECK(m->replacement <= 1);

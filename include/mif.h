@@ -910,8 +910,9 @@ typedef struct mif_message {
    */
   uint32_t replacement;
   /**
-   * Our addition: `MIF_CONTINUITY_*` of a `MIF_MSG_CONNECTION_GOING_AWAY`: for an
-   * MPTCP connection, whether the kernel can carry it to another network; else 0.
+   * Our addition: `MIF_CONTINUITY_*` of a `MIF_MSG_CONNECTION_GOING_AWAY` or
+   * `MIF_MSG_CONNECTION_GONE`: for an MPTCP connection, whether the kernel can carry
+   * it to another network; else 0.
    */
   mif_continuity continuity;
 } mif_message;

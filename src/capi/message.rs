@@ -281,9 +281,19 @@ pub struct mif_message {
     /// Our addition: 1 when this `MIF_MSG_CONNECTED` replaces an earlier one of the same
     /// `connection_id` whose path is going or gone (`MIF_CONNECT_FOLLOW`); else 0.
     pub replacement: u32,
-    /// Our addition: `MIF_CONTINUITY_*` of a `MIF_MSG_CONNECTION_GOING_AWAY`: for an
-    /// MPTCP connection, whether the kernel can carry it to another network; else 0.
+    /// Our addition: `MIF_CONTINUITY_*` of a `MIF_MSG_CONNECTION_GOING_AWAY` or
+    /// `MIF_MSG_CONNECTION_GONE`: for an MPTCP connection, whether the kernel can carry
+    /// it to another network; else 0.
     pub continuity: mif_continuity,
+}
+
+fn continuity_value(continuity: Continuity) -> mif_continuity {
+    match continuity {
+        Continuity::NotMptcp => MIF_CONTINUITY_NOT_MPTCP,
+        Continuity::Kernel => MIF_CONTINUITY_KERNEL,
+        Continuity::Reconnect => MIF_CONTINUITY_RECONNECT,
+        Continuity::Unknown | Continuity::Unreadable => MIF_CONTINUITY_UNKNOWN,
+    }
 }
 
 /// Our addition: `mif_message.continuity`.
@@ -685,12 +695,7 @@ fn to_c(message: Message) -> OwnedMessage {
             }
             Announcement::ConnectionGoingAway { connection_id, ref pvd, deadline_ms, reason, continuity } => {
                 m.msg_type = MIF_MSG_CONNECTION_GOING_AWAY;
-                m.continuity = match continuity {
-                    Continuity::NotMptcp => MIF_CONTINUITY_NOT_MPTCP,
-                    Continuity::Kernel => MIF_CONTINUITY_KERNEL,
-                    Continuity::Reconnect => MIF_CONTINUITY_RECONNECT,
-                    Continuity::Unknown | Continuity::Unreadable => MIF_CONTINUITY_UNKNOWN,
-                };
+                m.continuity = continuity_value(continuity);
                 fill_pvd(&mut m, pvd);
                 m.connection_id = connection_id;
                 m.deadline_ms = deadline_ms;
@@ -702,8 +707,9 @@ fn to_c(message: Message) -> OwnedMessage {
                 m.connection_id = connection_id;
                 m.going_away_reason = reason.map_or(0, going_away_reason_value);
             }
-            Announcement::ConnectionGone { connection_id, local, ref pvd, reason } => {
+            Announcement::ConnectionGone { connection_id, local, ref pvd, reason, continuity } => {
                 m.msg_type = MIF_MSG_CONNECTION_GONE;
+                m.continuity = continuity_value(continuity);
                 fill_pvd(&mut m, pvd);
                 m.connection_id = connection_id;
                 m.local = c_address_on(&local, pvd.ifindex);

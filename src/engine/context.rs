@@ -163,20 +163,17 @@ impl Context {
     /// now, from the kernel's endpoint table (read without privilege) and the host as
     /// the model sees it.
     fn judge_continuity(&self, message: Message) -> Message {
-        let Message::Announcement(Announcement::ConnectionGoingAway {
-            connection_id,
-            pvd,
-            deadline_ms,
-            reason,
-            continuity: Continuity::Unknown,
-        }) = message
-        else {
-            return message;
+        let ifindex = match &message {
+            Message::Announcement(
+                Announcement::ConnectionGoingAway { pvd, continuity: Continuity::Unknown, .. }
+                | Announcement::ConnectionGone { pvd, continuity: Continuity::Unknown, .. },
+            ) => pvd.ifindex,
+            _ => return message,
         };
-        let continuity = match crate::os::mptcp::endpoints() {
+        let judged = match crate::os::mptcp::endpoints() {
             Ok(endpoints) => {
                 let model = self.shared.model.lock();
-                if carried_elsewhere(&endpoints, pvd.ifindex, |ip| model.interface_of_address(ip)) {
+                if carried_elsewhere(&endpoints, ifindex, |ip| model.interface_of_address(ip)) {
                     Continuity::Kernel
                 } else {
                     Continuity::Reconnect
@@ -187,7 +184,31 @@ impl Context {
                 Continuity::Unreadable
             }
         };
-        Message::Announcement(Announcement::ConnectionGoingAway { connection_id, pvd, deadline_ms, reason, continuity })
+        match message {
+            Message::Announcement(Announcement::ConnectionGoingAway {
+                connection_id,
+                pvd,
+                deadline_ms,
+                reason,
+                ..
+            }) => Message::Announcement(Announcement::ConnectionGoingAway {
+                connection_id,
+                pvd,
+                deadline_ms,
+                reason,
+                continuity: judged,
+            }),
+            Message::Announcement(Announcement::ConnectionGone { connection_id, local, pvd, reason, .. }) => {
+                Message::Announcement(Announcement::ConnectionGone {
+                    connection_id,
+                    local,
+                    pvd,
+                    reason,
+                    continuity: judged,
+                })
+            }
+            other => other,
+        }
     }
 
     /// The application began to close the context: every thread waiting in `check`

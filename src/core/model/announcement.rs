@@ -127,6 +127,8 @@ pub enum Announcement {
         local: IpAddr,
         pvd: PvdInfo,
         reason: GoneReason,
+        /// For an MPTCP connection, whether the kernel can carry it elsewhere.
+        continuity: crate::core::mptcp::Continuity,
     },
     /// Our addition: watched connections by intent on one interface (`ifindex` 0: the
     /// totals, ending an answer about every interface).

@@ -69,7 +69,7 @@ fn show(a: &Announcement) -> String {
         Announcement::ConnectionGoingAwayCancelled { connection_id, pvd, reason } => {
             format!("conn-cancel {connection_id} {} {reason:?}", pvd.name)
         }
-        Announcement::ConnectionGone { connection_id, local, pvd, reason } => {
+        Announcement::ConnectionGone { connection_id, local, pvd, reason, .. } => {
             format!("conn-gone {connection_id} {local} {} {reason:?}", pvd.name)
         }
         Announcement::ConnectionStates { ifindex, counts, .. } => {

@@ -320,7 +320,14 @@ fn judge(
             if carrier && w.intent != ConnectionIntent::CanBeBroken {
                 out.push(connection_going_away(*id, info.clone(), now, GoingAwayReason::CarrierLost, w.mptcp, now));
             }
-            out.push(Announcement::ConnectionGone { connection_id: *id, local: w.local, pvd: info, reason });
+            let continuity = if w.mptcp { Continuity::Unknown } else { Continuity::NotMptcp };
+            out.push(Announcement::ConnectionGone {
+                connection_id: *id,
+                local: w.local,
+                pvd: info,
+                reason,
+                continuity,
+            });
             gone.push(*id);
             continue;
         };
