@@ -330,6 +330,7 @@ static inline int check_message_well_formed(const mif_message *m)
     ok &= CHECK_EQ_INT(m->reserved, 0);
     ok &= CHECK_EQ_INT(m->reserved2, 0);
     ok &= CHECK_EQ_INT(m->reserved3, 0);
+    ok &= CHECK_EQ_INT(m->reserved4, 0);
     if (m->msg_type != MIF_MSG_INTERFACE_GOING_AWAY && m->msg_type != MIF_MSG_INTERFACE_GOING_AWAY_CANCELLED &&
         m->msg_type != MIF_MSG_CONNECTION_GOING_AWAY && m->msg_type != MIF_MSG_CONNECTION_GOING_AWAY_CANCELLED)
         ok &= CHECK_EQ_INT(m->going_away_reason, 0);

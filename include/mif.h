@@ -915,6 +915,10 @@ typedef struct mif_message {
    * it to another network; else 0.
    */
   mif_continuity continuity;
+  /**
+   * Reserved: 0 (keeps the struct free of padding).
+   */
+  uint32_t reserved4;
 } mif_message;
 
 /**

@@ -285,6 +285,8 @@ pub struct mif_message {
     /// `MIF_MSG_CONNECTION_GONE`: for an MPTCP connection, whether the kernel can carry
     /// it to another network; else 0.
     pub continuity: mif_continuity,
+    /// Reserved: 0 (keeps the struct free of padding).
+    pub reserved4: u32,
 }
 
 fn continuity_value(continuity: Continuity) -> mif_continuity {
@@ -585,6 +587,7 @@ fn empty() -> mif_message {
         hook_status: 0,
         replacement: 0,
         continuity: 0,
+        reserved4: 0,
     }
 }
 
