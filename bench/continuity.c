@@ -43,23 +43,27 @@
  *      MIF_CONNECT_MPTCP to 9102 (falls back to a plain MPTCP socket routed by the host
  *      if the library's gets no second subflow); the trial starts once MPTCP_INFO shows
  *      the extra subflow. The event: as in 2. No reconnect: gap = the longest pause
- *      between consecutive echoes after the loss. Skipped, saying why, when MPTCP cannot
- *      work here (net.mptcp.enabled 0, no IPPROTO_MPTCP socket, no endpoint).
+ *      between consecutive echoes after the loss. Printed with the kernel's MPTcpExt
+ *      counters (client and server). Then again (3b) with net.mptcp.stale_loss_cnt 1 in
+ *      this and the server namespace (put back afterwards): how much of the gap is the
+ *      kernel waiting to call the dead subflow stale. Skipped, saying why, when MPTCP
+ *      cannot work here (net.mptcp.enabled 0, no IPPROTO_MPTCP socket, no endpoint).
  *   4. naive TCP: a plain socket routed by the host (over A), TCP_USER_TIMEOUT 5000 ms
  *      (the real default: about 15 minutes of retransmissions); the event: as in 2. The
- *      kernel reports the error after the user timeout; the client then reconnects (now
- *      routed over B) and resends. gap = last echo -> first echo on the new connection.
+ *      kernel reports an error (ETIMEDOUT, or the last soft error it saw) after the user
+ *      timeout; the client then reconnects (now routed over B) and resends. gap = last echo -> first echo on the new connection.
  * Ratios: each case's gap against the naive one. Measured, never asserted. Must run
  * inside a private network namespace.
  *
- * usage: continuity -A NETNS_A -S NETNS_SERVER [-n N]
- *   N: trials per case (default 3).
+ * usage: continuity -A NETNS_A -S NETNS_SERVER [-n N] [-v]
+ *   N: trials per case (default 3); -v: each trial's phases on stderr.
  */
 #include "bench_util.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
+#include <sys/ioctl.h>
 
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000 /* linux/if.h; net/if.h (glibc) does not define it */
@@ -84,6 +88,17 @@
 #define MAX_CONNS 64
 
 static const char *ns_a, *ns_s;
+static int verbose;
+
+/* -v: a line on stderr per phase of each trial, with the time since the last one. */
+static void phase(const char *what)
+{
+    static int64_t last;
+    int64_t t = now_ns();
+    if (verbose)
+        fprintf(stderr, "  [%8.1f ms] %s\n", last ? (double)(t - last) / 1e6 : 0.0, what);
+    last = t;
+}
 static char root[] = "/tmp/mif-bench-cont.XXXXXX";
 static mif_ctx *ctx;
 static uint64_t next_id = 1;
@@ -100,7 +115,7 @@ static void cleanup(void)
 
 static void usage(void)
 {
-    usage_exit("usage: continuity -A NETNS_A -S NETNS_SERVER [-n N]\n");
+    usage_exit("usage: continuity -A NETNS_A -S NETNS_SERVER [-n N] [-v]\n");
 }
 
 static struct in_addr ip4(const char *text)
@@ -415,15 +430,35 @@ static int64_t watch_take(void)
 /* ---- the bed between trials ---- */
 
 /* mif0/gw0 made again after a deletion (cases 2-4), with the addresses and route of
- * bench/run.sh's mk_continuity. */
+ * bench/run.sh's mk_continuity; then, once mif0 has its carrier, a fresh libmif context.
+ * A context that sees a link come up holds translations on its PvDs for the learning
+ * window (4 s), even of a name its hosts file knows (docs/configuration.md,
+ * "Readiness"), so the next trial's Connect to Name would win over B for 4 s; one opened
+ * after the link came up finds the IPv4 PvD complete (no DHCP or RA in this bed). The
+ * measured replacements go over mif1, up all along, in either case. */
 static void remake_link(void)
 {
+    phase("remaking mif0");
     if (sh("ip link add mif0 type veth peer name gw0 netns %s && "
            "ip -n %s addr add 198.51.100.1/24 dev gw0 && ip -n %s link set gw0 up && "
            "ip addr add 198.51.100.2/24 dev mif0 && ip link set mif0 up && "
            "ip route add default via 198.51.100.1 dev mif0 metric 100",
            ns_a, ns_a, ns_a) != 0)
         die("cannot make mif0/gw0 again");
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "mif0");
+    for (int i = 0; i < 2000; i++) {
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_RUNNING))
+            break;
+        sleep_ms(1);
+    }
+    close(s);
+    phase("mif0 made, carrier up");
+    mif_close(ctx);
+    ctx = mif_open_root(root);
+    phase("context opened again");
 }
 
 /* ---- the stream ---- */
@@ -625,11 +660,13 @@ static void run_for(struct run *r, int64_t ms)
  * lines lost (sent, never echoed). */
 static long finish(struct run *r)
 {
+    phase("finishing");
     run_for(r, AFTER_MS);
     r->sending = 0;
     int64_t end = now_ns() + (int64_t)DRAIN_MS * 1000000;
     while (r->fd >= 0 && r->echoed < r->next - 1 && now_ns() < end)
         step(r, end);
+    phase("finished");
     return r->next - 1 - r->echoed;
 }
 
@@ -658,6 +695,7 @@ static void cancel(uint64_t id)
  * may not know a remade mif0 yet); the Connected message (the caller frees it). */
 static mif_message *connect_over_mif0(uint16_t port, uint32_t flags)
 {
+    phase("connecting");
     for (int tries = 0; tries < 100; tries++) {
         uint64_t id = next_id++;
         mif_request req;
@@ -689,8 +727,13 @@ static mif_message *connect_over_mif0(uint16_t port, uint32_t flags)
                 die("connect_to_name %s:%u: no result", NAME, port);
             mif_check_message(ctx, (int)left);
         }
-        if (got->msg_type == MIF_MSG_CONNECTED && strcmp(got->ifname, "mif0") == 0)
+        if (got->msg_type == MIF_MSG_CONNECTED && strcmp(got->ifname, "mif0") == 0) {
+            phase("connected over mif0");
             return got;
+        }
+        if (verbose)
+            fprintf(stderr, "  try %d: %s over %s\n", tries, got->msg_type == MIF_MSG_CONNECTED ? "connected" : "not connected",
+                    got->ifname);
         if (got->msg_type == MIF_MSG_CONNECTED)
             close(got->fd);
         mif_message_free(got);
@@ -850,6 +893,7 @@ static struct result mptcp_trial(int use_lib)
     int64_t t0 = now_ns();
     while (mptcp_subflows(r->fd) < 1 && now_ns() - t0 < 2000000000)
         run_for(r, 10);
+    phase("second subflow waited for");
     if (mptcp_subflows(r->fd) < 1) {
         res.err = mptcp_subflows(r->fd) < 0 ? EPROTONOSUPPORT : ENOLINK;
         close(r->fd);
@@ -872,6 +916,7 @@ static struct result mptcp_trial(int use_lib)
             break;
     }
     event_join(&ev, "delete gw0");
+    phase("recovered (or not)");
     int64_t t_raw = watch_take();
     res.to_raw = t_raw ? t_raw - ev.t_sent : -1;
     if (r->fd >= 0 && r->echoed >= r->next - 3) {
@@ -1096,7 +1141,8 @@ static void mptcp_case_print(const struct mptcp_case *c)
 int main(int argc, char **argv)
 {
     int n = 3;
-    const struct bench_opt opts[] = { { 'A', OPT_TEXT, &ns_a }, { 'S', OPT_TEXT, &ns_s }, { 'n', OPT_INT, &n } };
+    const struct bench_opt opts[] = { { 'A', OPT_TEXT, &ns_a }, { 'S', OPT_TEXT, &ns_s }, { 'n', OPT_INT, &n },
+                                      { 'v', OPT_FLAG, &verbose } };
     parse_options(argc, argv, opts, sizeof opts / sizeof opts[0], usage);
     if (!ns_a || !ns_s || n < 1 || n > 1000)
         usage();
@@ -1131,6 +1177,7 @@ int main(int argc, char **argv)
            LINE_MS);
 
     /* ---- case 1 ---- */
+    int64_t tc = now_ns();
     struct series g1 = series_new((size_t)n), x1 = series_new((size_t)n), rep1 = series_new((size_t)n),
                   raw1 = series_new((size_t)n), sw1 = series_new((size_t)n), rtt1 = series_new((size_t)n),
                   att1 = series_new((size_t)n);
@@ -1149,7 +1196,9 @@ int main(int argc, char **argv)
         before1 += x.ev_to_rep < (int64_t)VALID_S * 1000000000;
     }
     struct stats s1 = st(g1);
-    printf("(1) announced loss, follow mode: mif0's address deprecated, valid %d s more\n", VALID_S);
+    printf("(1) announced loss, follow mode: mif0's address deprecated, valid %d s more [%.1f s]\n", VALID_S,
+           (double)(now_ns() - tc) / 1e9);
+    tc = now_ns();
     print_stats_ms("gap: last echo old -> first new", s1);
     print_stats_ms("  gap - the stream's own spacing", st(x1));
     print_stats_ms("  deprecation -> raw RTM_NEWADDR", st(raw1));
@@ -1173,7 +1222,9 @@ int main(int argc, char **argv)
             fail2++;
             continue;
         }
-        add(&g2, x.gap), add_any(&x2, x.gap - x.spacing), add(&raw2, x.to_raw), add(&r2r, x.raw_to_rep);
+        add(&g2, x.gap), add_any(&x2, x.gap - x.spacing), add(&raw2, x.to_raw);
+        if (x.to_raw >= 0)
+            add_any(&r2r, x.raw_to_rep); /* < 0: the library was faster than our watcher */
         add(&ast2, x.rep_start), add(&att2, x.rep_elapsed), add(&sw2, x.switch_to_echo), add(&rtt2, x.rtt);
         int64_t target = (x.to_raw > 0 ? x.to_raw : 0) + x.rep_start + x.rtt + 10000000;
         add(&tgt2, target);
@@ -1181,7 +1232,9 @@ int main(int argc, char **argv)
         resent2 += x.resent, dis2 += x.disorder;
     }
     struct stats s2 = st(g2);
-    printf("(2) unannounced loss, follow mode: network A's end of the link deleted\n");
+    printf("(2) unannounced loss, follow mode: network A's end of the link deleted [%.1f s]\n",
+           (double)(now_ns() - tc) / 1e9);
+    tc = now_ns();
     print_stats_ms("gap: last echo old -> first new", s2);
     print_stats_ms("  gap - the stream's own spacing", st(x2));
     print_stats_ms("  loss -> raw netlink (mif0 gone)", st(raw2));
@@ -1231,8 +1284,9 @@ int main(int argc, char **argv)
         printf("(3) MPTCP with a subflow endpoint: SKIPPED: %s\n", skip3);
     } else {
         printf("(3) MPTCP (%s), subflow endpoint 203.0.113.2 on mif1, network A's link deleted, "
-               "net.mptcp.stale_loss_cnt %d\n",
-               use_lib ? "the library's MIF_CONNECT_MPTCP" : "a plain MPTCP socket", stale_default);
+               "net.mptcp.stale_loss_cnt %d [3 and 3b: %.1f s]\n",
+               use_lib ? "the library's MIF_CONNECT_MPTCP" : "a plain MPTCP socket", stale_default,
+               (double)(now_ns() - tc) / 1e9);
         mptcp_case_print(&c3);
         if (c3b.g.n) {
             printf("(3b) the same with net.mptcp.stale_loss_cnt 1 (client and server namespaces)\n");
@@ -1241,6 +1295,7 @@ int main(int argc, char **argv)
     }
 
     /* ---- case 4 ---- */
+    tc = now_ns();
     struct series g4 = series_new((size_t)n), x4 = series_new((size_t)n), err4 = series_new((size_t)n),
                   rc4 = series_new((size_t)n), raw4 = series_new((size_t)n);
     long lost4 = 0, resent4 = 0, fail4 = 0;
@@ -1266,8 +1321,8 @@ int main(int argc, char **argv)
     }
     struct stats s4 = st(g4);
     printf("(4) naive TCP (the peer): plain socket over A, TCP_USER_TIMEOUT %d ms (the default is ~15 min of "
-           "retransmissions), network A's link deleted\n",
-           USER_TIMEOUT_MS);
+           "retransmissions), network A's link deleted [%.1f s]\n",
+           USER_TIMEOUT_MS, (double)(now_ns() - tc) / 1e9);
     print_stats_ms("gap: last echo -> first after reconnect", s4);
     print_stats_ms("  gap - the stream's own spacing", st(x4));
     print_stats_ms("  loss -> raw netlink (mif0 gone)", st(raw4));
