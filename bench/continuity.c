@@ -103,14 +103,22 @@ static char root[] = "/tmp/mif-bench-cont.XXXXXX";
 static mif_ctx *ctx;
 static uint64_t next_id = 1;
 
+static char hosts_path[300], etc_path[300];
+
 static void cleanup(void)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/etc/hosts", root);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/etc", root);
-    rmdir(path);
+    unlink(hosts_path);
+    rmdir(etc_path);
     rmdir(root);
+}
+
+/* SIGINT, SIGTERM, SIGHUP: the same removal (async-signal-safe calls only), then the
+ * signal's own end. */
+static void on_signal(int sig)
+{
+    cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 static void usage(void)
@@ -1148,13 +1156,18 @@ int main(int argc, char **argv)
         usage();
     bench_begin("continuity");
     make_temp_dir(root, cleanup);
-    char path[300];
-    snprintf(path, sizeof path, "%s/etc", root);
-    mkdir(path, 0755);
-    snprintf(path, sizeof path, "%s/etc/hosts", root);
-    FILE *f = fopen(path, "we");
+    snprintf(etc_path, sizeof etc_path, "%s/etc", root);
+    snprintf(hosts_path, sizeof hosts_path, "%s/etc/hosts", root);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    mkdir(etc_path, 0755);
+    FILE *f = fopen(hosts_path, "we");
     if (!f || fputs(SERVER_ADDR " " NAME "\n", f) < 0 || fclose(f) != 0)
-        die("cannot write %s", path);
+        die("cannot write %s", hosts_path);
 
     in_named_netns(ns_s, open_listeners, NULL);
     pthread_t echo;
