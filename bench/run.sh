@@ -16,6 +16,7 @@
 #      BENCH_GA_CARRIER (going_away carrier flaps, 200),
 #      BENCH_GA_NIC (its flaps of the NIC-like link, 5; ~1 s each),
 #      BENCH_GA_HORIZON (its going_away_horizon_ms, 1000),
+#      BENCH_CONT (continuity trials per case, 3; the naive case ~5.5 s each, ~25 s in all),
 #      BENCH_ONLY ("roundtrip dns_vs_cares": run only these programs; all by default).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -35,6 +36,7 @@ GA=${BENCH_GA:-128}
 GA_CARRIER=${BENCH_GA_CARRIER:-200}
 GA_NIC=${BENCH_GA_NIC:-5}
 GA_HORIZON=${BENCH_GA_HORIZON:-1000}
+CONT=${BENCH_CONT:-3}
 # going_away's deadline links (gaN/gzN): two trials (IPv4, IPv6) per link and wave.
 GA_LINKS=8
 
@@ -42,7 +44,7 @@ if [ "$(id -u)" != 0 ]; then
     echo "bench/run.sh: needs root (ip netns add)" >&2
     exit 1
 fi
-for b in event_latency roundtrip idle ra_config dns_vs_cares connect connect_name going_away; do
+for b in event_latency roundtrip idle ra_config dns_vs_cares connect connect_name going_away continuity; do
     [ -x "$B/$b" ] || { echo "bench/run.sh: $B/$b missing (run 'make bench')" >&2; exit 1; }
 done
 
@@ -191,6 +193,41 @@ mk_going_away() {
     wait_links_up "$peer" 2
 }
 
+# continuity's bed: HOST with mif0 (198.51.100.2/24) to network A (NA: gw0 198.51.100.1)
+# and mif1 (203.0.113.2/24) to network B (NB: gw1 203.0.113.1); both networks route to
+# SERVER, which holds 198.18.0.80 on its lo (A: 198.18.1.1/30 - 198.18.1.2 srva; B:
+# 198.18.2.1/30 - 198.18.2.2 srvb). HOST has two default routes, via A (metric 100) and
+# via B (metric 200): one server reached over either network. The program deletes and
+# remakes mif0/gw0 itself (same addresses and route).
+mk_continuity() {
+    host=$1 na=$2 nb=$3 srv=$4
+    for ns in "$host" "$na" "$nb" "$srv"; do mkns "$ns"; done
+    ip link add mif0 netns "$host" type veth peer name gw0 netns "$na" &&
+        ip link add mif1 netns "$host" type veth peer name gw1 netns "$nb" &&
+        ip link add tosrv netns "$na" type veth peer name srva netns "$srv" &&
+        ip link add tosrv netns "$nb" type veth peer name srvb netns "$srv" || fail "veths of $host"
+    ip -n "$host" addr add 198.51.100.2/24 dev mif0 && ip -n "$host" addr add 203.0.113.2/24 dev mif1 &&
+        ip -n "$na" addr add 198.51.100.1/24 dev gw0 && ip -n "$nb" addr add 203.0.113.1/24 dev gw1 &&
+        ip -n "$na" addr add 198.18.1.1/30 dev tosrv && ip -n "$srv" addr add 198.18.1.2/30 dev srva &&
+        ip -n "$nb" addr add 198.18.2.1/30 dev tosrv && ip -n "$srv" addr add 198.18.2.2/30 dev srvb &&
+        ip -n "$srv" addr add 198.18.0.80/32 dev lo || fail "addresses of $host"
+    for d in mif0 mif1; do ip -n "$host" link set $d up || fail "$d up"; done
+    ip -n "$na" link set gw0 up && ip -n "$na" link set tosrv up && ip -n "$nb" link set gw1 up &&
+        ip -n "$nb" link set tosrv up && ip -n "$srv" link set srva up && ip -n "$srv" link set srvb up ||
+        fail "links up in $na/$nb/$srv"
+    for ns in "$na" "$nb"; do
+        ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 || fail "forwarding in $ns"
+    done
+    wait_links_up "$host" 2
+    wait_links_up "$srv" 2
+    ip -n "$host" route add default via 198.51.100.1 dev mif0 metric 100 &&
+        ip -n "$host" route add default via 203.0.113.1 dev mif1 metric 200 &&
+        ip -n "$na" route add 198.18.0.80/32 via 198.18.1.2 dev tosrv &&
+        ip -n "$nb" route add 198.18.0.80/32 via 198.18.2.2 dev tosrv &&
+        ip -n "$srv" route add 198.51.100.0/24 via 198.18.1.1 dev srva &&
+        ip -n "$srv" route add 203.0.113.0/24 via 198.18.2.1 dev srvb || fail "routes of $host"
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
 say "== libmif benchmarks ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r), load $LOAD_BEFORE)"
@@ -200,7 +237,7 @@ mk_small "$P-rt"
 mk_small "$P-idle"
 say "== setting up $PAIRS veth pairs in $P-big"
 mk_big "$P-big"
-say "== setting up the RA, DNS, connect and going-away namespace pairs"
+say "== setting up the RA, DNS, connect, going-away and continuity namespaces"
 # RA: the host accepts RAs (2: also if forwarding were on); the router's link-local
 # address is usable at once (accept_dad=0 from mkns).
 mk_pair "$P-rah" "$P-rar" fd6d:6966:a::2/64 -- fd6d:6966:a::1/64
@@ -209,6 +246,7 @@ mk_pair "$P-dnh" "$P-dns" 198.51.100.2/24 -- 198.51.100.1/24
 mk_pair "$P-cnh" "$P-cns" 198.51.100.2/24 198.51.100.130/24 -- 198.51.100.1/24
 mk_two "$P-nmh" "$P-nma" "$P-nmb"
 mk_going_away "$P-gah" "$P-gap"
+mk_continuity "$P-coh" "$P-coa" "$P-cob" "$P-cos"
 # Let late link events (carrier, addrconf) pass before anything is measured.
 sleep 1
 
@@ -237,6 +275,7 @@ run_one "$P-dnh" dns_vs_cares -S "$P-dns" -n "$NAMES" -r "$DNS_ROUNDS"
 run_one "$P-cnh" connect -S "$P-cns" -I "$CONN" -J "$CONN_B"
 run_one "$P-nmh" connect_name -A "$P-nma" -B "$P-nmb" -I "$NAME_A" -J "$NAME_B"
 run_one "$P-gah" going_away -S "$P-gap" -k "$GA_LINKS" -n "$GA" -c "$GA_CARRIER" -C "$GA_NIC" -H "$GA_HORIZON"
+run_one "$P-coh" continuity -A "$P-coa" -S "$P-cos" -n "$CONT"
 
 say ""
 say "== summary ($(($(date +%s) - T0)) s; load before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg))"
