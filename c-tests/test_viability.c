@@ -481,6 +481,54 @@ out:
     SH("ip link del vx0 2>/dev/null; true");
 }
 
+static int match_translation_done(const mif_message *m, const void *arg)
+{
+    (void)arg;
+    return m->msg_type == MIF_MSG_NAME_TRANSLATION_DONE && m->translation_id == 77;
+}
+
+/*
+ * (Found by bench/continuity.c.) A name in the hosts file needs no DNS configuration:
+ * translated on an IPv6 PvD whose configuration is still being learned (a 60 s window,
+ * no router), it is answered at once, not when the window ends. The 20 s bound only
+ * tells the two apart.
+ */
+static void hosts_name_does_not_wait_for_learning(void)
+{
+    mif_options opts;
+    mif_ctx *ctx = NULL;
+    mif_request req;
+    mif_message *m;
+    uint64_t pvd;
+    char hosts[300];
+
+    snprintf(hosts, sizeof hosts, "%s/etc/hosts", root);
+    if (!make_pair() || !SH("ip addr add fd6d:6966:5::1/64 dev vw0 nodad") ||
+        !CHECK(check_write_file(root, "etc/hosts", "fd6d:6966:5::7 svc.example\n")))
+        goto out;
+    mif_options_init(&opts);
+    opts.root_dir = root;
+    opts.config_learning_ms = 60000;
+    if (!CHECK_RC(mif_open(&opts, &ctx), MIF_OK))
+        goto out;
+    pvd = check_pvd_of(ctx, "vw0", MIF_FAMILY_IPV6);
+    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
+    req.pvd = pvd;
+    req.translation_id = 77;
+    req.name = "svc.example";
+    CHECK_RC(mif_post_message(ctx, &req), MIF_OK);
+    m = check_wait_for(ctx, match_translation_done, NULL, 20000);
+    if (CHECK(m != NULL)) {
+        CHECK_EQ_INT(m->translation_status, MIF_TRANSLATION_DONE);
+        mif_message_free(m);
+    }
+out:
+    if (ctx != NULL)
+        mif_close(ctx);
+    unlink(hosts);
+    remove_pair();
+}
+
 /* The Wants to connect outcome of a fresh context opened with `conf`. */
 static mif_message *want_connect_with(const char *conf)
 {
@@ -639,6 +687,7 @@ int main(void)
         return check_done();
     RUN_CASE(watched_socket_hears_of_its_address);
     RUN_CASE(watched_connected_hears_of_its_link);
+    RUN_CASE(hosts_name_does_not_wait_for_learning);
     RUN_CASE(mptcp_continuity);
     RUN_CASE(mptcp_endpoints_managed);
     RUN_CASE(want_connect_outcomes);

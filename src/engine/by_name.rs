@@ -524,8 +524,8 @@ impl NameRaces {
         drop(model);
         let mut events = Vec::new();
         match learning_until {
-            Some(until) => dns.wait_for_learning(job, until),
-            None => dns.start(job, Some(link), now, &mut events),
+            Some(until) if !dns.in_hosts_file(&job.name) => dns.wait_for_learning(job, until),
+            _ => dns.start(job, Some(link), now, &mut events),
         }
         // Hosts-file and cached answers come at once: through the race inbox, like all.
         io.shared.emit_dns_locked(events);

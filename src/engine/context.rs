@@ -339,9 +339,10 @@ impl Context {
             let mut out = Vec::new();
             let job = Job { translation_id, generation, pvd, name };
             match learning_until {
-                // The engine starts it once the PvD's configuration is learned.
-                Some(until) => dns.wait_for_learning(job, until),
-                None => dns.start(job, Some(link), Instant::now(), &mut out),
+                // The engine starts it once the PvD's configuration is learned (a name
+                // in the hosts file needs no DNS configuration: answered now).
+                Some(until) if !dns.in_hosts_file(&job.name) => dns.wait_for_learning(job, until),
+                _ => dns.start(job, Some(link), Instant::now(), &mut out),
             }
             if self.test.panic_translate {
                 panic!("test-requested panic in a translate post (MIF_TEST_PANIC_TRANSLATE)");

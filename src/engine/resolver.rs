@@ -147,6 +147,13 @@ impl DnsShared {
         self.resolver.next_deadline().into_iter().chain(waiting).min()
     }
 
+    /// Whether the hosts file has `name`: then it is answered at once, whether or not
+    /// its PvD's DNS configuration is still being learned (the hosts file comes first).
+    pub(crate) fn in_hosts_file(&mut self, name: &QueryName) -> bool {
+        let r = &mut self.resolver;
+        !hosts_lookup(r.hosts.text(&r.root, Path::new("/etc/hosts")), &name.ascii).is_empty()
+    }
+
     /// Holds a translation until its PvD's configuration is learned, at most `until`
     /// (the engine starts it: `release_waiting`).
     pub(crate) fn wait_for_learning(&mut self, job: Job, until: Instant) {
