@@ -91,6 +91,27 @@ static void overflow_then_complete_state(void)
     fclose(batch);
     CHECK(check_sh("ip -batch %s", path));
     unlink(path);
+    /* Wait until the engine has applied all 300 (it applies the kernel's events in
+     * order): one more address, and a socket bound to it can be watched only once the
+     * model has it (MIF_E_NO_PATH before). No timing involved; the bound is for hangs. */
+    CHECK(check_sh("ip addr add 198.18.99.1/16 dev ql0"));
+    {
+        struct sockaddr_in a = { .sin_family = AF_INET };
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        mif_request w;
+        inet_pton(AF_INET, "198.18.99.1", &a.sin_addr);
+        REQUIRE(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0);
+        mif_request_init(&w, MIF_REQ_WATCH_SOCKET);
+        w.connection_id = 1;
+        w.socket = s;
+        deadline = check_now_ms() + 60000;
+        while ((rc = mif_post_message(ctx, &w)) == MIF_E_NO_PATH && check_now_ms() < deadline)
+            check_sleep_ms(20);
+        CHECK_RC(rc, MIF_OK);
+        w.request_type = MIF_REQ_STOP_WATCHING_CONNECTION;
+        CHECK_RC(mif_post_message(ctx, &w), MIF_OK);
+        close(s);
+    }
 
     /* Without taking anything: Get Configuration Data answers until the queue is full. */
     deadline = check_now_ms() + 60000;

@@ -99,13 +99,19 @@ pub fn parse_endpoint(payload: &[u8]) -> Option<Endpoint> {
     family_ok.then_some(Endpoint { id: id?, addr, flags, ifindex })
 }
 
-/// Whether the kernel can carry an MPTCP connection whose path on interface `ifindex`
-/// goes: a subflow endpoint exists on another interface (its `dev`, else the interface
-/// holding its address: `interface_of`), present now.
-pub fn carried_elsewhere(endpoints: &[Endpoint], ifindex: u32, interface_of: impl Fn(IpAddr) -> Option<u32>) -> bool {
+/// Whether the kernel can carry an MPTCP connection (`ipv4`: of that family) whose path on
+/// interface `ifindex` goes: a subflow endpoint of the same family (the path manager
+/// opens subflows of the connection's family only) exists on another interface (its
+/// `dev`, else the interface holding its address: `interface_of`), present now.
+pub fn carried_elsewhere(
+    endpoints: &[Endpoint],
+    ipv4: bool,
+    ifindex: u32,
+    interface_of: impl Fn(IpAddr) -> Option<u32>,
+) -> bool {
     endpoints
         .iter()
-        .filter(|e| e.flags & FLAG_SUBFLOW != 0)
+        .filter(|e| e.flags & FLAG_SUBFLOW != 0 && e.addr.is_ipv4() == ipv4)
         .filter_map(|e| interface_of(e.addr).map(|held| e.ifindex.unwrap_or(held)))
         .any(|i| i != ifindex)
 }
@@ -174,11 +180,15 @@ mod tests {
             _ => None,
         };
         // A subflow endpoint on the other network: carried.
-        assert!(carried_elsewhere(&[on("198.18.6.1", FLAG_SUBFLOW, None)], 4, interface_of));
+        let local = true; // an IPv4 connection
+        assert!(carried_elsewhere(&[on("198.18.6.1", FLAG_SUBFLOW, None)], local, 4, interface_of));
         // Only on the network that goes, a signal-only one, or one whose address is gone.
-        assert!(!carried_elsewhere(&[on("198.18.5.1", FLAG_SUBFLOW, None)], 4, interface_of));
-        assert!(!carried_elsewhere(&[on("198.18.6.1", 1, None)], 4, interface_of));
-        assert!(!carried_elsewhere(&[on("198.18.9.9", FLAG_SUBFLOW, None)], 4, interface_of));
-        assert!(!carried_elsewhere(&[], 4, interface_of));
+        assert!(!carried_elsewhere(&[on("198.18.5.1", FLAG_SUBFLOW, None)], local, 4, interface_of));
+        assert!(!carried_elsewhere(&[on("198.18.6.1", 1, None)], local, 4, interface_of));
+        assert!(!carried_elsewhere(&[on("198.18.9.9", FLAG_SUBFLOW, None)], local, 4, interface_of));
+        assert!(!carried_elsewhere(&[], local, 4, interface_of));
+        // An IPv6 connection cannot move onto an IPv4 endpoint.
+        let local6 = false;
+        assert!(!carried_elsewhere(&[on("198.18.6.1", FLAG_SUBFLOW, None)], local6, 4, interface_of));
     }
 }

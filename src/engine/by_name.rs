@@ -163,6 +163,7 @@ pub(crate) struct NameRaces {
 /// The result of a followed race (`NameRaces::take_followed`).
 pub(crate) struct Followed {
     pub connection_id: u64,
+    pub generation: u64,
     pub spec: FollowSpec,
     /// Connected: its local address and interface; `None`: Not Connected.
     pub path: Option<(std::net::IpAddr, u32)>,
@@ -199,7 +200,7 @@ impl NameRaces {
                 ConnectEvent::Connected { local, pvd, .. } => Some((local.ip(), pvd.ifindex)),
                 ConnectEvent::NotConnected { .. } => None,
             };
-            followed.push(Followed { connection_id, spec, path });
+            followed.push(Followed { connection_id, generation, spec, path });
         }
         followed
     }

@@ -163,17 +163,17 @@ impl Context {
     /// now, from the kernel's endpoint table (read without privilege) and the host as
     /// the model sees it.
     fn judge_continuity(&self, message: Message) -> Message {
-        let ifindex = match &message {
+        let (ifindex, ipv4) = match &message {
             Message::Announcement(
                 Announcement::ConnectionGoingAway { pvd, continuity: Continuity::Unknown, .. }
                 | Announcement::ConnectionGone { pvd, continuity: Continuity::Unknown, .. },
-            ) => pvd.ifindex,
+            ) => (pvd.ifindex, pvd.family == Family::V4),
             _ => return message,
         };
         let judged = match crate::os::mptcp::endpoints() {
             Ok(endpoints) => {
                 let model = self.shared.model.lock();
-                if carried_elsewhere(&endpoints, ifindex, |ip| model.interface_of_address(ip)) {
+                if carried_elsewhere(&endpoints, ipv4, ifindex, |ip| model.interface_of_address(ip)) {
                     Continuity::Kernel
                 } else {
                     Continuity::Reconnect

@@ -20,6 +20,10 @@ pub(crate) struct ManagedEndpoints {
     /// Refused (no CAP_NET_ADMIN, no MPTCP): nothing more is tried.
     refused: bool,
     ours: BTreeMap<IpAddr, u32>,
+    /// Addresses left as they are: someone else's endpoint, or one the kernel refused
+    /// (its table holds 8 at most). Not tried again while they stay usable, so a change
+    /// of the host does not re-read the table for them each time.
+    settled: std::collections::BTreeSet<IpAddr>,
 }
 
 impl ManagedEndpoints {
@@ -34,8 +38,10 @@ impl Engine {
         if !self.endpoints.enabled || self.endpoints.refused {
             return;
         }
-        let desired: BTreeMap<IpAddr, u32> =
+        let mut desired: BTreeMap<IpAddr, u32> =
             self.shared.model.lock().usable_addresses(Instant::now()).into_iter().collect();
+        self.endpoints.settled.retain(|a| desired.contains_key(a));
+        desired.retain(|a, _| !self.endpoints.settled.contains(a));
         let unchanged = desired.len() == self.endpoints.ours.len()
             && desired.iter().all(|(a, i)| self.endpoints.ours.get(a) == Some(i));
         if unchanged {
@@ -63,6 +69,7 @@ impl Engine {
             }
             // An endpoint someone else made for this address stays theirs.
             if table.iter().any(|e| e.addr == addr) {
+                self.endpoints.settled.insert(addr);
                 continue;
             }
             match mptcp::add_subflow_endpoint(addr, ifindex) {
@@ -73,7 +80,10 @@ impl Engine {
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::EACCES)) => {
                     return self.refuse_endpoints(&e);
                 }
-                Err(e) => log_at!(Warn, "MPTCP endpoint {addr} not added: {e}"),
+                Err(e) => {
+                    log_at!(Warn, "MPTCP endpoint {addr} not added: {e}");
+                    self.endpoints.settled.insert(addr);
+                }
             }
         }
     }

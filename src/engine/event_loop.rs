@@ -101,6 +101,9 @@ pub(crate) struct Engine {
     model_wake: Option<Instant>,
     /// MPTCP endpoints this context manages (`endpoints`).
     pub(super) endpoints: ManagedEndpoints,
+    /// Whether the last Router Solicitations could go (`None`: none tried yet). Without
+    /// CAP_NET_RAW the pacer still counts them as tried (`want_connect`).
+    pub(super) solicitations_go: Option<bool>,
 }
 
 impl Engine {
@@ -148,6 +151,7 @@ impl Engine {
             follows: Follows::default(),
             model_wake: None,
             endpoints: ManagedEndpoints::new(config.manage_mptcp_endpoints),
+            solicitations_go: None,
         })
     }
 
@@ -324,6 +328,9 @@ impl Engine {
         self.pacer.retain_links(|i| links.contains(&i));
         let allowed: Vec<u32> = links.iter().copied().filter(|i| self.pacer.allow(*i, now)).collect();
         let sent = solicit_routers(&allowed);
+        if !allowed.is_empty() {
+            self.solicitations_go = Some(!sent.is_empty());
+        }
         log_at!(Debug, "sent {} router solicitations ({} links, {} allowed)", sent.len(), links.len(), allowed.len());
         let mut model = self.shared.model.lock();
         for ifindex in sent {
@@ -429,9 +436,24 @@ impl Engine {
         let mut io = Io { shared: &shared, connector: &mut self.connector, registry: self.poll.registry() };
         let mut out = Vec::new();
         work(&mut self.races, &mut io, &mut out);
-        let followed = self.races.take_followed(&out);
-        shared.emit_connect(out);
+        let mut followed = self.races.take_followed(&out);
+        // Marked followed before the Connected is queued, so that a Cancel Connect the
+        // application makes as soon as it is (`Context::end_following`) finds it.
         if !followed.is_empty() {
+            let mut following = shared.following.lock();
+            for f in followed.iter().filter(|f| f.path.is_some()) {
+                following.insert(f.connection_id);
+            }
+        }
+        let queued = shared.emit_connect(out);
+        if !followed.is_empty() {
+            // A result dropped because the connect was cancelled meanwhile is not followed.
+            let mut following = shared.following.lock();
+            for f in followed.iter().filter(|f| !queued.contains(&f.generation)) {
+                following.remove(&f.connection_id);
+            }
+            drop(following);
+            followed.retain(|f| queued.contains(&f.generation));
             self.followed_results(followed);
         }
     }

@@ -23,9 +23,11 @@ pub(crate) struct Following {
     ifindex: u32,
     /// The generation of a replacement race in flight.
     racing: Option<u64>,
-    /// A replacement is needed but could not start yet (the last Connected of the id is
-    /// not taken): tried again at the next change.
+    /// A replacement is needed but could not start yet (the socket budget is taken, or
+    /// the application reused the id): tried again at the next change.
     pending: bool,
+    /// Its path is lost (not only going away).
+    gone: bool,
 }
 
 /// Every followed connection of a context, by connection id.
@@ -49,13 +51,17 @@ impl Engine {
             let mut model = self.shared.model.lock();
             match f.path {
                 Some((local, ifindex)) => {
-                    if let Err(e) = model.follow_connection(f.connection_id, local, ifindex, now) {
-                        // Its path went before it could be watched: race again at once.
-                        log_at!(Info, "follow {}: path already gone ({e:?})", f.connection_id);
+                    // Cancel Connect ended it between the race's end and now.
+                    if !self.shared.following.lock().contains(&f.connection_id) {
+                        continue;
                     }
-                    let entry = Following { spec: f.spec, ifindex, racing: None, pending: false };
+                    // Its path went before it could be watched: replaced at once.
+                    let lost = model.follow_connection(f.connection_id, local, ifindex, now).is_err();
+                    if lost {
+                        log_at!(Info, "follow {}: its path is gone already", f.connection_id);
+                    }
+                    let entry = Following { spec: f.spec, ifindex, racing: None, pending: lost, gone: lost };
                     self.follows.by_id.insert(f.connection_id, entry);
-                    self.shared.following.lock().insert(f.connection_id);
                 }
                 None => {
                     model.unfollow_connection(f.connection_id);
@@ -75,31 +81,54 @@ impl Engine {
             return;
         }
         let events = self.shared.model.lock().take_follow_events();
-        let mut due: Vec<(u64, u32)> = Vec::new();
+        let mut due: Vec<(u64, u32, bool)> = Vec::new();
         for event in events {
             match event {
-                Announcement::ConnectionGoingAway { connection_id, pvd, .. }
-                | Announcement::ConnectionGone { connection_id, pvd, .. } => due.push((connection_id, pvd.ifindex)),
+                Announcement::ConnectionGoingAway { connection_id, pvd, .. } => {
+                    due.push((connection_id, pvd.ifindex, false))
+                }
+                Announcement::ConnectionGone { connection_id, pvd, .. } => due.push((connection_id, pvd.ifindex, true)),
                 _ => {}
             }
         }
         for (id, f) in &self.follows.by_id {
-            if f.pending && !due.iter().any(|(d, _)| d == id) {
-                due.push((*id, f.ifindex));
+            if f.pending && !due.iter().any(|(d, _, _)| d == id) {
+                due.push((*id, f.ifindex, f.gone));
             }
         }
-        for (id, ifindex) in due {
-            self.replace(id, ifindex);
+        for (id, ifindex, gone) in due {
+            self.replace(id, ifindex, gone);
         }
     }
 
-    /// Races followed connection `id` again without network `ifindex`.
-    fn replace(&mut self, id: u64, ifindex: u32) {
+    /// Races followed connection `id` again without network `ifindex` (`gone`: its path
+    /// is lost already; else it is going away). Networks that are going away themselves
+    /// are left out too, so that a connection does not bounce between two of them; when
+    /// only such networks are left, a warning waits for the loss, and a loss takes them.
+    fn replace(&mut self, id: u64, ifindex: u32, gone: bool) {
+        // Cancel Connect may have ended the following meanwhile (`Context::end_following`).
+        if !self.shared.following.lock().contains(&id) {
+            self.follows.by_id.remove(&id);
+            self.shared.model.lock().unfollow_connection(id);
+            return;
+        }
         let Some(f) = self.follows.by_id.get_mut(&id) else { return };
         if f.racing.is_some() {
             return;
         }
-        let networks = race_networks(&self.shared.model.lock(), &f.spec.chosen, Some(ifindex));
+        f.gone |= gone;
+        let (mut networks, leaving) = {
+            let model = self.shared.model.lock();
+            (race_networks(&model, &f.spec.chosen, Some(ifindex)), model.going_away_interfaces())
+        };
+        let steady: Vec<_> = networks.iter().filter(|(n, _)| !leaving.contains(&n.ifindex)).cloned().collect();
+        if !steady.is_empty() {
+            networks = steady;
+        } else if !f.gone {
+            log_at!(Info, "follow {id}: every other network is going away too: waiting for the loss");
+            f.pending = false;
+            return;
+        }
         let started = Instant::now();
         let sockets = f.spec.config.max_in_flight + 2 * networks.len();
         let nobody = PvdInfo { id: 0, ifindex: 0, ifname: String::new(), family: Family::V4, name: String::new() };
@@ -137,8 +166,9 @@ impl Engine {
         self.with_races(|races, io, out| races.start(request, io, started, out));
     }
 
-    /// Cancel Connect on a followed id: following ends (a replacement race in flight
-    /// was cancelled by the caller already).
+    /// Cancel Connect on a followed id: following ends. (A replacement race in flight
+    /// when the application cancels is an outstanding connect: the cancel ends it as
+    /// any other, and `race_cancelled` brings the engine here.)
     pub(super) fn stop_following(&mut self, id: u64) {
         self.follows.by_id.remove(&id);
         self.shared.model.lock().unfollow_connection(id);

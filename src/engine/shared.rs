@@ -152,9 +152,13 @@ impl Shared {
 
     /// Queues connection results unless the connect was cancelled meanwhile (then the
     /// socket of a late success is simply closed with the event).
-    pub(crate) fn emit_connect(&self, events: Vec<ConnectEvent>) {
+    /// Queues connect results whose operation is still outstanding (a cancelled one's
+    /// result is dropped: the cancel queued the final message); returns the
+    /// generations queued.
+    pub(crate) fn emit_connect(&self, events: Vec<ConnectEvent>) -> Vec<u64> {
+        let mut queued = Vec::new();
         if events.is_empty() {
-            return;
+            return queued;
         }
         let mut operations = self.operations.lock();
         for event in events {
@@ -164,7 +168,9 @@ impl Shared {
                     operations.hold_queued_socket();
                 }
                 self.outbox.push_all([Message::Connect(event)]);
+                queued.push(generation);
             }
         }
+        queued
     }
 }

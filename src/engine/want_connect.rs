@@ -98,9 +98,16 @@ impl Engine {
         }
         // A link solicited within the last 4 s (the engine asks when it starts) counts:
         // its answer may still come, and RFC 4861 spaces solicitations that far apart.
-        let recent = to_solicit.iter().filter(|i| self.pacer.recently_sent(**i, now)).count();
+        let recent = if self.solicitations_go == Some(true) {
+            to_solicit.iter().filter(|i| self.pacer.recently_sent(**i, now)).count()
+        } else {
+            0
+        };
         let allowed: Vec<u32> = to_solicit.iter().copied().filter(|i| self.pacer.allow(*i, now)).collect();
         let sent = solicit_routers(&allowed);
+        if !allowed.is_empty() {
+            self.solicitations_go = Some(!sent.is_empty());
+        }
         {
             let mut model = self.shared.model.lock();
             for ifindex in &sent {

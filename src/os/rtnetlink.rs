@@ -418,7 +418,8 @@ fn addr_fact(msg: &AddressMessage) -> Option<AddrFact> {
 /// was seen, or when either stamp is unknown.
 fn lifetime_phase_ms(tstamp_cs: u32, now_cs: Option<u64>, offset: &AtomicI64) -> u32 {
     let Some(now) = now_cs.filter(|_| tstamp_cs != 0) else { return 0 };
-    let seen = now as i64 - i64::from(tstamp_cs);
+    // The kernel's stamp is a u32 of hundredths: it wraps after 497 days of uptime.
+    let seen = i64::from((now as u32).wrapping_sub(tstamp_cs) as i32);
     let least = offset.fetch_min(seen, Ordering::Relaxed).min(seen);
     if least.abs() >= 100 {
         return 0;

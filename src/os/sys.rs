@@ -254,7 +254,8 @@ pub fn socket_path(socket: BorrowedFd<'_>) -> io::Result<Option<(std::net::IpAdd
     let name: SockaddrStorage = getsockname(socket.as_raw_fd())?;
     let local = match (name.as_sockaddr_in(), name.as_sockaddr_in6()) {
         (Some(v4), _) => std::net::IpAddr::V4(v4.ip()),
-        (_, Some(v6)) => std::net::IpAddr::V6(v6.ip()),
+        // An IPv6 socket connected over IPv4 has a v4-mapped address: the IPv4 one.
+        (_, Some(v6)) => std::net::IpAddr::V6(v6.ip()).to_canonical(),
         _ if name.family().is_some() => return Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
         _ => return Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
     };

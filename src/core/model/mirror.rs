@@ -110,6 +110,7 @@ impl HostModel {
                     self.heard_router(r.ifindex, now);
                 }
                 // The default route decides where the System element goes: any interface may change.
+                // An event sets the route anew: its lifetime is the router lifetime.
                 self.routes.insert(
                     (r.family, r.ifindex, r.gateway, r.metric),
                     (r.from_ra, deadline_after(now, r.lifetime), r.lifetime),
@@ -121,12 +122,13 @@ impl HostModel {
                 self.links.keys().copied().collect()
             }
             Fact::Routes { family, routes } => {
+                let before: BTreeMap<RouteKey, (bool, Option<Instant>, LifetimeSecs)> =
+                    self.routes.iter().filter(|((f, _, _, _), _)| *f == family).map(|(k, v)| (*k, *v)).collect();
                 self.routes.retain(|(f, _, _, _), _| *f != family);
                 for r in routes {
-                    self.routes.insert(
-                        (r.family, r.ifindex, r.gateway, r.metric),
-                        (r.from_ra, deadline_after(now, r.lifetime), r.lifetime),
-                    );
+                    let key = (r.family, r.ifindex, r.gateway, r.metric);
+                    let entry = route_entry(before.get(&key), &r, now);
+                    self.routes.insert(key, entry);
                 }
                 self.links.keys().copied().collect()
             }
@@ -348,4 +350,25 @@ impl HostModel {
             .map(|(i, _)| *i)
             .collect()
     }
+}
+
+/// A default route read again (a dump) as the model keeps it: from an RA, its end, and
+/// its router lifetime. A re-read reports what is *left* of the lifetime: the lifetime last set stays unless
+/// the end moved later (a new RA set it again), so that the warning window
+/// (`HostModel::compute_view`, a third of the lifetime) does not shrink with each read.
+fn route_entry(
+    old: Option<&(bool, Option<Instant>, LifetimeSecs)>,
+    r: &RouteFact,
+    now: Instant,
+) -> (bool, Option<Instant>, LifetimeSecs) {
+    let until = deadline_after(now, r.lifetime);
+    let span = match (old, until) {
+        (Some((_, Some(old_until), old_span)), Some(new_until))
+            if new_until <= *old_until + std::time::Duration::from_millis(1500) =>
+        {
+            old_span.or(r.lifetime)
+        }
+        _ => r.lifetime,
+    };
+    (r.from_ra, until, span)
 }

@@ -135,6 +135,16 @@ impl HostModel {
         out
     }
 
+    /// Interfaces that are going away: a carrier-lost warning stands, or one of their
+    /// PvDs is going away (a followed connection is not moved onto them).
+    pub fn going_away_interfaces(&self) -> Vec<u32> {
+        self.views
+            .iter()
+            .filter(|(_, v)| v.carrier_warned || v.pvds.iter().flatten().any(|p| p.going_away.is_some()))
+            .map(|(i, _)| *i)
+            .collect()
+    }
+
     /// The interface whose present PvD holds `addr`.
     pub fn interface_of_address(&self, addr: IpAddr) -> Option<u32> {
         let family = Family::of(&addr);
@@ -275,6 +285,7 @@ impl HostModel {
     pub(super) fn next_watch_horizon(&self, now: Instant) -> Option<Instant> {
         self.watches
             .values()
+            .chain(self.follows.values())
             .filter(|w| w.warned.is_none())
             .filter_map(|w| {
                 let pvd = self.views.get(&w.ifindex)?.pvds[w.family.index()].as_ref()?;
