@@ -412,10 +412,10 @@ static inline int check_message_well_formed(const mif_message *m)
         if (m->msg_type == MIF_MSG_NAME_TRANSLATION) {
             ok &= CHECK(m->address.family == MIF_FAMILY_IPV4 || m->address.family == MIF_FAMILY_IPV6);
             ok &= CHECK(m->name_source == MIF_NAME_SOURCE_HOSTS || m->name_source == MIF_NAME_SOURCE_DNS ||
-                        m->name_source == MIF_NAME_SOURCE_CACHE);
+                        m->name_source == MIF_NAME_SOURCE_CACHE || m->name_source == MIF_NAME_SOURCE_LITERAL);
             if (m->name_source == MIF_NAME_SOURCE_CACHE)
                 ok &= CHECK(m->ttl >= 1);
-            if (m->name_source == MIF_NAME_SOURCE_HOSTS)
+            if (m->name_source == MIF_NAME_SOURCE_HOSTS || m->name_source == MIF_NAME_SOURCE_LITERAL)
                 ok &= CHECK_EQ_INT(m->ttl, 0);
             ok &= CHECK_EQ_INT(m->translation_status, 0);
         } else {

@@ -119,6 +119,43 @@ static void connects_to_a_hosts_name(void)
     close(listener);
 }
 
+/* An address written as the name: Connect to Name races it as it is (no lookup), and
+ * Translate Name gives it back (MIF_NAME_SOURCE_LITERAL), IPv4 and IPv6 alike. */
+static void an_address_as_the_name(void)
+{
+    uint16_t port = 0;
+    int listener = check_tcp_listener("127.0.0.1", &port);
+    mif_selection lo = selection(MIF_PREFERENCE_REQUIRE, if_nametoindex("lo"), 0);
+    mif_ctx *ctx = open_ctx();
+    mif_message *m;
+    mif_request req;
+    REQUIRE(ctx != NULL && listener >= 0);
+    CHECK_RC(post_name(ctx, 3, "127.0.0.1", port, &lo, 1), MIF_OK);
+    m = result_of(ctx, 3);
+    if (m != NULL && CHECK_EQ_INT(m->msg_type, MIF_MSG_CONNECTED)) {
+        CHECK_EQ_STR(m->pvd_name, "lo/ipv4");
+        CHECK(m->report != NULL && m->report->attempt_count == 1);
+        CHECK_EQ_INT(check_accept_all(listener), 1);
+    }
+    check_discard(m);
+    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
+    req.pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV6);
+    req.translation_id = 4;
+    req.name = "::1";
+    CHECK_RC(mif_post_message(ctx, &req), MIF_OK);
+    {
+        struct check_want w = { MIF_MSG_NAME_TRANSLATION, NULL, 0, "::1" };
+        m = check_wait_for(ctx, check_match, &w, 10000);
+        if (CHECK(m != NULL)) {
+            CHECK_EQ_INT(m->name_source, MIF_NAME_SOURCE_LITERAL);
+            CHECK_EQ_STR(m->name, "::1");
+            mif_message_free(m);
+        }
+    }
+    mif_close(ctx);
+    close(listener);
+}
+
 static void closed_port_and_unknown_name(void)
 {
     uint16_t port = 0;
@@ -442,6 +479,7 @@ int main(void)
         return 1;
     bed_ok = check_blackhole_bed();
     RUN_CASE(connects_to_a_hosts_name);
+    RUN_CASE(an_address_as_the_name);
     RUN_CASE(closed_port_and_unknown_name);
     RUN_CASE(refused_at_post);
     RUN_CASE(mptcp_active_and_fallback);

@@ -9,7 +9,7 @@
  *   continuity HOST PORT --prefer IF[,IF...] [--count N] [--interval MS] [--json]
  *              [--root DIR] [--config FILE]
  *
- * HOST is a name (not an address: Connect to Name takes names), asked on each network
+ * HOST is a name or an address (an address is used as it is), asked on each network
  * through that network's own DNS servers. The server must send back every line it
  * gets. A connectivity check is a connection over that one interface plus one echoed
  * "probe" line, each within 2 s. Defaults: 50 lines, one every 100 ms; 30 s without

@@ -1742,6 +1742,13 @@ typedef struct mif_message {
 #define MIF_NAME_SOURCE_CACHE 3
 
 /**
+ * Our addition: the name was an IPv4 or IPv6 address, which translates to itself with
+ * no lookup (`ttl` 0), as with getaddrinfo; Connect to Name then races that address
+ * over the networks its selections allow.
+ */
+#define MIF_NAME_SOURCE_LITERAL 4
+
+/**
  * Configuration element type: any (only in `MIF_REQ_GET_CONFIGURATION_DATA`).
  */
 #define MIF_ELEMENT_ANY 0

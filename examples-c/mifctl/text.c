@@ -151,6 +151,7 @@ const char *name_source_name(uint32_t source)
     case MIF_NAME_SOURCE_HOSTS: return "hosts";
     case MIF_NAME_SOURCE_DNS: return "dns";
     case MIF_NAME_SOURCE_CACHE: return "cache";
+    case MIF_NAME_SOURCE_LITERAL: return "literal";
     default: return NULL;
     }
 }

@@ -39,6 +39,10 @@ pub const MIF_NAME_SOURCE_DNS: mif_name_source = 2;
 /// `ttl` is what is left of the answer's. `mif_options.flags` `MIF_OPTION_NO_DNS_CACHE`
 /// turns the cache off.
 pub const MIF_NAME_SOURCE_CACHE: mif_name_source = 3;
+/// Our addition: the name was an IPv4 or IPv6 address, which translates to itself with
+/// no lookup (`ttl` 0), as with getaddrinfo; Connect to Name then races that address
+/// over the networks its selections allow.
+pub const MIF_NAME_SOURCE_LITERAL: mif_name_source = 4;
 
 /// A configuration element type (`MIF_ELEMENT_*`).
 pub type mif_element_type = u32;
@@ -354,6 +358,7 @@ pub(crate) fn name_source_value(source: NameSource) -> u32 {
         NameSource::Hosts => MIF_NAME_SOURCE_HOSTS,
         NameSource::Dns => MIF_NAME_SOURCE_DNS,
         NameSource::Cache => MIF_NAME_SOURCE_CACHE,
+        NameSource::Literal => MIF_NAME_SOURCE_LITERAL,
     }
 }
 

@@ -150,6 +150,9 @@ impl DnsShared {
     /// Whether the hosts file has `name`: then it is answered at once, whether or not
     /// its PvD's DNS configuration is still being learned (the hosts file comes first).
     pub(crate) fn in_hosts_file(&mut self, name: &QueryName) -> bool {
+        if name.literal.is_some() {
+            return true;
+        }
         let r = &mut self.resolver;
         !hosts_lookup(r.hosts.text(&r.root, Path::new("/etc/hosts")), &name.ascii).is_empty()
     }
@@ -510,8 +513,13 @@ impl Resolver {
             });
             return;
         };
-        // 1. The hosts file.
-        let found = hosts_lookup(self.hosts.text(&self.root, Path::new("/etc/hosts")), &name.ascii);
+        // 0. An address written as the name is itself; 1. the hosts file.
+        let (found, source) = match name.literal {
+            Some(ip) => (vec![ip], NameSource::Literal),
+            None => {
+                (hosts_lookup(self.hosts.text(&self.root, Path::new("/etc/hosts")), &name.ascii), NameSource::Hosts)
+            }
+        };
         if !found.is_empty() {
             for addr in found {
                 out.push(DnsEvent::Address {
@@ -520,7 +528,7 @@ impl Resolver {
                     pvd: link.info.clone(),
                     addr,
                     ttl: 0,
-                    source: NameSource::Hosts,
+                    source,
                     server: None,
                     name: name.ascii.clone(),
                 });

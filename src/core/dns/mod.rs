@@ -21,12 +21,18 @@ pub struct QueryName {
     pub ascii: String,
     /// Written with a trailing dot: never tried with search domains.
     pub absolute: bool,
+    /// An IPv4 or IPv6 address written as the name ("198.51.100.7", "fd6d:6966::1"):
+    /// it translates to itself, with no lookup (as getaddrinfo does).
+    pub literal: Option<IpAddr>,
 }
 
 impl QueryName {
     /// `None` for an empty name, a label over 63 octets or a name over 253 octets
     /// after IDNA, or anything IDNA refuses.
     pub fn parse(text: &str) -> Option<QueryName> {
+        if let Ok(ip) = text.parse::<IpAddr>() {
+            return Some(QueryName { ascii: ip.to_string(), absolute: false, literal: Some(ip) });
+        }
         let trimmed = text.strip_suffix('.').unwrap_or(text);
         if trimmed.is_empty() || trimmed.starts_with('.') || trimmed.ends_with('.') || trimmed.contains("..") {
             return None;
@@ -42,7 +48,7 @@ impl QueryName {
         if ascii.is_empty() || ascii.len() > 253 || ascii.split('.').any(|l| l.is_empty() || l.len() > 63) {
             return None;
         }
-        Some(QueryName { ascii, absolute: text.ends_with('.') })
+        Some(QueryName { ascii, absolute: text.ends_with('.'), literal: None })
     }
 
     /// The names to try, in order (docs/name-translation.md): a name with a dot as
@@ -75,6 +81,8 @@ pub enum NameSource {
     Dns,
     /// An earlier DNS answer through the same PvD's servers (`cache`).
     Cache,
+    /// The name was an address (`QueryName::literal`).
+    Literal,
 }
 
 /// How a translation ended.

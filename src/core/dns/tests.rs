@@ -149,3 +149,17 @@ fn replies_captured_from_dnsmasq() {
     assert!(validate(&bytes, 0x1235, &qname, RecordType::A).is_none());
     assert!(validate(&bytes, 0x1234, &qname, RecordType::AAAA).is_none());
 }
+
+#[test]
+fn an_address_is_a_literal_name() {
+    let v4 = QueryName::parse("198.51.100.7").unwrap();
+    assert_eq!(
+        (v4.literal, v4.ascii.as_str(), v4.absolute),
+        (Some("198.51.100.7".parse().unwrap()), "198.51.100.7", false)
+    );
+    let v6 = QueryName::parse("fd6d:6966:0::1").unwrap();
+    assert_eq!((v6.literal, v6.ascii.as_str()), (Some("fd6d:6966::1".parse().unwrap()), "fd6d:6966::1"));
+    // With a trailing dot it is a name (all-numeric labels), looked up as such.
+    assert_eq!(QueryName::parse("198.51.100.7.").unwrap().literal, None);
+    assert_eq!(QueryName::parse("www.example.com").unwrap().literal, None);
+}
