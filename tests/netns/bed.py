@@ -1346,14 +1346,15 @@ class Bed:
         d.wait_catches(signal.SIGTERM)
         return d
 
-    def start_dhcp_server(self, *extra, ns="a", ifname="gw0", label="dnsmasq"):
+    def start_dhcp_server(self, *extra, ns="a", ifname="gw0", label="dnsmasq", lease="10m"):
         """dnsmasq as a DHCPv4 server on `ifname` (no DNS, no ping, lease and pid files
-        in the bed's temp dir): range 198.51.100.100-199, router and DNS 198.51.100.1,
-        domain-search a.example, plus `extra` options."""
+        in the bed's temp dir): range 198.51.100.100-199, leases of `lease` (dnsmasq's
+        shortest is 2m), router and DNS 198.51.100.1, domain-search a.example, plus
+        `extra` options."""
         return self.spawn(ns, [
             "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
             "--port=0", f"--interface={ifname}", "--bind-interfaces",
-            "--dhcp-range=198.51.100.100,198.51.100.199,255.255.255.0,10m",
+            f"--dhcp-range=198.51.100.100,198.51.100.199,255.255.255.0,{lease}",
             "--dhcp-option=option:router,198.51.100.1", "--dhcp-option=option:dns-server,198.51.100.1",
             "--dhcp-option=option:domain-search,a.example", "--no-ping",
             f"--dhcp-leasefile={os.path.join(self.tmp, label + '.leases')}",

@@ -168,3 +168,34 @@ def test_config_networkd_going_up_configuring(bed):
     m.collect_until(lambda g: any(x.get("msg") == "pvd_announcement" and x.get("pvd_name") == "mif0/ipv4" for x in g),
                     lambda x: True, "mif0/ipv4 once the lease came", timeout=TIMEOUT * 4)
     check(daemon.proc.poll() is None, f"networkd still runs:\n{daemon.output()}")
+
+
+def test_config_networkd_lease_expiry(bed):
+    """The real systemd-networkd holds a two-minute DHCPv4 lease (dnsmasq's shortest)
+    as mif0's only IPv4 address; the DHCP server then goes away, so nothing renews it.
+    With the default 60 s horizon, mif0/ipv4 is announced going away with reason
+    lease_ending and a deadline within the lease; when the lease runs out, networkd
+    drops the address and the dhcpv4 element is withdrawn (No Configuration Element),
+    after the warning. About two minutes: the lease's own length."""
+    bed.require_elements()
+    idx = bed.ifindex("mif0")
+    bed.ns_exec("host", "sysctl", "-qw", "net.ipv6.conf.mif0.accept_ra=0")
+    bed.ip("host", "addr", "del", "198.51.100.2/24", "dev", "mif0")
+    server = bed.start_dhcp_server(lease="2m")
+    m = bed.start_mifctl()
+    m.expect_initial()
+    start_networkd(bed)
+    leased = lambda x: (x.get("msg") == "config_element_announcement" and x.get("ifindex") == idx
+                        and x.get("element") == "dhcpv4")
+    m.collect_until(lambda g: any(leased(x) for x in g), lambda x: True, "the dhcpv4 element", timeout=TIMEOUT * 4)
+    check(server.stop() is not None, "dnsmasq stopped")
+    ending = lambda x: (x.get("msg") == "interface_going_away" and x.get("pvd_name") == "mif0/ipv4"
+                        and x.get("reason") == "lease_ending")
+    gone = lambda x: (x.get("msg") == "no_config_element_announcement" and x.get("ifindex") == idx
+                      and x.get("element") == "dhcpv4")
+    got = m.collect_until(lambda g: any(gone(x) for x in g), lambda x: True,
+                          "the lease ending, then its element withdrawn", timeout=200)
+    warned = [i for i, x in enumerate(got) if ending(x)]
+    withdrawn = [i for i, x in enumerate(got) if gone(x)]
+    check(warned and warned[0] < withdrawn[0], f"warned before the withdrawal: {[x.get('msg') for x in got]}")
+    check(got[warned[0]]["deadline_ms"] <= 120_000, f"within the two-minute lease: {got[warned[0]]}")
