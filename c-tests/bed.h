@@ -10,6 +10,9 @@
  *   mif_options.root_dir (check_make_root, check_remove_root);
  * - the "blackhole" bed (check_blackhole_bed: a veth whose DNS server / destination
  *   never answers, so translations and connects stay outstanding);
+ * - a far end in a network namespace of its own (check_far_end_start / _stop: a child
+ *   holding the peers of the test's veths, with a TCP or MPTCP listener that keeps its
+ *   connections or echoes);
  * - when mif.h was included first, message helpers: waits (check_wait_for,
  *   check_wait_want), discards and drains that close the socket of a discarded
  *   Connected message (check_discard, check_drain), requests (check_post,
@@ -25,8 +28,11 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -319,6 +325,127 @@ static inline int check_blackhole_bed(void)
            check_sh("ip link set mt1 up && ip link set " CHECK_BED_IF " up") &&
            check_sh("ip neigh replace " CHECK_BLACKHOLE " lladdr 02:00:5e:00:00:77 dev " CHECK_BED_IF
                     " nud permanent");
+}
+
+/* ---- a far end in a network namespace of its own ---------------------------------- */
+
+/* A child process in a network namespace of its own, with a TCP listener there. */
+struct check_far_end {
+    pid_t pid;       /* its namespace: `nsenter -t PID -n ...` */
+    int keep;        /* closing this ends it */
+    uint16_t port;   /* its listener's */
+};
+
+/* The far end's service: keep every connection open, or echo each byte back (one
+ * connection at a time), until `stop` polls readable (the test closed its end). */
+static inline void check_far_end_serve(int listener, int stop, int echo)
+{
+    int conn = -1;
+    for (;;) {
+        struct pollfd p[3] = { { listener, POLLIN, 0 }, { stop, POLLIN, 0 }, { conn, POLLIN, 0 } };
+        char buf[4096];
+        if (poll(p, conn >= 0 ? 3 : 2, -1) < 0 && errno != EINTR)
+            _exit(1);
+        if (p[1].revents)
+            _exit(0);
+        if (p[0].revents) {
+            int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+            /* Kept open (the child exits at the end) unless echoing replaces it. */
+            if (c >= 0 && echo) {
+                if (conn >= 0)
+                    close(conn);
+                conn = c;
+            }
+        }
+        if (conn >= 0 && p[2].revents) {
+            ssize_t n = read(conn, buf, sizeof buf);
+            if (n <= 0) {
+                close(conn);
+                conn = -1;
+                continue;
+            }
+            for (ssize_t off = 0; off < n;) {
+                ssize_t w = write(conn, buf + off, (size_t)(n - off));
+                if (w <= 0)
+                    break;
+                off += w;
+            }
+        }
+    }
+}
+
+/*
+ * Starts a far end: a child that unshares a network namespace, receives the links named
+ * in `links` (space-separated; moving a link drops its addresses), runs `setup` there
+ * (a shell command: addresses, routes, limits) and listens on IPv4 `ip`, kernel-chosen
+ * port, with `protocol` (0 for TCP, IPPROTO_MPTCP for an MPTCP listener), serving as
+ * check_far_end_serve() says.  Returns 1 when it is ready; check_far_end_stop() ends it.
+ */
+static inline int check_far_end_start(struct check_far_end *f, const char *links, const char *setup,
+                                      const char *ip, int protocol, int echo)
+{
+    int ready[2], go[2];
+    char c, cmd[512], list[128], *save = NULL, *link;
+    f->pid = -1;
+    f->keep = -1;
+    f->port = 0;
+    if (!CHECK(pipe2(ready, O_CLOEXEC) == 0) || !CHECK(pipe2(go, O_CLOEXEC) == 0))
+        return 0;
+    f->pid = fork();
+    if (f->pid == 0) {
+        struct sockaddr_in a = { .sin_family = AF_INET };
+        socklen_t len = sizeof a;
+        uint16_t port;
+        int listener;
+        close(ready[0]);
+        close(go[1]);
+        if (unshare(CLONE_NEWNET) != 0 || write(ready[1], "u", 1) != 1 || read(go[0], &c, 1) != 1)
+            _exit(1);
+        if (system("ip link set lo up") != 0 || system(setup) != 0)
+            _exit(1);
+        inet_pton(AF_INET, ip, &a.sin_addr);
+        listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, protocol);
+        if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof a) != 0 || listen(listener, 512) != 0 ||
+            getsockname(listener, (struct sockaddr *)&a, &len) != 0)
+            _exit(1);
+        port = ntohs(a.sin_port);
+        if (write(ready[1], &port, sizeof port) != (ssize_t)sizeof port)
+            _exit(1);
+        check_far_end_serve(listener, go[0], echo);
+    }
+    close(ready[1]);
+    close(go[0]);
+    f->keep = go[1];
+    if (!CHECK(f->pid > 0) || !CHECK(read(ready[0], &c, 1) == 1)) {
+        close(ready[0]);
+        return 0;
+    }
+    snprintf(list, sizeof list, "%s", links);
+    for (link = strtok_r(list, " ", &save); link != NULL; link = strtok_r(NULL, " ", &save)) {
+        snprintf(cmd, sizeof cmd, "ip link set %s netns %d", link, (int)f->pid);
+        if (!CHECK(check_sh("%s", cmd))) {
+            close(ready[0]);
+            return 0;
+        }
+    }
+    if (!CHECK(write(go[1], "g", 1) == 1) || !CHECK(read(ready[0], &f->port, sizeof f->port) == (ssize_t)sizeof f->port) ||
+        !CHECK(f->port != 0)) {
+        close(ready[0]);
+        return 0;
+    }
+    close(ready[0]);
+    return 1;
+}
+
+/* Ends a far end (also one that failed to start) and reaps it. */
+static inline void check_far_end_stop(struct check_far_end *f)
+{
+    if (f->keep >= 0)
+        close(f->keep);
+    if (f->pid > 0)
+        waitpid(f->pid, NULL, 0);
+    f->keep = -1;
+    f->pid = -1;
 }
 
 /* ---- libmif helpers (include mif.h before bed.h) --------------------------------- */

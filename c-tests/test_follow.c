@@ -18,72 +18,16 @@
 
 #include "bed.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
 
 #define HOSTS "198.18.7.7 svc.example\n"
+/* The far end (check_far_end_start): both peers, the service address, routes back. */
+#define FAR_SETUP                                                                              \
+    "ip addr add 198.18.7.7/32 dev lo && ip addr add 198.18.5.2/24 dev vw1 && ip link set vw1 up && " \
+    "ip addr add 198.18.6.2/24 dev vx1 && ip link set vx1 up && "                             \
+    "ip route add default via 198.18.5.1 dev vw1 metric 100 && "                               \
+    "ip route add default via 198.18.6.1 dev vx1 metric 200"
 
 static char root[256];
-
-/* The far end (see above): returns the child's pid, -1 on failure; `*keep` is the pipe
- * end whose closing ends it, `*listen_port` its listener's port. */
-static pid_t far_end(int *keep, uint16_t *listen_port)
-{
-    int ready[2], go[2];
-    char c;
-    pid_t pid;
-    if (!CHECK(pipe2(ready, O_CLOEXEC) == 0) || !CHECK(pipe2(go, O_CLOEXEC) == 0))
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        uint16_t port = 0;
-        int listener;
-        close(ready[0]);
-        close(go[1]);
-        if (unshare(CLONE_NEWNET) != 0 || write(ready[1], "u", 1) != 1 || read(go[0], &c, 1) != 1)
-            _exit(1);
-        if (system("ip link set lo up && ip addr add 198.18.7.7/32 dev lo && "
-                   "ip addr add 198.18.5.2/24 dev vw1 && ip link set vw1 up && "
-                   "ip addr add 198.18.6.2/24 dev vx1 && ip link set vx1 up && "
-                   "ip route add default via 198.18.5.1 dev vw1 metric 100 && "
-                   "ip route add default via 198.18.6.1 dev vx1 metric 200") != 0)
-            _exit(1);
-        listener = check_tcp_listener("198.18.7.7", &port);
-        if (listener < 0 || port == 0)
-            _exit(1);
-        /* Hand over the port; then accept (and keep) connections until told to stop. */
-        if (write(ready[1], &port, sizeof port) != (ssize_t)sizeof port)
-            _exit(1);
-        for (;;) {
-            struct pollfd p[2] = { { listener, POLLIN, 0 }, { go[0], POLLIN, 0 } };
-            if (poll(p, 2, -1) < 0 && errno != EINTR)
-                _exit(1);
-            if (p[1].revents)
-                _exit(0);
-            if (p[0].revents)
-                (void)accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        }
-    }
-    close(ready[1]);
-    close(go[0]);
-    *keep = go[1];
-    if (!CHECK(pid > 0) || !CHECK(read(ready[0], &c, 1) == 1) ||
-        !SH("ip link set vw1 netns %d && ip link set vx1 netns %d", (int)pid, (int)pid) ||
-        !CHECK(write(go[1], "g", 1) == 1)) {
-        close(ready[0]);
-        return -1;
-    }
-    {
-        uint16_t port = 0;
-        int got = CHECK(read(ready[0], &port, sizeof port) == (ssize_t)sizeof port);
-        close(ready[0]);
-        if (!got || port == 0)
-            return -1;
-        *listen_port = port;
-        return pid;
-    }
-}
 
 static int match_connect_result(const mif_message *m, const void *arg)
 {
@@ -99,17 +43,16 @@ static void follows_the_network(void)
     mif_selection sel;
     mif_message *first = NULL, *second = NULL, *third = NULL;
     uint64_t id = 77;
-    int keep = -1;
-    pid_t far = -1;
+    struct check_far_end far = { -1, -1, 0 };
     uint16_t port = 0;
 
     if (!SH("ip link add vw0 type veth peer name vw1 && ip link add vx0 type veth peer name vx1 && "
             "ip addr add 198.18.5.1/24 dev vw0 && ip addr add 198.18.6.1/24 dev vx0 && "
             "ip link set vw0 up && ip link set vx0 up"))
         goto out;
-    far = far_end(&keep, &port);
-    if (far < 0)
+    if (!check_far_end_start(&far, "vw1 vx1", FAR_SETUP, "198.18.7.7", 0, 0))
         goto out;
+    port = far.port;
     SH("ip route add 198.18.7.7/32 via 198.18.5.2 dev vw0 metric 100 && "
        "ip route add 198.18.7.7/32 via 198.18.6.2 dev vx0 metric 200");
 
@@ -175,10 +118,7 @@ out:
         check_discard(third);
     if (ctx != NULL)
         mif_close(ctx);
-    if (keep >= 0)
-        close(keep);
-    if (far > 0)
-        waitpid(far, NULL, 0);
+    check_far_end_stop(&far);
     SH("ip link del vw0 2>/dev/null; ip link del vx0 2>/dev/null; true");
 }
 

@@ -17,9 +17,7 @@
 
 #include "bed.h"
 
-#include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -29,88 +27,11 @@
 
 static char root[256];
 
-/* The far end's echo loop: one connection at a time, each byte written back. */
-static void echo_until_told(int listener, int stop)
-{
-    int conn = -1;
-    for (;;) {
-        struct pollfd p[3] = { { listener, POLLIN, 0 }, { stop, POLLIN, 0 }, { conn, POLLIN, 0 } };
-        char buf[4096];
-        if (poll(p, conn >= 0 ? 3 : 2, -1) < 0 && errno != EINTR)
-            _exit(1);
-        if (p[1].revents)
-            _exit(0);
-        if (p[0].revents) {
-            int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-            if (c >= 0) {
-                if (conn >= 0)
-                    close(conn);
-                conn = c;
-            }
-        }
-        if (conn >= 0 && p[2].revents) {
-            ssize_t n = read(conn, buf, sizeof buf);
-            if (n <= 0) {
-                close(conn);
-                conn = -1;
-                continue;
-            }
-            for (ssize_t off = 0; off < n;) {
-                ssize_t w = write(conn, buf + off, (size_t)(n - off));
-                if (w <= 0)
-                    break;
-                off += w;
-            }
-        }
-    }
-}
-
-/* The far end (see above): the child's pid, -1 on failure; `*keep` is the pipe end
- * whose closing ends it, `*port` its listener's. */
-static pid_t far_end(int *keep, uint16_t *port)
-{
-    int ready[2], go[2];
-    char c;
-    pid_t pid;
-    if (!CHECK(pipe2(ready, O_CLOEXEC) == 0) || !CHECK(pipe2(go, O_CLOEXEC) == 0))
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        struct sockaddr_in a = { .sin_family = AF_INET };
-        socklen_t len = sizeof a;
-        uint16_t p;
-        int listener;
-        close(ready[0]);
-        close(go[1]);
-        if (unshare(CLONE_NEWNET) != 0 || write(ready[1], "u", 1) != 1 || read(go[0], &c, 1) != 1)
-            _exit(1);
-        if (system("ip link set lo up && ip addr add 198.18.7.7/32 dev lo && "
-                   "ip addr add 198.18.5.2/24 dev vw1 && ip link set vw1 up && "
-                   "ip addr add 198.18.6.2/24 dev vx1 && ip link set vx1 up && "
-                   "ip mptcp limits set subflow 4 add_addr_accepted 4") != 0)
-            _exit(1);
-        inet_pton(AF_INET, "198.18.7.7", &a.sin_addr);
-        listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
-        if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof a) != 0 || listen(listener, 4) != 0 ||
-            getsockname(listener, (struct sockaddr *)&a, &len) != 0)
-            _exit(1);
-        p = ntohs(a.sin_port);
-        if (write(ready[1], &p, sizeof p) != (ssize_t)sizeof p)
-            _exit(1);
-        echo_until_told(listener, go[0]);
-    }
-    close(ready[1]);
-    close(go[0]);
-    *keep = go[1];
-    if (!CHECK(pid > 0) || !CHECK(read(ready[0], &c, 1) == 1) ||
-        !SH("ip link set vw1 netns %d && ip link set vx1 netns %d", (int)pid, (int)pid) ||
-        !CHECK(write(go[1], "g", 1) == 1) || !CHECK(read(ready[0], port, sizeof *port) == (ssize_t)sizeof *port)) {
-        close(ready[0]);
-        return -1;
-    }
-    close(ready[0]);
-    return pid;
-}
+/* The far end (check_far_end_start): both peers, the service address, MPTCP limits. */
+#define FAR_SETUP                                                                                 \
+    "ip addr add 198.18.7.7/32 dev lo && ip addr add 198.18.5.2/24 dev vw1 && ip link set vw1 up && " \
+    "ip addr add 198.18.6.2/24 dev vx1 && ip link set vx1 up && "                                \
+    "ip mptcp limits set subflow 4 add_addr_accepted 4"
 
 /* Sends line `n` and reads its echo (30 s at most: a bound against hangs). */
 static int round_trip(int fd, int n)
@@ -152,9 +73,9 @@ static void stream_survives_the_loss_of_its_first_network(void)
     mif_message *m;
     struct want_conn w = { MIF_MSG_CONNECTION_GONE, 9 };
     struct sockaddr_in local = { .sin_family = AF_INET }, remote = { .sin_family = AF_INET };
-    int keep = -1, fd = -1, n, echoed = 0, is_mptcp = 0;
+    int fd = -1, n, echoed = 0, is_mptcp = 0;
     socklen_t len = sizeof is_mptcp;
-    pid_t far = -1;
+    struct check_far_end far = { -1, -1, 0 };
     uint16_t port = 0;
 
     SH("ip mptcp endpoint flush; ip mptcp limits set subflow 4 add_addr_accepted 4");
@@ -162,11 +83,11 @@ static void stream_survives_the_loss_of_its_first_network(void)
             "ip addr add 198.18.5.1/24 dev vw0 && ip addr add 198.18.6.1/24 dev vx0 && "
             "ip link set vw0 up && ip link set vx0 up"))
         goto out;
-    far = far_end(&keep, &port);
-    if (far < 0)
+    if (!check_far_end_start(&far, "vw1 vx1", FAR_SETUP, "198.18.7.7", IPPROTO_MPTCP, 1))
         goto out;
+    port = far.port;
     /* The far end answers each network through it: its routes back. */
-    SH("nsenter -t %d -n ip route add 198.18.5.0/24 dev vw1 2>/dev/null; true", (int)far);
+    SH("nsenter -t %d -n ip route add 198.18.5.0/24 dev vw1 2>/dev/null; true", (int)far.pid);
     SH("ip route add 198.18.7.7/32 via 198.18.5.2 dev vw0 metric 100 && "
        "ip route add 198.18.7.7/32 via 198.18.6.2 dev vx0 metric 200");
     mif_options_init(&opts);
@@ -214,10 +135,7 @@ out:
         close(fd);
     if (ctx != NULL)
         mif_close(ctx);
-    if (keep >= 0)
-        close(keep);
-    if (far > 0)
-        waitpid(far, NULL, 0);
+    check_far_end_stop(&far);
     /* The library removed its endpoints at close. */
     CHECK(SH("! ip mptcp endpoint show | grep -q 198.18.6.1"));
     SH("ip link del vw0 2>/dev/null; ip link del vx0 2>/dev/null; ip mptcp endpoint flush; true");

@@ -22,15 +22,15 @@
 #include "bed.h"
 
 #include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
 #endif
 
 static char root[256];
-static uint16_t far_port;
+
+/* The far end's side of vw0 (check_far_end_start). */
+#define VW1_SETUP "ip addr add 198.18.5.2/24 dev vw1 && ip link set vw1 up"
 
 static mif_ctx *open_flags(const char *conf, uint32_t test_flags);
 
@@ -219,88 +219,20 @@ out:
     remove_pair();
 }
 
-/*
- * The far end of vw0 in a network namespace of its own (a child that unshared one):
- * vw1 198.18.5.2/24 with a TCP listener on port 8080 that accepts until the pipe
- * closes.  Returns the child's pid (its namespace: `nsenter -t PID -n ...`), or -1.
- */
-static pid_t far_end(int *keep, int protocol)
-{
-    int ready[2], go[2];
-    char c;
-    pid_t pid;
-    if (!CHECK(pipe2(ready, O_CLOEXEC) == 0) || !CHECK(pipe2(go, O_CLOEXEC) == 0))
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        uint16_t port = 0;
-        int listener;
-        close(ready[0]);
-        close(go[1]);
-        if (unshare(CLONE_NEWNET) != 0 || write(ready[1], "u", 1) != 1 || read(go[0], &c, 1) != 1)
-            _exit(1);
-        if (system("ip link set lo up && ip addr add 198.18.5.2/24 dev vw1 && ip link set vw1 up") != 0)
-            _exit(1);
-        if (protocol == 0) {
-            listener = check_tcp_listener("198.18.5.2", &port);
-        } else {
-            /* An MPTCP listener (IPPROTO_MPTCP): its clients' connections run MPTCP. */
-            struct sockaddr_in a = { .sin_family = AF_INET };
-            socklen_t len = sizeof a;
-            inet_pton(AF_INET, "198.18.5.2", &a.sin_addr);
-            listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
-            if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof a) != 0 || listen(listener, 16) != 0 ||
-                getsockname(listener, (struct sockaddr *)&a, &len) != 0)
-                _exit(1);
-            port = ntohs(a.sin_port);
-        }
-        if (listener < 0 || write(ready[1], &port, sizeof port) != (ssize_t)sizeof port)
-            _exit(1);
-        /* Accept until the test closes its end of `go`. */
-        for (;;) {
-            struct pollfd p[2] = { { listener, POLLIN, 0 }, { go[0], POLLIN, 0 } };
-            if (poll(p, 2, -1) < 0 && errno != EINTR)
-                _exit(1);
-            if (p[1].revents)
-                _exit(0);
-            if (p[0].revents)
-                check_accept_all(listener);
-        }
-    }
-    close(ready[1]);
-    close(go[0]);
-    *keep = go[1];
-    if (!CHECK(pid > 0) || !CHECK(read(ready[0], &c, 1) == 1) ||
-        !SH("ip addr del 198.18.5.2/24 dev vw1 && ip link set vw1 netns %d", (int)pid) ||
-        !CHECK(write(go[1], "g", 1) == 1)) {
-        close(ready[0]);
-        return -1;
-    }
-    {
-        uint16_t port = 0;
-        int got = CHECK(read(ready[0], &port, sizeof port) == (ssize_t)sizeof port);
-        close(ready[0]);
-        if (!got || !CHECK_EQ_INT(port != 0, 1))
-            return -1;
-        far_port = port;
-    }
-    return pid;
-}
-
 static void watched_connected_hears_of_its_link(void)
 {
     mif_ctx *ctx = NULL;
     mif_message *m = NULL;
     mif_request req;
     uint64_t pvd;
-    int keep = -1;
-    pid_t far;
+    struct check_far_end far = { -1, -1, 0 };
 
     if (!make_pair())
         return;
-    far = far_end(&keep, 0);
+    /* vw0's far end in a namespace of its own: vw1 198.18.5.2/24, a TCP listener. */
+    check_far_end_start(&far, "vw1", VW1_SETUP, "198.18.5.2", 0, 0);
     ctx = open_with(NULL);
-    if (far < 0 || ctx == NULL)
+    if (far.pid < 0 || ctx == NULL)
         goto out;
     pvd = check_pvd_of(ctx, "vw0", MIF_FAMILY_IPV4);
     /* Not yet taken: no such connection to watch. */
@@ -309,14 +241,14 @@ static void watched_connected_hears_of_its_link(void)
     req.pvd = pvd;
     req.connection_id = 21;
     req.remote = check_address("198.18.5.2");
-    req.remote_port = far_port;
+    req.remote_port = far.port;
     CHECK_RC(mif_post_message(ctx, &req), MIF_OK);
     m = check_wait_want(ctx, MIF_MSG_CONNECTED, "vw0", MIF_FAMILY_IPV4, NULL, 10000);
     if (!CHECK(m != NULL))
         goto out;
     CHECK_RC(post_id(ctx, MIF_REQ_WATCH_CONNECTION, 21), MIF_OK);
     /* The far end's link down: vw0 loses its carrier. */
-    SH("nsenter -t %d -n ip link set vw1 down", (int)far);
+    SH("nsenter -t %d -n ip link set vw1 down", (int)far.pid);
     {
         mif_message *w = wait_conn(ctx, MIF_MSG_CONNECTION_GOING_AWAY, 21);
         if (CHECK(w != NULL)) {
@@ -331,7 +263,7 @@ static void watched_connected_hears_of_its_link(void)
         }
     }
     /* Watched again once the carrier is back; then the link is deleted. */
-    SH("nsenter -t %d -n ip link set vw1 up", (int)far);
+    SH("nsenter -t %d -n ip link set vw1 up", (int)far.pid);
     check_pvd_of(ctx, "vw0", MIF_FAMILY_IPV4);
     CHECK_RC(post_id(ctx, MIF_REQ_WATCH_CONNECTION, 21), MIF_OK);
     SH("ip link del vw0");
@@ -351,10 +283,7 @@ out:
     }
     if (ctx != NULL)
         mif_close(ctx);
-    if (keep >= 0)
-        close(keep);
-    if (far > 0)
-        waitpid(far, NULL, 0);
+    check_far_end_stop(&far);
     remove_pair();
 }
 
@@ -367,16 +296,16 @@ static void mptcp_continuity(void)
 {
     mif_ctx *ctx = NULL;
     mif_message *m;
-    int keep = -1, fd = -1;
-    pid_t far = -1;
+    int fd = -1;
+    struct check_far_end far = { -1, -1, 0 };
     struct sockaddr_in local = { .sin_family = AF_INET }, remote = { .sin_family = AF_INET };
 
     if (!make_pair() || !SH("ip link add vx0 type veth peer name vx1 && ip addr add 198.18.6.1/24 dev vx0 && "
                             "ip link set vx0 up && ip link set vx1 up"))
         goto out;
-    far = far_end(&keep, IPPROTO_MPTCP);
+    check_far_end_start(&far, "vw1", VW1_SETUP, "198.18.5.2", IPPROTO_MPTCP, 0);
     ctx = open_with(NULL);
-    if (far < 0 || ctx == NULL)
+    if (far.pid < 0 || ctx == NULL)
         goto out;
     check_pvd_of(ctx, "vx0", MIF_FAMILY_IPV4);
     fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
@@ -384,7 +313,7 @@ static void mptcp_continuity(void)
         goto out;
     inet_pton(AF_INET, "198.18.5.1", &local.sin_addr);
     inet_pton(AF_INET, "198.18.5.2", &remote.sin_addr);
-    remote.sin_port = htons(far_port);
+    remote.sin_port = htons(far.port);
     if (!CHECK(bind(fd, (struct sockaddr *)&local, sizeof local) == 0) ||
         !CHECK(connect(fd, (struct sockaddr *)&remote, sizeof remote) == 0))
         goto out;
@@ -412,10 +341,7 @@ out:
         close(fd);
     if (ctx != NULL)
         mif_close(ctx);
-    if (keep >= 0)
-        close(keep);
-    if (far > 0)
-        waitpid(far, NULL, 0);
+    check_far_end_stop(&far);
     SH("ip mptcp endpoint flush; true");
     remove_pair();
     SH("ip link del vx0 2>/dev/null; true");

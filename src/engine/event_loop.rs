@@ -485,9 +485,11 @@ impl Engine {
             || self.shared.model.lock().next_deadline(now).is_some_and(|d| d <= now);
         if model_due {
             self.model_wake = None;
-            // The kernel refreshes an RA default route's lifetime without telling
-            // (no RTM_NEWROUTE for a new expiry): its routes are read again before a
-            // router lifetime is judged to be ending.
+        }
+        // The kernel refreshes an RA default route's lifetime without telling (no
+        // RTM_NEWROUTE for a new expiry): its routes are read again before a router
+        // lifetime is judged to be ending, and only then.
+        if model_due && self.shared.model.lock().router_warning_due(now) {
             match self.dumper.routes(Family::V6, Patience::Brief) {
                 Ok(routes) => {
                     self.apply(vec![Fact::Routes { family: Family::V6, routes }]);

@@ -239,6 +239,7 @@ impl HostModel {
             .chain(self.learning_deadline())
             .chain(self.next_going_away_horizon(now))
             .chain(self.next_watch_horizon(now))
+            .chain(self.next_router_recheck(now))
             .min()
     }
 

@@ -4,6 +4,9 @@
 use super::*;
 use crate::core::link::is_link_local;
 
+/// How often the routes are read again while a router-lifetime warning holds.
+const ROUTER_RECHECK: Duration = Duration::from_secs(1);
+
 impl HostModel {
     pub(super) fn compute_view(&mut self, ifindex: u32, now: Instant) -> Option<LinkView> {
         let link = self.links.get(&ifindex)?;
@@ -335,6 +338,25 @@ impl HostModel {
         }
         let last = last?;
         (last.saturating_duration_since(now) <= self.going_away_horizon).then_some((last, GoingAwayReason::LeaseEnding))
+    }
+
+    /// Whether a PvD is within its router-lifetime warning window (`router_warn_at`
+    /// passed): the engine reads the routes again before judging it, since the kernel
+    /// refreshes their lifetimes without telling; a warning is withdrawn only so.
+    pub fn router_warning_due(&self, now: Instant) -> bool {
+        self.views.values().flat_map(|v| v.pvds.iter().flatten()).any(|p| p.router_warn_at.is_some_and(|at| at <= now))
+    }
+
+    /// While a router-lifetime warning holds, the engine looks at the routes again every
+    /// `ROUTER_RECHECK`: a router that came back refreshes the kernel's route silently,
+    /// and its return cancels the warning only when seen.
+    pub(super) fn next_router_recheck(&self, now: Instant) -> Option<Instant> {
+        let warned = self
+            .views
+            .values()
+            .flat_map(|v| v.pvds.iter().flatten())
+            .any(|p| p.going_away.is_some_and(|(_, r)| r == GoingAwayReason::RouterLifetimeEnding));
+        warned.then(|| now + ROUTER_RECHECK)
     }
 
     /// How far ahead of the end of a PvD's last valid address lifetime it is

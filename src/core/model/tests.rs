@@ -1216,21 +1216,25 @@ fn watches_are_bounded() {
     assert_eq!(extra, Err(Error::LimitReached));
 }
 
+/// An IPv6 default route through eth0 (ifindex 2) via `gateway`, metric 1024, with
+/// `lifetime` seconds (an RA's router lifetime when `from_ra`).
+fn eth0_route6(gateway: &str, from_ra: bool, lifetime: u32) -> RouteFact {
+    RouteFact {
+        family: Family::V6,
+        ifindex: 2,
+        gateway: Some(gateway.parse().unwrap()),
+        metric: 1024,
+        from_ra,
+        lifetime: Some(lifetime),
+    }
+}
+
 #[test]
 fn a_pvd_whose_router_lifetime_ends_within_the_horizon_is_going_away() {
     let mut h = two_links();
     h.model.set_going_away_horizon(Duration::from_secs(60));
     h.subscribe_all();
-    let ra_route = |lifetime| {
-        Fact::Route(RouteFact {
-            family: Family::V6,
-            ifindex: 2,
-            gateway: Some("fe80::1".parse().unwrap()),
-            metric: 1024,
-            from_ra: true,
-            lifetime: Some(lifetime),
-        })
-    };
+    let ra_route = |lifetime| Fact::Route(eth0_route6("fe80::1", true, lifetime));
     // 300 s of router lifetime: not yet; the engine wakes when the horizon's 60 s are left.
     let out = h.apply(vec![ra_route(300)]);
     assert!(out.iter().all(|a| !a.starts_with("going")), "{out:?}");
@@ -1238,15 +1242,8 @@ fn a_pvd_whose_router_lifetime_ends_within_the_horizon_is_going_away() {
     h.now += Duration::from_secs(240);
     // The engine re-reads the routes first (the kernel does not report a refresh): the
     // same end, 60 s left, is no new RA; the warning comes.
-    let reread = |lifetime| RouteFact {
-        family: Family::V6,
-        ifindex: 2,
-        gateway: Some("fe80::1".parse().unwrap()),
-        metric: 1024,
-        from_ra: true,
-        lifetime: Some(lifetime),
-    };
-    let out = h.apply(vec![Fact::Routes { family: Family::V6, routes: vec![reread(60)] }]);
+    let reread = vec![eth0_route6("fe80::1", true, 60)];
+    let out = h.apply(vec![Fact::Routes { family: Family::V6, routes: reread }]);
     assert_eq!(out, vec!["going 2 eth0/ipv6 60000ms RouterLifetimeEnding"]);
     let mut out = Vec::new();
     h.model.expire(h.now, &mut out);
@@ -1266,25 +1263,11 @@ fn a_pvd_whose_router_lifetime_ends_within_the_horizon_is_going_away() {
     let out: Vec<String> = out.iter().map(show).collect();
     assert_eq!(out, vec!["going 2 eth0/ipv6 10000ms RouterLifetimeEnding"]);
     h.now += Duration::from_secs(10);
-    let removed = RouteFact {
-        family: Family::V6,
-        ifindex: 2,
-        gateway: Some("fe80::1".parse().unwrap()),
-        metric: 1024,
-        from_ra: true,
-        lifetime: Some(0),
-    };
-    let out = h.apply(vec![Fact::RouteRemoved(removed)]);
+    let out = h.apply(vec![Fact::RouteRemoved(eth0_route6("fe80::1", true, 0))]);
     assert!(out.iter().all(|a| !a.starts_with("going")), "{out:?}");
     // A static default route next to the RA's: the PvD does not depend on routers.
-    let static6 = RouteFact {
-        family: Family::V6,
-        ifindex: 2,
-        gateway: Some("fd6d:6966:a::1".parse().unwrap()),
-        metric: 100,
-        from_ra: false,
-        lifetime: None,
-    };
+    let mut static6 = eth0_route6("fd6d:6966:a::1", false, 0);
+    (static6.metric, static6.lifetime) = (100, None);
     h.apply(vec![Fact::Route(static6)]);
     let out = h.apply(vec![ra_route(20)]);
     assert!(out.iter().all(|a| !a.starts_with("going")), "{out:?}");
@@ -1352,4 +1335,22 @@ fn a_link_its_manager_is_configuring_is_going_up_for_that_reason() {
     let mut out = Vec::new();
     h.model.announce_pvds(3, h.now, &mut out).unwrap();
     assert!(out.iter().map(show).any(|a| a.ends_with("wl0/ipv4")), "{out:?}");
+}
+
+#[test]
+fn after_an_overflow_every_watch_says_again_whether_a_warning_holds() {
+    let mut h = two_links();
+    h.apply(vec![timed_addr(2, "fd6d:6966:a::7", 64, 40, 0)]);
+    let mut out = Vec::new();
+    h.model.watch_connection(1, ip("fd6d:6966:a::7"), None, false, h.now, &mut out).unwrap();
+    h.model.watch_connection(2, ip("198.51.100.2"), None, false, h.now, &mut out).unwrap();
+    h.model.watch_connection(3, ip("fd6d:6966:a::2"), None, false, h.now, &mut out).unwrap();
+    h.model.set_connection_intent(3, ConnectionIntent::CanBeBroken).unwrap();
+    assert_eq!(out.iter().map(show).collect::<Vec<_>>(), vec!["conn-going 1 eth0/ipv6 40000ms AddressesDeprecated"]);
+    // The queue overflowed: the warning again, a cancellation (none holds) for the
+    // other, nothing for the one that can be broken.
+    let mut out = Vec::new();
+    h.model.reannounce(h.now, &mut out);
+    let out: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(out, vec!["conn-going 1 eth0/ipv6 40000ms AddressesDeprecated", "conn-cancel 2 eth0/ipv4 None"]);
 }
