@@ -303,7 +303,7 @@ impl Engine {
         if reread_ipv4_routes && !lost_events {
             match self.dumper.routes(Family::V4, Patience::Brief) {
                 Ok(routes) => {
-                    self.apply(vec![Fact::Routes { family: Family::V4, routes }]);
+                    self.apply(vec![routes]);
                 }
                 // Still changing: a full re-read a little later covers the routes too.
                 Err(e @ DumpError::Interrupted { .. }) => self.postpone_resync(&e),
@@ -492,7 +492,7 @@ impl Engine {
         if model_due && self.shared.model.lock().router_warning_due(now) {
             match self.dumper.routes(Family::V6, Patience::Brief) {
                 Ok(routes) => {
-                    self.apply(vec![Fact::Routes { family: Family::V6, routes }]);
+                    self.apply(vec![routes]);
                 }
                 Err(e) => log_at!(Debug, "IPv6 routes not re-read before expiry: {e}"),
             }

@@ -17,7 +17,7 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 use super::nduseropt::{self as ndopt, NdOption, RTM_NEWNDUSEROPT, RTNLGRP_ND_USEROPT};
 use crate::core::model::{
-    AddrFact, AddrFlags, Fact, Family, LinkFact, LinkFlags, RaOption, RouteFact, Scope, Snapshot,
+    AddrFact, AddrFlags, Fact, Family, LinkFact, LinkFlags, PrefixRouteFact, RaOption, RouteFact, Scope, Snapshot,
 };
 use crate::core::ndopt::{captive_portal_uri, pref64, ND_OPT_CAPTIVE_PORTAL, ND_OPT_PREF64};
 use crate::log::log_at;
@@ -283,9 +283,15 @@ fn ra_fact(opt: ndopt::NdUserOpt) -> Option<Fact> {
     Some(Fact::Ra { ifindex: opt.ifindex, router: opt.router, option })
 }
 
-/// A default route of the main table, or `None` for every other route.
-fn route_fact(msg: &RouteMessage) -> Option<RouteFact> {
-    if msg.header.destination_prefix_length != 0 || msg.header.kind != RouteType::Unicast {
+/// A unicast route of the main table: a default route, or one to a prefix.
+enum MainRoute {
+    Default(RouteFact),
+    Prefix(PrefixRouteFact),
+}
+
+/// A unicast route of the main table, or `None` for every other route.
+fn route_fact(msg: &RouteMessage) -> Option<MainRoute> {
+    if msg.header.kind != RouteType::Unicast {
         return None;
     }
     let family = match msg.header.address_family {
@@ -298,8 +304,11 @@ fn route_fact(msg: &RouteMessage) -> Option<RouteFact> {
     let mut gateway = None;
     let mut metric = 0;
     let mut lifetime = None;
+    let mut destination = None;
     for attr in &msg.attributes {
         match attr {
+            RouteAttribute::Destination(RouteAddress::Inet(a)) => destination = Some(IpAddr::V4(*a)),
+            RouteAttribute::Destination(RouteAddress::Inet6(a)) => destination = Some(IpAddr::V6(*a)),
             // rta_expires counts clock ticks (USER_HZ = 100 on Linux).
             RouteAttribute::CacheInfo(c) if c.expires != 0 => lifetime = Some(c.expires / 100),
             RouteAttribute::Table(t) => table = *t,
@@ -313,14 +322,23 @@ fn route_fact(msg: &RouteMessage) -> Option<RouteFact> {
     if table != RT_TABLE_MAIN {
         return None;
     }
-    Some(RouteFact {
+    let prefix_len = msg.header.destination_prefix_length;
+    if prefix_len != 0 {
+        return Some(MainRoute::Prefix(PrefixRouteFact {
+            ifindex: ifindex?,
+            destination: destination?,
+            prefix_len,
+            metric,
+        }));
+    }
+    Some(MainRoute::Default(RouteFact {
         family,
         ifindex: ifindex?,
         gateway,
         metric,
         from_ra: msg.header.protocol == RouteProtocol::Ra,
         lifetime,
-    })
+    }))
 }
 
 fn fact_of(message: RouteNetlinkMessage) -> Option<Fact> {
@@ -331,8 +349,14 @@ fn fact_of(message: RouteNetlinkMessage) -> Option<Fact> {
         RouteNetlinkMessage::DelAddress(addr) => {
             addr_fact(&addr).map(|a| Fact::AddrRemoved { ifindex: a.ifindex, addr: a.addr, prefix_len: a.prefix_len })
         }
-        RouteNetlinkMessage::NewRoute(route) => route_fact(&route).map(Fact::Route),
-        RouteNetlinkMessage::DelRoute(route) => route_fact(&route).map(Fact::RouteRemoved),
+        RouteNetlinkMessage::NewRoute(route) => route_fact(&route).map(|r| match r {
+            MainRoute::Default(r) => Fact::Route(r),
+            MainRoute::Prefix(p) => Fact::PrefixRoute(p),
+        }),
+        RouteNetlinkMessage::DelRoute(route) => route_fact(&route).map(|r| match r {
+            MainRoute::Default(r) => Fact::RouteRemoved(r),
+            MainRoute::Prefix(p) => Fact::PrefixRouteRemoved(p),
+        }),
         _ => None,
     }
 }
@@ -446,9 +470,10 @@ impl DumpSocket {
         Ok(DumpSocket { socket, seq: 0 })
     }
 
-    /// Dumps the default routes of one family (the kernel removes IPv4 routes of a link
-    /// that goes down without telling listeners, so the engine re-reads them).
-    pub fn routes(&mut self, family: Family, patience: Patience) -> Result<Vec<RouteFact>, DumpError> {
+    /// Dumps the default routes and the prefix routes of one family (the kernel removes
+    /// IPv4 routes of a link that goes down without telling listeners, so the engine
+    /// re-reads them), as the fact that replaces the model's.
+    pub fn routes(&mut self, family: Family, patience: Patience) -> Result<Fact, DumpError> {
         let mut request = RouteMessage::default();
         request.header.address_family = match family {
             Family::V4 => AddressFamily::Inet,
@@ -460,13 +485,15 @@ impl DumpSocket {
             if interrupted {
                 continue;
             }
-            return Ok(facts
-                .into_iter()
-                .filter_map(|f| match f {
-                    Fact::Route(r) if r.family == family => Some(r),
-                    _ => None,
-                })
-                .collect());
+            let (mut routes, mut prefixes) = (Vec::new(), Vec::new());
+            for fact in facts {
+                match fact {
+                    Fact::Route(r) if r.family == family => routes.push(r),
+                    Fact::PrefixRoute(p) if Family::of(&p.destination) == family => prefixes.push(p),
+                    _ => {}
+                }
+            }
+            return Ok(Fact::Routes { family, routes, prefixes });
         }
         Err(DumpError::Interrupted { what: "route dump" })
     }
@@ -488,6 +515,7 @@ impl DumpSocket {
                     Fact::Link(l) => snapshot.links.push(l),
                     Fact::Addr(a) => snapshot.addrs.push(a),
                     Fact::Route(r) => snapshot.routes.push(r),
+                    Fact::PrefixRoute(p) => snapshot.prefix_routes.push(p),
                     _ => {}
                 }
             }

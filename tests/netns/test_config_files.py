@@ -420,6 +420,50 @@ def test_config_system_server_on_link(bed):
     check(all(q[2] != "198.51.100.2" for q in b.queries()), f"B's server saw mif0's queries: {b.queries()}")
 
 
+@bed_options(nets=2)
+def test_config_system_server_routed(bed):
+    """A resolv.conf server on no link's subnet, reached only through network B by a
+    route to its prefix (198.18.53.0/24 via B's router), belongs to mif1's PvD while
+    mif0 holds the default route: mif1/ipv4's System element has it, mif0/ipv4's keeps
+    only the server behind the default route; a translation on mif0/ipv4 never asks it
+    (its dnsmasq logs no query from mif0's address). Deleting the route moves it back
+    to the default route's holder."""
+    from dnsbed import DnsBed
+    bed.require_elements()
+    i0, i1 = bed.ifindex("mif0"), bed.ifindex("mif1")
+    dns = DnsBed(bed)
+    bed.ip("b", "addr", "add", "198.18.53.53/32", "dev", "lo")
+    b = dns.dnsmasq("b", ["198.18.53.53"], hosts={"host.example.com": ["203.0.113.7"]})
+    path = bed.write("etc/resolv.conf", "nameserver 198.18.53.53\nnameserver 198.18.0.99\nsearch sys.example\n")
+    bed.ip("host", "route", "add", "default", "via", "198.51.100.1", "dev", "mif0", "metric", 100)
+    bed.ip("host", "route", "add", "198.18.53.0/24", "via", "203.0.113.1", "dev", "mif1")
+    m = bed.start_mifctl()
+    m.expect_initial(elements=[
+        file_element(i0, "mif0", "ipv4", "system", path, ["198.18.0.99"], ["sys.example"]),
+        file_element(i1, "mif1", "ipv4", "system", path, ["198.18.53.53"], []),
+    ])
+    conf = {x["pvd_name"]: x for x in bed.mifctl_config()}
+    check(conf["mif1/ipv4"]["dns_server_sources"] == {"198.18.53.53": ["system"]}
+          and conf["mif0/ipv4"]["dns_server_sources"] == {"198.18.0.99": ["system"]},
+          f"mifctl config: each server on the PvD that routes to it: {conf}")
+    r = dns.resolve("mif1", "host.example.com")
+    check(r.done(1)["status"] == "done" and r.addresses(1) == {"203.0.113.7"},
+          "mif1/ipv4 translates through the routed server\n" + r.describe())
+    r = dns.resolve("mif0", "host.example.com", timeout_ms=200, tries=1)
+    check(r.done(1)["status"] in ("timeout", "server_failure"),
+          "mif0/ipv4 asks only 198.18.0.99 (which nobody serves)\n" + r.describe())
+    check(b.queries() and all(q[2] == "203.0.113.2" for q in b.queries()),
+          f"the routed server saw only mif1's queries: {b.queries()}")
+
+    # The route goes: both servers are behind mif0's default route again.
+    s0 = m.elements(ifname="mif0", element="system")[0]
+    s1 = m.elements(ifname="mif1", element="system")[0]
+    bed.ip("host", "route", "del", "198.18.53.0/24", "via", "203.0.113.1", "dev", "mif1")
+    m.expect_phase([gone(s1), file_element(i0, "mif0", "ipv4", "system", path, ["198.18.53.53", "198.18.0.99"],
+                                           ["sys.example"], element_id=s0["element_id"])])
+    m.expect_quiet()
+
+
 # ---------------------------------------------------------------- Get Configuration Data
 
 def test_config_data_merge(bed):

@@ -116,10 +116,15 @@ pub enum Fact {
     Route(RouteFact),
     /// A default route went.
     RouteRemoved(RouteFact),
-    /// The whole default-route table of one family (after a route dump).
+    /// A route to a prefix (not the default) appeared or changed.
+    PrefixRoute(PrefixRouteFact),
+    /// A route to a prefix went.
+    PrefixRouteRemoved(PrefixRouteFact),
+    /// The whole default-route table of one family and its prefix routes (after a route dump).
     Routes {
         family: Family,
         routes: Vec<RouteFact>,
+        prefixes: Vec<PrefixRouteFact>,
     },
     /// Everything one file source says now (empty: the file is gone or says nothing).
     Sourced {
@@ -179,6 +184,16 @@ pub struct RouteFact {
     pub from_ra: bool,
     /// Seconds until the kernel removes it (RA router lifetime); `None` = no expiry.
     pub lifetime: LifetimeSecs,
+}
+
+/// A unicast route to a prefix (destination length > 0, main table): where the servers
+/// of /etc/resolv.conf are reached when no link's subnet holds them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PrefixRouteFact {
+    pub ifindex: u32,
+    pub destination: IpAddr,
+    pub prefix_len: u8,
+    pub metric: u32,
 }
 
 /// Kinds of configuration element (their stable C values are in capi).
@@ -297,4 +312,5 @@ pub struct Snapshot {
     pub links: Vec<LinkFact>,
     pub addrs: Vec<AddrFact>,
     pub routes: Vec<RouteFact>,
+    pub prefix_routes: Vec<PrefixRouteFact>,
 }

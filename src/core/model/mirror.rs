@@ -11,6 +11,10 @@ pub const MAX_RA_SERVERS_PER_ROUTER: usize = 32;
 /// ... and this many DNSSL domains per router (the limits of a state file). More are
 /// ignored with a log line (docs/configuration.md).
 pub const MAX_RA_DOMAINS_PER_ROUTER: usize = 64;
+/// At most this many routes to prefixes are kept (a router holding a full Internet
+/// table has a million): more are ignored with a log line, and a resolv.conf server
+/// reached only through one of those goes to the default route's holder.
+pub const MAX_PREFIX_ROUTES: usize = 4096;
 
 impl HostModel {
     /// Applies facts in order and appends the announcements they imply. A run of
@@ -79,6 +83,7 @@ impl HostModel {
                 self.addrs.remove(&ifindex);
                 self.ra.retain(|(i, _), _| *i != ifindex);
                 self.routes.retain(|(_, i, _, _), _| *i != ifindex);
+                self.prefix_routes.retain(|p| p.ifindex != ifindex);
                 vec![ifindex]
             }
             Fact::Addr(a) => {
@@ -88,14 +93,23 @@ impl HostModel {
                     return;
                 }
                 let state = AddrState::from_fact(&a, now);
-                self.addrs.entry(a.ifindex).or_default().insert((a.addr, a.prefix_len), state);
-                vec![a.ifindex]
+                let new = self.addrs.entry(a.ifindex).or_default().insert((a.addr, a.prefix_len), state).is_none();
+                // A new subnet may hold a resolv.conf server: its System element may move here.
+                let mut touched = if new { self.interfaces_if_system_server_in(&a.addr, a.prefix_len) } else { vec![] };
+                if touched.is_empty() {
+                    touched.push(a.ifindex);
+                }
+                touched
             }
             Fact::AddrRemoved { ifindex, addr, prefix_len } => {
                 if let Some(map) = self.addrs.get_mut(&ifindex) {
                     map.remove(&(addr, prefix_len));
                 }
-                vec![ifindex]
+                let mut touched = self.interfaces_if_system_server_in(&addr, prefix_len);
+                if touched.is_empty() {
+                    touched.push(ifindex);
+                }
+                touched
             }
             Fact::Ra { ifindex, router, option } => {
                 if !self.links.contains_key(&ifindex) {
@@ -121,7 +135,21 @@ impl HostModel {
                 self.routes.remove(&(r.family, r.ifindex, r.gateway, r.metric));
                 self.links.keys().copied().collect()
             }
-            Fact::Routes { family, routes } => {
+            Fact::PrefixRoute(p) => {
+                if !self.links.contains_key(&p.ifindex) || !self.add_prefix_route(p) {
+                    return;
+                }
+                self.interfaces_if_system_server_in(&p.destination, p.prefix_len)
+            }
+            Fact::PrefixRouteRemoved(p) => {
+                if !self.prefix_routes.remove(&p) {
+                    return;
+                }
+                self.interfaces_if_system_server_in(&p.destination, p.prefix_len)
+            }
+            Fact::Routes { family, routes, prefixes } => {
+                self.prefix_routes.retain(|p| Family::of(&p.destination) != family);
+                self.add_prefix_routes(prefixes);
                 let before: BTreeMap<RouteKey, (bool, Option<Instant>, LifetimeSecs)> =
                     self.routes.iter().filter(|((f, _, _, _), _)| *f == family).map(|(k, v)| (*k, *v)).collect();
                 self.routes.retain(|(f, _, _, _), _| *f != family);
@@ -155,11 +183,59 @@ impl HostModel {
         now: Instant,
         out: &mut Vec<Announcement>,
     ) {
+        let mut ifindices = ifindices.into_iter().peekable();
+        if ifindices.peek().is_none() {
+            return;
+        }
         self.placement = Some(self.system_placement());
         for ifindex in ifindices {
             self.refresh(ifindex, now, out);
         }
         self.placement = None;
+    }
+
+    /// Keeps a route to a prefix unless `MAX_PREFIX_ROUTES` are kept already; whether
+    /// the model changed.
+    fn add_prefix_route(&mut self, p: PrefixRouteFact) -> bool {
+        if self.prefix_routes.len() >= MAX_PREFIX_ROUTES && !self.prefix_routes.contains(&p) {
+            log_at!(
+                Debug,
+                "route {}/{} ignored: {MAX_PREFIX_ROUTES} prefix routes kept already",
+                p.destination,
+                p.prefix_len
+            );
+            return false;
+        }
+        self.prefix_routes.insert(p)
+    }
+
+    /// Keeps the routes of a dump, logging once how many were over the limit.
+    fn add_prefix_routes(&mut self, prefixes: Vec<PrefixRouteFact>) {
+        let mut ignored = 0usize;
+        for p in prefixes {
+            if self.prefix_routes.len() < MAX_PREFIX_ROUTES || self.prefix_routes.contains(&p) {
+                self.prefix_routes.insert(p);
+            } else {
+                ignored += 1;
+            }
+        }
+        if ignored > 0 {
+            log_at!(Warn, "{ignored} prefix routes ignored: {MAX_PREFIX_ROUTES} kept already (docs/limits.md)");
+        }
+    }
+
+    /// A route to a prefix, or a subnet, matters to other interfaces only through the
+    /// servers of /etc/resolv.conf it holds: every interface when it holds one (their
+    /// System elements may move), else none.
+    fn interfaces_if_system_server_in(&self, net: &IpAddr, prefix_len: u8) -> Vec<u32> {
+        let holds = self.system.as_ref().is_some_and(|(_, data)| {
+            data.dns_servers.iter().any(|s| Family::of(s) == Family::of(net) && pvd::in_subnet(s, net, prefix_len))
+        });
+        if holds {
+            self.links.keys().copied().collect()
+        } else {
+            Vec::new()
+        }
     }
 
     pub(super) fn apply_ra(
@@ -291,9 +367,12 @@ impl HostModel {
                 (r.from_ra, deadline_after(now, r.lifetime), r.lifetime),
             );
         }
+        self.prefix_routes.clear();
+        self.add_prefix_routes(snapshot.prefix_routes);
         let links = &self.links;
         self.ra.retain(|(i, _), _| links.contains_key(i));
         self.routes.retain(|(_, i, _, _), _| links.contains_key(i));
+        self.prefix_routes.retain(|p| links.contains_key(&p.ifindex));
         self.refresh_many(touched, now, out);
         self.settle_learning(now, out);
     }

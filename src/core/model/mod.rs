@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 pub use announcement::{AddrInfo, Announcement, ElementInfo, GoingAwayReason, GoingUpReason, PvdInfo};
 pub use facts::{
     AddrFact, AddrFlags, ConfigData, ElementKind, Fact, Family, InfoId, LifetimeSecs, LinkFact, LinkFlags, LinkRef,
-    RaOption, RouteFact, Scope, Snapshot, SourcedElement,
+    PrefixRouteFact, RaOption, RouteFact, Scope, Snapshot, SourcedElement,
 };
 
 pub use readiness::DEFAULT_LEARNING_WINDOW;
@@ -263,6 +263,9 @@ pub struct HostModel {
     /// Default routes: installed from an RA, when they expire, and the lifetime they
     /// had when last set (an RA's router lifetime).
     routes: BTreeMap<RouteKey, (bool, Option<Instant>, LifetimeSecs)>,
+    /// Routes to prefixes (main table), at most `MAX_PREFIX_ROUTES`: where resolv.conf's
+    /// servers are reached when no subnet of a link holds them.
+    prefix_routes: BTreeSet<PrefixRouteFact>,
     sourced: BTreeMap<String, Vec<(SourcedElement, Option<Instant>)>>,
     system: Option<(String, ConfigData)>,
     element_ids: HashMap<(u32, Family, ElementIdent), u64>,
@@ -309,6 +312,7 @@ impl HostModel {
             subs: Subscriptions::default(),
             ra: BTreeMap::new(),
             routes: BTreeMap::new(),
+            prefix_routes: BTreeSet::new(),
             sourced: BTreeMap::new(),
             system: None,
             element_ids: HashMap::new(),

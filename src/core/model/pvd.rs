@@ -238,7 +238,7 @@ impl HostModel {
             let mut data = data.for_family(family);
             // Each server goes where it is reached (`system_server_place`).
             data.dns_servers.retain(|s| match placement.place_of(s) {
-                ServerPlace::OnLink(i) => i == ifindex,
+                ServerPlace::OnLink(i) | ServerPlace::Routed(i) => i == ifindex,
                 ServerPlace::DefaultRoute => holds_default,
                 ServerPlace::Nowhere => false,
             });
@@ -256,9 +256,11 @@ impl HostModel {
     }
 
     /// Where a server of /etc/resolv.conf (the System element) belongs: to the PvD of
-    /// the interface whose addresses' subnet holds it (on-link; the longest prefix
-    /// wins), else to the PvDs holding the default route of its family (lowest metric),
-    /// as every server did before. A loopback server (a local stub such as
+    /// the interface that reaches it by a more specific way than the default route: the
+    /// subnet of one of its addresses (on-link) or a route to a prefix holding it; the
+    /// longest prefix wins, on-link before a route of the same length, then the lowest
+    /// metric. Only when no interface reaches it so, to the PvDs holding the default
+    /// route of its family (lowest metric), as every server did before. A loopback server (a local stub such as
     /// systemd-resolved's 127.0.0.53 or a local dnsmasq) belongs to no PvD: it cannot
     /// be reached over any link, and the stub's own per-link state
     /// (systemd-resolved's, read as its own source) names the real servers.
@@ -267,16 +269,26 @@ impl HostModel {
             return ServerPlace::Nowhere;
         }
         let family = Family::of(server);
+        let usable = |ifindex: &u32| self.links.get(ifindex).is_some_and(|l| l.flags.up && l.flags.running);
         let on_link = self
             .addrs
             .iter()
-            .filter(|(ifindex, _)| self.links.get(ifindex).is_some_and(|l| l.flags.up && l.flags.running))
+            .filter(|(ifindex, _)| usable(ifindex))
             .flat_map(|(ifindex, addrs)| addrs.keys().map(move |(a, len)| (*ifindex, *a, *len)))
             .filter(|(_, a, len)| Family::of(a) == family && !is_link_local(a) && in_subnet(server, a, *len))
             .max_by_key(|(_, _, len)| *len);
-        match on_link {
-            Some((ifindex, _, _)) => ServerPlace::OnLink(ifindex),
-            None => ServerPlace::DefaultRoute,
+        let routed = self
+            .prefix_routes
+            .iter()
+            .filter(|p| usable(&p.ifindex) && Family::of(&p.destination) == family)
+            .filter(|p| !is_link_local(&p.destination) && in_subnet(server, &p.destination, p.prefix_len))
+            // Longest prefix, then lowest metric (`min_by_key` keeps the first of equals).
+            .min_by_key(|p| (std::cmp::Reverse(p.prefix_len), p.metric));
+        match (on_link, routed) {
+            (Some((_, _, len)), Some(p)) if p.prefix_len > len => ServerPlace::Routed(p.ifindex),
+            (Some((ifindex, _, _)), _) => ServerPlace::OnLink(ifindex),
+            (None, Some(p)) => ServerPlace::Routed(p.ifindex),
+            (None, None) => ServerPlace::DefaultRoute,
         }
     }
 
@@ -489,7 +501,7 @@ fn going_away_of(
 }
 
 /// Whether `addr` lies in the subnet `net`/`len`.
-fn in_subnet(addr: &IpAddr, net: &IpAddr, len: u8) -> bool {
+pub(super) fn in_subnet(addr: &IpAddr, net: &IpAddr, len: u8) -> bool {
     match (addr, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
             let mask = u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0);
@@ -521,6 +533,8 @@ impl SystemPlacement {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ServerPlace {
     OnLink(u32),
+    /// Reached through a route to a prefix (not the default) on this interface.
+    Routed(u32),
     DefaultRoute,
     Nowhere,
 }

@@ -449,6 +449,7 @@ fn resync_announces_exactly_the_difference() {
             addr_fact(7, "198.18.0.1", 24, Scope::Global),
         ],
         routes: vec![],
+        prefix_routes: vec![],
     };
     let mut out = Vec::new();
     h.model.resync(snapshot.clone(), now, &mut out);
@@ -468,6 +469,7 @@ fn resync_removes_vanished_interfaces_in_order() {
         links: vec![LinkFact { ifindex: 1, name: "lo".into(), flags: LinkFlags { loopback: true, ..up() }, mtu: None }],
         addrs: vec![addr_fact(1, "127.0.0.1", 8, Scope::Global)],
         routes: vec![],
+        prefix_routes: vec![],
     };
     let mut out = Vec::new();
     h.model.resync(snapshot, h.now, &mut out);
@@ -813,6 +815,91 @@ fn resolv_conf_servers_go_to_the_link_that_reaches_them() {
         h.apply(vec![Fact::System { origin: "/etc/resolv.conf".into(), data: Some(stub) }]),
         vec!["-elem 2 System 198.18.0.53,b.example", "-elem 4 System 203.0.113.1"]
     );
+}
+
+#[test]
+fn resolv_conf_servers_reached_by_a_specific_route_go_to_its_link() {
+    // eth0 holds the default route; mif1 has a route to 198.18.53.0/24 (behind its
+    // router): the server there is mif1's, not the default route holder's.
+    let mut h = two_links();
+    h.apply(vec![link(5, "mif1", up()), addr(5, "203.0.113.2", 24)]);
+    let via_eth0 = RouteFact {
+        family: Family::V4,
+        ifindex: 2,
+        gateway: Some("198.51.100.1".parse().unwrap()),
+        metric: 100,
+        from_ra: false,
+        lifetime: None,
+    };
+    h.apply(vec![Fact::Route(via_eth0)]);
+    h.subscribe_all();
+    let resolv = ConfigData { dns_servers: ips(&["198.18.53.53", "198.18.0.53"]), ..Default::default() };
+    assert_eq!(
+        h.apply(vec![Fact::System { origin: "/etc/resolv.conf".into(), data: Some(resolv) }]),
+        vec!["+elem 2 System 198.18.53.53,198.18.0.53"],
+        "no specific route yet: both behind the default route"
+    );
+    let prefix = |ifindex, net: &str, len, metric| PrefixRouteFact {
+        ifindex,
+        destination: net.parse().unwrap(),
+        prefix_len: len,
+        metric,
+    };
+    // A route holding no server changes nothing and refreshes nothing.
+    let before = h.model.placements.get();
+    assert!(h.apply(vec![Fact::PrefixRoute(prefix(5, "198.19.0.0", 16, 0))]).is_empty());
+    assert_eq!(h.model.placements.get(), before, "no placement worked out for an unrelated route");
+    assert_eq!(
+        h.apply(vec![Fact::PrefixRoute(prefix(5, "198.18.53.0", 24, 0))]),
+        vec!["+elem 2 System 198.18.0.53", "+elem 4 System 198.18.53.53"]
+    );
+    assert_eq!(h.model.pvd_link(2).unwrap().dns_servers, ips(&["198.18.0.53"]), "eth0/ipv4 never asks it");
+    // A longer prefix through eth0 wins over mif1's /24; equal prefixes: the lower metric.
+    assert_eq!(
+        h.apply(vec![Fact::PrefixRoute(prefix(2, "198.18.53.0", 25, 0))]),
+        vec!["+elem 2 System 198.18.53.53,198.18.0.53", "-elem 4 System 198.18.53.53"]
+    );
+    h.apply(vec![Fact::PrefixRouteRemoved(prefix(2, "198.18.53.0", 25, 0))]);
+    assert_eq!(h.model.pvd_link(4).unwrap().dns_servers, ips(&["198.18.53.53"]));
+    assert_eq!(
+        h.apply(vec![Fact::PrefixRoute(prefix(2, "198.18.53.0", 24, 10))]),
+        Vec::<String>::new(),
+        "mif1's route has the lower metric"
+    );
+    // A more specific subnet of an address wins over a shorter route; an equal one
+    // is on-link first.
+    h.apply(vec![Fact::PrefixRouteRemoved(prefix(2, "198.18.53.0", 24, 10))]);
+    assert_eq!(
+        h.apply(vec![addr(2, "198.18.53.2", 24)]),
+        vec!["+elem 2 System 198.18.53.53,198.18.0.53", "+addr 2 198.18.53.2/24", "-elem 4 System 198.18.53.53"]
+    );
+    // The route dump replaces the family's prefix routes; the link going removes its own.
+    h.apply(vec![Fact::AddrRemoved { ifindex: 2, addr: "198.18.53.2".parse().unwrap(), prefix_len: 24 }]);
+    assert_eq!(h.model.pvd_link(4).unwrap().dns_servers, ips(&["198.18.53.53"]));
+    let dump = Fact::Routes { family: Family::V4, routes: vec![], prefixes: vec![] };
+    let out = h.apply(vec![dump]);
+    assert!(out.contains(&"-elem 4 System 198.18.53.53".to_string()), "{out:?}");
+    h.apply(vec![Fact::PrefixRoute(prefix(5, "198.18.53.0", 24, 0))]);
+    let out = h.apply(vec![Fact::LinkRemoved { ifindex: 5 }]);
+    assert!(out.contains(&"-elem 4 System 198.18.53.53".to_string()), "{out:?}");
+    assert!(h.model.prefix_routes.is_empty());
+}
+
+#[test]
+fn prefix_routes_are_bounded() {
+    let mut h = two_links();
+    let many: Vec<PrefixRouteFact> = (0..mirror::MAX_PREFIX_ROUTES as u32 + 10)
+        .map(|i| PrefixRouteFact {
+            ifindex: 2,
+            destination: IpAddr::V4(std::net::Ipv4Addr::from(0xc612_0000 + (i << 8))),
+            prefix_len: 24,
+            metric: 0,
+        })
+        .collect();
+    h.apply(vec![Fact::Routes { family: Family::V4, routes: vec![], prefixes: many.clone() }]);
+    assert_eq!(h.model.prefix_routes.len(), mirror::MAX_PREFIX_ROUTES);
+    h.apply(vec![Fact::PrefixRoute(many[mirror::MAX_PREFIX_ROUTES + 5])]);
+    assert_eq!(h.model.prefix_routes.len(), mirror::MAX_PREFIX_ROUTES, "one more by event is refused too");
 }
 
 #[test]
@@ -1243,7 +1330,7 @@ fn a_pvd_whose_router_lifetime_ends_within_the_horizon_is_going_away() {
     // The engine re-reads the routes first (the kernel does not report a refresh): the
     // same end, 60 s left, is no new RA; the warning comes.
     let reread = vec![eth0_route6("fe80::1", true, 60)];
-    let out = h.apply(vec![Fact::Routes { family: Family::V6, routes: reread }]);
+    let out = h.apply(vec![Fact::Routes { family: Family::V6, routes: reread, prefixes: vec![] }]);
     assert_eq!(out, vec!["going 2 eth0/ipv6 60000ms RouterLifetimeEnding"]);
     let mut out = Vec::new();
     h.model.expire(h.now, &mut out);
