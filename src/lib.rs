@@ -23,5 +23,6 @@ pub mod fuzzing {
     pub use crate::core::config_files::fuzz_state_files;
     pub use crate::core::dns::fuzz_reply;
     pub use crate::core::mptcp::parse_endpoint;
+    pub use crate::core::ndopt::{parse_option, ra_options, NdUserOpt};
     pub use crate::os::nduseropt::{assert_invariants, parse_nduseropt, parse_nlmsg};
 }

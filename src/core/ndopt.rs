@@ -127,6 +127,9 @@ pub enum NdOptError {
     BadHeader { detail: String },
     /// `os::nduseropt::parse_nlmsg` only: the message is not RTM_NEWNDUSEROPT.
     NotNdUserOpt(u16),
+    /// `ra_options` only: the ICMPv6 message is not a Router Advertisement (type 134,
+    /// code 0).
+    NotRouterAdvertisement { icmp_type: u8, icmp_code: u8 },
 }
 
 impl fmt::Display for NdOptError {
@@ -147,11 +150,59 @@ impl fmt::Display for NdOptError {
             NdOptError::BadAttribute { detail } => write!(f, "RTM_NEWNDUSEROPT attributes: {detail}"),
             NdOptError::BadHeader { detail } => write!(f, "bad netlink header: {detail}"),
             NdOptError::NotNdUserOpt(t) => write!(f, "netlink message type {t} is not RTM_NEWNDUSEROPT"),
+            NdOptError::NotRouterAdvertisement { icmp_type, icmp_code } => {
+                write!(f, "ICMPv6 type {icmp_type} code {icmp_code} is not a Router Advertisement")
+            }
         }
     }
 }
 
 impl std::error::Error for NdOptError {}
+
+/// Size of a Router Advertisement before its options (RFC 4861 section 4.2): type,
+/// code, checksum, hop limit, flags, router lifetime, reachable time, retrans timer.
+const RA_FIXED_LEN: usize = 16;
+
+/// The options of a whole Router Advertisement as a raw ICMPv6 socket hands it (the
+/// ICMPv6 header first; the library's own listener, for links whose RAs the kernel
+/// does not forward): each option's bytes, type and length included, for
+/// `parse_option`. As RFC 4861 section 6.1.2 says, an RA with a code other than 0,
+/// shorter than its fixed part, or with an option of length 0 or running past the end
+/// is discarded whole (the error names why).
+pub fn ra_options(ra: &[u8]) -> Result<Vec<&[u8]>, NdOptError> {
+    let (&[icmp_type, icmp_code], _) =
+        ra.split_first_chunk::<2>().ok_or(NdOptError::Truncated { what: "ICMPv6 header", need: 2, have: ra.len() })?;
+    if icmp_type != ICMPV6_ROUTER_ADVERTISEMENT || icmp_code != 0 {
+        return Err(NdOptError::NotRouterAdvertisement { icmp_type, icmp_code });
+    }
+    let mut rest = ra.get(RA_FIXED_LEN..).ok_or(NdOptError::Truncated {
+        what: "Router Advertisement",
+        need: RA_FIXED_LEN,
+        have: ra.len(),
+    })?;
+    let mut options = Vec::new();
+    while let Some(&[kind, len8]) = rest.first_chunk::<2>() {
+        let opt_len = usize::from(len8).saturating_mul(8);
+        if opt_len == 0 {
+            return Err(NdOptError::BadLength {
+                what: "ND option length",
+                len: 0,
+                detail: format!("option type {kind} has length 0 (RFC 4861 requires >= 1)"),
+            });
+        }
+        let (option, after) = rest.split_at_checked(opt_len).ok_or_else(|| NdOptError::BadLength {
+            what: "ND option length",
+            len: opt_len,
+            detail: format!("option type {kind} runs past the end of the RA ({} bytes left)", rest.len()),
+        })?;
+        options.push(option);
+        rest = after;
+    }
+    if !rest.is_empty() {
+        return Err(NdOptError::Truncated { what: "ND option header", need: 2, have: rest.len() });
+    }
+    Ok(options)
+}
 
 /// Parses the ND option area: exactly one option filling `opts` (which is what the
 /// kernel sends: opts_len = the option's length * 8).
@@ -402,9 +453,57 @@ pub fn assert_invariants(m: &NdUserOpt) {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
+
+    /// A whole RA as the library's raw ICMPv6 socket received it from radvd 2.19 in the
+    /// test bed (M and O flags, router lifetime 30 s; PIO fd6d:6966:a::/64, RDNSS
+    /// fd6d:6966:a::1, DNSSL a.example, source link-layer address).
+    const RADVD_RA: &str = "8600964640c0001e0000000000000000030440c0000002580000012c00000000fd6d6966000a000000000000\
+                            00000000190300000000000afd6d6966000a000000000000000000011f0300000000000a0161076578616d\
+                            706c650000000000000101ea1ed25ac2d0";
+
+    fn unhex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn ra_options_of_a_captured_router_advertisement() {
+        let ra = unhex(RADVD_RA);
+        let options = ra_options(&ra).unwrap();
+        let parsed: Vec<String> = options.iter().map(|o| format!("{:?}", parse_option(o).unwrap())).collect();
+        assert_eq!(
+            parsed,
+            vec![
+                format!("Other {{ kind: 3, data: {:?} }}", options[0]),
+                "Rdnss { lifetime: 10, servers: [fd6d:6966:a::1] }".to_string(),
+                "Dnssl { lifetime: 10, domains: [\"a.example\"] }".to_string(),
+                format!("Other {{ kind: 1, data: {:?} }}", options[3]),
+            ]
+        );
+    }
+
+    #[test]
+    fn ra_options_discard_malformed_router_advertisements_whole() {
+        let ra = unhex(RADVD_RA);
+        let show = |b: &[u8]| ra_options(b).map(|o| o.len()).map_err(|e| e.to_string());
+        assert_eq!(show(&ra[..16]), Ok(0), "no options");
+        assert_eq!(show(&[]), Err("RTM_NEWNDUSEROPT truncated: ICMPv6 header needs 2 bytes, 0 present".into()));
+        assert!(show(&ra[..15]).unwrap_err().contains("Router Advertisement needs 16"));
+        let mut solicitation = ra.clone();
+        solicitation[0] = 133;
+        assert_eq!(show(&solicitation), Err("ICMPv6 type 133 code 0 is not a Router Advertisement".into()));
+        let mut code = ra.clone();
+        code[1] = 1;
+        assert!(show(&code).is_err(), "code 1");
+        assert!(show(&ra[..ra.len() - 1]).unwrap_err().contains("runs past the end"), "last option cut");
+        assert!(show(&ra[..17]).unwrap_err().contains("truncated"), "one byte of an option header");
+        let mut zero = ra.clone();
+        zero[17] = 0;
+        assert!(show(&zero).unwrap_err().contains("length 0"));
+    }
 
     #[test]
     fn captive_portal_uri_without_padding() {

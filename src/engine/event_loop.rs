@@ -19,13 +19,14 @@ use super::endpoints::ManagedEndpoints;
 use super::follow::Follows;
 use super::message::Message;
 use super::shared::Shared;
-use super::tokens::{DNS_SOCKETS, DNS_TIMER, FILES, NETLINK, WAKER};
+use super::tokens::{DNS_SOCKETS, DNS_TIMER, FILES, NETLINK, RA_LISTENER, WAKER};
 use super::want_connect::Hooks;
 use crate::core::model::{Fact, Family, HostModel};
 use crate::core::solicitation::SolicitationPacer;
 use crate::core::Error;
 use crate::log::{log_at, panic_text};
 use crate::os::files::{FileSources, POLL_INTERVAL};
+use crate::os::ra_listener::{kernel_forwards_ra_options, RaListener};
 use crate::os::rtnetlink::{parse_datagram, DumpError, DumpSocket, EventSocket, Patience, RECV_BUFFER_SIZE};
 use crate::os::solicit::solicit_routers;
 use crate::os::sys;
@@ -104,6 +105,8 @@ pub(crate) struct Engine {
     /// Whether the last Router Solicitations could go (`None`: none tried yet). Without
     /// CAP_NET_RAW the pacer still counts them as tried (`want_connect`).
     pub(super) solicitations_go: Option<bool>,
+    /// The library's own ear for RAs (`None` without CAP_NET_RAW).
+    ra_listener: Option<RaListener>,
 }
 
 impl Engine {
@@ -127,6 +130,16 @@ impl Engine {
         let files_look_due = files.raw_fd().is_none().then(|| Instant::now() + POLL_INTERVAL);
         let timer_fd = shared.dns.lock().timer_fd();
         poll.registry().register(&mut SourceFd(&timer_fd), DNS_TIMER, Interest::READABLE)?;
+        let ra_listener = match RaListener::open() {
+            Ok(listener) => {
+                poll.registry().register(&mut SourceFd(&listener.raw_fd()), RA_LISTENER, Interest::READABLE)?;
+                Some(listener)
+            }
+            Err(e) => {
+                log_at!(Debug, "no RA listener (RAs only where the kernel forwards them): {e}");
+                None
+            }
+        };
         Ok(Engine {
             shared,
             poll,
@@ -152,6 +165,7 @@ impl Engine {
             model_wake: None,
             endpoints: ManagedEndpoints::new(config.manage_mptcp_endpoints),
             solicitations_go: None,
+            ra_listener,
         })
     }
 
@@ -236,6 +250,7 @@ impl Engine {
                         self.apply(facts);
                     }
                     WAKER => self.take_requests(),
+                    RA_LISTENER => self.drain_ra_listener()?,
                     DNS_TIMER => {
                         self.shared.dns.lock().timer_fired();
                         dns_ready = true;
@@ -315,6 +330,32 @@ impl Engine {
             self.resync()?;
             // RA options lost with the overrun cannot be dumped: ask the routers again.
             self.solicit();
+        }
+        Ok(())
+    }
+
+    /// The RAs the library heard itself, as facts.
+    fn drain_ra_listener(&mut self) -> io::Result<()> {
+        let Some(listener) = self.ra_listener.as_mut() else { return Ok(()) };
+        let mut heard = listener.drain()?;
+        if heard.refused > 0 {
+            log_at!(Debug, "{} router advertisements refused", heard.refused);
+        }
+        // Where the kernel forwards the options itself, its messages are the ones kept.
+        let names: Vec<(u32, Option<String>)> = {
+            let model = self.shared.model.lock();
+            let mut ifindexes: Vec<u32> = heard.facts.iter().filter_map(fact_ifindex).collect();
+            ifindexes.dedup();
+            ifindexes.into_iter().map(|i| (i, model.interface_name(i))).collect()
+        };
+        let silent_kernel: Vec<u32> = names
+            .into_iter()
+            .filter(|(_, name)| name.as_deref().is_some_and(|n| !kernel_forwards_ra_options(n)))
+            .map(|(i, _)| i)
+            .collect();
+        heard.facts.retain(|f| fact_ifindex(f).is_some_and(|i| silent_kernel.contains(&i)));
+        if !heard.facts.is_empty() {
+            self.apply(heard.facts);
         }
         Ok(())
     }
@@ -536,5 +577,13 @@ impl Engine {
         self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
         self.links_changed(model, now);
         routes_stale
+    }
+}
+
+/// The interface an RA fact is about.
+fn fact_ifindex(fact: &Fact) -> Option<u32> {
+    match fact {
+        Fact::Ra { ifindex, .. } => Some(*ifindex),
+        _ => None,
     }
 }

@@ -17,6 +17,8 @@ pub const FILES: Token = Token(2);
 pub const DNS_TIMER: Token = Token(3);
 /// The nested poll set of the DNS query sockets.
 pub const DNS_SOCKETS: Token = Token(4);
+/// The library's own raw ICMPv6 socket hearing Router Advertisements (`os::ra_listener`).
+pub const RA_LISTENER: Token = Token(5);
 /// First token of the operator's hooks (their pidfds, `want_connect`), 2^20 of them.
 pub const FIRST_HOOK: usize = 1 << 30;
 /// First token of connection attempts (engine poll); every token from here on is one.

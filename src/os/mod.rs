@@ -1,6 +1,7 @@
 //! Kernel adapters: rtnetlink (`rtnetlink`, with the ND user-option framing in
 //! `nduseropt`), configuration files and inotify (`files`, `hosts_file`), pinning
-//! sockets to a link (`pin`), Router Solicitations (`solicit`), the operator's hook
+//! sockets to a link (`pin`), Router Solicitations (`solicit`) and the RAs the library
+//! hears itself (`ra_listener`), the operator's hook
 //! commands (`hook`), and `sys`, the one
 //! module where the remaining system calls sit behind safe wrappers.
 //!
@@ -13,6 +14,7 @@ pub mod hosts_file;
 pub mod mptcp;
 pub mod nduseropt;
 pub mod pin;
+pub mod ra_listener;
 pub mod root;
 pub mod rtnetlink;
 pub mod solicit;

@@ -261,7 +261,7 @@ fn fallback_link(message_type: u16, msg: &[u8]) -> Option<Fact> {
 /// prefix with their content, any other (a prefix, say) as the sign that a router
 /// advertised (readiness). A malformed captive portal or PREF64 option counts as
 /// such a sign only.
-fn ra_fact(opt: ndopt::NdUserOpt) -> Option<Fact> {
+pub(crate) fn ra_fact(opt: ndopt::NdUserOpt) -> Option<Fact> {
     if opt.icmp_type != ndopt::ICMPV6_ROUTER_ADVERTISEMENT {
         return None;
     }

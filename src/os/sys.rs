@@ -177,6 +177,25 @@ pub fn set_unicast_if(socket: &impl AsFd, ipv4: bool, ifindex: u32) -> io::Resul
     Errno::result(rc).map(drop).map_err(io::Error::from)
 }
 
+/// ICMP6_FILTER (linux/icmpv6.h): which ICMPv6 types a raw ICMPv6 socket receives.
+const ICMP6_FILTER: libc::c_int = 1;
+
+/// Makes a raw ICMPv6 socket receive only messages of `icmp_type` (struct
+/// icmp6_filter: one bit per type, set = blocked). Neither nix nor socket2 wraps it.
+pub fn icmp6_filter_pass_only(socket: &impl AsFd, icmp_type: u8) -> io::Result<()> {
+    let mut blocked = [u32::MAX; 8];
+    if let Some(word) = blocked.get_mut(usize::from(icmp_type >> 5)) {
+        *word &= !(1u32 << (icmp_type & 31));
+    }
+    let len = std::mem::size_of_val(&blocked) as libc::socklen_t;
+    // SAFETY: the descriptor is open (borrowed from `socket`); the pointer and length
+    // describe a live [u32; 8], the layout of struct icmp6_filter.
+    let rc = unsafe {
+        libc::setsockopt(socket.as_fd().as_raw_fd(), libc::IPPROTO_ICMPV6, ICMP6_FILTER, blocked.as_ptr().cast(), len)
+    };
+    Errno::result(rc).map(drop).map_err(io::Error::from)
+}
+
 /// TCP_IS_MPTCP (linux/tcp.h, Linux 5.16): on a socket made with IPPROTO_MPTCP, 1 while
 /// the connection runs MPTCP, 0 once it fell back to plain TCP (the peer did not answer
 /// with MPTCP). Neither nix nor socket2 wraps it.

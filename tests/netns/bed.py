@@ -1286,11 +1286,13 @@ class Bed:
             raise Failure(f"{MIFCTL} has no --root/--config (configuration elements): "
                           "rebuild it with `make build/mifctl`")
 
-    def mifctl_config(self, *args, env=None):
-        """`mifctl config --json --root ROOT ARGS` in the host namespace: its messages."""
+    def mifctl_config(self, *args, env=None, drop_net_raw=False):
+        """`mifctl config --json --root ROOT ARGS` in the host namespace: its messages
+        (without CAP_NET_RAW with drop_net_raw)."""
         self.require_elements()
-        argv = ["ip", "netns", "exec", self.ns["host"], MIFCTL, "config", "--json",
-                "--root", self.root] + [str(a) for a in args]
+        drop = ["setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw"] if drop_net_raw else []
+        argv = ["ip", "netns", "exec", self.ns["host"]] + drop + [MIFCTL, "config", "--json",
+                                                                  "--root", self.root] + [str(a) for a in args]
         self.guard(argv)
         full_env = dict(os.environ)
         full_env.pop("MIF_LOG", None)

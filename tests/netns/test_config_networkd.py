@@ -39,7 +39,7 @@ WANT = {
 }
 
 
-def start_networkd(bed):
+def start_networkd(bed, network_file=NETWORK_FILE):
     """systemd-networkd in the host namespace, in a private mount namespace whose
     /run/systemd is the bed's ROOT/run/systemd and whose /etc/systemd/network is the
     bed's ROOT/etc/systemd/network (holding NETWORK_FILE only): the paths networkd
@@ -49,7 +49,7 @@ def start_networkd(bed):
     netconf = bed.path("etc/systemd/network")
     os.makedirs(netconf, exist_ok=True)
     with open(os.path.join(netconf, "10-mif0.network"), "w") as f:
-        f.write(NETWORK_FILE)
+        f.write(network_file)
     state = bed.path("run/systemd")
     os.makedirs(os.path.join(state, "netif"), exist_ok=True)
     user = pwd.getpwnam("systemd-network")
@@ -69,10 +69,10 @@ exec {NETWORKD}
     return bed.spawn("host", ["unshare", "--mount", "--uts", "sh", "-c", script], label="networkd", env=env)
 
 
-def sources(bed):
+def sources(bed, drop_net_raw=False):
     """{pvd_name: {server: [element types]}} from `mifctl config --interface mif0`."""
     out = {}
-    for x in bed.mifctl_config("--interface", "mif0", "--learning", "500"):
+    for x in bed.mifctl_config("--interface", "mif0", "--learning", "500", drop_net_raw=drop_net_raw):
         out[x["pvd_name"]] = {norm_addr(k): v for k, v in x.get("dns_server_sources", {}).items()}
     return out
 
@@ -199,3 +199,47 @@ def test_config_networkd_lease_expiry(bed):
     withdrawn = [i for i, x in enumerate(got) if gone(x)]
     check(warned and warned[0] < withdrawn[0], f"warned before the withdrawal: {[x.get('msg') for x in got]}")
     check(got[warned[0]]["deadline_ms"] <= 120_000, f"within the two-minute lease: {got[warned[0]]}")
+
+
+
+
+def test_config_networkd_dhcpv6_and_ra(bed):
+    """networkd with DHCP=yes on a network whose router advertises RDNSS S1 with the M
+    and O flags and whose dnsmasq serves DHCPv4 and DHCPv6 (DNS fd6d:6966:a::53):
+    networkd's file lists both IPv6 servers in one line and names no DHCPv6 lease, and
+    the kernel forwards no RA option (networkd set accept_ra=0). A context that hears
+    the RA itself (a raw ICMPv6 socket: CAP_NET_RAW) has S1 in the RA's "ra" element
+    and ::53 alone in networkd's "dhcpv6" element. Without CAP_NET_RAW it cannot tell
+    them apart: both count as networkd's DHCPv6 (documented in docs/configuration.md),
+    and this asserts that outcome."""
+    bed.require_elements()
+    bed.ns_exec("host", "sysctl", "-qw", "net.ipv6.conf.mif0.accept_ra=0")
+    # No prefix to autoconfigure (DHCPv6 gives the address): networkd refreshing a SLAAC
+    # address at each RA would race the bed's closing comparison of a fresh subscription.
+    bed.start_radvd(radvd_body(max_interval=10, min_interval=3, prefix=False)
+                    + "\nAdvManagedFlag on;\nAdvOtherConfigFlag on;")
+    bed.start_dhcp_server("--dhcp-range=fd6d:6966:a::100,fd6d:6966:a::1ff,64,10m",
+                          "--dhcp-option=option6:dns-server,[fd6d:6966:a::53]")
+    m = bed.start_mifctl()
+    m.expect_initial()
+    daemon = start_networkd(bed, NETWORK_FILE.replace("DHCP=ipv4", "DHCP=yes"))
+    links = bed.path(f"run/systemd/netif/links/{bed.ifindex('mif0')}")
+
+    def ipv6_elements():
+        return sorted((e["element"], tuple(norm_addr(a) for a in e["dns_servers"]))
+                      for e in m.elements(pvd_name="mif0/ipv6"))
+    want = [("dhcpv6", ("fd6d:6966:a::53",)), ("ra", (S1,)), ("static", ("fd6d:6966:ff::53",))]
+    deadline = time.monotonic() + TIMEOUT * 2
+    while ipv6_elements() != want:
+        if time.monotonic() > deadline:
+            text = open(links).read() if os.path.exists(links) else "(no file)"
+            raise Failure(f"mif0/ipv6 elements {ipv6_elements()}, expected {want}\nnetworkd's file:\n{text}\n"
+                          f"networkd:\n{daemon.output()}")
+        time.sleep(0.1)
+    text = open(links).read()
+    check("DHCP6_CLIENT_IAID=" in text and f"fd6d:6966:a::53 {S1}" in text,
+          f"networkd's file: both IPv6 servers on one line, a DHCPv6 client named:\n{text}")
+    got = sources(bed, drop_net_raw=True)
+    unprivileged = {"fd6d:6966:ff::53": ["static"], S1: ["dhcpv6"], "fd6d:6966:a::53": ["dhcpv6"]}
+    check(got.get("mif0/ipv6") == unprivileged,
+          f"without CAP_NET_RAW (no RA heard; complete at once with networkd's static server): {got}")

@@ -274,6 +274,7 @@ pub fn parse_static_config(text: &str) -> Vec<SourcedElement> {
                 lifetime: None,
                 lease_address: None,
                 configuring: false,
+                besides_heard_ra: false,
             });
             continue;
         }
@@ -361,9 +362,12 @@ pub fn parse_network_file(text: &str) -> ConfigData {
 /// `.network` file (`NETWORK_FILE=`) declares is `static`; what the DHCPv4 lease
 /// (`DHCP_LEASE=`) gives belongs to the lease's own `dhcpv4` element and is left out
 /// here; the IPv6 servers and domains left are what networkd learned from the network
-/// itself, as `ra` (networkd handles RAs; its files do not tell an RA's servers from
-/// stateful DHCPv6's, which 252 lists there too). Without a readable `.network` file,
-/// everything not from the lease is `static`, as before.
+/// itself, by RA or by DHCPv6: its files do not say which (252 writes no DHCPv6
+/// lease), so they form one element marked `besides_heard_ra`, from which the model
+/// leaves out what an RA the library heard itself on the link lists (that RA's `ra`
+/// element has it). It is `dhcpv6` when networkd runs a DHCPv6 client on the link
+/// (`DHCP6_CLIENT_IAID=`), else `ra`. Without a readable `.network` file, everything
+/// not from the lease is `static`, as before.
 fn networkd_link_elements(link: LinkRef, text: &str, related: Related) -> Vec<SourcedElement> {
     let vars = env_lines(text);
     let all = parse_networkd_link(text);
@@ -371,7 +375,7 @@ fn networkd_link_elements(link: LinkRef, text: &str, related: Related) -> Vec<So
     let leased =
         vars.get("DHCP_LEASE").and_then(|p| related(p)).map(|t| parse_networkd_lease(&t).0).unwrap_or_default();
     let mut stat = ConfigData::default();
-    let mut ra = ConfigData::default();
+    let mut learned = ConfigData::default();
     for server in all.dns_servers {
         match &declared {
             Some(d) if d.dns_servers.contains(&server) => stat.dns_servers.push(server),
@@ -380,7 +384,7 @@ fn networkd_link_elements(link: LinkRef, text: &str, related: Related) -> Vec<So
             // networkd learns IPv4 servers only by DHCPv4: one in neither file is the
             // operator's somehow (a drop-in, say).
             Some(_) if server.is_ipv4() => stat.dns_servers.push(server),
-            Some(_) => ra.dns_servers.push(server),
+            Some(_) => learned.dns_servers.push(server),
         }
     }
     for domain in all.search_domains {
@@ -388,7 +392,7 @@ fn networkd_link_elements(link: LinkRef, text: &str, related: Related) -> Vec<So
             Some(d) if d.search_domains.contains(&domain) => stat.search_domains.push(domain),
             _ if leased.search_domains.contains(&domain) => {}
             None => stat.search_domains.push(domain),
-            Some(_) => ra.search_domains.push(domain),
+            Some(_) => learned.search_domains.push(domain),
         }
     }
     let configuring = networkd_configuring(text);
@@ -400,8 +404,10 @@ fn networkd_link_elements(link: LinkRef, text: &str, related: Related) -> Vec<So
         lifetime: None,
         lease_address: None,
         configuring,
+        besides_heard_ra: kind != ElementKind::Static,
     };
-    let mut out: Vec<SourcedElement> = [element(ElementKind::Static, stat), element(ElementKind::Ra, ra)]
+    let learned_kind = if vars.contains_key("DHCP6_CLIENT_IAID") { ElementKind::Dhcpv6 } else { ElementKind::Ra };
+    let mut out: Vec<SourcedElement> = [element(ElementKind::Static, stat), element(learned_kind, learned)]
         .into_iter()
         .filter(|e| !e.data.is_empty())
         .collect();
@@ -432,7 +438,16 @@ pub fn dir_file_elements(
         if data.is_empty() {
             vec![]
         } else {
-            vec![SourcedElement { link, kind, server, data, lifetime: None, lease_address: None, configuring: false }]
+            vec![SourcedElement {
+                link,
+                kind,
+                server,
+                data,
+                lifetime: None,
+                lease_address: None,
+                configuring: false,
+                besides_heard_ra: false,
+            }]
         }
     };
     match kind {

@@ -124,17 +124,23 @@ fn networkd_lease_lifetime_counts_from_the_file() {
 
 #[test]
 fn networkd_link_sources_from_the_files_it_names() {
-    // What systemd-networkd 252 wrote for DHCP=yes, IPv6AcceptRA=yes and two static
-    // servers (RA RDNSS fd6d:6966:a::54, DHCPv4 198.51.100.53, stateful DHCPv6 ::53).
+    // What systemd-networkd 252 wrote in the test bed for DHCP=yes, IPv6AcceptRA=yes and
+    // two static servers (DHCPv4 198.51.100.1, stateful DHCPv6 fd6d:6966:a::53, RA
+    // RDNSS fd6d:6966:a::1; the domains added to try the domain rules).
     let link = "# This is private data. Do not parse.\nADMIN_STATE=configured\nOPER_STATE=routable\n\
-                NETWORK_FILE=/etc/systemd/network/10-eth0.network\n\
-                DNS=198.18.0.53 fd6d:6966:ff::53 198.51.100.53 fd6d:6966:a::53 fd6d:6966:a::54\n\
-                DOMAINS=static.example a4.example a6.example ra.example\nDHCP_LEASE=/run/systemd/netif/leases/2\n";
-    let network = "[Match]\nName=eth0\n\n[Network]\nDHCP=yes\nIPv6AcceptRA=yes\nDNS=198.18.0.53\n\
+                CARRIER_STATE=carrier\nADDRESS_STATE=routable\nIPV4_ADDRESS_STATE=routable\n\
+                IPV6_ADDRESS_STATE=routable\nONLINE_STATE=online\nREQUIRED_FOR_ONLINE=yes\n\
+                REQUIRED_OPER_STATE_FOR_ONLINE=degraded\nREQUIRED_FAMILY_FOR_ONLINE=any\nACTIVATION_POLICY=up\n\
+                NETWORK_FILE=/etc/systemd/network/10-mif0.network\n\
+                DNS=198.18.0.53 fd6d:6966:ff::53 198.51.100.1 fd6d:6966:a::53 fd6d:6966:a::1\nNTP=\nSIP=\n\
+                DOMAINS=static.example a4.example a6.example ra.example\nROUTE_DOMAINS=\nLLMNR=yes\nMDNS=no\n\
+                DHCP_LEASE=/run/systemd/netif/leases/2\nDHCP6_CLIENT_IAID=0xf83fe907\n\
+                DHCP6_CLIENT_DUID=DUID-EN/Vendor:0000ab110033bdebf95e192c\n";
+    let network = "[Match]\nName=mif0\n\n[Network]\nDHCP=yes\nIPv6AcceptRA=yes\nDNS=198.18.0.53\n\
                    DNS=fd6d:6966:ff::53\nDomains=static.example ~route.example\n[DHCPv4]\nUseDomains=yes\n";
-    let lease = "ADDRESS=198.51.100.166\nLIFETIME=120\nDNS=198.51.100.53\nDOMAINNAME=a4.example\n";
+    let lease = "ADDRESS=198.51.100.114\nLIFETIME=600\nDNS=198.51.100.1\nDOMAINNAME=a4.example\n";
     let related = |p: &str| match p {
-        "/etc/systemd/network/10-eth0.network" => Some(network.to_string()),
+        "/etc/systemd/network/10-mif0.network" => Some(network.to_string()),
         "/run/systemd/netif/leases/2" => Some(lease.to_string()),
         _ => None,
     };
@@ -142,14 +148,25 @@ fn networkd_link_sources_from_the_files_it_names() {
     assert_eq!(e.len(), 2, "{e:?}");
     assert_eq!((e[0].kind, &e[0].data.dns_servers), (ElementKind::Static, &ips(&["198.18.0.53", "fd6d:6966:ff::53"])));
     assert_eq!(e[0].data.search_domains, vec!["static.example"]);
-    assert_eq!((e[1].kind, &e[1].data.dns_servers), (ElementKind::Ra, &ips(&["fd6d:6966:a::53", "fd6d:6966:a::54"])));
+    assert!(!e[0].besides_heard_ra);
+    // networkd runs a DHCPv6 client here: what it learned from the network is dhcpv6,
+    // less what an RA the library hears lists (the model's part).
+    assert_eq!(
+        (e[1].kind, &e[1].data.dns_servers),
+        (ElementKind::Dhcpv6, &ips(&["fd6d:6966:a::53", "fd6d:6966:a::1"]))
+    );
     assert_eq!(e[1].data.search_domains, vec!["a6.example", "ra.example"]);
+    assert!(e[1].besides_heard_ra);
+    // No DHCPv6 client: networkd learned it all from RAs.
+    let ra_only = link.replace("DHCP6_CLIENT_IAID=0xf83fe907\n", "");
+    let e = dir_file_elements(DirKind::NetworkdLink, "2", &ra_only, Duration::ZERO, &related);
+    assert_eq!((e[1].kind, e[1].besides_heard_ra), (ElementKind::Ra, true));
     // Without the .network file: everything but the lease's is static, as before.
     let e = dir_file_elements(DirKind::NetworkdLink, "2", link, Duration::ZERO, &|p| {
         (p == "/run/systemd/netif/leases/2").then(|| lease.to_string())
     });
     assert_eq!(e.len(), 1);
-    assert_eq!(e[0].data.dns_servers, ips(&["198.18.0.53", "fd6d:6966:ff::53", "fd6d:6966:a::53", "fd6d:6966:a::54"]));
+    assert_eq!(e[0].data.dns_servers, ips(&["198.18.0.53", "fd6d:6966:ff::53", "fd6d:6966:a::53", "fd6d:6966:a::1"]));
     // Garbled .network files and leases change nothing but what they can say.
     for junk in ["", "[Network", "DNS=", "[Network]\nDNS=not-an-ip ::::\nDomains=..\n", "\u{0}\u{1}[Network]\nDNS"] {
         let _ = parse_network_file(junk);

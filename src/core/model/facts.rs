@@ -292,6 +292,10 @@ pub struct SourcedElement {
     /// address is going up for that reason (`GoingUpReason::Configuring`). Carried by
     /// an element that may have no data of its own.
     pub configuring: bool,
+    /// What a link manager learned from the network by RA or by DHCPv6, which its files
+    /// do not tell apart (systemd-networkd): the servers and domains that an RA the
+    /// library heard on the link lists are left out here, being that RA's element.
+    pub besides_heard_ra: bool,
 }
 
 /// Which lists a Get Configuration Data asks for.

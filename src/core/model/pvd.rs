@@ -212,7 +212,10 @@ impl HostModel {
                 if !alive(&until) {
                     continue;
                 }
-                let data = e.data.for_family(family);
+                let mut data = e.data.for_family(family);
+                if e.besides_heard_ra {
+                    self.leave_out_heard_ra(ifindex, &mut data);
+                }
                 if data.is_empty() {
                     continue;
                 }
@@ -253,6 +256,17 @@ impl HostModel {
             }
         }
         out
+    }
+
+    /// Leaves out of a link manager's learned servers and domains those an RA heard on
+    /// the link lists (`SourcedElement::besides_heard_ra`).
+    fn leave_out_heard_ra(&self, ifindex: u32, data: &mut ConfigData) {
+        let heard = || self.ra.iter().filter(move |((i, _), _)| *i == ifindex).map(|(_, state)| state);
+        data.dns_servers.retain(|s| match s {
+            IpAddr::V6(s) => !heard().any(|state| state.servers.contains_key(s)),
+            IpAddr::V4(_) => true,
+        });
+        data.search_domains.retain(|d| !heard().any(|state| state.domains.contains_key(d)));
     }
 
     /// Where a server of /etc/resolv.conf (the System element) belongs: to the PvD of

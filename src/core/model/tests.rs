@@ -641,6 +641,7 @@ fn file_elements_attach_by_name_and_family_and_go_with_the_file() {
         lifetime: None,
         lease_address: None,
         configuring: false,
+        besides_heard_ra: false,
     };
     let origin = "/run/resolvconf/interface/eth0.dhcp".to_string();
     assert_eq!(
@@ -656,6 +657,7 @@ fn file_elements_attach_by_name_and_family_and_go_with_the_file() {
         lifetime: None,
         lease_address: None,
         configuring: false,
+        besides_heard_ra: false,
     };
     assert_eq!(
         h.apply(vec![Fact::Sourced { origin: "/etc/mif.conf".into(), elements: vec![stat] }]),
@@ -682,6 +684,7 @@ fn a_scan_of_many_files_refreshes_each_interface_once_and_announces_as_one_by_on
                 lifetime: None,
                 lease_address: None,
                 configuring: false,
+                besides_heard_ra: false,
             };
             Fact::Sourced { origin: format!("/run/resolvconf/interface/f{i}"), elements: vec![element] }
         })
@@ -735,6 +738,7 @@ fn file_elements_with_a_lifetime_expire() {
         lifetime: Some(600),
         lease_address: None,
         configuring: false,
+        besides_heard_ra: false,
     };
     h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]);
     assert_eq!(h.model.next_deadline(h.now), Some(h.now + Duration::from_secs(600)));
@@ -1020,6 +1024,44 @@ fn learning_ends_with_the_window_when_nobody_answers() {
 }
 
 #[test]
+fn a_link_managers_learned_servers_leave_out_what_a_heard_ra_lists() {
+    // networkd's per-link file: fd6d:6966:a::53 (DHCPv6) and fd6d:6966:a::1 (the RA)
+    // in one learned element; the RA the library hears lists ::1, which is its own.
+    let mut h = two_links();
+    h.subscribe_all();
+    let learned = SourcedElement {
+        link: LinkRef::Index(2),
+        kind: ElementKind::Dhcpv6,
+        server: None,
+        data: ConfigData {
+            dns_servers: ips(&["fd6d:6966:a::53", "fd6d:6966:a::1"]),
+            search_domains: vec!["a.example".into(), "d6.example".into()],
+            ..Default::default()
+        },
+        lifetime: None,
+        lease_address: None,
+        configuring: false,
+        besides_heard_ra: true,
+    };
+    let facts = vec![Fact::Sourced { origin: "links/2".into(), elements: vec![learned] }];
+    assert_eq!(h.apply(facts), vec!["+elem 3 Dhcpv6 fd6d:6966:a::53,fd6d:6966:a::1,a.example,d6.example"]);
+    assert_eq!(
+        h.apply(vec![rdnss(2, "fe80::1", 30, &["fd6d:6966:a::1"]), dnssl(2, "fe80::1", 30, &["a.example"])]),
+        vec![
+            "+elem 3 Ra fd6d:6966:a::1",
+            "+elem 3 Dhcpv6 fd6d:6966:a::53,a.example,d6.example",
+            "+elem 3 Ra fd6d:6966:a::1,a.example",
+            "+elem 3 Dhcpv6 fd6d:6966:a::53,d6.example",
+        ]
+    );
+    // The RA withdraws its server: the link manager still has it, so it is counted there again.
+    assert_eq!(
+        h.apply(vec![rdnss(2, "fe80::1", 0, &["fd6d:6966:a::1"])]),
+        vec!["+elem 3 Ra a.example", "+elem 3 Dhcpv6 fd6d:6966:a::53,fd6d:6966:a::1,d6.example"]
+    );
+}
+
+#[test]
 fn a_pvd_configured_by_dhcp_or_files_is_complete_at_once() {
     let mut h = learning_host();
     h.apply_following(vec![link(2, "eth0", up())]);
@@ -1031,6 +1073,7 @@ fn a_pvd_configured_by_dhcp_or_files_is_complete_at_once() {
         lifetime: Some(600),
         lease_address: None,
         configuring: false,
+        besides_heard_ra: false,
     };
     assert_eq!(
         h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]),
@@ -1097,6 +1140,7 @@ fn a_lease_lives_and_counts_down_with_its_address() {
         lifetime: None,
         lease_address: Some("198.51.100.150".parse().unwrap()),
         configuring: false,
+        besides_heard_ra: false,
     };
     // The address is not there yet: neither is the lease.
     assert!(h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]).is_empty());
@@ -1373,6 +1417,7 @@ fn a_pvd_whose_every_address_is_leased_is_going_away_when_the_lease_ends() {
         lifetime: None,
         lease_address: Some("203.0.113.150".parse().unwrap()),
         configuring: false,
+        besides_heard_ra: false,
     };
     h.apply(vec![Fact::Sourced { origin: "lease".into(), elements: vec![lease] }]);
     h.subscribe_all();
@@ -1406,6 +1451,7 @@ fn a_link_its_manager_is_configuring_is_going_up_for_that_reason() {
             lifetime: None,
             lease_address: None,
             configuring,
+            besides_heard_ra: false,
         }],
     };
     // networkd takes the link up and starts configuring it (DHCP, RA to come).
