@@ -1,16 +1,20 @@
 //! dhcpcd's lease files, `/var/lib/dhcpcd/<if>.lease` and `<if>.lease6`: the DHCP
 //! reply the server sent, as it came (dhcpcd 9.4.1 writes the BOOTP message of the
-//! DHCPACK, and the DHCPv6 Reply, from the message type on), decoded with `dhcproto`.
+//! DHCPACK, and the DHCPv6 Reply, from the message type on).
 //! dhcpcd counts the lease from the file's modification time and rewrites the file at
 //! every renewal. What the library takes from it: the address the lease gave (DHCPv4
 //! `yiaddr`, DHCPv6 an IA_NA or IA_TA address), or, without one, how long the lease
 //! lasts. Anything that does not decode as such a reply is refused, with a reason.
+//!
+//! Hand-written and defensive, as `ndopt.rs`: every length is checked before it is
+//! used. (The `dhcproto` crate was tried first: its DHCPv6 decoder subtracts from
+//! option lengths unchecked, and the fuzz target made it panic within seconds on a
+//! status-code option shorter than two bytes.) Tests: captured files in
+//! `tests.rs`, the fuzz target `dhcpcd_lease`.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
-
-use dhcproto::{v4, v6, Decodable};
 
 /// What a dhcpcd lease file says of its lease.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,97 +74,122 @@ pub fn parse_dhcpcd_lease(bytes: &[u8], v6: bool) -> Result<DhcpcdLease, LeaseRe
 /// The DHCPv4 magic cookie, after the 236 bytes of the BOOTP header.
 const COOKIE: [u8; 4] = [99, 130, 83, 99];
 const V4_OPTIONS: usize = 240;
+const BOOTREPLY: u8 = 2;
+const DHCPACK: u8 = 5;
+const OPT_LEASE_TIME: u8 = 51;
+const OPT_MESSAGE_TYPE: u8 = 53;
 
-/// The DHCPv4 message's frame: the magic cookie, then options that each fit, up to
-/// End, with nothing but padding after it. dhcproto stops quietly at the first option it
-/// cannot decode, so that a file cut short would lose its lease time unnoticed.
-fn check_v4_frame(bytes: &[u8]) -> Result<(), LeaseRefusal> {
+/// The DHCPv4 options as (code, data): the magic cookie, then options that each fit,
+/// up to End, with nothing but padding after it (option overload, RFC 2132 option 52,
+/// is not followed: dhcpcd's servers put the lease time in the options field).
+fn v4_options(bytes: &[u8]) -> Result<Vec<(u8, &[u8])>, LeaseRefusal> {
     let short = || LeaseRefusal::Undecodable(format!("cut short at {} bytes", bytes.len()));
     if bytes.get(236..V4_OPTIONS).ok_or_else(short)? != COOKIE {
         return Err(LeaseRefusal::Undecodable("no DHCP magic cookie".into()));
     }
+    let mut options = Vec::new();
     let mut i = V4_OPTIONS;
     loop {
         match *bytes.get(i).ok_or_else(short)? {
             0 => i += 1,
             255 => {
                 let trailing = bytes.get(i + 1..).unwrap_or_default().iter().filter(|b| **b != 0).count();
-                return if trailing == 0 { Ok(()) } else { Err(LeaseRefusal::TrailingBytes(trailing)) };
+                return if trailing == 0 { Ok(options) } else { Err(LeaseRefusal::TrailingBytes(trailing)) };
             }
-            _ => i += 2 + usize::from(*bytes.get(i + 1).ok_or_else(short)?),
+            code => {
+                let len = usize::from(*bytes.get(i + 1).ok_or_else(short)?);
+                options.push((code, bytes.get(i + 2..i + 2 + len).ok_or_else(short)?));
+                i += 2 + len;
+            }
         }
     }
 }
 
-/// The DHCPv6 message's frame: the type and transaction id, then options (code, length,
-/// data) that end exactly with the file.
-fn check_v6_frame(bytes: &[u8]) -> Result<(), LeaseRefusal> {
-    let short = || LeaseRefusal::Undecodable(format!("cut short at {} bytes", bytes.len()));
-    let mut i = 4;
-    if bytes.len() < i {
-        return Err(short());
+/// DHCPv6 options (RFC 8415 section 21.1: code, length, data) filling `bytes` exactly,
+/// as (code, data).
+fn v6_options(bytes: &[u8]) -> Result<Vec<(u16, &[u8])>, LeaseRefusal> {
+    let mut options = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let bad = || LeaseRefusal::Undecodable(format!("a DHCPv6 option cut short ({} bytes left)", rest.len()));
+        let head = rest.get(..4).ok_or_else(bad)?;
+        let code = u16::from_be_bytes([head[0], head[1]]);
+        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        options.push((code, rest.get(4..4 + len).ok_or_else(bad)?));
+        rest = &rest[4 + len..];
     }
-    while i < bytes.len() {
-        let len = bytes.get(i + 2..i + 4).ok_or_else(short)?;
-        i += 4 + usize::from(u16::from_be_bytes([len[0], len[1]]));
-    }
-    if i > bytes.len() {
-        return Err(short());
-    }
-    Ok(())
+    Ok(options)
+}
+
+fn be32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
 }
 
 fn parse_v4(bytes: &[u8]) -> Result<DhcpcdLease, LeaseRefusal> {
-    check_v4_frame(bytes)?;
-    let msg = v4::Message::from_bytes(bytes).map_err(|e| LeaseRefusal::Undecodable(e.to_string()))?;
-    if msg.opcode() != v4::Opcode::BootReply {
-        return Err(LeaseRefusal::NotAnAck(format!("{:?}", msg.opcode())));
+    let options = v4_options(bytes)?;
+    if bytes[0] != BOOTREPLY {
+        return Err(LeaseRefusal::NotAnAck(format!("BOOTP op {}", bytes[0])));
     }
+    let find = |code| options.iter().find(|(c, _)| *c == code).map(|(_, data)| *data);
     // A BOOTP reply has no message type; dhcpcd keeps it as a lease too.
-    match msg.opts().msg_type() {
-        None | Some(v4::MessageType::Ack) => {}
-        Some(other) => return Err(LeaseRefusal::NotAnAck(format!("{other:?}"))),
+    match find(OPT_MESSAGE_TYPE) {
+        None | Some([DHCPACK]) => {}
+        Some(other) => return Err(LeaseRefusal::NotAnAck(format!("message type {other:?}"))),
     }
-    let yiaddr = msg.yiaddr();
+    let yiaddr = std::net::Ipv4Addr::from(be32(bytes, 16).unwrap_or_default());
     let usable = !(yiaddr.is_unspecified() || yiaddr.is_broadcast() || yiaddr.is_multicast() || yiaddr.is_loopback());
-    let seconds = match msg.opts().get(v4::OptionCode::AddressLeaseTime) {
-        Some(v4::DhcpOption::AddressLeaseTime(s)) if *s != INFINITE => Some((*s).max(MIN_LEASE_SECS)),
-        _ => None,
+    let seconds = match find(OPT_LEASE_TIME) {
+        Some(data @ [_, _, _, _]) => be32(data, 0).filter(|s| *s != INFINITE).map(|s| s.max(MIN_LEASE_SECS)),
+        Some(other) => {
+            return Err(LeaseRefusal::Undecodable(format!("a lease time option of {} bytes", other.len())));
+        }
+        None => None,
     };
     Ok(DhcpcdLease { address: usable.then_some(IpAddr::V4(yiaddr)), seconds })
 }
 
+const REPLY: u8 = 7;
+const OPT_IA_NA: u16 = 3;
+const OPT_IA_TA: u16 = 4;
+const OPT_IAADDR: u16 = 5;
+const OPT_IA_PD: u16 = 25;
+const OPT_IAPREFIX: u16 = 26;
+
 fn parse_v6(bytes: &[u8]) -> Result<DhcpcdLease, LeaseRefusal> {
-    check_v6_frame(bytes)?;
-    let msg = v6::Message::from_bytes(bytes).map_err(|e| LeaseRefusal::Undecodable(e.to_string()))?;
-    if msg.msg_type() != v6::MessageType::Reply {
-        return Err(LeaseRefusal::NotAReply(format!("{:?}", msg.msg_type())));
+    let head =
+        bytes.get(..4).ok_or_else(|| LeaseRefusal::Undecodable(format!("cut short at {} bytes", bytes.len())))?;
+    let options = v6_options(&bytes[4..])?;
+    if head[0] != REPLY {
+        return Err(LeaseRefusal::NotAReply(format!("message type {}", head[0])));
     }
+    let malformed = |what: &str| LeaseRefusal::Undecodable(format!("a malformed {what}"));
     let mut address = None;
     let mut longest: Option<u32> = None;
-    // IA_NA before IA_TA: the first address with a valid lifetime names the lease.
-    for code in [v6::OptionCode::IANA, v6::OptionCode::IATA] {
-        for opt in msg.opts().get_all(code).unwrap_or_default() {
-            let inner = match opt {
-                v6::DhcpOption::IANA(ia) => &ia.opts,
-                v6::DhcpOption::IATA(ia) => &ia.opts,
-                _ => continue,
-            };
-            for a in inner.get_all(v6::OptionCode::IAAddr).unwrap_or_default() {
-                let v6::DhcpOption::IAAddr(a) = a else { continue };
-                if a.valid_life > 0 && !a.addr.is_unspecified() && !a.addr.is_multicast() {
-                    address = address.or(Some(IpAddr::V6(a.addr)));
-                    longest = longest.max(Some(a.valid_life));
+    // IA_NA before IA_TA (in the file's order within each): the first address with a
+    // valid lifetime names the lease.
+    for (ia, header) in [(OPT_IA_NA, 12), (OPT_IA_TA, 4), (OPT_IA_PD, 12)] {
+        for (_, data) in options.iter().filter(|(code, _)| *code == ia) {
+            let inner = data.get(header..).ok_or_else(|| malformed("IA option"))?;
+            for (code, sub) in v6_options(inner)? {
+                match code {
+                    OPT_IAADDR if ia != OPT_IA_PD => {
+                        let valid = be32(sub, 20).ok_or_else(|| malformed("IAADDR"))?;
+                        let octets: [u8; 16] =
+                            sub.get(..16).and_then(|o| o.try_into().ok()).ok_or_else(|| malformed("IAADDR"))?;
+                        let a = std::net::Ipv6Addr::from(octets);
+                        if valid > 0 && !a.is_unspecified() && !a.is_multicast() {
+                            address = address.or(Some(IpAddr::V6(a)));
+                            longest = longest.max(Some(valid));
+                        }
+                    }
+                    OPT_IAPREFIX if ia == OPT_IA_PD => {
+                        let valid = be32(sub, 4).filter(|_| sub.len() >= 25).ok_or_else(|| malformed("IAPREFIX"))?;
+                        if valid > 0 {
+                            longest = longest.max(Some(valid));
+                        }
+                    }
+                    _ => {}
                 }
-            }
-        }
-    }
-    for opt in msg.opts().get_all(v6::OptionCode::IAPD).unwrap_or_default() {
-        let v6::DhcpOption::IAPD(pd) = opt else { continue };
-        for p in pd.opts.get_all(v6::OptionCode::IAPrefix).unwrap_or_default() {
-            let v6::DhcpOption::IAPrefix(p) = p else { continue };
-            if p.valid_lifetime > 0 {
-                longest = longest.max(Some(p.valid_lifetime));
             }
         }
     }

@@ -232,6 +232,10 @@ fn dhcpcd_leases_captured_from_the_real_daemon() {
     let lease = parse_dhcpcd_lease(&bytes, true).unwrap();
     assert_eq!(lease, DhcpcdLease { address: Some("fd6d:6966:a::135".parse().unwrap()), seconds: Some(120) });
     assert!(parse_dhcpcd_lease(&bytes, false).is_err());
+    // After a renewal: T1 56, T2 101, no status option (119 bytes); the same lease.
+    let renewed = dhcpcd_capture("dhcpcd-9.4.1-mif0.lease6-renewed");
+    assert_eq!(renewed.len(), 119);
+    assert_eq!(parse_dhcpcd_lease(&renewed, true), Ok(lease));
 
     // The hook-state fragment's element: the lease's address (it then lives as long as
     // that address on the link); the lease file is the one its name implies.
@@ -368,8 +372,35 @@ fn dhcpcd_lease_refusals_are_named() {
     assert_eq!(dhcpcd_lease_path("averyveryverylongname", "dhcp"), None);
     assert_eq!(dhcpcd_lease_path("eth0", "ra"), None);
     assert_eq!(dhcpcd_lease_path("eth0.100", "dhcp6"), Some(("/var/lib/dhcpcd/eth0.100.lease6".into(), true)));
-    for seed in ["dhcpcd-9.4.1-mif0.lease", "dhcpcd-9.4.1-mif0.lease-renewed", "dhcpcd-9.4.1-mif0.lease6"] {
+    for seed in [
+        "dhcpcd-9.4.1-mif0.lease",
+        "dhcpcd-9.4.1-mif0.lease-renewed",
+        "dhcpcd-9.4.1-mif0.lease6",
+        "dhcpcd-9.4.1-mif0.lease6-renewed",
+    ] {
         fuzz_dhcpcd_lease(&dhcpcd_capture(seed));
     }
     fuzz_dhcpcd_lease(&[]);
+}
+
+#[test]
+fn dhcpcd_lease_with_short_options_is_refused() {
+    // What the fuzz target found in dhcproto within seconds (a DHCPv6 status-code option
+    // of one byte: its decoder subtracted 2 from the length): refused, both ways.
+    let bytes = dhcpcd_capture("short-status-code.bin");
+    assert!(parse_dhcpcd_lease(&bytes, true).is_err());
+    assert!(parse_dhcpcd_lease(&bytes, false).is_err());
+    fuzz_dhcpcd_lease(&bytes);
+    // Every option of the captured Reply with a length one short, zero, one long.
+    let v6 = dhcpcd_capture("dhcpcd-9.4.1-mif0.lease6");
+    for at in [6, 24, 42, 58, 86, 99, 114] {
+        for delta in [-1i32, 0, 1] {
+            let mut b = v6.clone();
+            let len = i32::from(u16::from_be_bytes([b[at], b[at + 1]]));
+            let new = if delta == 0 { 0 } else { (len + delta).max(0) };
+            b[at..at + 2].copy_from_slice(&(new as u16).to_be_bytes());
+            let _ = parse_dhcpcd_lease(&b, true);
+            fuzz_dhcpcd_lease(&b);
+        }
+    }
 }
