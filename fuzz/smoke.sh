@@ -17,7 +17,7 @@ set -eu
 cd "$(dirname "$0")"
 seconds=${MIF_FUZZ_SECONDS:-20}
 runs=${MIF_FUZZ_RUNS:-1000000}
-targets=${MIF_FUZZ_TARGETS:-"nduseropt dns_reply request state_files mptcp_endpoint"}
+targets=${MIF_FUZZ_TARGETS:-"nduseropt dns_reply request state_files mptcp_endpoint dhcpcd_lease"}
 cargo=${CARGO:-cargo}
 cargo_fuzz_version=0.13.2
 

@@ -20,7 +20,7 @@ mod os;
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::capi::request::{fuzz_request_from_c, fuzz_selections};
-    pub use crate::core::config_files::fuzz_state_files;
+    pub use crate::core::config_files::{fuzz_dhcpcd_lease, fuzz_state_files};
     pub use crate::core::dns::fuzz_reply;
     pub use crate::core::mptcp::parse_endpoint;
     pub use crate::core::ndopt::{parse_option, ra_options, NdUserOpt};

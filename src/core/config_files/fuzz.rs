@@ -16,11 +16,13 @@ use crate::core::dns::hosts_lookup;
 /// text alone.
 #[doc(hidden)]
 pub fn fuzz_state_files(bytes: &[u8]) {
-    let mut parts = bytes.splitn(4, |b| *b == 0).map(String::from_utf8_lossy);
+    let raw: Vec<&[u8]> = bytes.splitn(4, |b| *b == 0).collect();
+    let mut parts = raw.iter().map(|p| String::from_utf8_lossy(p));
     let text = parts.next().unwrap_or_default();
     let name = parts.next();
     let network = parts.next();
-    let lease = parts.next();
+    // The lease as bytes: dhcpcd's are binary (and keep their NUL bytes, the last part).
+    let lease_bytes = raw.get(3).copied();
 
     let d = parse_resolv_conf(&text);
     assert_data(&d);
@@ -97,13 +99,14 @@ pub fn fuzz_state_files(bytes: &[u8]) {
 
     // The state directories' files.
     let network_text = network.as_deref();
-    let lease_text = lease.as_deref();
     let related = |path: &str| {
-        if path.ends_with(".network") {
-            network_text.map(str::to_string)
+        let mut file = if path.ends_with(".network") {
+            RelatedFile::new(network_text?.as_bytes())
         } else {
-            lease_text.map(str::to_string)
-        }
+            RelatedFile::new(lease_bytes?)
+        };
+        file.age = Duration::from_secs(7);
+        Some(file)
     };
     let age = Duration::from_secs(5);
     for (kind, default_name) in [
@@ -111,6 +114,7 @@ pub fn fuzz_state_files(bytes: &[u8]) {
         (DirKind::NetworkdLease, "2"),
         (DirKind::ResolvedLink, "2"),
         (DirKind::ResolvconfFragments, "mif0.dhcp"),
+        (DirKind::DhcpcdHookState, "mif0.dhcp"),
     ] {
         let name = name.as_deref().unwrap_or(default_name);
         let elements = dir_file_elements(kind, name, &text, age, &related);
@@ -144,10 +148,21 @@ pub fn fuzz_state_files(bytes: &[u8]) {
                     assert_eq!(e.data, parse_resolved_link(&text));
                 }
             }
-            DirKind::ResolvconfFragments => {
+            DirKind::ResolvconfFragments | DirKind::DhcpcdHookState => {
                 assert!(elements.len() <= 1);
                 if let Some(e) = elements.first() {
+                    // dhcpcd's element: what its lease file says, or nothing from it.
                     let (ifname, protocol) = name.rsplit_once('.').expect("a fragment's name has a protocol");
+                    let lease = dhcpcd_lease_path(ifname, protocol)
+                        .filter(|_| kind == DirKind::DhcpcdHookState)
+                        .and_then(|(path, v6)| Some((related(&path)?, v6)))
+                        .and_then(|(file, v6)| Some((parse_dhcpcd_lease(&file.bytes, v6).ok()?, file.age)));
+                    let expected = match lease {
+                        Some((l @ DhcpcdLease { address: None, .. }, age)) => (None, dhcpcd_lease_left(&l, age)),
+                        Some((l, _)) => (l.address, None),
+                        None => (None, None),
+                    };
+                    assert_eq!((e.lease_address, e.lifetime), expected, "{e:?}");
                     assert!(!ifname.is_empty());
                     assert_eq!(
                         (&e.link, e.kind, e.server),
@@ -167,6 +182,54 @@ pub fn fuzz_state_files(bytes: &[u8]) {
     if plain {
         let again: String = found.iter().map(|a| format!("{a} {host}\n")).collect();
         assert_eq!(hosts_lookup(&again, host), found, "hosts round trip");
+    }
+}
+
+/// Fuzzing entry point for dhcpcd's lease files (fuzz/fuzz_targets/dhcpcd_lease.rs):
+/// `bytes` as `<if>.lease` and as `<if>.lease6`, parsed, then read for the element of
+/// the hook-state fragment `mif0.dhcp` (`mif0.dhcp6`) at a few file ages. A refusal is
+/// an answer; a panic or a broken promise is not.
+#[doc(hidden)]
+pub fn fuzz_dhcpcd_lease(bytes: &[u8]) {
+    for (v6, fragment) in [(false, "mif0.dhcp"), (true, "mif0.dhcp6")] {
+        let parsed = parse_dhcpcd_lease(bytes, v6);
+        if let Ok(lease) = &parsed {
+            match lease.address {
+                Some(IpAddr::V4(a)) => assert!(!v6 && !a.is_unspecified() && !a.is_broadcast(), "{lease:?}"),
+                Some(IpAddr::V6(a)) => assert!(v6 && !a.is_unspecified() && !a.is_multicast(), "{lease:?}"),
+                None => {}
+            }
+            if let Some(s) = lease.seconds {
+                assert!(s != u32::MAX && (v6 || s >= MIN_LEASE_SECS), "{lease:?}");
+            }
+            let mut last = None;
+            for age in [0, 1, 19, 3600, u64::from(u32::MAX), u64::MAX] {
+                let left = dhcpcd_lease_left(lease, Duration::from_secs(age));
+                assert_eq!(left.is_some(), lease.seconds.is_some());
+                if let (Some(left), Some(seconds)) = (left, lease.seconds) {
+                    assert_eq!(u64::from(left), u64::from(seconds).saturating_sub(age));
+                    assert!(last.is_none_or(|l| left <= l));
+                    last = Some(left);
+                }
+            }
+        } else if let Err(refusal) = &parsed {
+            assert!(!refusal.to_string().is_empty());
+        }
+        for age in [0, 60, u64::MAX] {
+            let related = |path: &str| {
+                assert_eq!(path, format!("/var/lib/dhcpcd/mif0.lease{}", if v6 { "6" } else { "" }));
+                Some(RelatedFile { bytes: bytes.to_vec(), age: Duration::from_secs(age) })
+            };
+            let text = "nameserver 198.51.100.1\nnameserver fd6d:6966:a::1\n";
+            let e = dir_file_elements(DirKind::DhcpcdHookState, fragment, text, Duration::ZERO, &related);
+            assert_eq!(e.len(), 1);
+            let expected = match &parsed {
+                Ok(l @ DhcpcdLease { address: None, .. }) => (None, dhcpcd_lease_left(l, Duration::from_secs(age))),
+                Ok(l) => (l.address, None),
+                Err(_) => (None, None),
+            };
+            assert_eq!((e[0].lease_address, e[0].lifetime), expected);
+        }
     }
 }
 
@@ -209,7 +272,7 @@ fn assert_networkd_link(name: &str, text: &str, related: Related, elements: &[So
         "{kinds:?}"
     );
     let all = parse_networkd_link(text);
-    let leased = env_lines(text).get("DHCP_LEASE").and_then(|p| related(p)).map(|t| parse_networkd_lease(&t).0);
+    let leased = env_lines(text).get("DHCP_LEASE").and_then(|p| related(p)).map(|f| parse_networkd_lease(&f.text()).0);
     let leased = leased.unwrap_or_default();
     let mut servers = Vec::new();
     let mut domains = Vec::new();

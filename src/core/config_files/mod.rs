@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::core::model::{ConfigData, ElementKind, LinkRef, SourcedElement};
+use crate::core::model::{ConfigData, ElementKind, LifetimeSecs, LinkRef, SourcedElement};
 use crate::log::log_at;
 
 /// Caps on what one file may contribute.
@@ -24,8 +24,12 @@ pub enum DirKind {
     /// systemd-resolved per-link state `/run/systemd/resolve/netif/<ifindex>`.
     ResolvedLink,
     /// resolv.conf fragments named `<ifname>.<protocol>` (openresolv, Debian
-    /// resolvconf, dhcpcd's hook state).
+    /// resolvconf).
     ResolvconfFragments,
+    /// dhcpcd's hook state: resolv.conf fragments named `<ifname>.<protocol>` whose
+    /// `dhcp` (`dhcp6`) ones have their lease in `/var/lib/dhcpcd/<ifname>.lease`
+    /// (`.lease6`).
+    DhcpcdHookState,
 }
 
 /// Directories under the root, with what their files mean (docs/configuration.md).
@@ -35,7 +39,7 @@ pub const STATE_DIRS: &[(&str, DirKind)] = &[
     ("run/systemd/resolve/netif", DirKind::ResolvedLink),
     ("run/resolvconf/interfaces", DirKind::ResolvconfFragments),
     ("run/resolvconf/interface", DirKind::ResolvconfFragments),
-    ("run/dhcpcd/hook-state/resolv.conf", DirKind::ResolvconfFragments),
+    ("run/dhcpcd/hook-state/resolv.conf", DirKind::DhcpcdHookState),
 ];
 
 /// A DNS server as written in state files: `198.51.100.1`, `fd6d::1%eth0`,
@@ -328,9 +332,30 @@ pub fn networkd_lease_lifetime(text: &str, age: Duration) -> Option<u32> {
     Some(u32::try_from(left).unwrap_or(u32::MAX - 1).min(u32::MAX - 1))
 }
 
-/// Reads another file that a state file names (by the path written in it); the OS
-/// layer reads it under the root directory. `None`: no such file, or unreadable.
-pub type Related<'a> = &'a dyn Fn(&str) -> Option<String>;
+/// Another file that a state file names, as read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelatedFile {
+    pub bytes: Vec<u8>,
+    /// How long ago it was written.
+    pub age: Duration,
+}
+
+impl RelatedFile {
+    /// A file just written.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> RelatedFile {
+        RelatedFile { bytes: bytes.into(), age: Duration::ZERO }
+    }
+
+    /// Its text (lossy UTF-8, as every text file is read).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+/// Reads another file that a state file names (by the path written in it, or, for
+/// dhcpcd's leases, the path its name implies); the OS layer reads it under the root
+/// directory. `None`: no such file, or unreadable.
+pub type Related<'a> = &'a dyn Fn(&str) -> Option<RelatedFile>;
 
 /// The DNS servers and search domains a systemd `.network` file declares in its
 /// `[Network]` section (`DNS=` and `Domains=` lines, each repeatable; routing-only
@@ -371,9 +396,9 @@ pub fn parse_network_file(text: &str) -> ConfigData {
 fn networkd_link_elements(link: LinkRef, text: &str, related: Related) -> Vec<SourcedElement> {
     let vars = env_lines(text);
     let all = parse_networkd_link(text);
-    let declared = vars.get("NETWORK_FILE").and_then(|p| related(p)).map(|t| parse_network_file(&t));
+    let declared = vars.get("NETWORK_FILE").and_then(|p| related(p)).map(|f| parse_network_file(&f.text()));
     let leased =
-        vars.get("DHCP_LEASE").and_then(|p| related(p)).map(|t| parse_networkd_lease(&t).0).unwrap_or_default();
+        vars.get("DHCP_LEASE").and_then(|p| related(p)).map(|f| parse_networkd_lease(&f.text()).0).unwrap_or_default();
     let mut stat = ConfigData::default();
     let mut learned = ConfigData::default();
     for server in all.dns_servers {
@@ -482,11 +507,52 @@ pub fn dir_file_elements(
             }
             _ => vec![],
         },
+        DirKind::DhcpcdHookState => match name.rsplit_once('.') {
+            Some((ifname, protocol)) if !ifname.is_empty() => {
+                let link = LinkRef::Name(ifname.to_string());
+                let mut elements = element(link, fragment_kind(protocol), None, parse_resolv_conf(text));
+                if let Some(e) = elements.first_mut() {
+                    (e.lease_address, e.lifetime) = dhcpcd_lease_of(ifname, protocol, related);
+                }
+                elements
+            }
+            _ => vec![],
+        },
     }
 }
 
+/// What the lease file of dhcpcd's fragment `<ifname>.<protocol>` gives its element,
+/// as `(lease_address, lifetime)`: the address the lease names (the element then
+/// lives as long as that address on the link: dhcpcd adds it with the lease's
+/// lifetimes and renews them), or, without an address, the lease's time less the
+/// file's age (dhcpcd rewrites the file at each renewal and its stock resolv.conf hook
+/// rewrites the fragment right after, so the fragment is read again then). Without a
+/// lease file, or with one refused (logged), neither: the element lives until the
+/// fragment goes, as before.
+fn dhcpcd_lease_of(ifname: &str, protocol: &str, related: Related) -> (Option<IpAddr>, LifetimeSecs) {
+    let Some((path, v6)) = dhcpcd_lease_path(ifname, protocol) else { return (None, None) };
+    let Some(file) = related(&path) else {
+        log_at!(Debug, "dhcpcd fragment {ifname}.{protocol}: no lease file {path}");
+        return (None, None);
+    };
+    match parse_dhcpcd_lease(&file.bytes, v6) {
+        Ok(lease @ DhcpcdLease { address: Some(address), .. }) => {
+            log_at!(Debug, "dhcpcd lease {path}: {address}, {:?} s", lease.seconds);
+            (Some(address), None)
+        }
+        Ok(lease) => (None, dhcpcd_lease_left(&lease, file.age)),
+        Err(refusal) => {
+            log_at!(Warn, "dhcpcd lease {path} refused: {refusal}");
+            (None, None)
+        }
+    }
+}
+
+mod dhcpcd;
+pub use dhcpcd::{dhcpcd_lease_left, dhcpcd_lease_path, parse_dhcpcd_lease, DhcpcdLease, MIN_LEASE_SECS};
+
 mod fuzz;
-pub use fuzz::fuzz_state_files;
+pub use fuzz::{fuzz_dhcpcd_lease, fuzz_state_files};
 
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,8 @@ use nix::errno::Errno;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 
 use crate::core::config_files::{
-    dir_file_elements, parse_resolv_conf, parse_static_config, parse_static_hooks, DirKind, Hooks, STATE_DIRS,
+    dir_file_elements, parse_resolv_conf, parse_static_config, parse_static_hooks, DirKind, Hooks, RelatedFile,
+    STATE_DIRS,
 };
 use crate::core::model::{Fact, SourcedElement};
 use crate::log::log_at;
@@ -65,8 +66,15 @@ impl SourcePaths {
 
 /// A configuration file's text and how long ago it was written.
 struct Small {
-    text: String,
+    bytes: Vec<u8>,
     age: std::time::Duration,
+}
+
+impl Small {
+    /// As text: lossy UTF-8 (every format but dhcpcd's leases is text).
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
 }
 
 /// Reads a file shown as `path` (the root joined with the path inside it).
@@ -91,7 +99,7 @@ fn read_small(root: &Root, path: &Path) -> io::Result<Option<Small>> {
     // A modification time in the future (a clock step) counts as "just written".
     let age =
         meta.modified().ok().and_then(|m| std::time::SystemTime::now().duration_since(m).ok()).unwrap_or_default();
-    Ok(Some(Small { text: String::from_utf8_lossy(&buf).into_owned(), age }))
+    Ok(Some(Small { bytes: buf, age }))
 }
 
 /// Names that editors and atomic writers use for temporary files.
@@ -297,11 +305,15 @@ impl FileSources {
         let root = &self.paths.root;
         let elements = match read_small(root, path) {
             Ok(Some(file)) => {
-                // Files a state file names (networkd's .network file and lease) are read
-                // under the root too, with the same limits.
-                let related =
-                    |named: &str| read_small(root, &root.display_path(Path::new(named))).ok().flatten().map(|f| f.text);
-                dir_file_elements(kind, name, &file.text, file.age, &related)
+                // Files a state file names (networkd's .network file and lease, dhcpcd's
+                // lease) are read under the root too, with the same limits.
+                let related = |named: &str| {
+                    read_small(root, &root.display_path(Path::new(named)))
+                        .ok()
+                        .flatten()
+                        .map(|f| RelatedFile { bytes: f.bytes, age: f.age })
+                };
+                dir_file_elements(kind, name, &file.text(), file.age, &related)
             }
             Ok(None) => vec![],
             Err(e) => {
@@ -314,7 +326,7 @@ impl FileSources {
 
     fn read_single(&mut self, path: &Path, kind: FileKind) -> Option<Fact> {
         let text = match read_small(&self.paths.root, path) {
-            Ok(t) => t.map(|file| file.text),
+            Ok(t) => t.map(|file| file.text()),
             Err(e) => {
                 log_at!(Warn, "{}: {e}", path.display());
                 None
@@ -343,7 +355,7 @@ impl FileSources {
     pub fn hooks(&self) -> Hooks {
         let path = self.paths.files.iter().find(|(_, k)| *k == FileKind::StaticConfig).map(|(p, _)| p.clone());
         let text = path.and_then(|p| match read_small(&self.paths.root, &p) {
-            Ok(file) => file.map(|f| f.text),
+            Ok(file) => file.map(|f| f.text()),
             Err(e) => {
                 log_at!(Warn, "{}: {e}", p.display());
                 None
