@@ -13,7 +13,9 @@
 //! - uses a fresh UDP socket on a kernel-chosen random port, not connected: datagrams
 //!   from any other address or port are read and dropped (the kernel would answer them
 //!   with ICMP through the main routing table); IP_RECVERR reports the server's ICMP
-//!   errors; a random 16-bit ID from getrandom, fetched 128 at a time (RFC 5452);
+//!   errors; a random 16-bit ID from getrandom, fetched 128 at a time (RFC 5452). The
+//!   A and the AAAA query of one name to one server, sent together, share one fresh
+//!   socket (as glibc does), each with its own ID (docs/name-translation.md);
 //! - accepts only a reply from the server whose ID, QR bit and question match, reading
 //!   at most `MAX_DATAGRAMS_PER_QUERY` of the server's datagrams;
 //! - keeps its socket open one DNS timeout after it ended, dropping what still arrives
@@ -402,16 +404,44 @@ struct Lingering {
     until: Instant,
 }
 
+/// One query a socket waits for the answer to: the lookup (`Translation::lookups`
+/// index), its ID and record type.
+#[derive(Clone, Copy, Debug)]
+struct Ask {
+    which: usize,
+    id: u16,
+    qtype: RecordType,
+}
+
+/// One query socket and the queries it waits for: one, or the A and the AAAA query of
+/// one name sent together to one server (`launch_both`). Over TCP always one.
 pub(crate) struct QueryIo {
+    generation: u64,
+    asks: Vec<Ask>,
+    qname: Name,
+    server: SocketAddr,
+    deadline: Instant,
+    datagrams: u32,
+    /// How many of the server's datagrams it may read (`MAX_DATAGRAMS_PER_QUERY` per query sent).
+    max_datagrams: u32,
+    transport: Transport,
+}
+
+/// One query of a socket, on its own (an answer or a failure to act on).
+struct Asked {
     generation: u64,
     which: usize,
     id: u16,
     qname: Name,
     qtype: RecordType,
     server: SocketAddr,
-    deadline: Instant,
-    datagrams: u32,
-    transport: Transport,
+}
+
+impl QueryIo {
+    fn asked(&self, ask: Ask) -> Asked {
+        let (generation, qname, server) = (self.generation, self.qname.clone(), self.server);
+        Asked { generation, which: ask.which, id: ask.id, qname, qtype: ask.qtype, server }
+    }
 }
 
 /// All name translations of one context.
@@ -598,9 +628,7 @@ impl Resolver {
             answers: Vec::new(),
         };
         self.translations.insert(generation, translation);
-        for which in 0..2 {
-            self.launch(generation, which, registry, now, out);
-        }
+        self.launch_both(generation, registry, now, out);
     }
 
     /// Drops a translation and its sockets; no event follows for it.
@@ -638,8 +666,10 @@ impl Resolver {
         let expired: Vec<usize> = self.queries.iter().filter(|(_, q)| q.deadline <= now).map(|(t, _)| *t).collect();
         for token in expired {
             if let Some(q) = self.close(token, registry) {
-                log_at!(Debug, "dns: {} {:?} to {} timed out", q.qname, q.qtype, q.server);
-                self.fail_attempt(q.generation, q.which, Outcome::Timeout, registry, now, out);
+                for ask in &q.asks {
+                    log_at!(Debug, "dns: {} {:?} to {} timed out", q.qname, ask.qtype, q.server);
+                    self.fail_attempt(q.generation, ask.which, Outcome::Timeout, registry, now, out);
+                }
                 self.retire(token, q, now);
             }
         }
@@ -657,28 +687,64 @@ impl Resolver {
             self.linger_ready(token.0);
             return;
         }
-        let Some(q) = self.queries.get_mut(&token.0) else { return };
+        // Readiness is edge-triggered: a socket shared by two queries is read on after
+        // the first answer, for the second may already wait in it.
+        while self.read_query_socket(token, registry, now, out) {}
+    }
+
+    /// Reads a query socket once; whether to read it again (an answer was taken and
+    /// the socket still waits for another).
+    fn read_query_socket(&mut self, token: Token, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) -> bool {
+        let Some(q) = self.queries.get_mut(&token.0) else { return false };
         let result = match &mut q.transport {
             Transport::Udp(socket) => {
-                read_udp(socket, q.server, q.id, &q.qname, q.qtype, &mut q.datagrams, &mut self.recv_buf)
+                let limit = q.max_datagrams;
+                read_udp(socket, q.server, &q.asks, &q.qname, &mut q.datagrams, limit, &mut self.recv_buf)
             }
-            Transport::Tcp { stream, out: wbuf, written, inbuf, connected } => {
-                drive_tcp(stream, wbuf, written, inbuf, connected, q.id, &q.qname, q.qtype)
-            }
+            Transport::Tcp { stream, out: wbuf, written, inbuf, connected } => match q.asks.first() {
+                Some(ask) => drive_tcp(stream, wbuf, written, inbuf, connected, ask.id, &q.qname, ask.qtype)
+                    .map_answer(|msg| (msg, 0)),
+                None => Progress::Failed(Outcome::ServFail, "no query".into()),
+            },
         };
         match result {
             Progress::Pending => {}
-            Progress::Answer(msg) => {
-                let q = self.close(token.0, registry).expect("query present");
-                self.answer(token.0, q, msg, registry, now, out);
+            Progress::Answer((msg, index)) => {
+                // That query is answered; a socket shared with the other lookup's stays
+                // open for it.
+                let asked = {
+                    let q = self.queries.get_mut(&token.0).expect("query present");
+                    let ask = q.asks.remove(index);
+                    q.asked(ask)
+                };
+                if let Some(t) = self.translations.get_mut(&asked.generation) {
+                    if t.lookups[asked.which].token == Some(token.0) {
+                        t.lookups[asked.which].token = None;
+                    }
+                }
+                let udp = matches!(self.queries.get(&token.0).map(|q| &q.transport), Some(Transport::Udp(_)));
+                if self.queries.get(&token.0).is_some_and(|q| q.asks.is_empty()) {
+                    if let Some(q) = self.close(token.0, registry) {
+                        self.retire(token.0, q, now);
+                    }
+                }
+                if msg.metadata.truncation && udp {
+                    self.retry_over_tcp(&asked, registry, now, out);
+                } else {
+                    self.answer_with(&asked, msg, registry, now, out);
+                }
+                return self.queries.contains_key(&token.0);
             }
             Progress::Failed(outcome, why) => {
                 let q = self.close(token.0, registry).expect("query present");
-                log_at!(Debug, "dns: {} {:?} to {}: {why}", q.qname, q.qtype, q.server);
-                self.fail_attempt(q.generation, q.which, outcome, registry, now, out);
+                for ask in &q.asks {
+                    log_at!(Debug, "dns: {} {:?} to {}: {why}", q.qname, ask.qtype, q.server);
+                    self.fail_attempt(q.generation, ask.which, outcome, registry, now, out);
+                }
                 self.retire(token.0, q, now);
             }
         }
+        false
     }
 
     /// A query ended: its socket stays open for one more DNS timeout, reading and
@@ -736,8 +802,10 @@ impl Resolver {
         let _ = registry;
         let q = self.queries.remove(&token)?;
         if let Some(t) = self.translations.get_mut(&q.generation) {
-            if t.lookups[q.which].token == Some(token) {
-                t.lookups[q.which].token = None;
+            for ask in &q.asks {
+                if t.lookups[ask.which].token == Some(token) {
+                    t.lookups[ask.which].token = None;
+                }
             }
         }
         Some(q)
@@ -779,9 +847,11 @@ impl Resolver {
                     self.take_token();
                     let deadline = now + self.config.timeout;
                     let transport = Transport::Udp(socket);
+                    let asks = vec![Ask { which, id, qtype }];
+                    let max_datagrams = MAX_DATAGRAMS_PER_QUERY;
                     self.queries.insert(
                         token,
-                        QueryIo { generation, which, id, qname, qtype, server, deadline, datagrams: 0, transport },
+                        QueryIo { generation, asks, qname, server, deadline, datagrams: 0, max_datagrams, transport },
                     );
                     if let Some(t) = self.translations.get_mut(&generation) {
                         t.lookups[which].token = Some(token);
@@ -796,6 +866,66 @@ impl Resolver {
                     self.translations.get(&generation).map_or(Outcome::ServFail, |t| t.lookups[which].last_failure);
                 self.finish_lookup(generation, which, last, registry, now, out);
                 return;
+            }
+        }
+    }
+
+    /// Starts both lookups of the current candidate. They start together at the same
+    /// server: the A and the AAAA query leave from one fresh socket, each with its own
+    /// random ID (one socket to open, pin, bind and close instead of two). Should that
+    /// fail, each lookup is launched on its own, which handles every failure.
+    fn launch_both(&mut self, generation: u64, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        let shared = (|| {
+            let t = self.translations.get(&generation)?;
+            let [a, aaaa] = &t.lookups;
+            if a.outcome.is_some() || aaaa.outcome.is_some() || a.server != aaaa.server {
+                return None;
+            }
+            let server_ip = t.link.dns_servers[a.server];
+            let server = on_link(SocketAddr::new(server_ip, 53), t.link.info.ifindex);
+            let mut qname = Name::from_ascii(&t.candidates[t.candidate]).ok()?;
+            qname.set_fqdn(true);
+            let asks = [(0, a.qtype), (1, aaaa.qtype)].map(|(which, qtype)| Ask { which, id: self.ids.next(), qtype });
+            let source = t.link.source_for(&server_ip);
+            let token = self.next_token;
+            let sent = (|| {
+                let queries =
+                    [build_query(asks[0].id, &qname, asks[0].qtype)?, build_query(asks[1].id, &qname, asks[1].qtype)?];
+                let mut socket = open_query_socket(&t.link, server, source, self.use_bindtodevice)?;
+                socket.send_to(&queries[0], server)?;
+                socket.send_to(&queries[1], server)?;
+                registry.register(&mut socket, Token(token), Interest::READABLE)?;
+                Ok::<_, io::Error>(socket)
+            })();
+            match sent {
+                Ok(socket) => Some((socket, asks, qname, server, token)),
+                Err(e) => {
+                    log_at!(Debug, "dns: cannot send both queries to {server} on one socket: {e}");
+                    None
+                }
+            }
+        })();
+        let Some((socket, asks, qname, server, token)) = shared else {
+            for which in 0..2 {
+                self.launch(generation, which, registry, now, out);
+            }
+            return;
+        };
+        self.take_token();
+        let io = QueryIo {
+            generation,
+            asks: asks.to_vec(),
+            qname,
+            server,
+            deadline: now + self.config.timeout,
+            datagrams: 0,
+            max_datagrams: 2 * MAX_DATAGRAMS_PER_QUERY,
+            transport: Transport::Udp(socket),
+        };
+        self.queries.insert(token, io);
+        if let Some(t) = self.translations.get_mut(&generation) {
+            for lookup in &mut t.lookups {
+                lookup.token = Some(token);
             }
         }
     }
@@ -831,26 +961,7 @@ impl Resolver {
         }
     }
 
-    fn answer(
-        &mut self,
-        token: usize,
-        q: QueryIo,
-        msg: Message,
-        registry: &Registry,
-        now: Instant,
-        out: &mut Vec<DnsEvent>,
-    ) {
-        if msg.metadata.truncation {
-            if let Transport::Udp(_) = q.transport {
-                self.retry_over_tcp(token, q, registry, now, out);
-                return;
-            }
-        }
-        self.answer_with(&q, msg, registry, now, out);
-        self.retire(token, q, now);
-    }
-
-    fn answer_with(&mut self, q: &QueryIo, msg: Message, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+    fn answer_with(&mut self, q: &Asked, msg: Message, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
         match msg.metadata.response_code {
             ResponseCode::NoError => {
                 let addresses = answer_addresses(&msg, &q.qname, q.qtype);
@@ -884,20 +995,10 @@ impl Resolver {
         }
     }
 
-    /// Asks a truncated query again over TCP; the UDP query's socket (`udp_token`)
-    /// lingers like any ended query's (`retire`).
-    fn retry_over_tcp(
-        &mut self,
-        udp_token: usize,
-        q: QueryIo,
-        registry: &Registry,
-        now: Instant,
-        out: &mut Vec<DnsEvent>,
-    ) {
-        let Some(t) = self.translations.get(&q.generation) else {
-            self.retire(udp_token, q, now);
-            return;
-        };
+    /// Asks a truncated query again over TCP (the UDP socket lingers like any ended
+    /// query's once no query of it is left: `retire`).
+    fn retry_over_tcp(&mut self, q: &Asked, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        let Some(t) = self.translations.get(&q.generation) else { return };
         let source = t.link.source_for(&q.server.ip());
         let made = build_query(q.id, &q.qname, q.qtype).and_then(|bytes| {
             let socket = pinned_socket(
@@ -918,17 +1019,14 @@ impl Resolver {
                 let token = self.take_token();
                 if registry.register(&mut stream, Token(token), Interest::READABLE | Interest::WRITABLE).is_ok() {
                     log_at!(Debug, "dns: {} {:?} truncated, asking {} over TCP", q.qname, q.qtype, q.server);
-                    let generation = q.generation;
-                    let which = q.which;
                     let tcp = QueryIo {
-                        generation,
-                        which,
-                        id: q.id,
+                        generation: q.generation,
+                        asks: vec![Ask { which: q.which, id: q.id, qtype: q.qtype }],
                         qname: q.qname.clone(),
-                        qtype: q.qtype,
                         server: q.server,
                         deadline: now + self.config.timeout,
                         datagrams: 0,
+                        max_datagrams: MAX_DATAGRAMS_PER_QUERY,
                         transport: Transport::Tcp {
                             stream,
                             out: framed,
@@ -938,10 +1036,9 @@ impl Resolver {
                         },
                     };
                     self.queries.insert(token, tcp);
-                    if let Some(t) = self.translations.get_mut(&generation) {
-                        t.lookups[which].token = Some(token);
+                    if let Some(t) = self.translations.get_mut(&q.generation) {
+                        t.lookups[q.which].token = Some(token);
                     }
-                    self.retire(udp_token, q, now);
                     return;
                 }
                 self.fail_attempt(q.generation, q.which, Outcome::ServFail, registry, now, out);
@@ -951,7 +1048,6 @@ impl Resolver {
                 self.fail_attempt(q.generation, q.which, Outcome::ServFail, registry, now, out);
             }
         }
-        self.retire(udp_token, q, now);
     }
 
     /// Records a lookup's outcome; when both lookups of the candidate are over,
@@ -978,9 +1074,7 @@ impl Resolver {
         if negative(a) && negative(b) && t.candidate + 1 < t.candidates.len() {
             t.candidate += 1;
             t.lookups = [Lookup::new(RecordType::A), Lookup::new(RecordType::AAAA)];
-            for which in 0..2 {
-                self.launch(generation, which, registry, now, out);
-            }
+            self.launch_both(generation, registry, now, out);
             return;
         }
         // Timeouts and failures mean "could not tell", which outranks a negative answer.
@@ -1059,29 +1153,40 @@ fn open_query_socket(
     Ok(mio::net::UdpSocket::from_std(std::net::UdpSocket::from(socket)))
 }
 
-enum Progress {
+enum Progress<A = Message> {
     Pending,
-    Answer(Message),
+    Answer(A),
     Failed(Outcome, String),
 }
 
-#[allow(clippy::too_many_arguments)]
+impl Progress {
+    fn map_answer<B>(self, f: impl FnOnce(Message) -> B) -> Progress<B> {
+        match self {
+            Progress::Pending => Progress::Pending,
+            Progress::Answer(msg) => Progress::Answer(f(msg)),
+            Progress::Failed(outcome, why) => Progress::Failed(outcome, why),
+        }
+    }
+}
+
+/// Reads the socket's datagrams until one answers one of `asks` (the answer and that
+/// query's index in `asks`).
 fn read_udp(
     socket: &mut mio::net::UdpSocket,
     server: SocketAddr,
-    id: u16,
+    asks: &[Ask],
     qname: &Name,
-    qtype: RecordType,
     datagrams: &mut u32,
+    max_datagrams: u32,
     buf: &mut [u8],
-) -> Progress {
+) -> Progress<(Message, usize)> {
     // Datagrams from anyone but the server are dropped uncounted (a stranger must not
     // use up the server's allowance), up to MAX_STRAYS_PER_READ per call: a receive
     // buffer holds fewer, so only a flood still arriving stops the loop, and its next
     // datagram is the next readiness edge.
     let mut strays = 0;
     loop {
-        if *datagrams >= MAX_DATAGRAMS_PER_QUERY {
+        if *datagrams >= max_datagrams {
             return Progress::Failed(Outcome::ServFail, "too many unmatched datagrams".into());
         }
         match socket.recv_from(buf) {
@@ -1093,8 +1198,12 @@ fn read_udp(
             }
             Ok((n, _)) => {
                 *datagrams += 1;
-                if let Some(msg) = validate(&buf[..n], id, qname, qtype) {
-                    return Progress::Answer(msg);
+                // The ID picks the query (both are tried should the two IDs be equal).
+                let id = buf.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+                for (index, ask) in asks.iter().enumerate().filter(|(_, a)| Some(a.id) == id) {
+                    if let Some(msg) = validate(&buf[..n], ask.id, qname, ask.qtype) {
+                        return Progress::Answer((msg, index));
+                    }
                 }
                 // Not ours (wrong ID or question): ignore and keep waiting.
             }
@@ -1215,13 +1324,56 @@ mod tests {
         let mut buf = vec![0; MAX_UDP_ANSWER];
         let mut datagrams = 0;
         let from = server.local_addr().unwrap();
-        match read_udp(&mut client, from, 0x4242, &qname, RecordType::A, &mut datagrams, &mut buf) {
-            Progress::Answer(msg) => {
+        let asks = [Ask { which: 0, id: 0x4242, qtype: RecordType::A }];
+        match read_udp(&mut client, from, &asks, &qname, &mut datagrams, MAX_DATAGRAMS_PER_QUERY, &mut buf) {
+            Progress::Answer((msg, 0)) => {
                 assert_eq!(msg.answers.len(), 300);
                 assert_eq!(datagrams, 1, "the stranger's copy was read and dropped first, uncounted");
             }
+            Progress::Answer((_, index)) => panic!("answered query {index}"),
             Progress::Pending => panic!("the answer was not read whole (cut, then ignored)"),
             Progress::Failed(_, why) => panic!("{why}"),
         }
+    }
+
+    #[test]
+    fn one_socket_reads_the_a_and_the_aaaa_answer_each_by_its_id() {
+        let qname = Name::from_ascii("host.example.").unwrap();
+        let reply = |id: u16, qtype: RecordType| {
+            let mut m = Message::new(id, hickory_proto::op::MessageType::Response, hickory_proto::op::OpCode::Query);
+            m.add_query(hickory_proto::op::Query::query(qname.clone(), qtype));
+            m.to_vec().unwrap()
+        };
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = client.local_addr().unwrap();
+        // The AAAA answer first; then one with the A's ID but the AAAA question (not
+        // the A's answer: ignored, counted); then the A answer.
+        server.send_to(&reply(0x2222, RecordType::AAAA), to).unwrap();
+        server.send_to(&reply(0x1111, RecordType::AAAA), to).unwrap();
+        server.send_to(&reply(0x1111, RecordType::A), to).unwrap();
+        client.set_nonblocking(true).unwrap();
+        let mut client = mio::net::UdpSocket::from_std(client);
+        let mut buf = vec![0; MAX_UDP_ANSWER];
+        let mut datagrams = 0;
+        let from = server.local_addr().unwrap();
+        let mut asks = vec![
+            Ask { which: 0, id: 0x1111, qtype: RecordType::A },
+            Ask { which: 1, id: 0x2222, qtype: RecordType::AAAA },
+        ];
+        let mut answered = Vec::new();
+        while !asks.is_empty() {
+            match read_udp(&mut client, from, &asks, &qname, &mut datagrams, 2 * MAX_DATAGRAMS_PER_QUERY, &mut buf) {
+                Progress::Answer((msg, index)) => {
+                    let ask = asks.remove(index);
+                    assert_eq!(msg.metadata.id, ask.id);
+                    answered.push(ask.which);
+                }
+                Progress::Pending => panic!("answers left unread: {asks:?}"),
+                Progress::Failed(_, why) => panic!("{why}"),
+            }
+        }
+        assert_eq!(answered, vec![1, 0], "AAAA, then A (the mismatched datagram in between ignored)");
+        assert_eq!(datagrams, 3);
     }
 }
