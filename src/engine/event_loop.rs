@@ -26,7 +26,7 @@ use crate::core::solicitation::SolicitationPacer;
 use crate::core::Error;
 use crate::log::{log_at, panic_text};
 use crate::os::files::{FileSources, POLL_INTERVAL};
-use crate::os::ra_listener::{kernel_forwards_ra_options, RaListener};
+use crate::os::ra_listener::{KernelForwards, RaListener};
 use crate::os::rtnetlink::{parse_datagram, DumpError, DumpSocket, EventSocket, Patience, RECV_BUFFER_SIZE};
 use crate::os::solicit::solicit_routers;
 use crate::os::sys;
@@ -107,6 +107,9 @@ pub(crate) struct Engine {
     pub(super) solicitations_go: Option<bool>,
     /// The library's own ear for RAs (`None` without CAP_NET_RAW).
     ra_listener: Option<RaListener>,
+    /// Per interface, whether the kernel forwards RA options itself (then the
+    /// listener's copy is dropped).
+    kernel_forwards: KernelForwards,
 }
 
 impl Engine {
@@ -166,6 +169,7 @@ impl Engine {
             endpoints: ManagedEndpoints::new(config.manage_mptcp_endpoints),
             solicitations_go: None,
             ra_listener,
+            kernel_forwards: KernelForwards::default(),
         })
     }
 
@@ -337,23 +341,13 @@ impl Engine {
     /// The RAs the library heard itself, as facts.
     fn drain_ra_listener(&mut self) -> io::Result<()> {
         let Some(listener) = self.ra_listener.as_mut() else { return Ok(()) };
-        let mut heard = listener.drain()?;
+        // Where the kernel forwards the options itself, its messages are the ones kept.
+        let (forwards, shared, now) = (&mut self.kernel_forwards, &self.shared, Instant::now());
+        let heard =
+            listener.drain(|ifindex| !forwards.of(ifindex, || shared.model.lock().interface_name(ifindex), now))?;
         if heard.refused > 0 {
             log_at!(Debug, "{} router advertisements refused", heard.refused);
         }
-        // Where the kernel forwards the options itself, its messages are the ones kept.
-        let names: Vec<(u32, Option<String>)> = {
-            let model = self.shared.model.lock();
-            let mut ifindexes: Vec<u32> = heard.facts.iter().filter_map(fact_ifindex).collect();
-            ifindexes.dedup();
-            ifindexes.into_iter().map(|i| (i, model.interface_name(i))).collect()
-        };
-        let silent_kernel: Vec<u32> = names
-            .into_iter()
-            .filter(|(_, name)| name.as_deref().is_some_and(|n| !kernel_forwards_ra_options(n)))
-            .map(|(i, _)| i)
-            .collect();
-        heard.facts.retain(|f| fact_ifindex(f).is_some_and(|i| silent_kernel.contains(&i)));
         if !heard.facts.is_empty() {
             self.apply(heard.facts);
         }
@@ -577,13 +571,5 @@ impl Engine {
         self.shared.outbox.push_all(out.into_iter().map(Message::Announcement));
         self.links_changed(model, now);
         routes_stale
-    }
-}
-
-/// The interface an RA fact is about.
-fn fact_ifindex(fact: &Fact) -> Option<u32> {
-    match fact {
-        Fact::Ra { ifindex, .. } => Some(*ifindex),
-        _ => None,
     }
 }

@@ -11,9 +11,11 @@
 //!
 //! RFC 4861 section 6.1.2: an RA counts only with hop limit 255 and a link-local
 //! source (no router forwarded it); the kernel has checked the ICMPv6 checksum.
+use std::collections::HashMap;
 use std::io::{self, IoSliceMut};
 use std::net::Ipv6Addr;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::time::{Duration, Instant};
 
 use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -54,8 +56,9 @@ impl RaListener {
         self.socket.as_raw_fd()
     }
 
-    /// Reads every RA waiting (until WouldBlock) into facts.
-    pub fn drain(&mut self) -> io::Result<Heard> {
+    /// Reads every RA waiting (until WouldBlock) into facts, for the interfaces
+    /// `wanted` says (the others' RAs are read and dropped unparsed).
+    pub fn drain(&mut self, mut wanted: impl FnMut(u32) -> bool) -> io::Result<Heard> {
         let mut heard = Heard::default();
         loop {
             let mut cmsg = nix::cmsg_space!(libc::c_int);
@@ -80,6 +83,9 @@ impl RaListener {
                 }
             };
             let Some(from) = from else { continue };
+            if !wanted(from.scope_id()) {
+                continue;
+            }
             let ra = self.buf.get(..len).unwrap_or_default();
             match ra_facts(ra, from.ip(), from.scope_id(), hop_limit) {
                 Ok(facts) => heard.facts.extend(facts),
@@ -103,9 +109,38 @@ pub fn kernel_forwards_ra_options(ifname: &str) -> bool {
             .ok()
             .and_then(|s| s.trim().parse::<i32>().ok())
     };
-    match (read("accept_ra"), read("forwarding")) {
-        (Some(accept), Some(forwarding)) => accept == 2 || (accept == 1 && forwarding == 0),
-        _ => true,
+    match read("accept_ra") {
+        Some(2) => true,
+        Some(1) => read("forwarding").is_none_or(|forwarding| forwarding == 0),
+        Some(_) => false,
+        None => true,
+    }
+}
+
+/// How long an interface's `kernel_forwards_ra_options` is taken as read: the sysctls
+/// change with no notification (a link manager starting turns accept_ra off), and a
+/// router advertises every few seconds at most; reading them at each RA cost ~5 µs.
+pub const KERNEL_FORWARDS_FRESH: Duration = Duration::from_secs(1);
+
+/// `kernel_forwards_ra_options` per interface, read again after `KERNEL_FORWARDS_FRESH`.
+#[derive(Debug, Default)]
+pub struct KernelForwards {
+    read: HashMap<u32, (bool, Instant)>,
+}
+
+impl KernelForwards {
+    pub fn of(&mut self, ifindex: u32, ifname: impl FnOnce() -> Option<String>, now: Instant) -> bool {
+        if let Some((forwards, at)) = self.read.get(&ifindex) {
+            if now.saturating_duration_since(*at) < KERNEL_FORWARDS_FRESH {
+                return *forwards;
+            }
+        }
+        // An interface the model does not know (yet): as the kernel would by default.
+        let forwards = ifname().is_none_or(|name| kernel_forwards_ra_options(&name));
+        // Bounded by the interfaces RAs arrive on; forgotten ones are dropped with age.
+        self.read.retain(|_, (_, at)| now.saturating_duration_since(*at) < KERNEL_FORWARDS_FRESH);
+        self.read.insert(ifindex, (forwards, now));
+        forwards
     }
 }
 

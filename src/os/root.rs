@@ -40,6 +40,11 @@ impl Root {
 
     /// Where `inside` (absolute or relative, meaning the same: under the root) shows
     /// in messages and origins: the root joined with it, as written.
+    /// Whether the root is the host's own `/` (paths then resolve as everywhere else).
+    pub fn is_host_root(&self) -> bool {
+        self.path == Path::new("/")
+    }
+
     pub fn display_path(&self, inside: &Path) -> PathBuf {
         self.path.join(inside.strip_prefix("/").unwrap_or(inside))
     }
