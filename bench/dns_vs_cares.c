@@ -26,10 +26,11 @@
  *     every query over one UDP socket; with the default buffer it drops replies at
  *     C = 256 (counted: Udp RcvbufErrors of this namespace) and waits 1 s to retry.
  *   - a diagnostic: libmif's per-name work (hosts file stat, a fresh pinned and bound
- *     UDP socket per query, epoll registration, pooled getrandom IDs) done inline in
- *     this thread, at most C outstanding, to split libmif's extra latency into "engine
- *     thread hand-off and messages" and "per-query socket work"; its ratio to c-ares
- *     (printed as "floor") is what any resolver with a socket per query reaches here.
+ *     UDP socket per name for its A and AAAA queries, epoll registration, pooled
+ *     getrandom IDs) done inline in this thread, at most C outstanding, to split
+ *     libmif's extra latency into "engine thread hand-off and messages" and "per-name
+ *     socket work"; its ratio to c-ares (printed as "floor") is what any resolver with
+ *     a fresh socket per name reaches here.
  * Latency of a name: just before its post / ares_getaddrinfo() -> its completion seen
  * by the loop. Throughput: names / wall time of the round. For each concurrency, R
  * rounds of all N names, alternating the order; latencies pooled, throughput = all
@@ -494,16 +495,17 @@ static void cares_open(struct cares_state *st, int rcvbuf)
 
 /* What libmif does for one name (docs/name-translation.md), done inline in this thread
  * with no engine thread and no message queue: stat the hosts file (libmif re-reads it
- * only when it changed); for A and AAAA a fresh nonblocking UDP socket, SO_BINDTODEVICE,
- * bind to the PvD's address, connect to the server, an ID from a getrandom pool (as
- * libmif), EDNS0 query, registered in an epoll set; the replies read until EAGAIN (ID
- * checked); each socket closed (which leaves the epoll set) once answered; at most C
- * names outstanding. No retries: a lost reply ends the program (WAIT_MS).
+ * only when it changed); one fresh nonblocking UDP socket for the name's A and AAAA
+ * queries (as libmif since issue 14), SO_BINDTODEVICE, bind to the PvD's address,
+ * connect to the server, an ID per query from a getrandom pool (as libmif), EDNS0
+ * queries, registered in an epoll set; the replies read until EAGAIN (IDs checked); the
+ * socket closed (which leaves the epoll set) once both are answered; at most C names
+ * outstanding. No retries: a lost reply ends the program (WAIT_MS).
  * The difference to libmif is what the engine thread hand-off and messages cost; its
- * ratio to c-ares is the floor of any resolver that opens a socket per query. */
+ * ratio to c-ares is the floor of any resolver that opens a fresh socket per name. */
 struct replica_slot {
     int name;
-    int fds[2];
+    int fd;
     uint16_t ids[2];
     int got[2];
     int64_t t0;
@@ -522,7 +524,7 @@ static void run_replica(const char *hosts_path, struct in_addr src, struct run *
     size_t ids_used = 128;
     struct replica_slot *slots = calloc((size_t)r->conc, sizeof *slots);
     int *free_slots = calloc((size_t)r->conc, sizeof *free_slots);
-    struct epoll_event *evs = calloc((size_t)r->conc * 2, sizeof *evs);
+    struct epoll_event *evs = calloc((size_t)r->conc, sizeof *evs);
     if (!slots || !free_slots || !evs)
         die("out of memory");
     int nfree = r->conc;
@@ -539,13 +541,13 @@ static void run_replica(const char *hosts_path, struct in_addr src, struct run *
             struct stat st;
             if (stat(hosts_path, &st) != 0)
                 die("stat %s: %s", hosts_path, strerror(errno));
+            int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0 ||
+                bind(fd, (struct sockaddr *)&local, sizeof local) != 0 ||
+                connect(fd, (struct sockaddr *)&srv, sizeof srv) != 0)
+                die("replica socket: %s", strerror(errno));
+            sl->fd = fd;
             for (int k = 0; k < 2; k++) {
-                int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-                if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0 ||
-                    bind(fd, (struct sockaddr *)&local, sizeof local) != 0 ||
-                    connect(fd, (struct sockaddr *)&srv, sizeof srv) != 0)
-                    die("replica socket: %s", strerror(errno));
-                sl->fds[k] = fd;
                 if (ids_used == 128) {
                     if (getrandom(id_pool, sizeof id_pool, 0) != (ssize_t)sizeof id_pool)
                         die("getrandom: %s", strerror(errno));
@@ -555,30 +557,29 @@ static void run_replica(const char *hosts_path, struct in_addr src, struct run *
                 size_t len = build_query(q, sl->ids[k], names[sl->name], k == 0 ? 1 : 28, 1);
                 if (send(fd, q, len, 0) != (ssize_t)len)
                     die("replica send: %s", strerror(errno));
-                struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = (uint32_t)(si * 2 + k) };
-                if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
-                    die("epoll_ctl: %s", strerror(errno));
             }
+            struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = (uint32_t)si };
+            if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+                die("epoll_ctl: %s", strerror(errno));
         }
-        int n = epoll_wait(ep, evs, r->conc * 2, WAIT_MS);
+        int n = epoll_wait(ep, evs, r->conc, WAIT_MS);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             die("replica: no reply within %d ms (%d of %d names done)", WAIT_MS, done, n_names);
         for (int e = 0; e < n; e++) {
-            int si = (int)(evs[e].data.u32 / 2), k = (int)(evs[e].data.u32 % 2);
+            int si = (int)evs[e].data.u32;
             struct replica_slot *sl = &slots[si];
-            if (sl->got[k])
+            if (sl->got[0] && sl->got[1])
                 continue;
             ssize_t len;
-            while ((len = recv(sl->fds[k], buf, sizeof buf, 0)) >= 0) {
-                if (len >= 12 && buf[0] == (sl->ids[k] >> 8) && buf[1] == (sl->ids[k] & 0xff)) {
-                    sl->got[k] = 1;
-                    close(sl->fds[k]);
-                    break;
-                }
+            while (!(sl->got[0] && sl->got[1]) && (len = recv(sl->fd, buf, sizeof buf, 0)) >= 0) {
+                for (int k = 0; k < 2; k++)
+                    if (len >= 12 && buf[0] == (sl->ids[k] >> 8) && buf[1] == (sl->ids[k] & 0xff))
+                        sl->got[k] = 1;
             }
             if (sl->got[0] && sl->got[1]) {
+                close(sl->fd);
                 r->lat[sl->name] = now_ns() - sl->t0;
                 free_slots[nfree++] = si;
                 done++;
@@ -827,11 +828,11 @@ int main(int argc, char **argv)
                conc, b_tp, b_tp >= 1.0 ? "met" : "NOT met", b_med, b_med <= 1.1 ? "met" : "NOT met", b_p99);
         if (active[W_REPLICA]) {
             printf(" diagnostic: libmif - (its per-name work done inline in one thread): median %.1f us, i.e. the "
-                   "engine hand-off and messages; (that work) - c-ares: median %.1f us, i.e. the per-query "
+                   "engine hand-off and messages; (that work) - c-ares: median %.1f us, i.e. the per-name "
                    "sockets, binding, hosts file\n",
                    (s[W_MIF].median - s[W_REPLICA].median) / 1e3, (s[W_REPLICA].median - s[W_CA].median) / 1e3);
             printf(" floor: (libmif's per-name work inline)/c-ares median latency %.2f, throughput %.2f; "
-                   "/(c-ares 4MiB rcvbuf) %.2f, %.2f: what a resolver opening a fresh socket per query achieves "
+                   "/(c-ares 4MiB rcvbuf) %.2f, %.2f: what a resolver opening a fresh socket per name achieves "
                    "with no thread hand-off at all\n",
                    s[W_REPLICA].median / s[W_CA].median, tp[W_REPLICA] / tp[W_CA],
                    s[W_REPLICA].median / s[W_CABIG].median, tp[W_REPLICA] / tp[W_CABIG]);
