@@ -95,9 +95,11 @@ impl HostModel {
                 let state = AddrState::from_fact(&a, now);
                 let new = self.addrs.entry(a.ifindex).or_default().insert((a.addr, a.prefix_len), state).is_none();
                 // A new subnet may hold a resolv.conf server: its System element may move here.
-                let mut touched = if new { self.interfaces_if_system_server_in(&a.addr, a.prefix_len) } else { vec![] };
+                let touched = if new { self.interfaces_if_system_server_in(&a.addr, a.prefix_len) } else { vec![] };
                 if touched.is_empty() {
-                    touched.push(a.ifindex);
+                    self.refresh_address(a.ifindex, (a.addr, a.prefix_len), now, out);
+                    self.settle_learning(now, out);
+                    return;
                 }
                 touched
             }
@@ -105,9 +107,11 @@ impl HostModel {
                 if let Some(map) = self.addrs.get_mut(&ifindex) {
                     map.remove(&(addr, prefix_len));
                 }
-                let mut touched = self.interfaces_if_system_server_in(&addr, prefix_len);
+                let touched = self.interfaces_if_system_server_in(&addr, prefix_len);
                 if touched.is_empty() {
-                    touched.push(ifindex);
+                    self.refresh_address(ifindex, (addr, prefix_len), now, out);
+                    self.settle_learning(now, out);
+                    return;
                 }
                 touched
             }

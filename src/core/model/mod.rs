@@ -219,6 +219,23 @@ struct PvdView {
     routed: bool,
 }
 
+impl PvdView {
+    /// A copy without its addresses (`patched_view`: the one that changed is added).
+    fn clone_without_addrs(&self) -> PvdView {
+        PvdView {
+            id: self.id,
+            name: self.name.clone(),
+            addrs: BTreeMap::new(),
+            elements: self.elements.clone(),
+            last_valid: self.last_valid,
+            router_warn_at: self.router_warn_at,
+            going_away: self.going_away,
+            ra_routed: self.ra_routed,
+            routed: self.routed,
+        }
+    }
+}
+
 /// What subscribers may see of one interface.
 #[derive(Clone, Debug)]
 struct LinkView {
@@ -235,6 +252,18 @@ struct LinkView {
 }
 
 impl LinkView {
+    /// A copy with no PvDs (`patched_view` adds cut-down ones).
+    fn clone_without_pvds(&self) -> LinkView {
+        LinkView {
+            name: self.name.clone(),
+            flags: self.flags,
+            pvds: [None, None],
+            carrier_warned: self.carrier_warned,
+            going_up: self.going_up,
+            configuring: self.configuring,
+        }
+    }
+
     /// The public description of `pvd`, one of this interface's (`ifindex`) PvDs.
     fn pvd_info(&self, ifindex: u32, family: Family, pvd: &PvdView) -> PvdInfo {
         PvdInfo { id: pvd.id, ifindex, ifname: self.name.clone(), family, name: pvd.name.clone() }
@@ -293,6 +322,9 @@ pub struct HostModel {
     /// elements, so their number decides whether a scan is linear).
     #[cfg(test)]
     refreshes: usize,
+    /// Of those, one-address refreshes (`refresh_address`).
+    #[cfg(test)]
+    patched: usize,
 }
 
 impl Default for HostModel {
@@ -326,6 +358,8 @@ impl HostModel {
             going_away_horizon: DEFAULT_GOING_AWAY_HORIZON,
             #[cfg(test)]
             refreshes: 0,
+            #[cfg(test)]
+            patched: 0,
             #[cfg(test)]
             placements: std::cell::Cell::new(0),
         }

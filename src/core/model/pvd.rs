@@ -31,55 +31,19 @@ impl HostModel {
                     id
                 });
                 let name = format!("{}/{}", link.name, family.suffix());
-                let last_valid = last_valid_of(&addrs);
-                let by_address = last_valid.and_then(|last| going_away_of(&addrs, last, now, self.going_away_horizon));
-                let routes_here = || self.routes.iter().filter(|((f, i, _, _), _)| *f == family && *i == ifindex);
-                let ra_routed = routes_here().any(|(_, (from_ra, _, _))| *from_ra);
-                let routed = routes_here().next().is_some();
-                // Every default route from an RA, each with a router lifetime: the PvD
-                // reaches beyond its link until the last of them ends.
-                let last_router = routed
-                    .then(|| {
-                        routes_here()
-                            .map(|(_, (from_ra, until, span))| until.zip(*span).filter(|_| *from_ra))
-                            .collect::<Option<Vec<_>>>()
-                    })
-                    .flatten()
-                    .and_then(|ends| ends.into_iter().max_by_key(|(end, _)| *end));
-                // A live router re-advertises well within its router lifetime (radvd
-                // every third of it at most): warned within the horizon, but never
-                // before two thirds of its lifetime went by without a new RA.
-                let router_warn_at = last_router.map(|(end, span)| {
-                    let window = self.going_away_horizon.min(Duration::from_secs(u64::from(span) / 3));
-                    end.checked_sub(window).unwrap_or(now)
-                });
-                let by_router = last_router
-                    .zip(router_warn_at)
-                    .filter(|(_, at)| *at <= now)
-                    .map(|((end, _), _)| (end, GoingAwayReason::RouterLifetimeEnding));
-                // Every address leased by DHCP: the lease is what ends (`lease_ending`).
-                let by_address = match by_address {
-                    None | Some((_, GoingAwayReason::LifetimeEnding)) => {
-                        self.lease_ending(ifindex, &link.name, family, &addrs, now).or(by_address)
-                    }
-                    deprecated => deprecated,
-                };
-                // The earlier end wins.
-                let going_away = match (by_address, by_router) {
-                    (Some(a), Some(r)) => Some(if r.0 < a.0 { r } else { a }),
-                    (a, r) => a.or(r),
-                };
-                let pvd = PvdView {
+                let summary = self.pvd_summary(ifindex, &link.name, family, &addrs, now);
+                let mut pvd = PvdView {
                     id,
                     name,
                     addrs,
                     elements: BTreeMap::new(),
-                    last_valid,
-                    router_warn_at,
-                    going_away,
-                    ra_routed,
-                    routed,
+                    last_valid: None,
+                    router_warn_at: None,
+                    going_away: None,
+                    ra_routed: false,
+                    routed: false,
                 };
+                summary.set(&mut pvd);
                 pvds[family.index()] = Some(pvd);
             }
         }
@@ -112,6 +76,58 @@ impl HostModel {
                 }
         });
         Some(LinkView { name, flags, pvds, carrier_warned: false, going_up: None, configuring })
+    }
+
+    /// What a PvD's addresses and its interface's routes say of its end: the parts of
+    /// its view that are not its addresses and elements (`compute_view`, and the
+    /// one-address refresh, `patched_view`).
+    pub(super) fn pvd_summary(
+        &self,
+        ifindex: u32,
+        ifname: &str,
+        family: Family,
+        addrs: &BTreeMap<AddrKey, AddrState>,
+        now: Instant,
+    ) -> PvdSummary {
+        let last_valid = last_valid_of(addrs);
+        let by_address = last_valid.and_then(|last| going_away_of(addrs, last, now, self.going_away_horizon));
+        let routes_here = || self.routes.iter().filter(|((f, i, _, _), _)| *f == family && *i == ifindex);
+        let ra_routed = routes_here().any(|(_, (from_ra, _, _))| *from_ra);
+        let routed = routes_here().next().is_some();
+        // Every default route from an RA, each with a router lifetime: the PvD
+        // reaches beyond its link until the last of them ends.
+        let last_router = routed
+            .then(|| {
+                routes_here()
+                    .map(|(_, (from_ra, until, span))| until.zip(*span).filter(|_| *from_ra))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .flatten()
+            .and_then(|ends| ends.into_iter().max_by_key(|(end, _)| *end));
+        // A live router re-advertises well within its router lifetime (radvd
+        // every third of it at most): warned within the horizon, but never
+        // before two thirds of its lifetime went by without a new RA.
+        let router_warn_at = last_router.map(|(end, span)| {
+            let window = self.going_away_horizon.min(Duration::from_secs(u64::from(span) / 3));
+            end.checked_sub(window).unwrap_or(now)
+        });
+        let by_router = last_router
+            .zip(router_warn_at)
+            .filter(|(_, at)| *at <= now)
+            .map(|((end, _), _)| (end, GoingAwayReason::RouterLifetimeEnding));
+        // Every address leased by DHCP: the lease is what ends (`lease_ending`).
+        let by_address = match by_address {
+            None | Some((_, GoingAwayReason::LifetimeEnding)) => {
+                self.lease_ending(ifindex, ifname, family, addrs, now).or(by_address)
+            }
+            deprecated => deprecated,
+        };
+        // The earlier end wins.
+        let going_away = match (by_address, by_router) {
+            (Some(a), Some(r)) => Some(if r.0 < a.0 { r } else { a }),
+            (a, r) => a.or(r),
+        };
+        PvdSummary { last_valid, router_warn_at, going_away, ra_routed, routed }
     }
 
     /// The configuration elements of the PvD (ifindex, family), from every source.
@@ -551,4 +567,24 @@ pub(super) enum ServerPlace {
     Routed(u32),
     DefaultRoute,
     Nowhere,
+}
+
+/// `HostModel::pvd_summary`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct PvdSummary {
+    last_valid: Option<Instant>,
+    router_warn_at: Option<Instant>,
+    going_away: Option<(Instant, GoingAwayReason)>,
+    ra_routed: bool,
+    routed: bool,
+}
+
+impl PvdSummary {
+    pub(super) fn set(self, pvd: &mut PvdView) {
+        pvd.last_valid = self.last_valid;
+        pvd.router_warn_at = self.router_warn_at;
+        pvd.going_away = self.going_away;
+        pvd.ra_routed = self.ra_routed;
+        pvd.routed = self.routed;
+    }
 }

@@ -13,6 +13,111 @@ impl HostModel {
         let mut new = self.compute_view(ifindex, now);
         let completed = self.settle_configured(ifindex, new.as_ref());
         let old = self.views.remove(&ifindex);
+        self.finish_refresh(ifindex, old, new.take(), None, completed, now, out);
+    }
+
+    /// Refreshes interface `ifindex` after one of its addresses (`key`) changed or went,
+    /// touching that address only: the view's other addresses are the same, so the
+    /// work does not grow with their number (an interface may carry thousands). The
+    /// PvD's end is worked out again over its addresses (`pvd_summary`: a scan, no
+    /// copies). Falls back to `refresh` where the address may change more than itself:
+    /// the PvD appearing or going, an element living by it (a lease), a connection
+    /// watched on the interface. (Where resolv.conf's servers belong is the caller's:
+    /// `mirror.rs` refreshes every interface when the address's subnet holds one.)
+    pub(super) fn refresh_address(&mut self, ifindex: u32, key: AddrKey, now: Instant, out: &mut Vec<Announcement>) {
+        match self.patched_view(ifindex, key, now) {
+            Some((old, new)) => {
+                #[cfg(test)]
+                {
+                    self.refreshes += 1;
+                    self.patched += 1;
+                    self.check_patched(ifindex, &old, &new, key, now);
+                }
+                self.finish_refresh(ifindex, Some(old), Some(new), Some(key), Vec::new(), now, out);
+            }
+            None => self.refresh(ifindex, now, out),
+        }
+    }
+
+    /// The old view (its addresses cut down to `key`'s) and the new one, or `None`
+    /// where the one-address refresh does not apply.
+    fn patched_view(&mut self, ifindex: u32, key: AddrKey, now: Instant) -> Option<(LinkView, LinkView)> {
+        let family = Family::of(&key.0);
+        let link = self.links.get(&ifindex)?;
+        let view = self.views.get(&ifindex)?;
+        let pvd = view.pvds[family.index()].as_ref()?;
+        if !(link.flags.up && link.flags.running) || view.flags != link.flags || view.name != link.name {
+            return None;
+        }
+        let new_state = self
+            .addrs
+            .get(&ifindex)
+            .and_then(|a| a.get(&key))
+            .filter(|s| !matches!(s.scope, Scope::Link | Scope::Other(_)));
+        // The PvD's last address going: the PvD goes.
+        if new_state.is_none() && pvd.addrs.len() == 1 && pvd.addrs.contains_key(&key) {
+            return None;
+        }
+        let watched = self.watches.values().chain(self.follows.values()).any(|w| w.on(ifindex));
+        let leased = self.sourced.values().flatten().any(|(e, _)| e.lease_address == Some(key.0));
+        // A learning period that a refresh would settle (none, normally: elements do not change here).
+        if watched || leased || self.learning_of(ifindex, family) {
+            return None;
+        }
+        let new_state = new_state.cloned();
+        let mut old = view.clone_without_pvds();
+        for (slot, p) in old.pvds.iter_mut().zip(&view.pvds) {
+            *slot = p.as_ref().map(|p| p.clone_without_addrs());
+        }
+        if let (Some(old_pvd), Some(state)) = (old.pvds[family.index()].as_mut(), pvd.addrs.get(&key)) {
+            old_pvd.addrs.insert(key, state.clone());
+        }
+        let mut new = self.views.remove(&ifindex)?;
+        let Some(new_pvd) = new.pvds[family.index()].as_mut() else {
+            self.views.insert(ifindex, new);
+            return None;
+        };
+        match new_state {
+            Some(state) => new_pvd.addrs.insert(key, state),
+            None => new_pvd.addrs.remove(&key),
+        };
+        let summary = self.pvd_summary(ifindex, &new.name, family, &new_pvd.addrs, now);
+        summary.set(new_pvd);
+        Some((old, new))
+    }
+
+    /// Tests only: the one-address refresh gives the view a whole refresh would.
+    #[cfg(test)]
+    fn check_patched(&mut self, ifindex: u32, old: &LinkView, new: &LinkView, key: AddrKey, now: Instant) {
+        let full = self.compute_view(ifindex, now).expect("the interface has a view");
+        for (family, (p, f)) in Family::ALL.into_iter().zip(new.pvds.iter().zip(&full.pvds)) {
+            assert_eq!(p.is_some(), f.is_some(), "{family:?} PvD after {key:?}");
+            let (Some(p), Some(f)) = (p, f) else { continue };
+            assert_eq!(p.addrs, f.addrs, "{family:?} addresses after {key:?}");
+            let summary = |v: &PvdView| (v.id, v.last_valid, v.router_warn_at, v.going_away, v.ra_routed, v.routed);
+            assert_eq!(summary(p), summary(f), "{family:?} summary after {key:?}");
+            let elements =
+                |v: &PvdView| v.elements.iter().map(|(k, e)| (k.clone(), e.data.clone())).collect::<Vec<_>>();
+            assert_eq!(elements(p), elements(f), "{family:?} elements after {key:?}");
+        }
+        let old_keys: Vec<&AddrKey> = old.pvds.iter().flatten().flat_map(|p| p.addrs.keys()).collect();
+        assert!(old_keys.iter().all(|k| **k == key), "the old view keeps only {key:?}: {old_keys:?}");
+    }
+
+    /// The second half of a refresh: the warnings carried over, the watches judged,
+    /// the differences announced (`only_addr`: the one address that may differ), the
+    /// new view kept.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_refresh(
+        &mut self,
+        ifindex: u32,
+        old: Option<LinkView>,
+        mut new: Option<LinkView>,
+        only_addr: Option<AddrKey>,
+        completed: Vec<Family>,
+        now: Instant,
+        out: &mut Vec<Announcement>,
+    ) {
         if let Some(n) = new.as_mut() {
             let warned = old.as_ref().is_some_and(|o| o.carrier_warned || carrier_lost(o, n) && self.subs.interfaces);
             n.carrier_warned = warned && n.flags.up && !n.flags.running;
@@ -20,7 +125,7 @@ impl HostModel {
             router_withdrawn(old.as_ref(), n, now);
         }
         self.judge_watches(ifindex, old.as_ref(), new.as_ref(), now, out);
-        self.announce_diff(ifindex, old.as_ref(), new.as_ref(), now, out);
+        self.announce_diff(ifindex, old.as_ref(), new.as_ref(), only_addr, now, out);
         if let Some(view) = new.as_ref().filter(|_| self.subs.pvds.contains(&ifindex)) {
             for family in completed {
                 if let Some(pvd) = &view.pvds[family.index()] {
@@ -48,6 +153,7 @@ impl HostModel {
         ifindex: u32,
         old: Option<&LinkView>,
         new: Option<&LinkView>,
+        only_addr: Option<AddrKey>,
         now: Instant,
         out: &mut Vec<Announcement>,
     ) {
@@ -71,7 +177,7 @@ impl HostModel {
                 let Some(old_pvd) = &old_view.pvds[family.index()] else { continue };
                 let new_pvd = new.and_then(|n| n.pvds[family.index()].as_ref()).filter(|p| p.id == old_pvd.id);
                 if self.subs.addresses.contains(&old_pvd.id) {
-                    for (key, state) in &old_pvd.addrs {
+                    for (key, state) in only(&old_pvd.addrs, only_addr) {
                         if new_pvd.is_none_or(|p| !p.addrs.contains_key(key)) {
                             out.push(Announcement::NoAddress {
                                 pvd: pvd_info(old_view, old_pvd, family),
@@ -185,7 +291,7 @@ impl HostModel {
             let Some(new_pvd) = &new_view.pvds[family.index()] else { continue };
             let old_pvd = old.and_then(|o| o.pvds[family.index()].as_ref()).filter(|p| p.id == new_pvd.id);
             if self.subs.addresses.contains(&new_pvd.id) {
-                for (key, state) in &new_pvd.addrs {
+                for (key, state) in only(&new_pvd.addrs, only_addr) {
                     let unchanged = old_pvd.and_then(|p| p.addrs.get(key)).is_some_and(|s| s.same_as(state, now));
                     if !unchanged {
                         out.push(Announcement::Address {
@@ -425,5 +531,16 @@ fn router_withdrawn(old: Option<&LinkView>, new: &mut LinkView, now: Instant) {
         if before.ra_routed || was_withdrawn.is_some() {
             p.going_away = Some((was_withdrawn.map_or(now, |(at, _)| at), GoingAwayReason::RouterWithdrawn));
         }
+    }
+}
+
+/// A view's addresses, or only `key`'s when it is the one that may differ.
+fn only(
+    addrs: &BTreeMap<AddrKey, AddrState>,
+    key: Option<AddrKey>,
+) -> Box<dyn Iterator<Item = (&AddrKey, &AddrState)> + '_> {
+    match key {
+        Some(key) => Box::new(addrs.get_key_value(&key).into_iter()),
+        None => Box::new(addrs.iter()),
     }
 }

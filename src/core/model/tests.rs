@@ -705,6 +705,36 @@ fn a_scan_of_many_files_refreshes_each_interface_once_and_announces_as_one_by_on
 }
 
 #[test]
+fn one_address_changing_touches_that_address_only() {
+    // 2,000 addresses on eth0: adding, updating and removing one is a one-address
+    // refresh (each checked against a whole one, `check_patched`), announced alone.
+    let mut h = two_links();
+    let many: Vec<Fact> = (0..2000u32).map(|i| addr(2, &format!("198.18.{}.{}", i / 250, i % 250 + 1), 16)).collect();
+    h.apply(many);
+    h.subscribe_all();
+    let before = h.model.patched;
+    assert_eq!(h.apply(vec![addr(2, "198.19.0.1", 16)]), vec!["+addr 2 198.19.0.1/16"]);
+    let deprecated = Fact::Addr(AddrFact {
+        preferred: Some(0),
+        ..match addr(2, "198.19.0.1", 16) {
+            Fact::Addr(a) => a,
+            _ => unreachable!(),
+        }
+    });
+    assert_eq!(h.apply(vec![deprecated]).len(), 1, "the update alone");
+    let removed = Fact::AddrRemoved { ifindex: 2, addr: "198.19.0.1".parse().unwrap(), prefix_len: 16 };
+    assert_eq!(h.apply(vec![removed]), vec!["-addr 2 198.19.0.1/16"]);
+    assert_eq!(h.model.patched - before, 3, "three one-address refreshes");
+    // The PvD's last address going, or its first coming, is a whole refresh.
+    let mut h = two_links();
+    h.subscribe_all();
+    let before = h.model.patched;
+    let gone = Fact::AddrRemoved { ifindex: 2, addr: "198.51.100.2".parse().unwrap(), prefix_len: 24 };
+    assert_eq!(h.apply(vec![gone]), vec!["-addr 2 198.51.100.2/24", "-pvd 2 eth0/ipv4"]);
+    assert_eq!(h.model.patched, before);
+}
+
+#[test]
 fn where_resolv_conf_servers_belong_is_worked_out_once_per_pass() {
     // 200 interfaces, each with an address: a resolv.conf change refreshes every one,
     // and the System servers' placement (which depends on every interface's addresses

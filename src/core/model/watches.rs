@@ -55,6 +55,13 @@ pub(super) struct Watch {
     warned: Option<(Instant, GoingAwayReason)>,
 }
 
+impl Watch {
+    /// Whether the watched connection's path is on interface `ifindex`.
+    pub(super) fn on(&self, ifindex: u32) -> bool {
+        self.ifindex == ifindex
+    }
+}
+
 /// Per-interface counts of watched connections by intent (`HostModel::connection_states`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IntentCounts {
