@@ -286,6 +286,8 @@ pub struct HostModel {
     /// The last state subscribers were told about, per interface.
     views: BTreeMap<u32, LinkView>,
     pvd_ids: HashMap<(u32, Family), u64>,
+    /// The same, the other way round (`find_pvd`: requests name PvDs by id).
+    pvd_keys: HashMap<u64, (u32, Family)>,
     next_pvd_id: u64,
     subs: Subscriptions,
     ra: BTreeMap<(u32, Option<std::net::Ipv6Addr>), RaState>,
@@ -340,6 +342,7 @@ impl HostModel {
             addrs: BTreeMap::new(),
             views: BTreeMap::new(),
             pvd_ids: HashMap::new(),
+            pvd_keys: HashMap::new(),
             next_pvd_id: 1,
             subs: Subscriptions::default(),
             ra: BTreeMap::new(),

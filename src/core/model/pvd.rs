@@ -25,9 +25,11 @@ impl HostModel {
                     continue;
                 }
                 let next = &mut self.next_pvd_id;
+                let keys = &mut self.pvd_keys;
                 let id = *self.pvd_ids.entry((ifindex, family)).or_insert_with(|| {
                     let id = *next;
                     *next += 1;
+                    keys.insert(id, (ifindex, family));
                     id
                 });
                 let name = format!("{}/{}", link.name, family.suffix());
@@ -493,14 +495,9 @@ impl HostModel {
 
     /// A present PvD: its public description and its view.
     pub(super) fn find_pvd(&self, pvd: u64) -> Option<(PvdInfo, &PvdView)> {
-        self.views.iter().find_map(|(ifindex, view)| {
-            Family::ALL.into_iter().find_map(|family| {
-                view.pvds[family.index()]
-                    .as_ref()
-                    .filter(|p| p.id == pvd)
-                    .map(|p| (view.pvd_info(*ifindex, family, p), p))
-            })
-        })
+        let (ifindex, family) = *self.pvd_keys.get(&pvd)?;
+        let view = self.views.get(&ifindex)?;
+        view.pvds[family.index()].as_ref().filter(|p| p.id == pvd).map(|p| (view.pvd_info(ifindex, family, p), p))
     }
 }
 

@@ -139,6 +139,7 @@ impl HostModel {
             }
             None => {
                 self.pvd_ids.retain(|(i, _), _| *i != ifindex);
+                self.pvd_keys.retain(|_, (i, _)| *i != ifindex);
                 self.element_ids.retain(|(i, _, _), _| *i != ifindex);
             }
         }
