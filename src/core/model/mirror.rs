@@ -64,7 +64,12 @@ impl HostModel {
 
     /// Applies one fact and appends the announcements it implies.
     pub fn apply(&mut self, fact: Fact, now: Instant, out: &mut Vec<Announcement>) {
-        let touched: Vec<u32> = match fact {
+        // A link coming, going or changing state moves the resolv.conf servers it
+        // reached (on-link or by a route) to another interface's PvD, or back.
+        let placed_before = matches!(fact, Fact::Link(_) | Fact::LinkRemoved { .. })
+            .then(|| self.system.is_some().then(|| self.system_placement()))
+            .flatten();
+        let mut touched: Vec<u32> = match fact {
             Fact::Link(link) => {
                 let ifindex = link.ifindex;
                 let usable = |f: &LinkFlags| f.up && f.running;
@@ -173,6 +178,13 @@ impl HostModel {
                 self.links.keys().copied().collect()
             }
         };
+        if let Some(before) = placed_before {
+            if before != self.system_placement() {
+                touched = self.links.keys().copied().chain(touched).collect();
+                touched.sort_unstable();
+                touched.dedup();
+            }
+        }
         self.refresh_many(touched, now, out);
         self.settle_learning(now, out);
     }
@@ -385,7 +397,11 @@ impl HostModel {
     /// link holding one changed its up/running state or lost an IPv4 address (the
     /// kernel sends no RTM_DELROUTE then). Call before applying the fact.
     pub fn may_drop_ipv4_routes(&self, fact: &Fact) -> bool {
-        let holds = |ifindex: u32| self.routes.keys().any(|(f, i, _, _)| *f == Family::V4 && *i == ifindex);
+        // Default routes, and routes to prefixes (where resolv.conf's servers are reached).
+        let holds = |ifindex: u32| {
+            self.routes.keys().any(|(f, i, _, _)| *f == Family::V4 && *i == ifindex)
+                || self.prefix_routes.iter().any(|p| p.ifindex == ifindex && p.destination.is_ipv4())
+        };
         match fact {
             Fact::Link(l) => {
                 let changed = self

@@ -309,10 +309,18 @@ impl HostModel {
             .flat_map(|(ifindex, addrs)| addrs.keys().map(move |(a, len)| (*ifindex, *a, *len)))
             .filter(|(_, a, len)| Family::of(a) == family && !is_link_local(a) && in_subnet(server, a, *len))
             .max_by_key(|(_, _, len)| *len);
+        // Only a link with a PvD of the family can hold the server (a device route on a
+        // link without such an address leaves it to the next candidate).
+        let has_pvd = |ifindex: &u32| {
+            self.addrs.get(ifindex).is_some_and(|a| {
+                a.iter()
+                    .any(|((ip, _), s)| Family::of(ip) == family && !matches!(s.scope, Scope::Link | Scope::Other(_)))
+            })
+        };
         let routed = self
             .prefix_routes
             .iter()
-            .filter(|p| usable(&p.ifindex) && Family::of(&p.destination) == family)
+            .filter(|p| usable(&p.ifindex) && has_pvd(&p.ifindex) && Family::of(&p.destination) == family)
             .filter(|p| !is_link_local(&p.destination) && in_subnet(server, &p.destination, p.prefix_len))
             // Longest prefix, then lowest metric (`min_by_key` keeps the first of equals).
             .min_by_key(|p| (std::cmp::Reverse(p.prefix_len), p.metric));
@@ -543,7 +551,7 @@ pub(super) fn in_subnet(addr: &IpAddr, net: &IpAddr, len: u8) -> bool {
 }
 
 /// `HostModel::system_placement`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct SystemPlacement {
     servers: Vec<(IpAddr, ServerPlace)>,
     /// Per family (`Family::index`), the interfaces holding the best default route.

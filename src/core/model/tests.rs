@@ -920,6 +920,41 @@ fn resolv_conf_servers_reached_by_a_specific_route_go_to_its_link() {
 }
 
 #[test]
+fn a_link_going_gives_its_resolv_conf_servers_back() {
+    // tun0 (5) reaches 198.18.53.53 by a route; eth0 (2) holds the default route.
+    let mut h = two_links();
+    h.apply(vec![link(5, "tun0", up()), addr(5, "203.0.113.2", 24)]);
+    h.apply(vec![Fact::Route(RouteFact {
+        family: Family::V4,
+        ifindex: 2,
+        gateway: Some("198.51.100.1".parse().unwrap()),
+        metric: 100,
+        from_ra: false,
+        lifetime: None,
+    })]);
+    let route =
+        |ifindex| PrefixRouteFact { ifindex, destination: "198.18.53.0".parse().unwrap(), prefix_len: 24, metric: 0 };
+    h.apply(vec![Fact::PrefixRoute(route(5))]);
+    let resolv = ConfigData { dns_servers: ips(&["198.18.53.53", "198.18.0.53"]), ..Default::default() };
+    h.apply(vec![Fact::System { origin: "/etc/resolv.conf".into(), data: Some(resolv) }]);
+    h.subscribe_all();
+    let servers = |h: &Harness, pvd| h.model.pvd_link(pvd).map(|l| l.dns_servers).unwrap_or_default();
+    assert_eq!(servers(&h, 4), ips(&["198.18.53.53"]));
+    // The kernel drops a down link's IPv4 routes silently: its prefix route says re-read.
+    let down = link(5, "tun0", LinkFlags { up: false, ..LinkFlags::default() });
+    assert!(h.model.may_drop_ipv4_routes(&down), "a link with a prefix route going down");
+    let out = h.apply(vec![down]);
+    assert!(out.contains(&"+elem 2 System 198.18.53.53,198.18.0.53".to_string()), "back to eth0: {out:?}");
+    h.apply(vec![link(5, "tun0", up())]);
+    assert_eq!(servers(&h, 4), ips(&["198.18.53.53"]), "up again, the route still mirrored");
+    let out = h.apply(vec![Fact::LinkRemoved { ifindex: 5 }]);
+    assert!(out.contains(&"+elem 2 System 198.18.53.53,198.18.0.53".to_string()), "removed: {out:?}");
+    // A device route on a link with no IPv4 address: the server stays with eth0.
+    h.apply(vec![link(6, "eth1", up()), addr(6, "fd6d:6966:b::2", 64), Fact::PrefixRoute(route(6))]);
+    assert_eq!(servers(&h, 2), ips(&["198.18.53.53", "198.18.0.53"]));
+}
+
+#[test]
 fn prefix_routes_are_bounded() {
     let mut h = two_links();
     let many: Vec<PrefixRouteFact> = (0..mirror::MAX_PREFIX_ROUTES as u32 + 10)
