@@ -3,6 +3,7 @@
 //! queue the announcements. It never calls the application. No timer runs while
 //! nothing happens, so an idle engine does not wake up.
 use std::io;
+use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -254,7 +255,7 @@ impl Engine {
                         self.apply(facts);
                     }
                     WAKER => self.take_requests(),
-                    RA_LISTENER => self.drain_ra_listener()?,
+                    RA_LISTENER => self.drain_ra_listener(),
                     DNS_TIMER => {
                         self.shared.dns.lock().timer_fired();
                         dns_ready = true;
@@ -339,19 +340,33 @@ impl Engine {
     }
 
     /// The RAs the library heard itself, as facts.
-    fn drain_ra_listener(&mut self) -> io::Result<()> {
-        let Some(listener) = self.ra_listener.as_mut() else { return Ok(()) };
-        // Where the kernel forwards the options itself, its messages are the ones kept.
+    fn drain_ra_listener(&mut self) {
+        let Some(listener) = self.ra_listener.as_mut() else { return };
+        // Where the kernel forwards the options itself, its messages are the ones kept;
+        // the host's own RAs (it routes for that link: radvd, a shared connection) are
+        // no router of its, as the kernel's accept_ra_from_local=0 says.
         let (forwards, shared, now) = (&mut self.kernel_forwards, &self.shared, Instant::now());
-        let heard =
-            listener.drain(|ifindex| !forwards.of(ifindex, || shared.model.lock().interface_name(ifindex), now))?;
+        let drained = listener.drain(|ifindex, router| {
+            !forwards.of(ifindex, || shared.model.lock().interface_name(ifindex), now)
+                && !shared.model.lock().is_own_address(ifindex, IpAddr::V6(router))
+        });
+        let heard = match drained {
+            Ok(heard) => heard,
+            Err(e) => {
+                // The listener is an extra: without it, RAs come only where the kernel forwards.
+                log_at!(Warn, "RA listener closed after an error (RAs only where the kernel forwards them): {e}");
+                if let Some(listener) = self.ra_listener.take() {
+                    let _ = self.poll.registry().deregister(&mut SourceFd(&listener.raw_fd()));
+                }
+                return;
+            }
+        };
         if heard.refused > 0 {
             log_at!(Debug, "{} router advertisements refused", heard.refused);
         }
         if !heard.facts.is_empty() {
             self.apply(heard.facts);
         }
-        Ok(())
     }
 
     /// Asks the routers of every up IPv6 interface for a fresh RA (when permitted and

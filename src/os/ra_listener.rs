@@ -56,9 +56,9 @@ impl RaListener {
         self.socket.as_raw_fd()
     }
 
-    /// Reads every RA waiting (until WouldBlock) into facts, for the interfaces
-    /// `wanted` says (the others' RAs are read and dropped unparsed).
-    pub fn drain(&mut self, mut wanted: impl FnMut(u32) -> bool) -> io::Result<Heard> {
+    /// Reads every RA waiting (until WouldBlock) into facts, for the interfaces and
+    /// routers `wanted` says (the others' RAs are read and dropped unparsed).
+    pub fn drain(&mut self, mut wanted: impl FnMut(u32, Ipv6Addr) -> bool) -> io::Result<Heard> {
         let mut heard = Heard::default();
         loop {
             let mut cmsg = nix::cmsg_space!(libc::c_int);
@@ -83,7 +83,7 @@ impl RaListener {
                 }
             };
             let Some(from) = from else { continue };
-            if !wanted(from.scope_id()) {
+            if !wanted(from.scope_id(), from.ip()) {
                 continue;
             }
             let ra = self.buf.get(..len).unwrap_or_default();

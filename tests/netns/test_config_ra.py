@@ -6,6 +6,7 @@ withdrawal, and the draft's order when the link goes away."""
 
 import ipaddress
 import signal
+import sys
 import threading
 
 from bed import TIMEOUT, check, element, norm_addr, norm_addrs
@@ -393,3 +394,45 @@ def test_config_ra_router_lifetime_ends(bed):
     m.collect_until(lambda g: any(x.get("msg") == "interface_going_away_cancelled" and x.get("reason") in
                                   ("router_lifetime_ending", "router_withdrawn") for x in g),
                     lambda x: True, "cancelled by a new router's RA", timeout=TIMEOUT * 3)
+
+
+def test_config_ra_own_router_ignored(bed):
+    """The host itself advertises on mif0 (radvd in the host namespace: it routes for
+    that link) while the kernel processes no RA there (accept_ra=0), so the library's
+    own RA listener hears both the host's RAs (multicast loops back) and net A's
+    router's. The host's own are no router of its, as the kernel's
+    accept_ra_from_local=0 says: mif0/ipv6 gets net A's router's element (S1, source
+    its link-local) and nothing from the host's (S2)."""
+    bed.require_elements()
+    idx = bed.ifindex("mif0")
+    bed.ns_exec("host", "sysctl", "-qw", "net.ipv6.conf.mif0.accept_ra=0")
+    m = bed.start_mifctl()
+    m.expect_initial(elements=[])
+    own = "AdvSendAdvert on;\nMinRtrAdvInterval 3;\nMaxRtrAdvInterval 4;\nRDNSS " + S2 + " { };"
+    bed.start_radvd(own, ns="host", ifname="mif0", label="radvd-own")
+    ll = bed.router_ll()
+    bed.start_radvd(radvd_body(max_interval=4, min_interval=3))
+    m.collect_until(lambda g: any(x.get("msg") == "config_element_announcement" and x.get("element") == "ra"
+                                  and norm_addrs(x["dns_servers"]) == [S1] for x in g),
+                    lambda x: ra_msg(x, idx, gone=False) or is_slaac(x, idx) or x.get("msg") == "address_announcement",
+                    "net A's router's element, heard by the library's listener")
+    # The host's own RA reaches a raw socket in the host namespace (so the library's
+    # listener has it too) before the comparison.
+    own_ll = bed.router_ll(ns="host", ifname="mif0")
+    probe = f"""
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.settimeout({TIMEOUT * 2})
+while True:
+    data, addr = s.recvfrom(2000)
+    if data[:1] == bytes([134]) and addr[0].split("%")[0] == "{own_ll}":
+        print("heard")
+        break
+"""
+    heard = bed.ns_exec("host", sys.executable, "-c", probe, check=False).stdout
+    check("heard" in heard, f"the host's own RA looped back to a raw socket: {heard!r}")
+    m.sync()
+    ra = m.elements(element="ra")
+    check(len(ra) == 1 and norm_addr(ra[0]["source"].split("%")[0]) == ll and S2 not in norm_addrs(ra[0]["dns_servers"]),
+          f"only net A's router ({ll}) gives an ra element, the host's own RAs ({own_ll}) none: {ra}")
+

@@ -436,6 +436,11 @@ impl HostModel {
         self.links.get(&ifindex).map(|l| l.name.clone())
     }
 
+    /// Whether `addr` is one of interface `ifindex`'s own addresses (any scope).
+    pub fn is_own_address(&self, ifindex: u32, addr: IpAddr) -> bool {
+        self.addrs.get(&ifindex).is_some_and(|a| a.keys().any(|(k, _)| *k == addr))
+    }
+
     /// Interfaces that are up and running, not loopback, with an IPv6 address: where a
     /// Router Solicitation makes sense.
     pub fn ipv6_links(&self) -> Vec<u32> {
