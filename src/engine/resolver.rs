@@ -426,9 +426,10 @@ pub(crate) struct QueryIo {
     qname: Name,
     server: SocketAddr,
     deadline: Instant,
+    /// The server's datagrams read so far: at most `MAX_DATAGRAMS_PER_QUERY` for the
+    /// socket, shared or not (two answers are expected, and a forger gets no more
+    /// guesses at either ID than with a socket each).
     datagrams: u32,
-    /// How many of the server's datagrams it may read (`MAX_DATAGRAMS_PER_QUERY` per query sent).
-    max_datagrams: u32,
     transport: Transport,
 }
 
@@ -703,8 +704,7 @@ impl Resolver {
         let Some(q) = self.queries.get_mut(&token.0) else { return false };
         let result = match &mut q.transport {
             Transport::Udp(socket) => {
-                let limit = q.max_datagrams;
-                read_udp(socket, q.server, &q.asks, &q.qname, &mut q.datagrams, limit, &mut self.recv_buf)
+                read_udp(socket, q.server, &q.asks, &q.qname, &mut q.datagrams, &mut self.recv_buf)
             }
             Transport::Tcp { stream, out: wbuf, written, inbuf, connected } => match q.asks.first() {
                 Some(ask) => drive_tcp(stream, wbuf, written, inbuf, connected, ask.id, &q.qname, ask.qtype)
@@ -841,10 +841,12 @@ impl Resolver {
             let id = self.ids.next();
             let source = t.link.source_for(&server_ip);
             let token = self.next_token;
+            // Registered before it sends: a socket that could not be watched never has a
+            // query in flight (its answer would meet a closed port).
             let sent = build_query(id, &qname, qtype).and_then(|bytes| {
                 let mut socket = open_query_socket(&t.link, server, source, self.use_bindtodevice)?;
-                socket.send_to(&bytes, server)?;
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
+                socket.send_to(&bytes, server)?;
                 Ok(socket)
             });
             match sent {
@@ -853,11 +855,8 @@ impl Resolver {
                     let deadline = now + self.config.timeout;
                     let transport = Transport::Udp(socket);
                     let asks = vec![Ask { which, id, qtype }];
-                    let max_datagrams = MAX_DATAGRAMS_PER_QUERY;
-                    self.queries.insert(
-                        token,
-                        QueryIo { generation, asks, qname, server, deadline, datagrams: 0, max_datagrams, transport },
-                    );
+                    self.queries
+                        .insert(token, QueryIo { generation, asks, qname, server, deadline, datagrams: 0, transport });
                     if let Some(t) = self.translations.get_mut(&generation) {
                         t.lookups[which].token = Some(token);
                     }
@@ -893,45 +892,57 @@ impl Resolver {
             let asks = [(0, a.qtype), (1, aaaa.qtype)].map(|(which, qtype)| Ask { which, id: self.ids.next(), qtype });
             let source = t.link.source_for(&server_ip);
             let token = self.next_token;
+            // Registered before it sends (see `launch`); should the AAAA query not go,
+            // the A query keeps the socket and the AAAA lookup is launched on its own.
             let sent = (|| {
                 let queries =
                     [build_query(asks[0].id, &qname, asks[0].qtype)?, build_query(asks[1].id, &qname, asks[1].qtype)?];
                 let mut socket = open_query_socket(&t.link, server, source, self.use_bindtodevice)?;
-                socket.send_to(&queries[0], server)?;
-                socket.send_to(&queries[1], server)?;
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
-                Ok::<_, io::Error>(socket)
+                socket.send_to(&queries[0], server)?;
+                let both = match socket.send_to(&queries[1], server) {
+                    Ok(_) => true,
+                    Err(e) => {
+                        log_at!(Debug, "dns: AAAA query to {server} not sent on the shared socket: {e}");
+                        false
+                    }
+                };
+                Ok::<_, io::Error>((socket, both))
             })();
             match sent {
-                Ok(socket) => Some((socket, asks, qname, server, token)),
+                Ok((socket, both)) => Some((socket, asks, both, qname, server, token)),
                 Err(e) => {
                     log_at!(Debug, "dns: cannot send both queries to {server} on one socket: {e}");
                     None
                 }
             }
         })();
-        let Some((socket, asks, qname, server, token)) = shared else {
+        let Some((socket, asks, both, qname, server, token)) = shared else {
             for which in 0..2 {
                 self.launch(generation, which, registry, now, out);
             }
             return;
         };
         self.take_token();
+        let asks: Vec<Ask> = if both { asks.to_vec() } else { asks[..1].to_vec() };
         let io = QueryIo {
             generation,
-            asks: asks.to_vec(),
+            asks,
             qname,
             server,
             deadline: now + self.config.timeout,
             datagrams: 0,
-            max_datagrams: 2 * MAX_DATAGRAMS_PER_QUERY,
             transport: Transport::Udp(socket),
         };
         self.queries.insert(token, io);
         if let Some(t) = self.translations.get_mut(&generation) {
-            for lookup in &mut t.lookups {
-                lookup.token = Some(token);
+            t.lookups[0].token = Some(token);
+            if both {
+                t.lookups[1].token = Some(token);
             }
+        }
+        if !both {
+            self.launch(generation, 1, registry, now, out);
         }
     }
 
@@ -1031,7 +1042,6 @@ impl Resolver {
                         server: q.server,
                         deadline: now + self.config.timeout,
                         datagrams: 0,
-                        max_datagrams: MAX_DATAGRAMS_PER_QUERY,
                         transport: Transport::Tcp {
                             stream,
                             out: framed,
@@ -1182,7 +1192,6 @@ fn read_udp(
     asks: &[Ask],
     qname: &Name,
     datagrams: &mut u32,
-    max_datagrams: u32,
     buf: &mut [u8],
 ) -> Progress<(Message, usize)> {
     // Datagrams from anyone but the server are dropped uncounted (a stranger must not
@@ -1191,7 +1200,7 @@ fn read_udp(
     // datagram is the next readiness edge.
     let mut strays = 0;
     loop {
-        if *datagrams >= max_datagrams {
+        if *datagrams >= MAX_DATAGRAMS_PER_QUERY {
             return Progress::Failed(Outcome::ServFail, "too many unmatched datagrams".into());
         }
         match socket.recv_from(buf) {
@@ -1330,7 +1339,7 @@ mod tests {
         let mut datagrams = 0;
         let from = server.local_addr().unwrap();
         let asks = [Ask { which: 0, id: 0x4242, qtype: RecordType::A }];
-        match read_udp(&mut client, from, &asks, &qname, &mut datagrams, MAX_DATAGRAMS_PER_QUERY, &mut buf) {
+        match read_udp(&mut client, from, &asks, &qname, &mut datagrams, &mut buf) {
             Progress::Answer((msg, 0)) => {
                 assert_eq!(msg.answers.len(), 300);
                 assert_eq!(datagrams, 1, "the stranger's copy was read and dropped first, uncounted");
@@ -1368,7 +1377,7 @@ mod tests {
         ];
         let mut answered = Vec::new();
         while !asks.is_empty() {
-            match read_udp(&mut client, from, &asks, &qname, &mut datagrams, 2 * MAX_DATAGRAMS_PER_QUERY, &mut buf) {
+            match read_udp(&mut client, from, &asks, &qname, &mut datagrams, &mut buf) {
                 Progress::Answer((msg, index)) => {
                     let ask = asks.remove(index);
                     assert_eq!(msg.metadata.id, ask.id);

@@ -34,16 +34,19 @@ impl HostsCache {
     /// The hosts file's text: `inside` the root (`os::root`: it cannot lead out of it),
     /// re-read only when the file opened is another one or changed.
     ///
-    /// It is asked at every translation, so the common case costs one stat of the path
-    /// as the host resolves it, instead of opening the root and the file (five system
-    /// calls, ~4 µs here): when that finds the very file read last time (device, inode,
-    /// size, modification time), the text is the same. A stat only decides whether to
-    /// read again; what is read always comes through the root-confined open. "No such
-    /// file" is taken from the stat only when the root is `/`, where both resolutions
-    /// are the same.
+    /// It is asked at every translation, so the common case costs a stat or two of the
+    /// path instead of opening the root and the file (five system calls, ~4 µs here):
+    /// when that finds the very file read last time (device, inode, size, modification
+    /// time), the text is the same. A stat only decides whether to read again; what is
+    /// read always comes through the root-confined open. The stat must resolve the path
+    /// as that open does: under `/` any stat does; under another root, only a path with
+    /// no symlink in it below the root (each component's lstat says so), since a
+    /// symlink is followed differently there (as under chroot). "No such file" is taken
+    /// from the stat only when the root is `/`.
     pub fn text(&mut self, root: &Root, inside: &Path) -> &str {
         let shown = root.display_path(inside);
-        match std::fs::metadata(&shown) {
+        let stat = if root.is_host_root() { std::fs::metadata(&shown) } else { lstat_without_symlinks(root, inside) };
+        match stat {
             Ok(m) if self.stamp == Some(stamp_of(&m)) => return &self.text,
             Err(e) if e.kind() == io::ErrorKind::NotFound && self.missing && root.is_host_root() => {
                 return &self.text;
@@ -72,6 +75,29 @@ impl HostsCache {
         }
         &self.text
     }
+}
+
+/// The metadata of `inside` under `root` by lstat, component by component; an error
+/// (as if there were no such file, which sends the caller to the confined open) when
+/// any component below the root is a symlink.
+fn lstat_without_symlinks(root: &Root, inside: &Path) -> io::Result<std::fs::Metadata> {
+    let mut path = root.display_path(Path::new("/"));
+    let mut last = None;
+    for component in inside.components() {
+        let name = match component {
+            std::path::Component::Normal(name) => name,
+            std::path::Component::RootDir | std::path::Component::CurDir => continue,
+            // `..` and prefixes: resolved by the confined open alone.
+            _ => return Err(io::Error::other("not a plain path")),
+        };
+        path.push(name);
+        let m = std::fs::symlink_metadata(&path)?;
+        if m.file_type().is_symlink() {
+            return Err(io::Error::other("a symlink on the way"));
+        }
+        last = Some(m);
+    }
+    last.ok_or_else(|| io::Error::other("no file named"))
 }
 
 /// The text of a hosts file, or "" for anything that is not a readable regular file
@@ -142,6 +168,13 @@ mod tests {
         std::fs::write(dir.join("etc/hosts.new"), "198.51.100.9 d.example\n").unwrap();
         std::fs::rename(dir.join("etc/hosts.new"), dir.join("etc/hosts")).unwrap();
         assert!(cache.text(&root, Path::new("/etc/hosts")).contains("d.example"));
+        // The file read moved out of the root, a symlink to it in its place: the host's
+        // stat would find the same file, but inside the root the symlink leads nowhere.
+        let outside = dir.with_extension("outside");
+        std::fs::rename(dir.join("etc/hosts"), &outside).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("etc/hosts")).unwrap();
+        assert_eq!(cache.text(&root, Path::new("/etc/hosts")), "", "not the text read before");
+        std::fs::remove_file(&outside).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
