@@ -892,8 +892,7 @@ impl Resolver {
             let asks = [(0, a.qtype), (1, aaaa.qtype)].map(|(which, qtype)| Ask { which, id: self.ids.next(), qtype });
             let source = t.link.source_for(&server_ip);
             let token = self.next_token;
-            // Registered before it sends (see `launch`); should the AAAA query not go,
-            // the A query keeps the socket and the AAAA lookup is launched on its own.
+            // Registered before it sends (see `launch`).
             let sent = (|| {
                 let queries =
                     [build_query(asks[0].id, &qname, asks[0].qtype)?, build_query(asks[1].id, &qname, asks[1].qtype)?];
@@ -924,25 +923,31 @@ impl Resolver {
             return;
         };
         self.take_token();
-        let asks: Vec<Ask> = if both { asks.to_vec() } else { asks[..1].to_vec() };
         let io = QueryIo {
             generation,
-            asks,
+            asks: if both { asks.to_vec() } else { Vec::new() },
             qname,
             server,
             deadline: now + self.config.timeout,
             datagrams: 0,
             transport: Transport::Udp(socket),
         };
+        if !both {
+            // The second send failed, typically with the server's ICMP unreachable for
+            // the first query (IP_RECVERR reports it on the next send, which consumes
+            // it): the server cannot be reached, and both lookups move on as from a
+            // send that failed. The socket lingers for the first query's late answer.
+            self.retire(token, io, now);
+            for which in 0..2 {
+                self.fail_attempt(generation, which, Outcome::ServFail, registry, now, out);
+            }
+            return;
+        }
         self.queries.insert(token, io);
         if let Some(t) = self.translations.get_mut(&generation) {
-            t.lookups[0].token = Some(token);
-            if both {
-                t.lookups[1].token = Some(token);
+            for lookup in &mut t.lookups {
+                lookup.token = Some(token);
             }
-        }
-        if !both {
-            self.launch(generation, 1, registry, now, out);
         }
     }
 
