@@ -320,8 +320,10 @@ impl HostModel {
         let routed = self
             .prefix_routes
             .iter()
-            .filter(|p| usable(&p.ifindex) && has_pvd(&p.ifindex) && Family::of(&p.destination) == family)
-            .filter(|p| !is_link_local(&p.destination) && in_subnet(server, &p.destination, p.prefix_len))
+            .filter(|p| Family::of(&p.destination) == family && !is_link_local(&p.destination))
+            .filter(|p| in_subnet(server, &p.destination, p.prefix_len))
+            // The link's state last: only routes that hold the server get that far.
+            .filter(|p| usable(&p.ifindex) && has_pvd(&p.ifindex))
             // Longest prefix, then lowest metric (`min_by_key` keeps the first of equals).
             .min_by_key(|p| (std::cmp::Reverse(p.prefix_len), p.metric));
         match (on_link, routed) {

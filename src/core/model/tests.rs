@@ -613,14 +613,7 @@ fn ra_default_route_gives_the_element_its_router() {
         vec!["cancel 2 eth0/ipv6 RouterWithdrawn", "+elem 3 Ra fd6d:6966:a::1,gw:fe80::1"]
     );
     // A default route not from an RA (static, DHCPv4) going says nothing of the kind.
-    let static4 = RouteFact {
-        family: Family::V4,
-        ifindex: 2,
-        gateway: Some("198.51.100.1".parse().unwrap()),
-        metric: 0,
-        from_ra: false,
-        lifetime: None,
-    };
+    let static4 = static_route4(2, "198.51.100.1", 0);
     h.apply(vec![Fact::Route(static4.clone())]);
     assert_eq!(h.apply(vec![Fact::RouteRemoved(static4)]), Vec::<String>::new());
 }
@@ -792,24 +785,10 @@ fn system_element_follows_the_default_route() {
         h.apply(vec![Fact::System { origin: "/etc/resolv.conf".into(), data: Some(resolv) }]).is_empty(),
         "no default route yet"
     );
-    let via_eth0 = RouteFact {
-        family: Family::V4,
-        ifindex: 2,
-        gateway: Some("198.51.100.1".parse().unwrap()),
-        metric: 100,
-        from_ra: false,
-        lifetime: None,
-    };
+    let via_eth0 = static_route4(2, "198.51.100.1", 100);
     assert_eq!(h.apply(vec![Fact::Route(via_eth0.clone())]), vec!["+elem 2 System 198.18.0.53,b.example"]);
     // A better default route through mif1 moves the element there.
-    let via_mif1 = RouteFact {
-        family: Family::V4,
-        ifindex: 5,
-        gateway: Some("203.0.113.1".parse().unwrap()),
-        metric: 50,
-        from_ra: false,
-        lifetime: None,
-    };
+    let via_mif1 = static_route4(5, "203.0.113.1", 50);
     assert_eq!(
         h.apply(vec![Fact::Route(via_mif1)]),
         vec!["-elem 2 System 198.18.0.53,b.example", "+elem 4 System 198.18.0.53,b.example"]
@@ -820,14 +799,7 @@ fn system_element_follows_the_default_route() {
 fn resolv_conf_servers_go_to_the_link_that_reaches_them() {
     let mut h = two_links();
     h.apply(vec![link(5, "mif1", up()), addr(5, "203.0.113.2", 24)]);
-    let via_eth0 = RouteFact {
-        family: Family::V4,
-        ifindex: 2,
-        gateway: Some("198.51.100.1".parse().unwrap()),
-        metric: 100,
-        from_ra: false,
-        lifetime: None,
-    };
+    let via_eth0 = static_route4(2, "198.51.100.1", 100);
     h.apply(vec![Fact::Route(via_eth0)]);
     h.subscribe_all();
     // mif1's server on mif1's subnet, one reached only by the default route, a stub.
@@ -857,14 +829,7 @@ fn resolv_conf_servers_reached_by_a_specific_route_go_to_its_link() {
     // router): the server there is mif1's, not the default route holder's.
     let mut h = two_links();
     h.apply(vec![link(5, "mif1", up()), addr(5, "203.0.113.2", 24)]);
-    let via_eth0 = RouteFact {
-        family: Family::V4,
-        ifindex: 2,
-        gateway: Some("198.51.100.1".parse().unwrap()),
-        metric: 100,
-        from_ra: false,
-        lifetime: None,
-    };
+    let via_eth0 = static_route4(2, "198.51.100.1", 100);
     h.apply(vec![Fact::Route(via_eth0)]);
     h.subscribe_all();
     let resolv = ConfigData { dns_servers: ips(&["198.18.53.53", "198.18.0.53"]), ..Default::default() };
@@ -873,36 +838,30 @@ fn resolv_conf_servers_reached_by_a_specific_route_go_to_its_link() {
         vec!["+elem 2 System 198.18.53.53,198.18.0.53"],
         "no specific route yet: both behind the default route"
     );
-    let prefix = |ifindex, net: &str, len, metric| PrefixRouteFact {
-        ifindex,
-        destination: net.parse().unwrap(),
-        prefix_len: len,
-        metric,
-    };
     // A route holding no server changes nothing and refreshes nothing.
     let before = h.model.placements.get();
-    assert!(h.apply(vec![Fact::PrefixRoute(prefix(5, "198.19.0.0", 16, 0))]).is_empty());
+    assert!(h.apply(vec![Fact::PrefixRoute(prefix_route(5, "198.19.0.0", 16, 0))]).is_empty());
     assert_eq!(h.model.placements.get(), before, "no placement worked out for an unrelated route");
     assert_eq!(
-        h.apply(vec![Fact::PrefixRoute(prefix(5, "198.18.53.0", 24, 0))]),
+        h.apply(vec![Fact::PrefixRoute(prefix_route(5, "198.18.53.0", 24, 0))]),
         vec!["+elem 2 System 198.18.0.53", "+elem 4 System 198.18.53.53"]
     );
     assert_eq!(h.model.pvd_link(2).unwrap().dns_servers, ips(&["198.18.0.53"]), "eth0/ipv4 never asks it");
     // A longer prefix through eth0 wins over mif1's /24; equal prefixes: the lower metric.
     assert_eq!(
-        h.apply(vec![Fact::PrefixRoute(prefix(2, "198.18.53.0", 25, 0))]),
+        h.apply(vec![Fact::PrefixRoute(prefix_route(2, "198.18.53.0", 25, 0))]),
         vec!["+elem 2 System 198.18.53.53,198.18.0.53", "-elem 4 System 198.18.53.53"]
     );
-    h.apply(vec![Fact::PrefixRouteRemoved(prefix(2, "198.18.53.0", 25, 0))]);
+    h.apply(vec![Fact::PrefixRouteRemoved(prefix_route(2, "198.18.53.0", 25, 0))]);
     assert_eq!(h.model.pvd_link(4).unwrap().dns_servers, ips(&["198.18.53.53"]));
     assert_eq!(
-        h.apply(vec![Fact::PrefixRoute(prefix(2, "198.18.53.0", 24, 10))]),
+        h.apply(vec![Fact::PrefixRoute(prefix_route(2, "198.18.53.0", 24, 10))]),
         Vec::<String>::new(),
         "mif1's route has the lower metric"
     );
     // A more specific subnet of an address wins over a shorter route; an equal one
     // is on-link first.
-    h.apply(vec![Fact::PrefixRouteRemoved(prefix(2, "198.18.53.0", 24, 10))]);
+    h.apply(vec![Fact::PrefixRouteRemoved(prefix_route(2, "198.18.53.0", 24, 10))]);
     assert_eq!(
         h.apply(vec![addr(2, "198.18.53.2", 24)]),
         vec!["+elem 2 System 198.18.53.53,198.18.0.53", "+addr 2 198.18.53.2/24", "-elem 4 System 198.18.53.53"]
@@ -913,7 +872,7 @@ fn resolv_conf_servers_reached_by_a_specific_route_go_to_its_link() {
     let dump = Fact::Routes { family: Family::V4, routes: vec![], prefixes: vec![] };
     let out = h.apply(vec![dump]);
     assert!(out.contains(&"-elem 4 System 198.18.53.53".to_string()), "{out:?}");
-    h.apply(vec![Fact::PrefixRoute(prefix(5, "198.18.53.0", 24, 0))]);
+    h.apply(vec![Fact::PrefixRoute(prefix_route(5, "198.18.53.0", 24, 0))]);
     let out = h.apply(vec![Fact::LinkRemoved { ifindex: 5 }]);
     assert!(out.contains(&"-elem 4 System 198.18.53.53".to_string()), "{out:?}");
     assert!(h.model.prefix_routes.is_empty());
@@ -924,16 +883,8 @@ fn a_link_going_gives_its_resolv_conf_servers_back() {
     // tun0 (5) reaches 198.18.53.53 by a route; eth0 (2) holds the default route.
     let mut h = two_links();
     h.apply(vec![link(5, "tun0", up()), addr(5, "203.0.113.2", 24)]);
-    h.apply(vec![Fact::Route(RouteFact {
-        family: Family::V4,
-        ifindex: 2,
-        gateway: Some("198.51.100.1".parse().unwrap()),
-        metric: 100,
-        from_ra: false,
-        lifetime: None,
-    })]);
-    let route =
-        |ifindex| PrefixRouteFact { ifindex, destination: "198.18.53.0".parse().unwrap(), prefix_len: 24, metric: 0 };
+    h.apply(vec![Fact::Route(static_route4(2, "198.51.100.1", 100))]);
+    let route = |ifindex| prefix_route(ifindex, "198.18.53.0", 24, 0);
     h.apply(vec![Fact::PrefixRoute(route(5))]);
     let resolv = ConfigData { dns_servers: ips(&["198.18.53.53", "198.18.0.53"]), ..Default::default() };
     h.apply(vec![Fact::System { origin: "/etc/resolv.conf".into(), data: Some(resolv) }]);
@@ -958,12 +909,7 @@ fn a_link_going_gives_its_resolv_conf_servers_back() {
 fn prefix_routes_are_bounded() {
     let mut h = two_links();
     let many: Vec<PrefixRouteFact> = (0..mirror::MAX_PREFIX_ROUTES as u32 + 10)
-        .map(|i| PrefixRouteFact {
-            ifindex: 2,
-            destination: IpAddr::V4(std::net::Ipv4Addr::from(0xc612_0000 + (i << 8))),
-            prefix_len: 24,
-            metric: 0,
-        })
+        .map(|i| prefix_route(2, &std::net::Ipv4Addr::from(0xc612_0000 + (i << 8)).to_string(), 24, 0))
         .collect();
     h.apply(vec![Fact::Routes { family: Family::V4, routes: vec![], prefixes: many.clone() }]);
     assert_eq!(h.model.prefix_routes.len(), mirror::MAX_PREFIX_ROUTES);
@@ -1011,14 +957,7 @@ fn element_subscription_ends_with_its_pvd_and_stop_is_checked() {
 #[test]
 fn ipv4_route_reread_only_when_a_default_route_holder_changes() {
     let mut h = two_links();
-    let route = RouteFact {
-        family: Family::V4,
-        ifindex: 2,
-        gateway: Some("198.51.100.1".parse().unwrap()),
-        metric: 0,
-        from_ra: false,
-        lifetime: None,
-    };
+    let route = static_route4(2, "198.51.100.1", 0);
     let down = link(2, "eth0", LinkFlags { up: false, ..LinkFlags::default() });
     let del_v4 = del_addr(2, "198.51.100.2", 24);
     assert!(!h.model.may_drop_ipv4_routes(&down), "no default route on eth0 yet");
@@ -1410,6 +1349,23 @@ fn watches_are_bounded() {
     }
     let extra = h.model.watch_connection(u64::MAX, ip("198.51.100.2"), None, false, h.now, &mut out);
     assert_eq!(extra, Err(Error::LimitReached));
+}
+
+/// A static IPv4 default route (not from an RA, no lifetime).
+fn static_route4(ifindex: u32, gateway: &str, metric: u32) -> RouteFact {
+    RouteFact {
+        family: Family::V4,
+        ifindex,
+        gateway: Some(gateway.parse().unwrap()),
+        metric,
+        from_ra: false,
+        lifetime: None,
+    }
+}
+
+/// A route to `net`/`len` through interface `ifindex`.
+fn prefix_route(ifindex: u32, net: &str, len: u8, metric: u32) -> PrefixRouteFact {
+    PrefixRouteFact { ifindex, destination: net.parse().unwrap(), prefix_len: len, metric }
 }
 
 /// An IPv6 default route through eth0 (ifindex 2) via `gateway`, metric 1024, with
