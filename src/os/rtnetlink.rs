@@ -10,7 +10,7 @@ use netlink_packet_core::{
     NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags as KernelLinkFlags, LinkMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkFlags as KernelLinkFlags, LinkMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteType};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -460,6 +460,8 @@ static STAMP_OFFSET_CS: AtomicI64 = AtomicI64::new(i64::MAX);
 pub struct DumpSocket {
     socket: Socket,
     seq: u32,
+    /// NETLINK_GET_STRICT_CHK is on: the kernel filters route dumps by table itself.
+    strict: bool,
 }
 
 impl DumpSocket {
@@ -467,21 +469,47 @@ impl DumpSocket {
         let mut socket = Socket::new(NETLINK_ROUTE)?;
         socket.bind_auto()?;
         socket.connect(&SocketAddr::new(0, 0))?;
-        Ok(DumpSocket { socket, seq: 0 })
+        // With strict checking (Linux 4.20+) the kernel honours the table asked for in
+        // a route dump: the local table (a multicast route per IPv6 link, a local and a
+        // broadcast route per IPv4 address) is neither built nor parsed. Without it
+        // everything comes and `route_fact` keeps the main table's routes, as before.
+        let strict = match socket.set_netlink_get_strict_chk(true) {
+            Ok(()) => true,
+            Err(e) => {
+                log_at!(Debug, "rtnetlink: no strict dump checking ({e}): route dumps read every table");
+                false
+            }
+        };
+        Ok(DumpSocket { socket, seq: 0, strict })
+    }
+
+    /// A route dump request for the main table (all families: `AddressFamily::Unspec`).
+    fn main_routes(family: AddressFamily) -> RouteNetlinkMessage {
+        let mut request = RouteMessage::default();
+        request.header.address_family = family;
+        request.header.table = RT_TABLE_MAIN as u8;
+        RouteNetlinkMessage::GetRoute(request)
+    }
+
+    /// A link dump request without the counters (RTEXT_FILTER_SKIP_STATS, Linux 4.20+;
+    /// older kernels ignore the bit): a third of each link's message, never read.
+    fn links_without_stats() -> RouteNetlinkMessage {
+        let mut request = LinkMessage::default();
+        request.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        RouteNetlinkMessage::GetLink(request)
     }
 
     /// Dumps the default routes and the prefix routes of one family (the kernel removes
     /// IPv4 routes of a link that goes down without telling listeners, so the engine
     /// re-reads them), as the fact that replaces the model's.
     pub fn routes(&mut self, family: Family, patience: Patience) -> Result<Fact, DumpError> {
-        let mut request = RouteMessage::default();
-        request.header.address_family = match family {
+        let request = Self::main_routes(match family {
             Family::V4 => AddressFamily::Inet,
             Family::V6 => AddressFamily::Inet6,
-        };
+        });
         for attempt in 0..patience.attempts() {
             patience.pause(attempt);
-            let (facts, interrupted) = self.dump(RouteNetlinkMessage::GetRoute(request.clone()))?;
+            let (facts, interrupted) = self.dump(request.clone())?;
             if interrupted {
                 continue;
             }
@@ -503,9 +531,9 @@ impl DumpSocket {
     pub fn snapshot(&mut self, patience: Patience) -> Result<Snapshot, DumpError> {
         for attempt in 0..patience.attempts() {
             patience.pause(attempt);
-            let (links, intr_links) = self.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
+            let (links, intr_links) = self.dump(Self::links_without_stats())?;
             let (addrs, intr_addrs) = self.dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))?;
-            let (routes, intr_routes) = self.dump(RouteNetlinkMessage::GetRoute(RouteMessage::default()))?;
+            let (routes, intr_routes) = self.dump(Self::main_routes(AddressFamily::Unspec))?;
             if intr_links || intr_addrs || intr_routes {
                 continue;
             }
@@ -525,11 +553,25 @@ impl DumpSocket {
     }
 
     fn dump(&mut self, request: RouteNetlinkMessage) -> io::Result<(Vec<Fact>, bool)> {
+        match self.dump_once(&request) {
+            // A kernel whose strict checking refuses a field of ours: the same request
+            // unchecked, from now on (the filters are then done here).
+            Err(e) if self.strict && e.raw_os_error() == Some(libc::EINVAL) => {
+                log_at!(Info, "rtnetlink: strict dump checking refused a request ({e}): turned off");
+                self.strict = false;
+                self.socket.set_netlink_get_strict_chk(false)?;
+                self.dump_once(&request)
+            }
+            other => other,
+        }
+    }
+
+    fn dump_once(&mut self, request: &RouteNetlinkMessage) -> io::Result<(Vec<Fact>, bool)> {
         self.seq = self.seq.wrapping_add(1);
         let mut header = NetlinkHeader::default();
         header.flags = NLM_F_REQUEST | NLM_F_DUMP;
         header.sequence_number = self.seq;
-        let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request));
+        let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request.clone()));
         message.finalize();
         let mut out = vec![0u8; message.buffer_len()];
         message.serialize(&mut out);
@@ -561,6 +603,38 @@ impl DumpSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bytes a request puts on the wire (header included), as `dump_once` sends them.
+    fn wire(request: RouteNetlinkMessage) -> Vec<u8> {
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request));
+        message.finalize();
+        let mut out = vec![0u8; message.buffer_len()];
+        message.serialize(&mut out);
+        out
+    }
+
+    #[test]
+    fn route_dumps_ask_for_the_main_table_and_nothing_else() {
+        for (family, byte) in [(AddressFamily::Unspec, 0u8), (AddressFamily::Inet, 2), (AddressFamily::Inet6, 10)] {
+            let bytes = wire(DumpSocket::main_routes(family));
+            // struct rtmsg after the 16-byte nlmsghdr: family, dst_len, src_len, tos,
+            // table, protocol, scope, type, flags (u32); strict checking refuses a
+            // dump whose lengths, tos, scope or flags are set.
+            assert_eq!(bytes[16..28], [byte, 0, 0, 0, 254, 0, 0, 0, 0, 0, 0, 0], "{family:?}");
+            assert_eq!(bytes.len(), 28, "no attributes");
+        }
+    }
+
+    #[test]
+    fn link_dumps_skip_the_counters() {
+        let bytes = wire(DumpSocket::links_without_stats());
+        // struct ifinfomsg (16 bytes, all zero: strict checking refuses a type, flags
+        // or index in a dump), then IFLA_EXT_MASK (29) = RTEXT_FILTER_SKIP_STATS (8).
+        assert_eq!(bytes[16..32], [0; 16]);
+        assert_eq!(bytes[32..], [8, 0, 29, 0, 8, 0, 0, 0]);
+    }
 
     #[test]
     fn the_lifetime_phase_is_the_fraction_of_a_second_since_the_stamp() {
