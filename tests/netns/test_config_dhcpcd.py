@@ -7,10 +7,9 @@ lease time the server gave."""
 
 import ipaddress
 import os
-import signal
 
 from bed import TIMEOUT, Failure, check, element, matches
-from test_config_dhcp import DHCPCD6_CONF, start_dhcp6_server, start_dhcpcd
+from test_config_dhcp import DHCPCD6_CONF, release_dhcpcd, start_dhcp6_server, start_dhcpcd
 
 LEASE_SECS = 120
 
@@ -61,8 +60,7 @@ def test_config_dhcpcd_v4_lease_lifetime(bed):
     check(os.path.getsize(lease) > 240, f"dhcpcd wrote its lease under the test root: {lease}")
     m.expect_quiet(allow=lambda x: x.get("msg") in ("address_announcement", "config_element_announcement"))
 
-    client.signal(signal.SIGALRM)       # dhcpcd: release and exit
-    check(client.wait() == 0, f"dhcpcd exit status {client.proc.returncode}:\n{client.output()}")
+    check(release_dhcpcd(client) == 0, f"dhcpcd exit status {client.proc.returncode}:\n{client.output()}")
     m.expect_phase([
         element(idx, "mif0", "ipv4", "dhcpv4", gone=True, element_id=e["element_id"], origin=frag),
         dict(msg="no_address_announcement", ifindex=idx, pvd_name="mif0/ipv4", address=a["address"]),
@@ -88,8 +86,7 @@ def test_config_dhcpcd_v6_lease_lifetime(bed):
     check(isinstance(e["lifetime"], int) and 0 < e["lifetime"] <= LEASE_SECS,
           f"the dhcpv6 element's lifetime is the lease's (finite, at most {LEASE_SECS} s): {e}")
     check(os.path.getsize(bed.path("var/lib/dhcpcd/mif0.lease6")) > 4, "dhcpcd wrote mif0.lease6 under the root")
-    client.signal(signal.SIGALRM)
-    check(client.wait() == 0, f"dhcpcd exit status {client.proc.returncode}:\n{client.output()}")
+    check(release_dhcpcd(client) == 0, f"dhcpcd exit status {client.proc.returncode}:\n{client.output()}")
     m.expect_phase([
         element(idx, "mif0", "ipv6", "dhcpv6", gone=True, element_id=e["element_id"], origin=frag),
         dict(msg="no_address_announcement", ifindex=idx, pvd_name="mif0/ipv6", address=a["address"]),
