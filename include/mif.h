@@ -1243,7 +1243,10 @@ typedef struct mif_message {
 /**
  * Draft 3.2.7.22: connect (TCP) to `remote`:`remote_port` from `pvd` (0: the default
  * PvD), racing its source addresses (docs/connections.md); `connection_id` is the
- * application's and must not be in use by an outstanding connection attempt.
+ * application's and must not be in use by an outstanding connection attempt. The
+ * first source's nonblocking `connect()` is made within the post (plain TCP); a
+ * handshake the kernel completes at once (a server on this host or behind a veth)
+ * queues the `MIF_MSG_CONNECTED` before the call returns.
  */
 #define MIF_REQ_CONNECT_TO_ADDRESS 12
 

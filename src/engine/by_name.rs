@@ -584,6 +584,7 @@ impl NameRaces {
             started: now,
             max_parallel: 1,
             mptcp: race.mptcp,
+            first: None,
         };
         let mut events = Vec::new();
         io.connector.start(request, Some(link), io.registry, now, &mut events);

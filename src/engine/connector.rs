@@ -48,6 +48,109 @@ pub(crate) struct ConnectRequest {
     pub max_parallel: usize,
     /// Multipath TCP asked for (IPPROTO_MPTCP sockets; plain TCP where the host has none).
     pub mptcp: bool,
+    /// The first candidate's attempt, started by the posting thread (`start_first`).
+    pub first: Option<StartedAttempt>,
+}
+
+/// A plain TCP attempt from the first source candidate, started on the posting thread
+/// (`Context::connect`) and still connecting: the engine adopts it.
+#[derive(Debug)]
+pub(crate) struct StartedAttempt {
+    pub source: Option<IpAddr>,
+    pub socket: socket2::Socket,
+}
+
+/// What `start_first` did.
+pub(crate) enum FirstAttempt {
+    /// The kernel finished the handshake within connect() (a server on this host, in a
+    /// container, behind a veth): the Connected event, made here.
+    Connected(ConnectEvent),
+    /// Still connecting (or failed after the SYN left): for the engine to watch.
+    Started(StartedAttempt),
+    /// Not started (MPTCP asked, no candidate, or the socket could not be made): the
+    /// engine starts it as it does every attempt, and reports what fails.
+    NotStarted,
+}
+
+/// Starts a plain TCP connect's first attempt on the calling thread: what the engine
+/// would do first, minus its wake-up, and without any hand-off when the handshake is
+/// over before connect() returns (BENCHMARKS.md, "connect").
+pub(crate) fn start_first(
+    req: &ConnectRequest,
+    link: &PvdLink,
+    use_bindtodevice: bool,
+    now: impl Fn() -> Instant,
+) -> FirstAttempt {
+    if req.mptcp {
+        return FirstAttempt::NotStarted;
+    }
+    let remote = on_link(req.remote, link.info.ifindex);
+    let source = match req.local {
+        Some(local) => Some(local),
+        None => match source_candidates(link, &remote.ip()).first() {
+            Some(first) => *first,
+            None => return FirstAttempt::NotStarted,
+        },
+    };
+    let (ifindex, ifname) = (link.info.ifindex, &link.info.ifname);
+    let Ok(socket) = pinned_socket(Type::STREAM, Protocol::TCP, remote, source, ifindex, ifname, use_bindtodevice)
+    else {
+        return FirstAttempt::NotStarted;
+    };
+    // Connected once the peer is known (ENOTCONN while the SYN waits, or after a reset:
+    // the engine then sees the socket writable with its error).
+    if socket.peer_addr().is_err() {
+        return FirstAttempt::Started(StartedAttempt { source, socket });
+    }
+    let stream = std::net::TcpStream::from(socket);
+    FirstAttempt::Connected(handed_over(
+        stream,
+        req.connection_id,
+        req.generation,
+        link.info.clone(),
+        remote,
+        now().saturating_duration_since(req.started),
+        Mptcp::NotAsked,
+    ))
+}
+
+/// The result of a won attempt: its socket handed over in blocking mode (what a plain
+/// connect() gives), with its local address.
+fn handed_over(
+    stream: std::net::TcpStream,
+    connection_id: u64,
+    generation: u64,
+    pvd: PvdInfo,
+    remote: SocketAddr,
+    elapsed: Duration,
+    mptcp: Mptcp,
+) -> ConnectEvent {
+    let local = stream.local_addr();
+    let handed = stream.set_nonblocking(false).map(|()| OwnedFd::from(stream));
+    match (handed, local) {
+        (Ok(fd), Ok(local)) => ConnectEvent::Connected {
+            connection_id,
+            generation,
+            pvd,
+            fd,
+            local,
+            remote,
+            elapsed,
+            report: None,
+            mptcp,
+            replacement: false,
+        },
+        (Err(e), _) | (_, Err(e)) => ConnectEvent::NotConnected {
+            connection_id,
+            generation,
+            pvd,
+            remote,
+            error: errno_of(&e),
+            text: e.to_string(),
+            elapsed,
+            report: None,
+        },
+    }
 }
 
 /// Whether a connection runs Multipath TCP (`mif_message.mptcp`).
@@ -201,10 +304,19 @@ impl Connector {
             return;
         };
         let remote = on_link(req.remote, link.info.ifindex);
-        let candidates = match req.local {
+        let mut candidates = match req.local {
             Some(local) => vec![Some(local)],
             None => source_candidates(&link, &remote.ip()),
         };
+        let first = req.first;
+        // The posting thread's attempt is the first candidate's; should the PvD's
+        // addresses have changed in between, it still comes first.
+        if let Some(f) = &first {
+            if candidates.first() != Some(&f.source) {
+                candidates.retain(|c| *c != f.source);
+                candidates.insert(0, f.source);
+            }
+        }
         let connection = Connection {
             connection_id: req.connection_id,
             link,
@@ -235,7 +347,43 @@ impl Connector {
             return;
         }
         self.connections.insert(req.generation, connection);
+        if let Some(first) = first {
+            if let Some(c) = self.connections.get_mut(&req.generation) {
+                c.next_candidate = 1;
+            }
+            let stream = mio::net::TcpStream::from_std(std::net::TcpStream::from(first.socket));
+            // Registering a socket that is already writable reports it at once.
+            if self.adopt(req.generation, first.source, stream, false, registry, now) {
+                return;
+            }
+        }
         self.start_next(req.generation, registry, now, out);
+    }
+
+    /// Watches a connecting attempt; `false` (recorded as the source's failure) when
+    /// the socket cannot be registered.
+    fn adopt(
+        &mut self,
+        generation: u64,
+        source: Option<IpAddr>,
+        mut stream: mio::net::TcpStream,
+        mptcp_socket: bool,
+        registry: &Registry,
+        now: Instant,
+    ) -> bool {
+        let Some(c) = self.connections.get_mut(&generation) else { return false };
+        let token = self.next_token;
+        self.next_token += 1;
+        if let Err(e) = registry.register(&mut stream, Token(token), Interest::WRITABLE) {
+            c.failures.push(format!("{}: {e}", show_source(source)));
+            c.last_error = errno_of(&e);
+            return false;
+        }
+        c.running.push(token);
+        // RFC 8305: the next source after the attempt delay, or at once when this one fails.
+        c.next_start = (c.next_candidate < c.candidates.len()).then(|| now + self.config.attempt_delay);
+        self.attempts.insert(token, Attempt { generation, source, stream, mptcp_socket });
+        true
     }
 
     /// Starts the next candidate (and, if it fails at once, the ones after it).
@@ -281,19 +429,10 @@ impl Connector {
             };
             match made {
                 Ok(socket) => {
-                    let mut stream = mio::net::TcpStream::from_std(std::net::TcpStream::from(socket));
-                    let token = self.next_token;
-                    self.next_token += 1;
-                    if let Err(e) = registry.register(&mut stream, Token(token), Interest::WRITABLE) {
-                        c.failures.push(format!("{}: {e}", show_source(source)));
-                        c.last_error = errno_of(&e);
-                        continue;
+                    let stream = mio::net::TcpStream::from_std(std::net::TcpStream::from(socket));
+                    if self.adopt(generation, source, stream, mptcp_socket, registry, now) {
+                        return;
                     }
-                    c.running.push(token);
-                    // RFC 8305: the next source after the attempt delay, or at once when this one fails.
-                    c.next_start = (c.next_candidate < c.candidates.len()).then(|| now + self.config.attempt_delay);
-                    self.attempts.insert(token, Attempt { generation, source, stream, mptcp_socket });
-                    return;
                 }
                 Err(e) => {
                     log_at!(Debug, "connect {} from {}: {e}", c.remote, show_source(source));
@@ -479,40 +618,15 @@ impl Connector {
         let generation = a.generation;
         self.close_attempts(generation, registry, now);
         let Some(c) = self.connections.remove(&generation) else { return };
-        let local = a.stream.local_addr();
         let mptcp = match (c.mptcp, a.mptcp_socket) {
             (false, _) => Mptcp::NotAsked,
             (true, false) => Mptcp::Unavailable,
             (true, true) if sys::is_mptcp(&a.stream) == Some(true) => Mptcp::Active,
             (true, true) => Mptcp::Fallback,
         };
-        let std_stream = std::net::TcpStream::from(OwnedFd::from(a.stream));
-        // Handed over in blocking mode: what a plain connect() gives.
-        let handed = std_stream.set_nonblocking(false).map(|()| OwnedFd::from(std_stream));
-        match (handed, local) {
-            (Ok(fd), Ok(local)) => out.push(ConnectEvent::Connected {
-                connection_id: c.connection_id,
-                generation,
-                pvd: c.link.info,
-                fd,
-                local,
-                remote: c.remote,
-                elapsed: now.saturating_duration_since(c.started),
-                report: None,
-                mptcp,
-                replacement: false,
-            }),
-            (Err(e), _) | (_, Err(e)) => out.push(ConnectEvent::NotConnected {
-                connection_id: c.connection_id,
-                generation,
-                pvd: c.link.info,
-                remote: c.remote,
-                error: errno_of(&e),
-                text: e.to_string(),
-                elapsed: now.saturating_duration_since(c.started),
-                report: None,
-            }),
-        }
+        let stream = std::net::TcpStream::from(OwnedFd::from(a.stream));
+        let elapsed = now.saturating_duration_since(c.started);
+        out.push(handed_over(stream, c.connection_id, generation, c.link.info, c.remote, elapsed, mptcp));
     }
 }
 

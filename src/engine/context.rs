@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 use super::by_name::{FollowSpec, NameRequest, MIN_ATTEMPT_DELAY};
 use super::config::{default_socket_budget, lingering_cap, Config, TestHooks};
-use super::connector::{ConnectConfig, ConnectEvent, ConnectRequest, MAX_RACING};
+use super::connector::{start_first, ConnectConfig, ConnectEvent, ConnectRequest, FirstAttempt, MAX_RACING};
 use super::event_loop::{Engine, EngineRequest, StopHandle};
 use super::helping::{Helping, HELP_MAX_TRANSLATIONS};
 use super::logs::LogRecords;
@@ -435,13 +435,26 @@ impl Context {
         let generation = self.shared.operations.lock().start(
             Kind::Connect,
             connection_id,
-            link.info,
+            link.info.clone(),
             Subject::Remote(remote),
             started,
             max_parallel,
         )?;
         drop(model);
-        let request = ConnectRequest { connection_id, generation, pvd, remote, local, started, max_parallel, mptcp };
+        let mut request =
+            ConnectRequest { connection_id, generation, pvd, remote, local, started, max_parallel, mptcp, first: None };
+        // The first attempt starts here, as a translation's queries leave from its post.
+        let first =
+            self.shared.fail_on_panic(|| start_first(&request, &link, self.test.use_bindtodevice(), Instant::now));
+        match first.ok_or(Error::Internal)? {
+            FirstAttempt::Connected(event) => {
+                // Done before the engine heard of it: no hand-off at all.
+                self.shared.emit_connect(vec![event]);
+                return Ok(());
+            }
+            FirstAttempt::Started(attempt) => request.first = Some(attempt),
+            FirstAttempt::NotStarted => {}
+        }
         if self.requests.send(EngineRequest::Connect(request)).is_err() {
             self.shared.operations.lock().cancel(Kind::Connect, connection_id);
             return Err(Error::EngineFailed);
