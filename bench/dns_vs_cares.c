@@ -31,6 +31,10 @@
  *     libmif's extra latency into "engine thread hand-off and messages" and "per-name
  *     socket work"; its ratio to c-ares (printed as "floor") is what any resolver with
  *     a fresh socket per name reaches here.
+ *   - a second diagnostic, the floor of the mif_fd case: the same per-name work started
+ *     by this thread, the answers read by a second thread, which queues each completed
+ *     name and writes an eventfd that this thread waits on in its own epoll (the shape
+ *     of an application waiting on mif_fd, without the library).
  * Latency of a name: just before its post / ares_getaddrinfo() -> its completion seen
  * by the loop. Throughput: names / wall time of the round. For each concurrency, R
  * rounds of all N names, alternating the order; latencies pooled, throughput = all
@@ -44,7 +48,9 @@
 
 #include <ares.h>
 #include <ifaddrs.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -511,6 +517,178 @@ struct replica_slot {
     int64_t t0;
 };
 
+/* One name's start as libmif's post does it: the hosts file stat, a fresh socket, its
+ * A and AAAA queries sent, the socket added to `ep` (the set whoever reads answers
+ * waits on). */
+static void replica_start(struct replica_slot *sl, int si, int ep, const char *hosts_path,
+                          const struct sockaddr_in *local, const struct sockaddr_in *srv, uint16_t *id_pool,
+                          size_t *ids_used)
+{
+    unsigned char q[512];
+    struct stat st;
+    if (stat(hosts_path, &st) != 0)
+        die("stat %s: %s", hosts_path, strerror(errno));
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0 ||
+        bind(fd, (const struct sockaddr *)local, sizeof *local) != 0 ||
+        connect(fd, (const struct sockaddr *)srv, sizeof *srv) != 0)
+        die("replica socket: %s", strerror(errno));
+    sl->fd = fd;
+    for (int k = 0; k < 2; k++) {
+        if (*ids_used == 128) {
+            if (getrandom(id_pool, 128 * sizeof *id_pool, 0) != (ssize_t)(128 * sizeof *id_pool))
+                die("getrandom: %s", strerror(errno));
+            *ids_used = 0;
+        }
+        sl->ids[k] = id_pool[(*ids_used)++];
+        size_t len = build_query(q, sl->ids[k], names[sl->name], k == 0 ? 1 : 28, 1);
+        if (send(fd, q, len, 0) != (ssize_t)len)
+            die("replica send: %s", strerror(errno));
+    }
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = (uint32_t)si };
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+        die("epoll_ctl: %s", strerror(errno));
+}
+
+/* Reads a slot's replies until EAGAIN; 1 once both are in (its socket then closed). */
+static int replica_read(struct replica_slot *sl)
+{
+    unsigned char buf[1500];
+    ssize_t len;
+    while (!(sl->got[0] && sl->got[1]) && (len = recv(sl->fd, buf, sizeof buf, 0)) >= 0) {
+        for (int k = 0; k < 2; k++)
+            if (len >= 12 && buf[0] == (sl->ids[k] >> 8) && buf[1] == (sl->ids[k] & 0xff))
+                sl->got[k] = 1;
+    }
+    if (!(sl->got[0] && sl->got[1]))
+        return 0;
+    close(sl->fd);
+    return 1;
+}
+
+/* ---- diagnostic: the same work, answers read by a second thread ---- */
+
+/* The shape libmif has when the application waits on mif_fd: the application thread
+ * starts each name (replica_start, as libmif's post), a reader thread waits on the
+ * socket set, reads the replies and, when a name is complete, queues it and writes an
+ * eventfd; the application thread waits on that eventfd in its own epoll (as on
+ * mif_fd), reads it and takes the completed names. No messages, no library: what any
+ * design pays where a background thread reads the answers and wakes the application
+ * through one descriptor. */
+struct handoff {
+    int ep, efd, quit;
+    struct replica_slot *slots;
+    pthread_mutex_t lock;
+    int *done_list;
+    int ndone;
+};
+
+#define HANDOFF_QUIT UINT32_MAX
+
+static void *handoff_reader(void *arg)
+{
+    struct handoff *h = arg;
+    struct epoll_event evs[64];
+    for (;;) {
+        int n = epoll_wait(h->ep, evs, 64, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            die("reader epoll_wait: %s", strerror(errno));
+        int finished = 0;
+        for (int e = 0; e < n; e++) {
+            if (evs[e].data.u32 == HANDOFF_QUIT)
+                return NULL;
+            int si = (int)evs[e].data.u32;
+            if (replica_read(&h->slots[si])) {
+                pthread_mutex_lock(&h->lock);
+                h->done_list[h->ndone++] = si;
+                pthread_mutex_unlock(&h->lock);
+                finished = 1;
+            }
+        }
+        uint64_t one = 1;
+        if (finished && write(h->efd, &one, sizeof one) != (ssize_t)sizeof one)
+            die("reader write: %s", strerror(errno));
+    }
+}
+
+static void run_handoff(const char *hosts_path, struct in_addr src, struct run *r)
+{
+    struct handoff h = { .ep = epoll_create1(EPOLL_CLOEXEC), .efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+                         .quit = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+    int app_ep = epoll_create1(EPOLL_CLOEXEC);
+    if (h.ep < 0 || h.efd < 0 || h.quit < 0 || app_ep < 0)
+        die("handoff setup: %s", strerror(errno));
+    struct epoll_event qev = { .events = EPOLLIN, .data.u32 = HANDOFF_QUIT };
+    struct epoll_event aev = { .events = EPOLLIN, .data.u32 = 0 };
+    if (epoll_ctl(h.ep, EPOLL_CTL_ADD, h.quit, &qev) != 0 || epoll_ctl(app_ep, EPOLL_CTL_ADD, h.efd, &aev) != 0)
+        die("handoff epoll_ctl: %s", strerror(errno));
+    pthread_mutex_init(&h.lock, NULL);
+    h.slots = calloc((size_t)r->conc, sizeof *h.slots);
+    h.done_list = calloc((size_t)r->conc, sizeof *h.done_list);
+    int *free_slots = calloc((size_t)r->conc, sizeof *free_slots);
+    int *taken = calloc((size_t)r->conc, sizeof *taken);
+    if (!h.slots || !h.done_list || !free_slots || !taken)
+        die("out of memory");
+    pthread_t reader;
+    if (pthread_create(&reader, NULL, handoff_reader, &h) != 0)
+        die("pthread_create failed");
+    struct sockaddr_in srv = { .sin_family = AF_INET, .sin_port = htons(53) };
+    inet_pton(AF_INET, server, &srv.sin_addr);
+    struct sockaddr_in local = { .sin_family = AF_INET, .sin_addr = src };
+    uint16_t id_pool[128];
+    size_t ids_used = 128;
+    int nfree = r->conc;
+    for (int i = 0; i < r->conc; i++)
+        free_slots[i] = r->conc - 1 - i;
+    int next = 0, done = 0;
+    long long drops0 = udp_rcvbuf_errors();
+    int64_t start = now_ns();
+    while (done < n_names) {
+        while (nfree > 0 && next < n_names) {
+            int si = free_slots[--nfree];
+            h.slots[si] = (struct replica_slot){ .name = next++, .t0 = now_ns() };
+            replica_start(&h.slots[si], si, h.ep, hosts_path, &local, &srv, id_pool, &ids_used);
+        }
+        struct epoll_event ev;
+        int n = epoll_wait(app_ep, &ev, 1, WAIT_MS);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            die("handoff: no reply within %d ms (%d of %d names done)", WAIT_MS, done, n_names);
+        uint64_t count;
+        if (read(h.efd, &count, sizeof count) != (ssize_t)sizeof count)
+            die("handoff read: %s", strerror(errno));
+        pthread_mutex_lock(&h.lock);
+        int k = h.ndone;
+        memcpy(taken, h.done_list, (size_t)k * sizeof *taken);
+        h.ndone = 0;
+        pthread_mutex_unlock(&h.lock);
+        for (int i = 0; i < k; i++) {
+            struct replica_slot *sl = &h.slots[taken[i]];
+            r->lat[sl->name] = now_ns() - sl->t0;
+            free_slots[nfree++] = taken[i];
+            done++;
+        }
+    }
+    r->wall = now_ns() - start;
+    r->drops = udp_rcvbuf_errors() - drops0;
+    uint64_t one = 1;
+    if (write(h.quit, &one, sizeof one) != (ssize_t)sizeof one)
+        die("handoff quit: %s", strerror(errno));
+    pthread_join(reader, NULL);
+    pthread_mutex_destroy(&h.lock);
+    free(h.slots);
+    free(h.done_list);
+    free(free_slots);
+    free(taken);
+    close(h.ep);
+    close(h.efd);
+    close(h.quit);
+    close(app_ep);
+}
+
 static void run_replica(const char *hosts_path, struct in_addr src, struct run *r)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -519,7 +697,6 @@ static void run_replica(const char *hosts_path, struct in_addr src, struct run *
     struct sockaddr_in srv = { .sin_family = AF_INET, .sin_port = htons(53) };
     inet_pton(AF_INET, server, &srv.sin_addr);
     struct sockaddr_in local = { .sin_family = AF_INET, .sin_addr = src };
-    unsigned char q[512], buf[1500];
     uint16_t id_pool[128];
     size_t ids_used = 128;
     struct replica_slot *slots = calloc((size_t)r->conc, sizeof *slots);
@@ -538,29 +715,7 @@ static void run_replica(const char *hosts_path, struct in_addr src, struct run *
             int si = free_slots[--nfree];
             struct replica_slot *sl = &slots[si];
             *sl = (struct replica_slot){ .name = next++, .t0 = now_ns() };
-            struct stat st;
-            if (stat(hosts_path, &st) != 0)
-                die("stat %s: %s", hosts_path, strerror(errno));
-            int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-            if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0 ||
-                bind(fd, (struct sockaddr *)&local, sizeof local) != 0 ||
-                connect(fd, (struct sockaddr *)&srv, sizeof srv) != 0)
-                die("replica socket: %s", strerror(errno));
-            sl->fd = fd;
-            for (int k = 0; k < 2; k++) {
-                if (ids_used == 128) {
-                    if (getrandom(id_pool, sizeof id_pool, 0) != (ssize_t)sizeof id_pool)
-                        die("getrandom: %s", strerror(errno));
-                    ids_used = 0;
-                }
-                sl->ids[k] = id_pool[ids_used++];
-                size_t len = build_query(q, sl->ids[k], names[sl->name], k == 0 ? 1 : 28, 1);
-                if (send(fd, q, len, 0) != (ssize_t)len)
-                    die("replica send: %s", strerror(errno));
-            }
-            struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = (uint32_t)si };
-            if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
-                die("epoll_ctl: %s", strerror(errno));
+            replica_start(sl, si, ep, hosts_path, &local, &srv, id_pool, &ids_used);
         }
         int n = epoll_wait(ep, evs, r->conc, WAIT_MS);
         if (n < 0 && errno == EINTR)
@@ -572,14 +727,7 @@ static void run_replica(const char *hosts_path, struct in_addr src, struct run *
             struct replica_slot *sl = &slots[si];
             if (sl->got[0] && sl->got[1])
                 continue;
-            ssize_t len;
-            while (!(sl->got[0] && sl->got[1]) && (len = recv(sl->fd, buf, sizeof buf, 0)) >= 0) {
-                for (int k = 0; k < 2; k++)
-                    if (len >= 12 && buf[0] == (sl->ids[k] >> 8) && buf[1] == (sl->ids[k] & 0xff))
-                        sl->got[k] = 1;
-            }
-            if (sl->got[0] && sl->got[1]) {
-                close(sl->fd);
+            if (replica_read(sl)) {
                 r->lat[sl->name] = now_ns() - sl->t0;
                 free_slots[nfree++] = si;
                 done++;
@@ -737,15 +885,17 @@ int main(int argc, char **argv)
     else
         printf(" dnsmasq's UDP socket: SO_RCVBUF could not be raised (%s): at high concurrency the server may drop "
                "queries, and every client then waits for its retry timeouts\n", strerror(errno));
-    enum { W_MIF, W_CA, W_CABIG, W_REPLICA, W_MIFFD, W_COUNT };
+    enum { W_MIF, W_CA, W_CABIG, W_REPLICA, W_MIFFD, W_HANDOFF, W_COUNT };
     static const char *const label[W_COUNT] = { "libmif", "c-ares", "c-ares 4MiB rcvbuf",
-                                                "(libmif's work inline)", "libmif waiting on mif_fd" };
+                                                "(libmif's work inline)", "libmif waiting on mif_fd",
+                                                "(that work, reader thread)" };
     int64_t t_begin = now_ns();
     char summary[2048];
     size_t slen = (size_t)snprintf(summary, sizeof summary, "SUMMARY dns_vs_cares:");
     for (int c = 0; c < nconc; c++) {
         int conc = concs[c];
-        int active[W_COUNT] = { only != 2, only != 1, only != 1, only == 0 && src.s_addr != 0, only != 2 };
+        int active[W_COUNT] = { only != 2,  only != 1, only != 1, only == 0 && src.s_addr != 0, only != 2,
+                                only == 0 && src.s_addr != 0 };
         /* Warm-up, untimed: every name once through each. */
         struct run w = { conc, alloc_i64((size_t)n_names), 0, 0, 0, "" };
         if (active[W_MIF])
@@ -766,7 +916,8 @@ int main(int argc, char **argv)
         }
         for (int k = 0; k < rounds; k++) {
             for (int j = 0; j < W_COUNT; j++) {
-                /* Even rounds: libmif, c-ares, c-ares 4MiB, replica, libmif on mif_fd; odd rounds the other way round. */
+                /* Even rounds: libmif, c-ares, c-ares 4MiB, replica, libmif on mif_fd, the reader-thread
+                 * replica; odd rounds the other way round. */
                 int x = k % 2 == 0 ? j : W_COUNT - 1 - j;
                 if (!active[x])
                     continue;
@@ -778,6 +929,8 @@ int main(int argc, char **argv)
                     engine_cpu[x] += thread_cpu_ns(tid) - c0;
                 } else if (x == W_REPLICA)
                     run_replica(mif_hosts, src, &r);
+                else if (x == W_HANDOFF)
+                    run_handoff(mif_hosts, src, &r);
                 else
                     run_cares(&st[x - W_CA], &r);
                 app_cpu[x] += self_cpu_ns() - a0;
@@ -844,16 +997,27 @@ int main(int argc, char **argv)
                    "p99 latency %.2f; /(c-ares 4MiB rcvbuf): %.2f  %.2f  %.2f\n",
                    conc, f_tp, f_med, ratio(s[W_MIFFD].p99, s[W_CA].p99), fb_tp, fb_med,
                    ratio(s[W_MIFFD].p99, s[W_CABIG].p99));
-        int any_fail = fails[W_MIF] || fails[W_CA] || fails[W_CABIG] || fails[W_REPLICA] || fails[W_MIFFD];
+        if (active[W_MIFFD] && active[W_HANDOFF])
+            printf(" floor on mif_fd: (that work, answers read by a second thread that wakes the waiting one through "
+                   "an eventfd)/c-ares median latency %.2f, throughput %.2f; libmif on mif_fd - that: median %.1f "
+                   "us, i.e. the library's own machinery (messages, locks, the resolver)\n",
+                   ratio(s[W_HANDOFF].median, s[W_CA].median), ratio(tp[W_HANDOFF], tp[W_CA]),
+                   (s[W_MIFFD].median - s[W_HANDOFF].median) / 1e3);
+        int any_fail = fails[W_MIF] || fails[W_CA] || fails[W_CABIG] || fails[W_REPLICA] || fails[W_MIFFD] ||
+                       fails[W_HANDOFF];
         slen += (size_t)snprintf(summary + slen, slen < sizeof summary ? sizeof summary - slen : 0,
                                  "%s c=%d: libmif %.0f/s median %.1f us p99 %.1f us, c-ares %.0f/s median %.1f us "
                                  "p99 %.1f us (4MiB: %.0f/s, %.1f us, %.1f us), ratio tput %.2f median %.2f p99 %.2f "
                                  "(vs 4MiB: %.2f %.2f %.2f); on mif_fd %.0f/s median %.1f us, ratio tput %.2f "
-                                 "median %.2f (vs 4MiB: %.2f %.2f)%s",
+                                 "median %.2f (vs 4MiB: %.2f %.2f); floors vs c-ares (median, tput): inline %.2f %.2f, "
+                                 "reader thread %.2f %.2f%s",
                                  c ? " |" : "", conc, tp[W_MIF], s[W_MIF].median / 1e3, s[W_MIF].p99 / 1e3, tp[W_CA],
                                  s[W_CA].median / 1e3, s[W_CA].p99 / 1e3, tp[W_CABIG], s[W_CABIG].median / 1e3,
                                  s[W_CABIG].p99 / 1e3, r_tp, r_med, r_p99, b_tp, b_med, b_p99, tp[W_MIFFD],
-                                 s[W_MIFFD].median / 1e3, f_tp, f_med, fb_tp, fb_med, any_fail ? " (FAILURES)" : "");
+                                 s[W_MIFFD].median / 1e3, f_tp, f_med, fb_tp, fb_med,
+                                 ratio(s[W_REPLICA].median, s[W_CA].median), ratio(tp[W_REPLICA], tp[W_CA]),
+                                 ratio(s[W_HANDOFF].median, s[W_CA].median), ratio(tp[W_HANDOFF], tp[W_CA]),
+                                 any_fail ? " (FAILURES)" : "");
     }
     /* The cache: the same names again on one context with its cache on, concurrency 1:
      * post -> Done of a repeated name (answered before anything is sent) next to the
