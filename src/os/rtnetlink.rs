@@ -11,7 +11,7 @@ use netlink_packet_core::{
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkFlags as KernelLinkFlags, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteType};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol, RouteType};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
@@ -153,7 +153,7 @@ pub struct Parsed {
     pub dump_interrupted: bool,
     /// NLMSG_DONE was seen (end of a dump).
     pub done: bool,
-    /// An NLMSG_ERROR with a non-zero code.
+    /// An NLMSG_ERROR with a non-zero code, or an NLMSG_DONE with a negative one.
     pub error: Option<i32>,
     /// Messages that did not decode (skipped).
     pub undecodable: usize,
@@ -193,7 +193,14 @@ pub fn parse_datagram(mut buf: &[u8]) -> Parsed {
                             parsed.facts.push(fact);
                         }
                     }
-                    NetlinkPayload::Done(_) => parsed.done = true,
+                    NetlinkPayload::Done(done) => {
+                        parsed.done = true;
+                        // A dump the kernel refused mid-way ends with DONE carrying the
+                        // error (netlink_dump_done), not with NLMSG_ERROR.
+                        if done.code < 0 {
+                            parsed.error = Some(done.code);
+                        }
+                    }
                     NetlinkPayload::Overrun(_) => parsed.overrun = true,
                     NetlinkPayload::Error(e) => {
                         if let Some(code) = e.code {
@@ -291,7 +298,8 @@ enum MainRoute {
 
 /// A unicast route of the main table, or `None` for every other route.
 fn route_fact(msg: &RouteMessage) -> Option<MainRoute> {
-    if msg.header.kind != RouteType::Unicast {
+    // Cached exceptions (PMTU, redirects) come in dumps without strict checking.
+    if msg.header.kind != RouteType::Unicast || msg.header.flags.contains(RouteFlags::Cloned) {
         return None;
     }
     let family = match msg.header.address_family {
@@ -554,8 +562,12 @@ impl DumpSocket {
 
     fn dump(&mut self, request: RouteNetlinkMessage) -> io::Result<(Vec<Fact>, bool)> {
         match self.dump_once(&request) {
-            // A kernel whose strict checking refuses a field of ours: the same request
-            // unchecked, from now on (the filters are then done here).
+            // A table asked for that does not exist (no IPv4 route was ever put in the
+            // main table): nothing to read.
+            Err(e) if self.strict && e.raw_os_error() == Some(libc::ENOENT) => Ok((Vec::new(), false)),
+            // A kernel whose strict checking refuses a field of ours (MPLS refuses a
+            // table in an all-families route dump): the same request unchecked, from
+            // now on (the filters are then done here).
             Err(e) if self.strict && e.raw_os_error() == Some(libc::EINVAL) => {
                 log_at!(Info, "rtnetlink: strict dump checking refused a request ({e}): turned off");
                 self.strict = false;
@@ -587,6 +599,13 @@ impl DumpSocket {
                 log_at!(Warn, "rtnetlink: a dump reply from port {} (not the kernel) dropped", from.port_number());
                 continue;
             }
+            // The rest of an earlier dump that ended in an error: not this one's.
+            if let Ok(header) = NetlinkBuffer::new_checked(&buf[..]) {
+                if header.sequence_number() != self.seq {
+                    log_at!(Debug, "rtnetlink: a reply to dump {} dropped", header.sequence_number());
+                    continue;
+                }
+            }
             let parsed = parse_datagram(&buf);
             facts.extend(parsed.facts);
             interrupted |= parsed.dump_interrupted;
@@ -613,6 +632,51 @@ mod tests {
         let mut out = vec![0u8; message.buffer_len()];
         message.serialize(&mut out);
         out
+    }
+
+    #[test]
+    fn a_dump_refused_midway_reports_the_code_of_its_done() {
+        // nlmsghdr (len 20, NLMSG_DONE, NLM_F_MULTI, seq 7, port 0) and -EINVAL, as
+        // netlink_dump_done sends when a family's dumpit fails (MPLS refusing a table).
+        let mut done = Vec::new();
+        done.extend_from_slice(&20u32.to_ne_bytes());
+        done.extend_from_slice(&3u16.to_ne_bytes());
+        done.extend_from_slice(&2u16.to_ne_bytes());
+        done.extend_from_slice(&7u32.to_ne_bytes());
+        done.extend_from_slice(&0u32.to_ne_bytes());
+        done.extend_from_slice(&(-libc::EINVAL).to_ne_bytes());
+        let parsed = parse_datagram(&done);
+        assert!(parsed.done);
+        assert_eq!(parsed.error, Some(-libc::EINVAL));
+        // The usual end of a dump: code 0, no error.
+        done[16..20].copy_from_slice(&0i32.to_ne_bytes());
+        let parsed = parse_datagram(&done);
+        assert!(parsed.done && parsed.error.is_none());
+    }
+
+    #[test]
+    fn cached_route_exceptions_are_not_prefix_routes() {
+        let route = |flags: RouteFlags| {
+            let mut m = RouteMessage::default();
+            m.header.address_family = AddressFamily::Inet;
+            m.header.table = RT_TABLE_MAIN as u8;
+            m.header.kind = RouteType::Unicast;
+            m.header.destination_prefix_length = 32;
+            m.header.flags = flags;
+            m.attributes.push(RouteAttribute::Destination(RouteAddress::Inet("198.18.0.80".parse().unwrap())));
+            m.attributes.push(RouteAttribute::Oif(2));
+            let mut message = NetlinkMessage::new(
+                NetlinkHeader::default(),
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(m)),
+            );
+            message.finalize();
+            let mut out = vec![0u8; message.buffer_len()];
+            message.serialize(&mut out);
+            parse_datagram(&out).facts
+        };
+        // A PMTU exception (RTM_F_CLONED), as a dump without strict checking lists it.
+        assert!(route(RouteFlags::Cloned).is_empty());
+        assert!(matches!(route(RouteFlags::empty()).as_slice(), [Fact::PrefixRoute(p)] if p.prefix_len == 32));
     }
 
     #[test]
