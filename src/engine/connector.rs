@@ -289,6 +289,9 @@ impl Connector {
         out: &mut Vec<ConnectEvent>,
     ) {
         let Some(link) = link else {
+            if let Some(first) = req.first {
+                self.linger(first, req.generation, registry, now);
+            }
             let pvd =
                 PvdInfo { id: req.pvd, ifindex: 0, ifname: String::new(), family: Family::V4, name: String::new() };
             out.push(ConnectEvent::NotConnected {
@@ -308,13 +311,26 @@ impl Connector {
             Some(local) => vec![Some(local)],
             None => source_candidates(&link, &remote.ip()),
         };
-        let first = req.first;
-        // The posting thread's attempt is the first candidate's; should the PvD's
-        // addresses have changed in between, it still comes first.
+        let mut first = req.first;
+        let mut failures = Vec::new();
+        // The posting thread's attempt is the first candidate's. Its source may have
+        // gone since (the engine applied the removal before this request): then it
+        // fails as a bind from that source would have (its SYN-ACK cannot reach an
+        // address that is gone, so the socket closes at once); otherwise it comes
+        // first, also should the order have changed.
         if let Some(f) = &first {
-            if candidates.first() != Some(&f.source) {
-                candidates.retain(|c| *c != f.source);
-                candidates.insert(0, f.source);
+            let usable = |src: IpAddr| link.addrs.iter().any(|(a, _, fl)| *a == src && !fl.tentative && !fl.dadfailed);
+            match f.source {
+                Some(src) if !usable(src) => {
+                    failures.push(format!("{src}: the address went away"));
+                    candidates.retain(|c| *c != Some(src));
+                    first = None;
+                }
+                source if candidates.first() != Some(&source) => {
+                    candidates.retain(|c| *c != source);
+                    candidates.insert(0, source);
+                }
+                _ => {}
             }
         }
         let connection = Connection {
@@ -328,19 +344,23 @@ impl Connector {
             started: req.started,
             running: Vec::new(),
             max_parallel: req.max_parallel.max(1),
-            failures: Vec::new(),
+            failures,
             last_error: libc::EADDRNOTAVAIL,
             mptcp: req.mptcp,
         };
         if connection.candidates.is_empty() {
             let c = connection;
+            let text = match c.failures.is_empty() {
+                true => "the provisioning domain has no usable source address of that family".into(),
+                false => c.failures.join("; "),
+            };
             out.push(ConnectEvent::NotConnected {
                 connection_id: c.connection_id,
                 generation: req.generation,
                 pvd: c.link.info,
                 remote: c.remote,
                 error: libc::EADDRNOTAVAIL,
-                text: "the provisioning domain has no usable source address of that family".into(),
+                text,
                 elapsed: now.saturating_duration_since(req.started),
                 report: None,
             });
@@ -358,6 +378,19 @@ impl Connector {
             }
         }
         self.start_next(req.generation, registry, now, out);
+    }
+
+    /// A posting thread's attempt whose request is over before the engine saw it (the
+    /// PvD went, or another thread cancelled it): its SYN left, so it stays open a while
+    /// as any attempt given up while connecting does (`ABANDONED_LINGER`).
+    pub(crate) fn linger(&mut self, first: StartedAttempt, generation: u64, registry: &Registry, now: Instant) {
+        let mut stream = mio::net::TcpStream::from_std(std::net::TcpStream::from(first.socket));
+        let token = self.next_token;
+        self.next_token += 1;
+        if registry.register(&mut stream, Token(token), Interest::WRITABLE).is_ok() {
+            let attempt = Attempt { generation, source: first.source, stream, mptcp_socket: false };
+            self.abandon(token, attempt, registry, now);
+        }
     }
 
     /// Watches a connecting attempt; `false` (recorded as the source's failure) when

@@ -19,6 +19,7 @@ use super::connector::{ConnectEvent, ConnectRequest, Connector};
 use super::endpoints::ManagedEndpoints;
 use super::follow::Follows;
 use super::message::Message;
+use super::operations::Kind;
 use super::shared::Shared;
 use super::tokens::{DNS_SOCKETS, DNS_TIMER, FILES, NETLINK, RA_LISTENER, WAKER};
 use super::want_connect::Hooks;
@@ -444,7 +445,16 @@ impl Engine {
     fn take_requests(&mut self) {
         while let Ok(request) = self.requests.try_recv() {
             match request {
-                EngineRequest::Connect(request) => {
+                EngineRequest::Connect(mut request) => {
+                    // Cancelled by another thread while the post was connecting: its
+                    // Cancel Connect came first and found nothing here to stop.
+                    let (id, generation) = (request.connection_id, request.generation);
+                    if !self.shared.operations.lock().is_current(Kind::Connect, id, generation) {
+                        if let Some(first) = request.first.take() {
+                            self.connector.linger(first, generation, self.poll.registry(), Instant::now());
+                        }
+                        continue;
+                    }
                     let link = self.shared.model.lock().pvd_link(request.pvd);
                     let mut events = Vec::new();
                     self.connector.start(request, link, self.poll.registry(), Instant::now(), &mut events);

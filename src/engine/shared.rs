@@ -88,14 +88,17 @@ impl Shared {
         drop(finished);
     }
 
-    /// Runs resolver work on an application thread. A panic there leaves the shared
+    /// Runs library work on an application thread (resolver work, a connect's first attempt). A panic there leaves the shared
     /// state unknown, as one in the engine does, so it ends the context the same way:
     /// a final `MIF_MSG_ENGINE_FAILED` message, and later posts fail.
     pub(crate) fn fail_on_panic<R>(&self, work: impl FnOnce() -> R) -> Option<R> {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
             Ok(r) => Some(r),
             Err(panic) => {
-                self.fail(Error::Internal, format!("name translation panicked: {}", panic_text(&*panic)));
+                self.fail(
+                    Error::Internal,
+                    format!("library work on an application thread panicked: {}", panic_text(&*panic)),
+                );
                 None
             }
         }
