@@ -15,11 +15,14 @@
  * Each address is removed again (RTM_DELADDR, untimed) once every listener has
  * seen the removal, so the interface keeps a steady size (pass 1). Pass 2 repeats
  * without ip monitor running; pass 3 lets A addresses accumulate on the interface
- * to show how the cost grows with the size of a PvD (then removes them).
+ * to show how the cost grows with the size of a PvD (then removes them); pass 4 is
+ * pass 2's counterpart for the peer: the libmif context closed, a fresh ip monitor,
+ * N/2 events, so that each is also measured without the other competing for the two
+ * CPUs (in pass 1 three listeners wake for every event).
  * Measured, never asserted. Must run inside a private network namespace.
  *
  * usage: event_latency [-i IFNAME] [-n N] [-a A]   (defaults: mlat0, 2000, A = N)
- *   N: events in pass 1 (pass 2 has N/2); A: addresses accumulated in pass 3.
+ *   N: events in pass 1 (passes 2 and 4 have N/2); A: addresses accumulated in pass 3.
  */
 #include "bench_util.h"
 
@@ -165,7 +168,8 @@ static int one_event(struct listeners *l, int nlfd, int ifindex, int type, struc
 static void settle_and_drain(struct listeners *l)
 {
     sleep_ms(50);
-    mif_drain(l->ctx);
+    if (l->ctx)
+        mif_drain(l->ctx);
     if (l->fds[L_IP] >= 0)
         pipe_has_line(l->fds[L_IP], l->lr, "\x01", 0);
     if (l->fds[L_FLOOR] >= 0)
@@ -313,12 +317,48 @@ int main(int argc, char **argv)
     sleep_ms(50);
     mif_drain(ctx);
 
+    /* Pass 4: ip monitor alone (pass 2's counterpart): the context closed, a fresh ip
+     * monitor synced as at the start, the same add (timed) + remove (untimed) events. */
+    mif_close(ctx);
+    ctx = NULL;
+    char *ip_argv2[] = { "ip", "-o", "monitor", "address", NULL };
+    struct child ipmon2 = spawn(ip_argv2, 1);
+    fcntl(ipmon2.out_fd, F_SETFL, O_NONBLOCK);
+    memset(lr, 0, sizeof *lr);
+    l = (struct listeners){ NULL, { -1, ipmon2.out_fd, nl_open_group(RTNLGRP_IPV4_IFADDR) }, lr };
+    const int ip_only[L_COUNT] = { 0, 1, 1 };
+    const int floor_only[L_COUNT] = { 0, 0, 1 };
+    synced = 0;
+    for (int w = 0; w < 100 && !synced; w++) {
+        struct in_addr a = bench_addr(WARM_BASE + w);
+        synced = one_event(&l, nlfd, ifindex, RTM_NEWADDR, a, seq++, ip_only, o, w < 50 ? 200 : 1000, NULL) == 0;
+        if (one_event(&l, nlfd, ifindex, RTM_DELADDR, a, seq++, floor_only, o, WAIT_MS, NULL) != 0)
+            die("warm-up removal (pass 4) not seen within %d ms", WAIT_MS);
+    }
+    if (!synced)
+        die("ip monitor (pass 4) never reported an event");
+    settle_and_drain(&l);
+    int64_t *alone_ip = alloc_i64((size_t)n2), *alone_ip_floor = alloc_i64((size_t)n2);
+    for (int i = 0; i < n2; i++) {
+        struct in_addr a = bench_addr(i);
+        if (one_event(&l, nlfd, ifindex, RTM_NEWADDR, a, seq++, ip_only, o, WAIT_MS, NULL) != 0)
+            die("event %d (pass 4) not seen within %d ms", i, WAIT_MS);
+        alone_ip[i] = o[L_IP];
+        alone_ip_floor[i] = o[L_FLOOR];
+        if (one_event(&l, nlfd, ifindex, RTM_DELADDR, a, seq++, ip_only, o, WAIT_MS, NULL) != 0)
+            die("removal %d (pass 4) not seen within %d ms", i, WAIT_MS);
+    }
+    stop_child(&ipmon2);
+    close(l.fds[L_FLOOR]);
+
     struct stats s_mif = stats_of(lat[L_MIF], (size_t)n);
     struct stats s_ip = stats_of(lat[L_IP], (size_t)n);
     struct stats s_floor = stats_of(lat[L_FLOOR], (size_t)n);
     struct stats s_sent = stats_of(sent, (size_t)n);
     struct stats s_alone = stats_of(alone_mif, (size_t)n2);
     struct stats s_alone_floor = stats_of(alone_floor, (size_t)n2);
+    struct stats s_ip_alone = stats_of(alone_ip, (size_t)n2);
+    struct stats s_ip_alone_floor = stats_of(alone_ip_floor, (size_t)n2);
     struct stats a_mif_first = stats_of(acc_mif, dec), a_mif_last = stats_of(acc_mif + (size_t)acc - dec, dec);
     struct stats a_fl_first = stats_of(acc_floor, dec), a_fl_last = stats_of(acc_floor + (size_t)acc - dec, dec);
 
@@ -344,23 +384,31 @@ int main(int argc, char **argv)
     printf("  libmif engine thread CPU per added address: %.1f us with ~%zu addresses, %.1f us with ~%d\n",
            (double)cpu_first / (double)dec / 1e3, dec / 2 + 1, (double)cpu_last / (double)dec / 1e3,
            acc - (int)dec / 2);
+    printf(" pass 4: %d events, the libmif context closed, ip monitor alone\n", n2);
+    print_stats_us("ip -o monitor address", s_ip_alone);
+    print_stats_us("kernel floor (raw socket)", s_ip_alone_floor);
     printf(" kernel floor: median %.1f us\n", s_floor.median / 1e3);
     print_ratio("libmif/ip-monitor", s_mif, s_ip, NULL);
+    print_ratio("libmif alone (pass 2)/ip-monitor alone (pass 4)", s_alone, s_ip_alone, NULL);
     printf(" target: libmif median <= %.0f us: %s (pass 1 %.1f us, pass 2 %.1f us)\n", TARGET_MEDIAN_US,
            s_mif.median / 1e3 <= TARGET_MEDIAN_US ? "met" : "NOT met", s_mif.median / 1e3, s_alone.median / 1e3);
     printf("SUMMARY event_latency: libmif median %.1f us p99 %.1f us | ip monitor median %.1f us p99 %.1f us | "
-           "ratio median %.2f p99 %.2f | kernel floor median %.1f us | libmif alone median %.1f us p99 %.1f us | "
+           "ratio median %.2f p99 %.2f | kernel floor median %.1f us | libmif alone median %.1f us p99 %.1f us, "
+           "ip monitor alone median %.1f us p99 %.1f us, ratio median %.2f p99 %.2f | "
            "with %d addresses: libmif %.1f us, floor %.1f us, engine CPU %.1f us/event\n",
            s_mif.median / 1e3, s_mif.p99 / 1e3, s_ip.median / 1e3, s_ip.p99 / 1e3, ratio(s_mif.median, s_ip.median),
-           ratio(s_mif.p99, s_ip.p99), s_floor.median / 1e3, s_alone.median / 1e3, s_alone.p99 / 1e3, acc,
+           ratio(s_mif.p99, s_ip.p99), s_floor.median / 1e3, s_alone.median / 1e3, s_alone.p99 / 1e3,
+           s_ip_alone.median / 1e3, s_ip_alone.p99 / 1e3, ratio(s_alone.median, s_ip_alone.median),
+           ratio(s_alone.p99, s_ip_alone.p99), acc,
            a_mif_last.median / 1e3, a_fl_last.median / 1e3, (double)cpu_last / (double)dec / 1e3);
 
-    mif_close(ctx);
     close(nlfd);
     for (int k = 0; k < L_COUNT; k++)
         free(lat[k]);
     free(alone_mif);
     free(alone_floor);
+    free(alone_ip);
+    free(alone_ip_floor);
     free(acc_mif);
     free(acc_floor);
     free(sent);
