@@ -561,14 +561,21 @@ impl DumpSocket {
     }
 
     fn dump(&mut self, request: RouteNetlinkMessage) -> io::Result<(Vec<Fact>, bool)> {
+        // One family's route dump: ENOENT there is its own main table missing. In an
+        // all-families dump it comes after other families' routes were sent (a family
+        // without that table, on some kernels): retried unchecked like a refusal.
+        let one_family_routes =
+            matches!(&request, RouteNetlinkMessage::GetRoute(m) if m.header.address_family != AddressFamily::Unspec);
         match self.dump_once(&request) {
             // A table asked for that does not exist (no IPv4 route was ever put in the
             // main table): nothing to read.
-            Err(e) if self.strict && e.raw_os_error() == Some(libc::ENOENT) => Ok((Vec::new(), false)),
+            Err(e) if self.strict && one_family_routes && e.raw_os_error() == Some(libc::ENOENT) => {
+                Ok((Vec::new(), false))
+            }
             // A kernel whose strict checking refuses a field of ours (MPLS refuses a
             // table in an all-families route dump): the same request unchecked, from
             // now on (the filters are then done here).
-            Err(e) if self.strict && e.raw_os_error() == Some(libc::EINVAL) => {
+            Err(e) if self.strict && matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOENT)) => {
                 log_at!(Info, "rtnetlink: strict dump checking refused a request ({e}): turned off");
                 self.strict = false;
                 self.socket.set_netlink_get_strict_chk(false)?;
