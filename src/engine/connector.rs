@@ -315,16 +315,19 @@ impl Connector {
         let mut failures = Vec::new();
         // The posting thread's attempt is the first candidate's. Its source may have
         // gone since (the engine applied the removal before this request): then it
-        // fails as a bind from that source would have (its SYN-ACK cannot reach an
-        // address that is gone, so the socket closes at once); otherwise it comes
-        // first, also should the order have changed.
-        if let Some(f) = &first {
+        // fails as a bind from that source would have; otherwise it comes first, also
+        // should the order have changed.
+        if let Some(source) = first.as_ref().map(|f| f.source) {
             let usable = |src: IpAddr| link.addrs.iter().any(|(a, _, fl)| *a == src && !fl.tentative && !fl.dadfailed);
-            match f.source {
+            match source {
                 Some(src) if !usable(src) => {
                     failures.push(format!("{src}: the address went away"));
                     candidates.retain(|c| *c != Some(src));
-                    first = None;
+                    if let Some(f) = first.take() {
+                        // Still present but tentative again (DAD after a link bounce),
+                        // it could yet receive the SYN-ACK: given up like any attempt.
+                        self.linger(f, req.generation, registry, now);
+                    }
                 }
                 source if candidates.first() != Some(&source) => {
                     candidates.retain(|c| *c != source);
@@ -665,4 +668,115 @@ impl Connector {
 
 fn show_source(source: Option<IpAddr>) -> String {
     source.map_or_else(|| "kernel-chosen source".to_string(), |s| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::AddrFlags;
+    use std::net::{Ipv4Addr, TcpListener};
+
+    const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+    /// lo's IPv4 PvD holding 127.0.0.1 only.
+    fn lo_link() -> PvdLink {
+        let info = PvdInfo { id: 1, ifindex: 1, ifname: "lo".into(), family: Family::V4, name: "lo/ipv4".into() };
+        PvdLink {
+            info,
+            addrs: vec![(IpAddr::V4(LO), 8, AddrFlags::default())],
+            dns_servers: Vec::new(),
+            search_domains: Vec::new(),
+        }
+    }
+
+    fn request(remote: SocketAddr, first: Option<StartedAttempt>) -> ConnectRequest {
+        let started = Instant::now();
+        ConnectRequest {
+            connection_id: 7,
+            generation: 70,
+            pvd: 1,
+            remote,
+            local: None,
+            started,
+            max_parallel: 1,
+            mptcp: false,
+            first,
+        }
+    }
+
+    /// A posted attempt from `source` towards `remote`, still connecting or not.
+    fn posted(source: Ipv4Addr, remote: SocketAddr) -> StartedAttempt {
+        let source = Some(IpAddr::V4(source));
+        let socket = pinned_socket(Type::STREAM, Protocol::TCP, remote, source, 1, "lo", true).unwrap();
+        StartedAttempt { source, socket }
+    }
+
+    fn connector() -> Connector {
+        Connector::new(ConnectConfig::default(), true, 16)
+    }
+
+    #[test]
+    fn a_posted_attempt_whose_pvd_went_lingers_and_the_connect_fails() {
+        let listener = TcpListener::bind((LO, 0)).unwrap();
+        let remote = listener.local_addr().unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let mut c = connector();
+        let mut out = Vec::new();
+        c.start(request(remote, Some(posted(LO, remote))), None, poll.registry(), Instant::now(), &mut out);
+        assert!(matches!(out.as_slice(), [ConnectEvent::NotConnected { error: libc::ENETDOWN, .. }]), "{out:?}");
+        // Its SYN left: kept open (watched) until it connects or ABANDONED_LINGER passes.
+        assert_eq!(c.abandoned.len(), 1);
+        assert!(c.connections.is_empty() && c.attempts.is_empty());
+    }
+
+    #[test]
+    fn a_posted_attempt_from_a_source_gone_fails_as_a_bind_would_and_the_next_source_wins() {
+        let listener = TcpListener::bind((LO, 0)).unwrap();
+        let remote = listener.local_addr().unwrap();
+        let mut poll = mio::Poll::new().unwrap();
+        let mut c = connector();
+        let mut out = Vec::new();
+        // Posted from 127.0.0.2, which the PvD no longer holds when the engine starts it.
+        let gone = Ipv4Addr::new(127, 0, 0, 2);
+        c.start(
+            request(remote, Some(posted(gone, remote))),
+            Some(lo_link()),
+            poll.registry(),
+            Instant::now(),
+            &mut out,
+        );
+        assert!(out.is_empty(), "{out:?}");
+        let connection = &c.connections[&70];
+        assert_eq!(connection.failures, ["127.0.0.2: the address went away"]);
+        assert_eq!(connection.candidates, [Some(IpAddr::V4(LO))]);
+        // The engine's own attempt from 127.0.0.1 runs; the posted one is given up but
+        // stays open a while, as any attempt given up while connecting.
+        assert_eq!((c.attempts.len(), c.abandoned.len()), (1, 1));
+        let mut events = mio::Events::with_capacity(8);
+        while out.is_empty() {
+            poll.poll(&mut events, Some(Duration::from_secs(10))).unwrap();
+            assert!(!events.is_empty(), "no connect within 10 s");
+            for e in events.iter() {
+                c.ready(e.token(), poll.registry(), Instant::now(), &mut out);
+            }
+        }
+        match out.as_slice() {
+            [ConnectEvent::Connected { local, connection_id: 7, .. }] => assert_eq!(local.ip(), IpAddr::V4(LO)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_posted_attempt_from_a_usable_source_is_adopted_as_the_first_candidate() {
+        let listener = TcpListener::bind((LO, 0)).unwrap();
+        let remote = listener.local_addr().unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let mut c = connector();
+        let mut out = Vec::new();
+        c.start(request(remote, Some(posted(LO, remote))), Some(lo_link()), poll.registry(), Instant::now(), &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        let connection = &c.connections[&70];
+        assert!(connection.failures.is_empty());
+        assert_eq!((connection.next_candidate, c.attempts.len(), c.abandoned.len()), (1, 1, 0));
+    }
 }
