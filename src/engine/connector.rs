@@ -374,7 +374,7 @@ impl Connector {
             if let Some(c) = self.connections.get_mut(&req.generation) {
                 c.next_candidate = 1;
             }
-            let stream = mio::net::TcpStream::from_std(std::net::TcpStream::from(first.socket));
+            let stream = mio_stream(first.socket);
             // Registering a socket that is already writable reports it at once.
             if self.adopt(req.generation, first.source, stream, false, registry, now) {
                 return;
@@ -387,13 +387,19 @@ impl Connector {
     /// PvD went, or another thread cancelled it): its SYN left, so it stays open a while
     /// as any attempt given up while connecting does (`ABANDONED_LINGER`).
     pub(crate) fn linger(&mut self, first: StartedAttempt, generation: u64, registry: &Registry, now: Instant) {
-        let mut stream = mio::net::TcpStream::from_std(std::net::TcpStream::from(first.socket));
-        let token = self.next_token;
-        self.next_token += 1;
-        if registry.register(&mut stream, Token(token), Interest::WRITABLE).is_ok() {
+        let mut stream = mio_stream(first.socket);
+        if let Ok(token) = self.watch(&mut stream, registry) {
             let attempt = Attempt { generation, source: first.source, stream, mptcp_socket: false };
             self.abandon(token, attempt, registry, now);
         }
+    }
+
+    /// Registers a connecting socket for writability under a fresh token.
+    fn watch(&mut self, stream: &mut mio::net::TcpStream, registry: &Registry) -> io::Result<usize> {
+        let token = self.next_token;
+        self.next_token += 1;
+        registry.register(stream, Token(token), Interest::WRITABLE)?;
+        Ok(token)
     }
 
     /// Watches a connecting attempt; `false` (recorded as the source's failure) when
@@ -407,14 +413,19 @@ impl Connector {
         registry: &Registry,
         now: Instant,
     ) -> bool {
-        let Some(c) = self.connections.get_mut(&generation) else { return false };
-        let token = self.next_token;
-        self.next_token += 1;
-        if let Err(e) = registry.register(&mut stream, Token(token), Interest::WRITABLE) {
-            c.failures.push(format!("{}: {e}", show_source(source)));
-            c.last_error = errno_of(&e);
+        if !self.connections.contains_key(&generation) {
             return false;
         }
+        let watched = self.watch(&mut stream, registry);
+        let Some(c) = self.connections.get_mut(&generation) else { return false };
+        let token = match watched {
+            Ok(token) => token,
+            Err(e) => {
+                c.failures.push(format!("{}: {e}", show_source(source)));
+                c.last_error = errno_of(&e);
+                return false;
+            }
+        };
         c.running.push(token);
         // RFC 8305: the next source after the attempt delay, or at once when this one fails.
         c.next_start = (c.next_candidate < c.candidates.len()).then(|| now + self.config.attempt_delay);
@@ -465,7 +476,7 @@ impl Connector {
             };
             match made {
                 Ok(socket) => {
-                    let stream = mio::net::TcpStream::from_std(std::net::TcpStream::from(socket));
+                    let stream = mio_stream(socket);
                     if self.adopt(generation, source, stream, mptcp_socket, registry, now) {
                         return;
                     }
@@ -666,6 +677,10 @@ impl Connector {
     }
 }
 
+fn mio_stream(socket: socket2::Socket) -> mio::net::TcpStream {
+    mio::net::TcpStream::from_std(std::net::TcpStream::from(socket))
+}
+
 fn show_source(source: Option<IpAddr>) -> String {
     source.map_or_else(|| "kernel-chosen source".to_string(), |s| s.to_string())
 }
@@ -711,18 +726,28 @@ mod tests {
         StartedAttempt { source, socket }
     }
 
-    fn connector() -> Connector {
-        Connector::new(ConnectConfig::default(), true, 16)
+    /// A connector that has just started request 70 (connection 7) on `link`, towards a
+    /// fresh listener on lo, with an attempt posted from `posted_from`.
+    struct Started {
+        c: Connector,
+        poll: mio::Poll,
+        out: Vec<ConnectEvent>,
+        _listener: TcpListener,
+    }
+
+    fn start_posted(posted_from: Ipv4Addr, link: Option<PvdLink>) -> Started {
+        let listener = TcpListener::bind((LO, 0)).unwrap();
+        let remote = listener.local_addr().unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let mut c = Connector::new(ConnectConfig::default(), true, 16);
+        let mut out = Vec::new();
+        c.start(request(remote, Some(posted(posted_from, remote))), link, poll.registry(), Instant::now(), &mut out);
+        Started { c, poll, out, _listener: listener }
     }
 
     #[test]
     fn a_posted_attempt_whose_pvd_went_lingers_and_the_connect_fails() {
-        let listener = TcpListener::bind((LO, 0)).unwrap();
-        let remote = listener.local_addr().unwrap();
-        let poll = mio::Poll::new().unwrap();
-        let mut c = connector();
-        let mut out = Vec::new();
-        c.start(request(remote, Some(posted(LO, remote))), None, poll.registry(), Instant::now(), &mut out);
+        let Started { c, out, .. } = start_posted(LO, None);
         assert!(matches!(out.as_slice(), [ConnectEvent::NotConnected { error: libc::ENETDOWN, .. }]), "{out:?}");
         // Its SYN left: kept open (watched) until it connects or ABANDONED_LINGER passes.
         assert_eq!(c.abandoned.len(), 1);
@@ -731,20 +756,9 @@ mod tests {
 
     #[test]
     fn a_posted_attempt_from_a_source_gone_fails_as_a_bind_would_and_the_next_source_wins() {
-        let listener = TcpListener::bind((LO, 0)).unwrap();
-        let remote = listener.local_addr().unwrap();
-        let mut poll = mio::Poll::new().unwrap();
-        let mut c = connector();
-        let mut out = Vec::new();
         // Posted from 127.0.0.2, which the PvD no longer holds when the engine starts it.
-        let gone = Ipv4Addr::new(127, 0, 0, 2);
-        c.start(
-            request(remote, Some(posted(gone, remote))),
-            Some(lo_link()),
-            poll.registry(),
-            Instant::now(),
-            &mut out,
-        );
+        let Started { mut c, mut poll, mut out, _listener } =
+            start_posted(Ipv4Addr::new(127, 0, 0, 2), Some(lo_link()));
         assert!(out.is_empty(), "{out:?}");
         let connection = &c.connections[&70];
         assert_eq!(connection.failures, ["127.0.0.2: the address went away"]);
@@ -768,12 +782,7 @@ mod tests {
 
     #[test]
     fn a_posted_attempt_from_a_usable_source_is_adopted_as_the_first_candidate() {
-        let listener = TcpListener::bind((LO, 0)).unwrap();
-        let remote = listener.local_addr().unwrap();
-        let poll = mio::Poll::new().unwrap();
-        let mut c = connector();
-        let mut out = Vec::new();
-        c.start(request(remote, Some(posted(LO, remote))), Some(lo_link()), poll.registry(), Instant::now(), &mut out);
+        let Started { c, out, .. } = start_posted(LO, Some(lo_link()));
         assert!(out.is_empty(), "{out:?}");
         let connection = &c.connections[&70];
         assert!(connection.failures.is_empty());

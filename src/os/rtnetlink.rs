@@ -587,14 +587,7 @@ impl DumpSocket {
 
     fn dump_once(&mut self, request: &RouteNetlinkMessage) -> io::Result<(Vec<Fact>, bool)> {
         self.seq = self.seq.wrapping_add(1);
-        let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-        header.sequence_number = self.seq;
-        let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request.clone()));
-        message.finalize();
-        let mut out = vec![0u8; message.buffer_len()];
-        message.serialize(&mut out);
-        self.socket.send(&out, 0)?;
+        self.socket.send(&dump_request_bytes(request.clone(), self.seq), 0)?;
 
         let mut facts = Vec::new();
         let mut interrupted = false;
@@ -626,20 +619,25 @@ impl DumpSocket {
     }
 }
 
+/// A dump request as it goes on the wire.
+fn dump_request_bytes(request: RouteNetlinkMessage, seq: u32) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    header.sequence_number = seq;
+    serialized(header, request)
+}
+
+fn serialized(header: NetlinkHeader, inner: RouteNetlinkMessage) -> Vec<u8> {
+    let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(inner));
+    message.finalize();
+    let mut out = vec![0u8; message.buffer_len()];
+    message.serialize(&mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The bytes a request puts on the wire (header included), as `dump_once` sends them.
-    fn wire(request: RouteNetlinkMessage) -> Vec<u8> {
-        let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-        let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request));
-        message.finalize();
-        let mut out = vec![0u8; message.buffer_len()];
-        message.serialize(&mut out);
-        out
-    }
 
     #[test]
     fn a_dump_refused_midway_reports_the_code_of_its_done() {
@@ -672,14 +670,7 @@ mod tests {
             m.header.flags = flags;
             m.attributes.push(RouteAttribute::Destination(RouteAddress::Inet("198.18.0.80".parse().unwrap())));
             m.attributes.push(RouteAttribute::Oif(2));
-            let mut message = NetlinkMessage::new(
-                NetlinkHeader::default(),
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(m)),
-            );
-            message.finalize();
-            let mut out = vec![0u8; message.buffer_len()];
-            message.serialize(&mut out);
-            parse_datagram(&out).facts
+            parse_datagram(&serialized(NetlinkHeader::default(), RouteNetlinkMessage::NewRoute(m))).facts
         };
         // A PMTU exception (RTM_F_CLONED), as a dump without strict checking lists it.
         assert!(route(RouteFlags::Cloned).is_empty());
@@ -689,7 +680,7 @@ mod tests {
     #[test]
     fn route_dumps_ask_for_the_main_table_and_nothing_else() {
         for (family, byte) in [(AddressFamily::Unspec, 0u8), (AddressFamily::Inet, 2), (AddressFamily::Inet6, 10)] {
-            let bytes = wire(DumpSocket::main_routes(family));
+            let bytes = dump_request_bytes(DumpSocket::main_routes(family), 1);
             // struct rtmsg after the 16-byte nlmsghdr: family, dst_len, src_len, tos,
             // table, protocol, scope, type, flags (u32); strict checking refuses a
             // dump whose lengths, tos, scope or flags are set.
@@ -700,7 +691,7 @@ mod tests {
 
     #[test]
     fn link_dumps_skip_the_counters() {
-        let bytes = wire(DumpSocket::links_without_stats());
+        let bytes = dump_request_bytes(DumpSocket::links_without_stats(), 1);
         // struct ifinfomsg (16 bytes, all zero: strict checking refuses a type, flags
         // or index in a dump), then IFLA_EXT_MASK (29) = RTEXT_FILTER_SKIP_STATS (8).
         assert_eq!(bytes[16..32], [0; 16]);
