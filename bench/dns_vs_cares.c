@@ -514,7 +514,7 @@ struct replica_slot {
     int fd;
     uint16_t ids[2];
     int got[2];
-    int64_t t0;
+    int64_t t0, done_at; /* started; completed (inline) or taken (reader thread) */
 };
 
 /* One name's start as libmif's post does it: the hosts file stat, a fresh socket, its
@@ -620,27 +620,80 @@ static void *handoff_reader(void *arg)
 }
 
 /* Returns the reader thread's CPU time. */
-static int64_t run_handoff(const char *hosts_path, struct in_addr src, struct run *r)
+/* The inline replica's wait: the names completed by the replies that came, into
+ * `ready`; returns how many. */
+static int wait_inline(int ep, struct replica_slot *slots, struct epoll_event *evs, int conc, int *ready)
 {
-    struct handoff h = { .ep = epoll_create1(EPOLL_CLOEXEC), .efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
-                         .quit = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
-    int app_ep = epoll_create1(EPOLL_CLOEXEC);
-    if (h.ep < 0 || h.efd < 0 || h.quit < 0 || app_ep < 0)
-        die("handoff setup: %s", strerror(errno));
-    struct epoll_event qev = { .events = EPOLLIN, .data.u32 = HANDOFF_QUIT };
-    struct epoll_event aev = { .events = EPOLLIN, .data.u32 = 0 };
-    if (epoll_ctl(h.ep, EPOLL_CTL_ADD, h.quit, &qev) != 0 || epoll_ctl(app_ep, EPOLL_CTL_ADD, h.efd, &aev) != 0)
-        die("handoff epoll_ctl: %s", strerror(errno));
-    pthread_mutex_init(&h.lock, NULL);
+    int n = epoll_wait(ep, evs, conc, WAIT_MS), k = 0;
+    if (n < 0 && errno == EINTR)
+        return 0;
+    if (n <= 0)
+        die("replica: no reply within %d ms", WAIT_MS);
+    for (int e = 0; e < n; e++) {
+        int si = (int)evs[e].data.u32;
+        struct replica_slot *sl = &slots[si];
+        if (!(sl->got[0] && sl->got[1]) && replica_read(sl)) {
+            sl->done_at = now_ns();
+            ready[k++] = si;
+        }
+    }
+    return k;
+}
+
+/* The reader-thread replica's wait: the eventfd in this thread's own epoll, then the
+ * names the reader completed meanwhile, into `ready`; returns how many. */
+static int wait_reader(struct handoff *h, int app_ep, int *ready)
+{
+    struct epoll_event ev;
+    int n = epoll_wait(app_ep, &ev, 1, WAIT_MS);
+    if (n < 0 && errno == EINTR)
+        return 0;
+    if (n <= 0)
+        die("reader-thread replica: no reply within %d ms", WAIT_MS);
+    uint64_t count;
+    if (read(h->efd, &count, sizeof count) != (ssize_t)sizeof count)
+        die("handoff read: %s", strerror(errno));
+    pthread_mutex_lock(&h->lock);
+    int k = h->ndone;
+    memcpy(ready, h->done_list, (size_t)k * sizeof *ready);
+    h->ndone = 0;
+    pthread_mutex_unlock(&h->lock);
+    int64_t now = now_ns();
+    for (int i = 0; i < k; i++)
+        h->slots[ready[i]].done_at = now;
+    return k;
+}
+
+/* Runs the replica, inline or (`reader_thread`) with the replies read by a second
+ * thread; returns that thread's CPU time (0 inline). */
+static int64_t run_replica(const char *hosts_path, struct in_addr src, struct run *r, int reader_thread)
+{
+    struct handoff h = { .ep = epoll_create1(EPOLL_CLOEXEC), .efd = -1, .quit = -1 };
     h.slots = calloc((size_t)r->conc, sizeof *h.slots);
     h.done_list = calloc((size_t)r->conc, sizeof *h.done_list);
     int *free_slots = calloc((size_t)r->conc, sizeof *free_slots);
-    int *taken = calloc((size_t)r->conc, sizeof *taken);
-    if (!h.slots || !h.done_list || !free_slots || !taken)
+    int *ready = calloc((size_t)r->conc, sizeof *ready);
+    struct epoll_event *evs = calloc((size_t)r->conc, sizeof *evs);
+    if (!h.slots || !h.done_list || !free_slots || !ready || !evs)
         die("out of memory");
+    if (h.ep < 0)
+        die("epoll_create1: %s", strerror(errno));
+    int app_ep = -1;
     pthread_t reader;
-    if (pthread_create(&reader, NULL, handoff_reader, &h) != 0)
-        die("pthread_create failed");
+    if (reader_thread) {
+        h.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        h.quit = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        app_ep = epoll_create1(EPOLL_CLOEXEC);
+        if (h.efd < 0 || h.quit < 0 || app_ep < 0)
+            die("handoff setup: %s", strerror(errno));
+        struct epoll_event qev = { .events = EPOLLIN, .data.u32 = HANDOFF_QUIT };
+        struct epoll_event aev = { .events = EPOLLIN, .data.u32 = 0 };
+        if (epoll_ctl(h.ep, EPOLL_CTL_ADD, h.quit, &qev) != 0 || epoll_ctl(app_ep, EPOLL_CTL_ADD, h.efd, &aev) != 0)
+            die("handoff epoll_ctl: %s", strerror(errno));
+        pthread_mutex_init(&h.lock, NULL);
+        if (pthread_create(&reader, NULL, handoff_reader, &h) != 0)
+            die("pthread_create failed");
+    }
     struct sockaddr_in srv = { .sin_family = AF_INET, .sin_port = htons(53) };
     inet_pton(AF_INET, server, &srv.sin_addr);
     struct sockaddr_in local = { .sin_family = AF_INET, .sin_addr = src };
@@ -658,97 +711,35 @@ static int64_t run_handoff(const char *hosts_path, struct in_addr src, struct ru
             h.slots[si] = (struct replica_slot){ .name = next++, .t0 = now_ns() };
             replica_start(&h.slots[si], si, h.ep, hosts_path, &local, &srv, id_pool, &ids_used);
         }
-        struct epoll_event ev;
-        int n = epoll_wait(app_ep, &ev, 1, WAIT_MS);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            die("handoff: no reply within %d ms (%d of %d names done)", WAIT_MS, done, n_names);
-        uint64_t count;
-        if (read(h.efd, &count, sizeof count) != (ssize_t)sizeof count)
-            die("handoff read: %s", strerror(errno));
-        pthread_mutex_lock(&h.lock);
-        int k = h.ndone;
-        memcpy(taken, h.done_list, (size_t)k * sizeof *taken);
-        h.ndone = 0;
-        pthread_mutex_unlock(&h.lock);
+        int k = reader_thread ? wait_reader(&h, app_ep, ready) : wait_inline(h.ep, h.slots, evs, r->conc, ready);
         for (int i = 0; i < k; i++) {
-            struct replica_slot *sl = &h.slots[taken[i]];
-            r->lat[sl->name] = now_ns() - sl->t0;
-            free_slots[nfree++] = taken[i];
+            struct replica_slot *sl = &h.slots[ready[i]];
+            r->lat[sl->name] = sl->done_at - sl->t0;
+            free_slots[nfree++] = ready[i];
             done++;
         }
     }
     r->wall = now_ns() - start;
     r->drops = udp_rcvbuf_errors() - drops0;
-    uint64_t one = 1;
-    if (write(h.quit, &one, sizeof one) != (ssize_t)sizeof one)
-        die("handoff quit: %s", strerror(errno));
-    pthread_join(reader, NULL);
-    pthread_mutex_destroy(&h.lock);
-    int64_t reader_cpu = h.reader_cpu_ns;
+    int64_t reader_cpu = 0;
+    if (reader_thread) {
+        uint64_t one = 1;
+        if (write(h.quit, &one, sizeof one) != (ssize_t)sizeof one)
+            die("handoff quit: %s", strerror(errno));
+        pthread_join(reader, NULL);
+        pthread_mutex_destroy(&h.lock);
+        reader_cpu = h.reader_cpu_ns;
+        close(h.efd);
+        close(h.quit);
+        close(app_ep);
+    }
     free(h.slots);
     free(h.done_list);
     free(free_slots);
-    free(taken);
-    close(h.ep);
-    close(h.efd);
-    close(h.quit);
-    close(app_ep);
-    return reader_cpu;
-}
-
-static void run_replica(const char *hosts_path, struct in_addr src, struct run *r)
-{
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0)
-        die("epoll_create1: %s", strerror(errno));
-    struct sockaddr_in srv = { .sin_family = AF_INET, .sin_port = htons(53) };
-    inet_pton(AF_INET, server, &srv.sin_addr);
-    struct sockaddr_in local = { .sin_family = AF_INET, .sin_addr = src };
-    uint16_t id_pool[128];
-    size_t ids_used = 128;
-    struct replica_slot *slots = calloc((size_t)r->conc, sizeof *slots);
-    int *free_slots = calloc((size_t)r->conc, sizeof *free_slots);
-    struct epoll_event *evs = calloc((size_t)r->conc, sizeof *evs);
-    if (!slots || !free_slots || !evs)
-        die("out of memory");
-    int nfree = r->conc;
-    for (int i = 0; i < r->conc; i++)
-        free_slots[i] = r->conc - 1 - i;
-    int next = 0, done = 0;
-    long long drops0 = udp_rcvbuf_errors();
-    int64_t start = now_ns();
-    while (done < n_names) {
-        while (nfree > 0 && next < n_names) {
-            int si = free_slots[--nfree];
-            struct replica_slot *sl = &slots[si];
-            *sl = (struct replica_slot){ .name = next++, .t0 = now_ns() };
-            replica_start(sl, si, ep, hosts_path, &local, &srv, id_pool, &ids_used);
-        }
-        int n = epoll_wait(ep, evs, r->conc, WAIT_MS);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            die("replica: no reply within %d ms (%d of %d names done)", WAIT_MS, done, n_names);
-        for (int e = 0; e < n; e++) {
-            int si = (int)evs[e].data.u32;
-            struct replica_slot *sl = &slots[si];
-            if (sl->got[0] && sl->got[1])
-                continue;
-            if (replica_read(sl)) {
-                r->lat[sl->name] = now_ns() - sl->t0;
-                free_slots[nfree++] = si;
-                done++;
-            }
-        }
-    }
-    r->wall = now_ns() - start;
-    r->drops = udp_rcvbuf_errors() - drops0;
-    free(slots);
-    free(free_slots);
+    free(ready);
     free(evs);
-    close(ep);
+    close(h.ep);
+    return reader_cpu;
 }
 
 /* ---- main ---- */
@@ -937,9 +928,9 @@ int main(int argc, char **argv)
                     run_mif(ctx, pvd, &r, x == W_MIFFD);
                     engine_cpu[x] += thread_cpu_ns(tid) - c0;
                 } else if (x == W_REPLICA)
-                    run_replica(mif_hosts, src, &r);
+                    run_replica(mif_hosts, src, &r, 0);
                 else if (x == W_HANDOFF)
-                    engine_cpu[x] += run_handoff(mif_hosts, src, &r);
+                    engine_cpu[x] += run_replica(mif_hosts, src, &r, 1);
                 else
                     run_cares(&st[x - W_CA], &r);
                 app_cpu[x] += self_cpu_ns() - a0;

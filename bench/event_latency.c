@@ -176,6 +176,44 @@ static void settle_and_drain(struct listeners *l)
         floor_has_addr(l->fds[L_FLOOR], 0, (struct in_addr){ 0 });
 }
 
+/* Syncs with a freshly started ip monitor, which may not have joined its groups yet:
+ * adds and removes warm-up addresses until it reports one (a start-up wait, not a
+ * measurement). `on_add` / `on_del`: the listeners that must see each. */
+static void sync_ip_monitor(struct listeners *l, int nlfd, int ifindex, uint32_t *seq, const int on_add[L_COUNT],
+                            const int on_del[L_COUNT], const char *what)
+{
+    int64_t o[L_COUNT];
+    for (int w = 0; w < 100; w++) {
+        struct in_addr a = bench_addr(WARM_BASE + w);
+        int synced = one_event(l, nlfd, ifindex, RTM_NEWADDR, a, (*seq)++, on_add, o, w < 50 ? 200 : 1000, NULL) == 0;
+        if (one_event(l, nlfd, ifindex, RTM_DELADDR, a, (*seq)++, on_del, o, WAIT_MS, NULL) != 0)
+            die("warm-up removal (%s) not seen within %d ms", what, WAIT_MS);
+        if (synced)
+            return;
+    }
+    die("ip monitor (%s) never reported an event", what);
+}
+
+/* `n` events, each address added (timed: listener k's latency into lat[k][i] where
+ * lat[k] is not NULL, sendto()'s return into sent[i] if not NULL) and removed again
+ * (untimed), with the listeners in `active`. */
+static void steady_pass(struct listeners *l, int nlfd, int ifindex, uint32_t *seq, const int active[L_COUNT], int n,
+                        int64_t *lat[L_COUNT], int64_t *sent, const char *what)
+{
+    int64_t o[L_COUNT];
+    for (int i = 0; i < n; i++) {
+        struct in_addr a = bench_addr(i);
+        if (one_event(l, nlfd, ifindex, RTM_NEWADDR, a, (*seq)++, active, o, WAIT_MS, sent ? &sent[i] : NULL) != 0)
+            die("event %d (%s): not every listener saw it within %d ms (mif %lld, ip %lld, floor %lld ns)", i, what,
+                WAIT_MS, (long long)o[L_MIF], (long long)o[L_IP], (long long)o[L_FLOOR]);
+        for (int k = 0; k < L_COUNT; k++)
+            if (lat[k])
+                lat[k][i] = o[k];
+        if (one_event(l, nlfd, ifindex, RTM_DELADDR, a, (*seq)++, active, o, WAIT_MS, NULL) != 0)
+            die("removal %d (%s) not seen within %d ms", i, what, WAIT_MS);
+    }
+}
+
 static void usage(void)
 {
     usage_exit("usage: event_latency [-i IFNAME] [-n N] [-a A]\n");
@@ -225,17 +263,7 @@ int main(int argc, char **argv)
     const int no_ip[L_COUNT] = { 1, 0, 1 };
     int64_t o[L_COUNT];
 
-    /* Sync with ip monitor, which may not have joined its groups yet: add and remove
-     * warm-up addresses until it reports one (a start-up wait, not a measurement). */
-    int synced = 0;
-    for (int w = 0; w < 100 && !synced; w++) {
-        struct in_addr a = bench_addr(WARM_BASE + w);
-        synced = one_event(&l, nlfd, ifindex, RTM_NEWADDR, a, seq++, all, o, w < 50 ? 200 : 1000, NULL) == 0;
-        if (one_event(&l, nlfd, ifindex, RTM_DELADDR, a, seq++, no_ip, o, WAIT_MS, NULL) != 0)
-            die("warm-up removal not seen within %d ms", WAIT_MS);
-    }
-    if (!synced)
-        die("ip monitor never reported an event");
+    sync_ip_monitor(&l, nlfd, ifindex, &seq, all, no_ip, "start");
     settle_and_drain(&l);
     for (int w = 0; w < 50; w++) {
         struct in_addr a = bench_addr(WARM_BASE + w);
@@ -253,16 +281,7 @@ int main(int argc, char **argv)
     int64_t *sent = alloc_i64((size_t)n);
     int64_t t_start = now_ns();
     int64_t cpu_p1 = thread_cpu_ns(tid);
-    for (int i = 0; i < n; i++) {
-        struct in_addr a = bench_addr(i);
-        if (one_event(&l, nlfd, ifindex, RTM_NEWADDR, a, seq++, all, o, WAIT_MS, &sent[i]) != 0)
-            die("event %d: not every listener saw it within %d ms (mif %lld, ip %lld, floor %lld ns)", i, WAIT_MS,
-                (long long)o[L_MIF], (long long)o[L_IP], (long long)o[L_FLOOR]);
-        for (int k = 0; k < L_COUNT; k++)
-            lat[k][i] = o[k];
-        if (one_event(&l, nlfd, ifindex, RTM_DELADDR, a, seq++, all, o, WAIT_MS, NULL) != 0)
-            die("removal %d not seen within %d ms", i, WAIT_MS);
-    }
+    steady_pass(&l, nlfd, ifindex, &seq, all, n, lat, sent, "pass 1");
     int64_t t_end = now_ns();
     cpu_p1 = thread_cpu_ns(tid) - cpu_p1;
 
@@ -273,15 +292,8 @@ int main(int argc, char **argv)
     int64_t *alone_mif = alloc_i64((size_t)n2), *alone_floor = alloc_i64((size_t)n2);
     int64_t *alone_sent = alloc_i64((size_t)n2);
     int64_t cpu_p2 = thread_cpu_ns(tid);
-    for (int i = 0; i < n2; i++) {
-        struct in_addr a = bench_addr(i);
-        if (one_event(&l, nlfd, ifindex, RTM_NEWADDR, a, seq++, no_ip, o, WAIT_MS, &alone_sent[i]) != 0)
-            die("event %d (pass 2) not seen within %d ms", i, WAIT_MS);
-        alone_mif[i] = o[L_MIF];
-        alone_floor[i] = o[L_FLOOR];
-        if (one_event(&l, nlfd, ifindex, RTM_DELADDR, a, seq++, no_ip, o, WAIT_MS, NULL) != 0)
-            die("removal %d (pass 2) not seen within %d ms", i, WAIT_MS);
-    }
+    steady_pass(&l, nlfd, ifindex, &seq, no_ip, n2, (int64_t *[L_COUNT]){ alone_mif, NULL, alone_floor }, alone_sent,
+                "pass 2");
 
     cpu_p2 = thread_cpu_ns(tid) - cpu_p2;
 
@@ -328,26 +340,11 @@ int main(int argc, char **argv)
     l = (struct listeners){ NULL, { -1, ipmon2.out_fd, nl_open_group(RTNLGRP_IPV4_IFADDR) }, lr };
     const int ip_only[L_COUNT] = { 0, 1, 1 };
     const int floor_only[L_COUNT] = { 0, 0, 1 };
-    synced = 0;
-    for (int w = 0; w < 100 && !synced; w++) {
-        struct in_addr a = bench_addr(WARM_BASE + w);
-        synced = one_event(&l, nlfd, ifindex, RTM_NEWADDR, a, seq++, ip_only, o, w < 50 ? 200 : 1000, NULL) == 0;
-        if (one_event(&l, nlfd, ifindex, RTM_DELADDR, a, seq++, floor_only, o, WAIT_MS, NULL) != 0)
-            die("warm-up removal (pass 4) not seen within %d ms", WAIT_MS);
-    }
-    if (!synced)
-        die("ip monitor (pass 4) never reported an event");
+    sync_ip_monitor(&l, nlfd, ifindex, &seq, ip_only, floor_only, "pass 4");
     settle_and_drain(&l);
     int64_t *alone_ip = alloc_i64((size_t)n2), *alone_ip_floor = alloc_i64((size_t)n2);
-    for (int i = 0; i < n2; i++) {
-        struct in_addr a = bench_addr(i);
-        if (one_event(&l, nlfd, ifindex, RTM_NEWADDR, a, seq++, ip_only, o, WAIT_MS, NULL) != 0)
-            die("event %d (pass 4) not seen within %d ms", i, WAIT_MS);
-        alone_ip[i] = o[L_IP];
-        alone_ip_floor[i] = o[L_FLOOR];
-        if (one_event(&l, nlfd, ifindex, RTM_DELADDR, a, seq++, ip_only, o, WAIT_MS, NULL) != 0)
-            die("removal %d (pass 4) not seen within %d ms", i, WAIT_MS);
-    }
+    steady_pass(&l, nlfd, ifindex, &seq, ip_only, n2, (int64_t *[L_COUNT]){ NULL, alone_ip, alone_ip_floor }, NULL,
+                "pass 4");
     stop_child(&ipmon2);
     close(l.fds[L_FLOOR]);
 
