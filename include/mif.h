@@ -1244,9 +1244,10 @@ typedef struct mif_message {
  * Draft 3.2.7.22: connect (TCP) to `remote`:`remote_port` from `pvd` (0: the default
  * PvD), racing its source addresses (docs/connections.md); `connection_id` is the
  * application's and must not be in use by an outstanding connection attempt. The
- * first source's nonblocking `connect()` is made within the post (plain TCP); a
- * handshake the kernel completes at once (a server on this host or behind a veth)
- * queues the `MIF_MSG_CONNECTED` before the call returns.
+ * first source's nonblocking `connect()` is made within the post (plain TCP), so the
+ * `MIF_MSG_CONNECTED` may already be queued when the call returns (a handshake the
+ * kernel completes at once: a server on this host or behind a veth); nothing
+ * else about the result changes.
  */
 #define MIF_REQ_CONNECT_TO_ADDRESS 12
 
