@@ -40,7 +40,9 @@ use socket2::{Protocol, Type};
 
 use super::tokens;
 use crate::core::dns::cache::{AnswerCache, DEFAULT_CACHE_ENTRIES};
-use crate::core::dns::{answer_addresses, build_query, hosts_lookup, validate, NameSource, QueryName, Status};
+use crate::core::dns::{
+    answer_addresses, build_query, build_query_pair, hosts_lookup, validate, NameSource, QueryName, Status,
+};
 use crate::core::link::on_link;
 use crate::core::model::{Family, PvdInfo, PvdLink};
 use crate::log::log_at;
@@ -894,8 +896,9 @@ impl Resolver {
             let token = self.next_token;
             // Registered before it sends (see `launch`).
             let sent = (|| {
-                let queries =
-                    [build_query(asks[0].id, &qname, asks[0].qtype)?, build_query(asks[1].id, &qname, asks[1].qtype)?];
+                // `lookups` is always [A, AAAA] (`Lookup::new` at each candidate).
+                debug_assert!(asks[0].qtype == RecordType::A && asks[1].qtype == RecordType::AAAA);
+                let queries = build_query_pair([asks[0].id, asks[1].id], &qname)?;
                 let mut socket = open_query_socket(&t.link, server, source, self.use_bindtodevice)?;
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
                 socket.send_to(&queries[0], server)?;

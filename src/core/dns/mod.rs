@@ -37,6 +37,20 @@ impl QueryName {
         if trimmed.is_empty() || trimmed.starts_with('.') || trimmed.ends_with('.') || trimmed.contains("..") {
             return None;
         }
+        // Most names are lowercase letters, digits and hyphens already: IDNA leaves them
+        // as they are, so they skip it (a label starting "xn--" is punycode, which IDNA
+        // checks). IDNA was a fifth of a post's CPU time in a profile of one name at a time.
+        if is_plain_ldh(trimmed) {
+            if trimmed.len() > 253 || trimmed.split('.').any(|l| l.len() > 63) {
+                return None;
+            }
+            return Some(QueryName { ascii: trimmed.to_string(), absolute: text.ends_with('.'), literal: None });
+        }
+        Self::through_idna(text, trimmed)
+    }
+
+    /// `parse` for a name that needs IDNA (`trimmed`: `text` without its trailing dot).
+    fn through_idna(text: &str, trimmed: &str) -> Option<QueryName> {
         // A backslash would be a presentation-format escape (`a\.b` is one label with a
         // dot in it): not a host name an application means.
         if trimmed.contains('\\') {
@@ -73,6 +87,19 @@ impl QueryName {
 }
 
 pub mod cache;
+
+/// Whether every label of `name` (dots between them, none empty) is lowercase ASCII
+/// letters, digits and hyphens, and none starts with a hyphen (refused) or with the
+/// punycode prefix "xn--" (checked): the names IDNA (`Name::from_utf8` and
+/// `to_ascii`) returns unchanged.
+fn is_plain_ldh(name: &str) -> bool {
+    name.split('.').all(|label| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.starts_with("xn--")
+            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    })
+}
 
 /// Which system answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +189,27 @@ pub fn validate(bytes: &[u8], id: u16, qname: &Name, qtype: RecordType) -> Optio
         _ => None,
     }
 }
+
+/// The A and the AAAA query for `qname` with IDs `ids`: one encoding, the second a copy
+/// with its ID and question type set (the header's first two bytes, and the two bytes
+/// after the question's name, which a query never compresses). Byte for byte what
+/// `build_query` makes of each (a unit test holds them equal).
+pub fn build_query_pair(ids: [u16; 2], qname: &Name) -> io::Result<[Vec<u8>; 2]> {
+    let a = build_query(ids[0], qname, RecordType::A)?;
+    let mut aaaa = a.clone();
+    // The question's name: length-prefixed labels up to the empty one.
+    let mut at = HEADER_LEN;
+    while let Some(&len) = aaaa.get(at).filter(|&&len| len != 0) {
+        at += 1 + usize::from(len);
+    }
+    let qtype = aaaa.get_mut(at + 1..at + 3).ok_or_else(|| io::Error::other("query ends inside its question"))?;
+    qtype.copy_from_slice(&u16::from(RecordType::AAAA).to_be_bytes());
+    aaaa[..2].copy_from_slice(&ids[1].to_be_bytes());
+    Ok([a, aaaa])
+}
+
+/// The fixed DNS header (RFC 1035 4.1.1).
+const HEADER_LEN: usize = 12;
 
 pub fn build_query(id: u16, qname: &Name, qtype: RecordType) -> io::Result<Vec<u8>> {
     let mut msg = Message::new(id, MessageType::Query, OpCode::Query);

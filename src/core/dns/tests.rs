@@ -13,6 +13,8 @@ fn names_are_checked_and_idna_encoded() {
     assert!(QueryName::parse("a..b").is_none());
     assert!(QueryName::parse("a.example..").is_none());
     assert!(QueryName::parse(&format!("{}.example", "a".repeat(64))).is_none());
+    // A leading hyphen is refused either way.
+    assert!(QueryName::parse("-a.example").is_none());
     assert!(QueryName::parse(&format!("{}.example", "a".repeat(63))).is_some());
     let long = vec!["abcdefghi"; 26].join(".");
     assert!(long.len() > 253);
@@ -162,4 +164,51 @@ fn an_address_is_a_literal_name() {
     // With a trailing dot it is a name (all-numeric labels), looked up as such.
     assert_eq!(QueryName::parse("198.51.100.7.").unwrap().literal, None);
     assert_eq!(QueryName::parse("www.example.com").unwrap().literal, None);
+}
+
+#[test]
+fn plain_names_skip_idna_with_the_same_result() {
+    // Every name the shortcut takes, IDNA returns unchanged; what it does not take
+    // (capitals, punycode, other characters) still goes through IDNA.
+    let labels = ["a", "host", "h00126", "0", "123", "a-", "a--b", "ab--cd", "x-n", "xn-", "xn", &"a".repeat(63)];
+    let mut plain = 0;
+    for first in labels {
+        for second in labels {
+            for tail in ["", ".example", ".example.com"] {
+                for dot in ["", "."] {
+                    let text = format!("{first}.{second}{tail}{dot}");
+                    let trimmed = text.strip_suffix('.').unwrap_or(&text);
+                    assert!(is_plain_ldh(trimmed), "{text}");
+                    assert_eq!(QueryName::parse(&text), QueryName::through_idna(&text, trimmed), "{text}");
+                    plain += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(plain, labels.len() * labels.len() * 6);
+    for text in
+        ["Host.example", "xn--bcher-kva.example", "a.xn--bcher-kva", "bücher.example", "a_b.example", "a b", "-a.b"]
+    {
+        assert!(!is_plain_ldh(text.strip_suffix('.').unwrap_or(text)), "{text}");
+    }
+    assert_eq!(QueryName::parse("Host.Example").unwrap().ascii, "host.example");
+    assert_eq!(QueryName::parse("xn--bcher-kva.example").unwrap().ascii, "xn--bcher-kva.example");
+    // The limits hold on the shortcut too.
+    assert!(QueryName::parse(&format!("{}.example", "a".repeat(64))).is_none());
+    // A leading hyphen is refused either way.
+    assert!(QueryName::parse("-a.example").is_none());
+    let long = vec!["abcdefghi"; 26].join(".");
+    assert!(QueryName::parse(&long).is_none());
+    assert_eq!(QueryName::parse(&long), QueryName::through_idna(&long, &long));
+}
+
+#[test]
+fn the_query_pair_is_two_queries_built_alone() {
+    for text in ["a", "host.example.com", "h00126.bench.test", &format!("{}.example", "a".repeat(63))] {
+        let mut qname = Name::from_ascii(text).unwrap();
+        qname.set_fqdn(true);
+        let [a, aaaa] = build_query_pair([0x1234, 0xfedc], &qname).unwrap();
+        assert_eq!(a, build_query(0x1234, &qname, RecordType::A).unwrap(), "{text}");
+        assert_eq!(aaaa, build_query(0xfedc, &qname, RecordType::AAAA).unwrap(), "{text}");
+    }
 }
