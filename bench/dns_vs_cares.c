@@ -42,7 +42,8 @@
  * Measured, never asserted. Must run inside a private network namespace.
  *
  * usage: dns_vs_cares -S SERVER_NETNS [-i mif0] [-d 198.51.100.1] [-n 2000] [-r 3] [-c 1,256]
- *        [-O mif|cares]   (one side only, for profiling; no ratio then)
+ *        [-O mif|cares|wait|inline]   (one side only, for profiling; no ratio then: wait is libmif
+ *        waiting in mif_check_message alone, inline its per-name work done inline alone)
  */
 #include "bench_util.h"
 
@@ -747,7 +748,7 @@ static int64_t run_replica(const char *hosts_path, struct in_addr src, struct ru
 static void usage(void)
 {
     usage_exit("usage: dns_vs_cares -S SERVER_NETNS [-i IFNAME] [-d SERVER] [-n N] [-r R] [-c C1,C2,...] "
-               "[-O mif|cares]\n");
+               "[-O mif|cares|wait|inline]\n");
 }
 
 int main(int argc, char **argv)
@@ -761,7 +762,11 @@ int main(int argc, char **argv)
                                       { 'O', OPT_TEXT, &only_side } };
     parse_options(argc, argv, opts, sizeof opts / sizeof opts[0], usage);
     if (only_side) {
-        only = strcmp(only_side, "mif") == 0 ? 1 : strcmp(only_side, "cares") == 0 ? 2 : -1;
+        only = strcmp(only_side, "mif") == 0     ? 1
+               : strcmp(only_side, "cares") == 0  ? 2
+               : strcmp(only_side, "wait") == 0   ? 3
+               : strcmp(only_side, "inline") == 0 ? 4
+                                                  : -1;
         if (only < 0)
             usage();
     }
@@ -851,6 +856,8 @@ int main(int argc, char **argv)
         die("libmif: %s/ipv4 does not have exactly the DNS server %s from %s/etc/mif.conf", ifname, server, dir);
 
     long tid = engine_tid_or_die();
+    char engine_status[64];
+    snprintf(engine_status, sizeof engine_status, "/proc/self/task/%ld/status", tid);
 
     /* mif0's IPv4 address, for the inline replica. */
     struct in_addr src = { 0 };
@@ -894,8 +901,8 @@ int main(int argc, char **argv)
     size_t slen = (size_t)snprintf(summary, sizeof summary, "SUMMARY dns_vs_cares:");
     for (int c = 0; c < nconc; c++) {
         int conc = concs[c];
-        int active[W_COUNT] = { only != 2,  only != 1, only != 1, only == 0 && src.s_addr != 0, only != 2,
-                                only == 0 && src.s_addr != 0 };
+        int active[W_COUNT] = { only <= 1 || only == 3, only == 0 || only == 2, only == 0 || only == 2,
+                                (only == 0 || only == 4) && src.s_addr != 0, only <= 1, only == 0 && src.s_addr != 0 };
         /* Warm-up, untimed: every name once through each. */
         struct run w = { conc, alloc_i64((size_t)n_names), 0, 0, 0, "" };
         if (active[W_MIF])
@@ -907,6 +914,7 @@ int main(int argc, char **argv)
         free(w.lat);
 
         int64_t *lat[W_COUNT], wall[W_COUNT] = { 0 }, engine_cpu[W_COUNT] = { 0 }, app_cpu[W_COUNT] = { 0 };
+        long long engine_wakes[W_COUNT] = { 0 };
         int fails[W_COUNT] = { 0 };
         long long drops[W_COUNT] = { 0 };
         char first_fail[W_COUNT][160];
@@ -925,8 +933,10 @@ int main(int argc, char **argv)
                 int64_t a0 = self_cpu_ns();
                 if (x == W_MIF || x == W_MIFFD) {
                     int64_t c0 = thread_cpu_ns(tid);
+                    long long w0 = proc_status_field(engine_status, "voluntary_ctxt_switches");
                     run_mif(ctx, pvd, &r, x == W_MIFFD);
                     engine_cpu[x] += thread_cpu_ns(tid) - c0;
+                    engine_wakes[x] += proc_status_field(engine_status, "voluntary_ctxt_switches") - w0;
                 } else if (x == W_REPLICA)
                     run_replica(mif_hosts, src, &r, 0);
                 else if (x == W_HANDOFF)
@@ -962,6 +972,8 @@ int main(int argc, char **argv)
                        (double)engine_cpu[x] / (double)total / 1e3, (double)app_cpu[x] / (double)total / 1e3);
             else
                 printf("  CPU per name: %.1f us (its one thread)\n", (double)app_cpu[x] / (double)total / 1e3);
+            if (x == W_MIF || x == W_MIFFD)
+                printf("  engine thread wake-ups per name: %.2f\n", (double)engine_wakes[x] / (double)total);
             if (fails[x])
                 printf("  first %s failure: %s\n", label[x], first_fail[x]);
         }
@@ -1022,7 +1034,7 @@ int main(int argc, char **argv)
     /* The cache: the same names again on one context with its cache on, concurrency 1:
      * post -> Done of a repeated name (answered before anything is sent) next to the
      * same names asked fresh in the same run (the first pass, which fills the cache). */
-    if (only != 2) {
+    if (only <= 1) {
         /* At most 1000 names: the cache keeps 1024 per context, and a scan over more
          * names than it keeps would find each evicted before it is asked again. */
         int all_names = n_names;
