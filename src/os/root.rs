@@ -40,6 +40,11 @@ impl Root {
 
     /// Where `inside` (absolute or relative, meaning the same: under the root) shows
     /// in messages and origins: the root joined with it, as written.
+    /// The root directory's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Whether the root is the host's own `/` (paths then resolve as everywhere else).
     pub fn is_host_root(&self) -> bool {
         self.path == Path::new("/")
