@@ -887,6 +887,10 @@ impl Resolver {
             if a.outcome.is_some() || aaaa.outcome.is_some() || a.server != aaaa.server {
                 return None;
             }
+            // `build_query_pair` makes an A and an AAAA query, in that order.
+            if (a.qtype, aaaa.qtype) != (RecordType::A, RecordType::AAAA) {
+                return None;
+            }
             let server_ip = t.link.dns_servers[a.server];
             let server = on_link(SocketAddr::new(server_ip, 53), t.link.info.ifindex);
             let mut qname = Name::from_ascii(&t.candidates[t.candidate]).ok()?;
@@ -896,8 +900,6 @@ impl Resolver {
             let token = self.next_token;
             // Registered before it sends (see `launch`).
             let sent = (|| {
-                // `lookups` is always [A, AAAA] (`Lookup::new` at each candidate).
-                debug_assert!(asks[0].qtype == RecordType::A && asks[1].qtype == RecordType::AAAA);
                 let queries = build_query_pair([asks[0].id, asks[1].id], &qname)?;
                 let mut socket = open_query_socket(&t.link, server, source, self.use_bindtodevice)?;
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;

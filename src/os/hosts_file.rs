@@ -41,7 +41,8 @@ struct StatPaths {
     shown: PathBuf,
     host_root: bool,
     /// Under another root than `/`: each component's path below the root, which
-    /// `lstat_without_symlinks` stats in turn; `Err` when the path is not a plain one.
+    /// `lstat_without_symlinks` stats in turn; `Err` when the path is not a plain one
+    /// or names no file.
     steps: Result<Vec<PathBuf>, &'static str>,
 }
 
@@ -71,7 +72,10 @@ impl HostsCache {
     /// symlink is followed differently there (as under chroot). "No such file" is taken
     /// from the stat only when the root is `/`.
     pub fn text(&mut self, root: &Root, inside: &Path) -> &str {
-        if !self.paths.as_ref().is_some_and(|p| p.root == root.path() && p.inside == inside) {
+        // Compared as spelled (`Path`'s == ignores a trailing slash or a `.`, which the
+        // stat and the open do not).
+        let same = |p: &StatPaths| p.root.as_os_str() == root.path().as_os_str() && p.inside.as_os_str() == inside;
+        if !self.paths.as_ref().is_some_and(same) {
             self.paths = Some(StatPaths::new(root, inside));
         }
         let paths = self.paths.as_ref().expect("set above");

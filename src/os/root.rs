@@ -38,8 +38,6 @@ impl Root {
         Root { path: path.to_path_buf() }
     }
 
-    /// Where `inside` (absolute or relative, meaning the same: under the root) shows
-    /// in messages and origins: the root joined with it, as written.
     /// The root directory's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -50,6 +48,8 @@ impl Root {
         self.path == Path::new("/")
     }
 
+    /// Where `inside` (absolute or relative, meaning the same: under the root) shows
+    /// in messages and origins: the root joined with it, as written.
     pub fn display_path(&self, inside: &Path) -> PathBuf {
         self.path.join(inside.strip_prefix("/").unwrap_or(inside))
     }

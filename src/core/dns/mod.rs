@@ -192,20 +192,35 @@ pub fn validate(bytes: &[u8], id: u16, qname: &Name, qtype: RecordType) -> Optio
 
 /// The A and the AAAA query for `qname` with IDs `ids`: one encoding, the second a copy
 /// with its ID and question type set (the header's first two bytes, and the two bytes
-/// after the question's name, which a query never compresses). Byte for byte what
-/// `build_query` makes of each (a unit test holds them equal).
+/// after the question's name: the first name of a message, which has nothing earlier
+/// to point at, so it is plain labels). Byte for byte what `build_query` makes of each
+/// (a unit test holds them equal); anything else in the bytes (a compression pointer,
+/// another type where A should be) is an error, on which the caller sends each query
+/// the long way.
 pub fn build_query_pair(ids: [u16; 2], qname: &Name) -> io::Result<[Vec<u8>; 2]> {
     let a = build_query(ids[0], qname, RecordType::A)?;
-    let mut aaaa = a.clone();
-    // The question's name: length-prefixed labels up to the empty one.
+    let aaaa = aaaa_from_a(&a, ids[1])?;
+    Ok([a, aaaa])
+}
+
+/// The AAAA query with ID `id` made from the A query's bytes (`build_query_pair`).
+fn aaaa_from_a(a: &[u8], id: u16) -> io::Result<Vec<u8>> {
+    let mut aaaa = a.to_vec();
+    let unexpected = || io::Error::other("the A query is not laid out as expected");
     let mut at = HEADER_LEN;
     while let Some(&len) = aaaa.get(at).filter(|&&len| len != 0) {
+        if len & 0xc0 != 0 {
+            return Err(unexpected());
+        }
         at += 1 + usize::from(len);
     }
-    let qtype = aaaa.get_mut(at + 1..at + 3).ok_or_else(|| io::Error::other("query ends inside its question"))?;
+    let qtype = aaaa.get_mut(at + 1..at + 3).ok_or_else(unexpected)?;
+    if *qtype != u16::from(RecordType::A).to_be_bytes() {
+        return Err(unexpected());
+    }
     qtype.copy_from_slice(&u16::from(RecordType::AAAA).to_be_bytes());
-    aaaa[..2].copy_from_slice(&ids[1].to_be_bytes());
-    Ok([a, aaaa])
+    aaaa[..2].copy_from_slice(&id.to_be_bytes());
+    Ok(aaaa)
 }
 
 /// The fixed DNS header (RFC 1035 4.1.1).

@@ -171,21 +171,31 @@ fn plain_names_skip_idna_with_the_same_result() {
     // Every name the shortcut takes, IDNA returns unchanged; what it does not take
     // (capitals, punycode, other characters) still goes through IDNA.
     let labels = ["a", "host", "h00126", "0", "123", "a-", "a--b", "ab--cd", "x-n", "xn-", "xn", &"a".repeat(63)];
-    let mut plain = 0;
+    let same_either_way = |text: &str| {
+        let trimmed = text.strip_suffix('.').unwrap_or(text);
+        assert!(is_plain_ldh(trimmed), "{text}");
+        assert_eq!(QueryName::parse(text), QueryName::through_idna(text, trimmed), "{text}");
+    };
     for first in labels {
+        same_either_way(first);
+        same_either_way(&format!("{first}."));
         for second in labels {
             for tail in ["", ".example", ".example.com"] {
                 for dot in ["", "."] {
-                    let text = format!("{first}.{second}{tail}{dot}");
-                    let trimmed = text.strip_suffix('.').unwrap_or(&text);
-                    assert!(is_plain_ldh(trimmed), "{text}");
-                    assert_eq!(QueryName::parse(&text), QueryName::through_idna(&text, trimmed), "{text}");
-                    plain += 1;
+                    same_either_way(&format!("{first}.{second}{tail}{dot}"));
                 }
             }
         }
     }
-    assert_eq!(plain, labels.len() * labels.len() * 6);
+    // The length limit on both sides of it: 253 octets pass, 254 do not.
+    let label63 = "a".repeat(63);
+    let at_limit = format!("{label63}.{label63}.{label63}.{}", "b".repeat(61));
+    assert_eq!(at_limit.len(), 253);
+    same_either_way(&at_limit);
+    assert!(QueryName::parse(&at_limit).is_some());
+    let over = format!("{at_limit}b");
+    same_either_way(&over);
+    assert!(QueryName::parse(&over).is_none());
     for text in
         ["Host.example", "xn--bcher-kva.example", "a.xn--bcher-kva", "bücher.example", "a_b.example", "a b", "-a.b"]
     {
@@ -197,9 +207,7 @@ fn plain_names_skip_idna_with_the_same_result() {
     assert!(QueryName::parse(&format!("{}.example", "a".repeat(64))).is_none());
     // A leading hyphen is refused either way.
     assert!(QueryName::parse("-a.example").is_none());
-    let long = vec!["abcdefghi"; 26].join(".");
-    assert!(QueryName::parse(&long).is_none());
-    assert_eq!(QueryName::parse(&long), QueryName::through_idna(&long, &long));
+    assert_eq!(QueryName::through_idna("-a.example", "-a.example"), None);
 }
 
 #[test]
@@ -211,4 +219,16 @@ fn the_query_pair_is_two_queries_built_alone() {
         assert_eq!(a, build_query(0x1234, &qname, RecordType::A).unwrap(), "{text}");
         assert_eq!(aaaa, build_query(0xfedc, &qname, RecordType::AAAA).unwrap(), "{text}");
     }
+    // Bytes not laid out as expected are refused, never patched somewhere else.
+    let a = build_query(1, &Name::from_ascii("a.example.").unwrap(), RecordType::A).unwrap();
+    let mut pointer = a.clone();
+    pointer[12] = 0xc0;
+    assert!(aaaa_from_a(&pointer, 2).is_err(), "a compression pointer");
+    let mut mx = a.clone();
+    let qtype_at = 12 + 11; // the header, then 1 "a" 7 "example" 0
+    assert_eq!(mx[qtype_at..qtype_at + 2], [0, 1]);
+    mx[qtype_at + 1] = 15;
+    assert!(aaaa_from_a(&mx, 2).is_err(), "another question type");
+    assert!(aaaa_from_a(&a[..qtype_at + 1], 2).is_err(), "cut inside the question");
+    assert!(aaaa_from_a(&a[..12], 2).is_err(), "a header alone");
 }
