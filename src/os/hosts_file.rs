@@ -72,9 +72,10 @@ impl HostsCache {
     /// symlink is followed differently there (as under chroot). "No such file" is taken
     /// from the stat only when the root is `/`.
     pub fn text(&mut self, root: &Root, inside: &Path) -> &str {
-        // Compared as spelled (`Path`'s == ignores a trailing slash or a `.`, which the
-        // stat and the open do not).
-        let same = |p: &StatPaths| p.root.as_os_str() == root.path().as_os_str() && p.inside.as_os_str() == inside;
+        // Compared as spelled: `Path`'s == ignores a trailing slash or a `.`, which the
+        // host's stat does not.
+        let same =
+            |p: &StatPaths| p.root.as_os_str() == root.path().as_os_str() && p.inside.as_os_str() == inside.as_os_str();
         if !self.paths.as_ref().is_some_and(same) {
             self.paths = Some(StatPaths::new(root, inside));
         }
@@ -191,6 +192,13 @@ mod tests {
         // Same length, new content: the inode or modification time changes.
         std::fs::write(dir.join("hosts.new"), "198.51.100.8 b.example\n").unwrap();
         std::fs::rename(dir.join("hosts.new"), &path).unwrap();
+        assert!(cache.text(&slash, &path).contains("b.example"));
+        // The same path spelled otherwise is looked at afresh (not through the paths
+        // remembered for the first spelling): the answer is a fresh cache's.
+        let mut slashed = path.clone().into_os_string();
+        slashed.push("/");
+        let fresh = HostsCache::default().text(&slash, Path::new(&slashed)).to_string();
+        assert_eq!(cache.text(&slash, Path::new(&slashed)), fresh, "{slashed:?}");
         assert!(cache.text(&slash, &path).contains("b.example"));
         std::fs::remove_file(&path).unwrap();
         assert_eq!(cache.text(&slash, &path), "");

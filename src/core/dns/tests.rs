@@ -221,8 +221,10 @@ fn the_query_pair_is_two_queries_built_alone() {
     }
     // Bytes not laid out as expected are refused, never patched somewhere else.
     let a = build_query(1, &Name::from_ascii("a.example.").unwrap(), RecordType::A).unwrap();
-    let mut pointer = a.clone();
+    // A pointer byte read as a length would land on this A type 192 bytes on.
+    let mut pointer = vec![0u8; 12 + 1 + 0xc0 + 3];
     pointer[12] = 0xc0;
+    pointer[12 + 1 + 0xc0 + 2] = 1;
     assert!(aaaa_from_a(&pointer, 2).is_err(), "a compression pointer");
     let mut mx = a.clone();
     let qtype_at = 12 + 11; // the header, then 1 "a" 7 "example" 0
