@@ -429,6 +429,20 @@ static inline long long proc_status_field(const char *path, const char *field)
     return v;
 }
 
+/* A task's context switches so far, from its /proc status file (dies if unreadable). */
+struct switches {
+    long long vol, nonvol;
+};
+
+static inline struct switches switches_of(const char *status_path)
+{
+    struct switches s = { proc_status_field(status_path, "voluntary_ctxt_switches"),
+                          proc_status_field(status_path, "nonvoluntary_ctxt_switches") };
+    if (s.vol < 0 || s.nonvol < 0)
+        die("cannot read context switches from %s", status_path);
+    return s;
+}
+
 /* ---- the engine thread ---- */
 
 /* The TID of this process's thread named "mif-engine" (from /proc/self/task/TID/comm),

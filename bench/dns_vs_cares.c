@@ -251,16 +251,6 @@ static int64_t self_user_ns(void)
     return (int64_t)ru.ru_utime.tv_sec * 1000000000 + (int64_t)ru.ru_utime.tv_usec * 1000;
 }
 
-/* The engine thread's voluntary context switches so far (its wake-ups, and its waits
- * for a lock). */
-static long long engine_switches(const char *status_path)
-{
-    long long n = proc_status_field(status_path, "voluntary_ctxt_switches");
-    if (n < 0)
-        die("cannot read voluntary_ctxt_switches from %s", status_path);
-    return n;
-}
-
 /* ---- libmif ---- */
 
 struct run {
@@ -778,19 +768,25 @@ int main(int argc, char **argv)
 {
     const char *server_ns = NULL, *conc_list = "1,256";
     const char *only_side = NULL;
-    int rounds = 3, only = 0; /* -O mif|cares|wait|inline: one side only (profiling) */
+    /* -O: one side only (profiling): libmif both ways, c-ares both ways, libmif waiting in
+     * mif_check_message, the inline replica. */
+    enum { ALL, ONLY_MIF, ONLY_CARES, ONLY_WAIT, ONLY_INLINE } only = ALL;
+    int rounds = 3;
     const struct bench_opt opts[] = { { 'S', OPT_TEXT, &server_ns }, { 'i', OPT_TEXT, &ifname },
                                       { 'd', OPT_TEXT, &server },    { 'n', OPT_INT, &n_names },
                                       { 'r', OPT_INT, &rounds },     { 'c', OPT_TEXT, &conc_list },
                                       { 'O', OPT_TEXT, &only_side } };
     parse_options(argc, argv, opts, sizeof opts / sizeof opts[0], usage);
     if (only_side) {
-        only = strcmp(only_side, "mif") == 0     ? 1
-               : strcmp(only_side, "cares") == 0  ? 2
-               : strcmp(only_side, "wait") == 0   ? 3
-               : strcmp(only_side, "inline") == 0 ? 4
-                                                  : -1;
-        if (only < 0)
+        if (strcmp(only_side, "mif") == 0)
+            only = ONLY_MIF;
+        else if (strcmp(only_side, "cares") == 0)
+            only = ONLY_CARES;
+        else if (strcmp(only_side, "wait") == 0)
+            only = ONLY_WAIT;
+        else if (strcmp(only_side, "inline") == 0)
+            only = ONLY_INLINE;
+        else
             usage();
     }
     if (!server_ns || n_names < 1 || n_names > 60000 || rounds < 1)
@@ -891,7 +887,7 @@ int main(int argc, char **argv)
                 src = ((struct sockaddr_in *)a->ifa_addr)->sin_addr;
         freeifaddrs(ifa_list);
     }
-    if (only == 4 && !src.s_addr)
+    if (only == ONLY_INLINE && !src.s_addr)
         die("-O inline: %s has no IPv4 address for the replica", ifname);
     char mif_hosts[300];
     snprintf(mif_hosts, sizeof mif_hosts, "%s/etc/hosts", dir);
@@ -926,8 +922,10 @@ int main(int argc, char **argv)
     size_t slen = (size_t)snprintf(summary, sizeof summary, "SUMMARY dns_vs_cares:");
     for (int c = 0; c < nconc; c++) {
         int conc = concs[c];
-        int active[W_COUNT] = { only <= 1 || only == 3, only == 0 || only == 2, only == 0 || only == 2,
-                                (only == 0 || only == 4) && src.s_addr != 0, only <= 1, only == 0 && src.s_addr != 0 };
+        int mif = only == ALL || only == ONLY_MIF, cares = only == ALL || only == ONLY_CARES;
+        int active[W_COUNT] = { mif || only == ONLY_WAIT, cares, cares,
+                                (only == ALL || only == ONLY_INLINE) && src.s_addr != 0, mif,
+                                only == ALL && src.s_addr != 0 };
         /* Warm-up, untimed: every name once through each. */
         struct run w = { conc, alloc_i64((size_t)n_names), 0, 0, 0, "" };
         if (active[W_MIF])
@@ -956,7 +954,7 @@ int main(int argc, char **argv)
                 if (!active[x])
                     continue;
                 struct run r = { conc, lat[x] + (size_t)k * (size_t)n_names, 0, 0, 0, "" };
-                long long w0 = engine_switches(engine_status);
+                long long w0 = switches_of(engine_status).vol;
                 int64_t a0 = self_cpu_ns(), u0 = self_user_ns();
                 if (x == W_MIF || x == W_MIFFD) {
                     int64_t c0 = thread_cpu_ns(tid);
@@ -970,7 +968,7 @@ int main(int argc, char **argv)
                     run_cares(&st[x - W_CA], &r);
                 app_cpu[x] += self_cpu_ns() - a0;
                 app_user[x] += self_user_ns() - u0;
-                engine_wakes[x] += engine_switches(engine_status) - w0;
+                engine_wakes[x] += switches_of(engine_status).vol - w0;
                 wall[x] += r.wall;
                 if (r.failures && !fails[x])
                     snprintf(first_fail[x], sizeof first_fail[x], "%s", r.first_failure);
@@ -1009,7 +1007,7 @@ int main(int argc, char **argv)
         }
         for (int x = 0; x < W_COUNT; x++)
             free(lat[x]);
-        if (only)
+        if (only != ALL)
             continue;
         double r_tp = ratio(tp[W_MIF], tp[W_CA]), r_med = ratio(s[W_MIF].median, s[W_CA].median);
         double r_p99 = ratio(s[W_MIF].p99, s[W_CA].p99);
@@ -1064,7 +1062,7 @@ int main(int argc, char **argv)
     /* The cache: the same names again on one context with its cache on, concurrency 1:
      * post -> Done of a repeated name (answered before anything is sent) next to the
      * same names asked fresh in the same run (the first pass, which fills the cache). */
-    if (only <= 1) {
+    if (only == ALL || only == ONLY_MIF) {
         /* At most 1000 names: the cache keeps 1024 per context, and a scan over more
          * names than it keeps would find each evicted before it is asked again. */
         int all_names = n_names;

@@ -14,19 +14,6 @@
  */
 #include "bench_util.h"
 
-struct switches {
-    long long vol, nonvol;
-};
-
-static struct switches switches_of(const char *status_path)
-{
-    struct switches s = { proc_status_field(status_path, "voluntary_ctxt_switches"),
-                          proc_status_field(status_path, "nonvoluntary_ctxt_switches") };
-    if (s.vol < 0 || s.nonvol < 0)
-        die("cannot read context switches from %s", status_path);
-    return s;
-}
-
 /* PvDs announced while their configuration was still being learned, less those
  * announced complete since (MIF_MSG_PVD_CONFIGURATION_COMPLETE). */
 static int learning_pvds;

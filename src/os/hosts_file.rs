@@ -117,7 +117,7 @@ impl HostsCache {
 /// that is not plain (a `..` or a prefix: resolved by the confined open alone) or names
 /// no file.
 fn component_paths(root: &Root, inside: &Path) -> Result<Vec<PathBuf>, &'static str> {
-    let mut path = root.display_path(Path::new("/"));
+    let mut path = root.path().to_path_buf();
     let mut steps = Vec::new();
     for component in inside.components() {
         let name = match component {
