@@ -326,7 +326,9 @@ impl Context {
         // A translation's A and AAAA lookups each hold a socket at a time.
         let generation =
             operations.start(Kind::Translation, translation_id, link.info.clone(), subject, Instant::now(), 2)?;
-        let help = operations.translations() <= HELP_MAX_TRANSLATIONS;
+        // Alone, this translation's answers cannot arrive before its post returns (the
+        // A and the AAAA query leave together): nothing to read here.
+        let help = (2..=HELP_MAX_TRANSLATIONS).contains(&operations.translations());
         drop(operations);
         let learning_until = model.learning_until(pvd);
         drop(model);
@@ -349,6 +351,11 @@ impl Context {
             }
             shared.emit_dns_locked(out);
             let finished = if help { dns.process(|events| shared.emit_dns_locked(events)) } else { Vec::new() };
+            if !help {
+                if let Err(e) = dns.watch_if_needed() {
+                    shared.fail(Error::System, format!("cannot give the DNS sockets to the engine: {e}"));
+                }
+            }
             drop(dns);
             drop(finished);
         });

@@ -223,6 +223,9 @@ impl Engine {
             self.model_wake = model_deadline;
             let (deadline, dns_deadline) = {
                 let mut dns = self.shared.dns.lock();
+                // Queries this thread started (retries, held translations, races) are
+                // watched while it sleeps.
+                dns.watch_if_needed()?;
                 let dns_deadline = dns.next_wake();
                 let deadline = [
                     model_deadline,

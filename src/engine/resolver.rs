@@ -83,10 +83,15 @@ impl Default for DnsConfig {
 /// engine's poll. Whoever holds this lock reads the ready ones (`process`): the
 /// engine, or an application thread waiting in `mif_check_message`.
 ///
-/// The helping invariant: while at least one application thread helps
-/// (`helpers > 0`), the socket set is out of the engine's poll exactly when the first
-/// helper took it out (`taken`), and the last helper puts back exactly what was taken;
-/// at every other moment the engine watches the set.
+/// The watching invariant: whenever no application thread helps (`helpers == 0`)
+/// and a query is out, the engine watches the set (`watched`). While a thread helps,
+/// or while no query is out, the set may be out of the engine's poll: an idle set
+/// holds only lingering sockets (`Resolver::retire`), whose datagrams are read only
+/// to be dropped and wait in their buffers meanwhile. Whoever lets go of this lock
+/// with queries out and no helper puts the set back (`watch_if_needed`): the last
+/// helper, a post that did not help, the engine before it sleeps. So one name at a
+/// time costs one reregistration in the post and one in the wait, both while the
+/// queries are in flight, and none before a query leaves or after its answer.
 ///
 /// Timekeeping without waking the engine at every post: the engine records, under
 /// this lock, when it will wake by itself (`engine_wake_at`); a post whose queries
@@ -100,8 +105,8 @@ pub(crate) struct DnsShared {
     /// The engine's registry, to take the socket set out of its poll and back.
     engine_registry: Registry,
     helpers: usize,
-    /// Whether the first helper took the set out of the engine's poll.
-    taken: bool,
+    /// Whether the set is in the engine's poll (readable interest).
+    watched: bool,
     /// When the sleeping engine wakes by itself; `None`: not before some event.
     pub engine_wake_at: Option<Instant>,
     timer: OneShotTimer,
@@ -122,7 +127,7 @@ impl DnsShared {
             ready: mio::Events::with_capacity(256),
             engine_registry,
             helpers: 0,
-            taken: false,
+            watched: true,
             engine_wake_at: None,
             timer,
             timer_armed_at: None,
@@ -226,34 +231,40 @@ impl DnsShared {
     }
 
     /// An application thread starts waiting for messages and will read the query
-    /// sockets itself: the first one takes the set out of the engine's poll. Should
-    /// that fail, the engine merely keeps watching too, and nothing is put back later.
-    /// "Out" is an interest in priority data only, which an epoll set never has:
-    /// EPOLL_CTL_MOD both ways, where removing and adding the nested set again made the
-    /// kernel check for epoll loops at every wait (seen in a profile of one name at a
-    /// time).
+    /// sockets itself: the first one takes the set out of the engine's poll if it is
+    /// in. Should that fail, the engine merely keeps watching too. "Out" is an interest
+    /// in priority data only, which an epoll set never has: EPOLL_CTL_MOD both ways,
+    /// where removing and adding the nested set again made the kernel check for epoll
+    /// loops at every wait (seen in a profile of one name at a time).
     pub(crate) fn begin_helping(&mut self) {
         self.helpers += 1;
-        if self.helpers == 1 {
+        if self.helpers == 1 && self.watched {
             let fd = self.sockets.as_raw_fd();
             match self.engine_registry.reregister(&mut SourceFd(&fd), tokens::DNS_SOCKETS, Interest::PRIORITY) {
-                Ok(()) => self.taken = true,
+                Ok(()) => self.watched = false,
                 Err(e) => log_at!(Warn, "dns: the engine keeps watching the query sockets: {e}"),
             }
         }
     }
 
-    /// The last waiting thread gives back what the first took; answers that arrived
-    /// meanwhile and were not read wake the engine at once (registering a ready set
-    /// reports it).
+    /// The last waiting thread gives the set back to the engine if a query is still
+    /// out (`watch_if_needed`).
     pub(crate) fn end_helping(&mut self) -> io::Result<()> {
         self.helpers -= 1;
-        if self.helpers == 0 && std::mem::take(&mut self.taken) {
+        self.watch_if_needed()
+    }
+
+    /// Puts the set back in the engine's poll when no thread helps and a query is out
+    /// (the watching invariant above); answers that arrived meanwhile and were not read
+    /// wake the engine at once (registering a ready set reports it).
+    pub(crate) fn watch_if_needed(&mut self) -> io::Result<()> {
+        if self.helpers == 0 && !self.watched && self.has_queries() {
             self.engine_registry.reregister(
                 &mut SourceFd(&self.sockets.as_raw_fd()),
                 tokens::DNS_SOCKETS,
                 Interest::READABLE,
             )?;
+            self.watched = true;
         }
         Ok(())
     }
@@ -474,6 +485,28 @@ pub(crate) struct Resolver {
     recv_buf: Vec<u8>,
     /// Answers per PvD (`core::dns::cache`); `None` when the application turned it off.
     cache: Option<AnswerCache>,
+    /// Fresh query sockets opened ahead of their query (`open_spare`), at most
+    /// `MAX_SPARES`, never used for a query yet.
+    spares: Vec<(SpareKey, mio::net::UdpSocket)>,
+}
+
+/// Spare query sockets a context keeps: one per (link, family, source address) that
+/// names were recently translated on, for up to this many at once.
+const MAX_SPARES: usize = 4;
+
+/// What a query socket is opened for: the link it is pinned to, the server's family,
+/// the source address it is bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SpareKey {
+    ifindex: u32,
+    ipv4: bool,
+    source: Option<IpAddr>,
+}
+
+impl SpareKey {
+    fn new(link: &PvdLink, server: SocketAddr, source: Option<IpAddr>) -> SpareKey {
+        SpareKey { ifindex: link.info.ifindex, ipv4: server.is_ipv4(), source }
+    }
 }
 
 /// Query IDs from getrandom(2), fetched 128 at a time: one system call per 128
@@ -526,6 +559,35 @@ impl Resolver {
             max_lingering,
             recv_buf: vec![0; MAX_UDP_ANSWER],
             cache: (config.cache_entries > 0).then(|| AnswerCache::new(config.cache_entries)),
+            spares: Vec::new(),
+        }
+    }
+
+    /// The spare opened for a query from `key`, if there is one.
+    fn take_spare(&mut self, key: SpareKey) -> Option<mio::net::UdpSocket> {
+        let i = self.spares.iter().position(|(k, _)| *k == key)?;
+        Some(self.spares.swap_remove(i).1)
+    }
+
+    /// Opens the socket the next query from `key` will use, after this one's queries
+    /// left: the socket, pinning and binding system calls then run while the answer
+    /// travels instead of before the next query. It is as fresh as one opened at query
+    /// time (a kernel-chosen random port, never used before), only opened earlier.
+    /// What reaches it meanwhile is read with its query's answers and fails their
+    /// checks (RFC 5452) like any stray datagram. Dropped when a link changes.
+    fn open_spare(&mut self, generation: u64, key: SpareKey, server: SocketAddr) {
+        if self.spares.iter().any(|(k, _)| *k == key) {
+            return;
+        }
+        let Some(t) = self.translations.get(&generation) else { return };
+        match open_query_socket(&t.link, server, key.source, self.use_bindtodevice) {
+            Ok(socket) => {
+                if self.spares.len() >= MAX_SPARES {
+                    self.spares.remove(0);
+                }
+                self.spares.push((key, socket));
+            }
+            Err(e) => log_at!(Debug, "dns: no spare query socket for {server}: {e}"),
         }
     }
 
@@ -845,8 +907,13 @@ impl Resolver {
             let token = self.next_token;
             // Registered before it sends: a socket that could not be watched never has a
             // query in flight (its answer would meet a closed port).
+            let spare = self.take_spare(SpareKey::new(&t.link, server, source));
+            let t = self.translations.get(&generation).expect("translation present");
             let sent = build_query(id, &qname, qtype).and_then(|bytes| {
-                let mut socket = open_query_socket(&t.link, server, source, self.use_bindtodevice)?;
+                let mut socket = match spare {
+                    Some(socket) => socket,
+                    None => open_query_socket(&t.link, server, source, self.use_bindtodevice)?,
+                };
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
                 socket.send_to(&bytes, server)?;
                 Ok(socket)
@@ -881,7 +948,7 @@ impl Resolver {
     /// random ID (one socket to open, pin, bind and close instead of two). Should that
     /// fail, each lookup is launched on its own, which handles every failure.
     fn launch_both(&mut self, generation: u64, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
-        let shared = (|| {
+        let plan = (|| {
             let t = self.translations.get(&generation)?;
             let [a, aaaa] = &t.lookups;
             if a.outcome.is_some() || aaaa.outcome.is_some() || a.server != aaaa.server {
@@ -895,13 +962,26 @@ impl Resolver {
             let server = on_link(SocketAddr::new(server_ip, 53), t.link.info.ifindex);
             let mut qname = Name::from_ascii(&t.candidates[t.candidate]).ok()?;
             qname.set_fqdn(true);
-            let asks = [(0, a.qtype), (1, aaaa.qtype)].map(|(which, qtype)| Ask { which, id: self.ids.next(), qtype });
-            let source = t.link.source_for(&server_ip);
+            Some((server, qname, t.link.source_for(&server_ip)))
+        })();
+        let shared = plan.and_then(|(server, qname, source)| {
+            let asks = [(0, RecordType::A), (1, RecordType::AAAA)].map(|(which, qtype)| Ask {
+                which,
+                id: self.ids.next(),
+                qtype,
+            });
+            let t = self.translations.get(&generation)?;
+            let spare = SpareKey::new(&t.link, server, source);
+            let socket = self.take_spare(spare);
+            let t = self.translations.get(&generation)?;
             let token = self.next_token;
             // Registered before it sends (see `launch`).
             let sent = (|| {
                 let queries = build_query_pair([asks[0].id, asks[1].id], &qname)?;
-                let mut socket = open_query_socket(&t.link, server, source, self.use_bindtodevice)?;
+                let mut socket = match socket {
+                    Some(socket) => socket,
+                    None => open_query_socket(&t.link, server, source, self.use_bindtodevice)?,
+                };
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
                 socket.send_to(&queries[0], server)?;
                 let both = match socket.send_to(&queries[1], server) {
@@ -914,20 +994,23 @@ impl Resolver {
                 Ok::<_, io::Error>((socket, both))
             })();
             match sent {
-                Ok((socket, both)) => Some((socket, asks, both, qname, server, token)),
+                Ok((socket, both)) => Some((socket, asks, both, qname, server, token, spare)),
                 Err(e) => {
                     log_at!(Debug, "dns: cannot send both queries to {server} on one socket: {e}");
                     None
                 }
             }
-        })();
-        let Some((socket, asks, both, qname, server, token)) = shared else {
+        });
+        let Some((socket, asks, both, qname, server, token, spare)) = shared else {
             for which in 0..2 {
                 self.launch(generation, which, registry, now, out);
             }
             return;
         };
         self.take_token();
+        if both {
+            self.open_spare(generation, spare, server);
+        }
         let io = QueryIo {
             generation,
             asks: if both { asks.to_vec() } else { Vec::new() },
@@ -1150,6 +1233,8 @@ impl Resolver {
         if let Some(cache) = self.cache.as_mut() {
             cache.retain_pvds(&present);
         }
+        // A spare may be bound to an address or pinned to a link that is gone now.
+        self.spares.clear();
         let gone: Vec<u64> =
             self.translations.iter().filter(|(_, t)| !present(t.link.info.id)).map(|(g, _)| *g).collect();
         for generation in gone {
@@ -1300,6 +1385,57 @@ fn drive_tcp(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The watching invariant, on real epoll sets: an engine poll with the query set
+    /// nested in it as `DnsShared::new` does, one UDP query socket in the set.
+    #[test]
+    fn the_engine_watches_the_set_exactly_when_a_query_is_out_and_nobody_helps() {
+        let mut engine = mio::Poll::new().unwrap();
+        let mut events = mio::Events::with_capacity(8);
+        let resolver = Resolver::new(DnsConfig::default(), Path::new("/"), false, 4);
+        let mut dns = DnsShared::new(resolver, engine.registry().try_clone().unwrap()).unwrap();
+        let mut woke = |engine: &mut mio::Poll, wait_ms: u64| {
+            engine.poll(&mut events, Some(Duration::from_millis(wait_ms))).unwrap();
+            events.iter().any(|e| e.token() == tokens::DNS_SOCKETS)
+        };
+        // Alone, a helper takes the set out; with no query out it stays out after it.
+        dns.begin_helping();
+        dns.end_helping().unwrap();
+        assert!(!dns.watched, "no query out: the set need not go back");
+        // A query goes out (as a post that did not help leaves it): watched again.
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        client.set_nonblocking(true).unwrap();
+        let mut socket = mio::net::UdpSocket::from_std(client);
+        let to = socket.local_addr().unwrap();
+        dns.sockets.registry().register(&mut socket, Token(tokens::FIRST_QUERY), Interest::READABLE).unwrap();
+        let qname = Name::from_ascii("host.example.").unwrap();
+        let io = QueryIo {
+            generation: 1,
+            asks: vec![Ask { which: 0, id: 1, qtype: RecordType::A }],
+            qname,
+            server: server.local_addr().unwrap(),
+            deadline: Instant::now() + Duration::from_secs(60),
+            datagrams: 0,
+            transport: Transport::Udp(socket),
+        };
+        dns.resolver.queries.insert(tokens::FIRST_QUERY, io);
+        dns.watch_if_needed().unwrap();
+        assert!(dns.watched);
+        // A helper takes it out: a datagram then does not wake the engine...
+        dns.begin_helping();
+        assert!(!dns.watched);
+        server.send_to(b"first", to).unwrap();
+        assert!(!woke(&mut engine, 200), "the engine woke while a thread helped");
+        // ...and when the last helper leaves with the query still out, the engine
+        // hears of the datagram that came meanwhile.
+        dns.begin_helping();
+        dns.end_helping().unwrap();
+        assert!(!dns.watched, "a helper is still there");
+        dns.end_helping().unwrap();
+        assert!(dns.watched);
+        assert!(woke(&mut engine, 10_000), "the datagram that came while helped was not reported");
+    }
 
     #[test]
     fn random_ids_vary() {

@@ -149,6 +149,45 @@ def test_dns_late_answers_leave_nothing_on_another_link(bed):
     check(counts.get("from mif0") == 0, f"packets from mif0's address left through mif1: {counts}")
 
 
+def test_dns_a_fresh_port_for_each_name(bed):
+    """Five names, one after the other, on one PvD; the server (late-server, nothing
+    sent late: --copies 0) logs each query's source port. The A and the AAAA query of a
+    name leave from one port, and every name from a port no earlier name used, although
+    each name's socket is opened ahead, while the previous name's answers travel (the
+    spare, docs/name-translation.md). Both ways of waiting: in mif_check_message (the
+    post takes the spare) and on mif_fd."""
+    dns = DnsBed(bed)
+    dns.lo_addr("a", "198.18.0.53/32")
+    dns.conf({"mif0": {"dns": "198.18.0.53"}})
+    names = [f"n{i}.example.com" for i in range(5)]
+    for wait_fd in (False, True):
+        label = "fresh-fd" if wait_fd else "fresh"
+        server = dns.helper("a", "late-server", "--listen", "198.18.0.53", "--answer-a", "198.18.7.7",
+                            "--delay-ms", "1", "--copies", "0", label=label)
+        saved, DnsBed.wait_fd = DnsBed.wait_fd, wait_fd
+        try:
+            r = dns.resolve("mif0", *names, one_by_one=True)
+        finally:
+            DnsBed.wait_fd = saved
+        for tid in range(1, len(names) + 1):
+            check_answers(r, tid, {"198.18.7.7"}, name=names[tid - 1])
+        queries = [json.loads(line) for line in server.output().splitlines()
+                   if '"event": "query"' in line]
+        ports = {}
+        for q in queries:
+            check(q["client"] == "198.51.100.2", f"query from {q['client']}: {q}")
+            ports.setdefault(q["name"].rstrip(".").lower(), set()).add((q["qtype"], q["port"]))
+        check(sorted(ports) == names, f"queried names {sorted(ports)}:\n{server.output()}")
+        per_name = []
+        for name in names:
+            got = ports[name]
+            check(sorted(t for t, _ in got) == ["A", "AAAA"] and len({p for _, p in got}) == 1,
+                  f"{name}: A and AAAA expected from one port, got {sorted(got)}")
+            per_name.append(next(iter(got))[1])
+        check(len(set(per_name)) == len(names), f"a port was used for two names ({label}): {per_name}")
+        server.stop()
+
+
 @bed_options(nets=2)
 def test_dns_shared_server_bindtodevice(bed):
     """One server address in both networks, SO_BINDTODEVICE (root): each PvD reaches its
