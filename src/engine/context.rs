@@ -350,7 +350,10 @@ impl Context {
                 panic!("test-requested panic in a translate post (MIF_TEST_PANIC_TRANSLATE)");
             }
             shared.emit_dns_locked(out);
-            let finished = if help { dns.process(|events| shared.emit_dns_locked(events)) } else { Vec::new() };
+            let mut finished = if help { dns.process(|events| shared.emit_dns_locked(events)) } else { Vec::new() };
+            // Sockets an earlier wait left open close now that this post's queries are
+            // out (`DnsShared::defer_close`).
+            finished.extend(dns.take_closing());
             if !help {
                 if let Err(e) = dns.watch_if_needed() {
                     shared.fail(Error::System, format!("cannot give the DNS sockets to the engine: {e}"));

@@ -221,11 +221,12 @@ impl Engine {
             // Sleep until the next expiry (an RA DNS entry, a lease, a DNS query) or forever.
             let model_deadline = self.shared.model.lock().next_deadline(Instant::now());
             self.model_wake = model_deadline;
-            let (deadline, dns_deadline) = {
+            let (deadline, dns_deadline, closing) = {
                 let mut dns = self.shared.dns.lock();
                 // Queries this thread started (retries, held translations, races) are
                 // watched while it sleeps.
                 dns.watch_if_needed()?;
+                let closing = dns.take_closing();
                 let dns_deadline = dns.next_wake();
                 let deadline = [
                     model_deadline,
@@ -241,8 +242,9 @@ impl Engine {
                 .min();
                 // From here a post arms the timer if its queries expire earlier.
                 dns.engine_wake_at = deadline;
-                (deadline, dns_deadline)
+                (deadline, dns_deadline, closing)
             };
+            drop(closing);
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}

@@ -114,7 +114,13 @@ pub(crate) struct DnsShared {
     /// Translations waiting for their PvD's configuration to be learned, each until a
     /// moment fixed when it was posted (a later trigger does not extend the wait).
     waiting: Vec<(Job, Instant)>,
+    /// Ended queries whose sockets a waiting application thread left open
+    /// (`defer_close`), at most `MAX_DEFERRED_CLOSES`.
+    closing: Vec<QueryIo>,
 }
+
+/// Sockets of ended queries left for a later close (`DnsShared::defer_close`).
+const MAX_DEFERRED_CLOSES: usize = 16;
 
 impl DnsShared {
     pub(crate) fn new(resolver: Resolver, engine_registry: Registry) -> io::Result<DnsShared> {
@@ -132,6 +138,7 @@ impl DnsShared {
             timer,
             timer_armed_at: None,
             waiting: Vec::new(),
+            closing: Vec::new(),
         })
     }
 
@@ -228,6 +235,25 @@ impl DnsShared {
         self.resolver.expire(self.sockets.registry(), now, &mut out);
         emit(out);
         self.resolver.take_finished()
+    }
+
+    /// Keeps the sockets of ended queries open for now: an application thread waiting
+    /// for its answers returns first, and the next post closes them once its own
+    /// queries are out (`take_closing`), or the engine before it sleeps. Closing a
+    /// socket takes microseconds, and the socket of an ended query may linger anyway
+    /// (`Resolver::retire`): these merely stay a little. Beyond the bound they are
+    /// handed back, for the caller to close at once.
+    pub(crate) fn defer_close(&mut self, finished: Vec<QueryIo>) -> Vec<QueryIo> {
+        if self.closing.len() + finished.len() > MAX_DEFERRED_CLOSES {
+            return finished;
+        }
+        self.closing.extend(finished);
+        Vec::new()
+    }
+
+    /// The sockets `defer_close` kept, for the caller to drop once no lock is held.
+    pub(crate) fn take_closing(&mut self) -> Vec<QueryIo> {
+        std::mem::take(&mut self.closing)
     }
 
     /// An application thread starts waiting for messages and will read the query

@@ -82,10 +82,22 @@ impl Shared {
     /// it, and so does an application thread waiting in `mif_check_message`.
     pub(crate) fn process_dns(&self) {
         let mut dns = self.dns.lock();
-        let finished = dns.process(|events| self.emit_dns_locked(events));
+        let mut finished = dns.process(|events| self.emit_dns_locked(events));
+        finished.extend(dns.take_closing());
         drop(dns);
         // Closing sockets takes microseconds: after the results are out, and unlocked.
         drop(finished);
+    }
+
+    /// `process_dns` for an application thread waiting in `mif_check_message`: it
+    /// returns with the results before closing the ended queries' sockets, which the
+    /// next post or the engine closes (`DnsShared::defer_close`).
+    pub(crate) fn process_dns_waiting(&self) {
+        let mut dns = self.dns.lock();
+        let finished = dns.process(|events| self.emit_dns_locked(events));
+        let now = dns.defer_close(finished);
+        drop(dns);
+        drop(now);
     }
 
     /// Runs library work on an application thread (resolver work, a connect's first attempt). A panic there leaves the shared

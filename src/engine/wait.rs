@@ -73,7 +73,7 @@ impl Context {
             let polled = held.poll([outbox.borrow_fd(), self.shared.dns_sockets.as_fd()], wait_ms);
             let answers = polled.as_ref().is_ok_and(|ready| ready[1]);
             let answers_or_due = answers || dns_due.is_some_and(|d| d <= Instant::now());
-            if answers_or_due && self.shared.fail_on_panic(|| self.shared.process_dns()).is_none() {
+            if answers_or_due && self.shared.fail_on_panic(|| self.shared.process_dns_waiting()).is_none() {
                 return Ok(true); // the final ENGINE_FAILED message waits
             }
             drop(helping);
