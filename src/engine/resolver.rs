@@ -239,12 +239,14 @@ impl DnsShared {
 
     /// Keeps the sockets of ended queries open for now: an application thread waiting
     /// for its answers returns first, and the next post closes them once its own
-    /// queries are out (`take_closing`), or the engine before it sleeps. Closing a
+    /// queries are out (`take_closing`), or the engine the next time it runs (a
+    /// query's or a lingering socket's deadline wakes it at the latest). Closing a
     /// socket takes microseconds, and the socket of an ended query may linger anyway
-    /// (`Resolver::retire`): these merely stay a little. Beyond the bound they are
-    /// handed back, for the caller to close at once.
+    /// (`Resolver::retire`): these merely stay a little. Handed back, for the caller
+    /// to close at once, beyond the bound, and when no deadline is left to wake the
+    /// engine (nothing might close them then while the application posts nothing).
     pub(crate) fn defer_close(&mut self, finished: Vec<QueryIo>) -> Vec<QueryIo> {
-        if self.closing.len() + finished.len() > MAX_DEFERRED_CLOSES {
+        if self.closing.len() + finished.len() > MAX_DEFERRED_CLOSES || self.next_wake().is_none() {
             return finished;
         }
         self.closing.extend(finished);
