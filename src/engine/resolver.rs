@@ -1011,14 +1011,10 @@ impl Resolver {
                     None => open_query_socket(&t.link, server, source, self.use_bindtodevice)?,
                 };
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
-                socket.send_to(&queries[0], server)?;
-                let both = match socket.send_to(&queries[1], server) {
-                    Ok(_) => true,
-                    Err(e) => {
-                        log_at!(Debug, "dns: AAAA query to {server} not sent on the shared socket: {e}");
-                        false
-                    }
-                };
+                let both = sys::send_two(&socket, &queries[0], &queries[1], server)? == 2;
+                if !both {
+                    log_at!(Debug, "dns: AAAA query to {server} not sent on the shared socket");
+                }
                 Ok::<_, io::Error>((socket, both))
             })();
             match sent {

@@ -158,6 +158,31 @@ pub fn fill_random(buf: &mut [u8]) -> bool {
     usize::try_from(n).is_ok_and(|n| n == buf.len())
 }
 
+/// Sends `first` and then `second` to `to` from `socket` in one sendmmsg(2): both
+/// queries of a name leave before this thread can be preempted by the server it
+/// wakes (a server on the same CPU would otherwise answer the first while the second
+/// still waits here, and while the caller holds the resolver's lock). Returns how many
+/// left: 2, or 1 when the second failed (sendmmsg then reports only what was sent).
+pub fn send_two(socket: &impl AsFd, first: &[u8], second: &[u8], to: std::net::SocketAddr) -> io::Result<usize> {
+    use nix::sys::socket::{sendmmsg, ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage};
+    let addr = SockaddrStorage::from(to);
+    let slices = [[io::IoSlice::new(first)], [io::IoSlice::new(second)]];
+    let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(2, None);
+    let no_cmsgs: [ControlMessage<'_>; 0] = [];
+    let sent = sendmmsg(
+        socket.as_fd().as_raw_fd(),
+        &mut headers,
+        &slices,
+        [Some(addr), Some(addr)],
+        no_cmsgs,
+        MsgFlags::MSG_NOSIGNAL,
+    )?;
+    match sent.count() {
+        0 => Err(io::Error::new(io::ErrorKind::WriteZero, "sendmmsg sent nothing")),
+        n => Ok(n),
+    }
+}
+
 /// IP_UNICAST_IF and IPV6_UNICAST_IF (linux/in.h, linux/in6.h): the interface a
 /// datagram socket sends through. Neither nix nor socket2 wraps them.
 const IP_UNICAST_IF: libc::c_int = 50;
@@ -316,4 +341,29 @@ pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
 pub fn uptime_centiseconds() -> Option<u64> {
     let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).ok()?;
     Some(ts.tv_sec() as u64 * 100 + ts.tv_nsec() as u64 / 10_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_two_sends_both_datagrams_in_order() {
+        let to = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let from = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert_eq!(send_two(&from, b"first", b"second", to.local_addr().unwrap()).unwrap(), 2);
+        let mut buf = [0u8; 16];
+        for want in [&b"first"[..], b"second"] {
+            let (n, peer) = to.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..n], want);
+            assert_eq!(peer, from.local_addr().unwrap());
+        }
+    }
+
+    #[test]
+    fn send_two_reports_a_first_datagram_that_cannot_leave() {
+        // IPv4 socket, IPv6 destination: the first send fails, so the call does.
+        let from = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(send_two(&from, b"first", b"second", "[::1]:53".parse().unwrap()).is_err());
+    }
 }
