@@ -27,6 +27,10 @@
  *   --wait-fd             wait with poll() on mif_fd() instead of mif_check_message(): the
  *                         library's engine thread then reads every DNS answer (a thread
  *                         waiting in mif_check_message reads them itself)
+ *   --fd-after-first      wait in mif_check_message until the second NAME is posted, then
+ *                         on mif_fd (with --one-by-one: the first name's wait leaves the
+ *                         DNS sockets out of the engine's poll, the second's post must
+ *                         give them back)
  *   --stop-after-ms N     post MIF_REQ_STOP_TRANSLATING_NAME for every translation not
  *                         done N ms after the posts
  *   --stop-when-file P    the same, as soon as file P exists (checked every 10 ms): lets a
@@ -357,7 +361,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: mifresolve --pvd-of IF[/ipv4|/ipv6] [--root DIR] [--timeout-ms N] [--tries N]\n"
                     "       [--no-bindtodevice] [--wait-fd] [--stop-after-ms N] [--stop-when-file P] [--linger-ms N] [--wait-ms N]\n"
-                    "       [--learning-ms N] [--one-by-one] [--no-cache]\n"
+                    "       [--learning-ms N] [--one-by-one] [--no-cache] [--fd-after-first]\n"
                     "       [--id-base N] [--pvd-id N] (--self-test | NAME...)\n");
 }
 
@@ -371,6 +375,7 @@ int main(int argc, char **argv)
         {"tries", required_argument, 0, 'n'},
         {"no-bindtodevice", no_argument, 0, 'B'},
         {"wait-fd", no_argument, 0, 'F'},
+        {"fd-after-first", no_argument, 0, 'A'},
         {"stop-after-ms", required_argument, 0, 's'},
         {"linger-ms", required_argument, 0, 'l'},
         {"stop-when-file", required_argument, 0, 'f'},
@@ -387,7 +392,7 @@ int main(int argc, char **argv)
     uint64_t timeout_ms = 0, tries = 0, stop_after = 0, linger = 0, wait_ms = 30000, id_base = 1, pvd_id = 0;
     uint64_t learning_ms = 0;
     bool no_btd = false, self = false, have_stop = false, have_pvd_id = false, wait_fd = false;
-    bool one_by_one = false, no_cache = false;
+    bool one_by_one = false, no_cache = false, fd_after_first = false;
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         uint64_t *target = NULL;
@@ -399,6 +404,7 @@ int main(int argc, char **argv)
         case 'n': target = &tries; break;
         case 'B': no_btd = true; break;
         case 'F': wait_fd = true; break;
+        case 'A': fd_after_first = true; break;
         case 's': target = &stop_after; have_stop = true; break;
         case 'l': target = &linger; break;
         case 'f': stop_file = optarg; break;
@@ -514,7 +520,7 @@ int main(int argc, char **argv)
             until = stop_at;
         if (stop_file && !stopped && now + 10 < until)
             until = now + 10;
-        if (wait_fd) {
+        if (wait_fd || (fd_after_first && next_name > optind + 1)) {
             int64_t left = until - now;
             struct pollfd pfd = { .fd = mif_fd(ctx), .events = POLLIN };
             if (poll(&pfd, 1, (int)(left < 0 ? 0 : left > 1000 ? 1000 : left)) < 0 && errno != EINTR) {

@@ -46,7 +46,7 @@ pub const SOCKET_BUDGET_MAX: usize = 4096;
 /// Sockets kept open after their request ended (lingering DNS queries; connection
 /// attempts given up while connecting), each kind: a quarter of the budget, at most 64,
 /// so that with them the context stays within 1.5 budgets plus its own descriptors
-/// and at most `MAX_SPARES` spare query sockets (`engine::resolver`).
+/// plus at most 4 spare query sockets and 16 awaiting their close (`engine::resolver`).
 pub fn lingering_cap(socket_budget: usize) -> usize {
     (socket_budget / 4).min(64)
 }

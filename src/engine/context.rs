@@ -326,8 +326,9 @@ impl Context {
         // A translation's A and AAAA lookups each hold a socket at a time.
         let generation =
             operations.start(Kind::Translation, translation_id, link.info.clone(), subject, Instant::now(), 2)?;
-        // Alone, this translation's answers cannot arrive before its post returns (the
-        // A and the AAAA query leave together): nothing to read here.
+        // Alone, this translation's answers rarely arrive before its post returns (the
+        // A and the AAAA query leave together): nothing to read here (should they, the
+        // engine reads them once the set is back in its poll).
         let help = (2..=HELP_MAX_TRANSLATIONS).contains(&operations.translations());
         drop(operations);
         let learning_until = model.learning_until(pvd);

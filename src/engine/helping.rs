@@ -16,7 +16,8 @@ use crate::core::Error;
 pub(crate) const HELP_MAX_TRANSLATIONS: usize = 4;
 
 /// An application thread reading DNS answers itself (see `DnsShared`), with the
-/// resolver locked; the engine gets the sockets back when this drops, also on unwind.
+/// resolver locked; when this drops, also on unwind, the engine gets the sockets back
+/// if a query is still out (`DnsShared::watch_if_needed`).
 pub(crate) struct Helping<'a> {
     dns: MutexGuard<'a, DnsShared>,
     on: bool,

@@ -591,18 +591,33 @@ impl Resolver {
         }
     }
 
-    /// The spare opened for a query from `key`, if there is one.
+    /// The spare opened for a query from `key`, if there is one and nothing reached it
+    /// while it waited. A spare waits unwatched, possibly for minutes: a datagram that
+    /// came meanwhile (a forger spraying ports for a name it guesses comes next) would
+    /// be read before the real answer, so a spare that holds anything, or a pending
+    /// error, is closed instead and the query gets a socket opened now. Costs one
+    /// receive that finds nothing.
     fn take_spare(&mut self, key: SpareKey) -> Option<mio::net::UdpSocket> {
         let i = self.spares.iter().position(|(k, _)| *k == key)?;
-        Some(self.spares.swap_remove(i).1)
+        let (_, socket) = self.spares.swap_remove(i);
+        let mut byte = [0u8; 1];
+        match socket.recv_from(&mut byte) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Some(socket),
+            other => {
+                log_at!(Debug, "dns: a spare query socket received something before its query: closed ({other:?})");
+                None
+            }
+        }
     }
 
-    /// Opens the socket the next query from `key` will use, after this one's queries
+    /// Opens the socket the next query from `key` may use, after this one's queries
     /// left: the socket, pinning and binding system calls then run while the answer
     /// travels instead of before the next query. It is as fresh as one opened at query
-    /// time (a kernel-chosen random port, never used before), only opened earlier.
-    /// What reaches it meanwhile is read with its query's answers and fails their
-    /// checks (RFC 5452) like any stray datagram. Dropped when a link changes.
+    /// time (a kernel-chosen random port, never used before), only opened earlier; one
+    /// that received anything meanwhile is not used (`take_spare`). A spare stays until
+    /// it is used, pushed out by a fifth, or the context closes: a query's key comes
+    /// from the model as it is then, so a spare for a link that went (interface
+    /// indexes are not reused) or a source address no longer chosen is never taken.
     fn open_spare(&mut self, generation: u64, key: SpareKey, server: SocketAddr) {
         if self.spares.iter().any(|(k, _)| *k == key) {
             return;
@@ -936,7 +951,7 @@ impl Resolver {
             // Registered before it sends: a socket that could not be watched never has a
             // query in flight (its answer would meet a closed port).
             let spare = self.take_spare(SpareKey::new(&t.link, server, source));
-            let t = self.translations.get(&generation).expect("translation present");
+            let Some(t) = self.translations.get(&generation) else { return };
             let sent = build_query(id, &qname, qtype).and_then(|bytes| {
                 let mut socket = match spare {
                     Some(socket) => socket,
@@ -999,8 +1014,8 @@ impl Resolver {
                 qtype,
             });
             let t = self.translations.get(&generation)?;
-            let spare = SpareKey::new(&t.link, server, source);
-            let socket = self.take_spare(spare);
+            let spare_key = SpareKey::new(&t.link, server, source);
+            let socket = self.take_spare(spare_key);
             let t = self.translations.get(&generation)?;
             let token = self.next_token;
             // Registered before it sends (see `launch`).
@@ -1013,19 +1028,21 @@ impl Resolver {
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
                 let both = sys::send_two(&socket, &queries[0], &queries[1], server)? == 2;
                 if !both {
-                    log_at!(Debug, "dns: AAAA query to {server} not sent on the shared socket");
+                    // sendmmsg reports only what left; the second's error waits on the socket.
+                    let why = socket.take_error().ok().flatten();
+                    log_at!(Debug, "dns: AAAA query to {server} not sent on the shared socket: {why:?}");
                 }
                 Ok::<_, io::Error>((socket, both))
             })();
             match sent {
-                Ok((socket, both)) => Some((socket, asks, both, qname, server, token, spare)),
+                Ok((socket, both)) => Some((socket, asks, both, qname, server, token, spare_key)),
                 Err(e) => {
                     log_at!(Debug, "dns: cannot send both queries to {server} on one socket: {e}");
                     None
                 }
             }
         });
-        let Some((socket, asks, both, qname, server, token, spare)) = shared else {
+        let Some((socket, asks, both, qname, server, token, spare_key)) = shared else {
             for which in 0..2 {
                 self.launch(generation, which, registry, now, out);
             }
@@ -1033,7 +1050,7 @@ impl Resolver {
         };
         self.take_token();
         if both {
-            self.open_spare(generation, spare, server);
+            self.open_spare(generation, spare_key, server);
         }
         let io = QueryIo {
             generation,
@@ -1257,8 +1274,6 @@ impl Resolver {
         if let Some(cache) = self.cache.as_mut() {
             cache.retain_pvds(&present);
         }
-        // A spare may be bound to an address or pinned to a link that is gone now.
-        self.spares.clear();
         let gone: Vec<u64> =
             self.translations.iter().filter(|(_, t)| !present(t.link.info.id)).map(|(g, _)| *g).collect();
         for generation in gone {
@@ -1413,7 +1428,7 @@ mod tests {
     /// The watching invariant, on real epoll sets: an engine poll with the query set
     /// nested in it as `DnsShared::new` does, one UDP query socket in the set.
     #[test]
-    fn the_engine_watches_the_set_exactly_when_a_query_is_out_and_nobody_helps() {
+    fn the_engine_watches_the_set_whenever_a_query_is_out_and_nobody_helps() {
         let mut engine = mio::Poll::new().unwrap();
         let mut events = mio::Events::with_capacity(8);
         let resolver = Resolver::new(DnsConfig::default(), Path::new("/"), false, 4);

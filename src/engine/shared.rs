@@ -95,9 +95,9 @@ impl Shared {
     pub(crate) fn process_dns_waiting(&self) {
         let mut dns = self.dns.lock();
         let finished = dns.process(|events| self.emit_dns_locked(events));
-        let now = dns.defer_close(finished);
+        let to_close = dns.defer_close(finished);
         drop(dns);
-        drop(now);
+        drop(to_close);
     }
 
     /// Runs library work on an application thread (resolver work, a connect's first attempt). A panic there leaves the shared

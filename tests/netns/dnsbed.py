@@ -230,7 +230,7 @@ def slow_aaaa_server(listen, answer_a, answer_aaaa, delay_ms):
         qid, flags, qname, qtype = q
         answers = {1: [rr(qname, 1, rdata_of(1, answer_a))], 28: [rr(qname, 28, rdata_of(28, answer_aaaa))]}
         reply = message(qid, RESPONSE | (flags & 0x0100), [(qname, qtype)], answers.get(qtype, []))
-        _emit(event="query", name=qname, qtype=QTYPES.get(qtype, qtype), client=peer[0])
+        _emit(event="query", name=qname, qtype=QTYPES.get(qtype, qtype), client=peer[0], port=peer[1])
         if qtype == 28:
             return [(now + delay_ms / 1000.0, (reply, peer))]
         udp.sendto(reply, peer)
@@ -553,9 +553,10 @@ class DnsBed:
     # -- the driver
     def _argv(self, pvd_of, names, root=True, timeout_ms=None, tries=None, no_bindtodevice=False,
               stop_after_ms=None, stop_when_file=None, linger_ms=None, self_test=False, valgrind=False,
-              learning_ms=None, drop_net_raw=False, one_by_one=False, no_cache=False):
+              learning_ms=None, drop_net_raw=False, one_by_one=False, no_cache=False, fd_after_first=False,
+              wait_ms=None):
         from bed import TIMEOUT, VALGRIND
-        args = [self.driver, "--pvd-of", pvd_of, "--wait-ms", str(int(TIMEOUT * 3000))]
+        args = [self.driver, "--pvd-of", pvd_of, "--wait-ms", str(wait_ms or int(TIMEOUT * 3000))]
         if root:
             args += ["--root", self.bed.root]
         for opt, val in (("--timeout-ms", timeout_ms), ("--tries", tries), ("--stop-after-ms", stop_after_ms),
@@ -573,6 +574,8 @@ class DnsBed:
             args.append("--one-by-one")
         if no_cache:
             args.append("--no-cache")
+        if fd_after_first:
+            args.append("--fd-after-first")
         args += list(names)
         # Without CAP_NET_RAW (as an unprivileged application): out of the bounding set,
         # so the driver runs without it although started by root.

@@ -7,6 +7,7 @@ answers; every address configured or contacted is in the test ranges."""
 
 import json
 import os
+import sys
 import time
 
 from bed import TIMEOUT, bed_options, check
@@ -186,6 +187,97 @@ def test_dns_a_fresh_port_for_each_name(bed):
             per_name.append(next(iter(got))[1])
         check(len(set(per_name)) == len(names), f"a port was used for two names ({label}): {per_name}")
         server.stop()
+
+
+def _udp_sockets_of(bed, ns, address):
+    """Local ports of the UDP sockets in namespace ns bound to IPv4 `address`
+    (/proc/net/udp, read inside the namespace)."""
+    want = "%08X" % int.from_bytes(bytes(int(x) for x in address.split("."))[::-1], "big")
+    text = bed.ns_exec(ns, "cat", "/proc/net/udp").stdout
+    ports = set()
+    for line in text.splitlines()[1:]:
+        local = line.split()[1]
+        addr, port = local.split(":")
+        if addr == want:
+            ports.add(int(port, 16))
+    return ports
+
+
+def test_dns_spare_socket_used_only_if_nothing_reached_it(bed):
+    """Three names, one after the other; the server answers A at once and AAAA 3 s later
+    (slow-aaaa-server), logging each query's port. While a name's AAAA answer is held,
+    the next name's spare socket is open (the one socket bound to the host's address
+    besides the name's own). Name 1's spare is left alone: name 2 leaves from it. A
+    datagram is sent to name 2's spare: name 3 leaves from another, fresh port (a spare
+    that received anything is closed unused, docs/name-translation.md), and every
+    name is answered."""
+    dns = DnsBed(bed)
+    dns.lo_addr("a", "198.18.0.53/32")
+    dns.conf({"mif0": {"dns": "198.18.0.53"}})
+    server = dns.helper("a", "slow-aaaa-server", "--listen", "198.18.0.53", "--answer-a", "198.18.7.7",
+                        "--answer-aaaa", "fd6d:6966:7::7", "--delay-ms", "3000", label="slow")
+    names = ["s1.example.com", "s2.example.com", "s3.example.com"]
+    running = dns.start("mif0", *names, one_by_one=True, timeout_ms=20000, tries=1)
+    from bed import TIMEOUT
+    try:
+        ports, spares = {}, {}
+        for name in names[:2]:
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                got = [json.loads(line) for line in server.output().splitlines() if '"event": "query"' in line]
+                mine = [q for q in got if q["name"].rstrip(".").lower() == name]
+                if len(mine) >= 2:
+                    break
+                check(time.monotonic() < deadline, f"no A and AAAA query for {name}:\n{server.output()}")
+                time.sleep(0.01)
+            ports[name] = {q["port"] for q in mine}
+            check(len(ports[name]) == 1, f"{name}: A and AAAA from one port expected: {mine}")
+            # The sockets of earlier names linger (one DNS timeout): not spares.
+            used = {q["port"] for q in got}
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                others = _udp_sockets_of(bed, "host", "198.51.100.2") - used
+                if len(others) == 1:
+                    break
+                check(time.monotonic() < deadline, f"after {name}: one spare expected, other sockets {others}")
+                time.sleep(0.01)
+            spares[name] = others.pop()
+            if name == names[1]:
+                bed.ns_exec("a", sys.executable, "-c",
+                            "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                            "s.bind(('198.18.0.53', 0)); "
+                            f"s.sendto(b'not an answer', ('198.51.100.2', {spares[name]}))")
+        r = running.finish()
+    finally:
+        running.kill()
+        server.stop()
+    for tid, name in enumerate(names, 1):
+        check_answers(r, tid, {"198.18.7.7", "fd6d:6966:7::7"}, name=name)
+    got = [json.loads(line) for line in server.output().splitlines() if '"event": "query"' in line]
+    port3 = {q["port"] for q in got if q["name"].rstrip(".").lower() == names[2]}
+    check(ports[names[1]] == {spares[names[0]]},
+          f"name 2 should leave from name 1's spare {spares[names[0]]}: {ports[names[1]]}")
+    check(len(port3) == 1 and spares[names[1]] not in port3,
+          f"name 3 left from the spare that received a datagram ({spares[names[1]]}): {port3}")
+
+
+def test_dns_post_gives_the_sockets_back_to_the_engine(bed):
+    """Name 1 is answered to a thread waiting in mif_check_message, which leaves the
+    query sockets out of the engine's poll (no query is out afterwards); name 2 is
+    posted alone and waited for on mif_fd only, so the engine must read its answer: the
+    post has to give the sockets back. The DNS timeout is 60 s, the driver gives up
+    after 10 s: were the sockets not given back, the answer would be read only when the
+    engine next wakes for another reason, the query's deadline at the latest, and the
+    driver would give up (exit 3). IPv6 is off on mif0 first, so that no address
+    settling wakes the engine meanwhile (the PvD used is mif0's IPv4 one)."""
+    bed.ns_exec("host", "sysctl", "-qw", "net.ipv6.conf.mif0.disable_ipv6=1")
+    dns = DnsBed(bed)
+    dns.dnsmasq("a", ["198.51.100.1"], hosts=HOST_A)
+    dns.conf({"mif0": {"dns": "198.51.100.1"}})
+    r = dns.resolve("mif0", "host.example.com", "host.example.com", one_by_one=True, fd_after_first=True,
+                    no_cache=True, timeout_ms=60000, tries=1, wait_ms=10000)
+    check_answers(r, 1, A_ANSWERS, source="dns")
+    check_answers(r, 2, A_ANSWERS, source="dns")
 
 
 @bed_options(nets=2)
