@@ -46,7 +46,8 @@ pub const SOCKET_BUDGET_MAX: usize = 4096;
 /// Sockets kept open after their request ended (lingering DNS queries; connection
 /// attempts given up while connecting), each kind: a quarter of the budget, at most 64,
 /// so that with them the context stays within 1.5 budgets plus its own descriptors
-/// plus at most 4 spare query sockets and 16 awaiting their close (`engine::resolver`).
+/// plus the spare query sockets and those awaiting their close (`engine::resolver`:
+/// `MAX_SPARES`, `MAX_DEFERRED_CLOSES`).
 pub fn lingering_cap(socket_budget: usize) -> usize {
     (socket_budget / 4).min(64)
 }

@@ -515,7 +515,7 @@ pub(crate) struct Resolver {
     cache: Option<AnswerCache>,
     /// Fresh query sockets opened ahead of their query (`open_spare`), at most
     /// `MAX_SPARES`, never used for a query yet.
-    spares: Vec<(SpareKey, mio::net::UdpSocket)>,
+    spares: Vec<(SpareKey, Instant, mio::net::UdpSocket)>,
 }
 
 /// Spare query sockets a context keeps: one per (link, family, source address) that
@@ -597,9 +597,15 @@ impl Resolver {
     /// be read before the real answer, so a spare that holds anything, or a pending
     /// error, is closed instead and the query gets a socket opened now. Costs one
     /// receive that finds nothing.
-    fn take_spare(&mut self, key: SpareKey) -> Option<mio::net::UdpSocket> {
-        let i = self.spares.iter().position(|(k, _)| *k == key)?;
-        let (_, socket) = self.spares.swap_remove(i);
+    ///
+    /// A spare older than one DNS timeout is closed unused too: it was pinned by the
+    /// link's name as the model knew it then, and names can move between links.
+    fn take_spare(&mut self, key: SpareKey, now: Instant) -> Option<mio::net::UdpSocket> {
+        let i = self.spares.iter().position(|(k, _, _)| *k == key)?;
+        let (_, opened, socket) = self.spares.remove(i);
+        if now.saturating_duration_since(opened) > self.config.timeout {
+            return None;
+        }
         let mut byte = [0u8; 1];
         match socket.recv_from(&mut byte) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Some(socket),
@@ -614,12 +620,12 @@ impl Resolver {
     /// left: the socket, pinning and binding system calls then run while the answer
     /// travels instead of before the next query. It is as fresh as one opened at query
     /// time (a kernel-chosen random port, never used before), only opened earlier; one
-    /// that received anything meanwhile is not used (`take_spare`). A spare stays until
-    /// it is used, pushed out by a fifth, or the context closes: a query's key comes
-    /// from the model as it is then, so a spare for a link that went (interface
-    /// indexes are not reused) or a source address no longer chosen is never taken.
-    fn open_spare(&mut self, generation: u64, key: SpareKey, server: SocketAddr) {
-        if self.spares.iter().any(|(k, _)| *k == key) {
+    /// that received anything meanwhile, or waited longer than one DNS timeout, is not
+    /// used (`take_spare`). A spare stays until it is taken, pushed out by a fifth (the
+    /// oldest goes), or the context closes: a query's key comes from the model as it
+    /// is then, so a spare for a source address no longer chosen is never taken.
+    fn open_spare(&mut self, generation: u64, key: SpareKey, server: SocketAddr, now: Instant) {
+        if self.spares.iter().any(|(k, _, _)| *k == key) {
             return;
         }
         let Some(t) = self.translations.get(&generation) else { return };
@@ -628,7 +634,7 @@ impl Resolver {
                 if self.spares.len() >= MAX_SPARES {
                     self.spares.remove(0);
                 }
-                self.spares.push((key, socket));
+                self.spares.push((key, now, socket));
             }
             Err(e) => log_at!(Debug, "dns: no spare query socket for {server}: {e}"),
         }
@@ -950,7 +956,7 @@ impl Resolver {
             let token = self.next_token;
             // Registered before it sends: a socket that could not be watched never has a
             // query in flight (its answer would meet a closed port).
-            let spare = self.take_spare(SpareKey::new(&t.link, server, source));
+            let spare = self.take_spare(SpareKey::new(&t.link, server, source), now);
             let Some(t) = self.translations.get(&generation) else { return };
             let sent = build_query(id, &qname, qtype).and_then(|bytes| {
                 let mut socket = match spare {
@@ -1015,7 +1021,7 @@ impl Resolver {
             });
             let t = self.translations.get(&generation)?;
             let spare_key = SpareKey::new(&t.link, server, source);
-            let socket = self.take_spare(spare_key);
+            let socket = self.take_spare(spare_key, now);
             let t = self.translations.get(&generation)?;
             let token = self.next_token;
             // Registered before it sends (see `launch`).
@@ -1028,9 +1034,8 @@ impl Resolver {
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
                 let both = sys::send_two(&socket, &queries[0], &queries[1], server)? == 2;
                 if !both {
-                    // sendmmsg reports only what left; the second's error waits on the socket.
-                    let why = socket.take_error().ok().flatten();
-                    log_at!(Debug, "dns: AAAA query to {server} not sent on the shared socket: {why:?}");
+                    // sendmmsg reports only what left: the second's error is lost.
+                    log_at!(Debug, "dns: AAAA query to {server} not sent on the shared socket (cause not reported)");
                 }
                 Ok::<_, io::Error>((socket, both))
             })();
@@ -1050,7 +1055,7 @@ impl Resolver {
         };
         self.take_token();
         if both {
-            self.open_spare(generation, spare_key, server);
+            self.open_spare(generation, spare_key, server, now);
         }
         let io = QueryIo {
             generation,

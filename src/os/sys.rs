@@ -161,9 +161,9 @@ pub fn fill_random(buf: &mut [u8]) -> bool {
 /// Sends `first` and then `second` to `to` from `socket` in one sendmmsg(2): one system
 /// call instead of two, and no return to user space between the datagrams, where a
 /// server woken on the same CPU by the first would preempt the caller (the kernel's
-/// own reschedule point between datagrams remains). Returns how many left: 2, or 1
-/// when the second failed (sendmmsg then reports only what was sent; its error stays
-/// pending on the socket). nix's wrapper is not used: counting its results reads
+/// own reschedule points remain, as the preemption model allows). Returns how many
+/// left: 2, or 1 when the second failed (sendmmsg then reports only what was sent, and
+/// the second's error is lost). nix's wrapper is not used: counting its results reads
 /// address buffers that only recvmmsg fills.
 pub fn send_two(socket: &impl AsFd, first: &[u8], second: &[u8], to: std::net::SocketAddr) -> io::Result<usize> {
     let addr = socket2::SockAddr::from(to);

@@ -204,8 +204,8 @@ def _udp_sockets_of(bed, ns, address):
 
 
 def test_dns_spare_socket_used_only_if_nothing_reached_it(bed):
-    """Three names, one after the other; the server answers A at once and AAAA 3 s later
-    (slow-aaaa-server), logging each query's port. While a name's AAAA answer is held,
+    """Three names, one after the other; the server answers A at once and AAAA a while
+    later (slow-aaaa-server: at least 3 s, half of TIMEOUT), logging each query's port. While a name's AAAA answer is held,
     the next name's spare socket is open (the one socket bound to the host's address
     besides the name's own). Name 1's spare is left alone: name 2 leaves from it. A
     datagram is sent to name 2's spare: name 3 leaves from another, fresh port (a spare
@@ -214,11 +214,13 @@ def test_dns_spare_socket_used_only_if_nothing_reached_it(bed):
     dns = DnsBed(bed)
     dns.lo_addr("a", "198.18.0.53/32")
     dns.conf({"mif0": {"dns": "198.18.0.53"}})
+    # The test reads /proc and sends its datagram while an AAAA answer is held.
+    delay_ms = max(3000, int(TIMEOUT * 500))
     server = dns.helper("a", "slow-aaaa-server", "--listen", "198.18.0.53", "--answer-a", "198.18.7.7",
-                        "--answer-aaaa", "fd6d:6966:7::7", "--delay-ms", "3000", label="slow")
+                        "--answer-aaaa", "fd6d:6966:7::7", "--delay-ms", delay_ms, label="slow")
     names = ["s1.example.com", "s2.example.com", "s3.example.com"]
-    running = dns.start("mif0", *names, one_by_one=True, timeout_ms=20000, tries=1)
-    from bed import TIMEOUT
+    running = dns.start("mif0", *names, one_by_one=True, timeout_ms=4 * delay_ms, tries=1,
+                        wait_ms=int(TIMEOUT * 3000) + 3 * delay_ms)
     try:
         ports, spares = {}, {}
         for name in names[:2]:
@@ -262,22 +264,29 @@ def test_dns_spare_socket_used_only_if_nothing_reached_it(bed):
 
 
 def test_dns_post_gives_the_sockets_back_to_the_engine(bed):
-    """Name 1 is answered to a thread waiting in mif_check_message, which leaves the
-    query sockets out of the engine's poll (no query is out afterwards); name 2 is
-    posted alone and waited for on mif_fd only, so the engine must read its answer: the
-    post has to give the sockets back. The DNS timeout is 60 s, the driver gives up
-    after 10 s: were the sockets not given back, the answer would be read only when the
-    engine next wakes for another reason, the query's deadline at the latest, and the
-    driver would give up (exit 3). IPv6 is off on mif0 first, so that no address
-    settling wakes the engine meanwhile (the PvD used is mif0's IPv4 one)."""
+    """Name 1 is answered to a thread waiting in mif_check_message (its AAAA answer
+    comes 300 ms late, so that thread is waiting, with the query sockets out of the
+    engine's poll, when it comes); no query is out afterwards, so the sockets stay out.
+    Name 2 is posted alone and waited for on mif_fd only, so the engine must read its
+    answers: the post has to give the sockets back. The DNS timeout is 6 x TIMEOUT,
+    the driver gives up after TIMEOUT: were the sockets not given back, the answer
+    would be read only when the engine next wakes for another reason, the query's
+    deadline at the latest, and the driver would give up (exit 3). IPv6 is off on mif0
+    first, so that no address settling wakes the engine meanwhile (the PvD used is
+    mif0's IPv4 one)."""
     bed.ns_exec("host", "sysctl", "-qw", "net.ipv6.conf.mif0.disable_ipv6=1")
     dns = DnsBed(bed)
-    dns.dnsmasq("a", ["198.51.100.1"], hosts=HOST_A)
-    dns.conf({"mif0": {"dns": "198.51.100.1"}})
-    r = dns.resolve("mif0", "host.example.com", "host.example.com", one_by_one=True, fd_after_first=True,
-                    no_cache=True, timeout_ms=60000, tries=1, wait_ms=10000)
-    check_answers(r, 1, A_ANSWERS, source="dns")
-    check_answers(r, 2, A_ANSWERS, source="dns")
+    dns.lo_addr("a", "198.18.0.53/32")
+    dns.conf({"mif0": {"dns": "198.18.0.53"}})
+    server = dns.helper("a", "slow-aaaa-server", "--listen", "198.18.0.53", "--answer-a", "198.18.7.7",
+                        "--answer-aaaa", "fd6d:6966:7::7", "--delay-ms", "300", label="slow")
+    try:
+        r = dns.resolve("mif0", "g.example.com", "g.example.com", one_by_one=True, fd_after_first=True,
+                        no_cache=True, timeout_ms=int(TIMEOUT * 6000), tries=1, wait_ms=int(TIMEOUT * 1000))
+    finally:
+        server.stop()
+    for tid in (1, 2):
+        check_answers(r, tid, {"198.18.7.7", "fd6d:6966:7::7"}, source="dns")
 
 
 @bed_options(nets=2)
