@@ -616,6 +616,24 @@ impl Resolver {
         }
     }
 
+    /// A socket for a query of translation `generation` to `server` from `source`: the
+    /// spare opened for that (`take_spare`), else a new one.
+    fn query_socket(
+        &mut self,
+        generation: u64,
+        server: SocketAddr,
+        source: Option<IpAddr>,
+        now: Instant,
+    ) -> io::Result<mio::net::UdpSocket> {
+        let gone = || io::Error::other("translation gone");
+        let key = SpareKey::new(&self.translations.get(&generation).ok_or_else(gone)?.link, server, source);
+        if let Some(socket) = self.take_spare(key, now) {
+            return Ok(socket);
+        }
+        let t = self.translations.get(&generation).ok_or_else(gone)?;
+        open_query_socket(&t.link, server, source, self.use_bindtodevice)
+    }
+
     /// Opens the socket the next query from `key` may use, after this one's queries
     /// left: the socket, pinning and binding system calls then run while the answer
     /// travels instead of before the next query. It is as fresh as one opened at query
@@ -956,13 +974,8 @@ impl Resolver {
             let token = self.next_token;
             // Registered before it sends: a socket that could not be watched never has a
             // query in flight (its answer would meet a closed port).
-            let spare = self.take_spare(SpareKey::new(&t.link, server, source), now);
-            let Some(t) = self.translations.get(&generation) else { return };
             let sent = build_query(id, &qname, qtype).and_then(|bytes| {
-                let mut socket = match spare {
-                    Some(socket) => socket,
-                    None => open_query_socket(&t.link, server, source, self.use_bindtodevice)?,
-                };
+                let mut socket = self.query_socket(generation, server, source, now)?;
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
                 socket.send_to(&bytes, server)?;
                 Ok(socket)
@@ -1019,18 +1032,12 @@ impl Resolver {
                 id: self.ids.next(),
                 qtype,
             });
-            let t = self.translations.get(&generation)?;
-            let spare_key = SpareKey::new(&t.link, server, source);
-            let socket = self.take_spare(spare_key, now);
-            let t = self.translations.get(&generation)?;
+            let spare_key = SpareKey::new(&self.translations.get(&generation)?.link, server, source);
             let token = self.next_token;
             // Registered before it sends (see `launch`).
             let sent = (|| {
                 let queries = build_query_pair([asks[0].id, asks[1].id], &qname)?;
-                let mut socket = match socket {
-                    Some(socket) => socket,
-                    None => open_query_socket(&t.link, server, source, self.use_bindtodevice)?,
-                };
+                let mut socket = self.query_socket(generation, server, source, now)?;
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
                 let both = sys::send_two(&socket, &queries[0], &queries[1], server)? == 2;
                 if !both {
