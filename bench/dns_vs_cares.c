@@ -761,7 +761,7 @@ static int64_t run_replica(const char *hosts_path, struct in_addr src, struct ru
 static void usage(void)
 {
     usage_exit("usage: dns_vs_cares -S SERVER_NETNS [-i IFNAME] [-d SERVER] [-n N] [-r R] [-c C1,C2,...] "
-               "[-O mif|cares|wait|inline]\n");
+               "[-O mif|cares|wait|inline|fd|reader]\n");
 }
 
 int main(int argc, char **argv)
@@ -769,8 +769,9 @@ int main(int argc, char **argv)
     const char *server_ns = NULL, *conc_list = "1,256";
     const char *only_side = NULL;
     /* -O: one side only (profiling): libmif both ways, c-ares both ways, libmif waiting in
-     * mif_check_message, the inline replica. */
-    enum { ALL, ONLY_MIF, ONLY_CARES, ONLY_WAIT, ONLY_INLINE } only = ALL;
+     * mif_check_message, the inline replica, libmif waiting on mif_fd, the reader-thread
+     * replica. */
+    enum { ALL, ONLY_MIF, ONLY_CARES, ONLY_WAIT, ONLY_INLINE, ONLY_FD, ONLY_READER } only = ALL;
     int rounds = 3;
     const struct bench_opt opts[] = { { 'S', OPT_TEXT, &server_ns }, { 'i', OPT_TEXT, &ifname },
                                       { 'd', OPT_TEXT, &server },    { 'n', OPT_INT, &n_names },
@@ -786,6 +787,10 @@ int main(int argc, char **argv)
             only = ONLY_WAIT;
         else if (strcmp(only_side, "inline") == 0)
             only = ONLY_INLINE;
+        else if (strcmp(only_side, "fd") == 0)
+            only = ONLY_FD;
+        else if (strcmp(only_side, "reader") == 0)
+            only = ONLY_READER;
         else
             usage();
     }
@@ -887,7 +892,7 @@ int main(int argc, char **argv)
                 src = ((struct sockaddr_in *)a->ifa_addr)->sin_addr;
         freeifaddrs(ifa_list);
     }
-    if (only == ONLY_INLINE && !src.s_addr)
+    if ((only == ONLY_INLINE || only == ONLY_READER) && !src.s_addr)
         die("-O inline: %s has no IPv4 address for the replica", ifname);
     char mif_hosts[300];
     snprintf(mif_hosts, sizeof mif_hosts, "%s/etc/hosts", dir);
@@ -924,8 +929,8 @@ int main(int argc, char **argv)
         int conc = concs[c];
         int mif = only == ALL || only == ONLY_MIF, cares = only == ALL || only == ONLY_CARES;
         int active[W_COUNT] = { mif || only == ONLY_WAIT, cares, cares,
-                                (only == ALL || only == ONLY_INLINE) && src.s_addr != 0, mif,
-                                only == ALL && src.s_addr != 0 };
+                                (only == ALL || only == ONLY_INLINE) && src.s_addr != 0, mif || only == ONLY_FD,
+                                (only == ALL || only == ONLY_READER) && src.s_addr != 0 };
         /* Warm-up, untimed: every name once through each. */
         struct run w = { conc, alloc_i64((size_t)n_names), 0, 0, 0, "" };
         if (active[W_MIF])

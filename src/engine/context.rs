@@ -341,25 +341,52 @@ impl Context {
             let mut dns = Helping::begin(dns, help, shared);
             let mut out = Vec::new();
             let job = Job { translation_id, generation, pvd, name };
-            match learning_until {
+            let held = match learning_until {
                 // The engine starts it once the PvD's configuration is learned (a name
                 // in the hosts file needs no DNS configuration: answered now).
-                Some(until) if !dns.in_hosts_file(&job.name) => dns.wait_for_learning(job, until),
-                _ => dns.start(job, Some(link), Instant::now(), &mut out),
-            }
+                Some(until) if !dns.in_hosts_file(&job.name) => {
+                    dns.wait_for_learning(job, until);
+                    Vec::new()
+                }
+                _ if help => {
+                    dns.start(job, Some(link), Instant::now(), &mut out);
+                    Vec::new()
+                }
+                // Alone, the queries leave once this lock is let go (`HeldSend`).
+                _ => dns.start_holding_sends(job, Some(link), Instant::now(), &mut out),
+            };
             if self.test.panic_translate {
                 panic!("test-requested panic in a translate post (MIF_TEST_PANIC_TRANSLATE)");
             }
             shared.emit_dns_locked(out);
             let mut finished = if help { dns.process(|events| shared.emit_dns_locked(events)) } else { Vec::new() };
-            // Sockets an earlier wait left open close now that this post's queries are
-            // out (`DnsShared::defer_close`).
-            finished.extend(dns.take_closing());
             if !help {
+                // Before the queries leave: the engine must be watching for the answer.
                 if let Err(e) = dns.watch_if_needed() {
                     shared.fail(Error::System, format!("cannot give the DNS sockets to the engine: {e}"));
                 }
             }
+            if !held.is_empty() {
+                drop(dns);
+                let sent: Vec<_> = held.into_iter().map(|h| h.send()).collect();
+                let mut dns = shared.dns.lock();
+                let mut out = Vec::new();
+                for h in sent {
+                    dns.held_sent(h, &mut out);
+                }
+                shared.emit_dns_locked(out);
+                // A failed send may have launched queries again, or ended the last.
+                if let Err(e) = dns.watch_if_needed() {
+                    shared.fail(Error::System, format!("cannot give the DNS sockets to the engine: {e}"));
+                }
+                // Sockets an earlier wait left open close now that this post's queries
+                // are out (`DnsShared::defer_close`).
+                finished.extend(dns.take_closing());
+                drop(dns);
+                drop(finished);
+                return;
+            }
+            finished.extend(dns.take_closing());
             drop(dns);
             drop(finished);
         });

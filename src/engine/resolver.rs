@@ -30,6 +30,7 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, ResponseCode};
@@ -326,6 +327,26 @@ impl DnsShared {
         }
     }
 
+    /// Starts a translation as `start` does, but leaves its first queries for the
+    /// caller to send once it has let go of this lock (`HeldSend::send`, then
+    /// `held_sent`).
+    pub(crate) fn start_holding_sends(
+        &mut self,
+        job: Job,
+        link: Option<PvdLink>,
+        now: Instant,
+        out: &mut Vec<DnsEvent>,
+    ) -> Vec<HeldSend> {
+        self.resolver.held = Some(Vec::new());
+        self.start(job, link, now, out);
+        self.resolver.held.take().unwrap_or_default()
+    }
+
+    /// Takes back what a held send did (`Resolver::held_sent`).
+    pub(crate) fn held_sent(&mut self, held: HeldSent, out: &mut Vec<DnsEvent>) {
+        self.resolver.held_sent(held, self.sockets.registry(), Instant::now(), out);
+    }
+
     /// The engine saw the timer expire: it keeps the deadlines from here on.
     pub(crate) fn timer_fired(&mut self) {
         self.timer.acknowledge();
@@ -437,8 +458,17 @@ struct Translation {
 }
 
 enum Transport {
-    Udp(mio::net::UdpSocket),
-    Tcp { stream: mio::net::TcpStream, out: Vec<u8>, written: usize, inbuf: Vec<u8>, connected: bool },
+    /// Shared with a post that sends the queries after letting go of the resolver's
+    /// lock (`HeldSend`): a Stop or a link change that ends the query meanwhile closes
+    /// nothing under the sender.
+    Udp(Arc<mio::net::UdpSocket>),
+    Tcp {
+        stream: mio::net::TcpStream,
+        out: Vec<u8>,
+        written: usize,
+        inbuf: Vec<u8>,
+        connected: bool,
+    },
 }
 
 /// Datagrams from others than the server read and dropped in one call (`read_udp`).
@@ -516,11 +546,76 @@ pub(crate) struct Resolver {
     /// Fresh query sockets opened ahead of their query (`open_spare`), at most
     /// `MAX_SPARES`, never used for a query yet.
     spares: Vec<(SpareKey, Instant, mio::net::UdpSocket)>,
+    /// While a post starts a translation (`DnsShared::start_holding_sends`): the
+    /// queries to send once it lets go of the lock, instead of sending them now.
+    held: Option<Vec<HeldSend>>,
+}
+
+/// The A and the AAAA query of a name, registered and counted as out, for the posting
+/// thread to send with no lock held (`send`), and the result to hand back under the
+/// lock (`Resolver::held_sent`). Sending under the resolver's lock let the woken
+/// server preempt the post (on the same CPU) and the engine, woken by the answer, find
+/// the lock held and yield (BENCHMARKS.md, session 12).
+pub(crate) struct HeldSend {
+    token: usize,
+    generation: u64,
+    socket: Arc<mio::net::UdpSocket>,
+    queries: [Vec<u8>; 2],
+    server: SocketAddr,
+    /// The next name's socket to open after the send (`Resolver::open_spare`), with the
+    /// link's name to pin it to; `None` when a spare for the key waits already.
+    spare: Option<(SpareKey, String)>,
+    use_bindtodevice: bool,
+}
+
+/// What became of a `HeldSend`.
+pub(crate) struct HeldSent {
+    token: usize,
+    generation: u64,
+    server: SocketAddr,
+    /// As `sys::send_two` reports it.
+    sent: io::Result<usize>,
+    spare: Option<(SpareKey, Instant, mio::net::UdpSocket)>,
+}
+
+impl HeldSend {
+    /// Sends both queries, then opens the spare socket while the answer travels. Runs
+    /// with no lock held: the socket is shared with its query (`Transport::Udp`).
+    pub(crate) fn send(self) -> HeldSent {
+        let HeldSend { token, generation, socket, queries, server, spare, use_bindtodevice } = self;
+        let sent = sys::send_two(&*socket, &queries[0], &queries[1], server);
+        drop(socket);
+        let spare = match (&sent, spare) {
+            (Ok(2), Some((key, ifname))) => {
+                match pinned_query_socket(server, key.source, key.ifindex, &ifname, use_bindtodevice) {
+                    Ok(socket) => {
+                        let socket = mio::net::UdpSocket::from_std(std::net::UdpSocket::from(socket));
+                        Some((key, Instant::now(), socket))
+                    }
+                    Err(e) => {
+                        log_at!(Debug, "dns: no spare query socket for {server}: {e}");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        HeldSent { token, generation, server, sent, spare }
+    }
 }
 
 /// Spare query sockets a context keeps: one per (link, family, source address) that
 /// names were recently translated on, for up to this many at once.
 const MAX_SPARES: usize = 4;
+
+/// How far `launch_both` got with a name's two queries.
+enum Sending {
+    Both,
+    /// The second query failed to leave (`sys::send_two`).
+    FirstOnly,
+    /// Left for the posting thread to send (`HeldSend`).
+    Held([Vec<u8>; 2]),
+}
 
 /// What a query socket is opened for: the link it is pinned to, the server's family,
 /// the source address it is bound to.
@@ -588,6 +683,7 @@ impl Resolver {
             recv_buf: vec![0; MAX_UDP_ANSWER],
             cache: (config.cache_entries > 0).then(|| AnswerCache::new(config.cache_entries)),
             spares: Vec::new(),
+            held: None,
         }
     }
 
@@ -984,7 +1080,7 @@ impl Resolver {
                 Ok(socket) => {
                     self.take_token();
                     let deadline = now + self.config.timeout;
-                    let transport = Transport::Udp(socket);
+                    let transport = Transport::Udp(Arc::new(socket));
                     let asks = vec![Ask { which, id, qtype }];
                     self.queries
                         .insert(token, QueryIo { generation, asks, qname, server, deadline, datagrams: 0, transport });
@@ -1039,28 +1135,57 @@ impl Resolver {
                 let queries = build_query_pair([asks[0].id, asks[1].id], &qname)?;
                 let mut socket = self.query_socket(generation, server, source, now)?;
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
-                let both = sys::send_two(&socket, &queries[0], &queries[1], server)? == 2;
+                let socket = Arc::new(socket);
+                if self.held.is_some() {
+                    return Ok((socket, Sending::Held(queries)));
+                }
+                let both = sys::send_two(&*socket, &queries[0], &queries[1], server)? == 2;
                 if !both {
                     // sendmmsg reports only what left: the second's error is lost.
                     log_at!(Debug, "dns: AAAA query to {server} not sent on the shared socket (cause not reported)");
                 }
-                Ok::<_, io::Error>((socket, both))
+                Ok::<_, io::Error>((socket, if both { Sending::Both } else { Sending::FirstOnly }))
             })();
             match sent {
-                Ok((socket, both)) => Some((socket, asks, both, qname, server, token, spare_key)),
+                Ok((socket, sending)) => Some((socket, asks, sending, qname, server, token, spare_key)),
                 Err(e) => {
                     log_at!(Debug, "dns: cannot send both queries to {server} on one socket: {e}");
                     None
                 }
             }
         });
-        let Some((socket, asks, both, qname, server, token, spare_key)) = shared else {
+        let Some((socket, asks, sending, qname, server, token, spare_key)) = shared else {
             for which in 0..2 {
                 self.launch(generation, which, registry, now, out);
             }
             return;
         };
         self.take_token();
+        if let Sending::Held(queries) = sending {
+            // Out as far as everyone else can tell; the post sends once it lets go of
+            // the lock (`HeldSend::send`), and hands the result back (`held_sent`).
+            let spare = match self.spares.iter().any(|(k, _, _)| *k == spare_key) {
+                true => None,
+                false => self.translations.get(&generation).map(|t| (spare_key, t.link.info.ifname.clone())),
+            };
+            let use_bindtodevice = self.use_bindtodevice;
+            let held =
+                HeldSend { token, generation, socket: Arc::clone(&socket), queries, server, spare, use_bindtodevice };
+            self.held.get_or_insert_with(Vec::new).push(held);
+            let deadline = now + self.config.timeout;
+            let transport = Transport::Udp(socket);
+            self.queries.insert(
+                token,
+                QueryIo { generation, asks: asks.to_vec(), qname, server, deadline, datagrams: 0, transport },
+            );
+            if let Some(t) = self.translations.get_mut(&generation) {
+                for lookup in &mut t.lookups {
+                    lookup.token = Some(token);
+                }
+            }
+            return;
+        }
+        let both = matches!(sending, Sending::Both);
         if both {
             self.open_spare(generation, spare_key, server, now);
         }
@@ -1088,6 +1213,48 @@ impl Resolver {
         if let Some(t) = self.translations.get_mut(&generation) {
             for lookup in &mut t.lookups {
                 lookup.token = Some(token);
+            }
+        }
+    }
+
+    /// Takes back a `HeldSend` the post sent with no lock held. Both left: the spare
+    /// it opened joins the others. Otherwise, as `launch_both` does when it sends
+    /// itself: only the first left, both lookups move on as from a failed send (the
+    /// socket lingers for the first's late answer); nothing left, each lookup is
+    /// launched on its own. A Stop or a link change may have ended the query
+    /// meanwhile: then nothing more is done for it.
+    pub(crate) fn held_sent(&mut self, held: HeldSent, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+        let HeldSent { token, generation, server, sent, spare } = held;
+        if let Some((key, opened, socket)) = spare {
+            if !self.spares.iter().any(|(k, _, _)| *k == key) {
+                if self.spares.len() >= MAX_SPARES {
+                    self.spares.remove(0);
+                }
+                self.spares.push((key, opened, socket));
+            }
+        }
+        if self.queries.get(&token).is_none_or(|q| q.generation != generation) {
+            return;
+        }
+        match sent {
+            Ok(2) => {}
+            Ok(_) => {
+                log_at!(Debug, "dns: AAAA query to {server} not sent on the shared socket (cause not reported)");
+                if let Some(q) = self.close(token, registry) {
+                    self.retire(token, q, now);
+                }
+                for which in 0..2 {
+                    self.fail_attempt(generation, which, Outcome::ServFail, registry, now, out);
+                }
+            }
+            Err(e) => {
+                log_at!(Debug, "dns: cannot send both queries to {server} on one socket: {e}");
+                if let Some(q) = self.close(token, registry) {
+                    self.finished.push(q);
+                }
+                for which in 0..2 {
+                    self.launch(generation, which, registry, now, out);
+                }
             }
         }
     }
@@ -1333,7 +1500,7 @@ impl Progress {
 /// Reads the socket's datagrams until one answers one of `asks` (the answer and that
 /// query's index in `asks`).
 fn read_udp(
-    socket: &mut mio::net::UdpSocket,
+    socket: &mio::net::UdpSocket,
     server: SocketAddr,
     asks: &[Ask],
     qname: &Name,
@@ -1468,7 +1635,7 @@ mod tests {
             server: server.local_addr().unwrap(),
             deadline: Instant::now() + Duration::from_secs(60),
             datagrams: 0,
-            transport: Transport::Udp(socket),
+            transport: Transport::Udp(Arc::new(socket)),
         };
         dns.resolver.queries.insert(tokens::FIRST_QUERY, io);
         dns.watch_if_needed().unwrap();
@@ -1531,12 +1698,12 @@ mod tests {
         stranger.send_to(&bytes, client.local_addr().unwrap()).unwrap();
         server.send_to(&bytes, client.local_addr().unwrap()).unwrap();
         client.set_nonblocking(true).unwrap();
-        let mut client = mio::net::UdpSocket::from_std(client);
+        let client = mio::net::UdpSocket::from_std(client);
         let mut buf = vec![0; MAX_UDP_ANSWER];
         let mut datagrams = 0;
         let from = server.local_addr().unwrap();
         let asks = [Ask { which: 0, id: 0x4242, qtype: RecordType::A }];
-        match read_udp(&mut client, from, &asks, &qname, &mut datagrams, &mut buf) {
+        match read_udp(&client, from, &asks, &qname, &mut datagrams, &mut buf) {
             Progress::Answer((msg, 0)) => {
                 assert_eq!(msg.answers.len(), 300);
                 assert_eq!(datagrams, 1, "the stranger's copy was read and dropped first, uncounted");
@@ -1564,7 +1731,7 @@ mod tests {
         server.send_to(&reply(0x1111, RecordType::AAAA), to).unwrap();
         server.send_to(&reply(0x1111, RecordType::A), to).unwrap();
         client.set_nonblocking(true).unwrap();
-        let mut client = mio::net::UdpSocket::from_std(client);
+        let client = mio::net::UdpSocket::from_std(client);
         let mut buf = vec![0; MAX_UDP_ANSWER];
         let mut datagrams = 0;
         let from = server.local_addr().unwrap();
@@ -1574,7 +1741,7 @@ mod tests {
         ];
         let mut answered = Vec::new();
         while !asks.is_empty() {
-            match read_udp(&mut client, from, &asks, &qname, &mut datagrams, &mut buf) {
+            match read_udp(&client, from, &asks, &qname, &mut datagrams, &mut buf) {
                 Progress::Answer((msg, index)) => {
                     let ask = asks.remove(index);
                     assert_eq!(msg.metadata.id, ask.id);

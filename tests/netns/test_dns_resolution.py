@@ -372,6 +372,25 @@ def test_dns_first_server_silent(bed):
     a.wait_queries(lambda q: q[1] == "host.example.com", "queries at the second server", 2)
 
 
+def test_dns_first_server_refused_on_this_host(bed):
+    """This host's own firewall drops the queries to the first server, so the post's
+    send fails at once (EPERM): both lookups move on to the second server at once, which
+    answers. The first server's timeout is longer than the driver waits: only the
+    immediate move on can answer in time."""
+    from bed import TIMEOUT
+    dns = DnsBed(bed)
+    bed.ip("a", "addr", "add", "198.51.100.53/24", "dev", "gw0")
+    dns.dnsmasq("a", ["198.51.100.53", "198.51.100.1"], hosts=HOST_A)
+    dns.nft("host", "table inet outdrop {\n  chain output {\n    type filter hook output priority 0; policy accept;\n"
+            '    ip daddr 198.51.100.53 udp dport 53 counter drop comment "198.51.100.53"\n  }\n}\n')
+    dns.conf({"mif0": {"dns": "198.51.100.53 198.51.100.1"}})
+    wait_ms = int(TIMEOUT * 3000)
+    r = dns.resolve("mif0", "host.example.com", timeout_ms=4 * wait_ms, tries=1, wait_ms=wait_ms)
+    check_answers(r, 1, A_ANSWERS)
+    counts = dns.nft_counters("host", "inet", "outdrop")
+    check(counts.get("198.51.100.53", 0) >= 1, f"nothing was sent to the first server: {counts}")
+
+
 def test_dns_all_servers_silent(bed):
     """Every server silent: "timeout" (--timeout-ms 300 --tries 1), no address."""
     dns = DnsBed(bed)
