@@ -893,7 +893,7 @@ int main(int argc, char **argv)
         freeifaddrs(ifa_list);
     }
     if ((only == ONLY_INLINE || only == ONLY_READER) && !src.s_addr)
-        die("-O inline: %s has no IPv4 address for the replica", ifname);
+        die("-O %s: %s has no IPv4 address for the replica", only_side, ifname);
     char mif_hosts[300];
     snprintf(mif_hosts, sizeof mif_hosts, "%s/etc/hosts", dir);
 

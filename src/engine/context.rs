@@ -319,7 +319,9 @@ impl Context {
         let link = model.pvd_link(pvd).ok_or(Error::UnknownPvd)?;
         // The resolver is locked before the id is registered and before the model is
         // let go: a Stop for this id (it takes the resolver's lock to cancel) and a link
-        // change the engine applies both come after the queries are out, and find them.
+        // change the engine applies both come after the queries are registered, and find
+        // them (if they come before a held send leaves, the send goes to a socket that
+        // only lingers: `HeldSend`).
         let dns = self.shared.dns.lock();
         let mut operations = self.shared.operations.lock();
         let subject = Subject::Name(name.ascii.clone());
@@ -352,7 +354,8 @@ impl Context {
                     dns.start(job, Some(link), Instant::now(), &mut out);
                     Vec::new()
                 }
-                // Alone, the queries leave once this lock is let go (`HeldSend`).
+                // Not helping (one translation out, or more than 4): the queries leave
+                // once this lock is let go (`HeldSend`).
                 _ => dns.start_holding_sends(job, Some(link), Instant::now(), &mut out),
             };
             if self.test.panic_translate {
@@ -371,9 +374,7 @@ impl Context {
                 let sent: Vec<_> = held.into_iter().map(|h| h.send()).collect();
                 let mut dns = shared.dns.lock();
                 let mut out = Vec::new();
-                for h in sent {
-                    dns.held_sent(h, &mut out);
-                }
+                let closing: Vec<_> = sent.into_iter().map(|h| dns.held_sent(h, &mut out)).collect();
                 shared.emit_dns_locked(out);
                 // A failed send may have launched queries again, or ended the last.
                 if let Err(e) = dns.watch_if_needed() {
@@ -384,6 +385,7 @@ impl Context {
                 finished.extend(dns.take_closing());
                 drop(dns);
                 drop(finished);
+                drop(closing);
                 return;
             }
             finished.extend(dns.take_closing());

@@ -312,8 +312,19 @@ impl DnsShared {
     /// Starts a translation from the posting thread (see `Resolver::start`) and makes
     /// sure the engine wakes in time for its deadline.
     pub(crate) fn start(&mut self, job: Job, link: Option<PvdLink>, now: Instant, out: &mut Vec<DnsEvent>) {
+        self.start_with(job, link, now, out, None);
+    }
+
+    fn start_with(
+        &mut self,
+        job: Job,
+        link: Option<PvdLink>,
+        now: Instant,
+        out: &mut Vec<DnsEvent>,
+        hold: Option<&mut Vec<HeldSend>>,
+    ) {
         let before = self.resolver.queries.len();
-        self.resolver.start(job, link, self.sockets.registry(), now, out);
+        self.resolver.start(job, link, self.sockets.registry(), now, out, hold);
         if self.resolver.queries.len() == before {
             return; // answered from the hosts file, or nothing could be sent
         }
@@ -337,14 +348,18 @@ impl DnsShared {
         now: Instant,
         out: &mut Vec<DnsEvent>,
     ) -> Vec<HeldSend> {
-        self.resolver.held = Some(Vec::new());
-        self.start(job, link, now, out);
-        self.resolver.held.take().unwrap_or_default()
+        let mut held = Vec::new();
+        self.start_with(job, link, now, out, Some(&mut held));
+        held
     }
 
-    /// Takes back what a held send did (`Resolver::held_sent`).
-    pub(crate) fn held_sent(&mut self, held: HeldSent, out: &mut Vec<DnsEvent>) {
-        self.resolver.held_sent(held, self.sockets.registry(), Instant::now(), out);
+    /// Takes back what a held send did (`Resolver::held_sent`). Returns the sockets
+    /// done with, for the caller to close once it has let go of this lock: a query
+    /// whose send failed is closed, and nothing else would close it before the engine
+    /// next processes the resolver, which may be long.
+    pub(crate) fn held_sent(&mut self, held: HeldSent, out: &mut Vec<DnsEvent>) -> Closing {
+        let spare = self.resolver.held_sent(held, self.sockets.registry(), Instant::now(), out);
+        Closing { queries: self.resolver.take_finished(), spare }
     }
 
     /// The engine saw the timer expire: it keeps the deadlines from here on.
@@ -546,9 +561,6 @@ pub(crate) struct Resolver {
     /// Fresh query sockets opened ahead of their query (`open_spare`), at most
     /// `MAX_SPARES`, never used for a query yet.
     spares: Vec<(SpareKey, Instant, mio::net::UdpSocket)>,
-    /// While a post starts a translation (`DnsShared::start_holding_sends`): the
-    /// queries to send once it lets go of the lock, instead of sending them now.
-    held: Option<Vec<HeldSend>>,
 }
 
 /// The A and the AAAA query of a name, registered and counted as out, for the posting
@@ -566,6 +578,16 @@ pub(crate) struct HeldSend {
     /// link's name to pin it to; `None` when a spare for the key waits already.
     spare: Option<(SpareKey, String)>,
     use_bindtodevice: bool,
+}
+
+/// Sockets to close once the resolver's lock is let go (closing one takes
+/// microseconds): ended queries, and a spare socket not kept.
+#[must_use]
+pub(crate) struct Closing {
+    #[allow(dead_code)] // held only to be dropped
+    queries: Vec<QueryIo>,
+    #[allow(dead_code)]
+    spare: Option<mio::net::UdpSocket>,
 }
 
 /// What became of a `HeldSend`.
@@ -683,7 +705,6 @@ impl Resolver {
             recv_buf: vec![0; MAX_UDP_ANSWER],
             cache: (config.cache_entries > 0).then(|| AnswerCache::new(config.cache_entries)),
             spares: Vec::new(),
-            held: None,
         }
     }
 
@@ -755,6 +776,8 @@ impl Resolver {
     }
 
     /// Starts a translation. `link` is the PvD as the model sees it now (`None`: gone).
+    /// `hold`: the first queries are left there for the caller to send with no lock
+    /// held (`HeldSend`), instead of sent now.
     pub(crate) fn start(
         &mut self,
         job: Job,
@@ -762,6 +785,7 @@ impl Resolver {
         registry: &Registry,
         now: Instant,
         out: &mut Vec<DnsEvent>,
+        hold: Option<&mut Vec<HeldSend>>,
     ) {
         let Job { translation_id, generation, pvd, name } = job;
         let Some(link) = link else {
@@ -861,7 +885,7 @@ impl Resolver {
             answers: Vec::new(),
         };
         self.translations.insert(generation, translation);
-        self.launch_both(generation, registry, now, out);
+        self.launch_both(generation, registry, now, out, hold);
     }
 
     /// Drops a translation and its sockets; no event follows for it.
@@ -1105,7 +1129,14 @@ impl Resolver {
     /// server: the A and the AAAA query leave from one fresh socket, each with its own
     /// random ID (one socket to open, pin, bind and close instead of two). Should that
     /// fail, each lookup is launched on its own, which handles every failure.
-    fn launch_both(&mut self, generation: u64, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+    fn launch_both(
+        &mut self,
+        generation: u64,
+        registry: &Registry,
+        now: Instant,
+        out: &mut Vec<DnsEvent>,
+        hold: Option<&mut Vec<HeldSend>>,
+    ) {
         let plan = (|| {
             let t = self.translations.get(&generation)?;
             let [a, aaaa] = &t.lookups;
@@ -1136,7 +1167,7 @@ impl Resolver {
                 let mut socket = self.query_socket(generation, server, source, now)?;
                 registry.register(&mut socket, Token(token), Interest::READABLE)?;
                 let socket = Arc::new(socket);
-                if self.held.is_some() {
+                if hold.is_some() {
                     return Ok((socket, Sending::Held(queries)));
                 }
                 let both = sys::send_two(&*socket, &queries[0], &queries[1], server)? == 2;
@@ -1171,7 +1202,9 @@ impl Resolver {
             let use_bindtodevice = self.use_bindtodevice;
             let held =
                 HeldSend { token, generation, socket: Arc::clone(&socket), queries, server, spare, use_bindtodevice };
-            self.held.get_or_insert_with(Vec::new).push(held);
+            if let Some(hold) = hold {
+                hold.push(held);
+            }
             let deadline = now + self.config.timeout;
             let transport = Transport::Udp(socket);
             self.queries.insert(
@@ -1222,41 +1255,56 @@ impl Resolver {
     /// itself: only the first left, both lookups move on as from a failed send (the
     /// socket lingers for the first's late answer); nothing left, each lookup is
     /// launched on its own. A Stop or a link change may have ended the query
-    /// meanwhile: then nothing more is done for it.
-    pub(crate) fn held_sent(&mut self, held: HeldSent, registry: &Registry, now: Instant, out: &mut Vec<DnsEvent>) {
+    /// meanwhile: then nothing more is done for it. Returns the spare socket not kept
+    /// (one for the key came meanwhile, or the oldest pushed out), for the caller to
+    /// close with no lock held.
+    fn held_sent(
+        &mut self,
+        held: HeldSent,
+        registry: &Registry,
+        now: Instant,
+        out: &mut Vec<DnsEvent>,
+    ) -> Option<mio::net::UdpSocket> {
         let HeldSent { token, generation, server, sent, spare } = held;
+        let mut not_kept = None;
         if let Some((key, opened, socket)) = spare {
-            if !self.spares.iter().any(|(k, _, _)| *k == key) {
+            if self.spares.iter().any(|(k, _, _)| *k == key) {
+                not_kept = Some(socket);
+            } else {
                 if self.spares.len() >= MAX_SPARES {
-                    self.spares.remove(0);
+                    not_kept = Some(self.spares.remove(0).2);
                 }
                 self.spares.push((key, opened, socket));
             }
         }
         if self.queries.get(&token).is_none_or(|q| q.generation != generation) {
-            return;
+            return not_kept;
         }
         match sent {
             Ok(2) => {}
+            // Only the lookups the query still asks for: the first query left, and its
+            // answer may have been read meanwhile (and acted on: the lookup may be done
+            // or already asking elsewhere).
             Ok(_) => {
                 log_at!(Debug, "dns: AAAA query to {server} not sent on the shared socket (cause not reported)");
-                if let Some(q) = self.close(token, registry) {
-                    self.retire(token, q, now);
-                }
-                for which in 0..2 {
+                let Some(q) = self.close(token, registry) else { return not_kept };
+                let whiches: Vec<usize> = q.asks.iter().map(|a| a.which).collect();
+                self.retire(token, q, now);
+                for which in whiches {
                     self.fail_attempt(generation, which, Outcome::ServFail, registry, now, out);
                 }
             }
             Err(e) => {
                 log_at!(Debug, "dns: cannot send both queries to {server} on one socket: {e}");
-                if let Some(q) = self.close(token, registry) {
-                    self.finished.push(q);
-                }
-                for which in 0..2 {
+                let Some(q) = self.close(token, registry) else { return not_kept };
+                let whiches: Vec<usize> = q.asks.iter().map(|a| a.which).collect();
+                self.finished.push(q);
+                for which in whiches {
                     self.launch(generation, which, registry, now, out);
                 }
             }
         }
+        not_kept
     }
 
     /// Moves a lookup to its next server; false when every round is used up.
@@ -1402,7 +1450,7 @@ impl Resolver {
         if negative(a) && negative(b) && t.candidate + 1 < t.candidates.len() {
             t.candidate += 1;
             t.lookups = [Lookup::new(RecordType::A), Lookup::new(RecordType::AAAA)];
-            self.launch_both(generation, registry, now, out);
+            self.launch_both(generation, registry, now, out, None);
             return;
         }
         // Timeouts and failures mean "could not tell", which outranks a negative answer.
@@ -1653,6 +1701,63 @@ mod tests {
         dns.end_helping().unwrap();
         assert!(dns.watched);
         assert!(woke(&mut engine, 10_000), "the datagram that came while helped was not reported");
+    }
+
+    /// A held send from which only the A query left, handed back after the A answer was
+    /// read (by the engine, meanwhile): only the AAAA lookup, which the query still asks
+    /// for, fails; the translation ends with its addresses. And a hand-back for a query
+    /// a Stop ended meanwhile does nothing. No datagram is sent (one server, one try).
+    #[test]
+    fn a_held_send_that_left_only_the_first_query_fails_only_what_is_still_asked() {
+        let config = DnsConfig { tries: 1, ..DnsConfig::default() };
+        let mut resolver = Resolver::new(config, Path::new("/"), false, 4);
+        let poll = mio::Poll::new().unwrap();
+        let server_ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let info = PvdInfo { id: 7, ifindex: 1, ifname: "lo".into(), family: Family::V4, name: "lo/ipv4".into() };
+        let link = PvdLink { info, addrs: Vec::new(), dns_servers: vec![server_ip], search_domains: Vec::new() };
+        let token = tokens::FIRST_QUERY;
+        let mut lookups = [Lookup::new(RecordType::A), Lookup::new(RecordType::AAAA)];
+        lookups[0].outcome = Some(Outcome::Addresses);
+        lookups[1].token = Some(token);
+        let translation = Translation {
+            translation_id: 9,
+            link,
+            candidates: vec!["host.example".into()],
+            candidate: 0,
+            lookups,
+            outcomes: Vec::new(),
+            asked: QueryName::parse("host.example").unwrap(),
+            answers: Vec::new(),
+        };
+        resolver.translations.insert(1, translation);
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let server = SocketAddr::new(server_ip, 53);
+        let io = QueryIo {
+            generation: 1,
+            asks: vec![Ask { which: 1, id: 2, qtype: RecordType::AAAA }],
+            qname: Name::from_ascii("host.example.").unwrap(),
+            server,
+            deadline: Instant::now() + Duration::from_secs(60),
+            datagrams: 0,
+            transport: Transport::Udp(Arc::new(mio::net::UdpSocket::from_std(socket))),
+        };
+        resolver.queries.insert(token, io);
+        let sent = |token| HeldSent { token, generation: 1, server, sent: Ok(1), spare: None };
+        let show = |out: &[DnsEvent]| -> Vec<String> {
+            out.iter()
+                .map(|e| match e {
+                    DnsEvent::Done { translation_id, status, .. } => format!("{translation_id} done {status:?}"),
+                    other => format!("{other:?}"),
+                })
+                .collect()
+        };
+        let mut out = Vec::new();
+        resolver.held_sent(sent(token + 1), poll.registry(), Instant::now(), &mut out);
+        assert_eq!(show(&out), Vec::<String>::new());
+        resolver.held_sent(sent(token), poll.registry(), Instant::now(), &mut out);
+        assert_eq!(show(&out), vec!["9 done Done"]);
+        assert!(resolver.queries.is_empty() && resolver.translations.is_empty());
     }
 
     #[test]
