@@ -21,7 +21,7 @@ use super::message::Message;
 use super::operations::{Kind, Operation, Operations, Subject};
 use super::outbox::Outbox;
 use super::request::{ConnectToName, Preference, Request, Target};
-use super::resolver::{DnsEvent, DnsShared, Job, Resolver};
+use super::resolver::{DnsEvent, DnsShared, HeldSend, Job, Resolver};
 use super::shared::Shared;
 use crate::core::dns::{QueryName, Status};
 use crate::core::model::{Announcement, Family, HostModel, Network, PvdInfo};
@@ -371,23 +371,11 @@ impl Context {
             }
             if !held.is_empty() {
                 drop(dns);
-                let sent: Vec<_> = held.into_iter().map(|h| h.send()).collect();
-                let mut dns = shared.dns.lock();
-                let mut out = Vec::new();
-                let closing: Vec<_> = sent.into_iter().map(|h| dns.held_sent(h, &mut out)).collect();
-                shared.emit_dns_locked(out);
-                // A failed send may have launched queries again, or ended the last.
-                if let Err(e) = dns.watch_if_needed() {
-                    shared.fail(Error::System, format!("cannot give the DNS sockets to the engine: {e}"));
-                }
-                // Sockets an earlier wait left open close now that this post's queries
-                // are out (`DnsShared::defer_close`).
-                finished.extend(dns.take_closing());
-                drop(dns);
-                drop(finished);
-                drop(closing);
+                send_held(shared, held);
                 return;
             }
+            // Sockets an earlier wait left open close now that this post's queries are
+            // out (`DnsShared::defer_close`).
             finished.extend(dns.take_closing());
             drop(dns);
             drop(finished);
@@ -732,4 +720,24 @@ impl Drop for Context {
             let _ = thread.join();
         }
     }
+}
+
+/// Sends the queries a post left to send with no lock held (`HeldSend`), then hands
+/// back under the resolver's lock what became of them; the sockets done with close
+/// once the lock is let go.
+fn send_held(shared: &Shared, held: Vec<HeldSend>) {
+    let sent: Vec<_> = held.into_iter().map(HeldSend::send).collect();
+    let mut dns = shared.dns.lock();
+    let mut out = Vec::new();
+    let closing: Vec<_> = sent.into_iter().map(|h| dns.held_sent(h, &mut out)).collect();
+    shared.emit_dns_locked(out);
+    // A failed send may have launched queries again, or ended the last.
+    if let Err(e) = dns.watch_if_needed() {
+        shared.fail(Error::System, format!("cannot give the DNS sockets to the engine: {e}"));
+    }
+    // Sockets an earlier wait left open close now that this post's queries are out
+    // (`DnsShared::defer_close`).
+    let earlier = dns.take_closing();
+    drop(dns);
+    drop((closing, earlier));
 }
