@@ -359,7 +359,7 @@ impl DnsShared {
     /// next processes the resolver, which may be long.
     pub(crate) fn held_sent(&mut self, held: HeldSent, out: &mut Vec<DnsEvent>) -> Closing {
         let spare = self.resolver.held_sent(held, self.sockets.registry(), Instant::now(), out);
-        Closing { queries: self.resolver.take_finished(), spare }
+        Closing { _queries: self.resolver.take_finished(), _spare: spare }
     }
 
     /// The engine saw the timer expire: it keeps the deadlines from here on.
@@ -584,10 +584,8 @@ pub(crate) struct HeldSend {
 /// microseconds): ended queries, and a spare socket not kept.
 #[must_use]
 pub(crate) struct Closing {
-    #[allow(dead_code)] // held only to be dropped
-    queries: Vec<QueryIo>,
-    #[allow(dead_code)]
-    spare: Option<mio::net::UdpSocket>,
+    _queries: Vec<QueryIo>,
+    _spare: Option<mio::net::UdpSocket>,
 }
 
 /// What became of a `HeldSend`.
@@ -1192,35 +1190,21 @@ impl Resolver {
             return;
         };
         self.take_token();
-        if let Sending::Held(queries) = sending {
-            // Out as far as everyone else can tell; the post sends once it lets go of
-            // the lock (`HeldSend::send`), and hands the result back (`held_sent`).
-            let spare = match self.spares.iter().any(|(k, _, _)| *k == spare_key) {
-                true => None,
-                false => self.translations.get(&generation).map(|t| (spare_key, t.link.info.ifname.clone())),
-            };
-            let use_bindtodevice = self.use_bindtodevice;
-            let held =
-                HeldSend { token, generation, socket: Arc::clone(&socket), queries, server, spare, use_bindtodevice };
-            if let Some(hold) = hold {
-                hold.push(held);
+        // Held: out as far as everyone else can tell; the post sends once it lets go
+        // of the lock (`HeldSend::send`), and hands the result back (`held_sent`).
+        let both = !matches!(sending, Sending::FirstOnly);
+        match (sending, hold) {
+            (Sending::Held(queries), Some(hold)) => {
+                let spare = match self.spares.iter().any(|(k, _, _)| *k == spare_key) {
+                    true => None,
+                    false => self.translations.get(&generation).map(|t| (spare_key, t.link.info.ifname.clone())),
+                };
+                let use_bindtodevice = self.use_bindtodevice;
+                let socket = Arc::clone(&socket);
+                hold.push(HeldSend { token, generation, socket, queries, server, spare, use_bindtodevice });
             }
-            let deadline = now + self.config.timeout;
-            let transport = Transport::Udp(socket);
-            self.queries.insert(
-                token,
-                QueryIo { generation, asks: asks.to_vec(), qname, server, deadline, datagrams: 0, transport },
-            );
-            if let Some(t) = self.translations.get_mut(&generation) {
-                for lookup in &mut t.lookups {
-                    lookup.token = Some(token);
-                }
-            }
-            return;
-        }
-        let both = matches!(sending, Sending::Both);
-        if both {
-            self.open_spare(generation, spare_key, server, now);
+            (Sending::Both, _) => self.open_spare(generation, spare_key, server, now),
+            _ => {}
         }
         let io = QueryIo {
             generation,
