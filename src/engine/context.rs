@@ -320,8 +320,9 @@ impl Context {
         // The resolver is locked before the id is registered and before the model is
         // let go: a Stop for this id (it takes the resolver's lock to cancel) and a link
         // change the engine applies both come after the queries are registered, and find
-        // them (if they come before a held send leaves, the send goes to a socket that
-        // only lingers: `HeldSend`).
+        // them. Should they come before a held send leaves (`HeldSend`), a Stop leaves
+        // the socket lingering, and a link change that ends the PvD closes it once the
+        // send lets go of it.
         let dns = self.shared.dns.lock();
         let mut operations = self.shared.operations.lock();
         let subject = Subject::Name(name.ascii.clone());
@@ -363,16 +364,18 @@ impl Context {
             }
             shared.emit_dns_locked(out);
             let mut finished = if help { dns.process(|events| shared.emit_dns_locked(events)) } else { Vec::new() };
-            if !help {
-                // Before the queries leave: the engine must be watching for the answer.
-                if let Err(e) = dns.watch_if_needed() {
-                    shared.fail(Error::System, format!("cannot give the DNS sockets to the engine: {e}"));
-                }
-            }
             if !held.is_empty() {
+                // The set goes back to the engine once the queries are out (`send_held`):
+                // until then nothing can be answered, and the set is out only while no
+                // other query is (`DnsShared`'s invariant).
                 drop(dns);
                 send_held(shared, held);
                 return;
+            }
+            if !help {
+                if let Err(e) = dns.watch_if_needed() {
+                    shared.fail(Error::System, format!("cannot give the DNS sockets to the engine: {e}"));
+                }
             }
             // Sockets an earlier wait left open close now that this post's queries are
             // out (`DnsShared::defer_close`).
@@ -731,7 +734,8 @@ fn send_held(shared: &Shared, held: Vec<HeldSend>) {
     let mut out = Vec::new();
     let closing: Vec<_> = sent.into_iter().map(|h| dns.held_sent(h, &mut out)).collect();
     shared.emit_dns_locked(out);
-    // A failed send may have launched queries again, or ended the last.
+    // The queries are out (a failed send may have launched others, or ended the last):
+    // the engine watches for their answers unless a thread helps.
     if let Err(e) = dns.watch_if_needed() {
         shared.fail(Error::System, format!("cannot give the DNS sockets to the engine: {e}"));
     }

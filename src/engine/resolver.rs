@@ -90,9 +90,13 @@ impl Default for DnsConfig {
 /// holds only lingering sockets (`Resolver::retire`), whose datagrams are read only
 /// to be dropped and wait in their buffers meanwhile. Whoever lets go of this lock
 /// with queries out and no helper puts the set back (`watch_if_needed`): the last
-/// helper, a post that did not help, the engine before it sleeps. So one name at a
-/// time costs one reregistration in the post and one in the wait, both while the
-/// queries are in flight, and none before a query leaves or after its answer.
+/// helper, a post that did not help, the engine before it sleeps. A post whose
+/// queries are registered but not sent yet (`HeldSend`) puts it back once they are:
+/// nothing can be answered before, and the set is out then only while no other query
+/// is out or a thread helps.
+/// So one name at a time costs one reregistration in the post and one in the wait,
+/// both while the queries are in flight, and none before a query leaves or after its
+/// answer.
 ///
 /// Timekeeping without waking the engine at every post: the engine records, under
 /// this lock, when it will wake by itself (`engine_wake_at`); a post whose queries
@@ -1204,7 +1208,8 @@ impl Resolver {
                 hold.push(HeldSend { token, generation, socket, queries, server, spare, use_bindtodevice });
             }
             (Sending::Both, _) => self.open_spare(generation, spare_key, server, now),
-            _ => {}
+            (Sending::Held(_), None) => unreachable!("a held pair comes only with a list to hold it"),
+            (Sending::FirstOnly, _) => {}
         }
         let io = QueryIo {
             generation,
@@ -1235,11 +1240,12 @@ impl Resolver {
     }
 
     /// Takes back a `HeldSend` the post sent with no lock held. Both left: the spare
-    /// it opened joins the others. Otherwise, as `launch_both` does when it sends
-    /// itself: only the first left, both lookups move on as from a failed send (the
-    /// socket lingers for the first's late answer); nothing left, each lookup is
-    /// launched on its own. A Stop or a link change may have ended the query
-    /// meanwhile: then nothing more is done for it. Returns the spare socket not kept
+    /// it opened joins the others. Otherwise only the lookups the query still asks for
+    /// move on (an answer may have been read, and acted on, meanwhile): if only the
+    /// first query left, as from a failed send (the socket lingers for the first's
+    /// late answer); if nothing left, each is launched again on its own. A Stop, a link
+    /// change or its expiry may have ended the query meanwhile: then nothing more is
+    /// done for it. Returns the spare socket not kept
     /// (one for the key came meanwhile, or the oldest pushed out), for the caller to
     /// close with no lock held.
     fn held_sent(
@@ -1690,44 +1696,49 @@ mod tests {
     /// A held send from which only the A query left, handed back after the A answer was
     /// read (by the engine, meanwhile): only the AAAA lookup, which the query still asks
     /// for, fails; the translation ends with its addresses. And a hand-back for a query
-    /// a Stop ended meanwhile does nothing. No datagram is sent (one server, one try).
+    /// a Stop ended meanwhile does nothing. Nothing can be sent: the link has no
+    /// servers to move on to (a regression that launched again would panic on the
+    /// empty list, not send), and one try.
     #[test]
     fn a_held_send_that_left_only_the_first_query_fails_only_what_is_still_asked() {
         let config = DnsConfig { tries: 1, ..DnsConfig::default() };
-        let mut resolver = Resolver::new(config, Path::new("/"), false, 4);
         let poll = mio::Poll::new().unwrap();
-        let server_ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let info = PvdInfo { id: 7, ifindex: 1, ifname: "lo".into(), family: Family::V4, name: "lo/ipv4".into() };
-        let link = PvdLink { info, addrs: Vec::new(), dns_servers: vec![server_ip], search_domains: Vec::new() };
         let token = tokens::FIRST_QUERY;
-        let mut lookups = [Lookup::new(RecordType::A), Lookup::new(RecordType::AAAA)];
-        lookups[0].outcome = Some(Outcome::Addresses);
-        lookups[1].token = Some(token);
-        let translation = Translation {
-            translation_id: 9,
-            link,
-            candidates: vec!["host.example".into()],
-            candidate: 0,
-            lookups,
-            outcomes: Vec::new(),
-            asked: QueryName::parse("host.example").unwrap(),
-            answers: Vec::new(),
+        // The address the held query went to (never used here: nothing is sent).
+        let server = SocketAddr::new("198.18.0.53".parse().unwrap(), 53);
+        let start = || {
+            let mut resolver = Resolver::new(config, Path::new("/"), false, 4);
+            let info = PvdInfo { id: 7, ifindex: 1, ifname: "lo".into(), family: Family::V4, name: "lo/ipv4".into() };
+            let link = PvdLink { info, addrs: Vec::new(), dns_servers: Vec::new(), search_domains: Vec::new() };
+            let mut lookups = [Lookup::new(RecordType::A), Lookup::new(RecordType::AAAA)];
+            lookups[0].outcome = Some(Outcome::Addresses);
+            lookups[1].token = Some(token);
+            let translation = Translation {
+                translation_id: 9,
+                link,
+                candidates: vec!["host.example".into()],
+                candidate: 0,
+                lookups,
+                outcomes: Vec::new(),
+                asked: QueryName::parse("host.example").unwrap(),
+                answers: Vec::new(),
+            };
+            resolver.translations.insert(1, translation);
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket.set_nonblocking(true).unwrap();
+            let io = QueryIo {
+                generation: 1,
+                asks: vec![Ask { which: 1, id: 2, qtype: RecordType::AAAA }],
+                qname: Name::from_ascii("host.example.").unwrap(),
+                server,
+                deadline: Instant::now() + Duration::from_secs(60),
+                datagrams: 0,
+                transport: Transport::Udp(Arc::new(mio::net::UdpSocket::from_std(socket))),
+            };
+            resolver.queries.insert(token, io);
+            resolver
         };
-        resolver.translations.insert(1, translation);
-        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket.set_nonblocking(true).unwrap();
-        let server = SocketAddr::new(server_ip, 53);
-        let io = QueryIo {
-            generation: 1,
-            asks: vec![Ask { which: 1, id: 2, qtype: RecordType::AAAA }],
-            qname: Name::from_ascii("host.example.").unwrap(),
-            server,
-            deadline: Instant::now() + Duration::from_secs(60),
-            datagrams: 0,
-            transport: Transport::Udp(Arc::new(mio::net::UdpSocket::from_std(socket))),
-        };
-        resolver.queries.insert(token, io);
-        let sent = |token| HeldSent { token, generation: 1, server, sent: Ok(1), spare: None };
+        let first_only = HeldSent { token, generation: 1, server, sent: Ok(1), spare: None };
         let show = |out: &[DnsEvent]| -> Vec<String> {
             out.iter()
                 .map(|e| match e {
@@ -1736,12 +1747,19 @@ mod tests {
                 })
                 .collect()
         };
+        let mut resolver = start();
         let mut out = Vec::new();
-        resolver.held_sent(sent(token + 1), poll.registry(), Instant::now(), &mut out);
-        assert_eq!(show(&out), Vec::<String>::new());
-        resolver.held_sent(sent(token), poll.registry(), Instant::now(), &mut out);
+        resolver.held_sent(first_only, poll.registry(), Instant::now(), &mut out);
         assert_eq!(show(&out), vec!["9 done Done"]);
         assert!(resolver.queries.is_empty() && resolver.translations.is_empty());
+        // A Stop came first: its query lingers, and the hand-back leaves it so.
+        let mut resolver = start();
+        resolver.cancel(1, poll.registry());
+        let first_only = HeldSent { token, generation: 1, server, sent: Ok(1), spare: None };
+        let mut out = Vec::new();
+        resolver.held_sent(first_only, poll.registry(), Instant::now(), &mut out);
+        assert_eq!(show(&out), Vec::<String>::new());
+        assert!(resolver.queries.is_empty() && resolver.lingering.contains_key(&token));
     }
 
     #[test]
