@@ -349,11 +349,11 @@ impl Context {
                 // in the hosts file needs no DNS configuration: answered now).
                 Some(until) if !dns.in_hosts_file(&job.name) => {
                     dns.wait_for_learning(job, until);
-                    Vec::new()
+                    None
                 }
                 _ if help => {
                     dns.start(job, Some(link), Instant::now(), &mut out);
-                    Vec::new()
+                    None
                 }
                 // Not helping (one translation out, or more than 4): the queries leave
                 // once this lock is let go (`HeldSend`).
@@ -364,18 +364,16 @@ impl Context {
             }
             shared.emit_dns_locked(out);
             let mut finished = if help { dns.process(|events| shared.emit_dns_locked(events)) } else { Vec::new() };
-            if !held.is_empty() {
+            if let Some(held) = held {
                 // The set goes back to the engine once the queries are out (`send_held`):
                 // until then nothing can be answered, and the set is out only while no
-                // other query is (`DnsShared`'s invariant).
+                // other query is out or a thread helps (`DnsShared`'s invariant).
                 drop(dns);
                 send_held(shared, held);
                 return;
             }
             if !help {
-                if let Err(e) = dns.watch_if_needed() {
-                    shared.fail(Error::System, format!("cannot give the DNS sockets to the engine: {e}"));
-                }
+                watch_dns_sockets(&mut dns, shared);
             }
             // Sockets an earlier wait left open close now that this post's queries are
             // out (`DnsShared::defer_close`).
@@ -728,20 +726,27 @@ impl Drop for Context {
 /// Sends the queries a post left to send with no lock held (`HeldSend`), then hands
 /// back under the resolver's lock what became of them; the sockets done with close
 /// once the lock is let go.
-fn send_held(shared: &Shared, held: Vec<HeldSend>) {
-    let sent: Vec<_> = held.into_iter().map(HeldSend::send).collect();
+fn send_held(shared: &Shared, held: HeldSend) {
+    let sent = held.send();
     let mut dns = shared.dns.lock();
     let mut out = Vec::new();
-    let closing: Vec<_> = sent.into_iter().map(|h| dns.held_sent(h, &mut out)).collect();
+    let closing = dns.held_sent(sent, &mut out);
     shared.emit_dns_locked(out);
     // The queries are out (a failed send may have launched others, or ended the last):
     // the engine watches for their answers unless a thread helps.
-    if let Err(e) = dns.watch_if_needed() {
-        shared.fail(Error::System, format!("cannot give the DNS sockets to the engine: {e}"));
-    }
+    watch_dns_sockets(&mut dns, shared);
     // Sockets an earlier wait left open close now that this post's queries are out
     // (`DnsShared::defer_close`).
     let earlier = dns.take_closing();
     drop(dns);
     drop((closing, earlier));
+}
+
+/// Puts the query socket set back in the engine's poll if no thread helps and a query
+/// is out (`DnsShared::watch_if_needed`). Should that fail, the engine would not see
+/// the answers: the context ends.
+fn watch_dns_sockets(dns: &mut DnsShared, shared: &Shared) {
+    if let Err(e) = dns.watch_if_needed() {
+        shared.fail(Error::System, format!("cannot give the DNS sockets to the engine: {e}"));
+    }
 }

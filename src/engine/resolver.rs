@@ -325,7 +325,7 @@ impl DnsShared {
         link: Option<PvdLink>,
         now: Instant,
         out: &mut Vec<DnsEvent>,
-        hold: Option<&mut Vec<HeldSend>>,
+        hold: Option<&mut Option<HeldSend>>,
     ) {
         let before = self.resolver.queries.len();
         self.resolver.start(job, link, self.sockets.registry(), now, out, hold);
@@ -351,8 +351,8 @@ impl DnsShared {
         link: Option<PvdLink>,
         now: Instant,
         out: &mut Vec<DnsEvent>,
-    ) -> Vec<HeldSend> {
-        let mut held = Vec::new();
+    ) -> Option<HeldSend> {
+        let mut held = None;
         self.start_with(job, link, now, out, Some(&mut held));
         held
     }
@@ -611,11 +611,8 @@ impl HeldSend {
         drop(socket);
         let spare = match (&sent, spare) {
             (Ok(2), Some((key, ifname))) => {
-                match pinned_query_socket(server, key.source, key.ifindex, &ifname, use_bindtodevice) {
-                    Ok(socket) => {
-                        let socket = mio::net::UdpSocket::from_std(std::net::UdpSocket::from(socket));
-                        Some((key, Instant::now(), socket))
-                    }
+                match open_query_socket(server, key.source, key.ifindex, &ifname, use_bindtodevice) {
+                    Ok(socket) => Some((key, Instant::now(), socket)),
                     Err(e) => {
                         log_at!(Debug, "dns: no spare query socket for {server}: {e}");
                         None
@@ -750,7 +747,7 @@ impl Resolver {
             return Ok(socket);
         }
         let t = self.translations.get(&generation).ok_or_else(gone)?;
-        open_query_socket(&t.link, server, source, self.use_bindtodevice)
+        open_query_socket(server, source, t.link.info.ifindex, &t.link.info.ifname, self.use_bindtodevice)
     }
 
     /// Opens the socket the next query from `key` may use, after this one's queries
@@ -766,15 +763,27 @@ impl Resolver {
             return;
         }
         let Some(t) = self.translations.get(&generation) else { return };
-        match open_query_socket(&t.link, server, key.source, self.use_bindtodevice) {
-            Ok(socket) => {
-                if self.spares.len() >= MAX_SPARES {
-                    self.spares.remove(0);
-                }
-                self.spares.push((key, now, socket));
-            }
+        let (ifindex, ifname) = (t.link.info.ifindex, &t.link.info.ifname);
+        match open_query_socket(server, key.source, ifindex, ifname, self.use_bindtodevice) {
+            Ok(socket) => drop(self.keep_spare(key, now, socket)),
             Err(e) => log_at!(Debug, "dns: no spare query socket for {server}: {e}"),
         }
+    }
+
+    /// Adds a spare opened at `opened` for `key`, unless one for the key waits already;
+    /// the oldest goes for a fifth. Returns the socket not kept, for the caller to close.
+    fn keep_spare(
+        &mut self,
+        key: SpareKey,
+        opened: Instant,
+        socket: mio::net::UdpSocket,
+    ) -> Option<mio::net::UdpSocket> {
+        if self.spares.iter().any(|(k, _, _)| *k == key) {
+            return Some(socket);
+        }
+        let pushed_out = (self.spares.len() >= MAX_SPARES).then(|| self.spares.remove(0).2);
+        self.spares.push((key, opened, socket));
+        pushed_out
     }
 
     /// Starts a translation. `link` is the PvD as the model sees it now (`None`: gone).
@@ -787,7 +796,7 @@ impl Resolver {
         registry: &Registry,
         now: Instant,
         out: &mut Vec<DnsEvent>,
-        hold: Option<&mut Vec<HeldSend>>,
+        hold: Option<&mut Option<HeldSend>>,
     ) {
         let Job { translation_id, generation, pvd, name } = job;
         let Some(link) = link else {
@@ -1137,7 +1146,7 @@ impl Resolver {
         registry: &Registry,
         now: Instant,
         out: &mut Vec<DnsEvent>,
-        hold: Option<&mut Vec<HeldSend>>,
+        hold: Option<&mut Option<HeldSend>>,
     ) {
         let plan = (|| {
             let t = self.translations.get(&generation)?;
@@ -1205,7 +1214,7 @@ impl Resolver {
                 };
                 let use_bindtodevice = self.use_bindtodevice;
                 let socket = Arc::clone(&socket);
-                hold.push(HeldSend { token, generation, socket, queries, server, spare, use_bindtodevice });
+                *hold = Some(HeldSend { token, generation, socket, queries, server, spare, use_bindtodevice });
             }
             (Sending::Both, _) => self.open_spare(generation, spare_key, server, now),
             (Sending::Held(_), None) => unreachable!("a held pair comes only with a list to hold it"),
@@ -1256,17 +1265,7 @@ impl Resolver {
         out: &mut Vec<DnsEvent>,
     ) -> Option<mio::net::UdpSocket> {
         let HeldSent { token, generation, server, sent, spare } = held;
-        let mut not_kept = None;
-        if let Some((key, opened, socket)) = spare {
-            if self.spares.iter().any(|(k, _, _)| *k == key) {
-                not_kept = Some(socket);
-            } else {
-                if self.spares.len() >= MAX_SPARES {
-                    not_kept = Some(self.spares.remove(0).2);
-                }
-                self.spares.push((key, opened, socket));
-            }
-        }
+        let not_kept = spare.and_then(|(key, opened, socket)| self.keep_spare(key, opened, socket));
         if self.queries.get(&token).is_none_or(|q| q.generation != generation) {
             return not_kept;
         }
@@ -1510,12 +1509,13 @@ impl Resolver {
 /// what comes from elsewhere is read and dropped here, not answered by the kernel),
 /// nonblocking, CLOEXEC.
 fn open_query_socket(
-    link: &PvdLink,
     server: SocketAddr,
     source: Option<IpAddr>,
+    ifindex: u32,
+    ifname: &str,
     use_bindtodevice: bool,
 ) -> io::Result<mio::net::UdpSocket> {
-    let socket = pinned_query_socket(server, source, link.info.ifindex, &link.info.ifname, use_bindtodevice)?;
+    let socket = pinned_query_socket(server, source, ifindex, ifname, use_bindtodevice)?;
     Ok(mio::net::UdpSocket::from_std(std::net::UdpSocket::from(socket)))
 }
 
