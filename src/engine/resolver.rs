@@ -1217,7 +1217,7 @@ impl Resolver {
                 *hold = Some(HeldSend { token, generation, socket, queries, server, spare, use_bindtodevice });
             }
             (Sending::Both, _) => self.open_spare(generation, spare_key, server, now),
-            (Sending::Held(_), None) => unreachable!("a held pair comes only with a list to hold it"),
+            (Sending::Held(_), None) => unreachable!("a held pair comes only with a place to hold it"),
             (Sending::FirstOnly, _) => {}
         }
         let io = QueryIo {

@@ -377,7 +377,6 @@ def test_dns_first_server_refused_on_this_host(bed):
     send fails at once (EPERM): both lookups move on to the second server at once, which
     answers. The first server's timeout is longer than the driver waits: only the
     immediate move on can answer in time."""
-    from bed import TIMEOUT
     dns = DnsBed(bed)
     bed.ip("a", "addr", "add", "198.51.100.53/24", "dev", "gw0")
     dns.dnsmasq("a", ["198.51.100.53", "198.51.100.1"], hosts=HOST_A)
