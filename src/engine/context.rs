@@ -232,11 +232,11 @@ impl Context {
     }
 
     fn post_routed(&self, request: Request) -> Result<(), Error> {
-        if self.shared.outbox.is_shut() {
-            return Err(Error::Closed);
-        }
-        if self.shared.outbox.is_closed() {
-            return Err(Error::EngineFailed);
+        // Read together: a close between two reads looked like an engine failure.
+        match self.shared.outbox.shut_and_closed() {
+            (true, _) => return Err(Error::Closed),
+            (false, true) => return Err(Error::EngineFailed),
+            (false, false) => {}
         }
         // A request whose results must be queued is refused while the queue is full: the
         // results are never left out, so this is what bounds them.

@@ -157,8 +157,11 @@ impl Outbox {
         !self.queue.lock().messages.is_empty()
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
-        self.queue.lock().closed
+    /// Whether the application closed the context, and whether the queue takes nothing
+    /// more (closed by the application or by an engine failure), in one look.
+    pub(crate) fn shut_and_closed(&self) -> (bool, bool) {
+        let state = self.queue.lock();
+        (state.shut, state.closed)
     }
 
     pub(crate) fn pop(&self) -> Option<Message> {
