@@ -128,7 +128,7 @@ static void two_contexts_are_independent(void)
     mif_close(b);
 }
 
-static void fd_is_cloexec_nonblocking_eventfd(void)
+static void fd_is_cloexec_nonblocking_epoll(void)
 {
     mif_ctx *ctx = NULL;
     char path[64], target[128];
@@ -145,7 +145,7 @@ static void fd_is_cloexec_nonblocking_eventfd(void)
         n = readlink(path, target, sizeof target - 1);
         if (CHECK(n > 0)) {
             target[n] = '\0';
-            CHECK_EQ_STR(target, "anon_inode:[eventfd]");
+            CHECK_EQ_STR(target, "anon_inode:[eventpoll]");
         }
     }
     CHECK_EQ_INT(mif_fd(NULL), -1);
@@ -525,7 +525,7 @@ int main(void)
     RUN_CASE(init_macros_pass_sizeof);
     RUN_CASE(open_close_with_options);
     RUN_CASE(two_contexts_are_independent);
-    RUN_CASE(fd_is_cloexec_nonblocking_eventfd);
+    RUN_CASE(fd_is_cloexec_nonblocking_epoll);
     RUN_CASE(strerror_every_code);
     RUN_CASE(strerror_unknown_codes);
     RUN_CASE(message_type_names);

@@ -1,5 +1,6 @@
 /*
- * test_fd_level: mif_fd is level-triggered: readable exactly while a message waits,
+ * test_fd_level: mif_fd is level-triggered: readable exactly while a message waits
+ * (no name translation is out here: none of its DNS answers can make it readable),
  * also after a partial drain, and readable again when a new change arrives.
  *
  * Changes kernel state with `ip` (veth pairs t0/t1 and t2/t3): it refuses to run outside

@@ -1127,6 +1127,15 @@ typedef struct mif_message {
 #define MIF_TEST_PANIC_TRANSLATE 8
 
 /**
+ * Test-only `mif_options.test_flags` bit: the engine thread neither reads DNS answers
+ * nor keeps DNS deadlines, so that only application threads do (a wait in
+ * `mif_check_message`, or `mif_get_message` after `mif_fd` woke): shows that those
+ * read the answers themselves. Never set it in production: with it, a translation
+ * nobody waits for never ends.
+ */
+#define MIF_TEST_ENGINE_LEAVES_DNS 16
+
+/**
  * Our addition: no DNS answer cache. By default each context keeps positive answers
  * for their TTL (at most a day), per provisioning domain and only while that PvD's DNS
  * servers and search domains stay the same, up to 1024 names, and answers a repeated
@@ -2166,10 +2175,25 @@ mif_result mif_open(const struct mif_options *opts, struct mif_ctx **ctx_out);
 void mif_close(struct mif_ctx *ctx);
 
 /**
- * The context's notification descriptor: an eventfd (CLOEXEC, NONBLOCK) that polls
- * readable exactly while at least one message waits. Put it in poll()/epoll (level
- * triggered) and call `mif_get_message` when it is readable. Never read, write or
- * close it: the library owns it and closes it in `mif_close`.
+ * The context's notification descriptor: an epoll descriptor (CLOEXEC, NONBLOCK)
+ * that polls readable while at least one message waits. Put it in poll()/epoll
+ * (level triggered) and call `mif_get_message` until it returns `MIF_NO_MESSAGE`
+ * when it is readable. Never read, write or close it: the library owns it and closes it in
+ * `mif_close`.
+ *
+ * Asking for it says that the application waits on it (our addition). Then, while up
+ * to 4 name translations are outstanding, it also polls readable when one of their
+ * DNS answers arrives, and `mif_get_message` (or `mif_check_message`) reads that
+ * answer on the calling thread and queues its messages before it takes one: the
+ * answer wakes the application directly instead of the engine thread first (the
+ * messages are the same; with more translations out the engine thread reads them).
+ * So a wake may bring no message (an answer that is dropped, such as a forgery);
+ * once `mif_get_message` returned `MIF_NO_MESSAGE`, the descriptor stays unreadable
+ * until something new arrives. An application that asked for the descriptor and
+ * does not call `mif_get_message` meanwhile gets those answers read by the engine
+ * when their query's timeout comes, not lost. The descriptor nests two epoll sets:
+ * an application's epoll sets can hold it three deep (a fourth gets ELOOP from the
+ * kernel).
  *
  * Returns the descriptor, or -1 if `ctx` is NULL, closed, or inherited across
  * fork(). Thread safety: any thread.
@@ -2204,7 +2228,9 @@ int mif_fd(const struct mif_ctx *ctx);
 mif_result mif_post_message(struct mif_ctx *ctx, const struct mif_request *req);
 
 /**
- * Checks for a waiting message (draft 3.2.6.2), like poll() on `mif_fd`.
+ * Checks for a waiting message (draft 3.2.6.2), like poll() on `mif_fd` followed,
+ * when it is readable for a DNS answer (fd mode, see `mif_fd`), by reading that
+ * answer.
  *
  * `timeout_ms`: 0 = probe without blocking; > 0 = wait at most that many
  * milliseconds; -1 = wait until a message arrives.
@@ -2219,7 +2245,9 @@ mif_result mif_post_message(struct mif_ctx *ctx, const struct mif_request *req);
  * `MIF_MSG_ENGINE_FAILED` message, so a wait never hangs on a dead engine.
  * While a few (up to 4) name translations are outstanding, the waiting thread reads their DNS
  * answers itself instead of waiting for the engine thread to hand them over: the
- * messages are the same, they only arrive sooner. No application code runs.
+ * messages are the same, they only arrive sooner. After `mif_fd` was asked for, it
+ * does so also while none is out yet (the engine then leaves the answers to the
+ * application's threads). No application code runs.
  */
 mif_result mif_check_message(struct mif_ctx *ctx, int timeout_ms);
 
@@ -2230,6 +2258,9 @@ mif_result mif_check_message(struct mif_ctx *ctx, int timeout_ms);
  * `mif_message_free`. Returns `MIF_NO_MESSAGE` (not an error; `*msg_out` untouched)
  * when none waits, `MIF_E_NULL_ARGUMENT`, `MIF_E_CLOSED`, `MIF_E_FORKED`. Thread
  * safety: any thread; each message is delivered to exactly one caller.
+ * Finding no message after the application asked for `mif_fd`, with up to 4 name
+ * translations out, it first reads their DNS answers that arrived (see `mif_fd`);
+ * it never waits on the network.
  */
 mif_result mif_get_message(struct mif_ctx *ctx, struct mif_message **msg_out);
 

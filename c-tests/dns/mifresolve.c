@@ -15,7 +15,10 @@
  *   {"msg":"name_translation_done","translation_id":1,"pvd":3,"pvd_name":"mif0/ipv4",
  *    "name":"host.example.com","status":"done"}
  *   {"msg":"stop_posted","translation_id":1,"result":0}
- *   {"msg":"end"}                      (every translation done, linger over)
+ *   {"msg":"end","fd_wakes":N,"fd_wakes_empty":M}
+ *                                      (every translation done, linger over; how often
+ *                                      poll() on mif_fd woke, and how often then no
+ *                                      message came)
  *
  * Options:
  *   --root DIR            mif_options.root_dir (static file DIR/etc/mif.conf, DIR/etc/hosts)
@@ -24,13 +27,23 @@
  *   --timeout-ms N        mif_options.dns_timeout_ms
  *   --tries N             mif_options.dns_tries
  *   --no-bindtodevice     mif_options.test_flags |= MIF_TEST_NO_BINDTODEVICE
- *   --wait-fd             wait with poll() on mif_fd() instead of mif_check_message(): the
- *                         library's engine thread then reads every DNS answer (a thread
- *                         waiting in mif_check_message reads them itself)
+ *   --wait-fd             wait with poll() on mif_fd() instead of mif_check_message(),
+ *                         asked for before the first post as an event loop would: with
+ *                         up to 4 translations out, mif_get_message then reads the DNS
+ *                         answers that woke it (fd mode); with more, the engine does
  *   --fd-after-first      wait in mif_check_message until the second NAME is posted, then
- *                         on mif_fd (with --one-by-one: the first name's wait leaves the
- *                         DNS sockets out of the engine's poll, the second's post must
- *                         give them back)
+ *                         on mif_fd
+ *   --get-after-first     wait in mif_check_message until the second NAME is posted, then
+ *                         by sleeping 10 ms between calls of mif_get_message, never
+ *                         waiting on the library (with --one-by-one: the first name's
+ *                         wait leaves the DNS sockets out of the engine's poll, the
+ *                         second's post must give them back)
+ *   --engine-leaves-dns   mif_options.test_flags |= MIF_TEST_ENGINE_LEAVES_DNS: only
+ *                         application threads read answers
+ *   --ask-fd              ask for mif_fd before the first post (fd mode) but wait in
+ *                         mif_check_message
+ *   --wait-forever        wait in mif_check_message(-1) (not in slices of at most 1 s):
+ *                         a wait that nothing wakes hangs, for the test's own timeout
  *   --stop-after-ms N     post MIF_REQ_STOP_TRANSLATING_NAME for every translation not
  *                         done N ms after the posts
  *   --stop-when-file P    the same, as soon as file P exists (checked every 10 ms): lets a
@@ -121,9 +134,13 @@ static void accepted(uint64_t id)
     }
 }
 
+/* Messages taken so far (print_message counts them). */
+static size_t messages_taken;
+
 /* Prints a message; marks its translation done. Returns false on engine failure. */
 static bool print_message(const mif_message *m)
 {
+    messages_taken++;
     char addr[MIF_ADDRESS_TEXT_SIZE];
     switch (m->msg_type) {
     case MIF_MSG_NAME_TRANSLATION:
@@ -361,7 +378,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: mifresolve --pvd-of IF[/ipv4|/ipv6] [--root DIR] [--timeout-ms N] [--tries N]\n"
                     "       [--no-bindtodevice] [--wait-fd] [--stop-after-ms N] [--stop-when-file P] [--linger-ms N] [--wait-ms N]\n"
-                    "       [--learning-ms N] [--one-by-one] [--no-cache] [--fd-after-first]\n"
+                    "       [--learning-ms N] [--one-by-one] [--no-cache] [--fd-after-first] [--get-after-first]\n"
+                    "       [--engine-leaves-dns] [--ask-fd] [--wait-forever]\n"
                     "       [--id-base N] [--pvd-id N] (--self-test | NAME...)\n");
 }
 
@@ -376,6 +394,10 @@ int main(int argc, char **argv)
         {"no-bindtodevice", no_argument, 0, 'B'},
         {"wait-fd", no_argument, 0, 'F'},
         {"fd-after-first", no_argument, 0, 'A'},
+        {"get-after-first", no_argument, 0, 'G'},
+        {"engine-leaves-dns", no_argument, 0, 'E'},
+        {"ask-fd", no_argument, 0, 'K'},
+        {"wait-forever", no_argument, 0, 'W'},
         {"stop-after-ms", required_argument, 0, 's'},
         {"linger-ms", required_argument, 0, 'l'},
         {"stop-when-file", required_argument, 0, 'f'},
@@ -392,7 +414,8 @@ int main(int argc, char **argv)
     uint64_t timeout_ms = 0, tries = 0, stop_after = 0, linger = 0, wait_ms = 30000, id_base = 1, pvd_id = 0;
     uint64_t learning_ms = 0;
     bool no_btd = false, self = false, have_stop = false, have_pvd_id = false, wait_fd = false;
-    bool one_by_one = false, no_cache = false, fd_after_first = false;
+    bool one_by_one = false, no_cache = false, fd_after_first = false, get_after_first = false;
+    bool engine_leaves_dns = false, ask_fd = false, wait_forever = false;
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         uint64_t *target = NULL;
@@ -405,6 +428,10 @@ int main(int argc, char **argv)
         case 'B': no_btd = true; break;
         case 'F': wait_fd = true; break;
         case 'A': fd_after_first = true; break;
+        case 'G': get_after_first = true; break;
+        case 'E': engine_leaves_dns = true; break;
+        case 'K': ask_fd = true; break;
+        case 'W': wait_forever = true; break;
         case 's': target = &stop_after; have_stop = true; break;
         case 'l': target = &linger; break;
         case 'f': stop_file = optarg; break;
@@ -436,6 +463,8 @@ int main(int argc, char **argv)
     opts.config_learning_ms = (uint32_t)learning_ms;
     if (no_cache)
         opts.flags |= MIF_OPTION_NO_DNS_CACHE;
+    if (engine_leaves_dns)
+        opts.test_flags |= MIF_TEST_ENGINE_LEAVES_DNS;
     mif_ctx *ctx = driver_open(&opts, no_btd, "msg");
     if (!ctx)
         return 2;
@@ -466,6 +495,8 @@ int main(int argc, char **argv)
     printf("{\"msg\":\"pvd\",\"pvd\":%" PRIu64 "}\n", pvd);
     fflush(stdout);
 
+    if (wait_fd || ask_fd)
+        (void)mif_fd(ctx);
     int next_name = optind; /* the next NAME to post */
     if (self) {
         self_test(ctx, pvd);
@@ -480,11 +511,17 @@ int main(int argc, char **argv)
     bool stopped = false;
     int64_t linger_until = -1;
     int status = 0;
+    size_t fd_wakes = 0, fd_wakes_empty = 0;
+    bool fd_woke = false;
     for (;;) {
+        size_t before = messages_taken;
         if (!drain_with(ctx, print_message)) {
             status = 2;
             break;
         }
+        if (fd_woke && messages_taken == before)
+            fd_wakes_empty++;
+        fd_woke = false;
         int64_t now = now_ms();
         if (!stopped && ((stop_at >= 0 && now >= stop_at) || (stop_file && access(stop_file, F_OK) == 0))) {
             stop_at = -1;
@@ -523,8 +560,23 @@ int main(int argc, char **argv)
         if (wait_fd || (fd_after_first && next_name > optind + 1)) {
             int64_t left = until - now;
             struct pollfd pfd = { .fd = mif_fd(ctx), .events = POLLIN };
-            if (poll(&pfd, 1, (int)(left < 0 ? 0 : left > 1000 ? 1000 : left)) < 0 && errno != EINTR) {
+            int n = poll(&pfd, 1, (int)(left < 0 ? 0 : left > 1000 ? 1000 : left));
+            if (n < 0 && errno != EINTR) {
                 printf("{\"msg\":\"error\",\"what\":\"poll: %s\"}\n", strerror(errno));
+                status = 2;
+                break;
+            }
+            if (n > 0) {
+                fd_wakes++;
+                fd_woke = true;
+            }
+        } else if (get_after_first && next_name > optind + 1) {
+            int64_t left = until - now;
+            (void)poll(NULL, 0, (int)(left < 0 ? 0 : left > 10 ? 10 : left));
+        } else if (wait_forever && outstanding_count() > 0) {
+            r = mif_check_message(ctx, -1);
+            if (r != MIF_OK && r != MIF_E_INTERRUPTED) {
+                fail_setup("mif_check_message", r);
                 status = 2;
                 break;
             }
@@ -535,7 +587,7 @@ int main(int argc, char **argv)
         }
     }
     if (status == 0) {
-        printf("{\"msg\":\"end\"}\n");
+        printf("{\"msg\":\"end\",\"fd_wakes\":%zu,\"fd_wakes_empty\":%zu}\n", fd_wakes, fd_wakes_empty);
         if (self && self_failures)
             status = 1;
     }

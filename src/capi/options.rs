@@ -29,9 +29,17 @@ pub const MIF_TEST_NO_BINDTODEVICE: mif_test_flags = 2;
 /// it in production.
 pub const MIF_TEST_PANIC_TRANSLATE: mif_test_flags = 8;
 
+/// Test-only `mif_options.test_flags` bit: the engine thread neither reads DNS answers
+/// nor keeps DNS deadlines, so that only application threads do (a wait in
+/// `mif_check_message`, or `mif_get_message` after `mif_fd` woke): shows that those
+/// read the answers themselves. Never set it in production: with it, a translation
+/// nobody waits for never ends.
+pub const MIF_TEST_ENGINE_LEAVES_DNS: mif_test_flags = 16;
+
 /// Test flag bits this library knows. Bit 4 (value 4) was never assigned and stays
 /// refused: never reuse it.
-const KNOWN_TEST_FLAGS: u32 = MIF_TEST_PANIC_ENGINE | MIF_TEST_NO_BINDTODEVICE | MIF_TEST_PANIC_TRANSLATE;
+const KNOWN_TEST_FLAGS: u32 =
+    MIF_TEST_PANIC_ENGINE | MIF_TEST_NO_BINDTODEVICE | MIF_TEST_PANIC_TRANSLATE | MIF_TEST_ENGINE_LEAVES_DNS;
 
 /// Options for `mif_open`. Fill with `mif_options_init` first, then change fields.
 #[repr(C)]
@@ -222,6 +230,7 @@ pub(crate) unsafe fn config_from_c(opts: *const mif_options) -> Result<Config, E
         panic_engine: copy.test_flags & MIF_TEST_PANIC_ENGINE != 0,
         panic_translate: copy.test_flags & MIF_TEST_PANIC_TRANSLATE != 0,
         no_bindtodevice: copy.test_flags & MIF_TEST_NO_BINDTODEVICE != 0,
+        engine_leaves_dns: copy.test_flags & MIF_TEST_ENGINE_LEAVES_DNS != 0,
     };
     if copy.dns_timeout_ms > 0 {
         config.dns.timeout = Duration::from_millis(u64::from(copy.dns_timeout_ms));

@@ -90,6 +90,9 @@ pub struct TestHooks {
     pub panic_translate: bool,
     /// Never use SO_BINDTODEVICE, as on a kernel that refuses it.
     pub no_bindtodevice: bool,
+    /// The engine thread never reads the DNS sockets nor keeps DNS deadlines: only
+    /// application threads do (fd mode, a wait in `mif_check_message`).
+    pub engine_leaves_dns: bool,
 }
 
 impl TestHooks {

@@ -5,6 +5,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -43,6 +44,8 @@ pub struct Context {
     connect: ConnectConfig,
     /// Connect to PvD (3.2.7.21): the PvD used by requests that name pvd 0.
     default_pvd: Mutex<Option<u64>>,
+    /// The application asked for `notify_fd` (see `DnsShared::place_for_application`).
+    waits_on_fd: AtomicBool,
 }
 
 impl Context {
@@ -86,12 +89,14 @@ impl Context {
         let resolver =
             Resolver::new(config.dns, &config.root_dir, config.test.use_bindtodevice(), lingering_cap(socket_budget));
         let registry = poll.registry().try_clone().map_err(|e| fail("mio registry", e))?;
-        let dns = DnsShared::new(resolver, registry).map_err(|e| fail("timerfd", e))?;
+        let dns = DnsShared::new(resolver, registry, outbox.borrow_fd()).map_err(|e| fail("DNS socket set", e))?;
+        let app_fd = dns.app_fd();
         let dns_sockets = dns.duplicate_sockets_fd().map_err(|e| fail("dup", e))?;
         let shared = Arc::new(Shared {
             model: Mutex::new(model),
             dns: Mutex::new(dns),
             dns_sockets,
+            app_fd,
             operations: Mutex::new(Operations::new(socket_budget)),
             outbox,
             logs,
@@ -118,12 +123,24 @@ impl Context {
             test: config.test,
             connect: config.connect,
             default_pvd: Mutex::new(None),
+            waits_on_fd: AtomicBool::new(false),
         })
     }
 
-    /// The descriptor that polls readable while a message waits.
+    /// The descriptor that polls readable while a message waits, or, while a few
+    /// translations are out, a DNS answer that `take` reads (fd mode: an application
+    /// that asks for it waits on it).
     pub fn notify_fd(&self) -> i32 {
-        self.shared.outbox.fd()
+        if !self.waits_on_fd.load(Ordering::Acquire) && !self.waits_on_fd.swap(true, Ordering::AcqRel) {
+            let route = self.shared.route_logs();
+            let mut dns = self.shared.dns.lock();
+            let translations = self.shared.operations.lock().translations();
+            dns.application_waits_on_fd(translations);
+            drop(dns);
+            drop(route);
+            self.shared.flush_logs();
+        }
+        self.shared.app_fd
     }
 
     /// Takes the oldest waiting message. Taking the overflow message queues the
@@ -131,7 +148,23 @@ impl Context {
     /// its socket to the application (it leaves the socket budget).
     pub fn take(&self) -> Option<Message> {
         self.shared.flush_logs();
-        let message = self.judge_continuity(self.shared.outbox.pop()?);
+        let message = match self.shared.outbox.pop() {
+            Some(message) => message,
+            // Fd mode: the descriptor woke the application for a DNS answer, read here.
+            // (After a panic there, the final ENGINE_FAILED message waits.)
+            None => {
+                // Diagnostics of the answers read here are messages too.
+                let route = self.shared.route_logs();
+                let read = self.shared.read_answers_for_application();
+                drop(route);
+                if read == Some(false) {
+                    return None;
+                }
+                self.shared.flush_logs();
+                self.shared.outbox.pop()?
+            }
+        };
+        let message = self.judge_continuity(message);
         match &message {
             Message::Overflow { .. } => {
                 let mut model = self.shared.model.lock();
@@ -313,7 +346,8 @@ impl Context {
     }
 
     /// Translate Name: checked here; the hosts file is read and the queries are sent
-    /// from this thread (the engine reads the replies).
+    /// from this thread (the engine reads the replies, or in fd mode the application's
+    /// threads).
     fn translate(&self, pvd: u64, translation_id: u64, name: QueryName) -> Result<(), Error> {
         let model = self.shared.model.lock();
         let link = model.pvd_link(pvd).ok_or(Error::UnknownPvd)?;
@@ -331,9 +365,13 @@ impl Context {
             operations.start(Kind::Translation, translation_id, link.info.clone(), subject, Instant::now(), 2)?;
         // Alone, this translation's answers rarely arrive before its post returns (the
         // A and the AAAA query leave together): nothing to read here (should they, the
-        // engine reads them once the set is back in its poll).
-        let help = (2..=HELP_MAX_TRANSLATIONS).contains(&operations.translations());
+        // engine reads them once the set is back in its poll, or in fd mode an
+        // application thread).
+        let translations = operations.translations();
+        let help = (2..=HELP_MAX_TRANSLATIONS).contains(&translations);
         drop(operations);
+        let mut dns = dns;
+        dns.place_for_application(translations);
         let learning_until = model.learning_until(pvd);
         drop(model);
         let shared = &self.shared;

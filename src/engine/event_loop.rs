@@ -88,6 +88,8 @@ pub(crate) struct Engine {
     /// Connect to Name races (`by_name`).
     races: NameRaces,
     panic_at_start: bool,
+    /// Test hook (`TestHooks::engine_leaves_dns`).
+    leaves_dns: bool,
     buf: Vec<u8>,
     /// A re-dump that could not complete (the kernel kept interrupting it) is tried
     /// again at this moment instead of failing the engine.
@@ -161,6 +163,7 @@ impl Engine {
             ),
             races: NameRaces::new(),
             panic_at_start: config.test.panic_engine,
+            leaves_dns: config.test.engine_leaves_dns,
             buf: Vec::with_capacity(RECV_BUFFER_SIZE),
             resync_due: None,
             files_look_due,
@@ -224,10 +227,12 @@ impl Engine {
             let (deadline, dns_deadline, closing) = {
                 let mut dns = self.shared.dns.lock();
                 // Queries this thread started (retries, held translations, races) are
-                // watched while it sleeps.
+                // watched while it sleeps (in fd mode the application's descriptor
+                // watches the application's; the races' are the engine's).
+                dns.set_races_out(!self.races.is_empty());
                 dns.watch_if_needed()?;
                 let closing = dns.take_closing();
-                let dns_deadline = dns.next_wake();
+                let dns_deadline = if self.leaves_dns { None } else { dns.next_wake() };
                 let deadline = [
                     model_deadline,
                     dns_deadline,
@@ -278,7 +283,7 @@ impl Engine {
             }
             // Queries posted while this thread slept expire later than dns_deadline; the
             // timer (above) covers those.
-            if dns_ready || dns_deadline.is_some_and(|d| d <= Instant::now()) {
+            if (dns_ready && !self.leaves_dns) || dns_deadline.is_some_and(|d| d <= Instant::now()) {
                 self.shared.process_dns();
             }
             self.expire();

@@ -13,7 +13,7 @@
 //! (the socket budget).
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use parking_lot::Mutex;
 
@@ -40,11 +40,6 @@ impl Outbox {
     pub(crate) fn new(limit: usize) -> io::Result<Outbox> {
         let state = State { messages: VecDeque::new(), closed: false, shut: false, limit, overflow: None };
         Ok(Outbox { queue: Mutex::new(state), level: Level::new()? })
-    }
-
-    /// The descriptor's number, for `mif_fd`.
-    pub(crate) fn fd(&self) -> RawFd {
-        self.level.as_fd().as_raw_fd()
     }
 
     /// The descriptor, for a wait.

@@ -28,7 +28,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +39,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use socket2::{Protocol, Type};
 
+use super::helping::HELP_MAX_TRANSLATIONS;
 use super::tokens;
 use crate::core::dns::cache::{AnswerCache, DEFAULT_CACHE_ENTRIES};
 use crate::core::dns::{
@@ -50,7 +51,7 @@ use crate::log::log_at;
 use crate::os::hosts_file::HostsCache;
 use crate::os::pin::{pinned_query_socket, pinned_socket};
 use crate::os::root::Root;
-use crate::os::sys::{self, OneShotTimer};
+use crate::os::sys::{self, LevelSet, OneShotTimer};
 
 /// Datagrams read for one query before it is given up as flooded.
 const MAX_DATAGRAMS_PER_QUERY: u32 = 32;
@@ -98,6 +99,15 @@ impl Default for DnsConfig {
 /// both while the queries are in flight, and none before a query leaves or after its
 /// answer.
 ///
+/// Fd mode (`place_for_application`): once the application asked for `mif_fd`, while
+/// it has at most `HELP_MAX_TRANSLATIONS` translations out, the set sits in the
+/// application's descriptor (`app_set`) instead of the engine's poll, and an
+/// application thread that finds no message reads the answers (`in_app_set`). The
+/// invariant then reads: whenever no application thread helps, a query is out and
+/// the set is not in the application's descriptor (or a race is out), the engine
+/// watches it. Its deadlines stay the engine's; a timeout reads what arrived first.
+/// One name at a time in fd mode costs no reregistration at all.
+///
 /// Timekeeping without waking the engine at every post: the engine records, under
 /// this lock, when it will wake by itself (`engine_wake_at`); a post whose queries
 /// expire before that arms `timer`, a timerfd in the engine's poll set, and the
@@ -112,6 +122,18 @@ pub(crate) struct DnsShared {
     helpers: usize,
     /// Whether the set is in the engine's poll (readable interest).
     watched: bool,
+    /// The application's descriptor (`mif_fd`): the queue's eventfd, and the socket
+    /// set while the application reads the answers in `mif_get_message` (`in_app_set`).
+    app_set: LevelSet,
+    /// A descriptor of the socket set, as `app_set` knows it.
+    sockets_fd: OwnedFd,
+    /// The application asked for `mif_fd`: it waits on it.
+    app_waits_on_fd: bool,
+    /// The socket set is watched in `app_set` (see "fd mode" above).
+    in_app_set: bool,
+    /// Connect to Name races are under way (the engine says so before it sleeps):
+    /// their answers are the engine's, so it watches the set then.
+    races_out: bool,
     /// When the sleeping engine wakes by itself; `None`: not before some event.
     pub engine_wake_at: Option<Instant>,
     timer: OneShotTimer,
@@ -128,10 +150,20 @@ pub(crate) struct DnsShared {
 const MAX_DEFERRED_CLOSES: usize = 16;
 
 impl DnsShared {
-    pub(crate) fn new(resolver: Resolver, engine_registry: Registry) -> io::Result<DnsShared> {
+    /// `queue_fd`: the message queue's eventfd, which the application's descriptor
+    /// watches always.
+    pub(crate) fn new(
+        resolver: Resolver,
+        engine_registry: Registry,
+        queue_fd: BorrowedFd<'_>,
+    ) -> io::Result<DnsShared> {
         let timer = OneShotTimer::new()?;
         let sockets = mio::Poll::new()?;
         engine_registry.register(&mut SourceFd(&sockets.as_raw_fd()), tokens::DNS_SOCKETS, Interest::READABLE)?;
+        let sockets_fd = sys::duplicate_poll_fd(&sockets)?;
+        let app_set = LevelSet::new()?;
+        app_set.add(queue_fd, true)?;
+        app_set.add(sockets_fd.as_fd(), false)?;
         Ok(DnsShared {
             resolver,
             sockets,
@@ -139,6 +171,11 @@ impl DnsShared {
             engine_registry,
             helpers: 0,
             watched: true,
+            app_set,
+            sockets_fd,
+            app_waits_on_fd: false,
+            in_app_set: false,
+            races_out: false,
             engine_wake_at: None,
             timer,
             timer_armed_at: None,
@@ -271,7 +308,25 @@ impl DnsShared {
     /// loops at every wait (seen in a profile of one name at a time).
     pub(crate) fn begin_helping(&mut self) {
         self.helpers += 1;
-        if self.helpers == 1 && self.watched {
+        if self.helpers == 1 {
+            self.unwatch();
+        }
+    }
+
+    /// Puts the set in the engine's poll whatever else watches it (a failed switch).
+    fn watch_anyway(&mut self) {
+        if !self.watched {
+            let fd = self.sockets.as_raw_fd();
+            match self.engine_registry.reregister(&mut SourceFd(&fd), tokens::DNS_SOCKETS, Interest::READABLE) {
+                Ok(()) => self.watched = true,
+                Err(e) => log_at!(Error, "dns: the engine cannot watch the query sockets: {e}"),
+            }
+        }
+    }
+
+    /// Takes the set out of the engine's poll, if it is in.
+    fn unwatch(&mut self) {
+        if self.watched {
             let fd = self.sockets.as_raw_fd();
             match self.engine_registry.reregister(&mut SourceFd(&fd), tokens::DNS_SOCKETS, Interest::PRIORITY) {
                 Ok(()) => self.watched = false,
@@ -291,7 +346,7 @@ impl DnsShared {
     /// (the watching invariant above); answers that arrived meanwhile and were not read
     /// wake the engine at once (registering a ready set reports it).
     pub(crate) fn watch_if_needed(&mut self) -> io::Result<()> {
-        if self.helpers == 0 && !self.watched && self.has_queries() {
+        if self.helpers == 0 && !self.watched && self.has_queries() && (!self.in_app_set || self.races_out) {
             self.engine_registry.reregister(
                 &mut SourceFd(&self.sockets.as_raw_fd()),
                 tokens::DNS_SOCKETS,
@@ -300,6 +355,62 @@ impl DnsShared {
             self.watched = true;
         }
         Ok(())
+    }
+
+    /// The application's descriptor (`mif_fd`).
+    pub(crate) fn app_fd(&self) -> RawFd {
+        self.app_set.raw_fd()
+    }
+
+    /// Whether an application thread that finds no message reads the answers itself
+    /// (the set is in the application's descriptor: fd mode).
+    pub(crate) fn reads_for_application(&self) -> bool {
+        self.in_app_set
+    }
+
+    /// The engine, before it sleeps: whether Connect to Name races are under way.
+    pub(crate) fn set_races_out(&mut self, races_out: bool) {
+        let ended = self.races_out && !races_out;
+        self.races_out = races_out;
+        // The last race ended: in fd mode the application's descriptor watches alone
+        // again (both watching, the application often finds the lock held and sleeps).
+        if ended && self.in_app_set && self.helpers == 0 {
+            self.unwatch();
+        }
+    }
+
+    /// The application asked for its descriptor: from now on it waits on it.
+    pub(crate) fn application_waits_on_fd(&mut self, translations: usize) {
+        self.app_waits_on_fd = true;
+        self.place_for_application(translations);
+    }
+
+    /// Fd mode: while an application that waits on `mif_fd` has at most
+    /// `HELP_MAX_TRANSLATIONS` translations out, its descriptor watches the socket set
+    /// and the engine does not (unless races are out): an answer wakes the application,
+    /// which reads it in `mif_get_message`, with no thread hand-off. With more, the
+    /// engine reads them on its own CPU, as for an application that does not wait on
+    /// the descriptor. Called by a post with the count including its own translation
+    /// (the count only grows in a post), and when the application first asks for the
+    /// descriptor. A failed switch leaves the other watcher on too: harmless.
+    pub(crate) fn place_for_application(&mut self, translations: usize) {
+        let want = self.app_waits_on_fd && translations <= HELP_MAX_TRANSLATIONS;
+        if want != self.in_app_set {
+            match self.app_set.watch(self.sockets_fd.as_fd(), want) {
+                Ok(()) => self.in_app_set = want,
+                Err(e) => {
+                    log_at!(Warn, "dns: cannot switch who watches the query sockets: {e}");
+                    if !want {
+                        // Still in the application's descriptor: the engine watches too.
+                        self.watch_anyway();
+                    }
+                    return;
+                }
+            }
+        }
+        if want && !self.races_out {
+            self.unwatch();
+        }
     }
 
     /// Stops a translation's queries, or its wait (Stop Translating Name).
@@ -1649,7 +1760,8 @@ mod tests {
         let mut engine = mio::Poll::new().unwrap();
         let mut events = mio::Events::with_capacity(8);
         let resolver = Resolver::new(DnsConfig::default(), Path::new("/"), false, 4);
-        let mut dns = DnsShared::new(resolver, engine.registry().try_clone().unwrap()).unwrap();
+        let queue = sys::Level::new().unwrap();
+        let mut dns = DnsShared::new(resolver, engine.registry().try_clone().unwrap(), queue.as_fd()).unwrap();
         let mut woke = |engine: &mut mio::Poll, wait_ms: u64| {
             engine.poll(&mut events, Some(Duration::from_millis(wait_ms))).unwrap();
             events.iter().any(|e| e.token() == tokens::DNS_SOCKETS)
@@ -1659,23 +1771,7 @@ mod tests {
         dns.end_helping().unwrap();
         assert!(!dns.watched, "no query out: the set need not go back");
         // A query goes out (as a post that did not help leaves it): watched again.
-        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        client.set_nonblocking(true).unwrap();
-        let mut socket = mio::net::UdpSocket::from_std(client);
-        let to = socket.local_addr().unwrap();
-        dns.sockets.registry().register(&mut socket, Token(tokens::FIRST_QUERY), Interest::READABLE).unwrap();
-        let qname = Name::from_ascii("host.example.").unwrap();
-        let io = QueryIo {
-            generation: 1,
-            asks: vec![Ask { which: 0, id: 1, qtype: RecordType::A }],
-            qname,
-            server: server.local_addr().unwrap(),
-            deadline: Instant::now() + Duration::from_secs(60),
-            datagrams: 0,
-            transport: Transport::Udp(Arc::new(socket)),
-        };
-        dns.resolver.queries.insert(tokens::FIRST_QUERY, io);
+        let (server, to) = one_query_out(&mut dns);
         dns.watch_if_needed().unwrap();
         assert!(dns.watched);
         // A helper takes it out: a datagram then does not wake the engine...
@@ -1691,6 +1787,80 @@ mod tests {
         dns.end_helping().unwrap();
         assert!(dns.watched);
         assert!(woke(&mut engine, 10_000), "the datagram that came while helped was not reported");
+    }
+
+    /// Registers one UDP query in the set, as a post does; gives its server's socket
+    /// and the query socket's address.
+    fn one_query_out(dns: &mut DnsShared) -> (std::net::UdpSocket, SocketAddr) {
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        client.set_nonblocking(true).unwrap();
+        let mut socket = mio::net::UdpSocket::from_std(client);
+        let to = socket.local_addr().unwrap();
+        dns.sockets.registry().register(&mut socket, Token(tokens::FIRST_QUERY), Interest::READABLE).unwrap();
+        let io = QueryIo {
+            generation: 1,
+            asks: vec![Ask { which: 0, id: 1, qtype: RecordType::A }],
+            qname: Name::from_ascii("host.example.").unwrap(),
+            server: server.local_addr().unwrap(),
+            deadline: Instant::now() + Duration::from_secs(60),
+            datagrams: 0,
+            transport: Transport::Udp(Arc::new(socket)),
+        };
+        dns.resolver.queries.insert(tokens::FIRST_QUERY, io);
+        (server, to)
+    }
+
+    /// Fd mode, on real epoll sets: once the application asked for its descriptor,
+    /// with up to 4 translations out the descriptor watches the query set and the
+    /// engine does not; a fifth gives the set to the engine (the descriptor then no
+    /// longer wakes for it); Connect to Name races keep the engine watching.
+    #[test]
+    fn in_fd_mode_the_application_descriptor_watches_the_set_up_to_four_translations() {
+        let mut engine = mio::Poll::new().unwrap();
+        let mut events = mio::Events::with_capacity(8);
+        let resolver = Resolver::new(DnsConfig::default(), Path::new("/"), false, 4);
+        let queue = sys::Level::new().unwrap();
+        let mut dns = DnsShared::new(resolver, engine.registry().try_clone().unwrap(), queue.as_fd()).unwrap();
+        let mut woke = |engine: &mut mio::Poll, wait_ms: u64| {
+            engine.poll(&mut events, Some(Duration::from_millis(wait_ms))).unwrap();
+            events.iter().any(|e| e.token() == tokens::DNS_SOCKETS)
+        };
+        let app_readable = |dns: &DnsShared| dns.app_set.readable_now().unwrap();
+        let (server, to) = one_query_out(&mut dns);
+        // Not asked for the descriptor yet: a post leaves the set with the engine.
+        dns.place_for_application(1);
+        assert!(!dns.reads_for_application() && dns.watched);
+        dns.application_waits_on_fd(1);
+        assert!(dns.reads_for_application() && !dns.watched);
+        dns.watch_if_needed().unwrap();
+        assert!(!dns.watched, "the engine took the set back from the application");
+        server.send_to(b"answer", to).unwrap();
+        assert!(app_readable(&dns), "the answer did not make the application's descriptor readable");
+        assert!(!woke(&mut engine, 200), "the engine woke in fd mode");
+        // The queue's eventfd is in the descriptor too.
+        queue.raise();
+        assert!(app_readable(&dns));
+        queue.lower();
+        // A fifth translation: the engine reads, and hears of the unread answer.
+        dns.place_for_application(5);
+        assert!(!dns.reads_for_application());
+        assert!(!app_readable(&dns), "the descriptor still wakes for answers the engine reads");
+        dns.watch_if_needed().unwrap();
+        assert!(dns.watched);
+        assert!(woke(&mut engine, 10_000), "the unread answer was not reported to the engine");
+        // Back to 1 (a post): the application's again.
+        dns.place_for_application(1);
+        assert!(dns.reads_for_application() && !dns.watched && app_readable(&dns));
+        // A race is out: the engine watches too, and a post does not take it away.
+        dns.set_races_out(true);
+        dns.watch_if_needed().unwrap();
+        assert!(dns.watched);
+        dns.place_for_application(1);
+        assert!(dns.watched && dns.reads_for_application());
+        // The race ends: the application's descriptor watches alone again.
+        dns.set_races_out(false);
+        assert!(!dns.watched && dns.reads_for_application());
     }
 
     /// A held send from which only the A query left, handed back after the A answer was

@@ -5,10 +5,10 @@
 //! A function whose name ends in `_locked` expects the lock named in its comment to
 //! be held by its caller.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use super::by_name::INTERNAL_GENERATIONS;
 use super::connector::ConnectEvent;
@@ -28,6 +28,8 @@ pub(crate) struct Shared {
     /// A second descriptor of the resolver's socket set, for a thread that waits for
     /// answers with the resolver's lock released (`wait.rs`).
     pub dns_sockets: OwnedFd,
+    /// The application's descriptor (`mif_fd`), owned by `dns` (`DnsShared::app_fd`).
+    pub app_fd: RawFd,
     /// Every outstanding translation and connect (`operations`).
     pub operations: Mutex<Operations>,
     pub outbox: Outbox,
@@ -93,11 +95,26 @@ impl Shared {
     /// returns with the results before closing the ended queries' sockets, which the
     /// next post or the engine closes (`DnsShared::defer_close`).
     pub(crate) fn process_dns_waiting(&self) {
-        let mut dns = self.dns.lock();
+        self.process_dns_waiting_locked(self.dns.lock());
+    }
+
+    fn process_dns_waiting_locked(&self, mut dns: MutexGuard<'_, DnsShared>) {
         let finished = dns.process(|events| self.emit_dns_locked(events));
         let to_close = dns.defer_close(finished);
         drop(dns);
         drop(to_close);
+    }
+
+    /// Fd mode (`DnsShared::place_for_application`): an application thread that found
+    /// no message reads the DNS answers that woke it, as `process_dns_waiting`.
+    /// `Some(false)`: not in fd mode, nothing read; `None`: that work panicked (the
+    /// context has ended).
+    pub(crate) fn read_answers_for_application(&self) -> Option<bool> {
+        let dns = self.dns.lock();
+        if !dns.reads_for_application() {
+            return Some(false);
+        }
+        self.fail_on_panic(|| self.process_dns_waiting_locked(dns)).map(|()| true)
     }
 
     /// Runs library work on an application thread (resolver work, a connect's first attempt). A panic there leaves the shared

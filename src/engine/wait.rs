@@ -39,6 +39,10 @@ impl Context {
         let outbox = &self.shared.outbox;
         let as_error = |e: std::io::Error| wait_error_of(&e);
         if timeout_ms == 0 {
+            // Fd mode: a probe after the descriptor woke for a DNS answer reads it.
+            if !outbox.has_messages() && self.shared.read_answers_for_application().is_none() {
+                return Ok(true); // the final ENGINE_FAILED message waits
+            }
             return outbox.wait(0).map_err(as_error);
         }
         let until = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
@@ -56,7 +60,11 @@ impl Context {
             };
             let user_ms = until.map_or(-1, left_ms);
             let dns = self.shared.dns.lock();
-            if !dns.has_queries() || self.shared.operations.lock().translations() > HELP_MAX_TRANSLATIONS {
+            // In fd mode the engine does not watch the set even for queries started
+            // later (a translation waiting for its PvD's configuration, another
+            // thread's post): a waiting thread watches it then, also with none out yet.
+            let watch = dns.has_queries() || dns.reads_for_application();
+            if !watch || self.shared.operations.lock().translations() > HELP_MAX_TRANSLATIONS {
                 drop(dns);
                 return match &signals {
                     None => outbox.wait(user_ms).map_err(as_error),

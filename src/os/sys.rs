@@ -43,6 +43,51 @@ impl Level {
     }
 }
 
+/// A level-triggered epoll set for the application to wait on (`mif_fd`): readable
+/// while a member it watches is. A member is either watched (readable interest) or
+/// only kept (priority-data interest, which neither an eventfd nor an epoll set ever
+/// has): switching is one EPOLL_CTL_MOD, where removing and adding a nested epoll set
+/// again makes the kernel check for loops.
+pub struct LevelSet {
+    epoll: nix::sys::epoll::Epoll,
+}
+
+impl LevelSet {
+    /// CLOEXEC and, for event loops that expect it of every descriptor, NONBLOCK.
+    pub fn new() -> io::Result<LevelSet> {
+        use nix::fcntl::OFlag;
+        use nix::sys::epoll::{Epoll, EpollCreateFlags};
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+        fcntl(&epoll.0, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+        Ok(LevelSet { epoll })
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.epoll.0.as_raw_fd()
+    }
+
+    fn interest(watched: bool) -> nix::sys::epoll::EpollEvent {
+        use nix::sys::epoll::{EpollEvent, EpollFlags};
+        EpollEvent::new(if watched { EpollFlags::EPOLLIN } else { EpollFlags::EPOLLPRI }, 0)
+    }
+
+    pub fn add(&self, fd: BorrowedFd<'_>, watched: bool) -> io::Result<()> {
+        self.epoll.add(fd, Self::interest(watched))?;
+        Ok(())
+    }
+
+    pub fn watch(&self, fd: BorrowedFd<'_>, watched: bool) -> io::Result<()> {
+        self.epoll.modify(fd, &mut Self::interest(watched))?;
+        Ok(())
+    }
+
+    /// Whether the set polls readable now.
+    #[cfg(test)]
+    pub fn readable_now(&self) -> io::Result<bool> {
+        wait_readable(self.epoll.0.as_fd(), 0)
+    }
+}
+
 /// A one-shot monotonic timer descriptor, for a poll set.
 pub struct OneShotTimer {
     fd: TimerFd,

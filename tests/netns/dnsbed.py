@@ -454,8 +454,9 @@ class Dnsmasq:
 
 
 class DnsBed:
-    # True: mifresolve waits with poll() on mif_fd (the engine reads the answers);
-    # False: in mif_check_message (the waiting thread reads them). See on_fd().
+    # True: mifresolve waits with poll() on mif_fd (up to 4 out, mif_get_message reads
+    # the answers: fd mode; with more, the engine); False: in mif_check_message (the
+    # waiting thread reads them). See _on_fd().
     wait_fd = False
 
     def __init__(self, bed):
@@ -554,6 +555,7 @@ class DnsBed:
     def _argv(self, pvd_of, names, root=True, timeout_ms=None, tries=None, no_bindtodevice=False,
               stop_after_ms=None, stop_when_file=None, linger_ms=None, self_test=False, valgrind=False,
               learning_ms=None, drop_net_raw=False, one_by_one=False, no_cache=False, fd_after_first=False,
+              get_after_first=False, wait_fd=False, engine_leaves_dns=False, ask_fd=False, wait_forever=False,
               wait_ms=None):
         from bed import TIMEOUT, VALGRIND
         args = [self.driver, "--pvd-of", pvd_of, "--wait-ms", str(wait_ms or int(TIMEOUT * 3000))]
@@ -566,8 +568,16 @@ class DnsBed:
                 args += [opt, str(val)]
         if no_bindtodevice:
             args.append("--no-bindtodevice")
-        if DnsBed.wait_fd:
+        if DnsBed.wait_fd or wait_fd:
             args.append("--wait-fd")
+        if engine_leaves_dns:
+            args.append("--engine-leaves-dns")
+        if get_after_first:
+            args.append("--get-after-first")
+        if ask_fd:
+            args.append("--ask-fd")
+        if wait_forever:
+            args.append("--wait-forever")
         if self_test:
             args.append("--self-test")
         if one_by_one:

@@ -267,8 +267,10 @@ def test_dns_post_gives_the_sockets_back_to_the_engine(bed):
     """Name 1 is answered to a thread waiting in mif_check_message (its AAAA answer
     comes 300 ms late, so that thread is waiting, with the query sockets out of the
     engine's poll, when it comes); no query is out afterwards, so the sockets stay out.
-    Name 2 is posted alone and waited for on mif_fd only, so the engine must read its
-    answers: the post has to give the sockets back. The DNS timeout is 6 x TIMEOUT,
+    Name 2 is posted alone and waited for by calling mif_get_message every 10 ms, never
+    waiting on the library (nor asking for mif_fd, which would make the application
+    read its answers), so the engine must read them: the post has to give the sockets
+    back. The DNS timeout is 6 x TIMEOUT,
     the driver gives up after TIMEOUT: were the sockets not given back, the answer
     would be read only when the engine next wakes for another reason, the query's
     deadline at the latest, and the driver would give up (exit 3). IPv6 is off on mif0
@@ -281,12 +283,44 @@ def test_dns_post_gives_the_sockets_back_to_the_engine(bed):
     server = dns.helper("a", "slow-aaaa-server", "--listen", "198.18.0.53", "--answer-a", "198.18.7.7",
                         "--answer-aaaa", "fd6d:6966:7::7", "--delay-ms", "300", label="slow")
     try:
-        r = dns.resolve("mif0", "g.example.com", "g.example.com", one_by_one=True, fd_after_first=True,
+        r = dns.resolve("mif0", "g.example.com", "g.example.com", one_by_one=True, get_after_first=True,
                         no_cache=True, timeout_ms=int(TIMEOUT * 6000), tries=1, wait_ms=int(TIMEOUT * 1000))
     finally:
         server.stop()
     for tid in (1, 2):
         check_answers(r, tid, {"198.18.7.7", "fd6d:6966:7::7"}, source="dns")
+
+
+def test_dns_fd_waiter_reads_its_answers(bed):
+    """An application waiting on mif_fd (asked for before its first post, as an event
+    loop does) with up to 4 translations out reads their answers itself, in
+    mif_get_message after mif_fd woke it (fd mode, docs/engine.md). The engine is told
+    to leave DNS alone (MIF_TEST_ENGINE_LEAVES_DNS), so nobody else reads them: without
+    fd mode the driver would give up (exit 3). Four names one at a time, then four at
+    once (those posts also read answers, as posts with 2 to 4 out do). Every wake of
+    mif_fd brings a message, give or take a few: a readable descriptor that
+    mif_get_message does not make unreadable would spin, thousands of empty wakes.
+    (Whether mif_fd wakes at all depends on the answers' timing: the driver calls
+    mif_get_message before each poll, which reads answers already there.)"""
+    dns = DnsBed(bed)
+    dns.lo_addr("a", "198.18.0.53/32")
+    dns.conf({"mif0": {"dns": "198.18.0.53"}})
+    names = [f"fd{i}.example.com" for i in range(4)]
+    for one_by_one in (True, False):
+        server = dns.helper("a", "late-server", "--listen", "198.18.0.53", "--answer-a", "198.18.7.7",
+                            "--delay-ms", "1", "--copies", "0", label=f"fdmode-{one_by_one}")
+        try:
+            r = dns.resolve("mif0", *names, one_by_one=one_by_one, no_cache=True, wait_fd=True,
+                            engine_leaves_dns=True)
+        finally:
+            server.stop()
+        for tid in range(1, len(names) + 1):
+            check_answers(r, tid, {"198.18.7.7"}, name=names[tid - 1])
+        ends = [m for m in r.lines if m.get("msg") == "end"]
+        check(len(ends) == 1, f"one end line expected:\n{r.describe()}")
+        end = ends[0]
+        check(end["fd_wakes_empty"] <= 8,
+              f"mif_fd woke {end['fd_wakes']} times, {end['fd_wakes_empty']} with no message:\n{r.describe()}")
 
 
 @bed_options(nets=2)
@@ -682,8 +716,9 @@ def test_dns_bad_names_self_test(bed):
 
 # The tests above run mifresolve waiting in mif_check_message, where the waiting thread
 # reads the DNS answers itself. These run the same bodies with mifresolve waiting in
-# poll() on mif_fd, so that the engine thread reads every answer and keeps every timeout
-# (docs/name-translation.md, "Who does what").
+# poll() on mif_fd: with up to 4 translations out, mif_get_message reads the answers
+# that woke it (fd mode), with more the engine thread does; the engine keeps every
+# timeout (docs/name-translation.md, "Who does what").
 def _on_fd(body):
     def run(bed):
         DnsBed.wait_fd = True
@@ -691,7 +726,7 @@ def _on_fd(body):
             body(bed)
         finally:
             DnsBed.wait_fd = False
-    run.__doc__ = (body.__doc__ or "") + " (waiting on mif_fd: the engine reads the answers)"
+    run.__doc__ = (body.__doc__ or "") + " (waiting on mif_fd: fd mode up to 4 out, else the engine)"
     if hasattr(body, "bed_options"):
         run.bed_options = body.bed_options
     return run

@@ -93,6 +93,25 @@ def test_readiness_link_up_translates_at_once(bed):
     answered(r, "a context opened as the link came up")
 
 
+def test_readiness_fd_mode_waiter_reads_queries_started_later(bed):
+    """The same, by an application that asked for mif_fd (fd mode) but waits in
+    mif_check_message(-1), with the engine told to leave DNS alone
+    (MIF_TEST_ENGINE_LEAVES_DNS): the translation waits for mif0/ipv6's configuration,
+    so no query is out when the wait begins; the engine starts the queries when the RA
+    comes, and in fd mode leaves their answers to the application's threads. The
+    waiting thread must watch the query sockets although none was out when it began,
+    or it would sleep until the test's own timeout."""
+    bed.accept_ra("mif0")
+    dns, _ = dns_on_router(bed)
+    bed.start_radvd(radvd_body(max_interval=200, min_interval=150))
+    bed.ip("host", "link", "set", "mif0", "down")
+    bed.ip("host", "-6", "addr", "add", f"{STATIC6}/64", "dev", "mif0", "nodad")
+    bed.ip("host", "link", "set", "mif0", "up")
+    bed.wait_running("mif0")
+    r = dns.resolve("mif0/ipv6", NAME, ask_fd=True, wait_forever=True, engine_leaves_dns=True)
+    answered(r, "fd mode, waiting in mif_check_message(-1)")
+
+
 def test_readiness_window_passes_without_router(bed):
     """No router on the link: the translation on mif0/ipv6 ends "no_servers" once the
     learning window (here 700 ms) passed: not at once, and not never. mifctl config
