@@ -34,7 +34,9 @@
  *   - a second diagnostic, the floor of the mif_fd case: the same per-name work started
  *     by this thread, the answers read by a second thread, which queues each completed
  *     name and writes an eventfd that this thread waits on in its own epoll (the shape
- *     of an application waiting on mif_fd, without the library).
+ *     of an application waiting on mif_fd before fd mode, without the library; since
+ *     session 13 an application waiting on mif_fd with up to 4 translations out reads
+ *     the answers itself, so libmif can go below this floor).
  * Latency of a name: just before its post / ares_getaddrinfo() -> its completion seen
  * by the loop. Throughput: names / wall time of the round. For each concurrency, R
  * rounds of all N names, alternating the order; latencies pooled, throughput = all

@@ -143,6 +143,11 @@ impl Context {
         self.shared.app_fd
     }
 
+    /// Whether the application asked for `notify_fd` (fd mode may be on).
+    pub(super) fn asked_for_fd(&self) -> bool {
+        self.waits_on_fd.load(Ordering::Acquire)
+    }
+
     /// Takes the oldest waiting message. Taking the overflow message queues the
     /// complete state of every subscription again; taking a Connected message gives
     /// its socket to the application (it leaves the socket budget).
@@ -150,8 +155,9 @@ impl Context {
         self.shared.flush_logs();
         let message = match self.shared.outbox.pop() {
             Some(message) => message,
-            // Fd mode: the descriptor woke the application for a DNS answer, read here.
-            // (After a panic there, the final ENGINE_FAILED message waits.)
+            None if !self.asked_for_fd() => return None,
+            // Fd mode: the descriptor may have woken the application for a DNS answer,
+            // read here. (After a panic there, the final ENGINE_FAILED message waits.)
             None => {
                 // Diagnostics of the answers read here are messages too.
                 let route = self.shared.route_logs();

@@ -40,7 +40,7 @@ impl Context {
         let as_error = |e: std::io::Error| wait_error_of(&e);
         if timeout_ms == 0 {
             // Fd mode: a probe after the descriptor woke for a DNS answer reads it.
-            if !outbox.has_messages() && self.shared.read_answers_for_application().is_none() {
+            if self.asked_for_fd() && !outbox.has_messages() && self.shared.read_answers_for_application().is_none() {
                 return Ok(true); // the final ENGINE_FAILED message waits
             }
             return outbox.wait(0).map_err(as_error);
