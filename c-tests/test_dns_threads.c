@@ -10,6 +10,12 @@
  * exactly once with status "done" and exactly its own two addresses, every message
  * must be well formed, and no message may be left over.
  *
+ * A second case: a thread waits in mif_check_message on the queue alone (nothing is
+ * out), then another thread asks for mif_fd for the first time, which turns fd mode on,
+ * and posts a name. The waiting thread must get the answer, although in fd mode the
+ * engine otherwise leaves the answers to whoever waits on mif_fd (nobody here): the
+ * query's own timeout is 60 s, the wait gives up after 20 s (a hang bound).
+ *
  * The DNS server is a thread of this program answering on 198.51.100.53:53, an address
  * it adds to lo inside the private network namespace c-tests/run.sh gives it (it
  * refuses to run elsewhere); the PvD is lo/ipv4, its server set in <root>/etc/mif.conf.
@@ -29,6 +35,7 @@
 #define TOTAL (WORKERS * ROUNDS)
 
 static mif_ctx *ctx;
+static const char *case_root;
 static uint64_t lo_pvd;
 static int server_fd = -1;
 static volatile int server_stop;
@@ -211,6 +218,65 @@ static void answers_while_threads_wait(void)
     CHECK_EQ_INT(stray, 0);
 }
 
+static mif_ctx *ctx_late;
+static mif_result late_wait_rc = MIF_E_INTERNAL;
+
+static void *queue_waiter(void *arg)
+{
+    (void)arg;
+    late_wait_rc = mif_check_message(ctx_late, 20000); /* a hang bound, not a timing check */
+    return NULL;
+}
+
+static void queue_waiter_answered_when_fd_mode_begins(void)
+{
+    pthread_t server, waiter;
+    server_stop = 0;
+    REQUIRE(pthread_create(&server, NULL, server_main, NULL) == 0);
+    mif_options opts;
+    mif_options_init(&opts);
+    opts.root_dir = case_root;
+    opts.dns_timeout_ms = 60000;
+    opts.dns_tries = 1;
+    if (CHECK_RC(mif_open(&opts, &ctx_late), MIF_OK)) {
+        uint64_t pvd = check_pvd_of(ctx_late, "lo", MIF_FAMILY_IPV4);
+        if (CHECK(pvd != 0) && check_wait_dns_element(ctx_late, pvd)) {
+            mif_message *m;
+            while (mif_get_message(ctx_late, &m) == MIF_OK)
+                mif_message_free(m);
+            CHECK(pthread_create(&waiter, NULL, queue_waiter, NULL) == 0);
+            /* Let it start waiting; should it not have yet, its wait watches the sockets
+             * itself and the case passes without the path it is for. */
+            poll(NULL, 0, 200);
+            CHECK(mif_fd(ctx_late) >= 0);
+            mif_request req;
+            mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
+            req.pvd = pvd;
+            req.translation_id = 1;
+            req.name = "t0.example";
+            CHECK_RC(mif_post_message(ctx_late, &req), MIF_OK);
+            pthread_join(waiter, NULL);
+            if (!CHECK_RC(late_wait_rc, MIF_OK))
+                check_note("the thread waiting on the queue got no message before its 20 s bound");
+            int done = 0;
+            long long give_up = check_now_ms() + 20000;
+            while (!done && check_now_ms() < give_up) {
+                if (mif_get_message(ctx_late, &m) != MIF_OK) {
+                    mif_check_message(ctx_late, 1000);
+                    continue;
+                }
+                CHECK(check_message_well_formed(m) && m->translation_id == 1);
+                done = m->msg_type == MIF_MSG_NAME_TRANSLATION_DONE;
+                mif_message_free(m);
+            }
+            CHECK(done);
+        }
+        mif_close(ctx_late);
+    }
+    server_stop = 1;
+    pthread_join(server, NULL);
+}
+
 int main(void)
 {
     char root[256] = "";
@@ -236,6 +302,8 @@ int main(void)
             RUN_CASE(answers_while_threads_wait);
         mif_close(ctx);
     }
+    case_root = root;
+    RUN_CASE(queue_waiter_answered_when_fd_mode_begins);
     close(server_fd);
     check_remove_root(root);
     return check_done();

@@ -2186,13 +2186,15 @@ void mif_close(struct mif_ctx *ctx);
  * DNS answers arrives, and `mif_get_message` (or `mif_check_message`) reads that
  * answer on the calling thread and queues its messages before it takes one: the
  * answer wakes the application directly instead of the engine thread first (the
- * messages are the same; with more translations out the engine thread reads them).
+ * messages are the same; with more translations out the engine thread reads them:
+ * from the post that leaves a fifth out until a post finds at most 4).
  * So a wake may bring no message (an answer that is dropped, such as a forgery);
  * once `mif_get_message` returned `MIF_NO_MESSAGE`, the descriptor stays unreadable
  * until something new arrives. An application that asked for the descriptor and
  * does not call `mif_get_message` meanwhile gets those answers read by the engine
- * when their query's timeout comes, not lost. The descriptor nests two epoll sets:
- * an application's epoll sets can hold it three deep (a fourth gets ELOOP from the
+ * when their query's timeout comes, not lost (a thread waiting in
+ * `mif_check_message` gets them at once). The descriptor nests two epoll sets: an
+ * application's epoll sets can hold it three deep (a fourth gets ELOOP from the
  * kernel).
  *
  * Returns the descriptor, or -1 if `ctx` is NULL, closed, or inherited across

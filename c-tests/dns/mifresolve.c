@@ -31,8 +31,6 @@
  *                         asked for before the first post as an event loop would: with
  *                         up to 4 translations out, mif_get_message then reads the DNS
  *                         answers that woke it (fd mode); with more, the engine does
- *   --fd-after-first      wait in mif_check_message until the second NAME is posted, then
- *                         on mif_fd
  *   --get-after-first     wait in mif_check_message until the second NAME is posted, then
  *                         by sleeping 10 ms between calls of mif_get_message, never
  *                         waiting on the library (with --one-by-one: the first name's
@@ -44,6 +42,7 @@
  *                         mif_check_message
  *   --wait-forever        wait in mif_check_message(-1) (not in slices of at most 1 s):
  *                         a wait that nothing wakes hangs, for the test's own timeout
+ *                         (refused with --stop-after-ms, --stop-when-file, --wait-fd)
  *   --stop-after-ms N     post MIF_REQ_STOP_TRANSLATING_NAME for every translation not
  *                         done N ms after the posts
  *   --stop-when-file P    the same, as soon as file P exists (checked every 10 ms): lets a
@@ -378,7 +377,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: mifresolve --pvd-of IF[/ipv4|/ipv6] [--root DIR] [--timeout-ms N] [--tries N]\n"
                     "       [--no-bindtodevice] [--wait-fd] [--stop-after-ms N] [--stop-when-file P] [--linger-ms N] [--wait-ms N]\n"
-                    "       [--learning-ms N] [--one-by-one] [--no-cache] [--fd-after-first] [--get-after-first]\n"
+                    "       [--learning-ms N] [--one-by-one] [--no-cache] [--get-after-first]\n"
                     "       [--engine-leaves-dns] [--ask-fd] [--wait-forever]\n"
                     "       [--id-base N] [--pvd-id N] (--self-test | NAME...)\n");
 }
@@ -393,7 +392,6 @@ int main(int argc, char **argv)
         {"tries", required_argument, 0, 'n'},
         {"no-bindtodevice", no_argument, 0, 'B'},
         {"wait-fd", no_argument, 0, 'F'},
-        {"fd-after-first", no_argument, 0, 'A'},
         {"get-after-first", no_argument, 0, 'G'},
         {"engine-leaves-dns", no_argument, 0, 'E'},
         {"ask-fd", no_argument, 0, 'K'},
@@ -414,7 +412,7 @@ int main(int argc, char **argv)
     uint64_t timeout_ms = 0, tries = 0, stop_after = 0, linger = 0, wait_ms = 30000, id_base = 1, pvd_id = 0;
     uint64_t learning_ms = 0;
     bool no_btd = false, self = false, have_stop = false, have_pvd_id = false, wait_fd = false;
-    bool one_by_one = false, no_cache = false, fd_after_first = false, get_after_first = false;
+    bool one_by_one = false, no_cache = false, get_after_first = false;
     bool engine_leaves_dns = false, ask_fd = false, wait_forever = false;
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -427,7 +425,6 @@ int main(int argc, char **argv)
         case 'n': target = &tries; break;
         case 'B': no_btd = true; break;
         case 'F': wait_fd = true; break;
-        case 'A': fd_after_first = true; break;
         case 'G': get_after_first = true; break;
         case 'E': engine_leaves_dns = true; break;
         case 'K': ask_fd = true; break;
@@ -450,6 +447,7 @@ int main(int argc, char **argv)
         }
     }
     if ((!pvd_of && !have_pvd_id) || (!self && optind >= argc) || argc - optind > MAX_NAMES
+        || (wait_forever && (have_stop || stop_file || wait_fd))
         || timeout_ms > UINT32_MAX || tries > UINT32_MAX || learning_ms > UINT32_MAX) {
         usage();
         return 2;
@@ -557,7 +555,7 @@ int main(int argc, char **argv)
             until = stop_at;
         if (stop_file && !stopped && now + 10 < until)
             until = now + 10;
-        if (wait_fd || (fd_after_first && next_name > optind + 1)) {
+        if (wait_fd) {
             int64_t left = until - now;
             struct pollfd pfd = { .fd = mif_fd(ctx), .events = POLLIN };
             int n = poll(&pfd, 1, (int)(left < 0 ? 0 : left > 1000 ? 1000 : left));

@@ -90,13 +90,15 @@ impl Context {
             Resolver::new(config.dns, &config.root_dir, config.test.use_bindtodevice(), lingering_cap(socket_budget));
         let registry = poll.registry().try_clone().map_err(|e| fail("mio registry", e))?;
         let dns = DnsShared::new(resolver, registry, outbox.borrow_fd()).map_err(|e| fail("DNS socket set", e))?;
-        let app_fd = dns.app_fd();
+        let app_set = dns.app_set();
+        let dns_sleepers = dns.sleepers();
         let dns_sockets = dns.duplicate_sockets_fd().map_err(|e| fail("dup", e))?;
         let shared = Arc::new(Shared {
             model: Mutex::new(model),
             dns: Mutex::new(dns),
             dns_sockets,
-            app_fd,
+            app_set,
+            dns_sleepers,
             operations: Mutex::new(Operations::new(socket_budget)),
             outbox,
             logs,
@@ -140,7 +142,7 @@ impl Context {
             drop(route);
             self.shared.flush_logs();
         }
-        self.shared.app_fd
+        self.shared.app_set.raw_fd()
     }
 
     /// Whether the application asked for `notify_fd` (fd mode may be on).

@@ -5,7 +5,8 @@
 //! A function whose name ends in `_locked` expects the lock named in its comment to
 //! be held by its caller.
 
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, MutexGuard};
@@ -20,6 +21,7 @@ use super::resolver::{DnsEvent, DnsShared};
 use crate::core::model::HostModel;
 use crate::core::Error;
 use crate::log::{log_at, panic_text, route_to, LogSink, Route};
+use crate::os::sys::LevelSet;
 
 pub(crate) struct Shared {
     pub model: Mutex<HostModel>,
@@ -28,8 +30,11 @@ pub(crate) struct Shared {
     /// A second descriptor of the resolver's socket set, for a thread that waits for
     /// answers with the resolver's lock released (`wait.rs`).
     pub dns_sockets: OwnedFd,
-    /// The application's descriptor (`mif_fd`), owned by `dns` (`DnsShared::app_fd`).
-    pub app_fd: RawFd,
+    /// The application's descriptor (`mif_fd`), also `dns`'s (`DnsShared::app_set`).
+    pub app_set: Arc<LevelSet>,
+    /// Threads waiting in `mif_check_message` on the queue alone (`wait.rs`), also
+    /// `dns`'s (`DnsShared::sleepers`).
+    pub dns_sleepers: Arc<AtomicUsize>,
     /// Every outstanding translation and connect (`operations`).
     pub operations: Mutex<Operations>,
     pub outbox: Outbox,

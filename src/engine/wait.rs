@@ -10,6 +10,8 @@
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use super::context::Context;
 use super::helping::{Helping, HELP_MAX_TRANSLATIONS};
 use crate::core::Error;
@@ -65,11 +67,18 @@ impl Context {
             // thread's post): a waiting thread watches it then, also with none out yet.
             let watch = dns.has_queries() || dns.reads_for_application();
             if !watch || self.shared.operations.lock().translations() > HELP_MAX_TRANSLATIONS {
+                // Counted while it sleeps: meanwhile another thread's post or first
+                // `mif_fd` may switch to fd mode, which then leaves the engine watching
+                // the sockets too, so that this thread's answers are not left to their
+                // timeout (`DnsShared::place_for_application`).
+                let sleeping = Sleeping::begin(&self.shared.dns_sleepers);
                 drop(dns);
-                return match &signals {
+                let waited = match &signals {
                     None => outbox.wait(user_ms).map_err(as_error),
                     Some(held) => held.poll([outbox.borrow_fd()], user_ms).map(|[ready]| ready).map_err(as_error),
                 };
+                drop(sleeping);
+                return waited;
             }
             let held = signals.get_or_insert_with(SignalsHeld::hold);
             let dns_due = dns.next_wake();
@@ -93,5 +102,23 @@ impl Context {
                 return Ok(false);
             }
         }
+    }
+}
+
+/// A thread waiting in `mif_check_message` on the queue alone, counted while it waits
+/// (`Shared::dns_sleepers`); uncounted when this drops, also on unwind.
+struct Sleeping<'a>(&'a AtomicUsize);
+
+impl<'a> Sleeping<'a> {
+    /// With the resolver's lock held, so that a post's placement sees the count.
+    fn begin(count: &'a AtomicUsize) -> Sleeping<'a> {
+        count.fetch_add(1, Ordering::AcqRel);
+        Sleeping(count)
+    }
+}
+
+impl Drop for Sleeping<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -52,6 +52,12 @@ pub struct LevelSet {
     epoll: nix::sys::epoll::Epoll,
 }
 
+impl AsFd for LevelSet {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.epoll.0.as_fd()
+    }
+}
+
 impl LevelSet {
     /// CLOEXEC and, for event loops that expect it of every descriptor, NONBLOCK.
     pub fn new() -> io::Result<LevelSet> {
@@ -76,15 +82,26 @@ impl LevelSet {
         Ok(())
     }
 
-    pub fn watch(&self, fd: BorrowedFd<'_>, watched: bool) -> io::Result<()> {
+    /// Adds a mio poll set (nested) by its own descriptor.
+    pub fn add_poll(&self, poll: &mio::Poll, watched: bool) -> io::Result<()> {
+        // SAFETY: a `mio::Poll` owns its epoll descriptor for as long as it lives, and
+        // the borrow ends within this call (the kernel keeps its own reference).
+        let fd = unsafe { BorrowedFd::borrow_raw(poll.as_raw_fd()) };
+        self.add(fd, watched)
+    }
+
+    /// Switches a mio poll set added with `add_poll` between watched and kept.
+    pub fn watch_poll(&self, poll: &mio::Poll, watched: bool) -> io::Result<()> {
+        // SAFETY: as in `add_poll`.
+        let fd = unsafe { BorrowedFd::borrow_raw(poll.as_raw_fd()) };
         self.epoll.modify(fd, &mut Self::interest(watched))?;
         Ok(())
     }
 
-    /// Whether the set polls readable now.
+    /// Waits until the set is readable or `timeout_ms` passed (`Ok(false)`).
     #[cfg(test)]
-    pub fn readable_now(&self) -> io::Result<bool> {
-        wait_readable(self.epoll.0.as_fd(), 0)
+    pub fn readable_within(&self, timeout_ms: i32) -> io::Result<bool> {
+        wait_readable(self.epoll.0.as_fd(), timeout_ms)
     }
 }
 

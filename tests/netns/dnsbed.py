@@ -554,8 +554,8 @@ class DnsBed:
     # -- the driver
     def _argv(self, pvd_of, names, root=True, timeout_ms=None, tries=None, no_bindtodevice=False,
               stop_after_ms=None, stop_when_file=None, linger_ms=None, self_test=False, valgrind=False,
-              learning_ms=None, drop_net_raw=False, one_by_one=False, no_cache=False, fd_after_first=False,
-              get_after_first=False, wait_fd=False, engine_leaves_dns=False, ask_fd=False, wait_forever=False,
+              learning_ms=None, drop_net_raw=False, one_by_one=False, no_cache=False, get_after_first=False,
+              wait_fd=False, engine_leaves_dns=False, ask_fd=False, wait_forever=False,
               wait_ms=None):
         from bed import TIMEOUT, VALGRIND
         args = [self.driver, "--pvd-of", pvd_of, "--wait-ms", str(wait_ms or int(TIMEOUT * 3000))]
@@ -584,8 +584,6 @@ class DnsBed:
             args.append("--one-by-one")
         if no_cache:
             args.append("--no-cache")
-        if fd_after_first:
-            args.append("--fd-after-first")
         args += list(names)
         # Without CAP_NET_RAW (as an unprivileged application): out of the bounding set,
         # so the driver runs without it although started by root.

@@ -300,8 +300,9 @@ def test_dns_fd_waiter_reads_its_answers(bed):
     once (those posts also read answers, as posts with 2 to 4 out do). Every wake of
     mif_fd brings a message, give or take a few: a readable descriptor that
     mif_get_message does not make unreadable would spin, thousands of empty wakes.
-    (Whether mif_fd wakes at all depends on the answers' timing: the driver calls
-    mif_get_message before each poll, which reads answers already there.)"""
+    (Whether mif_fd wakes for these depends on the answers' timing: the driver calls
+    mif_get_message before each poll, which reads answers already there.) Then two
+    names whose AAAA answers come 300 ms late: each wakes mif_fd."""
     dns = DnsBed(bed)
     dns.lo_addr("a", "198.18.0.53/32")
     dns.conf({"mif0": {"dns": "198.18.0.53"}})
@@ -321,6 +322,20 @@ def test_dns_fd_waiter_reads_its_answers(bed):
         end = ends[0]
         check(end["fd_wakes_empty"] <= 8,
               f"mif_fd woke {end['fd_wakes']} times, {end['fd_wakes_empty']} with no message:\n{r.describe()}")
+    # The AAAA answers come 300 ms late, when the driver certainly sits in poll() on
+    # mif_fd (in slices of at most 1 s): each must wake it. Were the query sockets not
+    # in the descriptor, the driver would find them only after its poll() timed out.
+    server = dns.helper("a", "slow-aaaa-server", "--listen", "198.18.0.53", "--answer-a", "198.18.7.7",
+                        "--answer-aaaa", "fd6d:6966:7::7", "--delay-ms", "300", label="fdmode-slow")
+    try:
+        r = dns.resolve("mif0", "s1.example.com", "s2.example.com", one_by_one=True, no_cache=True, wait_fd=True,
+                        engine_leaves_dns=True)
+    finally:
+        server.stop()
+    for tid in (1, 2):
+        check_answers(r, tid, {"198.18.7.7", "fd6d:6966:7::7"}, source="dns")
+    end = [m for m in r.lines if m.get("msg") == "end"][0]
+    check(end["fd_wakes"] >= 2, f"mif_fd woke {end['fd_wakes']} times for two late answers:\n{r.describe()}")
 
 
 @bed_options(nets=2)

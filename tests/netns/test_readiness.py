@@ -100,7 +100,11 @@ def test_readiness_fd_mode_waiter_reads_queries_started_later(bed):
     so no query is out when the wait begins; the engine starts the queries when the RA
     comes, and in fd mode leaves their answers to the application's threads. The
     waiting thread must watch the query sockets although none was out when it began,
-    or it would sleep until the test's own timeout."""
+    or it would sleep until the test's own timeout. (radvd answers the context's
+    Router Solicitation after a random delay of up to 500 ms, so the RA comes after
+    the post in practice; should it come before, the queries are out when the wait
+    begins and the case passes without the path it is for: it hung with that path
+    removed, tried.)"""
     bed.accept_ra("mif0")
     dns, _ = dns_on_router(bed)
     bed.start_radvd(radvd_body(max_interval=200, min_interval=150))
