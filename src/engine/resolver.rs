@@ -1778,19 +1778,29 @@ mod tests {
 
     use super::*;
 
+    /// An engine poll with a resolver's query set nested in it, as `Context::open` makes
+    /// them, and the queue's eventfd that the application's descriptor holds.
+    fn engine_and_resolver() -> (mio::Poll, DnsShared, sys::Level) {
+        let engine = mio::Poll::new().unwrap();
+        let resolver = Resolver::new(DnsConfig::default(), Path::new("/"), false, 4);
+        let queue = sys::Level::new().unwrap();
+        let dns = DnsShared::new(resolver, engine.registry().try_clone().unwrap(), queue.as_fd()).unwrap();
+        (engine, dns, queue)
+    }
+
+    /// Whether the engine's poll reports the query set within `wait_ms`.
+    fn engine_woke(engine: &mut mio::Poll, events: &mut mio::Events, wait_ms: u64) -> bool {
+        engine.poll(events, Some(Duration::from_millis(wait_ms))).unwrap();
+        events.iter().any(|e| e.token() == tokens::DNS_SOCKETS)
+    }
+
     /// The watching invariant, on real epoll sets: an engine poll with the query set
     /// nested in it as `DnsShared::new` does, one UDP query socket in the set.
     #[test]
     fn the_engine_watches_the_set_whenever_a_query_is_out_and_nobody_helps() {
-        let mut engine = mio::Poll::new().unwrap();
+        let (mut engine, mut dns, _queue) = engine_and_resolver();
         let mut events = mio::Events::with_capacity(8);
-        let resolver = Resolver::new(DnsConfig::default(), Path::new("/"), false, 4);
-        let queue = sys::Level::new().unwrap();
-        let mut dns = DnsShared::new(resolver, engine.registry().try_clone().unwrap(), queue.as_fd()).unwrap();
-        let mut woke = |engine: &mut mio::Poll, wait_ms: u64| {
-            engine.poll(&mut events, Some(Duration::from_millis(wait_ms))).unwrap();
-            events.iter().any(|e| e.token() == tokens::DNS_SOCKETS)
-        };
+        let mut woke = |engine: &mut mio::Poll, wait_ms: u64| engine_woke(engine, &mut events, wait_ms);
         // Alone, a helper takes the set out; with no query out it stays out after it.
         dns.begin_helping();
         dns.end_helping().unwrap();
@@ -1842,15 +1852,9 @@ mod tests {
     /// longer wakes for it); Connect to Name races keep the engine watching.
     #[test]
     fn in_fd_mode_the_application_descriptor_watches_the_set_up_to_four_translations() {
-        let mut engine = mio::Poll::new().unwrap();
+        let (mut engine, mut dns, queue) = engine_and_resolver();
         let mut events = mio::Events::with_capacity(8);
-        let resolver = Resolver::new(DnsConfig::default(), Path::new("/"), false, 4);
-        let queue = sys::Level::new().unwrap();
-        let mut dns = DnsShared::new(resolver, engine.registry().try_clone().unwrap(), queue.as_fd()).unwrap();
-        let mut woke = |engine: &mut mio::Poll, wait_ms: u64| {
-            engine.poll(&mut events, Some(Duration::from_millis(wait_ms))).unwrap();
-            events.iter().any(|e| e.token() == tokens::DNS_SOCKETS)
-        };
+        let mut woke = |engine: &mut mio::Poll, wait_ms: u64| engine_woke(engine, &mut events, wait_ms);
         // Loopback delivery may be deferred on a loaded machine: readable within 10 s.
         let app_readable = |dns: &DnsShared| dns.app_set.readable_within(10_000).unwrap();
         let app_unreadable = |dns: &DnsShared| !dns.app_set.readable_within(0).unwrap();

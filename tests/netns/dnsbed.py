@@ -566,24 +566,12 @@ class DnsBed:
                          ("--learning-ms", learning_ms)):
             if val is not None:
                 args += [opt, str(val)]
-        if no_bindtodevice:
-            args.append("--no-bindtodevice")
-        if DnsBed.wait_fd or wait_fd:
-            args.append("--wait-fd")
-        if engine_leaves_dns:
-            args.append("--engine-leaves-dns")
-        if get_after_first:
-            args.append("--get-after-first")
-        if ask_fd:
-            args.append("--ask-fd")
-        if wait_forever:
-            args.append("--wait-forever")
-        if self_test:
-            args.append("--self-test")
-        if one_by_one:
-            args.append("--one-by-one")
-        if no_cache:
-            args.append("--no-cache")
+        for opt, on in (("--no-bindtodevice", no_bindtodevice), ("--wait-fd", DnsBed.wait_fd or wait_fd),
+                        ("--engine-leaves-dns", engine_leaves_dns), ("--get-after-first", get_after_first),
+                        ("--ask-fd", ask_fd), ("--wait-forever", wait_forever), ("--self-test", self_test),
+                        ("--one-by-one", one_by_one), ("--no-cache", no_cache)):
+            if on:
+                args.append(opt)
         args += list(names)
         # Without CAP_NET_RAW (as an unprivileged application): out of the bounding set,
         # so the driver runs without it although started by root.

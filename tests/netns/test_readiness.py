@@ -77,10 +77,10 @@ def test_readiness_fresh_context_translates_at_once(bed):
     check(sources == {S1: ["ra"]}, f"mifctl config: the server's provenance is the RA: {data[0]}")
 
 
-def test_readiness_link_up_translates_at_once(bed):
-    """mif0 comes up on an RA-only network; as soon as the kernel reports it running, a
-    context is opened and translates on mif0/ipv6: it gets the answer (the router's RA,
-    asked for by the kernel and by the context, brings the DNS server)."""
+def link_comes_up_on_ra_network(bed):
+    """mif0 goes down and up again on an RA-only network whose router advertises only
+    every 150-200 s after its first RAs; returns the DnsBed once the kernel reports the
+    link running."""
     bed.accept_ra("mif0")
     dns, _ = dns_on_router(bed)
     bed.start_radvd(radvd_body(max_interval=200, min_interval=150))
@@ -89,6 +89,14 @@ def test_readiness_link_up_translates_at_once(bed):
     bed.ip("host", "-6", "addr", "add", f"{STATIC6}/64", "dev", "mif0", "nodad")
     bed.ip("host", "link", "set", "mif0", "up")
     bed.wait_running("mif0")
+    return dns
+
+
+def test_readiness_link_up_translates_at_once(bed):
+    """mif0 comes up on an RA-only network; as soon as the kernel reports it running, a
+    context is opened and translates on mif0/ipv6: it gets the answer (the router's RA,
+    asked for by the kernel and by the context, brings the DNS server)."""
+    dns = link_comes_up_on_ra_network(bed)
     r = dns.resolve("mif0/ipv6", NAME)
     answered(r, "a context opened as the link came up")
 
@@ -105,13 +113,7 @@ def test_readiness_fd_mode_waiter_reads_queries_started_later(bed):
     the post in practice; should it come before, the queries are out when the wait
     begins and the case passes without the path it is for: it hung with that path
     removed, tried.)"""
-    bed.accept_ra("mif0")
-    dns, _ = dns_on_router(bed)
-    bed.start_radvd(radvd_body(max_interval=200, min_interval=150))
-    bed.ip("host", "link", "set", "mif0", "down")
-    bed.ip("host", "-6", "addr", "add", f"{STATIC6}/64", "dev", "mif0", "nodad")
-    bed.ip("host", "link", "set", "mif0", "up")
-    bed.wait_running("mif0")
+    dns = link_comes_up_on_ra_network(bed)
     r = dns.resolve("mif0/ipv6", NAME, ask_fd=True, wait_forever=True, engine_leaves_dns=True)
     answered(r, "fd mode, waiting in mif_check_message(-1)")
 
