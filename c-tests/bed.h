@@ -151,6 +151,7 @@ static inline void check_require_private_netns(void)
 struct check_fdset {
     int n;
     int fd[CHECK_MAX_FDS];
+    char what[CHECK_MAX_FDS][48]; /* the link's target, to name a descriptor that went away */
 };
 
 static inline int check_fd_cmp(const void *a, const void *b)
@@ -158,7 +159,7 @@ static inline int check_fd_cmp(const void *a, const void *b)
     return *(const int *)a - *(const int *)b;
 }
 
-static inline int check_fds(struct check_fdset *s)
+static inline int check_fds_once(struct check_fdset *s)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
@@ -175,6 +176,43 @@ static inline int check_fds(struct check_fdset *s)
     }
     closedir(d);
     qsort(s->fd, (size_t)s->n, sizeof s->fd[0], check_fd_cmp);
+    for (int i = 0; i < s->n; i++) {
+        char path[64];
+        ssize_t len;
+        snprintf(path, sizeof path, "/proc/self/fd/%d", s->fd[i]);
+        len = readlink(path, s->what[i], sizeof s->what[i] - 1);
+        s->what[i][len > 0 ? len : 0] = '\0';
+    }
+    return 1;
+}
+
+static inline int check_fdsets_same(const struct check_fdset *a, const struct check_fdset *b)
+{
+    return a->n == b->n && memcmp(a->fd, b->fd, (size_t)a->n * sizeof a->fd[0]) == 0;
+}
+
+/*
+ * The open descriptors once they hold still: two listings 100 ms apart that agree (at
+ * most 50 tries).  The engine thread opens descriptors for a moment now and then (a
+ * file it re-reads, the raw socket of a Router Solicitation); one listing can catch
+ * such a descriptor open, and a later one then finds it "closed".  A descriptor leaked
+ * or closed for good shows in every listing.
+ */
+static inline int check_fds(struct check_fdset *s)
+{
+    static struct check_fdset previous;
+    int tries;
+    if (!check_fds_once(s))
+        return 0;
+    for (tries = 0; tries < 50; tries++) {
+        previous = *s;
+        usleep(100 * 1000);
+        if (!check_fds_once(s))
+            return 0;
+        if (check_fdsets_same(&previous, s))
+            return 1;
+    }
+    check_note("the open descriptors kept changing for 5 s");
     return 1;
 }
 
@@ -199,7 +237,8 @@ static inline int check_fds_equal(const struct check_fdset *before, const struct
         for (j = 0; j < after->n && after->fd[j] != before->fd[i]; j++) {
         }
         if (j == after->n) {
-            check_note("descriptor %d was open before and is closed now", before->fd[i]);
+            check_note("descriptor %d (%s) was open before and is closed now", before->fd[i],
+                       before->what[i]);
             ok = 0;
         }
     }

@@ -4,8 +4,11 @@
 # Each binary runs in a fresh, empty network namespace (unshare --net, with lo brought up
 # first), so the `ip` commands the tests run change nothing outside it; the tests check
 # that they are in such a namespace before they change anything.  Each runs under
-#   valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --max-threads=1500
-# so a memory error or a definite/indirect leak fails it.
+#   valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --max-threads=1500 --fair-sched=yes
+# so a memory error or a definite/indirect leak fails it.  valgrind runs one thread at a
+# time; --fair-sched=yes hands the turn round in order: with its default lock, threads in
+# tight loops (test_close_fork's posting callers) kept the others from running for
+# minutes.
 #
 # With MIF_SANITIZERS=1 the binaries are the ones built with
 # -fsanitize=address,undefined (make test-c-san, build/c-tests-san/): they run without
@@ -56,7 +59,7 @@ else
     echo "c-tests: valgrind not found (install it, or MIF_VALGRIND=0 for a quick run)" >&2
     exit 2
   fi
-  runner="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --track-fds=no --max-threads=1500 --quiet"
+  runner="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --track-fds=no --max-threads=1500 --fair-sched=yes --quiet"
   if [ -f "$here/valgrind.supp" ]; then
     runner="$runner --suppressions=$here/valgrind.supp"
   fi

@@ -119,16 +119,27 @@ static void close_wakes_every_caller(void)
         callers[i].role = roles[i];
         callers[i].last = MIF_OK;
         callers[i].calls = 0;
-        REQUIRE(pthread_create(&threads[i], NULL, caller_main, &callers[i]) == 0);
     }
-    /* The three waiters are at their wait (and, after a moment, inside it): a caller
-     * that started after the close would get MIF_E_CLOSED as well, without testing the
-     * wake-up. The messages drained first, the waits have nothing to return for. */
+    /* The three waiters first, until they are at their wait (and, after a moment,
+     * inside it): a caller that started after the close would get MIF_E_CLOSED as well,
+     * without testing the wake-up. The messages drained first, the waits have nothing
+     * to return for. The looping callers start after them, so they cannot hold the
+     * waiters back from their wait (under valgrind without --fair-sched=yes, four tight
+     * loops kept a new thread from its first instruction for over 30 s in a CI run). */
+    for (i = 0; i < N; i++) {
+        if (roles[i] == WAIT_FOREVER)
+            REQUIRE(pthread_create(&threads[i], NULL, caller_main, &callers[i]) == 0);
+    }
     {
         long long until = check_now_ms() + 30000;
         while (__atomic_load_n(&waiting, __ATOMIC_SEQ_CST) < 3 && check_now_ms() < until)
             check_sleep_ms(10);
         CHECK(__atomic_load_n(&waiting, __ATOMIC_SEQ_CST) >= 3);
+    }
+    check_sleep_ms(200);
+    for (i = 0; i < N; i++) {
+        if (roles[i] != WAIT_FOREVER)
+            REQUIRE(pthread_create(&threads[i], NULL, caller_main, &callers[i]) == 0);
     }
     check_sleep_ms(200);
     mif_close(ctx);
