@@ -461,6 +461,66 @@ fn resync_announces_exactly_the_difference() {
     assert!(out.is_empty(), "{out:?}");
 }
 
+/// `mif_open` applies the configuration files before the first snapshot (each view is
+/// then worked out once): the state is the one of the other order.
+#[test]
+fn files_before_the_first_snapshot_give_the_state_of_the_other_order() {
+    let snapshot = Snapshot {
+        links: vec![
+            LinkFact { ifindex: 1, name: "lo".into(), flags: LinkFlags { loopback: true, ..up() }, mtu: None },
+            LinkFact { ifindex: 2, name: "eth0".into(), flags: up(), mtu: None },
+            LinkFact { ifindex: 3, name: "wlan0".into(), flags: up(), mtu: None },
+        ],
+        addrs: vec![
+            addr_fact(1, "127.0.0.1", 8, Scope::Global),
+            addr_fact(2, "198.51.100.2", 24, Scope::Global),
+            addr_fact(2, "fd6d:6966:a::2", 64, Scope::Global),
+            addr_fact(3, "203.0.113.9", 24, Scope::Global),
+        ],
+        routes: vec![],
+        prefix_routes: vec![],
+    };
+    let element = |link: LinkRef, server: &str| SourcedElement {
+        link,
+        kind: ElementKind::Static,
+        server: None,
+        data: ConfigData { dns_servers: ips(&[server]), ..Default::default() },
+        lifetime: None,
+        lease_address: None,
+        configuring: false,
+        besides_heard_ra: false,
+    };
+    let files = || {
+        vec![
+            Fact::Sourced {
+                origin: "/etc/mif.conf".into(),
+                elements: vec![
+                    element(LinkRef::Name("eth0".into()), "198.51.100.53"),
+                    element(LinkRef::Name("gone0".into()), "198.18.0.53"),
+                ],
+            },
+            Fact::Sourced { origin: "/run/lease".into(), elements: vec![element(LinkRef::Index(3), "203.0.113.53")] },
+            Fact::System {
+                origin: "/etc/resolv.conf".into(),
+                data: Some(ConfigData { dns_servers: ips(&["203.0.113.1"]), ..Default::default() }),
+            },
+        ]
+    };
+    let mut snapshot_first = Harness::new();
+    let mut files_first = Harness::new();
+    let now = snapshot_first.now;
+    snapshot_first.model.resync(snapshot.clone(), now, &mut Vec::new());
+    snapshot_first.model.apply_all(files(), now, &mut Vec::new());
+    files_first.now = now;
+    files_first.model.apply_all(files(), now, &mut Vec::new());
+    files_first.model.resync(snapshot, now, &mut Vec::new());
+    let state = snapshot_first.subscribe_all();
+    assert!(state.iter().any(|l| l.ends_with(" Static 198.51.100.53")), "{state:?}");
+    assert!(state.iter().any(|l| l.ends_with(" Static 203.0.113.53")), "{state:?}");
+    assert!(state.iter().any(|l| l.ends_with(" System 203.0.113.1")), "{state:?}");
+    assert_eq!(files_first.subscribe_all(), state);
+}
+
 #[test]
 fn resync_removes_vanished_interfaces_in_order() {
     let mut h = two_links();
