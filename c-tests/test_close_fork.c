@@ -57,10 +57,13 @@ struct caller {
 };
 
 static int waiting; /* WAIT_FOREVER callers about to enter their wait */
+static int looping; /* the other callers that started their loop */
 
 static void *caller_main(void *arg)
 {
     struct caller *c = (struct caller *)arg;
+    if (c->role != WAIT_FOREVER)
+        __atomic_add_fetch(&looping, 1, __ATOMIC_SEQ_CST);
     for (;;) {
         mif_result rc;
         mif_message *m = NULL;
@@ -141,7 +144,13 @@ static void close_wakes_every_caller(void)
         if (roles[i] != WAIT_FOREVER)
             REQUIRE(pthread_create(&threads[i], NULL, caller_main, &callers[i]) == 0);
     }
-    check_sleep_ms(200);
+    {
+        long long until = check_now_ms() + 30000;
+        while (__atomic_load_n(&looping, __ATOMIC_SEQ_CST) < N - 3 && check_now_ms() < until)
+            check_sleep_ms(10);
+        CHECK(__atomic_load_n(&looping, __ATOMIC_SEQ_CST) >= N - 3);
+    }
+    check_sleep_ms(200); /* the loops are in their calls when the context closes */
     mif_close(ctx);
     for (i = 0; i < N; i++) {
         pthread_join(threads[i], NULL);

@@ -462,7 +462,9 @@ fn resync_announces_exactly_the_difference() {
 }
 
 /// `mif_open` applies the configuration files before the first snapshot (each view is
-/// then worked out once): the state is the one of the other order.
+/// then worked out once): a subscriber sees what the other order gave (interfaces,
+/// PvDs, addresses, file and system elements; element ids, which `show` leaves out,
+/// may be numbered in another order).
 #[test]
 fn files_before_the_first_snapshot_give_the_state_of_the_other_order() {
     let snapshot = Snapshot {
