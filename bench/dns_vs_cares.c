@@ -1056,13 +1056,14 @@ int main(int argc, char **argv)
                                  "%s c=%d: libmif %.0f/s median %.1f us p99 %.1f us, c-ares %.0f/s median %.1f us "
                                  "p99 %.1f us (4MiB: %.0f/s, %.1f us, %.1f us), ratio tput %.2f median %.2f p99 %.2f "
                                  "(vs 4MiB: %.2f %.2f %.2f); on mif_fd %.0f/s median %.1f us, ratio tput %.2f "
-                                 "median %.2f (vs 4MiB: %.2f %.2f); floors vs c-ares (median, tput): inline %.2f %.2f, "
-                                 "reader thread %.2f %.2f%s",
+                                 "median %.2f (vs 4MiB: %.2f %.2f); floors vs c-ares (median, tput): inline %.2f %.2f "
+                                 "(vs 4MiB: %.2f %.2f), reader thread %.2f %.2f%s",
                                  c ? " |" : "", conc, tp[W_MIF], s[W_MIF].median / 1e3, s[W_MIF].p99 / 1e3, tp[W_CA],
                                  s[W_CA].median / 1e3, s[W_CA].p99 / 1e3, tp[W_CABIG], s[W_CABIG].median / 1e3,
                                  s[W_CABIG].p99 / 1e3, r_tp, r_med, r_p99, b_tp, b_med, b_p99, tp[W_MIFFD],
                                  s[W_MIFFD].median / 1e3, f_tp, f_med, fb_tp, fb_med,
                                  ratio(s[W_REPLICA].median, s[W_CA].median), ratio(tp[W_REPLICA], tp[W_CA]),
+                                 ratio(s[W_REPLICA].median, s[W_CABIG].median), ratio(tp[W_REPLICA], tp[W_CABIG]),
                                  ratio(s[W_HANDOFF].median, s[W_CA].median), ratio(tp[W_HANDOFF], tp[W_CA]),
                                  any_fail ? " (FAILURES)" : "");
     }
