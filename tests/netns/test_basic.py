@@ -108,6 +108,34 @@ def test_address_add_remove(bed):
     m.expect_quiet()
 
 
+def test_bridge_port_stays(bed):
+    """mif0 joins a bridge and leaves it. The bridge's own link messages about its port
+    (family AF_BRIDGE; an RTM_DELLINK when the port leaves) are no news of mif0, which
+    neither goes nor loses its PvDs or addresses; afterwards it still answers by the
+    same PvD ids."""
+    idx = bed.ifindex("mif0")
+    m = bed.start_mifctl()
+    m.expect_initial()
+    p4, p6 = m.pvd_id("mif0/ipv4"), m.pvd_id("mif0/ipv6")
+    bed.ip("host", "link", "add", "mifbr0", "type", "bridge")
+    br = bed.ifindex("mifbr0")
+    m.expect(iface(br, "mifbr0"))
+
+    def about_the_bridge(msg):
+        return msg.get("ifindex") == br
+
+    bed.ip("host", "link", "set", "mif0", "master", "mifbr0")
+    m.expect_quiet("nothing about mif0 as it joins the bridge", allow=about_the_bridge)
+    bed.ip("host", "link", "set", "mif0", "nomaster")
+    m.expect_quiet("nothing about mif0 as it leaves the bridge", allow=about_the_bridge)
+    # Still the same interface and PvDs: an address added now is announced on them.
+    bed.ip("host", "addr", "add", "198.51.100.78/24", "dev", "mif0")
+    m.expect(addr(idx, "mif0", "198.51.100.78", 24, pvd=p4), skip=about_the_bridge)
+    bed.ip("host", "addr", "add", "fd6d:6966:a::78/64", "dev", "mif0", "nodad")
+    m.expect(addr(idx, "mif0", "fd6d:6966:a::78", 64, pvd=p6), skip=about_the_bridge)
+    m.expect_quiet(allow=about_the_bridge)
+
+
 def test_last_ipv4_removed(bed):
     """The last IPv4 address goes: No Address, then No PvD for mif0/ipv4. An address
     back: PvD Announcement with the same id, then the Address."""
