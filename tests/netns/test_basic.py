@@ -155,7 +155,7 @@ def test_last_ipv4_removed(bed):
 
 def test_interface_name_not_utf8(bed):
     """Linux allows interface names that are not UTF-8 (netlink-packet-route refuses to
-    decode them; the library falls back to its own decoder): such an interface is still
+    decode them; the library then takes the name's bytes lossily): such an interface is still
     announced, its name with the invalid byte replaced by U+FFFD, and its removal too."""
     m = bed.start_mifctl()
     m.expect_initial()
