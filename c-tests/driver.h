@@ -1,8 +1,9 @@
 /*
  * Helpers shared by the test drivers (c-tests/connect/mifconnect.c and
  * c-tests/dns/mifresolve.c, which include it as "../driver.h") and by the c-tests that
- * post the same requests (test_cancel.c, test_ownership.c).  Everything is static
- * inline: a program that does not use a helper gets no code and no warning.
+ * post the same requests (test_cancel.c, test_ownership.c, test_dns_threads.c).
+ * Everything is static inline: a program that does not use a helper gets no code and
+ * no warning.
  */
 #ifndef LIBMIF_CTESTS_DRIVER_H
 #define LIBMIF_CTESTS_DRIVER_H

@@ -23,6 +23,7 @@
 #include "mif.h"
 #include "check.h"
 #include "bed.h"
+#include "driver.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -163,12 +164,7 @@ static void *worker(void *arg)
         int id = 1 + w * ROUNDS + r;
         char name[64];
         snprintf(name, sizeof name, "t%d.example", id - 1);
-        mif_request req;
-        mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
-        req.pvd = lo_pvd;
-        req.translation_id = (uint64_t)id;
-        req.name = name;
-        if (!CHECK_RC(mif_post_message(ctx, &req), MIF_OK))
+        if (!CHECK_RC(post_translate(ctx, lo_pvd, (uint64_t)id, name), MIF_OK))
             return NULL;
         long long give_up = check_now_ms() + 20000; /* against a hang, not a timing check */
         while (!is_done(id) && check_now_ms() < give_up) {
@@ -249,12 +245,7 @@ static void queue_waiter_answered_when_fd_mode_begins(void)
              * itself and the case passes without the path it is for. */
             poll(NULL, 0, 200);
             CHECK(mif_fd(ctx_late) >= 0);
-            mif_request req;
-            mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
-            req.pvd = pvd;
-            req.translation_id = 1;
-            req.name = "t0.example";
-            CHECK_RC(mif_post_message(ctx_late, &req), MIF_OK);
+            CHECK_RC(post_translate(ctx_late, pvd, 1, "t0.example"), MIF_OK);
             pthread_join(waiter, NULL);
             if (!CHECK_RC(late_wait_rc, MIF_OK))
                 check_note("the thread waiting on the queue got no message before its 20 s bound");
