@@ -9,6 +9,11 @@
  *   read;
  * - the static configuration file (mif_options.config_file) given as "../x" or as a
  *   symlink out of the root: its DNS server is not taken; inside the root it is.
+ * - the hosts file changed while a context lives, each way files are changed (written
+ *   in place at the same length, renamed over, removed, its directory swapped, a
+ *   symlink's target rewritten): the very next translation, posted with no pause,
+ *   answers from the new text (the library stats the file only when an inotify watch
+ *   reports a change, docs/name-translation.md).
  *
  * Uses only lo in the private network namespace c-tests/run.sh gives it.
  */
@@ -83,6 +88,106 @@ static int addresses_of(const char *name)
     return a.addresses;
 }
 
+/* Addresses lo's IPv4 PvD finds for `name` in the context `ctx`. */
+static int addresses_in(mif_ctx *ctx, const char *name)
+{
+    static uint64_t next_id = 1;
+    struct answer a = { 0, 0 };
+    mif_request req;
+    mif_message *m;
+    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
+    req.pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
+    req.translation_id = next_id++;
+    req.name = name;
+    if (!CHECK_RC(mif_post_message(ctx, &req), MIF_OK))
+        return -1;
+    m = check_wait_for(ctx, match_done, &a, 30000);
+    CHECK(m != NULL);
+    mif_message_free(m);
+    return a.addresses;
+}
+
+/* Overwrites the start of root/rel in place (same inode, no truncation). */
+static int write_in_place(const char *rel, const char *text)
+{
+    char path[512];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    f = fopen(path, "r+");
+    if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
+        check_note("%s: %s", path, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+static int rename_in_root(const char *from, const char *to)
+{
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/%s", root, from);
+    snprintf(b, sizeof b, "%s/%s", root, to);
+    if (rename(a, b) != 0) {
+        check_note("rename %s -> %s: %s", a, b, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+static void hosts_changes_reach_the_next_translation(void)
+{
+    mif_ctx *ctx;
+    char path[512];
+    /* The earlier cases leave a symlink there: never written through. */
+    snprintf(path, sizeof path, "%s/etc/hosts", root);
+    unlink(path);
+    REQUIRE(check_write_file(root, "etc/hosts", "198.51.100.1 edit.example\n"));
+    ctx = open_ctx(NULL);
+    REQUIRE(ctx != NULL);
+    /* Each change is followed at once by a name only the new text has: a name not
+     * found waits for lo's DNS configuration to be learned, longer than the watch is
+     * trusted (HOSTS_RECHECK), so those come after, and the name before each change
+     * is asked again first (the look that arms the watch). */
+    CHECK_EQ_INT(addresses_in(ctx, "edit.example"), 1);
+    CHECK_EQ_INT(addresses_in(ctx, "edit.example"), 1);
+    /* The same length, the same inode: only the watch's event tells. */
+    REQUIRE(write_in_place("etc/hosts", "198.51.100.2 tide.example\n"));
+    CHECK_EQ_INT(addresses_in(ctx, "tide.example"), 1);
+    CHECK_EQ_INT(addresses_in(ctx, "edit.example"), 0);
+    /* Renamed over, as editors and package managers write. */
+    CHECK_EQ_INT(addresses_in(ctx, "tide.example"), 1);
+    REQUIRE(check_write_file(root, "etc/hosts.new", "198.51.100.3 two.example\n198.51.100.4 two.example\n"));
+    REQUIRE(rename_in_root("etc/hosts.new", "etc/hosts"));
+    CHECK_EQ_INT(addresses_in(ctx, "two.example"), 2);
+    CHECK_EQ_INT(addresses_in(ctx, "tide.example"), 0);
+    /* Removed. */
+    CHECK_EQ_INT(addresses_in(ctx, "two.example"), 2);
+    snprintf(path, sizeof path, "%s/etc/hosts", root);
+    CHECK(unlink(path) == 0);
+    CHECK_EQ_INT(addresses_in(ctx, "two.example"), 0);
+    /* Back, then its directory swapped for another. */
+    REQUIRE(check_write_file(root, "etc/hosts", "198.51.100.5 back.example\n"));
+    CHECK_EQ_INT(addresses_in(ctx, "back.example"), 1);
+    CHECK_EQ_INT(addresses_in(ctx, "back.example"), 1);
+    snprintf(path, sizeof path, "%s/etc2", root);
+    REQUIRE(mkdir(path, 0755) == 0);
+    REQUIRE(check_write_file(root, "etc2/hosts", "198.51.100.6 swap.example\n"));
+    REQUIRE(check_write_file(root, "etc2/resolv.conf", "# nothing\n"));
+    REQUIRE(rename_in_root("etc", "etc-old"));
+    REQUIRE(rename_in_root("etc2", "etc"));
+    CHECK_EQ_INT(addresses_in(ctx, "swap.example"), 1);
+    CHECK_EQ_INT(addresses_in(ctx, "back.example"), 0);
+    /* A symlink inside the root: its target changes with no event on the link's path. */
+    REQUIRE(check_write_file(root, "etc/real-hosts", "198.51.100.7 real.example\n"));
+    REQUIRE(make_link("/etc/real-hosts", "etc/hosts"));
+    CHECK_EQ_INT(addresses_in(ctx, "real.example"), 1);
+    CHECK_EQ_INT(addresses_in(ctx, "real.example"), 1);
+    REQUIRE(write_in_place("etc/real-hosts", "198.51.100.8 rewr.example\n"));
+    CHECK_EQ_INT(addresses_in(ctx, "rewr.example"), 1);
+    CHECK_EQ_INT(addresses_in(ctx, "real.example"), 0);
+    mif_close(ctx);
+    check_sh("rm -rf '%s/etc-old' && rm -f '%s/etc/hosts' '%s/etc/real-hosts'", root, root, root);
+}
+
 static void hosts_symlinks_stay_inside(void)
 {
     char target[600];
@@ -155,6 +260,7 @@ int main(void)
     }
     RUN_CASE(hosts_symlinks_stay_inside);
     RUN_CASE(config_file_stays_inside);
+    RUN_CASE(hosts_changes_reach_the_next_translation);
     check_sh("rm -rf '%s'", base);
     return check_done();
 }
