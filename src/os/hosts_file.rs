@@ -86,12 +86,27 @@ impl ChangeWatch {
         Some(ChangeWatch { inotify, armed_at: now })
     }
 
-    /// Whether nothing was reported and the look is recent enough to stand. One
-    /// nonblocking read: `EAGAIN` is the common answer.
-    fn quiet(&self, now: Instant) -> bool {
-        now.saturating_duration_since(self.armed_at) < HOSTS_RECHECK
-            && matches!(self.inotify.read_events(), Err(Errno::EAGAIN))
+    /// What the watch says now. One nonblocking read: `EAGAIN` (quiet) is the common
+    /// answer.
+    fn report(&self, now: Instant) -> WatchReport {
+        match self.inotify.read_events() {
+            Err(Errno::EAGAIN) if now.saturating_duration_since(self.armed_at) < HOSTS_RECHECK => WatchReport::Quiet,
+            Err(Errno::EAGAIN) => WatchReport::Expired,
+            // An event, or a read that failed: something may have changed.
+            _ => WatchReport::Changed,
+        }
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WatchReport {
+    /// Nothing reported, and the last look is recent: it stands.
+    Quiet,
+    /// Nothing reported, but the last look is `HOSTS_RECHECK` old: stat again.
+    Expired,
+    /// Something was reported: read the file again even if its stamp looks the same
+    /// (a rewrite of the same length within the file system's timestamp granularity).
+    Changed,
 }
 
 /// What `HostsCache::text` stats for one root and path, worked out once: the path is
@@ -150,9 +165,11 @@ impl HostsCache {
             self.watch = None;
         }
         let now = Instant::now();
-        if self.watch.as_ref().is_some_and(|w| w.quiet(now)) {
+        let report = self.watch.as_ref().map(|w| w.report(now));
+        if report == Some(WatchReport::Quiet) {
             return &self.text;
         }
+        let changed = report == Some(WatchReport::Changed);
         self.looks += 1;
         let paths = self.paths.as_ref().expect("set above");
         // Armed before the stat, so that a change after the stat is reported; kept only
@@ -173,7 +190,7 @@ impl HostsCache {
         };
         let watch = watch.filter(|_| plain);
         match stat {
-            Ok(m) if self.stamp == Some(stamp_of(&m)) => {
+            Ok(m) if !changed && self.stamp == Some(stamp_of(&m)) => {
                 self.watch = watch;
                 return &self.text;
             }
@@ -188,7 +205,7 @@ impl HostsCache {
         match opened {
             Ok((file, m)) => {
                 let stamp = stamp_of(&m);
-                if self.stamp != Some(stamp) {
+                if changed || self.stamp != Some(stamp) {
                     self.text = read_hosts(file, &m, &shown);
                     self.stamp = Some(stamp);
                 }
@@ -344,6 +361,7 @@ mod tests {
     /// makes it, is seen by the very next look; while nothing changes, no look stats.
     #[test]
     fn the_watch_spares_the_stat_until_something_changes() {
+        use std::io::Write;
         let base = std::env::temp_dir().join(format!("mif-hosts-watch-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         let root_dir = base.join("root");
@@ -376,10 +394,22 @@ mod tests {
             look(&mut cache, "b.example", true, "written through a hard link elsewhere");
             std::fs::remove_file(&other).unwrap();
             look(&mut cache, "b.example", true, "the other link removed");
+            // Rewritten in place at the same length, its modification time then set
+            // back: the stamp is the old one, only the watch's event tells.
+            let mtime = std::fs::metadata(&hosts).unwrap().modified().unwrap();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&hosts)
+                .unwrap()
+                .write_all(b"198.51.100.2 s.example\n")
+                .unwrap();
+            std::fs::File::options().write(true).open(&hosts).unwrap().set_modified(mtime).unwrap();
+            look(&mut cache, "s.example", true, "the same stamp, another text");
+            look(&mut cache, "s.example", false, "unchanged");
             // Attributes only: looked at, text unchanged.
             std::fs::set_permissions(&hosts, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-            look(&mut cache, "b.example", true, "chmod");
-            look(&mut cache, "b.example", false, "unchanged");
+            look(&mut cache, "s.example", true, "chmod");
+            look(&mut cache, "s.example", false, "unchanged");
             // Replaced by rename, as editors and package managers do.
             std::fs::write(etc.join("hosts.new"), "198.51.100.3 c.example\n").unwrap();
             std::fs::rename(etc.join("hosts.new"), &hosts).unwrap();
