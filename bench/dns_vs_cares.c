@@ -12,7 +12,7 @@
  * not writable here), so that the server never drops a burst of 512 queries.
  *   - libmif: a context with root_dir = a private directory holding etc/mif.conf
  *     ("[mif0] dns = SERVER": a static element on mif0's IPv4 PvD) and a two-line
- *     etc/hosts (localhost), which libmif reads at every request; MIF_REQ_TRANSLATE_NAME
+ *     etc/hosts (localhost), which libmif looks up at every request; MIF_REQ_TRANSLATE_NAME
  *     on that PvD, at most C outstanding; a name is done at its
  *     MIF_MSG_NAME_TRANSLATION_DONE (status done, 2 addresses expected).
  *   - c-ares (the peer): ares_getaddrinfo(AF_UNSPEC, ARES_AI_NOSORT: libmif does not
@@ -25,7 +25,7 @@
  *   - c-ares with ARES_OPT_SOCK_RCVBUF 4 MiB: the same channel otherwise. c-ares sends
  *     every query over one UDP socket; with the default buffer it drops replies at
  *     C = 256 (counted: Udp RcvbufErrors of this namespace) and waits 1 s to retry.
- *   - a diagnostic: libmif's per-name work (hosts file stat, a fresh pinned and bound
+ *   - a diagnostic: libmif's per-name work (the hosts file's watch read, a fresh pinned and bound
  *     UDP socket per name for its A and AAAA queries, epoll registration, pooled
  *     getrandom IDs) done inline in this thread, at most C outstanding, to split
  *     libmif's extra latency into "engine thread hand-off and messages" and "per-name
@@ -53,6 +53,7 @@
 #include <ifaddrs.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -516,8 +517,8 @@ static void cares_open(struct cares_state *st, int rcvbuf)
 /* ---- diagnostic: libmif's per-name work, in the calling thread ---- */
 
 /* What libmif does for one name (docs/name-translation.md), done inline in this thread
- * with no engine thread and no message queue: stat the hosts file (libmif re-reads it
- * only when it changed); one fresh nonblocking UDP socket for the name's A and AAAA
+ * with no engine thread and no message queue: read the hosts file's inotify watch (libmif
+ * stats the file only when that reports something); one fresh nonblocking UDP socket for the name's A and AAAA
  * queries (as libmif since issue 14), SO_BINDTODEVICE, bind to the PvD's address,
  * connect to the server, an ID per query from a getrandom pool (as libmif), EDNS0
  * queries, registered in an epoll set; the replies read until EAGAIN (IDs checked); the
@@ -533,7 +534,7 @@ struct replica_slot {
     int64_t t0, done_at; /* started; completed (inline) or taken (reader thread) */
 };
 
-/* One name's start as libmif's post does it: the hosts file stat, a fresh socket, its
+/* One name's start as libmif's post does it: the hosts file's watch read, a fresh socket, its
  * A and AAAA queries sent, the socket added to `ep` (the set whoever reads answers
  * waits on). */
 static void replica_start(struct replica_slot *sl, int si, int ep, const char *hosts_path,
@@ -542,7 +543,23 @@ static void replica_start(struct replica_slot *sl, int si, int ep, const char *h
 {
     unsigned char q[512];
     struct stat st;
-    if (stat(hosts_path, &st) != 0)
+    /* libmif (session 15) follows the hosts file with inotify, armed once, and stats it
+     * only when the watch reports something: one nonblocking read per name. */
+    static int hosts_watch = -1;
+    char events[4096];
+    if (hosts_watch < 0) {
+        char dir[256];
+        snprintf(dir, sizeof dir, "%s", hosts_path);
+        char *slash = strrchr(dir, '/');
+        if (slash != NULL)
+            *slash = '\0';
+        hosts_watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (hosts_watch < 0 ||
+            inotify_add_watch(hosts_watch, dir, IN_MODIFY | IN_ATTRIB | IN_MOVE | IN_CREATE | IN_DELETE) < 0 ||
+            inotify_add_watch(hosts_watch, hosts_path, IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE) < 0)
+            die("inotify on %s: %s", hosts_path, strerror(errno));
+    }
+    if ((read(hosts_watch, events, sizeof events) >= 0 || errno != EAGAIN) && stat(hosts_path, &st) != 0)
         die("stat %s: %s", hosts_path, strerror(errno));
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0 ||

@@ -1,10 +1,11 @@
 //! The hosts file, read through a cache that re-reads it only when its inode, size or
-//! modification time change, and that stats it only when an inotify watch says it may
-//! have changed (or a second has passed). Parsing is `core::dns::hosts_lookup`. It is
+//! modification time change or an inotify watch reports a change to it, and that stats
+//! it only when the watch reports something (or a second has passed). Parsing is `core::dns::hosts_lookup`. It is
 //! read like every other file the library reads: only a regular file (a FIFO or a
 //! device, such as a symlink to /dev/zero, counts as no file), opened without blocking,
 //! at most `MAX_HOSTS_FILE` bytes (a larger file counts as no file), each with a log line.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, InotifyEvent, WatchDescriptor};
 
 use super::root::Root;
 use crate::log::log_at;
@@ -40,22 +41,40 @@ pub struct HostsCache {
     text: String,
     /// The paths the last look stat'ed, kept for the next (`StatPaths`).
     paths: Option<StatPaths>,
-    /// Armed before the last full look, which found a plain file (no symlink on its
-    /// path below the root): while it reports nothing, and for `HOSTS_RECHECK` at most,
-    /// that look stands without a stat.
+    /// Follows the file's path; while it reports nothing relevant, and for
+    /// `HOSTS_RECHECK` at most, the last look stands without a stat.
     watch: Option<ChangeWatch>,
-    /// How many full looks (a stat at least) were made: for tests.
+    /// When no inotify instance could be had: none is asked for again before
+    /// `HOSTS_RECHECK` has passed.
+    no_watch_since: Option<Instant>,
+    /// The last look found a symlink or an unreadable path, which the watch cannot
+    /// vouch for: the next look stats without arming it first (after a look that
+    /// finds a plain file again, the one after that arms).
+    skip_arming: bool,
+    /// How many looks went as far as a stat (read by tests).
     looks: u64,
 }
 
-/// An inotify instance watching every component of the hosts file's path below the
-/// root (`StatPaths::steps`): the directories for entries created, removed, renamed or
-/// changed in them and for their own renaming or removal, the file for writes and
-/// attribute changes through any of its names. Any event at all ends its use: the next
-/// look stats the file and arms a fresh instance (a rare cost: `/etc` seldom changes).
+/// One inotify instance, kept for the cache's life (closing an instance that holds
+/// watches waits for the kernel to free them, an SRCU grace period: not on a post's
+/// path), watching each component of the hosts file's path below the root
+/// (`StatPaths::steps`): the directories for the next component created, removed,
+/// renamed or changed and for their own renaming or removal, the file for writes and
+/// attribute changes through any of its names. Events about other entries of a watched
+/// directory (resolv.conf rewritten next to the hosts file) are read and dropped.
 struct ChangeWatch {
     inotify: Inotify,
+    /// The watch of each component in order; `None`: not watched (missing, or not a
+    /// directory where one is needed), and nothing after it either.
+    watches: Vec<Option<WatchDescriptor>>,
+    /// Each component's name: a directory's event matters when it names the next.
+    names: Vec<OsString>,
+    /// When the last look began.
     armed_at: Instant,
+    /// Whether the last look may stand while the watch is quiet: every component was
+    /// watched before it stat'ed, and it found a plain file (no symlink, whose target
+    /// the watch would not follow) or, its directories all watched, no file at all.
+    trusted: bool,
 }
 
 /// What the watch reports. Not IN_OPEN, IN_ACCESS or IN_CLOSE_NOWRITE: readers (this
@@ -71,41 +90,129 @@ const CHANGE_MASK: AddWatchFlags = AddWatchFlags::IN_MODIFY
     .union(AddWatchFlags::IN_MOVE_SELF)
     .union(AddWatchFlags::IN_DONT_FOLLOW);
 
+/// Events that concern a watched component itself, whatever the name they carry.
+const SELF_EVENTS: AddWatchFlags = AddWatchFlags::IN_DELETE_SELF
+    .union(AddWatchFlags::IN_MOVE_SELF)
+    .union(AddWatchFlags::IN_IGNORED)
+    .union(AddWatchFlags::IN_UNMOUNT);
+
+/// At most this many reads of the watch per look (4 KiB each): a directory flooded
+/// with other entries' events counts as a change instead of holding the post.
+const MAX_WATCH_READS: usize = 16;
+
+/// What the components' watches came to when (re)armed.
+struct Armed {
+    /// Every directory on the way is watched.
+    directories: bool,
+    /// The file itself is watched.
+    file: bool,
+    /// The file does not exist (its directory is watched for it).
+    file_missing: bool,
+}
+
 impl ChangeWatch {
-    /// Watches each of `steps`, the directories with IN_ONLYDIR (a symlink there is no
-    /// directory: no watch); `None` when any cannot be watched (no such file, a symlink
-    /// on the way, the user's watch limit reached): then every look stats, as before.
-    fn arm(steps: &Result<Vec<PathBuf>, &'static str>, now: Instant) -> Option<ChangeWatch> {
-        let steps = steps.as_ref().ok()?;
-        let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK).ok()?;
-        for (i, step) in steps.iter().enumerate() {
-            let last = i + 1 == steps.len();
-            let mask = if last { CHANGE_MASK } else { CHANGE_MASK | AddWatchFlags::IN_ONLYDIR };
-            inotify.add_watch(step.as_path(), mask).ok()?;
-        }
-        Some(ChangeWatch { inotify, armed_at: now })
+    fn new(now: Instant) -> nix::Result<ChangeWatch> {
+        let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
+        Ok(ChangeWatch { inotify, watches: Vec::new(), names: Vec::new(), armed_at: now, trusted: false })
     }
 
-    /// What the watch says now. One nonblocking read: `EAGAIN` (quiet) is the common
-    /// answer.
-    fn report(&self, now: Instant) -> WatchReport {
-        match self.inotify.read_events() {
-            Err(Errno::EAGAIN) if now.saturating_duration_since(self.armed_at) < HOSTS_RECHECK => WatchReport::Quiet,
-            Err(Errno::EAGAIN) => WatchReport::Expired,
-            // An event, or a read that failed: something may have changed.
-            _ => WatchReport::Changed,
+    /// Watches each of `steps` (again: a component already watched keeps its watch),
+    /// the directories with IN_ONLYDIR (a symlink there is no directory: not watched),
+    /// and drops the watches of components no longer on the path. Done before the look
+    /// stats, so that a change after the stat is reported.
+    fn arm(&mut self, steps: &Result<Vec<PathBuf>, &'static str>, now: Instant) -> Armed {
+        self.armed_at = now;
+        self.trusted = false;
+        let old = std::mem::take(&mut self.watches);
+        self.names.clear();
+        let mut armed = Armed { directories: false, file: false, file_missing: false };
+        if let Ok(steps) = steps {
+            armed.directories = true;
+            for (i, step) in steps.iter().enumerate() {
+                let last = i + 1 == steps.len();
+                self.names.push(step.file_name().unwrap_or_default().to_os_string());
+                let mask = if last { CHANGE_MASK } else { CHANGE_MASK | AddWatchFlags::IN_ONLYDIR };
+                let added = if armed.directories { Some(self.inotify.add_watch(step.as_path(), mask)) } else { None };
+                match added {
+                    Some(Ok(wd)) => {
+                        armed.file = last;
+                        self.watches.push(Some(wd));
+                    }
+                    Some(Err(e)) => {
+                        if last {
+                            armed.file_missing = e == Errno::ENOENT;
+                        } else {
+                            armed.directories = false;
+                        }
+                        self.watches.push(None);
+                    }
+                    None => self.watches.push(None),
+                }
+            }
+        }
+        for wd in old.into_iter().flatten() {
+            if !self.watches.contains(&Some(wd)) {
+                // Already gone when its inode was (IN_IGNORED): EINVAL, nothing to undo.
+                let _ = self.inotify.rm_watch(wd);
+            }
+        }
+        armed
+    }
+
+    /// What the watch says now: its events read and sorted (one nonblocking read,
+    /// `EAGAIN`, in the common case).
+    fn report(&mut self, now: Instant) -> WatchReport {
+        let mut changed = false;
+        let mut drained = false;
+        for _ in 0..MAX_WATCH_READS {
+            match self.inotify.read_events() {
+                Ok(events) => changed |= events.iter().any(|e| self.concerns_the_file(e)),
+                Err(Errno::EAGAIN) => {
+                    drained = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        if changed || !drained {
+            WatchReport::Changed
+        } else if !self.trusted || now.saturating_duration_since(self.armed_at) >= HOSTS_RECHECK {
+            WatchReport::Expired
+        } else {
+            WatchReport::Quiet
+        }
+    }
+
+    /// Whether `event` may change what the path leads to: any event of the file's own
+    /// watch, a directory's own renaming or removal (or attributes: its permissions),
+    /// an event naming the next component, a lost queue.
+    fn concerns_the_file(&self, event: &InotifyEvent) -> bool {
+        if event.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {
+            return true;
+        }
+        let Some(i) = self.watches.iter().position(|w| *w == Some(event.wd)) else {
+            // A watch dropped at the last arming (its IN_IGNORED, for one).
+            return false;
+        };
+        if event.mask.intersects(SELF_EVENTS) {
+            return true;
+        }
+        match (&event.name, self.names.get(i + 1)) {
+            (_, None) => true,
+            (None, Some(_)) => true,
+            (Some(name), Some(next)) => name == next,
         }
     }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum WatchReport {
-    /// Nothing reported, and the last look is recent: it stands.
+    /// Nothing relevant reported, and the last look is trusted and recent: it stands.
     Quiet,
-    /// Nothing reported, but the last look is `HOSTS_RECHECK` old: stat again.
+    /// Nothing reported, but the last look is not trusted or `HOSTS_RECHECK` old.
     Expired,
-    /// Something was reported: read the file again even if its stamp looks the same
-    /// (a rewrite of the same length within the file system's timestamp granularity).
+    /// A change was reported: read the file again even if its stamp looks the same (a
+    /// rewrite of the same length within the file system's timestamp granularity).
     Changed,
 }
 
@@ -162,20 +269,40 @@ impl HostsCache {
             |p: &StatPaths| p.root.as_os_str() == root.path().as_os_str() && p.inside.as_os_str() == inside.as_os_str();
         if !self.paths.as_ref().is_some_and(same) {
             self.paths = Some(StatPaths::new(root, inside));
-            self.watch = None;
+            if let Some(watch) = self.watch.as_mut() {
+                watch.trusted = false; // re-armed for the new path below
+            }
         }
         let now = Instant::now();
-        let report = self.watch.as_ref().map(|w| w.report(now));
+        let report = self.watch.as_mut().map(|w| w.report(now));
         if report == Some(WatchReport::Quiet) {
             return &self.text;
         }
         let changed = report == Some(WatchReport::Changed);
         self.looks += 1;
         let paths = self.paths.as_ref().expect("set above");
-        // Armed before the stat, so that a change after the stat is reported; kept only
-        // if this look ends at a plain file that was read or found unchanged.
-        self.watch = None;
-        let watch = ChangeWatch::arm(&paths.steps, now);
+        if self.watch.is_none() && self.no_watch_since.is_none_or(|t| now.saturating_duration_since(t) >= HOSTS_RECHECK)
+        {
+            match ChangeWatch::new(now) {
+                Ok(watch) => self.watch = Some(watch),
+                Err(e) => {
+                    log_at!(
+                        Debug,
+                        "{}: no inotify instance to follow it ({e}): stat'ed at each look",
+                        paths.shown.display()
+                    );
+                    self.no_watch_since = Some(now);
+                }
+            }
+        }
+        let armed = if self.skip_arming {
+            if let Some(watch) = self.watch.as_mut() {
+                watch.trusted = false;
+            }
+            None
+        } else {
+            self.watch.as_mut().map(|w| w.arm(&paths.steps, now))
+        };
         let (stat, plain) = if paths.host_root {
             // The file's own lstat tells whether it is a symlink, whose target the
             // watch would not follow; the directories' are checked by IN_ONLYDIR.
@@ -188,50 +315,48 @@ impl HostsCache {
             let plain = stat.is_ok();
             (stat, plain)
         };
-        let watch = watch.filter(|_| plain);
+        self.skip_arming = !(plain || stat.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::NotFound));
+        // What this look may be trusted for while the watch stays quiet.
+        let file_watched = armed.as_ref().is_some_and(|a| a.directories && a.file) && plain;
+        let absence_watched = armed.as_ref().is_some_and(|a| a.directories && a.file_missing);
+        let mut trusted = false;
         match stat {
-            Ok(m) if !changed && self.stamp == Some(stamp_of(&m)) => {
-                self.watch = watch;
-                return &self.text;
-            }
+            Ok(m) if !changed && self.stamp == Some(stamp_of(&m)) => trusted = file_watched,
             Err(e) if e.kind() == io::ErrorKind::NotFound && self.missing && paths.host_root => {
-                return &self.text;
+                trusted = absence_watched;
             }
-            _ => {}
+            _ => {
+                let shown = paths.shown.clone();
+                let opened = root.open_read(inside).and_then(|f| f.metadata().map(|m| (f, m)));
+                self.missing = false;
+                match opened {
+                    Ok((file, m)) => {
+                        let stamp = stamp_of(&m);
+                        if changed || self.stamp != Some(stamp) {
+                            self.text = read_hosts(file, &m, &shown);
+                            self.stamp = Some(stamp);
+                        }
+                        // The file opened is the one the stat found, or a change was
+                        // reported to the watch, which the next look sees.
+                        trusted = file_watched;
+                    }
+                    Err(e) => {
+                        if e.kind() == io::ErrorKind::NotFound {
+                            self.missing = true;
+                            trusted = absence_watched;
+                        } else {
+                            log_at!(Debug, "{}: {e}", shown.display());
+                        }
+                        self.stamp = None;
+                        self.text.clear();
+                    }
+                }
+            }
         }
-        let shown = paths.shown.clone();
-        let opened = root.open_read(inside).and_then(|f| f.metadata().map(|m| (f, m)));
-        self.missing = false;
-        match opened {
-            Ok((file, m)) => {
-                let stamp = stamp_of(&m);
-                if changed || self.stamp != Some(stamp) {
-                    self.text = read_hosts(file, &m, &shown);
-                    self.stamp = Some(stamp);
-                }
-                // The file opened is the one the stat found (else a change was
-                // reported to the watch, which the next look sees).
-                self.watch = watch;
-            }
-            Err(e) => {
-                if e.kind() == io::ErrorKind::NotFound {
-                    self.missing = true;
-                } else {
-                    log_at!(Debug, "{}: {e}", shown.display());
-                }
-                self.stamp = None;
-                self.text.clear();
-            }
+        if let Some(watch) = self.watch.as_mut() {
+            watch.trusted = trusted;
         }
         &self.text
-    }
-}
-
-impl HostsCache {
-    /// How many looks went as far as a stat (for tests).
-    #[cfg(test)]
-    fn looks(&self) -> u64 {
-        self.looks
     }
 }
 
@@ -375,10 +500,10 @@ mod tests {
             std::fs::write(&hosts, "198.51.100.1 a.example\n").unwrap();
             let mut cache = HostsCache::default();
             let look = |cache: &mut HostsCache, want: &str, stats: bool, what: &str| {
-                let before = cache.looks();
+                let before = cache.looks;
                 let text = cache.text(root, inside).to_string();
                 assert!(text.contains(want), "{what}: {text:?} lacks {want:?}");
-                assert_eq!(cache.looks() > before, stats, "{what}: stat'ed?");
+                assert_eq!(cache.looks > before, stats, "{what}: stat'ed?");
             };
             look(&mut cache, "a.example", true, "first look");
             for _ in 0..3 {
@@ -415,9 +540,15 @@ mod tests {
             std::fs::rename(etc.join("hosts.new"), &hosts).unwrap();
             look(&mut cache, "c.example", true, "renamed over");
             look(&mut cache, "c.example", false, "unchanged");
-            // Another file in the directory: looked at again, nothing else.
+            // Another file in the directory: its events are read and dropped.
             std::fs::write(etc.join("resolv.conf"), "nameserver 198.51.100.53\n").unwrap();
-            look(&mut cache, "c.example", true, "a neighbour written");
+            std::fs::rename(etc.join("resolv.conf"), etc.join("resolv.conf.old")).unwrap();
+            look(&mut cache, "c.example", false, "a neighbour written and renamed");
+            // The file's directory's own attributes (its permissions) are the file's
+            // concern.
+            std::fs::set_permissions(&etc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+            look(&mut cache, "c.example", true, "the directory's chmod");
+            look(&mut cache, "c.example", false, "unchanged");
             // The whole directory swapped.
             std::fs::create_dir_all(base.join("etc2")).unwrap();
             std::fs::write(base.join("etc2/hosts"), "198.51.100.4 d.example\n").unwrap();
@@ -434,21 +565,33 @@ mod tests {
             std::os::unix::fs::symlink(&target, &hosts).unwrap();
             look(&mut cache, "e.example", true, "a symlink");
             look(&mut cache, "e.example", true, "a symlink, unchanged");
-            std::fs::write(etc.join("real"), "198.51.100.6 f.example\n").unwrap();
-            look(&mut cache, "f.example", true, "its target rewritten");
+            // Another length: with no watch, only the stamp tells.
+            std::fs::write(etc.join("real"), "198.51.100.6 ff.example\n").unwrap();
+            look(&mut cache, "ff.example", true, "its target rewritten");
             std::fs::remove_file(&hosts).unwrap();
             std::fs::remove_file(etc.join("real")).unwrap();
-            // After the time the watch is trusted, a look stats even if nothing was
-            // reported (a mount over the file reports nothing).
+            // A plain file again: the first look after a symlink does not arm the
+            // watch, the next does.
             std::fs::write(&hosts, "198.51.100.7 g.example\n").unwrap();
             look(&mut cache, "g.example", true, "created again");
+            look(&mut cache, "g.example", true, "armed again");
             look(&mut cache, "g.example", false, "unchanged");
+            // After the time the watch is trusted, a look stats even if nothing was
+            // reported (a mount over the file reports nothing).
             let w = cache.watch.as_mut().expect("armed");
             w.armed_at = w.armed_at.checked_sub(HOSTS_RECHECK).expect("an instant a second earlier");
             look(&mut cache, "g.example", true, "the watch expired");
             look(&mut cache, "g.example", false, "armed afresh");
+            // No file: while its directory's watch is quiet, that stands too.
             std::fs::remove_file(&hosts).unwrap();
             assert_eq!(cache.text(root, inside), "", "removed");
+            let before = cache.looks;
+            assert_eq!(cache.text(root, inside), "", "still none");
+            assert_eq!(cache.looks, before, "no file, unchanged: not stat'ed");
+            std::fs::write(&hosts, "198.51.100.9 h.example\n").unwrap();
+            look(&mut cache, "h.example", true, "created in the watched directory");
+            look(&mut cache, "h.example", false, "unchanged");
+            std::fs::remove_file(&hosts).unwrap();
         }
         std::fs::remove_dir_all(&base).unwrap();
     }
