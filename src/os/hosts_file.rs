@@ -47,10 +47,12 @@ pub struct HostsCache {
     /// When no inotify instance could be had: none is asked for again before
     /// `HOSTS_RECHECK` has passed.
     no_watch_since: Option<Instant>,
-    /// The last look found a symlink or an unreadable path, which the watch cannot
-    /// vouch for: the next look stats without arming it first (after a look that
-    /// finds a plain file again, the one after that arms).
-    skip_arming: bool,
+    /// Until when looks stat without arming the watch first: the last found a symlink
+    /// (whose target the watch would not follow) or a component that could not be
+    /// watched. After a look that finds a plain file again, the next one arms.
+    skip_arming_until: Option<Instant>,
+    /// How long a quiet watch is trusted (`None`: `HOSTS_RECHECK`; tests set more).
+    recheck: Option<Duration>,
     /// How many looks went as far as a stat (read by tests).
     looks: u64,
 }
@@ -77,17 +79,27 @@ struct ChangeWatch {
     trusted: bool,
 }
 
-/// What the watch reports. Not IN_OPEN, IN_ACCESS or IN_CLOSE_NOWRITE: readers (this
-/// library's too) change nothing.
-const CHANGE_MASK: AddWatchFlags = AddWatchFlags::IN_MODIFY
+/// What the file's watch reports. Not IN_OPEN, IN_ACCESS or IN_CLOSE_NOWRITE: readers
+/// (this library's too) change nothing.
+const FILE_MASK: AddWatchFlags = AddWatchFlags::IN_MODIFY
     .union(AddWatchFlags::IN_ATTRIB)
     .union(AddWatchFlags::IN_CLOSE_WRITE)
+    .union(AddWatchFlags::IN_DELETE_SELF)
+    .union(AddWatchFlags::IN_MOVE_SELF)
+    .union(AddWatchFlags::IN_DONT_FOLLOW);
+
+/// What a directory's watch reports: entries made, removed or renamed, its own
+/// attributes, renaming and removal. Not its entries' writes (IN_MODIFY,
+/// IN_CLOSE_WRITE): the file's own watch has those, and a busy directory's other files
+/// would fill the queue. A symlink is no directory (IN_ONLYDIR with IN_DONT_FOLLOW).
+const DIRECTORY_MASK: AddWatchFlags = AddWatchFlags::IN_ATTRIB
     .union(AddWatchFlags::IN_MOVED_FROM)
     .union(AddWatchFlags::IN_MOVED_TO)
     .union(AddWatchFlags::IN_CREATE)
     .union(AddWatchFlags::IN_DELETE)
     .union(AddWatchFlags::IN_DELETE_SELF)
     .union(AddWatchFlags::IN_MOVE_SELF)
+    .union(AddWatchFlags::IN_ONLYDIR)
     .union(AddWatchFlags::IN_DONT_FOLLOW);
 
 /// Events that concern a watched component itself, whatever the name they carry.
@@ -96,9 +108,11 @@ const SELF_EVENTS: AddWatchFlags = AddWatchFlags::IN_DELETE_SELF
     .union(AddWatchFlags::IN_IGNORED)
     .union(AddWatchFlags::IN_UNMOUNT);
 
-/// At most this many reads of the watch per look (4 KiB each): a directory flooded
-/// with other entries' events counts as a change instead of holding the post.
-const MAX_WATCH_READS: usize = 16;
+/// At most this many reads of the watch per look, 4 KiB (about a hundred events) each:
+/// more than the kernel queues for an instance (`fs.inotify.max_queued_events`,
+/// 16,384 by default, after which it reports an overflow), so the queue is emptied; a
+/// queue still not empty counts as a change.
+const MAX_WATCH_READS: usize = 1024;
 
 /// What the components' watches came to when (re)armed.
 struct Armed {
@@ -108,6 +122,10 @@ struct Armed {
     file: bool,
     /// The file does not exist (its directory is watched for it).
     file_missing: bool,
+    /// A component exists but could not be watched (a symlink where a directory is
+    /// needed, no permission, the user's watch limit): arming again soon would fail
+    /// again.
+    failed: bool,
 }
 
 impl ChangeWatch {
@@ -125,13 +143,13 @@ impl ChangeWatch {
         self.trusted = false;
         let old = std::mem::take(&mut self.watches);
         self.names.clear();
-        let mut armed = Armed { directories: false, file: false, file_missing: false };
+        let mut armed = Armed { directories: false, file: false, file_missing: false, failed: false };
         if let Ok(steps) = steps {
             armed.directories = true;
             for (i, step) in steps.iter().enumerate() {
                 let last = i + 1 == steps.len();
                 self.names.push(step.file_name().unwrap_or_default().to_os_string());
-                let mask = if last { CHANGE_MASK } else { CHANGE_MASK | AddWatchFlags::IN_ONLYDIR };
+                let mask = if last { FILE_MASK } else { DIRECTORY_MASK };
                 let added = if armed.directories { Some(self.inotify.add_watch(step.as_path(), mask)) } else { None };
                 match added {
                     Some(Ok(wd)) => {
@@ -139,6 +157,7 @@ impl ChangeWatch {
                         self.watches.push(Some(wd));
                     }
                     Some(Err(e)) => {
+                        armed.failed |= e != Errno::ENOENT;
                         if last {
                             armed.file_missing = e == Errno::ENOENT;
                         } else {
@@ -161,7 +180,7 @@ impl ChangeWatch {
 
     /// What the watch says now: its events read and sorted (one nonblocking read,
     /// `EAGAIN`, in the common case).
-    fn report(&mut self, now: Instant) -> WatchReport {
+    fn report(&mut self, now: Instant, recheck: Duration) -> WatchReport {
         let mut changed = false;
         let mut drained = false;
         for _ in 0..MAX_WATCH_READS {
@@ -176,7 +195,7 @@ impl ChangeWatch {
         }
         if changed || !drained {
             WatchReport::Changed
-        } else if !self.trusted || now.saturating_duration_since(self.armed_at) >= HOSTS_RECHECK {
+        } else if !self.trusted || now.saturating_duration_since(self.armed_at) >= recheck {
             WatchReport::Expired
         } else {
             WatchReport::Quiet
@@ -190,18 +209,17 @@ impl ChangeWatch {
         if event.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {
             return true;
         }
-        let Some(i) = self.watches.iter().position(|w| *w == Some(event.wd)) else {
-            // A watch dropped at the last arming (its IN_IGNORED, for one).
-            return false;
-        };
-        if event.mask.intersects(SELF_EVENTS) {
-            return true;
-        }
-        match (&event.name, self.names.get(i + 1)) {
-            (_, None) => true,
-            (None, Some(_)) => true,
-            (Some(name), Some(next)) => name == next,
-        }
+        // Every component this watch stands for (one inode may be two components: a
+        // directory mounted on its own child); none: a watch dropped at the last
+        // arming (its IN_IGNORED, for one).
+        let mut components = self.watches.iter().enumerate().filter(|(_, w)| **w == Some(event.wd)).map(|(i, _)| i);
+        components.any(|i| {
+            event.mask.intersects(SELF_EVENTS)
+                || match (&event.name, self.names.get(i + 1)) {
+                    (_, None) | (None, Some(_)) => true,
+                    (Some(name), Some(next)) => name == next,
+                }
+        })
     }
 }
 
@@ -246,10 +264,11 @@ impl HostsCache {
     /// The hosts file's text: `inside` the root (`os::root`: it cannot lead out of it),
     /// re-read only when the file opened is another one or changed.
     ///
-    /// It is asked at every translation, so the common case costs a stat or two of the
-    /// path instead of opening the root and the file (five system calls, ~4 µs here):
-    /// when that finds the very file read last time (device, inode, size, modification
-    /// time), the text is the same. A stat only decides whether to read again; what is
+    /// It is asked at every translation. The common case is one nonblocking read of the
+    /// watch (below); when the watch cannot vouch for the last look, a stat or two of
+    /// the path instead of opening the root and the file (five system calls, ~4 µs
+    /// here): when that finds the very file read last time (device, inode, size,
+    /// modification time), the text is the same. A stat only decides whether to read again; what is
     /// read always comes through the root-confined open. The stat must resolve the path
     /// as that open does: under `/` any stat does; under another root, only a path with
     /// no symlink in it below the root (each component's lstat says so), since a
@@ -257,9 +276,12 @@ impl HostsCache {
     /// from the stat only when the root is `/`.
     ///
     /// The stat itself is skipped while the `ChangeWatch` armed before the last look
-    /// reports nothing, for `HOSTS_RECHECK` at most: one nonblocking read of an inotify
-    /// descriptor instead of a path walk per component (under a `root_dir`, two
-    /// `statx` were 18 % of a Translate Name post's time at concurrency 256). inotify
+    /// reports nothing that concerns the file, for `HOSTS_RECHECK` at most: one
+    /// nonblocking read of an inotify descriptor instead of a path walk per component
+    /// (under a `root_dir`, two `statx` were 18 % of a Translate Name post's time at
+    /// concurrency 256, BENCHMARKS.md session 15). A quiet watch may stand for a stat
+    /// only because each component was watched as what the stat would find: the
+    /// directories with IN_ONLYDIR and IN_DONT_FOLLOW, the file unless a symlink. inotify
     /// queues an event before the writer's system call returns, so a change made before
     /// a post is seen by it.
     pub fn text(&mut self, root: &Root, inside: &Path) -> &str {
@@ -274,7 +296,8 @@ impl HostsCache {
             }
         }
         let now = Instant::now();
-        let report = self.watch.as_mut().map(|w| w.report(now));
+        let recheck = self.recheck.unwrap_or(HOSTS_RECHECK);
+        let report = self.watch.as_mut().map(|w| w.report(now, recheck));
         if report == Some(WatchReport::Quiet) {
             return &self.text;
         }
@@ -295,7 +318,7 @@ impl HostsCache {
                 }
             }
         }
-        let armed = if self.skip_arming {
+        let armed = if self.skip_arming_until.is_some_and(|t| now < t) {
             if let Some(watch) = self.watch.as_mut() {
                 watch.trusted = false;
             }
@@ -315,7 +338,10 @@ impl HostsCache {
             let plain = stat.is_ok();
             (stat, plain)
         };
-        self.skip_arming = !(plain || stat.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::NotFound));
+        // Neither a plain file nor none: a symlink, or a path that cannot be read.
+        let unwatchable = !plain && !stat.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::NotFound);
+        let arming_failed = armed.as_ref().is_some_and(|a| a.failed);
+        self.skip_arming_until = (unwatchable || arming_failed).then_some(now + recheck);
         // What this look may be trusted for while the watch stays quiet.
         let file_watched = armed.as_ref().is_some_and(|a| a.directories && a.file) && plain;
         let absence_watched = armed.as_ref().is_some_and(|a| a.directories && a.file_missing);
@@ -487,7 +513,9 @@ mod tests {
     #[test]
     fn the_watch_spares_the_stat_until_something_changes() {
         use std::io::Write;
-        let base = std::env::temp_dir().join(format!("mif-hosts-watch-{}", std::process::id()));
+        // Canonical: a symlink on the way (TMPDIR through one) would not be watched.
+        let tmp = std::env::temp_dir().canonicalize().unwrap();
+        let base = tmp.join(format!("mif-hosts-watch-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         let root_dir = base.join("root");
         std::fs::create_dir_all(root_dir.join("etc")).unwrap();
@@ -498,7 +526,9 @@ mod tests {
         let roots = [(Root::new(&root_dir), PathBuf::from("/etc/hosts")), (Root::new(Path::new("/")), hosts.clone())];
         for (root, inside) in &roots {
             std::fs::write(&hosts, "198.51.100.1 a.example\n").unwrap();
-            let mut cache = HostsCache::default();
+            // A quiet watch trusted for a minute: a loaded machine's pause between two
+            // looks must not pass for a change.
+            let mut cache = HostsCache { recheck: Some(Duration::from_secs(60)), ..HostsCache::default() };
             let look = |cache: &mut HostsCache, want: &str, stats: bool, what: &str| {
                 let before = cache.looks;
                 let text = cache.text(root, inside).to_string();
@@ -578,9 +608,9 @@ mod tests {
             look(&mut cache, "g.example", false, "unchanged");
             // After the time the watch is trusted, a look stats even if nothing was
             // reported (a mount over the file reports nothing).
-            let w = cache.watch.as_mut().expect("armed");
-            w.armed_at = w.armed_at.checked_sub(HOSTS_RECHECK).expect("an instant a second earlier");
+            cache.recheck = Some(Duration::ZERO);
             look(&mut cache, "g.example", true, "the watch expired");
+            cache.recheck = Some(Duration::from_secs(60));
             look(&mut cache, "g.example", false, "armed afresh");
             // No file: while its directory's watch is quiet, that stands too.
             std::fs::remove_file(&hosts).unwrap();
