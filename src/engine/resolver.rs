@@ -43,9 +43,7 @@ use socket2::{Protocol, Type};
 use super::helping::HELP_MAX_TRANSLATIONS;
 use super::tokens;
 use crate::core::dns::cache::{AnswerCache, DEFAULT_CACHE_ENTRIES};
-use crate::core::dns::{
-    answer_addresses, build_query, build_query_pair, hosts_lookup, validate, NameSource, QueryName, Status,
-};
+use crate::core::dns::{answer_addresses, build_query, build_query_pair, validate, NameSource, QueryName, Status};
 use crate::core::link::on_link;
 use crate::core::model::{Family, PvdInfo, PvdLink};
 use crate::log::log_at;
@@ -221,7 +219,7 @@ impl DnsShared {
             return true;
         }
         let r = &mut self.resolver;
-        !hosts_lookup(r.hosts.text(&r.root, Path::new("/etc/hosts")), &name.ascii).is_empty()
+        !r.hosts.lookup(&r.root, Path::new("/etc/hosts"), &name.ascii).is_empty()
     }
 
     /// Holds a translation until its PvD's configuration is learned, at most `until`
@@ -948,9 +946,7 @@ impl Resolver {
         // 0. An address written as the name is itself; 1. the hosts file.
         let (found, source) = match name.literal {
             Some(ip) => (vec![ip], NameSource::Literal),
-            None => {
-                (hosts_lookup(self.hosts.text(&self.root, Path::new("/etc/hosts")), &name.ascii), NameSource::Hosts)
-            }
+            None => (self.hosts.lookup(&self.root, Path::new("/etc/hosts"), &name.ascii), NameSource::Hosts),
         };
         if !found.is_empty() {
             for addr in found {

@@ -1,6 +1,6 @@
 //! The hosts file, read through a cache that re-reads it only when its inode, size or
 //! modification time change or an inotify watch reports a change to it, and that stats
-//! it only when the watch reports something (or a second has passed). Parsing is `core::dns::hosts_lookup`. It is
+//! it only when the watch reports something (or a second has passed). Parsing and the index of its names are `core::dns::HostsIndex`. It is
 //! read like every other file the library reads: only a regular file (a FIFO or a
 //! device, such as a symlink to /dev/zero, counts as no file), opened without blocking,
 //! at most `MAX_HOSTS_FILE` bytes (a larger file counts as no file), each with a log line.
@@ -8,6 +8,7 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
+use std::net::IpAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use nix::errno::Errno;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, InotifyEvent, WatchDescriptor};
 
 use super::root::Root;
+use crate::core::dns::HostsIndex;
 use crate::log::log_at;
 
 /// How long an unchanged look is trusted while the watch stays quiet. inotify does not
@@ -39,6 +41,8 @@ pub struct HostsCache {
     /// The last look found no file.
     missing: bool,
     text: String,
+    /// Where each name of `text` is (rebuilt with it).
+    index: HostsIndex,
     /// The paths the last look stat'ed, kept for the next (`StatPaths`).
     paths: Option<StatPaths>,
     /// Follows the file's path; while it reports nothing relevant, and for
@@ -261,6 +265,13 @@ impl StatPaths {
 }
 
 impl HostsCache {
+    /// Every address the hosts file gives `name` (`core::dns::HostsIndex::lookup`), the
+    /// file looked at as `text` does.
+    pub fn lookup(&mut self, root: &Root, inside: &Path, name: &str) -> Vec<IpAddr> {
+        self.text(root, inside);
+        self.index.lookup(&self.text, name)
+    }
+
     /// The hosts file's text: `inside` the root (`os::root`: it cannot lead out of it),
     /// re-read only when the file opened is another one or changed.
     ///
@@ -360,6 +371,7 @@ impl HostsCache {
                         let stamp = stamp_of(&m);
                         if changed || self.stamp != Some(stamp) {
                             self.text = read_hosts(file, &m, &shown);
+                            self.index = HostsIndex::build(&self.text);
                             self.stamp = Some(stamp);
                         }
                         // The file opened is the one the stat found, or a change was
@@ -375,6 +387,7 @@ impl HostsCache {
                         }
                         self.stamp = None;
                         self.text.clear();
+                        self.index = HostsIndex::default();
                     }
                 }
             }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::*;
-use crate::core::dns::hosts_lookup;
+use crate::core::dns::{hosts_lookup, HostsIndex};
 
 /// `bytes` as the files the library reads (lossy UTF-8, as `os::files` reads them),
 /// split at NUL bytes into at most four parts: the file's text; its name in the state
@@ -178,6 +178,7 @@ pub fn fuzz_state_files(bytes: &[u8]) {
     let host = name.as_deref().unwrap_or("localhost");
     let found = hosts_lookup(&text, host);
     assert_unique(&found);
+    assert_eq!(HostsIndex::build(&text).lookup(&text, host), found, "the index against the scan");
     let plain = !host.is_empty() && !host.ends_with('.') && !host.contains('#') && !host.contains(char::is_whitespace);
     if plain {
         let again: String = found.iter().map(|a| format!("{a} {host}\n")).collect();

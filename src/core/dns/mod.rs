@@ -124,20 +124,103 @@ pub enum Status {
     Cancelled,
 }
 
-/// Hosts-file lookup: every address whose line names `name` (case-insensitive).
+/// Hosts-file lookup: every address whose line names `name` (case-insensitive), in
+/// file order, each once. A scan of the whole text: the reference `HostsIndex::lookup`
+/// is held equal to (unit tests, the state-files fuzz target).
 pub fn hosts_lookup(text: &str, name: &str) -> Vec<IpAddr> {
     let mut out = Vec::new();
     for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("");
-        let mut words = line.split_whitespace();
-        let Some(addr) = words.next().and_then(|w| w.split('%').next()).and_then(|w| w.parse::<IpAddr>().ok()) else {
-            continue;
-        };
-        if words.any(|w| w.trim_end_matches('.').eq_ignore_ascii_case(name)) && !out.contains(&addr) {
-            out.push(addr);
+        if let Some(addr) = hosts_line_answers(line, name) {
+            if !out.contains(&addr) {
+                out.push(addr);
+            }
         }
     }
     out
+}
+
+/// One line of a hosts file: its address and the words naming it; `None` for a
+/// comment, a blank line, or a line whose first word is not an address.
+fn hosts_line(line: &str) -> Option<(IpAddr, std::str::SplitWhitespace<'_>)> {
+    let line = line.split('#').next().unwrap_or("");
+    let mut words = line.split_whitespace();
+    let addr = words.next().and_then(|w| w.split('%').next()).and_then(|w| w.parse::<IpAddr>().ok())?;
+    Some((addr, words))
+}
+
+/// The line's address if the line names `name`.
+fn hosts_line_answers(line: &str, name: &str) -> Option<IpAddr> {
+    let (addr, mut words) = hosts_line(line)?;
+    words.any(|w| w.trim_end_matches('.').eq_ignore_ascii_case(name)).then_some(addr)
+}
+
+/// A line without its ending, as `str::lines` cuts it ("\n", or "\r\n").
+fn without_line_end(raw: &str) -> &str {
+    match raw.strip_suffix('\n') {
+        Some(line) => line.strip_suffix('\r').unwrap_or(line),
+        None => raw,
+    }
+}
+
+/// The index key of a name: its hash with ASCII letters lowercased (two names that
+/// are equal ignoring ASCII case have one key).
+fn hosts_key(name: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = std::hash::DefaultHasher::new();
+    for b in name.bytes() {
+        hasher.write_u8(b.to_ascii_lowercase());
+    }
+    hasher.finish()
+}
+
+/// Where each name of a hosts file is, so that a lookup reads only the lines that may
+/// name it instead of the whole file (a large blocking list has hundreds of thousands
+/// of lines; the lookup is made at every translation, with the resolver's lock held).
+/// 16 bytes per name; built when the file is read.
+#[derive(Default)]
+pub struct HostsIndex {
+    /// (key of a name, byte offset of a line naming it), sorted: equal keys in file
+    /// order.
+    entries: Vec<(u64, u32)>,
+}
+
+impl HostsIndex {
+    /// The index of `text` (at most `u32::MAX` bytes: the hosts file is capped far
+    /// below; lines past that are left out).
+    pub fn build(text: &str) -> HostsIndex {
+        let mut entries = Vec::new();
+        let mut offset = 0usize;
+        for raw in text.split_inclusive('\n') {
+            let Ok(at) = u32::try_from(offset) else { break };
+            if let Some((_, words)) = hosts_line(without_line_end(raw)) {
+                entries.extend(words.map(|w| (hosts_key(w.trim_end_matches('.')), at)));
+            }
+            offset += raw.len();
+        }
+        entries.sort_unstable();
+        entries.dedup();
+        HostsIndex { entries }
+    }
+
+    /// What `hosts_lookup(text, name)` gives, for the `text` this index was built from:
+    /// each line the index points at is read again and must name `name` (a key shared
+    /// by another name finds nothing).
+    pub fn lookup(&self, text: &str, name: &str) -> Vec<IpAddr> {
+        let key = hosts_key(name);
+        let from = self.entries.partition_point(|&(k, _)| k < key);
+        let mut out = Vec::new();
+        for &(_, at) in self.entries[from..].iter().take_while(|&&(k, _)| k == key) {
+            let Some(line) = text.get(at as usize..).and_then(|rest| rest.split_inclusive('\n').next()) else {
+                continue;
+            };
+            if let Some(addr) = hosts_line_answers(without_line_end(line), name) {
+                if !out.contains(&addr) {
+                    out.push(addr);
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Addresses of type `qtype` answering `qname`, following CNAMEs inside the answer,

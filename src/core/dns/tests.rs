@@ -46,6 +46,44 @@ fn hosts_file_lookup() {
     assert!(hosts_lookup(hosts, "nothing.example").is_empty());
 }
 
+/// The index finds exactly what the whole-text scan finds, in the same order, for
+/// every word of the text and for names that are not there: comments, scopes, CRLF
+/// and lone CRs, trailing dots, case, duplicates, a last line with no ending, words
+/// that are not ASCII, lines that are not entries.
+#[test]
+fn the_hosts_index_finds_what_the_scan_finds() {
+    let texts = [
+        "",
+        "\n\n",
+        "127.0.0.1 localhost\n# comment\n198.51.100.7  printer.example printer # office\nfe80::1%eth0 router.lan\n\
+         198.51.100.8 PRINTER.example\nnot-an-address printer.example\n",
+        "198.51.100.1 a.example. A.EXAMPLE a.example\r\n198.51.100.2 a.example\r\r\n198.51.100.1 a.example\n",
+        "198.51.100.3 b.example\r198.51.100.4 c.example\n198.51.100.5\tb.example\t# b.example\n#198.51.100.6 b.example",
+        "198.51.100.9 bücher.example BÜCHER.example xn--bcher-kva.example\n198.51.100.10 .\n198.51.100.11 ..\n",
+        "  198.51.100.12   spaced.example  \n198.51.100.13 last.example",
+        "fd6d:6966::1 six.example\nfd6d:6966::1 six.example SIX.example.\n198.51.100.14 six.example\n",
+    ];
+    let mut generated = String::new();
+    for i in 0..800u32 {
+        let host = format!("h{}.example", i % 300);
+        generated.push_str(&format!("198.51.{}.{} {} alias{}.example\n", 100 + (i / 250) % 4, i % 250, host, i % 13));
+        if i % 97 == 0 {
+            generated.push_str("# a comment h1.example\r\n");
+        }
+    }
+    for text in texts.iter().copied().chain([generated.as_str()]) {
+        let index = HostsIndex::build(text);
+        let mut names: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+        names.extend(
+            ["nothing.example", "", ".", "a.example.", "PRINTER.EXAMPLE", "b.example\r", "Bücher.example"]
+                .map(String::from),
+        );
+        for name in &names {
+            assert_eq!(index.lookup(text, name), hosts_lookup(text, name), "{name:?} in {text:?}");
+        }
+    }
+}
+
 fn name(s: &str) -> Name {
     let mut n = Name::from_ascii(s).unwrap();
     n.set_fqdn(true);
