@@ -370,6 +370,10 @@ impl HostsCache {
                     Ok((file, m)) => {
                         let stamp = stamp_of(&m);
                         if changed || self.stamp != Some(stamp) {
+                            // The old text and index go first: the two are never held
+                            // twice over.
+                            self.text = String::new();
+                            self.index = HostsIndex::default();
                             self.text = read_hosts(file, &m, &shown);
                             self.index = HostsIndex::build(&self.text);
                             self.stamp = Some(stamp);
@@ -479,6 +483,9 @@ mod tests {
         std::fs::write(dir.join("hosts.new"), "198.51.100.8 b.example\n").unwrap();
         std::fs::rename(dir.join("hosts.new"), &path).unwrap();
         assert!(cache.text(&slash, &path).contains("b.example"));
+        // The index follows the text: the new name is found, the old one no longer.
+        assert_eq!(cache.lookup(&slash, &path, "B.example"), vec!["198.51.100.8".parse::<IpAddr>().unwrap()]);
+        assert!(cache.lookup(&slash, &path, "a.example").is_empty());
         // The same path spelled otherwise is looked at afresh (not through the paths
         // remembered for the first spelling): the answer is a fresh cache's.
         let mut slashed = path.clone().into_os_string();

@@ -178,7 +178,11 @@ pub fn fuzz_state_files(bytes: &[u8]) {
     let host = name.as_deref().unwrap_or("localhost");
     let found = hosts_lookup(&text, host);
     assert_unique(&found);
-    assert_eq!(HostsIndex::build(&text).lookup(&text, host), found, "the index against the scan");
+    let index = HostsIndex::build(&text);
+    assert_eq!(index.lookup(&text, host), found, "the index against the scan");
+    for word in text.split_whitespace().take(16) {
+        assert_eq!(index.lookup(&text, word), hosts_lookup(&text, word), "the index against the scan: {word:?}");
+    }
     let plain = !host.is_empty() && !host.ends_with('.') && !host.contains('#') && !host.contains(char::is_whitespace);
     if plain {
         let again: String = found.iter().map(|a| format!("{a} {host}\n")).collect();

@@ -129,9 +129,10 @@ pub enum Status {
 /// is held equal to (unit tests, the state-files fuzz target).
 pub fn hosts_lookup(text: &str, name: &str) -> Vec<IpAddr> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for line in text.lines() {
         if let Some(addr) = hosts_line_answers(line, name) {
-            if !out.contains(&addr) {
+            if seen.insert(addr) {
                 out.push(addr);
             }
         }
@@ -163,25 +164,36 @@ fn without_line_end(raw: &str) -> &str {
 }
 
 /// The index key of a name: its hash with ASCII letters lowercased (two names that
-/// are equal ignoring ASCII case have one key).
+/// are equal ignoring ASCII case have one key), fed 64 bytes at a time.
 fn hosts_key(name: &str) -> u64 {
     use std::hash::Hasher;
     let mut hasher = std::hash::DefaultHasher::new();
-    for b in name.bytes() {
-        hasher.write_u8(b.to_ascii_lowercase());
+    let mut lower = [0u8; 64];
+    for chunk in name.as_bytes().chunks(lower.len()) {
+        let lower = &mut lower[..chunk.len()];
+        lower.copy_from_slice(chunk);
+        lower.make_ascii_lowercase();
+        hasher.write(lower);
     }
     hasher.finish()
 }
 
+/// The most names a `HostsIndex` holds (16 bytes each: 32 MiB). A hosts file naming
+/// more (only a file of very short names can, within `MAX_HOSTS_FILE`) is scanned at
+/// each lookup instead, as before the index.
+pub const MAX_HOSTS_INDEX_ENTRIES: usize = 2 << 20;
+
 /// Where each name of a hosts file is, so that a lookup reads only the lines that may
 /// name it instead of the whole file (a large blocking list has hundreds of thousands
 /// of lines; the lookup is made at every translation, with the resolver's lock held).
-/// 16 bytes per name; built when the file is read.
+/// 16 bytes per name on a line; built when the file is read.
 #[derive(Default)]
 pub struct HostsIndex {
     /// (key of a name, byte offset of a line naming it), sorted: equal keys in file
     /// order.
     entries: Vec<(u64, u32)>,
+    /// The text names more than `MAX_HOSTS_INDEX_ENTRIES`: lookups scan it.
+    scan_instead: bool,
 }
 
 impl HostsIndex {
@@ -191,30 +203,41 @@ impl HostsIndex {
         let mut entries = Vec::new();
         let mut offset = 0usize;
         for raw in text.split_inclusive('\n') {
-            let Ok(at) = u32::try_from(offset) else { break };
+            let Ok(at) = u32::try_from(offset) else {
+                return HostsIndex { entries: Vec::new(), scan_instead: true };
+            };
             if let Some((_, words)) = hosts_line(without_line_end(raw)) {
                 entries.extend(words.map(|w| (hosts_key(w.trim_end_matches('.')), at)));
+                if entries.len() > MAX_HOSTS_INDEX_ENTRIES {
+                    return HostsIndex { entries: Vec::new(), scan_instead: true };
+                }
             }
             offset += raw.len();
         }
         entries.sort_unstable();
         entries.dedup();
-        HostsIndex { entries }
+        entries.shrink_to_fit();
+        HostsIndex { entries, scan_instead: false }
     }
 
     /// What `hosts_lookup(text, name)` gives, for the `text` this index was built from:
     /// each line the index points at is read again and must name `name` (a key shared
     /// by another name finds nothing).
     pub fn lookup(&self, text: &str, name: &str) -> Vec<IpAddr> {
+        if self.scan_instead {
+            return hosts_lookup(text, name);
+        }
         let key = hosts_key(name);
         let from = self.entries.partition_point(|&(k, _)| k < key);
         let mut out = Vec::new();
+        // Seen addresses in a set: a name on many lines costs no more than linear.
+        let mut seen = std::collections::HashSet::new();
         for &(_, at) in self.entries[from..].iter().take_while(|&&(k, _)| k == key) {
             let Some(line) = text.get(at as usize..).and_then(|rest| rest.split_inclusive('\n').next()) else {
                 continue;
             };
             if let Some(addr) = hosts_line_answers(without_line_end(line), name) {
-                if !out.contains(&addr) {
+                if seen.insert(addr) {
                     out.push(addr);
                 }
             }

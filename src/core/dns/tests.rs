@@ -84,6 +84,28 @@ fn the_hosts_index_finds_what_the_scan_finds() {
     }
 }
 
+/// A text naming more than the index holds is scanned instead, with the same answers.
+#[test]
+fn a_hosts_text_of_too_many_names_is_scanned() {
+    let words = MAX_HOSTS_INDEX_ENTRIES / 4 + 1;
+    let mut text = String::with_capacity(words * 4 * 3 + 64);
+    text.push_str("198.51.100.1 first.example\n");
+    for line in 0..4 {
+        text.push_str(&format!("198.51.100.{} ", line + 2));
+        for i in 0..words {
+            text.push_str(&format!("{} ", i % 1000));
+        }
+        text.push('\n');
+    }
+    text.push_str("198.51.100.9 last.example FIRST.example\n");
+    let index = HostsIndex::build(&text);
+    assert!(index.scan_instead && index.entries.is_empty());
+    for name in ["first.example", "last.example", "7", "nothing.example"] {
+        assert_eq!(index.lookup(&text, name), hosts_lookup(&text, name), "{name}");
+    }
+    assert_eq!(index.lookup(&text, "first.example").len(), 2);
+}
+
 fn name(s: &str) -> Name {
     let mut n = Name::from_ascii(s).unwrap();
     n.set_fqdn(true);
