@@ -660,6 +660,37 @@ static inline int check_wait_dns_element(mif_ctx *ctx, uint64_t pvd)
     return 1;
 }
 
+static inline int check_match_translation_done(const mif_message *m, const void *arg)
+{
+    if (m->msg_type == MIF_MSG_NAME_TRANSLATION)
+        (*(int *)arg)++;
+    return m->msg_type == MIF_MSG_NAME_TRANSLATION_DONE;
+}
+
+/*
+ * How many addresses lo's IPv4 PvD finds for `name` in this context (lo has no DNS
+ * server: the hosts file alone; a name not in it waits until lo's DNS configuration is
+ * learned), waiting 30 s at most for the translation's Done; -1 if the post failed.
+ * Other messages meanwhile are discarded.
+ */
+static inline int check_hosts_addresses(mif_ctx *ctx, const char *name)
+{
+    static uint64_t next_id = 1;
+    int addresses = 0;
+    mif_request req;
+    mif_message *m;
+    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
+    req.pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
+    req.translation_id = next_id++;
+    req.name = name;
+    if (!CHECK_RC(mif_post_message(ctx, &req), MIF_OK))
+        return -1;
+    m = check_wait_for(ctx, check_match_translation_done, &addresses, 30000);
+    CHECK(m != NULL);
+    mif_message_free(m);
+    return addresses;
+}
+
 #define CHECK_SYNC_TID UINT64_C(0xFFFFFFFFFFFF5EC0)
 
 static inline int check_match_sync_done(const mif_message *m, const void *arg)

@@ -75,33 +75,6 @@ static int sees_config_change(mif_ctx *ctx, int write)
     return 1;
 }
 
-static int match_translation_done(const mif_message *m, const void *arg)
-{
-    int *addresses = (int *)arg;
-    if (m->msg_type == MIF_MSG_NAME_TRANSLATION)
-        (*addresses)++;
-    return m->msg_type == MIF_MSG_NAME_TRANSLATION_DONE;
-}
-
-/* Addresses lo's IPv4 PvD finds for `name` (lo has no DNS server: the hosts file). */
-static int hosts_addresses(mif_ctx *ctx, const char *name)
-{
-    static uint64_t next_id = 1;
-    int addresses = 0;
-    mif_request req;
-    mif_message *m;
-    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
-    req.pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
-    req.translation_id = next_id++;
-    req.name = name;
-    if (!CHECK_RC(mif_post_message(ctx, &req), MIF_OK))
-        return -1;
-    m = check_wait_for(ctx, match_translation_done, &addresses, 30000);
-    CHECK(m != NULL);
-    mif_message_free(m);
-    return addresses;
-}
-
 static void raise_descriptor_limit(void)
 {
     struct rlimit r;
@@ -132,12 +105,12 @@ static void context_without_inotify_still_sees_files(void)
         CHECK(sees_config_change(ctx, 1));
         CHECK(sees_config_change(ctx, 0));
         CHECK(check_write_file(root, "etc/hosts", "198.51.100.1 edit.example\n"));
-        CHECK_EQ_INT(hosts_addresses(ctx, "edit.example"), 1);
-        CHECK_EQ_INT(hosts_addresses(ctx, "edit.example"), 1);
+        CHECK_EQ_INT(check_hosts_addresses(ctx, "edit.example"), 1);
+        CHECK_EQ_INT(check_hosts_addresses(ctx, "edit.example"), 1);
         /* Another length: without a watch, a rewrite of the same length within the
          * file system's timestamp granularity looks unchanged to a stat. */
         CHECK(check_write_file(root, "etc/hosts", "198.51.100.2 tide.example.net\n"));
-        CHECK_EQ_INT(hosts_addresses(ctx, "tide.example.net"), 1);
+        CHECK_EQ_INT(check_hosts_addresses(ctx, "tide.example.net"), 1);
         mif_close(ctx);
     }
     for (i = 0; i < taken; i++)

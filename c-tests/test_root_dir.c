@@ -57,57 +57,16 @@ static int make_link(const char *target, const char *rel)
     return 1;
 }
 
-struct answer {
-    int addresses;
-    int done;
-};
-
-static int match_done(const mif_message *m, const void *arg)
-{
-    struct answer *a = (struct answer *)arg;
-    if (m->msg_type == MIF_MSG_NAME_TRANSLATION)
-        a->addresses++;
-    return m->msg_type == MIF_MSG_NAME_TRANSLATION_DONE;
-}
-
-/* Addresses lo's IPv4 PvD finds for `name` (lo has no DNS server: the hosts file only). */
+/* Addresses lo's IPv4 PvD finds for `name` in a context opened for the question. */
 static int addresses_of(const char *name)
 {
-    struct answer a = { 0, 0 };
+    int addresses;
     mif_ctx *ctx = open_ctx(NULL);
-    mif_request req;
-    mif_message *m;
     if (ctx == NULL)
         return -1;
-    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
-    req.pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
-    req.translation_id = 1;
-    req.name = name;
-    CHECK_RC(mif_post_message(ctx, &req), MIF_OK);
-    m = check_wait_for(ctx, match_done, &a, 30000);
-    CHECK(m != NULL);
-    mif_message_free(m);
+    addresses = check_hosts_addresses(ctx, name);
     mif_close(ctx);
-    return a.addresses;
-}
-
-/* Addresses lo's IPv4 PvD finds for `name` in the context `ctx`. */
-static int addresses_in(mif_ctx *ctx, const char *name)
-{
-    static uint64_t next_id = 1;
-    struct answer a = { 0, 0 };
-    mif_request req;
-    mif_message *m;
-    mif_request_init(&req, MIF_REQ_TRANSLATE_NAME);
-    req.pvd = check_pvd_of(ctx, "lo", MIF_FAMILY_IPV4);
-    req.translation_id = next_id++;
-    req.name = name;
-    if (!CHECK_RC(mif_post_message(ctx, &req), MIF_OK))
-        return -1;
-    m = check_wait_for(ctx, match_done, &a, 30000);
-    CHECK(m != NULL);
-    mif_message_free(m);
-    return a.addresses;
+    return addresses;
 }
 
 /* Overwrites the start of root/rel in place (same inode, no truncation). */
@@ -150,46 +109,46 @@ static void hosts_changes_reach_the_next_translation(void)
      * found waits for lo's DNS configuration to be learned, longer than the watch is
      * trusted (HOSTS_RECHECK), so those come after, and the name before each change
      * is asked again first (the look that arms the watch). */
-    CHECK_EQ_INT(addresses_in(ctx, "edit.example"), 1);
-    CHECK_EQ_INT(addresses_in(ctx, "edit.example"), 1);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "edit.example"), 1);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "edit.example"), 1);
     /* The same length, the same inode: only the watch's event tells. */
     REQUIRE(write_in_place("etc/hosts", "198.51.100.2 tide.example\n"));
-    CHECK_EQ_INT(addresses_in(ctx, "tide.example"), 1);
-    CHECK_EQ_INT(addresses_in(ctx, "edit.example"), 0);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "tide.example"), 1);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "edit.example"), 0);
     /* Renamed over, as editors and package managers write. */
-    CHECK_EQ_INT(addresses_in(ctx, "tide.example"), 1);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "tide.example"), 1);
     REQUIRE(check_write_file(root, "etc/hosts.new", "198.51.100.3 two.example\n198.51.100.4 two.example\n"));
     REQUIRE(rename_in_root("etc/hosts.new", "etc/hosts"));
-    CHECK_EQ_INT(addresses_in(ctx, "two.example"), 2);
-    CHECK_EQ_INT(addresses_in(ctx, "tide.example"), 0);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "two.example"), 2);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "tide.example"), 0);
     /* Removed. */
-    CHECK_EQ_INT(addresses_in(ctx, "two.example"), 2);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "two.example"), 2);
     snprintf(path, sizeof path, "%s/etc/hosts", root);
     CHECK(unlink(path) == 0);
-    CHECK_EQ_INT(addresses_in(ctx, "two.example"), 0);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "two.example"), 0);
     /* Back, then its directory swapped for another. */
     REQUIRE(check_write_file(root, "etc/hosts", "198.51.100.5 back.example\n"));
-    CHECK_EQ_INT(addresses_in(ctx, "back.example"), 1);
-    CHECK_EQ_INT(addresses_in(ctx, "back.example"), 1);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "back.example"), 1);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "back.example"), 1);
     snprintf(path, sizeof path, "%s/etc2", root);
     REQUIRE(mkdir(path, 0755) == 0);
     REQUIRE(check_write_file(root, "etc2/hosts", "198.51.100.6 swap.example\n"));
     REQUIRE(check_write_file(root, "etc2/resolv.conf", "# nothing\n"));
     REQUIRE(rename_in_root("etc", "etc-old"));
     REQUIRE(rename_in_root("etc2", "etc"));
-    CHECK_EQ_INT(addresses_in(ctx, "swap.example"), 1);
-    CHECK_EQ_INT(addresses_in(ctx, "back.example"), 0);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "swap.example"), 1);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "back.example"), 0);
     /* A symlink inside the root: its target changes with no event on the link's path. */
     REQUIRE(check_write_file(root, "etc/real-hosts", "198.51.100.7 real.example\n"));
     REQUIRE(make_link("/etc/real-hosts", "etc/hosts"));
-    CHECK_EQ_INT(addresses_in(ctx, "real.example"), 1);
-    CHECK_EQ_INT(addresses_in(ctx, "real.example"), 1);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "real.example"), 1);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "real.example"), 1);
     /* Another length: with no watch on a symlinked file, only its stamp tells (a
      * rewrite of the same length may keep the modification time on kernels with
      * coarse timestamps). */
     REQUIRE(check_write_file(root, "etc/real-hosts", "198.51.100.8 rewritten.example\n"));
-    CHECK_EQ_INT(addresses_in(ctx, "rewritten.example"), 1);
-    CHECK_EQ_INT(addresses_in(ctx, "real.example"), 0);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "rewritten.example"), 1);
+    CHECK_EQ_INT(check_hosts_addresses(ctx, "real.example"), 0);
     mif_close(ctx);
     check_sh("rm -rf '%s/etc-old' && rm -f '%s/etc/hosts' '%s/etc/real-hosts'", root, root, root);
 }

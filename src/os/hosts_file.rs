@@ -329,10 +329,8 @@ impl HostsCache {
                 }
             }
         }
+        // Not armed: the look ends untrusted (set below).
         let armed = if self.skip_arming_until.is_some_and(|t| now < t) {
-            if let Some(watch) = self.watch.as_mut() {
-                watch.trusted = false;
-            }
             None
         } else {
             self.watch.as_mut().map(|w| w.arm(&paths.steps, now))
