@@ -68,6 +68,10 @@ pub struct HostsCache {
 /// renamed or changed and for their own renaming or removal, the file for writes and
 /// attribute changes through any of its names. Events about other entries of a watched
 /// directory (resolv.conf rewritten next to the hosts file) are read and dropped.
+///
+/// Not the engine's instance (`os::files`): the engine thread reads that one, so a
+/// post could not tell an edit whose event the engine has read but not yet applied
+/// from no edit at all. This one is read only by the look, with the resolver's lock.
 struct ChangeWatch {
     inotify: Inotify,
     /// The watch of each component in order; `None`: not watched (missing, or not a
