@@ -697,7 +697,9 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     int64_t posted_at = now_ms();
-    int64_t cancel_at = have_cancel ? posted_at + (int64_t)cancel_after : -1;
+    /* now_ms() truncates: the posts ended before posted_at + 1, so a cancel at or after
+     * posted_at + N + 1 comes at least N ms after them (tests rely on that ordering). */
+    int64_t cancel_at = have_cancel ? posted_at + (int64_t)cancel_after + 1 : -1;
     if ((cancel_when_queued || close_when_queued) && accepted > 0) {
         int64_t left = give_up - posted_at;
         r = mif_check_message(ctx, (int)(left > INT32_MAX ? INT32_MAX : left));
